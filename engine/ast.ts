@@ -1,0 +1,232 @@
+/**
+ * The PromQL abstract syntax tree (Prometheus' `promql/parser/ast.go`), produced by the parser,
+ * printed back by the printer and evaluated by the engine. Nodes are plain objects with a `kind`
+ * discriminator; times and durations are milliseconds.
+ *
+ * @module
+ */
+import type { Matcher } from "./matchers.ts";
+
+/** The type of value an expression produces. */
+export type ValueTypeName = "none" | "scalar" | "vector" | "matrix" | "string";
+
+/** Byte offsets of a node in the query text, `[start, end)`. */
+export interface PositionRange {
+  /** Offset of the first character. */
+  start: number;
+  /** Offset after the last character. */
+  end: number;
+}
+
+/** Aggregation operators. */
+export type AggregateOp =
+  | "sum"
+  | "avg"
+  | "count"
+  | "min"
+  | "max"
+  | "group"
+  | "stddev"
+  | "stdvar"
+  | "topk"
+  | "bottomk"
+  | "count_values"
+  | "quantile"
+  | "limitk"
+  | "limit_ratio";
+
+/** Binary operators: arithmetic, comparison and set operators. */
+export type BinaryOp =
+  | "+"
+  | "-"
+  | "*"
+  | "/"
+  | "%"
+  | "^"
+  | "atan2"
+  | "=="
+  | "!="
+  | ">"
+  | "<"
+  | ">="
+  | "<="
+  | "and"
+  | "or"
+  | "unless";
+
+/** Cardinality of a vector match. */
+export type Cardinality = "one-to-one" | "many-to-one" | "one-to-many" | "many-to-many";
+
+/** How the two sides of a binary operation between vectors are matched. */
+export interface VectorMatching {
+  /** The cardinality; `many-to-many` for set operators. */
+  card: Cardinality;
+  /** The labels of `on(...)` or `ignoring(...)`. */
+  matchingLabels: string[];
+  /** True for `on`, false for `ignoring` (or neither). */
+  on: boolean;
+  /** The labels of `group_left(...)` / `group_right(...)`. */
+  include: string[];
+  /** Experimental fill modifiers: the value used when the left/right side has no match. */
+  fillLeft?: number;
+  /** See `fillLeft`. */
+  fillRight?: number;
+}
+
+/** The signature of a PromQL function. */
+export interface FunctionDef {
+  /** The function name. */
+  name: string;
+  /** Argument types in order. */
+  argTypes: ValueTypeName[];
+  /** 0: exact arity; n > 0: up to n further optional arguments of the last type; -1: unlimited. */
+  variadic: number;
+  /** The result type. */
+  returnType: ValueTypeName;
+  /** Behind an experimental feature flag in Prometheus. */
+  experimental?: boolean;
+}
+
+/** `sum by (job) (x)`, `topk(3, x)`, ... */
+export interface AggregateExpr {
+  kind: "AggregateExpr";
+  op: AggregateOp;
+  /** The aggregated expression. */
+  expr: Expr;
+  /** The parameter of topk/bottomk/quantile/count_values/limitk/limit_ratio. */
+  param?: Expr;
+  /** The `by`/`without` labels. */
+  grouping: string[];
+  /** True for `without`. */
+  without: boolean;
+  pos: PositionRange;
+}
+
+/** `a + b`, `a > bool b`, `a and on(x) b`, ... */
+export interface BinaryExpr {
+  kind: "BinaryExpr";
+  op: BinaryOp;
+  lhs: Expr;
+  rhs: Expr;
+  /** Present when both sides are vectors. */
+  matching?: VectorMatching;
+  /** The `bool` modifier of comparisons. */
+  returnBool: boolean;
+  pos: PositionRange;
+}
+
+/** A function call. */
+export interface Call {
+  kind: "Call";
+  func: FunctionDef;
+  args: Expr[];
+  pos: PositionRange;
+}
+
+/** `x[5m]`. */
+export interface MatrixSelector {
+  kind: "MatrixSelector";
+  vectorSelector: VectorSelector;
+  /** Range in ms. */
+  range: number;
+  /** Experimental duration expression for the range (`x[1m+30s]`), when not a literal. */
+  rangeExpr?: Expr;
+  pos: PositionRange;
+}
+
+/** `expr[range:step]`. */
+export interface SubqueryExpr {
+  kind: "SubqueryExpr";
+  expr: Expr;
+  /** Range in ms. */
+  range: number;
+  /** Step in ms; 0 means the default evaluation interval. */
+  step: number;
+  /** Offset in ms (negative allowed). */
+  offset: number;
+  /** `@` timestamp in ms, when given as a number. */
+  timestamp?: number;
+  /** `@ start()` / `@ end()`. */
+  startOrEnd?: "start" | "end";
+  /** Experimental duration expressions, when not literals. */
+  rangeExpr?: Expr;
+  /** See `rangeExpr`. */
+  stepExpr?: Expr;
+  /** See `rangeExpr`. */
+  offsetExpr?: Expr;
+  pos: PositionRange;
+}
+
+/** A number literal. */
+export interface NumberLiteral {
+  kind: "NumberLiteral";
+  value: number;
+  /** Set when the literal was written as a duration (`5m` used as a number, in seconds). */
+  duration?: boolean;
+  pos: PositionRange;
+}
+
+/** `( expr )`. */
+export interface ParenExpr {
+  kind: "ParenExpr";
+  expr: Expr;
+  pos: PositionRange;
+}
+
+/** A string literal. */
+export interface StringLiteral {
+  kind: "StringLiteral";
+  value: string;
+  pos: PositionRange;
+}
+
+/** `-expr` or `+expr`. */
+export interface UnaryExpr {
+  kind: "UnaryExpr";
+  op: "+" | "-";
+  expr: Expr;
+  pos: PositionRange;
+}
+
+/** `name{matchers} offset 5m @ 123`. */
+export interface VectorSelector {
+  kind: "VectorSelector";
+  /** The metric name, when given outside the braces (or `""`). */
+  name: string;
+  /** All matchers, including the one for the name. */
+  matchers: Matcher[];
+  /** Offset in ms (negative allowed). */
+  offset: number;
+  /** `@` timestamp in ms, when given as a number. */
+  timestamp?: number;
+  /** `@ start()` / `@ end()`. */
+  startOrEnd?: "start" | "end";
+  /** Experimental duration expression for the offset, when not a literal. */
+  offsetExpr?: Expr;
+  /** Experimental extended range selector modifiers. */
+  anchored?: boolean;
+  /** See `anchored`. */
+  smoothed?: boolean;
+  pos: PositionRange;
+}
+
+/** Marks a subtree whose value is the same at every step (the engine evaluates it once). */
+export interface StepInvariantExpr {
+  kind: "StepInvariantExpr";
+  expr: Expr;
+  pos: PositionRange;
+}
+
+/** Any PromQL expression. */
+export type Expr =
+  | AggregateExpr
+  | BinaryExpr
+  | Call
+  | MatrixSelector
+  | SubqueryExpr
+  | NumberLiteral
+  | ParenExpr
+  | StringLiteral
+  | UnaryExpr
+  | VectorSelector
+  | StepInvariantExpr;

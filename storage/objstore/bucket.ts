@@ -1,0 +1,110 @@
+/**
+ * The object-storage contract shared by every provider (FILESYSTEM, S3, GCS, Azure, Swift, COS,
+ * OSS): what `convert` and `serve` need, and nothing more. Keys use `/` as separator and never
+ * start with `/`; the configured `prefix:` is applied by the provider wrapper, invisible here.
+ *
+ * @module
+ */
+
+/** Size and modification time of an object. */
+export interface ObjectAttributes {
+  /** Size in bytes. */
+  size: number;
+  /** Last modification time. */
+  lastModified: Date;
+}
+
+/** Options for listing. */
+export interface ListOptions {
+  /** List every object below the prefix instead of one level (no directory entries then). */
+  recursive?: boolean;
+}
+
+/** Body accepted by {@linkcode Bucket.upload}: bytes, or a stream of byte chunks. */
+export type UploadBody = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** Options for uploads. */
+export interface UploadOptions {
+  /** The size in bytes when known in advance (lets providers skip buffering). */
+  size?: number;
+}
+
+/**
+ * An object store. Methods reject with {@linkcode ObjectNotFoundError} for missing keys and with
+ * {@linkcode BucketError} (naming the provider, operation and key) for every other failure.
+ */
+export interface Bucket {
+  /** A short provider name for logs and metrics, e.g. `"FILESYSTEM"`. */
+  readonly provider: string;
+  /** Reads a whole object. */
+  get(key: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Reads `length` bytes from `offset` (both >= 0). Reading past the end returns the bytes up to
+   * the end; an offset at or past the end returns an empty array.
+   */
+  getRange(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Streams a whole object. */
+  getStream(key: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  /** Reports whether an object exists. */
+  exists(key: string, signal?: AbortSignal): Promise<boolean>;
+  /** Returns an object's size and modification time. */
+  attributes(key: string, signal?: AbortSignal): Promise<ObjectAttributes>;
+  /**
+   * Lists keys below `prefix` (`""` for the root) in lexicographic order. Without `recursive`,
+   * only direct children are returned, and "directories" appear once with a trailing `/`, as in
+   * Thanos' `Iter`. A prefix that is not a directory (no trailing `/`) is treated as one.
+   */
+  list(prefix: string, options?: ListOptions, signal?: AbortSignal): AsyncIterable<string>;
+  /** Writes an object atomically: readers see the old object, no object, or the whole new one. */
+  upload(
+    key: string,
+    body: UploadBody,
+    options?: UploadOptions,
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** Deletes an object; deleting a missing key rejects with {@linkcode ObjectNotFoundError}. */
+  delete(key: string, signal?: AbortSignal): Promise<void>;
+  /** Releases connections and other resources. */
+  close(): Promise<void>;
+}
+
+/** Any failure of a bucket operation, naming the provider, the operation and the key. */
+export class BucketError extends Error {
+  /** Creates the error; `cause` keeps the provider's original error. */
+  constructor(
+    readonly provider: string,
+    readonly operation: string,
+    readonly key: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${provider} ${operation} ${JSON.stringify(key)}: ${message}`, options);
+    this.name = "BucketError";
+  }
+}
+
+/** The object does not exist. Every provider maps its own not-found answer to this type. */
+export class ObjectNotFoundError extends BucketError {
+  /** Creates the error for `key`. */
+  constructor(provider: string, operation: string, key: string, options?: ErrorOptions) {
+    super(provider, operation, key, "object not found", options);
+    this.name = "ObjectNotFoundError";
+  }
+}
+
+/** Reports whether `err` is a not-found error from any provider. */
+export function isObjectNotFound(err: unknown): err is ObjectNotFoundError {
+  return err instanceof ObjectNotFoundError;
+}
+
+/** Collects a listing into an array. */
+export async function listAll(
+  bucket: Bucket,
+  prefix: string,
+  options?: ListOptions,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of bucket.list(prefix, options, signal)) out.push(key);
+  return out;
+}
