@@ -1,0 +1,221 @@
+/**
+ * The FILESYSTEM provider: a directory tree as a bucket, for demos, tests and local data.
+ * Uploads are atomic (temporary file + rename); keys cannot escape the root directory.
+ *
+ * @module
+ */
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
+import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+
+const PROVIDER = "FILESYSTEM";
+// Uploads in progress live beside their target under this name prefix and are never listed,
+// so a crash mid-upload leaves no visible object.
+const TEMP_PREFIX = ".upload-tmp-";
+
+/** A bucket stored in a local directory. */
+export class FilesystemBucket implements Bucket {
+  /** @inheritdoc */
+  readonly provider = PROVIDER;
+  /** The absolute root directory. */
+  readonly root: string;
+
+  /** Creates the bucket over `directory` (created on first upload if missing). */
+  constructor(directory: string) {
+    this.root = resolve(directory);
+  }
+
+  #path(op: string, key: string): string {
+    if (key === "" || key.startsWith("/") || isAbsolute(key) || key.includes("\\")) {
+      throw new BucketError(PROVIDER, op, key, "invalid object key");
+    }
+    for (const part of key.split("/")) {
+      if (part === ".." || part === "." || part.startsWith(TEMP_PREFIX)) {
+        throw new BucketError(PROVIDER, op, key, "invalid object key");
+      }
+    }
+    return join(this.root, key);
+  }
+
+  #wrap(op: string, key: string, e: unknown): Error {
+    if (e instanceof BucketError) return e;
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      return new ObjectNotFoundError(PROVIDER, op, key, { cause: e });
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      return new ObjectNotFoundError(PROVIDER, op, key, { cause: e });
+    }
+    return new BucketError(PROVIDER, op, key, e instanceof Error ? e.message : String(e), {
+      cause: e,
+    });
+  }
+
+  async #statFile(op: string, key: string): Promise<Deno.FileInfo> {
+    const info = await Deno.stat(this.#path(op, key));
+    if (!info.isFile) throw new ObjectNotFoundError(PROVIDER, op, key);
+    return info;
+  }
+
+  /** @inheritdoc */
+  async get(key: string): Promise<Uint8Array> {
+    try {
+      await this.#statFile("get", key);
+      return await Deno.readFile(this.#path("get", key));
+    } catch (e) {
+      throw this.#wrap("get", key, e);
+    }
+  }
+
+  /** @inheritdoc */
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
+      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
+    }
+    let file: Deno.FsFile | undefined;
+    try {
+      const info = await this.#statFile("get_range", key);
+      const end = Math.min(info.size, offset + length);
+      if (offset >= end) return new Uint8Array(0);
+      file = await Deno.open(this.#path("get_range", key), { read: true });
+      await file.seek(offset, Deno.SeekMode.Start);
+      const out = new Uint8Array(end - offset);
+      let filled = 0;
+      while (filled < out.length) {
+        const n = await file.read(out.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+      return filled === out.length ? out : out.subarray(0, filled);
+    } catch (e) {
+      throw this.#wrap("get_range", key, e);
+    } finally {
+      file?.close();
+    }
+  }
+
+  /** @inheritdoc */
+  async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
+    try {
+      await this.#statFile("get", key);
+      const file = await Deno.open(this.#path("get", key), { read: true });
+      return file.readable;
+    } catch (e) {
+      throw this.#wrap("get", key, e);
+    }
+  }
+
+  /** @inheritdoc */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.#statFile("exists", key);
+      return true;
+    } catch (e) {
+      const err = this.#wrap("exists", key, e);
+      if (err instanceof ObjectNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  /** @inheritdoc */
+  async attributes(key: string): Promise<ObjectAttributes> {
+    try {
+      const info = await this.#statFile("attributes", key);
+      return { size: info.size, lastModified: info.mtime ?? new Date(0) };
+    } catch (e) {
+      throw this.#wrap("attributes", key, e);
+    }
+  }
+
+  /** @inheritdoc */
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
+    const dirKey = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    if (dirKey !== "") this.#path("iter", dirKey.slice(0, -1));
+    const keys: string[] = [];
+    try {
+      await this.#collect(join(this.root, dirKey), dirKey, options.recursive ?? false, keys);
+    } catch (e) {
+      const err = this.#wrap("iter", prefix, e);
+      if (err instanceof ObjectNotFoundError) return;
+      throw err;
+    }
+    keys.sort();
+    yield* keys;
+  }
+
+  async #collect(dir: string, keyPrefix: string, recursive: boolean, out: string[]) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      const key = keyPrefix + entry.name;
+      if (entry.isDirectory) {
+        if (recursive) await this.#collect(join(dir, entry.name), key + "/", true, out);
+        else if (await hasVisibleFile(join(dir, entry.name))) out.push(key + "/");
+      } else if (entry.isFile) {
+        out.push(key);
+      }
+    }
+  }
+
+  /** @inheritdoc */
+  async upload(key: string, body: UploadBody, _options?: UploadOptions): Promise<void> {
+    const target = this.#path("upload", key);
+    const temp = join(
+      dirname(target),
+      `${TEMP_PREFIX}${crypto.randomUUID()}`,
+    );
+    try {
+      await Deno.mkdir(dirname(target), { recursive: true });
+      const file = await Deno.open(temp, { write: true, createNew: true });
+      try {
+        if (body instanceof Uint8Array) await writeAll(file, body);
+        else for await (const chunk of body) await writeAll(file, chunk);
+        await file.sync();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(temp, target);
+    } catch (e) {
+      await Deno.remove(temp).catch(() => {});
+      throw this.#wrap("upload", key, e);
+    }
+  }
+
+  /** @inheritdoc */
+  async delete(key: string): Promise<void> {
+    const path = this.#path("delete", key);
+    try {
+      await this.#statFile("delete", key);
+      await Deno.remove(path);
+    } catch (e) {
+      throw this.#wrap("delete", key, e);
+    }
+    // Like Thanos, remove directories left empty so listings do not show them.
+    let dir = dirname(path);
+    while (dir.startsWith(this.root + "/")) {
+      try {
+        await Deno.remove(dir);
+      } catch {
+        break;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  /** @inheritdoc */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await file.write(data.subarray(written));
+}
+
+async function hasVisibleFile(dir: string): Promise<boolean> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(TEMP_PREFIX)) continue;
+    if (entry.isFile) return true;
+    if (entry.isDirectory && await hasVisibleFile(join(dir, entry.name))) return true;
+  }
+  return false;
+}
