@@ -44,34 +44,6 @@ export function parseDuration(input: string): number {
   return total;
 }
 
-/** Formats milliseconds the way Prometheus prints durations: `1h30m`, `5m`, `0s`, `1d`. */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "0s";
-  let rest = Math.round(ms);
-  let out = "";
-  for (
-    const [unit, size] of [
-      ["y", 31_536_000_000],
-      ["w", 604_800_000],
-      ["d", 86_400_000],
-      [
-        "h",
-        3_600_000,
-      ],
-      ["m", 60_000],
-      ["s", 1000],
-      ["ms", 1],
-    ] as const
-  ) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
-}
-
 const BYTE_UNITS: Record<string, number> = {
   B: 1,
   K: 2 ** 10,
@@ -104,18 +76,4 @@ export function parseBytes(input: string): number {
     throw new RangeError(`byte size ${JSON.stringify(input)} is too large`);
   }
   return Math.floor(value);
-}
-
-/** Formats a byte count with the largest exact base-2 unit: `64MiB`, `2MiB`, `0B`. */
-export function formatBytes(n: number): string {
-  if (n === 0) return "0B";
-  for (
-    const [unit, size] of [["PiB", 2 ** 50], ["TiB", 2 ** 40], ["GiB", 2 ** 30], [
-      "MiB",
-      2 ** 20,
-    ], ["KiB", 2 ** 10]] as const
-  ) {
-    if (n % size === 0) return `${n / size}${unit}`;
-  }
-  return `${n}B`;
 }

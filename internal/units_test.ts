@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
+import { parseBytes, parseDuration } from "./units.ts";
 
 Deno.test("parseDuration accepts Go and Prometheus forms", () => {
   assert.equal(parseDuration("30m"), 1_800_000);
@@ -23,13 +23,6 @@ Deno.test("parseDuration rejects garbage with the input in the message", () => {
   }
 });
 
-Deno.test("formatDuration prints Prometheus style", () => {
-  assert.equal(formatDuration(5_400_000), "1h30m");
-  assert.equal(formatDuration(0), "0s");
-  assert.equal(formatDuration(172_800_000), "2d");
-  assert.equal(formatDuration(10_000), "10s");
-});
-
 Deno.test("parseBytes is base 2 and strict", () => {
   assert.equal(parseBytes("64MiB"), 64 * 1024 * 1024);
   assert.equal(parseBytes("2MiB"), 2 * 1024 * 1024);
@@ -40,11 +33,4 @@ Deno.test("parseBytes is base 2 and strict", () => {
   for (const bad of ["", "MiB", "1XB", "-1MiB", "1 Mi B"]) {
     assert.throws(() => parseBytes(bad), /invalid byte size/, bad);
   }
-});
-
-Deno.test("formatBytes round-trips through parseBytes", () => {
-  for (const n of [0, 1, 1024, 2 * 1024 * 1024, 64 * 1024 * 1024, 1500]) {
-    assert.equal(parseBytes(formatBytes(n)), n);
-  }
-  assert.equal(formatBytes(64 * 1024 * 1024), "64MiB");
 });

@@ -238,7 +238,13 @@ export function parseBucketConfig(
 ): BucketConfig {
   const doc = parseDocument(expandEnv(yamlText, env), { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ObjstoreConfigError(source, `invalid YAML: ${doc.errors[0].message}`);
+    const err = doc.errors[0];
+    // The yaml library appends a code frame on further lines; keep the message to one line.
+    const where = err.linePos
+      ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}`
+      : "";
+    const what = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+    throw new ObjstoreConfigError(source, `invalid YAML${where}: ${what}`);
   }
   const root: unknown = doc.toJS();
   if (root === null || root === undefined) throw new ObjstoreConfigError(source, "empty config");

@@ -1,0 +1,94 @@
+/**
+ * Flags and config pieces shared by `serve` and `convert`: logging and the internal HTTP port.
+ *
+ * @module
+ */
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../internal/log.ts";
+import { type FlagDef, type FlagValues, UsageError } from "./flags.ts";
+
+/** Logging flags. `--logger.level` is the Go gateway's spelling, kept for its users' scripts. */
+export const LOG_FLAGS: readonly FlagDef[] = [
+  {
+    name: "log.level",
+    kind: "enum",
+    values: [...LOG_LEVELS],
+    default: "info",
+    help: "Only log messages with at least this level.",
+  },
+  {
+    name: "logger.level",
+    kind: "enum",
+    values: ["DEBUG", "INFO", "WARN", "ERROR"],
+    help: "Alias of --log.level with the Go gateway's spelling.",
+  },
+  {
+    name: "log.format",
+    kind: "enum",
+    values: [...LOG_FORMATS],
+    default: "logfmt",
+    help: "Log line format.",
+  },
+];
+
+/** Flags of one HTTP listener (`--http.<name>.port`, `--http.<name>.shutdown-timeout`). */
+export function listenerFlags(name: string, port: number, what: string): FlagDef[] {
+  return [
+    { name: `http.${name}.port`, kind: "int", default: String(port), help: `Port for ${what}.` },
+    {
+      name: `http.${name}.shutdown-timeout`,
+      kind: "duration",
+      default: "10s",
+      help: `Time to finish in-flight requests of ${what} on shutdown.`,
+    },
+  ];
+}
+
+/** The logging part of a config. */
+export interface LogConfig {
+  /** Minimum level. */
+  readonly level: LogLevel;
+  /** Line format. */
+  readonly format: LogFormat;
+}
+
+/** One HTTP listener's config. */
+export interface ListenerConfig {
+  /** TCP port; 0 picks a free port (logged at start-up). */
+  readonly port: number;
+  /** Grace period for in-flight requests on shutdown, ms. */
+  readonly shutdownTimeout: number;
+}
+
+/** Reads the logging flags. */
+export function logConfig(v: FlagValues): LogConfig {
+  const alias = v["logger.level"] as string | undefined;
+  return {
+    level: (alias ? alias.toLowerCase() : v["log.level"]) as LogLevel,
+    format: v["log.format"] as LogFormat,
+  };
+}
+
+/** Reads and validates a listener's flags. */
+export function listenerConfig(v: FlagValues, name: string): ListenerConfig {
+  const port = v[`http.${name}.port`] as number;
+  if (port < 0 || port > 65535) {
+    throw new UsageError(`--http.${name}.port: port ${port} is out of range 0-65535`);
+  }
+  return { port, shutdownTimeout: v[`http.${name}.shutdown-timeout`] as number };
+}
+
+/** Requires an integer flag to be at least `min`. */
+export function atLeast(v: FlagValues, name: string, min: number): number {
+  const n = v[name] as number;
+  if (n < min) throw new UsageError(`--${name}: must be at least ${min}, got ${n}`);
+  return n;
+}
+
+/** Freezes a config object and everything inside it. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
+import { parseConvertConfig } from "./convert_config.ts";
+import { UsageError } from "./flags.ts";
+import { parseServeConfig } from "./serve_config.ts";
+
+const MIN = 60_000;
+const H = 3_600_000;
+const MiB = 1024 * 1024;
+
+Deno.test("serve defaults are the Go gateway's", () => {
+  const c = parseServeConfig([]);
+  assert.deepEqual(c.objstore, { file: undefined, inline: undefined });
+  assert.deepEqual(c.tracing, {
+    exporterType: "",
+    jaegerEndpoint: undefined,
+    samplingParam: 0.1,
+    samplingType: "PROBABILISTIC",
+  });
+  assert.deepEqual(c.discovery, { interval: MIN, concurrency: 1 });
+  assert.deepEqual(c.syncer, {
+    interval: MIN,
+    concurrency: 1,
+    readBufferSize: 2 * MiB,
+    labelFilePath: "/tmp",
+  });
+  assert.deepEqual(c.filter, {
+    type: "all-metas",
+    thanosBackfill: { endpoint: undefined, interval: MIN, overlap: 24 * H },
+  });
+  assert.deepEqual(c.query, {
+    step: 30_000,
+    lookback: 5 * MIN,
+    timeout: 30_000,
+    engineTimeout: 5 * MIN,
+    externalLabels: {},
+    limits: {
+      maxShardCount: 0,
+      selectMaxChunkBytes: 0,
+      selectMaxRowCount: 0,
+      labelValuesMaxRowCount: 0,
+      labelNamesMaxRowCount: 0,
+      maxConcurrentQueries: 100,
+    },
+    chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
+  });
+  assert.deepEqual(c.http, {
+    prometheus: { port: 9000, shutdownTimeout: 10_000 },
+    thanos: { port: 9001, shutdownTimeout: 10_000 },
+    internal: { port: 6060, shutdownTimeout: 10_000 },
+  });
+  assert.deepEqual(c.log, { level: "info", format: "logfmt" });
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.query.limits), "config is immutable");
+});
+
+Deno.test("convert defaults are the Go gateway's", () => {
+  const c = parseConvertConfig([]);
+  assert.deepEqual(c.parquetDiscovery, { interval: 30 * MIN, concurrency: 1 });
+  assert.deepEqual(c.tsdbDiscovery, {
+    interval: 30 * MIN,
+    concurrency: 1,
+    minBlockAge: 0,
+    selectExternalLabels: [],
+  });
+  assert.deepEqual(c.convert, {
+    runInterval: H,
+    progressInterval: 5 * MIN,
+    runTimeout: 24 * H,
+    retryInterval: MIN,
+    tempDir: tmpdir(),
+    recompress: true,
+    gracePeriod: 48 * H,
+    maxPlanDays: 2,
+    rowGroupSize: 1_000_000,
+    rowGroupCount: 6,
+    sortingLabels: ["__name__"],
+    downloadConcurrency: 4,
+    blockDownloadConcurrency: 1,
+    encodingConcurrency: 4,
+    writeConcurrency: 4,
+    retentionDays: 0,
+    once: false,
+    dryRun: false,
+  });
+  assert.deepEqual(c.http.internal, { port: 6060, shutdownTimeout: 10_000 });
+});
+
+Deno.test("serve flags are parsed into the config", () => {
+  const c = parseServeConfig([
+    "--objstore.config-file=/etc/bucket.yaml",
+    "--query.external-label=cluster=eu",
+    "--query.external-label",
+    "replica=b",
+    "--query.lookback=10m",
+    "--query.limits.select.max-chunk-bytes=1GiB",
+    "--block.filter.type=thanos-backfill",
+    "--block.filter.thanos-backfill.endpoint=thanos:10901",
+    "--http.prometheus.port=0",
+    "--grpc-server-tls-cert=c.pem",
+    "--grpc-server-tls-key=k.pem",
+    "--logger.level=DEBUG",
+    "--log.format=json",
+  ]);
+  assert.equal(c.objstore.file, "/etc/bucket.yaml");
+  assert.deepEqual(c.query.externalLabels, { cluster: "eu", replica: "b" });
+  assert.equal(c.query.lookback, 10 * MIN);
+  assert.equal(c.query.limits.selectMaxChunkBytes, 1024 * MiB);
+  assert.equal(c.filter.thanosBackfill.endpoint, "thanos:10901");
+  assert.equal(c.http.prometheus.port, 0);
+  assert.deepEqual(c.grpcTls, { cert: "c.pem", key: "k.pem", clientCa: undefined });
+  assert.deepEqual(c.log, { level: "debug", format: "json" });
+});
+
+Deno.test("convert flags are parsed into the config", () => {
+  const c = parseConvertConfig([
+    "--tsdb.objstore.config=type: FILESYSTEM",
+    "--parquet.objstore.config-file=p.yaml",
+    "--convert.sorting.label=job",
+    "--convert.sorting.label=__name__",
+    "--no-convert.recompress",
+    "--convert.once",
+    "--convert.rowgroup.size=250",
+    '--tsdb.discovery.select-external-labels={cluster="a"}',
+  ]);
+  assert.equal(c.tsdbObjstore.inline, "type: FILESYSTEM");
+  assert.equal(c.parquetObjstore.file, "p.yaml");
+  assert.deepEqual(c.convert.sortingLabels, ["job", "__name__"]);
+  assert.equal(c.convert.recompress, false);
+  assert.equal(c.convert.once, true);
+  assert.equal(c.convert.rowGroupSize, 250);
+  assert.deepEqual(c.tsdbDiscovery.selectExternalLabels, ['{cluster="a"}']);
+});
+
+Deno.test("cross-flag validation names the flags", () => {
+  const cases: Array<[() => unknown, RegExp]> = [
+    [() => parseServeConfig(["--block.filter.type=thanos-backfill"]), /thanos-backfill\.endpoint/],
+    [() => parseServeConfig(["--grpc-server-tls-cert=c"]), /--grpc-server-tls-key/],
+    [() => parseServeConfig(["--http.thanos.port=70000"]), /--http\.thanos\.port: port 70000/],
+    [() => parseServeConfig(["--tracing.sampling.param=2"]), /--tracing\.sampling\.param/],
+    [() => parseServeConfig(["--block.syncer.concurrency=0"]), /at least 1/],
+    [() => parseConvertConfig(["--convert.retention-days=40000"]), /at most 36500/],
+    [() => parseConvertConfig(["--convert.rowgroup.count=0"]), /--convert\.rowgroup\.count/],
+    [
+      () => parseConvertConfig(["--tsdb.discovery.select-external-labels=cluster"]),
+      /not a selector/,
+    ],
+  ];
+  for (const [fn, pattern] of cases) {
+    assert.throws(fn, (e: Error) => e instanceof UsageError && pattern.test(e.message));
+  }
+});

@@ -1,0 +1,292 @@
+/**
+ * The `convert` subcommand's flags (every flag of the Go gateway's `cmd/convert.go`, with the
+ * objstore flags named `--tsdb.objstore.config(-file)` / `--parquet.objstore.config(-file)`, plus
+ * `--convert.once` and `--convert.dry-run` for scripting) and its typed, immutable config.
+ *
+ * @module
+ */
+import { tmpdir } from "node:os";
+import {
+  atLeast,
+  deepFreeze,
+  type ListenerConfig,
+  listenerConfig,
+  listenerFlags,
+  LOG_FLAGS,
+  type LogConfig,
+  logConfig,
+} from "./common.ts";
+import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
+
+/** Every flag of `convert`. */
+export const CONVERT_FLAGS: readonly FlagDef[] = [
+  {
+    name: "tsdb.objstore.config-file",
+    kind: "string",
+    placeholder: "FILE",
+    help: "YAML file with the object store configuration of the TSDB (source) bucket. Without " +
+      "it and --tsdb.objstore.config, a FILESYSTEM bucket under ./data/tsdb.",
+  },
+  {
+    name: "tsdb.objstore.config",
+    kind: "string",
+    placeholder: "YAML",
+    help: "Alternative to --tsdb.objstore.config-file: the YAML content itself.",
+  },
+  {
+    name: "parquet.objstore.config-file",
+    kind: "string",
+    placeholder: "FILE",
+    help: "YAML file with the object store configuration of the Parquet (destination) bucket. " +
+      "Without it and --parquet.objstore.config, a FILESYSTEM bucket under ./data/parquet.",
+  },
+  {
+    name: "parquet.objstore.config",
+    kind: "string",
+    placeholder: "YAML",
+    help: "Alternative to --parquet.objstore.config-file: the YAML content itself.",
+  },
+  {
+    name: "parquet.discovery.interval",
+    kind: "duration",
+    default: "30m",
+    help: "Interval to discover Parquet blocks (also the retention cadence).",
+  },
+  {
+    name: "parquet.discovery.concurrency",
+    kind: "int",
+    default: "1",
+    help: "Concurrency for loading Parquet metadata.",
+  },
+  {
+    name: "tsdb.discovery.interval",
+    kind: "duration",
+    default: "30m",
+    help: "Interval to discover TSDB blocks.",
+  },
+  {
+    name: "tsdb.discovery.concurrency",
+    kind: "int",
+    default: "1",
+    help: "Concurrency for loading TSDB block metadata.",
+  },
+  {
+    name: "tsdb.discovery.min-block-age",
+    kind: "duration",
+    default: "0s",
+    help: "Ignore blocks with samples younger than this.",
+  },
+  {
+    name: "tsdb.discovery.select-external-labels",
+    kind: "strings",
+    placeholder: "SELECTOR",
+    help: 'Only discover blocks whose external labels match this selector, e.g. {cluster="a"}.',
+  },
+  {
+    name: "convert.run-interval",
+    kind: "duration",
+    default: "1h",
+    help: "Interval between conversion runs.",
+  },
+  {
+    name: "convert.progress-interval",
+    kind: "duration",
+    default: "5m",
+    help: "Interval to recompute the conversion backlog gauge.",
+  },
+  {
+    name: "convert.run-timeout",
+    kind: "duration",
+    default: "24h",
+    help: "Timeout of one conversion run.",
+  },
+  {
+    name: "convert.retry-interval",
+    kind: "duration",
+    default: "1m",
+    help: "Interval to retry a failed conversion within a run.",
+  },
+  {
+    name: "convert.tempdir",
+    kind: "string",
+    placeholder: "DIR",
+    defaultHelp: "the OS temporary directory",
+    help: "Directory for downloaded blocks and write buffers.",
+  },
+  {
+    name: "convert.recompress",
+    kind: "bool",
+    default: "true",
+    help: "Re-cut chunks that cross an 8h column boundary.",
+  },
+  {
+    name: "convert.grace-period",
+    kind: "duration",
+    default: "48h",
+    help: "Do not convert days that start later than now minus this.",
+  },
+  {
+    name: "convert.max-plan-days",
+    kind: "int",
+    default: "2",
+    help: "Soft limit of days to plan per run.",
+  },
+  {
+    name: "convert.rowgroup.size",
+    kind: "int",
+    default: "1_000_000",
+    help: "Rows per row group.",
+  },
+  { name: "convert.rowgroup.count", kind: "int", default: "6", help: "Row groups per shard." },
+  {
+    name: "convert.sorting.label",
+    kind: "strings",
+    default: ["__name__"],
+    placeholder: "LABEL",
+    help: "Label to sort rows by; the first use replaces the default.",
+  },
+  {
+    name: "convert.download.concurrency",
+    kind: "int",
+    default: "4",
+    help: "Files downloaded in parallel per TSDB block.",
+  },
+  {
+    name: "convert.download.block-concurrency",
+    kind: "int",
+    default: "1",
+    help: "TSDB blocks downloaded and opened in parallel.",
+  },
+  {
+    name: "convert.encoding.concurrency",
+    kind: "int",
+    default: "4",
+    help: "Concurrency for encoding chunks.",
+  },
+  {
+    name: "convert.write.concurrency",
+    kind: "int",
+    default: "4",
+    help: "Shards written in parallel.",
+  },
+  {
+    name: "convert.retention-days",
+    kind: "int",
+    default: "0",
+    help: "Mark converted days older than this many days for deletion (0 disables).",
+  },
+  {
+    name: "convert.once",
+    kind: "bool",
+    help: "Plan, convert what is due, and exit (non-zero with a summary when anything failed).",
+  },
+  {
+    name: "convert.dry-run",
+    kind: "bool",
+    help: "Print the plan (days, source blocks, estimated series) and exit.",
+  },
+  ...listenerFlags("internal", 6060, "metrics and health endpoints"),
+  ...LOG_FLAGS,
+];
+
+/** The typed configuration of `convert`; durations in ms. */
+export interface ConvertConfig {
+  /** Source bucket config source. */
+  readonly tsdbObjstore: { readonly file?: string; readonly inline?: string };
+  /** Destination bucket config source. */
+  readonly parquetObjstore: { readonly file?: string; readonly inline?: string };
+  /** Parquet-side discovery. */
+  readonly parquetDiscovery: { readonly interval: number; readonly concurrency: number };
+  /** TSDB-side discovery. */
+  readonly tsdbDiscovery: {
+    readonly interval: number;
+    readonly concurrency: number;
+    readonly minBlockAge: number;
+    /** PromQL selectors, e.g. `{cluster="a"}`; a block must match one of them (when any). */
+    readonly selectExternalLabels: readonly string[];
+  };
+  /** Conversion. */
+  readonly convert: {
+    readonly runInterval: number;
+    readonly progressInterval: number;
+    readonly runTimeout: number;
+    readonly retryInterval: number;
+    readonly tempDir: string;
+    readonly recompress: boolean;
+    readonly gracePeriod: number;
+    readonly maxPlanDays: number;
+    readonly rowGroupSize: number;
+    readonly rowGroupCount: number;
+    readonly sortingLabels: readonly string[];
+    readonly downloadConcurrency: number;
+    readonly blockDownloadConcurrency: number;
+    readonly encodingConcurrency: number;
+    readonly writeConcurrency: number;
+    readonly retentionDays: number;
+    readonly once: boolean;
+    readonly dryRun: boolean;
+  };
+  /** The internal HTTP listener. */
+  readonly http: { readonly internal: ListenerConfig };
+  /** Logging. */
+  readonly log: LogConfig;
+}
+
+/** Parses `convert`'s arguments into its config. Throws UsageError for bad input. */
+export function parseConvertConfig(args: readonly string[]): ConvertConfig {
+  const v = parseFlags(CONVERT_FLAGS, args);
+  const str = (name: string) => v[name] as string | undefined;
+  const num = (name: string) => v[name] as number;
+  const retentionDays = atLeast(v, "convert.retention-days", 0);
+  if (retentionDays > 36500) {
+    throw new UsageError(`--convert.retention-days: at most 36500, got ${retentionDays}`);
+  }
+  for (const selector of v["tsdb.discovery.select-external-labels"] as string[]) {
+    if (!/^\s*\{.*\}\s*$/s.test(selector)) {
+      throw new UsageError(
+        `--tsdb.discovery.select-external-labels: ${
+          JSON.stringify(selector)
+        } is not a selector like {cluster="a"}`,
+      );
+    }
+  }
+  return deepFreeze({
+    tsdbObjstore: { file: str("tsdb.objstore.config-file"), inline: str("tsdb.objstore.config") },
+    parquetObjstore: {
+      file: str("parquet.objstore.config-file"),
+      inline: str("parquet.objstore.config"),
+    },
+    parquetDiscovery: {
+      interval: num("parquet.discovery.interval"),
+      concurrency: atLeast(v, "parquet.discovery.concurrency", 1),
+    },
+    tsdbDiscovery: {
+      interval: num("tsdb.discovery.interval"),
+      concurrency: atLeast(v, "tsdb.discovery.concurrency", 1),
+      minBlockAge: num("tsdb.discovery.min-block-age"),
+      selectExternalLabels: v["tsdb.discovery.select-external-labels"] as string[],
+    },
+    convert: {
+      runInterval: num("convert.run-interval"),
+      progressInterval: num("convert.progress-interval"),
+      runTimeout: num("convert.run-timeout"),
+      retryInterval: num("convert.retry-interval"),
+      tempDir: str("convert.tempdir") ?? tmpdir(),
+      recompress: v["convert.recompress"] as boolean,
+      gracePeriod: num("convert.grace-period"),
+      maxPlanDays: atLeast(v, "convert.max-plan-days", 1),
+      rowGroupSize: atLeast(v, "convert.rowgroup.size", 1),
+      rowGroupCount: atLeast(v, "convert.rowgroup.count", 1),
+      sortingLabels: v["convert.sorting.label"] as string[],
+      downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),
+      blockDownloadConcurrency: atLeast(v, "convert.download.block-concurrency", 1),
+      encodingConcurrency: atLeast(v, "convert.encoding.concurrency", 1),
+      writeConcurrency: atLeast(v, "convert.write.concurrency", 1),
+      retentionDays,
+      once: v["convert.once"] as boolean,
+      dryRun: v["convert.dry-run"] as boolean,
+    },
+    http: { internal: listenerConfig(v, "internal") },
+    log: logConfig(v),
+  });
+}

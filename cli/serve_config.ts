@@ -1,0 +1,369 @@
+/**
+ * The `serve` subcommand's flags (every flag of the Go gateway's `cmd/serve.go`, with the
+ * objstore flags named `--objstore.config(-file)`) and its typed, immutable config.
+ *
+ * @module
+ */
+import {
+  atLeast,
+  deepFreeze,
+  type ListenerConfig,
+  listenerConfig,
+  listenerFlags,
+  LOG_FLAGS,
+  type LogConfig,
+  logConfig,
+} from "./common.ts";
+import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
+
+/** Every flag of `serve`. */
+export const SERVE_FLAGS: readonly FlagDef[] = [
+  {
+    name: "objstore.config-file",
+    kind: "string",
+    placeholder: "FILE",
+    help: "YAML file with the object store configuration of the Parquet bucket (Thanos objstore " +
+      "format). Without it and --objstore.config, a FILESYSTEM bucket under ./data/parquet.",
+  },
+  {
+    name: "objstore.config",
+    kind: "string",
+    placeholder: "YAML",
+    help: "Alternative to --objstore.config-file: the YAML content itself.",
+  },
+  {
+    name: "tracing.exporter.type",
+    kind: "enum",
+    values: ["JAEGER", "STDOUT", ""],
+    default: "",
+    help: "Tracing exporter; empty disables tracing.",
+  },
+  {
+    name: "tracing.jaeger.endpoint",
+    kind: "string",
+    placeholder: "URL",
+    help: "Endpoint to send traces to, e.g. https://example.com:4318/v1/traces.",
+  },
+  {
+    name: "tracing.sampling.param",
+    kind: "float",
+    default: "0.1",
+    help: "Ratio of traces to sample for PROBABILISTIC sampling.",
+  },
+  {
+    name: "tracing.sampling.type",
+    kind: "enum",
+    values: ["PROBABILISTIC", "ALWAYS", "NEVER"],
+    default: "PROBABILISTIC",
+    help: "Type of trace sampling.",
+  },
+  {
+    name: "block.discovery.interval",
+    kind: "duration",
+    default: "1m",
+    help: "Interval to discover blocks.",
+  },
+  {
+    name: "block.discovery.concurrency",
+    kind: "int",
+    default: "1",
+    help: "Concurrency for loading block metadata.",
+  },
+  {
+    name: "block.syncer.interval",
+    kind: "duration",
+    default: "1m",
+    help: "Interval to sync blocks.",
+  },
+  {
+    name: "block.syncer.concurrency",
+    kind: "int",
+    default: "1",
+    help: "Concurrency for loading blocks.",
+  },
+  {
+    name: "block.syncer.read-buffer-size",
+    kind: "bytes",
+    default: "2MiB",
+    help: "Read buffer size for chunk files.",
+  },
+  {
+    name: "block.filter.type",
+    kind: "enum",
+    values: ["thanos-backfill", "all-metas"],
+    default: "all-metas",
+    help: "Which blocks to serve: all, or only what a Thanos endpoint does not cover (backfill).",
+  },
+  {
+    name: "block.filter.thanos-backfill.endpoint",
+    kind: "string",
+    placeholder: "HOST:PORT",
+    help: "Thanos gRPC endpoint whose time range is left out in thanos-backfill mode.",
+  },
+  {
+    name: "block.filter.thanos-backfill.interval",
+    kind: "duration",
+    default: "1m",
+    help: "Interval to update the thanos-backfill time range.",
+  },
+  {
+    name: "block.filter.thanos-backfill.overlap",
+    kind: "duration",
+    default: "24h",
+    help: "Overlap to leave visible in thanos-backfill mode.",
+  },
+  {
+    name: "block.labelfilepath",
+    kind: "string",
+    default: "/tmp",
+    placeholder: "DIR",
+    help: "Directory where label files are kept locally.",
+  },
+  { name: "query.step", kind: "duration", default: "30s", help: "Default step of range queries." },
+  { name: "query.lookback", kind: "duration", default: "5m", help: "Lookback delta of queries." },
+  { name: "query.timeout", kind: "duration", default: "30s", help: "Default timeout of queries." },
+  {
+    name: "query.engine.timeout",
+    kind: "duration",
+    default: "5m",
+    help: "Maximum timeout of the query engine.",
+  },
+  {
+    name: "query.external-label",
+    kind: "keyValues",
+    help: "External label to add to results, replacing the blocks' external labels.",
+  },
+  {
+    name: "query.limits.max-shard-count",
+    kind: "int",
+    default: "0",
+    help: "Shards one query may touch in all operations (0 is unlimited).",
+  },
+  {
+    name: "query.limits.select.max-chunk-bytes",
+    kind: "bytes",
+    default: "0B",
+    help: "Chunk bytes one query may fetch in Select (0B is unlimited).",
+  },
+  {
+    name: "query.limits.select.max-row-count",
+    kind: "int",
+    default: "0",
+    help: "Rows one query may fetch in Select (0 is unlimited).",
+  },
+  {
+    name: "query.limits.label-values.max-row-count",
+    kind: "int",
+    default: "0",
+    help: "Rows one query may fetch in LabelValues (0 is unlimited).",
+  },
+  {
+    name: "query.limits.label-names.max-row-count",
+    kind: "int",
+    default: "0",
+    help: "Rows one query may fetch in LabelNames (0 is unlimited).",
+  },
+  {
+    name: "query.limits.queries.max-concurrent",
+    kind: "int",
+    default: "100",
+    help: "Queries executed concurrently per API.",
+  },
+  {
+    name: "query.storage.select.chunk-partition.max-range-bytes",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Coalesce chunk reads into ranges of at most this length.",
+  },
+  {
+    name: "query.storage.select.chunk-partition.max-gap-bytes",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Largest gap merged into one range when coalescing chunk reads.",
+  },
+  {
+    name: "query.storage.select.chunk-partition.max-concurrency",
+    kind: "int",
+    default: "2",
+    help: "Concurrent object storage reads per partition.",
+  },
+  ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
+  ...listenerFlags("thanos", 9001, "the Thanos gRPC API"),
+  ...listenerFlags("internal", 6060, "metrics and health endpoints"),
+  {
+    name: "grpc-server-tls-cert",
+    kind: "string",
+    placeholder: "FILE",
+    help: "TLS certificate for the gRPC server; without it gRPC is plaintext (h2c).",
+  },
+  {
+    name: "grpc-server-tls-key",
+    kind: "string",
+    placeholder: "FILE",
+    help: "TLS private key for the gRPC server.",
+  },
+  {
+    name: "grpc-server-tls-client-ca",
+    kind: "string",
+    placeholder: "FILE",
+    help: "CA to verify gRPC client certificates with (enables mTLS).",
+  },
+  ...LOG_FLAGS,
+];
+
+/** The typed configuration of `serve`. */
+export interface ServeConfig {
+  /** The Parquet bucket's objstore config source. */
+  readonly objstore: { readonly file?: string; readonly inline?: string };
+  /** Tracing. */
+  readonly tracing: {
+    readonly exporterType: "" | "JAEGER" | "STDOUT";
+    readonly jaegerEndpoint?: string;
+    readonly samplingParam: number;
+    readonly samplingType: "PROBABILISTIC" | "ALWAYS" | "NEVER";
+  };
+  /** Block discovery. */
+  readonly discovery: { readonly interval: number; readonly concurrency: number };
+  /** Block syncing. */
+  readonly syncer: {
+    readonly interval: number;
+    readonly concurrency: number;
+    readonly readBufferSize: number;
+    readonly labelFilePath: string;
+  };
+  /** Block filter. */
+  readonly filter: {
+    readonly type: "all-metas" | "thanos-backfill";
+    readonly thanosBackfill: {
+      readonly endpoint?: string;
+      readonly interval: number;
+      readonly overlap: number;
+    };
+  };
+  /** Query settings; durations in ms. */
+  readonly query: {
+    readonly step: number;
+    readonly lookback: number;
+    readonly timeout: number;
+    readonly engineTimeout: number;
+    readonly externalLabels: Readonly<Record<string, string>>;
+    readonly limits: {
+      readonly maxShardCount: number;
+      readonly selectMaxChunkBytes: number;
+      readonly selectMaxRowCount: number;
+      readonly labelValuesMaxRowCount: number;
+      readonly labelNamesMaxRowCount: number;
+      readonly maxConcurrentQueries: number;
+    };
+    readonly chunkPartition: {
+      readonly maxRangeBytes: number;
+      readonly maxGapBytes: number;
+      readonly maxConcurrency: number;
+    };
+  };
+  /** Listeners. */
+  readonly http: {
+    readonly prometheus: ListenerConfig;
+    readonly thanos: ListenerConfig;
+    readonly internal: ListenerConfig;
+  };
+  /** gRPC TLS files; all undefined for plaintext. */
+  readonly grpcTls: { readonly cert?: string; readonly key?: string; readonly clientCa?: string };
+  /** Logging. */
+  readonly log: LogConfig;
+}
+
+/** Parses `serve`'s arguments into its config. Throws UsageError for bad input. */
+export function parseServeConfig(args: readonly string[]): ServeConfig {
+  const v = parseFlags(SERVE_FLAGS, args);
+  const str = (name: string) => v[name] as string | undefined;
+  const num = (name: string) => v[name] as number;
+  for (
+    const name of [
+      "query.limits.max-shard-count",
+      "query.limits.select.max-row-count",
+      "query.limits.label-values.max-row-count",
+      "query.limits.label-names.max-row-count",
+      "query.limits.queries.max-concurrent",
+    ]
+  ) atLeast(v, name, 0);
+  const filterType = str("block.filter.type") as "all-metas" | "thanos-backfill";
+  if (filterType === "thanos-backfill" && !str("block.filter.thanos-backfill.endpoint")) {
+    throw new UsageError(
+      "--block.filter.thanos-backfill.endpoint: required when --block.filter.type=thanos-backfill",
+    );
+  }
+  const tls = {
+    cert: str("grpc-server-tls-cert"),
+    key: str("grpc-server-tls-key"),
+    clientCa: str("grpc-server-tls-client-ca"),
+  };
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw new UsageError(
+      "--grpc-server-tls-cert and --grpc-server-tls-key: both are needed for TLS",
+    );
+  }
+  if (tls.clientCa && !tls.cert) {
+    throw new UsageError("--grpc-server-tls-client-ca: needs --grpc-server-tls-cert and -key");
+  }
+  const samplingParam = num("tracing.sampling.param");
+  if (samplingParam < 0 || samplingParam > 1) {
+    throw new UsageError(`--tracing.sampling.param: must be within 0..1, got ${samplingParam}`);
+  }
+  if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
+  if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
+  return deepFreeze({
+    objstore: { file: str("objstore.config-file"), inline: str("objstore.config") },
+    tracing: {
+      exporterType: str("tracing.exporter.type") as "" | "JAEGER" | "STDOUT",
+      jaegerEndpoint: str("tracing.jaeger.endpoint"),
+      samplingParam,
+      samplingType: str("tracing.sampling.type") as "PROBABILISTIC" | "ALWAYS" | "NEVER",
+    },
+    discovery: {
+      interval: num("block.discovery.interval"),
+      concurrency: atLeast(v, "block.discovery.concurrency", 1),
+    },
+    syncer: {
+      interval: num("block.syncer.interval"),
+      concurrency: atLeast(v, "block.syncer.concurrency", 1),
+      readBufferSize: num("block.syncer.read-buffer-size"),
+      labelFilePath: str("block.labelfilepath")!,
+    },
+    filter: {
+      type: filterType,
+      thanosBackfill: {
+        endpoint: str("block.filter.thanos-backfill.endpoint"),
+        interval: num("block.filter.thanos-backfill.interval"),
+        overlap: num("block.filter.thanos-backfill.overlap"),
+      },
+    },
+    query: {
+      step: num("query.step"),
+      lookback: num("query.lookback"),
+      timeout: num("query.timeout"),
+      engineTimeout: num("query.engine.timeout"),
+      externalLabels: v["query.external-label"] as Record<string, string>,
+      limits: {
+        maxShardCount: num("query.limits.max-shard-count"),
+        selectMaxChunkBytes: num("query.limits.select.max-chunk-bytes"),
+        selectMaxRowCount: num("query.limits.select.max-row-count"),
+        labelValuesMaxRowCount: num("query.limits.label-values.max-row-count"),
+        labelNamesMaxRowCount: num("query.limits.label-names.max-row-count"),
+        maxConcurrentQueries: num("query.limits.queries.max-concurrent"),
+      },
+      chunkPartition: {
+        maxRangeBytes: num("query.storage.select.chunk-partition.max-range-bytes"),
+        maxGapBytes: num("query.storage.select.chunk-partition.max-gap-bytes"),
+        maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
+      },
+    },
+    http: {
+      prometheus: listenerConfig(v, "prometheus"),
+      thanos: listenerConfig(v, "thanos"),
+      internal: listenerConfig(v, "internal"),
+    },
+    grpcTls: tls,
+    log: logConfig(v),
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * End-to-end tests of the real CLI process: flag and config errors, help, and the internal
+ * server of `serve`.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+
+async function runCli(args: string[], cwd?: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("help lists every flag of both subcommands", async () => {
+  const serve = await runCli(["serve", "--help"]);
+  assert.equal(serve.code, 0);
+  for (
+    const flag of [
+      "--objstore.config-file",
+      "--objstore.config=",
+      "--query.lookback",
+      "--query.external-label",
+      "--query.storage.select.chunk-partition.max-concurrency",
+      "--http.thanos.port",
+      "--log.format",
+    ]
+  ) assert.ok(serve.stdout.includes(flag), flag);
+  assert.match(
+    serve.stdout,
+    /--query\.lookback=DURATION\n\s+Lookback delta of queries\. Default: 5m\./,
+  );
+  const convert = await runCli(["convert", "--help"]);
+  assert.equal(convert.code, 0);
+  for (
+    const flag of [
+      "--tsdb.objstore.config-file",
+      "--parquet.objstore.config-file",
+      "--convert.sorting.label",
+      "--[no-]convert.recompress",
+      "--[no-]convert.once",
+      "--[no-]convert.dry-run",
+    ]
+  ) assert.ok(convert.stdout.includes(flag), flag);
+  const top = await runCli(["--help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /serve .*\n\s+convert/);
+});
+
+Deno.test("bad flags and bad configs exit 2 with one line naming the problem", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/unknown-field.yaml`,
+      "type: S3\nconfig: {bucket: b, buckit: c}\n",
+    );
+    await Deno.writeTextFile(`${dir}/bad.yaml`, "type: FILESYSTEM\nconfig: [\n");
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ["serve", "--query.lookbak=5m"],
+        /unknown flag --query\.lookbak, did you mean --query\.lookback/,
+      ],
+      [["serve", "--query.lookback=5x"], /--query\.lookback: invalid duration "5x"/],
+      [
+        ["serve", "--block.syncer.read-buffer-size=lots"],
+        /read-buffer-size: invalid byte size "lots"/,
+      ],
+      [["serve", "--block.filter.type=some"], /--block\.filter\.type: invalid value "some"/],
+      [["convert", "--convert.rowgroup.size=x"], /--convert\.rowgroup\.size: invalid integer "x"/],
+      [["serve", "--objstore.config=type: NOPE"], /type NOPE is not supported/],
+      [["serve", "--objstore.config=type: FILESYSTEM"], /missing directory for filesystem bucket/],
+      [
+        ["serve", `--objstore.config-file=${dir}/unknown-field.yaml`],
+        /unknown field "config\.buckit"/,
+      ],
+      [["serve", `--objstore.config-file=${dir}/bad.yaml`], /bad\.yaml: invalid YAML/],
+      [["serve", `--objstore.config-file=${dir}/missing.yaml`], /missing\.yaml: cannot read file/],
+      [["convert", "--tsdb.objstore.config=type: S3"], /--tsdb\.objstore\.config: missing bucket/],
+      [["frobnicate"], /unknown command "frobnicate"/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await runCli(args, dir);
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, `${args.join(" ")}: one line, got\n${r.stderr}`);
+      assert.match(lines[0], pattern, args.join(" "));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve process answers /metrics, /-/healthy, /-/ready and stops on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "serve",
+      "--http.internal.port=0",
+      "--http.prometheus.port=0",
+      "--http.thanos.port=0",
+      "--log.format=json",
+      `--objstore.config=type: FILESYSTEM\nconfig: {directory: ${dir}/bucket}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeTo(new WritableStream());
+  const lines: string[] = [];
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  let port: number | undefined;
+  const deadline = Date.now() + 30_000;
+  try {
+    while (port === undefined && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        const rec = JSON.parse(line);
+        if (rec.msg === "internal server listening") port = rec.port;
+      }
+    }
+    assert.ok(port, `no listening line in:\n${lines.join("\n")}`);
+    const base = `http://127.0.0.1:${port}`;
+    let ready = 0;
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      const res = await fetch(`${base}/-/ready`);
+      ready = res.status;
+      await res.body?.cancel();
+      if (ready !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(ready, 200);
+    const healthy = await fetch(`${base}/-/healthy`);
+    assert.equal(await healthy.text(), "OK\n");
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^process_cpu_seconds_total /m);
+    assert.match(metrics, /^deno_memory_rss_bytes [1-9]/m);
+    assert.match(
+      metrics,
+      /^objstore_bucket_operations_total\{bucket="parquet",operation="get"\} 0/m,
+    );
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(status.code, 0);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+    reader.releaseLock();
+    await child.stderr.cancel().catch(() => {});
+    await stdout.catch(() => {});
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
