@@ -83,26 +83,26 @@ export class ArraySampleIterator implements SampleIterator {
     if (this.#i >= this.ts.length) return ValueType.None;
     return this.histograms?.[this.#i] ? ValueType.FloatHistogram : ValueType.Float;
   }
-  /** @inheritdoc */
+  /** Advances to the next sample. */
   next(): ValueType {
     if (this.#i < this.ts.length) this.#i++;
     return this.#type();
   }
-  /** @inheritdoc */
+  /** Advances to the first sample at or after `t`. */
   seek(t: number): ValueType {
     if (this.#i < 0) this.#i = 0;
     while (this.#i < this.ts.length && this.ts[this.#i] < t) this.#i++;
     return this.#type();
   }
-  /** @inheritdoc */
+  /** Timestamp of the current sample. */
   atT(): number {
     return this.ts[this.#i];
   }
-  /** @inheritdoc */
+  /** Float value of the current sample. */
   atFloat(): number {
     return this.values[this.#i];
   }
-  /** @inheritdoc */
+  /** A copy of the current histogram sample. */
   atFloatHistogram(): FloatHistogram {
     const h = this.histograms?.[this.#i];
     if (!h) throw new Error("current sample is not a histogram");

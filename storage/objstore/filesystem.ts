@@ -15,8 +15,8 @@ const TEMP_PREFIX = ".upload-tmp-";
 
 /** A bucket stored in a local directory. */
 export class FilesystemBucket implements Bucket {
-  /** @inheritdoc */
-  readonly provider = PROVIDER;
+  /** Always `"FILESYSTEM"`. */
+  readonly provider: string = PROVIDER;
   /** The absolute root directory. */
   readonly root: string;
 
@@ -56,7 +56,7 @@ export class FilesystemBucket implements Bucket {
     return info;
   }
 
-  /** @inheritdoc */
+  /** Reads a whole file. */
   async get(key: string): Promise<Uint8Array> {
     try {
       await this.#statFile("get", key);
@@ -66,7 +66,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Reads a byte range without reading the whole file. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
     if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
       throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
@@ -93,7 +93,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Streams a file. */
   async getStream(key: string): Promise<ReadableStream<Uint8Array>> {
     try {
       await this.#statFile("get", key);
@@ -104,7 +104,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Reports whether a file exists. */
   async exists(key: string): Promise<boolean> {
     try {
       await this.#statFile("exists", key);
@@ -116,7 +116,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Returns a file's size and modification time. */
   async attributes(key: string): Promise<ObjectAttributes> {
     try {
       const info = await this.#statFile("attributes", key);
@@ -126,7 +126,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Lists keys below a prefix, in order. */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
     const dirKey = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
     if (dirKey !== "") this.#path("iter", dirKey.slice(0, -1));
@@ -155,7 +155,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Writes a file atomically (temporary file, then rename). */
   async upload(key: string, body: UploadBody, _options?: UploadOptions): Promise<void> {
     const target = this.#path("upload", key);
     const temp = join(
@@ -179,7 +179,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Deletes a file and the directories it leaves empty. */
   async delete(key: string): Promise<void> {
     const path = this.#path("delete", key);
     try {
@@ -200,7 +200,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  /** @inheritdoc */
+  /** Nothing to release. */
   close(): Promise<void> {
     return Promise.resolve();
   }
