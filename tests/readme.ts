@@ -20,7 +20,7 @@ export function renderReadme(readme: string): string {
     const from = out.indexOf(begin);
     const to = out.indexOf(end);
     if (from < 0 || to < from) throw new Error(`README.md lacks the markers ${begin} ... ${end}`);
-    out = out.slice(0, from + begin.length) + "\n```\n" + help + "```\n" + out.slice(to);
+    out = out.slice(0, from + begin.length) + "\n\n```\n" + help + "```\n\n" + out.slice(to);
   }
   return out;
 }
