@@ -35,7 +35,10 @@ export type AggregateOp =
   | "limitk"
   | "limit_ratio";
 
-/** Binary operators: arithmetic, comparison and set operators. */
+/**
+ * Binary operators: arithmetic, comparison, set operators, and the native-histogram trim
+ * operators `</` (trim upper) and `>/` (trim lower), which share the comparison precedence.
+ */
 export type BinaryOp =
   | "+"
   | "-"
@@ -50,6 +53,8 @@ export type BinaryOp =
   | "<"
   | ">="
   | "<="
+  | "</"
+  | ">/"
   | "and"
   | "or"
   | "unless";
@@ -207,6 +212,8 @@ export interface VectorSelector {
   anchored?: boolean;
   /** See `anchored`. */
   smoothed?: boolean;
+  /** Set on the label-selector argument of `info()`, which may match the empty string. */
+  bypassEmptyMatcherCheck?: boolean;
   pos: PositionRange;
 }
 
