@@ -27,61 +27,60 @@ const MS_PER_UNIT = {
 
 type Unit = keyof typeof MS_PER_UNIT;
 
-// Units in the only order Prometheus accepts them.
+// Units in the only order Prometheus accepts them, biggest first.
 const UNIT_ORDER: readonly Unit[] = ["y", "w", "d", "h", "m", "s", "ms"];
 
 // Go's time.Duration is int64 nanoseconds; Prometheus rejects durations beyond it.
-const MAX_DURATION_MS = 9223372036854;
+const MAX_DURATION_NS = (1n << 63n) - 1n;
 
 /**
  * Parses a Prometheus duration such as `1h30m`, `5m`, `90s`, `1y2w`, `250ms` or `0` into
- * milliseconds.
+ * milliseconds. Units must appear at most once each, biggest first.
  *
  * @example
  * ```ts
  * parseDuration("1h30m"); // 5400000
  * ```
+ * @throws {DurationError} for malformed or out-of-range input.
  */
 export function parseDuration(s: string): number {
-  if (s === "") throw new DurationError(s, "empty duration string");
   if (s === "0") return 0;
+  if (s === "") throw new DurationError(s, "empty duration string");
   let pos = 0;
-  let next = 0; // index into UNIT_ORDER of the smallest unit still allowed
-  let total = 0;
+  let lastUnit = -1;
+  let totalNs = 0n;
   while (pos < s.length) {
     const digitsStart = pos;
-    while (pos < s.length && s.charCodeAt(pos) >= 48 && s.charCodeAt(pos) <= 57) pos++;
+    while (pos < s.length && isDigit(s[pos])) pos++;
     if (pos === digitsStart) throw invalid(s);
-    const digits = s.slice(digitsStart, pos);
-    let unit: Unit;
-    if (s.startsWith("ms", pos)) unit = "ms";
-    else {
-      const c = s[pos];
-      if (c !== "y" && c !== "w" && c !== "d" && c !== "h" && c !== "m" && c !== "s") {
-        throw invalid(s);
-      }
-      unit = c;
+    const value = BigInt(s.slice(digitsStart, pos));
+    const unitStart = pos;
+    while (pos < s.length && !isDigit(s[pos])) pos++;
+    if (pos === unitStart) throw invalid(s);
+    const unit = s.slice(unitStart, pos);
+    const idx = UNIT_ORDER.indexOf(unit as Unit);
+    if (idx < 0) {
+      throw new DurationError(
+        s,
+        `unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(s)}`,
+      );
     }
-    pos += unit.length;
-    const idx = UNIT_ORDER.indexOf(unit, next);
-    if (idx < 0) throw invalid(s);
-    next = idx + 1;
-    const n = Number(digits);
-    total += n * MS_PER_UNIT[unit];
-    if (!Number.isSafeInteger(n) || total > MAX_DURATION_MS) {
-      throw new DurationError(s, "duration out of range");
-    }
+    if (idx <= lastUnit) throw invalid(s);
+    lastUnit = idx;
+    const multNs = BigInt(MS_PER_UNIT[unit as Unit]) * 1_000_000n;
+    if (value > (1n << 63n) / multNs) throw new DurationError(s, "duration out of range");
+    totalNs += value * multNs;
+    if (totalNs > MAX_DURATION_NS) throw new DurationError(s, "duration out of range");
   }
-  return total;
+  return Number(totalNs / 1_000_000n);
+}
+
+function isDigit(c: string): boolean {
+  return c >= "0" && c <= "9";
 }
 
 function invalid(s: string): DurationError {
-  return new DurationError(s, `not a valid duration string: ${goQuoteAscii(s)}`);
-}
-
-// Enough of Go's %q for error messages about duration input.
-function goQuoteAscii(s: string): string {
-  return JSON.stringify(s);
+  return new DurationError(s, `not a valid duration string: ${JSON.stringify(s)}`);
 }
 
 /**

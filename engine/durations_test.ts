@@ -14,11 +14,13 @@ Deno.test("parseDuration accepts every unit in order", () => {
 });
 
 Deno.test("parseDuration rejects malformed input with the input named", () => {
-  for (const bad of ["", "5", "1.5m", "1m1h", "5x", "-5m", "m", "1s1s", "5M"]) {
+  for (const bad of ["", "5", "1.5m", "1m1h", "5x", "-5m", "m", "1s1s", "5M", "5y1hs"]) {
     assert.throws(() => parseDuration(bad), DurationError, bad);
   }
   assert.throws(() => parseDuration("1m1h"), /not a valid duration string: "1m1h"/);
   assert.throws(() => parseDuration(""), /empty duration string/);
+  assert.throws(() => parseDuration("5y1hs"), /unknown unit "hs" in duration "5y1hs"/);
+  assert.throws(() => parseDuration("1.5m"), /unknown unit "." in duration "1.5m"/);
   assert.throws(() => parseDuration("300y"), /duration out of range/);
 });
 

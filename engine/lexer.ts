@@ -477,10 +477,8 @@ export class Lexer {
       case ")": {
         const t = this.#emit("RIGHT_PAREN");
         this.#parenDepth--;
-        if (this.#parenDepth < 0) {
-          this.#start = t.pos;
-          return this.#error("unexpected right parenthesis ')'");
-        }
+        // Prometheus reports this after emitting, so the error starts after the ")".
+        if (this.#parenDepth < 0) return this.#error("unexpected right parenthesis ')'");
         return t;
       }
       case "{":
@@ -543,13 +541,9 @@ export class Lexer {
       case ":": {
         const t = this.#emit("COLON");
         if (!this.#gotDuration) {
-          this.#start = t.pos;
           return this.#error("unexpected colon before duration in duration expression");
         }
-        if (this.#gotColon) {
-          this.#start = t.pos;
-          return this.#error("unexpected repeated colon in duration expression");
-        }
+        if (this.#gotColon) return this.#error("unexpected repeated colon in duration expression");
         this.#gotColon = true;
         return t;
       }
@@ -559,10 +553,8 @@ export class Lexer {
       case ")": {
         const t = this.#emit("RIGHT_PAREN");
         this.#parenDepth--;
-        if (this.#parenDepth < 0) {
-          this.#start = t.pos;
-          return this.#error("unexpected right parenthesis ')'");
-        }
+        // Prometheus reports this after emitting, so the error starts after the ")".
+        if (this.#parenDepth < 0) return this.#error("unexpected right parenthesis ')'");
         return t;
       }
       case " ":
@@ -660,6 +652,7 @@ export class Lexer {
       }
       if (c === "" || c === "\n") return this.#error("unterminated quoted string");
       if (c === this.#stringOpen) break;
+      if (isLoneSurrogate(this.input, this.#pos - 1)) return this.#error("invalid UTF-8 rune");
     }
     return this.#emit("STRING");
   }
@@ -669,6 +662,7 @@ export class Lexer {
       const c = this.#nextChar();
       if (c === "") return this.#error("unterminated raw string");
       if (c === "`") break;
+      if (isLoneSurrogate(this.input, this.#pos - 1)) return this.#error("invalid UTF-8 rune");
     }
     return this.#emit("STRING");
   }
@@ -830,6 +824,20 @@ export class Lexer {
     while (p < this.input.length && isSpace(this.input[p])) p++;
     return this.input[p] === "(";
   }
+}
+
+// JavaScript strings cannot hold invalid UTF-8; a lone surrogate is their equivalent.
+function isLoneSurrogate(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c >= 0xd800 && c < 0xdc00) {
+    const n = s.charCodeAt(i + 1);
+    return !(n >= 0xdc00 && n < 0xe000);
+  }
+  if (c >= 0xdc00 && c < 0xe000) {
+    const p = s.charCodeAt(i - 1);
+    return !(p >= 0xd800 && p < 0xdc00);
+  }
+  return false;
 }
 
 function quoteRuneOrEof(c: string): string {

@@ -249,7 +249,7 @@ class Parser {
     this.#query = query;
     this.#lexer = new Lexer(query);
     this.#features = options.features ?? new Set();
-    this.#tok = this.#lex();
+    this.#tok = { type: "EOF", pos: 0, val: "" };
   }
 
   // --- Entry points -----------------------------------------------------------------------
@@ -325,6 +325,7 @@ class Parser {
 
   #run<T>(body: () => T): T {
     try {
+      this.#tok = this.#lex();
       return body();
     } catch (e) {
       if (e instanceof Failure) {
@@ -544,7 +545,7 @@ class Parser {
       }
       if (next === "IDENTIFIER" || next === "METRIC_IDENTIFIER" || next === "NUMBER") {
         this.#advance();
-        this.#unexpected("aggregation", "");
+        this.#unexpected("", "");
       }
     }
     if (t.type === "IDENTIFIER" || KEYWORD_FUNCTIONS.has(t.type)) {
@@ -886,8 +887,8 @@ class Parser {
       case "STEP":
       case "RANGE": {
         this.#advance();
-        this.#expect("LEFT_PAREN", context, '"("');
-        const close = this.#expect("RIGHT_PAREN", context, '")"');
+        this.#expect("LEFT_PAREN", context, expected);
+        const close = this.#expect("RIGHT_PAREN", context, expected);
         return {
           kind: "Call",
           func: FUNCTIONS.get(t.type === "STEP" ? "step" : "range")!,
@@ -898,7 +899,7 @@ class Parser {
       case "MIN_OF":
       case "MAX_OF": {
         this.#advance();
-        this.#expect("LEFT_PAREN", context, '"("');
+        this.#expect("LEFT_PAREN", context, expected);
         const a = this.#durationExpr(0, context, expected);
         this.#expect("COMMA", context, '","');
         const b = this.#durationExpr(0, context, expected);
