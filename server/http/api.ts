@@ -1,0 +1,521 @@
+/**
+ * The Prometheus HTTP API (`/api/v1/...`) over the PromQL engine and a {@linkcode Queryable}:
+ * query, query_range, series, labels, label values, plus buildinfo, format_query, parse_query and
+ * the empty-but-valid metadata and exemplars endpoints Grafana expects. Envelopes, error types and
+ * status codes are Prometheus'.
+ *
+ * @module
+ */
+import type { Expr } from "../../engine/ast.ts";
+import { ParseError, QueryError } from "../../engine/errors.ts";
+import { compareLabels, type Labels, labelsKey } from "../../engine/labels.ts";
+import type { Matcher } from "../../engine/matchers.ts";
+import { exprType, parseExpr, parseMetricSelector } from "../../engine/parser.ts";
+import { exprToString } from "../../engine/printer.ts";
+import type { Queryable } from "../../engine/queryable.ts";
+import type { QueryResult } from "../../engine/value.ts";
+import type { Logger } from "../../internal/log.ts";
+import { astJson } from "./ast_json.ts";
+import { labelSetJson, resultJson } from "./json.ts";
+import {
+  BadDataError,
+  durationParam,
+  FormValues,
+  MAX_TIME_MS,
+  MIN_TIME_MS,
+  parseLimitParam,
+  timeParam,
+} from "./params.ts";
+
+/** What the API needs from the engine (engine/engine.ts `Engine` satisfies it). */
+export interface QueryEngine {
+  /** Evaluates an instant query at `time` (ms). */
+  instantQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    time: number,
+    opts?: { lookbackDelta?: number; signal?: AbortSignal },
+  ): Promise<QueryResult>;
+  /** Evaluates a range query (ms). */
+  rangeQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    start: number,
+    end: number,
+    step: number,
+    opts?: { lookbackDelta?: number; signal?: AbortSignal },
+  ): Promise<QueryResult>;
+}
+
+/** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
+export class LimitExceededError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LimitExceededError";
+  }
+}
+
+/** Options of {@linkcode createPrometheusApi}. */
+export interface PrometheusApiOptions {
+  /** The engine. */
+  engine: QueryEngine;
+  /** Returns the data source for one request (fresh limit quotas per request). */
+  queryable: () => Queryable;
+  /** Default step of range queries without `step`, ms. */
+  defaultStep: number;
+  /** Default timeout when a request has none, ms. */
+  defaultTimeout: number;
+  /** Upper bound of any timeout, ms. */
+  maxTimeout: number;
+  /** Default lookback delta, ms. */
+  lookbackDelta: number;
+  /** Concurrent instant/range queries (0 = unlimited). */
+  maxConcurrentQueries: number;
+  /** Version reported by buildinfo. */
+  version: string;
+  /** Logger for internal errors. */
+  logger: Logger;
+  /** Clock, ms (tests). */
+  now?: () => number;
+}
+
+/** The most points a range query may return per series. */
+const MAX_POINTS = 11_000;
+const MAX_ANNOTATIONS = 10;
+
+interface ApiSuccess {
+  data: string;
+  warnings?: string[];
+  infos?: string[];
+}
+
+class ApiError extends Error {
+  constructor(readonly type: string, readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function jsonResponse(status: number, body: string): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+function annotations(list: string[] | undefined, kind: string): string[] {
+  if (!list || list.length <= MAX_ANNOTATIONS) return list ?? [];
+  return [
+    ...list.slice(0, MAX_ANNOTATIONS),
+    `${list.length - MAX_ANNOTATIONS} more ${kind} annotations omitted`,
+  ];
+}
+
+function successBody(s: ApiSuccess): string {
+  let body = `{"status":"success","data":${s.data}`;
+  const warnings = annotations(s.warnings, "warning");
+  const infos = annotations(s.infos, "info");
+  if (warnings.length > 0) body += `,"warnings":${JSON.stringify(warnings)}`;
+  if (infos.length > 0) body += `,"infos":${JSON.stringify(infos)}`;
+  return body + "}";
+}
+
+function errorResponse(err: ApiError): Response {
+  return jsonResponse(
+    err.status,
+    JSON.stringify({ status: "error", errorType: err.type, error: err.message }),
+  );
+}
+
+/** A counting semaphore whose waiters give up when their signal aborts. */
+class Semaphore {
+  #free: number;
+  #waiters: Array<() => void> = [];
+  constructor(readonly size: number) {
+    this.#free = size;
+  }
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    if (this.size === 0) return () => {};
+    if (this.#free > 0) {
+      this.#free--;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          this.#waiters = this.#waiters.filter((w) => w !== wake);
+          reject(signal.reason);
+        };
+        this.#waiters.push(wake);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}
+
+/** Creates the request handler for `/api/v1/*`; other paths answer 404. */
+export function createPrometheusApi(
+  options: PrometheusApiOptions,
+): (req: Request) => Promise<Response> {
+  const now = options.now ?? Date.now;
+  const semaphore = new Semaphore(options.maxConcurrentQueries);
+
+  const parseQueryParam = (form: FormValues): { text: string; expr: Expr } => {
+    const text = form.get("query");
+    if (text === undefined || text === "") {
+      throw new BadDataError(`invalid parameter "query": unknown query`);
+    }
+    try {
+      return { text, expr: parseExpr(text) };
+    } catch (e) {
+      if (e instanceof ParseError) {
+        throw new BadDataError(`invalid parameter "query": ${e.message}`);
+      }
+      throw e;
+    }
+  };
+
+  const timeoutSignal = (form: FormValues): AbortSignal => {
+    const requested = durationParam(form, "timeout") ?? options.defaultTimeout;
+    return AbortSignal.timeout(Math.max(1, Math.min(requested, options.maxTimeout)));
+  };
+
+  const runQuery = async (
+    form: FormValues,
+    run: (signal: AbortSignal, lookbackDelta: number) => Promise<QueryResult>,
+  ): Promise<ApiSuccess> => {
+    const signal = timeoutSignal(form);
+    const lookbackDelta = durationParam(form, "lookback_delta") ?? options.lookbackDelta;
+    const started = performance.now();
+    let release: () => void;
+    try {
+      release = await semaphore.acquire(signal);
+    } catch {
+      throw new ApiError("timeout", 503, "query timed out in queue");
+    }
+    const queued = (performance.now() - started) / 1000;
+    try {
+      const result = await run(signal, lookbackDelta);
+      const limit = parseLimitParam(form.get("limit"));
+      const warnings = [...result.warnings];
+      let value = result.value;
+      if (limit > 0 && value.type === "vector" && value.samples.length > limit) {
+        value = { type: "vector", samples: value.samples.slice(0, limit) };
+        warnings.push("results truncated due to limit");
+      } else if (limit > 0 && value.type === "matrix" && value.series.length > limit) {
+        value = { type: "matrix", series: value.series.slice(0, limit) };
+        warnings.push("results truncated due to limit");
+      }
+      let data = resultJson(value);
+      const stats = form.get("stats");
+      if (stats) {
+        const total = (performance.now() - started) / 1000;
+        data = data.slice(0, -1) + `,"stats":${
+          JSON.stringify({
+            timings: {
+              evalTotalTime: total - queued,
+              resultSortTime: 0,
+              queryPreparationTime: 0,
+              innerEvalTime: total - queued,
+              execQueueTime: queued,
+              execTotalTime: total,
+            },
+            samples: {
+              totalQueryableSamples: result.stats.totalQueryableSamples,
+              peakSamples: result.stats.peakSamples,
+            },
+          })
+        }}`;
+      }
+      return { data, warnings, infos: result.infos };
+    } finally {
+      release();
+    }
+  };
+
+  const query = (form: FormValues): Promise<ApiSuccess> => {
+    const { expr } = parseQueryParam(form);
+    const time = timeParam(form, "time", now());
+    return runQuery(
+      form,
+      (signal, lookbackDelta) =>
+        options.engine.instantQuery(options.queryable(), expr, time, { signal, lookbackDelta }),
+    );
+  };
+
+  const queryRange = (form: FormValues): Promise<ApiSuccess> => {
+    const start = requiredTime(form, "start");
+    const end = requiredTime(form, "end");
+    if (end < start) {
+      throw new BadDataError(
+        `invalid parameter "end": end timestamp must not be before start time`,
+      );
+    }
+    const step = durationParam(form, "step") ?? options.defaultStep;
+    if (step <= 0) {
+      throw new BadDataError(
+        `invalid parameter "step": zero or negative query resolution step widths are not ` +
+          `accepted. Try a positive integer`,
+      );
+    }
+    if (Math.floor((end - start) / step) > MAX_POINTS) {
+      throw new BadDataError(
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query " +
+          "resolution (?step=XX)",
+      );
+    }
+    const { expr } = parseQueryParam(form);
+    const type = exprType(expr);
+    if (type !== "scalar" && type !== "vector") {
+      throw new BadDataError(
+        `invalid expression type "${
+          type === "matrix" ? "range vector" : type
+        }" for range query, must be Scalar or instant Vector`,
+      );
+    }
+    return runQuery(
+      form,
+      (signal, lookbackDelta) =>
+        options.engine.rangeQuery(options.queryable(), expr, start, end, step, {
+          signal,
+          lookbackDelta,
+        }),
+    );
+  };
+
+  const matcherSets = (form: FormValues, required: boolean): Matcher[][] => {
+    const raw = form.getAll("match[]");
+    if (raw.length === 0 && required) throw new BadDataError("no match[] parameter provided");
+    return raw.map((s) => {
+      let matchers: Matcher[];
+      try {
+        matchers = parseMetricSelector(s);
+      } catch (e) {
+        throw new BadDataError(e instanceof Error ? e.message : String(e));
+      }
+      if (matchers.every((m) => m.matches(""))) {
+        throw new BadDataError("match[] must contain at least one non-empty matcher");
+      }
+      return matchers;
+    });
+  };
+
+  const series = async (form: FormValues): Promise<ApiSuccess> => {
+    const sets = matcherSets(form, true);
+    const start = timeParam(form, "start", MIN_TIME_MS);
+    const end = timeParam(form, "end", MAX_TIME_MS);
+    const limit = parseLimitParam(form.get("limit"));
+    const signal = AbortSignal.timeout(options.defaultTimeout);
+    const queryable = options.queryable();
+    const seen = new Map<string, Labels>();
+    const warnings: string[] = [];
+    for (const matchers of sets) {
+      const set = await queryable.select(matchers, { start, end, func: "series" }, signal);
+      warnings.push(...set.warnings);
+      for (const s of set.series) seen.set(labelsKey(s.labels), s.labels);
+    }
+    let all = [...seen.values()].sort(compareLabels);
+    if (limit > 0 && all.length > limit) {
+      all = all.slice(0, limit);
+      warnings.push("results truncated due to limit");
+    }
+    return { data: `[${all.map(labelSetJson).join(",")}]`, warnings: unique(warnings) };
+  };
+
+  const stringsEndpoint = async (
+    form: FormValues,
+    fetch: (q: Queryable, matchers: Matcher[], hints: { start: number; end: number }) => Promise<
+      { values: string[]; warnings: string[] }
+    >,
+  ): Promise<ApiSuccess> => {
+    const sets = matcherSets(form, false);
+    const start = timeParam(form, "start", MIN_TIME_MS);
+    const end = timeParam(form, "end", MAX_TIME_MS);
+    const limit = parseLimitParam(form.get("limit"));
+    const queryable = options.queryable();
+    const values = new Set<string>();
+    const warnings: string[] = [];
+    for (const matchers of sets.length > 0 ? sets : [[]]) {
+      const r = await fetch(queryable, matchers, { start, end });
+      warnings.push(...r.warnings);
+      for (const v of r.values) values.add(v);
+    }
+    let sorted = [...values].sort(compareUtf8);
+    if (limit > 0 && sorted.length > limit) {
+      sorted = sorted.slice(0, limit);
+      warnings.push("results truncated due to limit");
+    }
+    return { data: JSON.stringify(sorted), warnings: unique(warnings) };
+  };
+
+  const routes: Record<
+    string,
+    { methods: string[]; handle: (form: FormValues) => Promise<ApiSuccess> }
+  > = {
+    "/api/v1/query": { methods: ["GET", "POST"], handle: query },
+    "/api/v1/query_range": { methods: ["GET", "POST"], handle: queryRange },
+    "/api/v1/series": { methods: ["GET", "POST"], handle: series },
+    "/api/v1/labels": {
+      methods: ["GET", "POST"],
+      handle: (form) =>
+        stringsEndpoint(
+          form,
+          (q, m, h) => q.labelNames(m, h, AbortSignal.timeout(options.defaultTimeout)),
+        ),
+    },
+    "/api/v1/status/buildinfo": {
+      methods: ["GET"],
+      handle: () =>
+        Promise.resolve({
+          data: JSON.stringify({
+            version: options.version,
+            revision: "",
+            branch: "",
+            buildUser: "",
+            buildDate: "",
+            goVersion: `deno ${Deno.version.deno}`,
+          }),
+        }),
+    },
+    "/api/v1/format_query": {
+      methods: ["GET", "POST"],
+      handle: (form) =>
+        Promise.resolve({ data: JSON.stringify(exprToString(parseQueryParam(form).expr)) }),
+    },
+    "/api/v1/parse_query": {
+      methods: ["GET", "POST"],
+      handle: (form) =>
+        Promise.resolve({ data: JSON.stringify(astJson(parseQueryParam(form).expr)) }),
+    },
+    "/api/v1/metadata": { methods: ["GET"], handle: () => Promise.resolve({ data: "{}" }) },
+    "/api/v1/query_exemplars": {
+      methods: ["GET", "POST"],
+      handle: (form) => {
+        parseQueryParam(form);
+        const start = timeParam(form, "start", MIN_TIME_MS);
+        const end = timeParam(form, "end", MAX_TIME_MS);
+        if (end < start) {
+          throw new BadDataError("end timestamp must not be before start timestamp");
+        }
+        return Promise.resolve({ data: "[]" });
+      },
+    },
+  };
+
+  return async (req: Request): Promise<Response> => {
+    const path = new URL(req.url).pathname;
+    let route = routes[path];
+    let labelName: string | undefined;
+    const valuesMatch = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
+    if (!route && valuesMatch) {
+      labelName = decodeLabelName(decodeURIComponent(valuesMatch[1]));
+      const name = labelName ?? "";
+      route = {
+        methods: ["GET"],
+        handle: (form) =>
+          stringsEndpoint(
+            form,
+            (q, m, h) => q.labelValues(name, m, h, AbortSignal.timeout(options.defaultTimeout)),
+          ),
+      };
+    }
+    if (!route) return new Response("404 page not found\n", { status: 404 });
+    if (req.method === "OPTIONS") return new Response(null, { status: 204 });
+    if (!route.methods.includes(req.method)) {
+      return new Response("Method Not Allowed\n", { status: 405 });
+    }
+    try {
+      if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
+      const form = await FormValues.from(req);
+      return jsonResponse(200, successBody(await route.handle(form)));
+    } catch (e) {
+      const err = toApiError(e);
+      if (err.status >= 500 && err.type === "internal") {
+        options.logger.error("API request failed", { path, err: e });
+      }
+      return errorResponse(err);
+    }
+  };
+}
+
+function requiredTime(form: FormValues, name: string): number {
+  const value = form.get(name);
+  if (value === undefined || value === "") {
+    throw new BadDataError(`invalid parameter "${name}": cannot parse "" to a valid timestamp`);
+  }
+  return timeParam(form, name, 0);
+}
+
+/** Decodes Prometheus' `U__` escaping of UTF-8 label names in the values path; validates. */
+function decodeLabelName(raw: string): string | undefined {
+  let name = raw;
+  if (raw.startsWith("U__")) {
+    let out = "";
+    const body = raw.slice(3);
+    for (let i = 0; i < body.length; i++) {
+      if (body[i] !== "_") {
+        out += body[i];
+        continue;
+      }
+      if (body[i + 1] === "_") {
+        out += "_";
+        i++;
+        continue;
+      }
+      const end = body.indexOf("_", i + 1);
+      if (end < 0) return undefined;
+      const code = parseInt(body.slice(i + 1, end), 16);
+      if (Number.isNaN(code) || code > 0x10ffff) return undefined;
+      out += String.fromCodePoint(code);
+      i = end;
+    }
+    name = out;
+  }
+  return name === "" || !isWellFormed(name) ? undefined : name;
+}
+
+function isWellFormed(s: string): boolean {
+  // Lone surrogates are not valid UTF-8.
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+function compareUtf8(a: string, b: string): number {
+  return compareLabels([{ name: a, value: "" }], [{ name: b, value: "" }]);
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)];
+}
+
+function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof BadDataError) return new ApiError("bad_data", 400, e.message);
+  if (e instanceof ParseError) return new ApiError("bad_data", 400, e.message);
+  if (e instanceof LimitExceededError) return new ApiError("execution", 422, e.message);
+  if (e instanceof QueryError) {
+    switch (e.kind) {
+      case "timeout":
+        return new ApiError("timeout", 503, e.message);
+      case "canceled":
+        return new ApiError("canceled", 499, e.message);
+      case "storage":
+        return new ApiError("internal", 500, e.message);
+      default:
+        return new ApiError("execution", 422, e.message);
+    }
+  }
+  if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) {
+    return new ApiError("timeout", 503, "query timed out");
+  }
+  return new ApiError("internal", 500, e instanceof Error ? e.message : String(e));
+}
