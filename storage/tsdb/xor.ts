@@ -1,0 +1,306 @@
+/**
+ * The XOR float chunk (`chunkenc.EncXOR`): Gorilla-style delta-of-delta timestamps and XOR'd
+ * values, bit-exact with Prometheus' `xor.go`.
+ *
+ * Layout: 2-byte big-endian sample count, then a bit stream: first timestamp (varint), first
+ * value (64 raw bits), second timestamp delta (uvarint) and value, then per sample a
+ * delta-of-delta bucket (`0`, `10`+14, `110`+17, `1110`+20, `1111`+64 bits) and a value
+ * (`0` unchanged, `10`+bits reusing the previous leading/trailing zero counts, `11`+5-bit
+ * leading+6-bit length+bits).
+ *
+ * @module
+ */
+import type { FloatHistogram } from "../../engine/histogram.ts";
+import { type SampleIterator, ValueType } from "../../engine/series.ts";
+import { BitReader, BitWriter } from "./bstream.ts";
+import { BITS_F64, BITS_U32, clz64, ctz64, HI, LO } from "./_float_bits.ts";
+import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
+
+/** Largest number of samples a chunk can hold (the count is a uint16). */
+export const MAX_CHUNK_SAMPLES = 0xffff;
+
+/**
+ * Iterates the samples of an XOR chunk without allocating per sample.
+ * Malformed data throws {@linkcode TsdbFormatError} naming `source`.
+ */
+export class XorIterator implements SampleIterator {
+  readonly #r: BitReader;
+  readonly #total: number;
+  readonly #source: string;
+  #read = 0;
+  #t = 0;
+  #tDelta = 0;
+  #hi = 0;
+  #lo = 0;
+  #leading = 0xff;
+  #trailing = 0;
+  #done = false;
+
+  /**
+   * @param data the chunk bytes (`Chunk.Bytes()`: count header then bit stream)
+   * @param source names the chunk in errors
+   */
+  constructor(data: Uint8Array, source = "XOR chunk") {
+    this.#source = source;
+    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+    this.#total = (data[0] << 8) | data[1];
+    this.#r = new BitReader(data, 2);
+  }
+
+  /** Advances to the next sample. */
+  next(): ValueType {
+    if (this.#done || this.#read === this.#total) {
+      this.#done = true;
+      return ValueType.None;
+    }
+    const r = this.#r;
+    if (this.#read === 0) {
+      this.#t = r.readVarint();
+      this.#hi = r.readBits(32);
+      this.#lo = r.readBits(32);
+    } else if (this.#read === 1) {
+      this.#tDelta = r.readUvarint();
+      this.#t += this.#tDelta;
+      this.#readValue(r);
+    } else {
+      const p = r.peek32();
+      if (p < 0x80000000) {
+        // dod == 0, the common case of a regular scrape interval.
+        r.pos += 1;
+      } else {
+        let dod: number;
+        if (p < 0xc0000000) {
+          dod = (p >>> 16) & 0x3fff;
+          r.pos += 16;
+          if (dod > 0x2000) dod -= 0x4000;
+        } else if (p < 0xe0000000) {
+          dod = (p >>> 12) & 0x1ffff;
+          r.pos += 20;
+          if (dod > 0x10000) dod -= 0x20000;
+        } else if (p < 0xf0000000) {
+          dod = (p >>> 8) & 0xfffff;
+          r.pos += 24;
+          if (dod > 0x80000) dod -= 0x100000;
+        } else {
+          r.pos += 4;
+          const hi = r.readBits(32);
+          const lo = r.readBits(32);
+          dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+        }
+        this.#tDelta += dod;
+      }
+      this.#t += this.#tDelta;
+      this.#readValue(r);
+    }
+    if (r.overrun) {
+      this.#done = true;
+      throw new TsdbFormatError(
+        this.#source,
+        "XOR samples",
+        `truncated at sample ${this.#read + 1} of ${this.#total}`,
+      );
+    }
+    this.#read++;
+    return ValueType.Float;
+  }
+
+  #readValue(r: BitReader): void {
+    const p = r.peek32();
+    if (p < 0x80000000) {
+      r.pos += 1;
+      return;
+    }
+    let mbits: number;
+    if (p < 0xc0000000) {
+      r.pos += 2;
+      if (this.#leading === 0xff) {
+        throw new TsdbFormatError(this.#source, "XOR samples", "reused bit window before any");
+      }
+      mbits = 64 - this.#leading - this.#trailing;
+    } else {
+      // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
+      const leading = (p >>> 25) & 0x1f;
+      mbits = (p >>> 19) & 0x3f;
+      r.pos += 13;
+      if (mbits === 0) mbits = 64;
+      if (leading + mbits > 64) {
+        throw new TsdbFormatError(this.#source, "XOR samples", "bit window exceeds 64 bits");
+      }
+      this.#leading = leading;
+      this.#trailing = 64 - leading - mbits;
+    }
+    let h = 0;
+    let l: number;
+    if (mbits > 32) {
+      h = r.readBits(mbits - 32);
+      l = r.readBits(32);
+    } else {
+      l = r.readBits(mbits);
+    }
+    const t = this.#trailing;
+    if (t >= 32) {
+      h = l << (t - 32);
+      l = 0;
+    } else if (t > 0) {
+      h = (h << t) | (l >>> (32 - t));
+      l <<= t;
+    }
+    this.#hi ^= h;
+    this.#lo ^= l;
+  }
+
+  /** Advances to the first sample at or after `t`. */
+  seek(t: number): ValueType {
+    if (this.#done) return ValueType.None;
+    if (this.#read > 0 && this.#t >= t) return ValueType.Float;
+    while (this.next() !== ValueType.None) {
+      if (this.#t >= t) return ValueType.Float;
+    }
+    return ValueType.None;
+  }
+
+  /** Timestamp of the current sample. */
+  atT(): number {
+    return this.#t;
+  }
+
+  /** Value of the current sample (NaN payloads such as the stale marker preserved). */
+  atFloat(): number {
+    BITS_U32[HI] = this.#hi;
+    BITS_U32[LO] = this.#lo;
+    return BITS_F64[0];
+  }
+
+  /** Always throws: XOR chunks hold floats. */
+  atFloatHistogram(): FloatHistogram {
+    throw new TypeError("XOR chunk samples are floats, not histograms");
+  }
+}
+
+/**
+ * Builds an XOR chunk sample by sample, producing exactly the bytes Prometheus' appender
+ * produces for the same samples. Timestamps must be strictly increasing.
+ */
+export class XorChunkEncoder {
+  readonly #w = new BitWriter(2);
+  #num = 0;
+  #t = 0;
+  #tDelta = 0;
+  #hi = 0;
+  #lo = 0;
+  readonly #window: XorWindow = { leading: 0xff, trailing: 0 };
+
+  /** Number of samples appended. */
+  get numSamples(): number {
+    return this.#num;
+  }
+
+  /**
+   * Appends a sample; throws {@linkcode ChunkEncodeError} when the chunk is full or `t` is not
+   * after the previous timestamp.
+   */
+  append(t: number, v: number): void {
+    const w = this.#w;
+    BITS_F64[0] = v;
+    const hi = BITS_U32[HI];
+    const lo = BITS_U32[LO];
+    if (this.#num === MAX_CHUNK_SAMPLES) throw new ChunkEncodeError("XOR chunk is full");
+    if (this.#num > 0 && !(t > this.#t)) {
+      throw new ChunkEncodeError(`timestamp ${t} not after ${this.#t}`);
+    }
+    if (this.#num === 0) {
+      w.writeVarint(t);
+      w.writeBits(hi, 32);
+      w.writeBits(lo, 32);
+    } else if (this.#num === 1) {
+      const tDelta = t - this.#t;
+      w.writeUvarint(tDelta);
+      this.#writeValue(hi, lo);
+      this.#tDelta = tDelta;
+    } else {
+      const tDelta = t - this.#t;
+      const dod = tDelta - this.#tDelta;
+      if (dod === 0) w.writeBit(0);
+      else if (bitRange(dod, 14)) {
+        w.writeBits(0b10, 2);
+        w.writeBits(dod, 14);
+      } else if (bitRange(dod, 17)) {
+        w.writeBits(0b110, 3);
+        w.writeBits(dod, 17);
+      } else if (bitRange(dod, 20)) {
+        w.writeBits(0b1110, 4);
+        w.writeBits(dod, 20);
+      } else {
+        w.writeBits(0b1111, 4);
+        w.writeBitsBig(BigInt(dod), 64);
+      }
+      this.#writeValue(hi, lo);
+      this.#tDelta = tDelta;
+    }
+    this.#t = t;
+    this.#hi = hi;
+    this.#lo = lo;
+    this.#num++;
+    w.setByte(0, this.#num >>> 8);
+    w.setByte(1, this.#num & 0xff);
+  }
+
+  #writeValue(hi: number, lo: number): void {
+    xorWrite(this.#w, (hi ^ this.#hi) >>> 0, (lo ^ this.#lo) >>> 0, this.#window);
+  }
+
+  /** The chunk bytes so far (`Chunk.Bytes()`), as a copy. */
+  bytes(): Uint8Array {
+    return this.#w.bytes().slice();
+  }
+}
+
+/** Reports whether `x` fits the `nbits` bucket of `bstream.md` (asymmetric two's complement). */
+export function bitRange(x: number, nbits: number): boolean {
+  const half = 2 ** (nbits - 1);
+  return -(half - 1) <= x && x <= half;
+}
+
+/** Leading/trailing zero window carried between XOR-encoded values. */
+export interface XorWindow {
+  /** Leading zeros of the current window, 0xff before the first. */
+  leading: number;
+  /** Trailing zeros of the current window. */
+  trailing: number;
+}
+
+/** Writes one XOR-encoded value given the 64-bit XOR `dh:dl` against the previous value. */
+export function xorWrite(w: BitWriter, dh: number, dl: number, win: XorWindow): void {
+  if (dh === 0 && dl === 0) {
+    w.writeBit(0);
+    return;
+  }
+  w.writeBit(1);
+  let leading = clz64(dh, dl);
+  const trailing = ctz64(dh, dl);
+  // Five bits hold the leading count, so it is clamped.
+  if (leading >= 32) leading = 31;
+  if (win.leading !== 0xff && leading >= win.leading && trailing >= win.trailing) {
+    w.writeBit(0);
+    writeShifted(w, dh, dl, win.trailing, 64 - win.leading - win.trailing);
+    return;
+  }
+  win.leading = leading;
+  win.trailing = trailing;
+  w.writeBit(1);
+  w.writeBits(leading, 5);
+  const sigbits = 64 - leading - trailing;
+  // 64 significant bits do not fit 6 bits; they are written as 0 (never a real count).
+  w.writeBits(sigbits & 0x3f, 6);
+  writeShifted(w, dh, dl, trailing, sigbits);
+}
+
+function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
+  if (shift >= 32) {
+    w.writeBits(hi >>> (shift - 32), n);
+  } else if (shift > 0) {
+    w.writeBits64(hi >>> shift, ((lo >>> shift) | (hi << (32 - shift))) >>> 0, n);
+  } else {
+    w.writeBits64(hi, lo, n);
+  }
+}
