@@ -31,7 +31,7 @@ export class HpackDecoder {
 
   /** Creates a decoder whose dynamic table may grow to `tableSize` octets. */
   constructor(tableSize = 4096) {
-    this.#d = hpack.decompressor.create({ table: { size: tableSize } }) as HpackDecompressor;
+    this.#d = hpack.decompressor.create({ table: { maxSize: tableSize } }) as HpackDecompressor;
     this.#d.on("error", (e) => this.#error = e);
   }
 
@@ -46,7 +46,9 @@ export class HpackDecoder {
       // hpack.js reads Node Buffers; a Uint8Array view of the same bytes works as well.
       this.#d.write(block);
       this.#d.execute();
-      for (let f = this.#d.read(); f !== null; f = this.#d.read()) out.push([f.name, f.value]);
+      for (let f = this.#d.read(); f !== null; f = this.#d.read()) {
+        out.push([utf8(f.name), utf8(f.value)]);
+      }
     } catch (e) {
       this.#error ??= e;
     }
@@ -59,6 +61,14 @@ export class HpackDecoder {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** hpack.js returns one char per octet; reinterpret non-ASCII octets as UTF-8. */
+function utf8(s: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(s)) return s;
+  return decoder.decode(Uint8Array.from(s, (c) => c.charCodeAt(0)));
+}
 
 function writeInt(out: number[], value: number, prefixBits: number, firstByte: number) {
   const max = (1 << prefixBits) - 1;
