@@ -36,7 +36,7 @@ interface Observed {
 }
 
 /** A server whose Store.Series yields `max_time` messages carrying the index as a warning. */
-function startServer(observed: Observed = {}, grpcOpts = {}) {
+async function startServer(observed: Observed = {}, grpcOpts = {}) {
   const health = new HealthService();
   const grpc = new GrpcServer(grpcOpts);
   health.register(grpc);
@@ -59,12 +59,12 @@ function startServer(observed: Observed = {}, grpcOpts = {}) {
       }
     },
   });
-  const server = serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
   return { server, health, target: `127.0.0.1:${server.addr.port}` };
 }
 
 Deno.test("grpc: health Check answers SERVING, NOT_FOUND for unknown services", async () => {
-  const { server, health, target } = startServer();
+  const { server, health, target } = await startServer();
   const client = new TestClient(target);
   try {
     const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
@@ -85,7 +85,7 @@ Deno.test("grpc: health Check answers SERVING, NOT_FOUND for unknown services", 
 });
 
 Deno.test("grpc: health Watch streams the status and its changes until cancelled", async () => {
-  const { server, health, target } = startServer();
+  const { server, health, target } = await startServer();
   const client = new TestClient(target);
   try {
     const call = client.openStream(
@@ -112,7 +112,7 @@ Deno.test("grpc: health Watch streams the status and its changes until cancelled
 });
 
 Deno.test("grpc: server streaming delivers every message in order, large ones too", async () => {
-  const { server, target } = startServer();
+  const { server, target } = await startServer();
   const client = new TestClient(target);
   try {
     const small = await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
@@ -138,7 +138,7 @@ Deno.test("grpc: server streaming delivers every message in order, large ones to
 });
 
 Deno.test("grpc: handler errors become status codes with percent-encoded messages", async () => {
-  const { server, target } = startServer();
+  const { server, target } = await startServer();
   const client = new TestClient(target);
   try {
     const err = await rejection(() =>
@@ -159,7 +159,7 @@ Deno.test("grpc: handler errors become status codes with percent-encoded message
 
 Deno.test("grpc: grpc-timeout becomes DEADLINE_EXCEEDED and aborts the handler", async () => {
   const observed: Observed = {};
-  const { server, target } = startServer(observed);
+  const { server, target } = await startServer(observed);
   const client = new TestClient(target);
   try {
     const t0 = performance.now();
@@ -187,7 +187,7 @@ Deno.test("grpc: grpc-timeout becomes DEADLINE_EXCEEDED and aborts the handler",
 
 Deno.test("grpc: gzip-compressed requests and responses", async () => {
   const observed: Observed = {};
-  const { server, target } = startServer(observed);
+  const { server, target } = await startServer(observed);
   // grpc.default_compression_algorithm 2 = gzip in grpc-js.
   const client = new TestClient(target, { "grpc.default_compression_algorithm": 2 });
   try {
@@ -206,7 +206,7 @@ Deno.test("grpc: gzip-compressed requests and responses", async () => {
 });
 
 Deno.test("grpc: 20 rounds of 200 concurrent streams then close leave the server serving", async () => {
-  const { server, target } = startServer();
+  const { server, target } = await startServer();
   try {
     for (let round = 0; round < 20; round++) {
       const client = new TestClient(target);

@@ -27,8 +27,9 @@ import {
   windowUpdateFrame,
 } from "./frame.ts";
 import { encodeHeaders, type HeaderField, HpackDecoder } from "./hpack.ts";
+import { SocketClosedError } from "./node_socket.ts";
 import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
-import type { StreamHandler } from "./types.ts";
+import type { ByteStream, StreamHandler } from "./types.ts";
 
 /** Tunables of a connection. */
 export interface ConnectionOptions {
@@ -79,7 +80,7 @@ interface PendingHeaders {
 
 /** Serves HTTP/2 on one accepted connection until it closes. */
 export class Http2Connection implements StreamOwner {
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
   readonly #handler: StreamHandler;
   readonly #opts: ConnectionOptions;
   readonly #decoder: HpackDecoder;
@@ -114,7 +115,7 @@ export class Http2Connection implements StreamOwner {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps an accepted connection; call {@linkcode serve} to run it. */
-  constructor(conn: Deno.Conn, handler: StreamHandler, opts: Partial<ConnectionOptions> = {}) {
+  constructor(conn: ByteStream, handler: StreamHandler, opts: Partial<ConnectionOptions> = {}) {
     this.#conn = conn;
     this.#handler = handler;
     this.#opts = { ...DEFAULT_CONNECTION_OPTIONS, ...opts };
@@ -697,7 +698,8 @@ export class Http2Connection implements StreamOwner {
 }
 
 function isDisconnect(e: unknown): boolean {
-  return e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset ||
+  return e instanceof SocketClosedError || e instanceof Deno.errors.BrokenPipe ||
+    e instanceof Deno.errors.ConnectionReset ||
     e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted ||
     e instanceof Deno.errors.NotConnected || e instanceof Deno.errors.UnexpectedEof;
 }

@@ -124,7 +124,7 @@ const echoHandler: StreamHandler = async (s) => {
 };
 
 Deno.test("http2: server SETTINGS first, SETTINGS ACK, PING echoed with ACK", async () => {
-  const server = start(echoHandler, { maxConcurrentStreams: 7 });
+  const server = await start(echoHandler, { maxConcurrentStreams: 7 });
   const c = await RawClient.connect(server.addr.port);
   try {
     const first = await c.next();
@@ -151,7 +151,7 @@ Deno.test("http2: server SETTINGS first, SETTINGS ACK, PING echoed with ACK", as
 });
 
 Deno.test("http2: CONTINUATION-split request, body echoed, headers and trailers", async () => {
-  const server = start(echoHandler);
+  const server = await start(echoHandler);
   const c = await RawClient.connect(server.addr.port);
   const dec = new HpackDecoder();
   try {
@@ -189,7 +189,7 @@ Deno.test("http2: CONTINUATION-split request, body echoed, headers and trailers"
 Deno.test("http2: sending respects the peer's windows; the handler waits, not buffers", async () => {
   let written = 0;
   let finished = false;
-  const server = start(async (s: ServerStream) => {
+  const server = await start(async (s: ServerStream) => {
     await s.respond([[":status", "200"]]);
     const chunk = new Uint8Array(10_000);
     for (let i = 0; i < 100; i++) {
@@ -229,7 +229,7 @@ Deno.test("http2: sending respects the peer's windows; the handler waits, not bu
 });
 
 Deno.test("http2: protocol errors end in GOAWAY with the right code, server keeps serving", async () => {
-  const server = start(echoHandler);
+  const server = await start(echoHandler);
   const cases: [string, (c: RawClient) => Promise<void>, number][] = [
     [
       "zero connection window increment",
@@ -304,7 +304,7 @@ Deno.test("http2: protocol errors end in GOAWAY with the right code, server keep
 
 Deno.test("http2: streams above the limit are refused; malformed requests reset", async () => {
   const gate = Promise.withResolvers<void>();
-  const server = start(async (s) => {
+  const server = await start(async (s) => {
     await gate.promise;
     await s.respond([[":status", "200"]], true);
   }, { maxConcurrentStreams: 2 });
@@ -341,7 +341,7 @@ Deno.test("http2: streams above the limit are refused; malformed requests reset"
 
 Deno.test("http2: peer RST_STREAM aborts the handler's signal and fails its writes", async () => {
   const aborted = Promise.withResolvers<string>();
-  const server = start(async (s) => {
+  const server = await start(async (s) => {
     await s.respond([[":status", "200"]]);
     s.signal.addEventListener("abort", async () => {
       try {
@@ -370,7 +370,7 @@ Deno.test("http2: peer RST_STREAM aborts the handler's signal and fails its writ
 Deno.test("http2: graceful shutdown sends GOAWAY, finishes in-flight streams, then closes", async () => {
   const gate = Promise.withResolvers<void>();
   const started = Promise.withResolvers<void>();
-  const server = start(async (s) => {
+  const server = await start(async (s) => {
     started.resolve();
     await gate.promise;
     await s.respond([[":status", "200"]]);

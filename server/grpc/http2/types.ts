@@ -47,5 +47,18 @@ export interface ServerStream {
   reset(code?: ErrorCode): void;
 }
 
+/**
+ * The byte stream a connection runs on: `Deno.Conn` satisfies it, and an adapter wraps
+ * `node:tls` sockets (used for client-certificate verification, which `Deno.listenTls` lacks).
+ */
+export interface ByteStream {
+  /** Reads into `p`; resolves to the byte count, or null at the end of the stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes (part of) `p`; resolves to the byte count written. */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the stream; pending reads end. */
+  close(): void;
+}
+
 /** Serves one stream; it should end or reset the stream before its promise settles. */
 export type StreamHandler = (stream: ServerStream) => void | Promise<void>;

@@ -190,7 +190,7 @@ const engine: QueryEngine = {
   },
 };
 
-function start(data = DATA, failWith?: Error) {
+async function start(data = DATA, failWith?: Error) {
   const grpc = new GrpcServer();
   const mem = new MemQueryable(data, failWith);
   registerInfoService(grpc, {
@@ -205,7 +205,7 @@ function start(data = DATA, failWith?: Error) {
   });
   registerStoreService(grpc, { source: () => queryableSource(mem), externalLabels: EXTERNAL });
   registerQueryService(grpc, { engine, queryable: () => mem, lookbackDelta: 300_000 });
-  const server = serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
   const client = new TestClient(`127.0.0.1:${server.addr.port}`);
   return {
     client,
