@@ -18,6 +18,7 @@ import { ObjstoreConfigError } from "./config.ts";
 import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
 import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
+import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
@@ -25,6 +26,7 @@ export { FilesystemBucket } from "./filesystem.ts";
 export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
 export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
+export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 
 /** Options of {@linkcode createBucket}. */
 export interface CreateBucketOptions {
@@ -50,6 +52,9 @@ export async function createBucket(
       case "S3":
         bucket = new S3Bucket(s3OptionsFromConfig(c), options.logger);
         break;
+      case "AZURE":
+        bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
+        break;
       default:
         throw new ObjstoreConfigError(
           config.type,
@@ -62,5 +67,5 @@ export async function createBucket(
     }
     throw e;
   }
-  return await Promise.resolve(withPrefix(bucket, config.prefix));
+  return withPrefix(bucket, config.prefix);
 }

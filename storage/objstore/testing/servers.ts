@@ -34,6 +34,7 @@ async function startProcess(
   args: string[],
   ready: RegExp,
   cleanup: () => Promise<void>,
+  cwd?: string,
 ): Promise<TestServer> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -41,6 +42,7 @@ async function startProcess(
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    cwd,
   }).spawn();
   const seen: string[] = [];
   let stopped = false;
@@ -114,8 +116,6 @@ export async function startAzurite(): Promise<TestServer> {
       "127.0.0.1",
       "--blobPort",
       "0",
-      "--location",
-      dir,
       "--inMemoryPersistence",
       "--loose",
       "--skipApiVersionCheck",
@@ -123,5 +123,7 @@ export async function startAzurite(): Promise<TestServer> {
     ],
     /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/,
     () => Deno.remove(dir, { recursive: true }),
+    // In memory, but anything it writes still lands in a directory removed afterwards.
+    dir,
   );
 }
