@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { BucketError, listAll } from "./bucket.ts";
 import { parseBucketConfig } from "./config.ts";
-import { runBucketConformance } from "./conformance.ts";
+import { patternBytes, runBucketConformance } from "./conformance.ts";
+import { startFaultProxy } from "./testing/fault_proxy.ts";
 import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 import { createBucket } from "./mod.ts";
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "./testing/servers.ts";
@@ -84,4 +85,37 @@ Deno.test("AZURE options follow upstream: URL, retries, auth choice", () => {
   assert.equal((sovereign.auth as { url: string }).url, "https://acct.blob.core.chinacloudapi.cn");
   const token = azureOptionsFromConfig({ ...base, storage_account_key: "" });
   assert.equal(token.auth.kind, "token");
+});
+
+Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
+  const server = await startAzurite();
+  const proxy = startFaultProxy(server.url, {
+    unavailable: (n) => n % 3 === 0,
+    stallBeforeHeaders: (n) => n === 7,
+  });
+  try {
+    const cfg = parseBucketConfig(
+      azuriteYaml(proxy.port, "faults", "  max_retries: 8\n  pipeline_config: {try_timeout: 1s}\n"),
+      "test",
+    );
+    const bucket = await createBucket(cfg);
+    const data = patternBytes(9 * 1024 * 1024, 8);
+    await bucket.upload("a/large", data);
+    for (let i = 0; i < 3; i++) await bucket.upload(`a/s${i}`, data.subarray(0, 1000));
+    assert.deepEqual(await listAll(bucket, "a/"), ["a/large", "a/s0", "a/s1", "a/s2"]);
+    assert.deepEqual(
+      await bucket.getRange("a/large", 8_000_000, 10),
+      data.subarray(8_000_000, 8_000_010),
+    );
+    assert.deepEqual(await bucket.get("a/s1"), data.subarray(0, 1000));
+    await bucket.delete("a/s2");
+    assert.equal(await bucket.exists("a/s2"), false);
+    assert.ok(
+      proxy.counts.unavailable >= 4 && proxy.counts.stalled === 1,
+      JSON.stringify(proxy.counts),
+    );
+  } finally {
+    await proxy.stop();
+    await server.stop();
+  }
 });
