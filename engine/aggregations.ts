@@ -15,6 +15,7 @@ import { quantileOf } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
 import { labelsHash } from "./xxhash.ts";
+import { histogramToString } from "./histogram_functions.ts";
 
 /** Computes the grouping labels of `labels` for `by (grouping)` / `without (grouping)`. */
 export function groupingLabels(
@@ -379,6 +380,5 @@ async function countValues(
 }
 
 function histogramString(s: StepSeries, i: number): string {
-  const h = s.h![i]!;
-  return `{count:${formatGoFloat(h.count)}, sum:${formatGoFloat(h.sum)}}`;
+  return histogramToString(s.h![i]!);
 }

@@ -9,7 +9,7 @@
 import type { BinaryExpr, BinaryOp, VectorMatching } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "./histogram.ts";
-import { getLabel, type Labels, labelsToString, METRIC_NAME, setLabel } from "./labels.ts";
+import { getLabel, type Labels, METRIC_NAME, setLabel } from "./labels.ts";
 import { exprType } from "./parser.ts";
 import { dropMetricName, type Evaluator, scaleHistogram } from "./evaluator.ts";
 import {
@@ -381,13 +381,13 @@ function vectorBinop(
       const s = sig.r[j];
       if (rightStamp[s] === i) {
         const side = oneToMany ? "left" : "right";
-        let a = labelsToString(rhs[j].labels);
-        let b = labelsToString(rhs[rightIdx[s]].labels);
+        let a = goLabelsString(rhs[j].labels);
+        let b = goLabelsString(rhs[rightIdx[s]].labels);
         if (a > b) [a, b] = [b, a];
         throw new QueryError(
           "execution",
           `found duplicate series for the match group ${
-            labelsToString(matchLabels(rhs[j].labels, m))
+            goLabelsString(matchLabels(rhs[j].labels, m))
           } on the ${side} hand-side of the operation: [${a}, ${b}]` +
             ";many-to-many matching not allowed: matching labels must be unique on one side",
         );
@@ -454,4 +454,9 @@ function vectorBinop(
 function matchLabelsKeep(labels: Labels, m: VectorMatching): Labels {
   const names = new Set(m.matchingLabels);
   return labels.filter((l) => m.on ? names.has(l.name) : !names.has(l.name));
+}
+
+/** Formats labels like Go's `labels.Labels.String()`: `{__name__="x", a="b"}`. */
+function goLabelsString(labels: Labels): string {
+  return "{" + labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(", ") + "}";
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Call } from "./ast.ts";
+import type { Call, Expr } from "./ast.ts";
+import { formatGoG } from "./printer.ts";
 import { CUSTOM_BUCKETS_SCHEMA, type FloatHistogram } from "./histogram.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
 import type { Evaluator } from "./evaluator.ts";
@@ -16,6 +17,7 @@ import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./s
 /** Names of the functions this module evaluates. */
 export const HISTOGRAM_FUNCTIONS: ReadonlySet<string> = new Set([
   "histogram_quantile",
+  "histogram_quantiles",
   "histogram_fraction",
   "histogram_count",
   "histogram_sum",
@@ -234,21 +236,46 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
     }
     return { type: "vector", series: out.result() };
   }
-  const isQuantile = name === "histogram_quantile";
-  const p1 = await ev.evalScalar(call.args[0]);
-  const p2 = isQuantile ? p1 : await ev.evalScalar(call.args[1]);
-  const vecArg = call.args[isQuantile ? 1 : 2];
+  const isFraction = name === "histogram_fraction";
+  // histogram_quantile(φ, v), histogram_quantiles(v, "label", φ...), histogram_fraction(lo, hi, v).
+  const vecArg = call.args[name === "histogram_quantiles" ? 0 : isFraction ? 2 : 1];
+  const quantileLabel = name === "histogram_quantiles" ? stringArg(call.args[1]) : undefined;
+  const paramArgs = name === "histogram_quantiles"
+    ? call.args.slice(2)
+    : isFraction
+    ? call.args.slice(0, 2)
+    : call.args.slice(0, 1);
+  const params: Float64Array[] = [];
+  for (const a of paramArgs) params.push(await ev.evalScalar(a));
   const input = await ev.evalVector(vecArg);
   const out = new SeriesBuilder(n);
-  if (isQuantile) {
-    for (let i = 0; i < n; i++) {
-      const q = p1[i];
-      if (Number.isNaN(q) || q < 0 || q > 1) {
-        ev.warn(`quantile value should be between 0 and 1, got ${fmtG(q)}`, call.args[0].pos);
-        break;
+  // Quantile φs of each output (one for histogram_quantile, several for histogram_quantiles).
+  const qs = isFraction ? [params[0]] : params;
+  if (!isFraction) {
+    for (let a = 0; a < qs.length; a++) {
+      for (let i = 0; i < n; i++) {
+        const q = qs[a][i];
+        if (Number.isNaN(q) || q < 0 || q > 1) {
+          ev.warn(`quantile value should be between 0 and 1, got ${fmtG(q)}`, paramArgs[a].pos);
+          break;
+        }
       }
     }
   }
+  const outCache = new Map<string, number>();
+  const outFor = (labels: Labels, a: number, i: number): number => {
+    let l = ev.nameDropped(labels);
+    if (quantileLabel !== undefined) {
+      l = setLabel(l, quantileLabel, formatOpenMetricsFloat(qs[a][i]));
+    }
+    const key = labelsKey(l);
+    let o = outCache.get(key);
+    if (o === undefined) {
+      o = out.index(l, true);
+      outCache.set(key, o);
+    }
+    return o;
+  };
   // Classic histograms: group bucket series by their labels without `le`, once.
   const groupOf = new Int32Array(input.length).fill(-1);
   const bounds = new Float64Array(input.length);
@@ -288,15 +315,13 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
     }
   }
   const perGroup: Bucket[][] = groupLabels.map(() => []);
-  const outIdx = new Int32Array(groupLabels.length).fill(-1);
   for (let i = 0; i < n; i++) {
     for (const b of perGroup) b.length = 0;
     for (let j = 0; j < input.length; j++) {
       const s = input[j];
       if (s.k[i] === HIST) {
         const h = s.h![i]!;
-        const key = labelsKey(s.labels);
-        const g = groupKeys.get(key);
+        const g = groupKeys.get(labelsKey(s.labels));
         if (g !== undefined && hasBucketAt(input, groupOf, g, i)) {
           ev.warn(
             `vector contains a mix of classic and native histograms for metric name "${
@@ -306,8 +331,12 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
           );
           continue;
         }
-        const v = isQuantile ? nativeQuantile(p1[i], h) : nativeFraction(p1[i], p2[i], h);
-        out.putFloat(out.index(ev.nameDropped(s.labels), true), i, v);
+        for (let a = 0; a < qs.length; a++) {
+          const v = isFraction
+            ? nativeFraction(params[0][i], params[1][i], h)
+            : nativeQuantile(qs[a][i], h);
+          out.putFloat(outFor(s.labels, a, i), i, v);
+        }
         continue;
       }
       if (s.k[i] !== FLOAT || groupOf[j] < 0) continue;
@@ -316,22 +345,24 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
     for (let g = 0; g < perGroup.length; g++) {
       const buckets = perGroup[g];
       if (buckets.length === 0) continue;
-      if (groupKeys.has(labelsKey(groupLabels[g])) && nativeAt(input, groupLabels[g], i)) continue;
-      let v: number;
-      if (isQuantile) {
-        const r = bucketQuantile(p1[i], buckets);
-        v = r.value;
-        if (r.forcedMonotonic) {
-          ev.info(
-            `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${
-              getLabel(groupLabels[g], METRIC_NAME)
-            }"`,
-            vecArg.pos,
-          );
+      if (nativeAt(input, groupLabels[g], i)) continue;
+      for (let a = 0; a < qs.length; a++) {
+        let v: number;
+        if (isFraction) v = bucketFraction(params[0][i], params[1][i], buckets);
+        else {
+          const r = bucketQuantile(qs[a][i], buckets);
+          v = r.value;
+          if (r.forcedMonotonic) {
+            ev.info(
+              `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${
+                getLabel(groupLabels[g], METRIC_NAME)
+              }"`,
+              vecArg.pos,
+            );
+          }
         }
-      } else v = bucketFraction(p1[i], p2[i], buckets);
-      if (outIdx[g] < 0) outIdx[g] = out.index(ev.nameDropped(groupLabels[g]), true);
-      out.putFloat(outIdx[g], i, v);
+        out.putFloat(outFor(groupLabels[g], a, i), i, v);
+      }
     }
   }
   return { type: "vector", series: out.result() };
@@ -366,4 +397,41 @@ function fmtG(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
   return String(v);
+}
+
+function stringArg(e: Expr): string {
+  while (e.kind === "ParenExpr") e = e.expr;
+  return e.kind === "StringLiteral" ? e.value : "";
+}
+
+/** Formats like Prometheus' `FormatOpenMetricsFloat` (`1.0`, `0.25`, `+Inf`). */
+function formatOpenMetricsFloat(v: number): string {
+  const s = formatGoG(v);
+  return /[.eIN]/.test(s) ? s : s + ".0";
+}
+
+/** Formats a histogram like Go's `FloatHistogram.String()` (used by `count_values`). */
+export function histogramToString(h: FloatHistogram): string {
+  let out = `{count:${formatGoG(h.count)}, sum:${formatGoG(h.sum)}`;
+  const neg: NativeBucket[] = [];
+  spanBuckets(h.schema, h.negativeSpans, h.negativeBuckets, h.customValues, true, neg);
+  for (let k = neg.length - 1; k >= 0; k--) {
+    const b = neg[k];
+    if (b.count !== 0) {
+      out += `, [${formatGoG(b.lower)},${formatGoG(b.upper)}):${formatGoG(b.count)}`;
+    }
+  }
+  if (h.zeroCount !== 0) {
+    out += `, [${formatGoG(-h.zeroThreshold)},${formatGoG(h.zeroThreshold)}]:${
+      formatGoG(h.zeroCount)
+    }`;
+  }
+  const pos: NativeBucket[] = [];
+  spanBuckets(h.schema, h.positiveSpans, h.positiveBuckets, h.customValues, false, pos);
+  for (const b of pos) {
+    if (b.count !== 0) {
+      out += `, (${formatGoG(b.lower)},${formatGoG(b.upper)}]:${formatGoG(b.count)}`;
+    }
+  }
+  return out + "}";
 }
