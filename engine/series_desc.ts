@@ -105,7 +105,7 @@ const HINTS: Record<string, CounterResetHint> = {
 const MAX_REPEAT = 1_000_000;
 
 class ValuesParser {
-  readonly values: (number | FloatHistogram | null)[] = [];
+  readonly values: (number | FloatHistogram | null)[] = boxedArray();
   readonly hintSet: boolean[] = [];
   readonly #line: string;
   #pos: number;
@@ -350,6 +350,15 @@ class ValuesParser {
     if (items.length === 0) this.#fail(start, this.#pos, "empty bucket list in histogram");
     return Float64Array.from(items, (s) => this.#signed(s, start));
   }
+}
+
+// The stale marker is a NaN with a payload. V8 canonicalizes NaNs stored in arrays that hold
+// only doubles, which would turn a stale marker into a plain NaN; an array created with a
+// non-number element keeps generic elements for good, and those hold numbers bit-exact.
+function boxedArray(): (number | FloatHistogram | null)[] {
+  const a: (number | FloatHistogram | null)[] = [null];
+  a.length = 0;
+  return a;
 }
 
 function cloneHistogram(h: FloatHistogram): FloatHistogram {

@@ -1,0 +1,275 @@
+/**
+ * An in-memory {@linkcode Queryable}: series held as typed arrays, for the PromQL test runner,
+ * unit tests and benchmarks of the engine. It follows the TSDB querier's contract: selections
+ * return series sorted by labels, and each series yields only its samples inside the hinted
+ * time range (inclusive at both ends).
+ *
+ * @module
+ */
+import type { FloatHistogram } from "./histogram.ts";
+import type { Labels } from "./labels.ts";
+import { compareLabels, compareStrings, labelsKey } from "./labels.ts";
+import type { Matcher } from "./matchers.ts";
+import { matchesAll } from "./matchers.ts";
+import type { LabelHints, Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
+import type { Series } from "./series.ts";
+import { ArraySampleIterator } from "./series.ts";
+
+/** Thrown when a sample cannot be stored (bad timestamp or label set). */
+export class MemoryQueryableError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "MemoryQueryableError";
+  }
+}
+
+const INITIAL_CAPACITY = 16;
+
+/**
+ * One stored series. Samples are kept sorted by timestamp in growable typed arrays; histograms
+ * live in a parallel sparse array that exists only once the series has a histogram sample.
+ */
+class MemorySeries {
+  readonly labels: Labels;
+  ts = new Float64Array(INITIAL_CAPACITY);
+  values = new Float64Array(INITIAL_CAPACITY);
+  histograms: (FloatHistogram | undefined)[] | undefined;
+  length = 0;
+
+  constructor(labels: Labels) {
+    this.labels = labels;
+  }
+
+  #grow(): void {
+    const cap = this.ts.length * 2;
+    const ts = new Float64Array(cap);
+    ts.set(this.ts);
+    const values = new Float64Array(cap);
+    values.set(this.values);
+    this.ts = ts;
+    this.values = values;
+  }
+
+  // Index of the first sample with timestamp >= t.
+  lowerBound(t: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // Index of the first sample with timestamp > t.
+  upperBound(t: number): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid] <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  add(t: number, v: number | FloatHistogram): void {
+    // Appends in time order are the common case and cost O(1).
+    let i = this.length;
+    if (i > 0 && this.ts[i - 1] >= t) {
+      i = this.lowerBound(t);
+      if (i < this.length && this.ts[i] === t) {
+        this.#set(i, v);
+        return;
+      }
+    }
+    if (this.length === this.ts.length) this.#grow();
+    if (i < this.length) {
+      this.ts.copyWithin(i + 1, i, this.length);
+      this.values.copyWithin(i + 1, i, this.length);
+      this.histograms?.splice(i, 0, undefined);
+    } else if (this.histograms) {
+      this.histograms.length = this.length + 1;
+    }
+    this.ts[i] = t;
+    this.length++;
+    this.#set(i, v);
+  }
+
+  #set(i: number, v: number | FloatHistogram): void {
+    if (typeof v === "number") {
+      this.values[i] = v;
+      if (this.histograms) this.histograms[i] = undefined;
+      return;
+    }
+    if (!this.histograms) this.histograms = new Array(this.length);
+    this.values[i] = 0;
+    this.histograms[i] = v;
+  }
+}
+
+/** A view of a stored series restricted to a time range; iterators read the shared arrays. */
+class SeriesView implements Series {
+  constructor(
+    readonly labels: Labels,
+    readonly ts: Float64Array,
+    readonly values: Float64Array,
+    readonly histograms: (FloatHistogram | undefined)[] | undefined,
+  ) {}
+
+  iterator(): ArraySampleIterator {
+    return new ArraySampleIterator(this.ts, this.values, this.histograms);
+  }
+}
+
+/**
+ * An in-memory series store implementing the engine's {@linkcode Queryable} contract.
+ *
+ * @example
+ * ```ts
+ * const q = new MemoryQueryable();
+ * q.append(labelsFromRecord({ __name__: "up", job: "api" }), 0, 1);
+ * const { series } = await q.select([new Matcher(MatchType.Equal, "job", "api")], {
+ *   start: 0,
+ *   end: 1000,
+ * });
+ * ```
+ */
+export class MemoryQueryable implements Queryable {
+  #series = new Map<string, MemorySeries>();
+  #sorted: MemorySeries[] | undefined;
+
+  /** Number of series stored. */
+  get seriesCount(): number {
+    return this.#series.size;
+  }
+
+  /** Removes every series. */
+  clear(): void {
+    this.#series.clear();
+    this.#sorted = undefined;
+  }
+
+  /**
+   * Stores one sample. A sample at a timestamp the series already has replaces it (the test
+   * language's later `load` blocks may restate a series).
+   *
+   * @param labels the series' labels, sorted by name (see `labelsFromRecord`); must not be empty
+   * @param t timestamp in ms, a safe integer
+   * @param value a float (stale markers included) or a float histogram
+   * @throws {MemoryQueryableError} for an empty label set or a non-integer timestamp
+   */
+  append(labels: Labels, t: number, value: number | FloatHistogram): void {
+    if (!Number.isSafeInteger(t)) {
+      throw new MemoryQueryableError(`invalid sample timestamp ${t}: must be an integer in ms`);
+    }
+    this.#seriesFor(labels).add(t, value);
+  }
+
+  #seriesFor(labels: Labels): MemorySeries {
+    const key = labelsKey(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      if (labels.length === 0) throw new MemoryQueryableError("series without labels");
+      for (let i = 1; i < labels.length; i++) {
+        if (compareStrings(labels[i - 1].name, labels[i].name) >= 0) {
+          throw new MemoryQueryableError(
+            `labels not sorted or not unique: ${labels[i - 1].name}, ${labels[i].name}`,
+          );
+        }
+      }
+      s = new MemorySeries(labels);
+      this.#series.set(key, s);
+      this.#sorted = undefined;
+    }
+    return s;
+  }
+
+  #all(): MemorySeries[] {
+    if (!this.#sorted) {
+      this.#sorted = [...this.#series.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    }
+    return this.#sorted;
+  }
+
+  // Yields the index range [lo, hi) of a series' samples within [start, end].
+  #range(s: MemorySeries, start: number, end: number): [number, number] {
+    return [s.lowerBound(start), s.upperBound(end)];
+  }
+
+  /**
+   * Returns the series matching all matchers with at least one sample in
+   * `[hints.start, hints.end]`, sorted by labels; their iterators cover only that range.
+   */
+  select(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    signal?: AbortSignal,
+  ): Promise<SeriesSet> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const out: Series[] = [];
+    const limit = hints.limit ?? 0;
+    for (const s of this.#all()) {
+      if (!matchesAll(matchers, s.labels)) continue;
+      const [lo, hi] = this.#range(s, hints.start, hints.end);
+      if (lo >= hi) continue;
+      out.push(
+        new SeriesView(
+          s.labels,
+          s.ts.subarray(lo, hi),
+          s.values.subarray(lo, hi),
+          s.histograms?.slice(lo, hi),
+        ),
+      );
+      if (limit > 0 && out.length >= limit) break;
+    }
+    return Promise.resolve({ series: out, warnings: [] });
+  }
+
+  /** Returns the sorted label names of matching series with samples in the hinted range. */
+  labelNames(
+    matchers: readonly Matcher[],
+    hints: LabelHints,
+    signal?: AbortSignal,
+  ): Promise<StringsResult> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const names = new Set<string>();
+    for (const s of this.#matching(matchers, hints)) for (const l of s.labels) names.add(l.name);
+    return Promise.resolve({ values: sortedLimited(names, hints.limit), warnings: [] });
+  }
+
+  /** Returns the sorted values of label `name` over matching series with samples in range. */
+  labelValues(
+    name: string,
+    matchers: readonly Matcher[],
+    hints: LabelHints,
+    signal?: AbortSignal,
+  ): Promise<StringsResult> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const values = new Set<string>();
+    for (const s of this.#matching(matchers, hints)) {
+      for (const l of s.labels) {
+        if (l.name === name) {
+          values.add(l.value);
+          break;
+        }
+      }
+    }
+    return Promise.resolve({ values: sortedLimited(values, hints.limit), warnings: [] });
+  }
+
+  *#matching(matchers: readonly Matcher[], hints: LabelHints): Iterable<MemorySeries> {
+    for (const s of this.#all()) {
+      if (!matchesAll(matchers, s.labels)) continue;
+      const [lo, hi] = this.#range(s, hints.start, hints.end);
+      if (lo < hi) yield s;
+    }
+  }
+}
+
+function sortedLimited(values: Set<string>, limit = 0): string[] {
+  const out = [...values].sort(compareStrings);
+  return limit > 0 && out.length > limit ? out.slice(0, limit) : out;
+}
