@@ -21,8 +21,8 @@ import type { DiscoveredBlock, TsdbDiscoverer } from "./tsdb_discovery.ts";
 export interface StepResult {
   /** Series written. */
   series: number;
-  /** Bytes uploaded. */
-  bytes: number;
+  /** Shards written (bytes written are counted by the bucket's `objstore_bucket_*` metrics). */
+  shards: number;
 }
 
 /** Converts one planned day; must leave no `meta.pb` when it fails. */
@@ -76,7 +76,6 @@ export class ConvertRunner {
   readonly #daysConverted: Counter;
   readonly #failures: Counter;
   readonly #duration: Histogram;
-  readonly #bytes: Counter;
   readonly #series: Counter;
   readonly #lastSuccess: Gauge;
   readonly #todo: Gauge;
@@ -101,11 +100,6 @@ export class ConvertRunner {
       name: "convert_day_duration_seconds",
       help: "Time to convert one day.",
       buckets: [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400],
-      registers,
-    });
-    this.#bytes = new Counter({
-      name: "convert_written_bytes_total",
-      help: "Bytes of Parquet files uploaded.",
       registers,
     });
     this.#series = new Counter({
@@ -165,7 +159,6 @@ export class ConvertRunner {
       try {
         const result = await this.#o.convertStep(step, signal);
         this.#daysConverted.inc();
-        this.#bytes.inc(result.bytes);
         this.#series.inc(result.series);
         this.#duration.observe((this.#now() - started) / 1000);
         this.#lastSuccess.set(this.#now() / 1000);
@@ -248,8 +241,9 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs `fn` now and then every `intervalMs` until `signal` aborts (Thanos' `runutil.Repeat`);
- * errors are logged and do not stop the loop.
+ * Runs `fn` now (or first after one interval when `immediate` is false) and then every
+ * `intervalMs` until `signal` aborts (Thanos' `runutil.Repeat`); errors are logged and do not
+ * stop the loop.
  */
 export async function repeat(
   intervalMs: number,
@@ -257,7 +251,9 @@ export async function repeat(
   logger: Logger,
   what: string,
   fn: () => Promise<void>,
+  immediate = true,
 ): Promise<void> {
+  if (!immediate) await sleep(intervalMs, signal);
   while (!signal.aborted) {
     try {
       await fn();

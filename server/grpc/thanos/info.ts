@@ -28,6 +28,11 @@ export interface InfoState {
   maxTime: number;
   /** Per-TSDB ranges; a QueryAPI endpoint needs them (the querier's remote engine reads them). */
   tsdbInfos: TsdbInfo[];
+  /**
+   * The label sets announced, one per stream served (default: `externalLabels` alone). A querier
+   * routes and deduplicates by them.
+   */
+  labelSets?: Labels[];
 }
 
 /** Options of {@linkcode registerInfoService}. */
@@ -50,9 +55,9 @@ export function registerInfoService(server: GrpcServer, opts: InfoServiceOptions
     info: () => {
       const st = opts.state();
       return {
-        labelSets: opts.externalLabels.length > 0
-          ? [{ labels: toPbLabels(opts.externalLabels) }]
-          : [],
+        labelSets: (st.labelSets ?? (opts.externalLabels.length > 0 ? [opts.externalLabels] : []))
+          .filter((ls) => ls.length > 0)
+          .map((ls) => ({ labels: toPbLabels(ls) })),
         ComponentType: opts.componentType ?? "store",
         store: {
           minTime: fromMs(st.minTime),
