@@ -1352,3 +1352,107 @@ export function trimHistogram(h: FloatHistogram, rhs: number, upperTrim: boolean
   out.sum = sum;
   return compactHistogram(out, 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// sum and avg of histograms.
+
+/**
+ * Sums or averages histograms the way PromQL's `sum`/`avg` aggregations and `sum_over_time`/
+ * `avg_over_time` do: Kahan-compensated addition; for `avg` a direct mean (sum / count) until
+ * the running sum overflows, then an incremental mean. Call {@linkcode add} per histogram in
+ * input order, then {@linkcode result}.
+ *
+ * @example
+ * ```ts
+ * const acc = new HistogramAggregator("avg");
+ * for (const h of histograms) acc.add(h);
+ * const mean = acc.result(); // undefined if they mixed exponential and custom buckets
+ * ```
+ */
+export class HistogramAggregator {
+  /** Histograms added so far. */
+  count = 0;
+  /** A `reset` and a `not_reset` hint were both seen (Prometheus warns). */
+  counterResetSeen = false;
+  /** See {@linkcode counterResetSeen}. */
+  notCounterResetSeen = false;
+  /** Custom bucket bounds differed and were intersected (Prometheus adds an info). */
+  nhcbBoundsReconciled = false;
+  /** Exponential and custom-bucket histograms were mixed: there is no result. */
+  incompatible = false;
+  #value: FloatHistogram | undefined;
+  #c: FloatHistogram | undefined;
+  #mean: FloatHistogram | undefined;
+
+  /** Creates an aggregator computing the sum or the mean. */
+  constructor(readonly mode: "sum" | "avg") {}
+
+  /** Whether both a counter reset and a not-reset hint were seen. */
+  get counterResetCollision(): boolean {
+    return this.counterResetSeen && this.notCounterResetSeen;
+  }
+
+  /** Adds one histogram. */
+  add(h: FloatHistogram): void {
+    if (h.counterResetHint === CounterResetHint.CounterReset) this.counterResetSeen = true;
+    else if (h.counterResetHint === CounterResetHint.NotCounterReset) {
+      this.notCounterResetSeen = true;
+    }
+    this.count++;
+    if (this.incompatible) return;
+    if (this.count === 1) {
+      this.#value = copyHistogram(h);
+      return;
+    }
+    try {
+      if (this.mode === "sum") {
+        this.#kahanAdd(this.#value!, h, (s) => this.#value = s);
+        return;
+      }
+      if (this.#mean === undefined) {
+        // Direct mean while the running sum stays finite.
+        const r = kahanAddHistogram(this.#value!, h, this.#c);
+        if (r.nhcbBoundsReconciled) this.nhcbBoundsReconciled = true;
+        if (!hasOverflow(r.sum)) {
+          this.#value = r.sum;
+          this.#c = r.c;
+          return;
+        }
+        this.#mean = divHistogram(this.#value!, this.count - 1);
+        if (this.#c) this.#c = divHistogram(this.#c, this.count - 1);
+      }
+      const q = (this.count - 1) / this.count;
+      if (this.#c) this.#c = mulHistogram(this.#c, q);
+      this.#kahanAdd(
+        mulHistogram(this.#mean, q),
+        divHistogram(h, this.count),
+        (s) => this.#mean = s,
+      );
+    } catch (e) {
+      if (!(e instanceof HistogramError)) throw e;
+      this.incompatible = true;
+    }
+  }
+
+  #kahanAdd(a: FloatHistogram, b: FloatHistogram, set: (s: FloatHistogram) => void): void {
+    const r = kahanAddHistogram(a, b, this.#c);
+    if (r.nhcbBoundsReconciled) this.nhcbBoundsReconciled = true;
+    set(r.sum);
+    this.#c = r.c;
+  }
+
+  /** The compacted sum or mean; `undefined` without input or after incompatible histograms. */
+  result(): FloatHistogram | undefined {
+    if (this.incompatible || this.#value === undefined) return undefined;
+    let out: FloatHistogram;
+    if (this.mode === "sum") {
+      out = this.#c ? addHistograms(this.#value, this.#c).histogram : this.#value;
+    } else if (this.#mean !== undefined) {
+      out = this.#c ? addHistograms(this.#mean, this.#c).histogram : this.#mean;
+    } else {
+      out = divHistogram(this.#value, this.count);
+      if (this.#c) out = addHistograms(out, divHistogram(this.#c, this.count)).histogram;
+    }
+    return compactHistogram(out);
+  }
+}

@@ -14,6 +14,7 @@ import {
   divHistogram,
   exponentialBound,
   hasOverflow,
+  HistogramAggregator,
   HistogramError,
   histogramFraction,
   histogramQuantile,
@@ -513,4 +514,45 @@ Deno.test("trimHistogram keeps observations below (</) or above (>/) the trim va
   close(z.zeroCount, 1);
   close(z.count, 2);
   close(z.sum, 0.75 + Math.SQRT2);
+});
+
+Deno.test("HistogramAggregator sums with Kahan compensation and averages", () => {
+  const hs = [
+    H({ count: 2, sum: 3, pos: { 1: 2 }, hint: CounterResetHint.CounterReset }),
+    H({ count: 4, sum: 5, pos: { 1: 1, 2: 3 } }),
+    H({ schema: 1, count: 6, sum: 1, pos: { 1: 6 }, hint: CounterResetHint.NotCounterReset }),
+  ];
+  const sum = new HistogramAggregator("sum");
+  const avg = new HistogramAggregator("avg");
+  for (const h of hs) {
+    sum.add(h);
+    avg.add(h);
+  }
+  const s = sum.result()!;
+  assert.equal(s.schema, 0);
+  assert.deepEqual([s.count, s.sum], [12, 9]);
+  // Schema 1 bucket 1, (1,√2], lies in schema 0 bucket 1.
+  assert.deepEqual(pos(s), { 1: 9, 2: 3 });
+  assert.equal(sum.counterResetCollision, true);
+  const a = avg.result()!;
+  assert.deepEqual([a.count, a.sum], [4, 3]);
+  assert.deepEqual(pos(a), { 1: 3, 2: 1 });
+  // 1e308 twice overflows the direct sum: the mean switches to the incremental formula.
+  const big = new HistogramAggregator("avg");
+  for (const n of [1e308, 1e308, 4e307]) big.add(H({ count: n, sum: n, pos: { 0: n } }));
+  const m = big.result()!;
+  close(m.count, 8e307);
+  close(pos(m)[0], 8e307);
+  // Mixing exponential and custom buckets gives no result.
+  const mixed = new HistogramAggregator("sum");
+  mixed.add(hs[0]);
+  mixed.add(H({ custom: [1], count: 1, pos: { 0: 1 } }));
+  assert.equal(mixed.incompatible, true);
+  assert.equal(mixed.result(), undefined);
+  const nhcb = new HistogramAggregator("sum");
+  nhcb.add(H({ custom: [1, 2], count: 2, pos: { 0: 1, 1: 1 } }));
+  nhcb.add(H({ custom: [2], count: 1, pos: { 1: 1 } }));
+  assert.equal(nhcb.nhcbBoundsReconciled, true);
+  assert.deepEqual(pos(nhcb.result()!), { 0: 2, 1: 1 });
+  assert.equal(new HistogramAggregator("sum").result(), undefined);
 });
