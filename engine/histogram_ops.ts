@@ -1456,3 +1456,118 @@ export class HistogramAggregator {
     return compactHistogram(out);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// rate, increase and delta of histograms.
+
+/** The raw increase (or delta) of histogram samples and what the caller must annotate. */
+export interface HistogramIncreaseResult {
+  /** `last - first`, corrected for counter resets; a compacted gauge. Unset on failure. */
+  histogram?: FloatHistogram;
+  /** A float sample among the histograms: no result (Prometheus warns). */
+  mixedFloatsHistograms: boolean;
+  /** Exponential and custom-bucket histograms mixed: no result (a warning). */
+  mixedExponentialCustom: boolean;
+  /** A counter function met a gauge histogram (a warning). */
+  notCounter: boolean;
+  /** `delta` met a histogram that is not a gauge (a warning). */
+  notGauge: boolean;
+  /** Custom bounds differed and were intersected (an info). */
+  nhcbBoundsReconciled: boolean;
+}
+
+/**
+ * The unextrapolated increase of histogram samples in time order, as PromQL's `rate`/`increase`
+ * (`isCounter`) and `delta` compute it: the last minus the first histogram at the lowest schema
+ * seen; for counters every detected reset adds back the histogram before it, and a reset right
+ * after the first sample discards that sample. `undefined` entries stand for float samples.
+ * The caller extrapolates (scaling with {@linkcode mulHistogram}).
+ */
+export function histogramIncrease(
+  points: readonly (FloatHistogram | undefined)[],
+  isCounter: boolean,
+): HistogramIncreaseResult {
+  const res: HistogramIncreaseResult = {
+    mixedFloatsHistograms: false,
+    mixedExponentialCustom: false,
+    notCounter: false,
+    notGauge: false,
+    nhcbBoundsReconciled: false,
+  };
+  let prev = points[0]!;
+  const last = points[points.length - 1];
+  if (!last) {
+    res.mixedFloatsHistograms = true;
+    return res;
+  }
+  const gauge = CounterResetHint.Gauge;
+  if (isCounter && (prev.counterResetHint === gauge || last.counterResetHint === gauge)) {
+    res.notCounter = true;
+  }
+  let custom = usesCustomBuckets(prev);
+  if (isCounter && points.length > 1) {
+    const second = points[1];
+    if (second && detectReset(second, prev)) {
+      // Counting starts again after the first sample: compare with an empty histogram.
+      prev = {
+        counterResetHint: CounterResetHint.Unknown,
+        schema: second.schema,
+        zeroThreshold: 0,
+        zeroCount: 0,
+        count: 0,
+        sum: 0,
+        positiveSpans: [],
+        negativeSpans: [],
+        positiveBuckets: new Float64Array(0),
+        negativeBuckets: new Float64Array(0),
+        customValues: second.customValues,
+      };
+      custom = usesCustomBuckets(second);
+    }
+  }
+  if (usesCustomBuckets(last) !== custom) {
+    res.mixedExponentialCustom = true;
+    return res;
+  }
+  let minSchema = Math.min(last.schema, prev.schema);
+  for (let i = 1; i < points.length - 1; i++) {
+    const cur = points[i];
+    if (!cur) {
+      res.mixedFloatsHistograms = true;
+      return res;
+    }
+    if (!isCounter) continue;
+    if (cur.counterResetHint === gauge) res.notCounter = true;
+    minSchema = Math.min(minSchema, cur.schema);
+    if (usesCustomBuckets(cur) !== custom) {
+      res.mixedExponentialCustom = true;
+      return res;
+    }
+  }
+  let h = last.schema > minSchema ? reduceResolution(last, minSchema) : copyHistogram(last);
+  try {
+    const d = subHistograms(h, prev);
+    h = d.histogram;
+    if (d.nhcbBoundsReconciled) res.nhcbBoundsReconciled = true;
+    if (isCounter) {
+      for (let i = 1; i < points.length; i++) {
+        const cur = points[i]!;
+        if (detectReset(cur, prev)) {
+          const a = addHistograms(h, prev);
+          h = a.histogram;
+          if (a.nhcbBoundsReconciled) res.nhcbBoundsReconciled = true;
+        }
+        prev = cur;
+      }
+    } else if (points[0]!.counterResetHint !== gauge || last.counterResetHint !== gauge) {
+      res.notGauge = true;
+    }
+  } catch (e) {
+    if (!(e instanceof HistogramError)) throw e;
+    res.mixedExponentialCustom = true;
+    return res;
+  }
+  h.counterResetHint = gauge;
+  res.histogram = compactHistogram(h);
+  return res;
+}

@@ -17,6 +17,7 @@ import {
   HistogramAggregator,
   HistogramError,
   histogramFraction,
+  histogramIncrease,
   histogramQuantile,
   histogramsEqual,
   histogramStdDev,
@@ -555,4 +556,66 @@ Deno.test("HistogramAggregator sums with Kahan compensation and averages", () =>
   assert.equal(nhcb.nhcbBoundsReconciled, true);
   assert.deepEqual(pos(nhcb.result()!), { 0: 2, 1: 1 });
   assert.equal(new HistogramAggregator("sum").result(), undefined);
+});
+
+Deno.test("histogramIncrease: last minus first, adding back what resets lost", () => {
+  const { Gauge } = CounterResetHint;
+  const plain = histogramIncrease([
+    H({ count: 2, sum: 2, pos: { 1: 2 } }),
+    H({ count: 5, sum: 9, pos: { 1: 3, 2: 2 } }),
+  ], true);
+  assert.deepEqual([plain.histogram!.count, plain.histogram!.sum], [3, 7]);
+  assert.deepEqual(pos(plain.histogram!), { 1: 1, 2: 2 });
+  assert.equal(plain.histogram!.counterResetHint, Gauge);
+  // 4 → 1 (reset: +1 from zero) → 3 (+2): an increase of 3.
+  const reset = histogramIncrease([
+    H({ count: 4, pos: { 1: 4 } }),
+    H({ count: 1, pos: { 1: 1 } }),
+    H({ count: 3, pos: { 1: 3 } }),
+  ], true).histogram!;
+  assert.equal(reset.count, 3);
+  assert.deepEqual(pos(reset), { 1: 3 });
+  // A reset right after the first sample: 1 then +1.
+  const early = histogramIncrease([
+    H({ count: 5, pos: { 1: 5 } }),
+    H({ count: 1, pos: { 1: 1 } }),
+    H({ count: 2, pos: { 1: 2 } }),
+  ], true).histogram!;
+  assert.equal(early.count, 2);
+  assert.deepEqual(pos(early), { 1: 2 });
+  // Different schemas meet at the lowest.
+  const coarse = histogramIncrease([
+    H({ schema: 1, count: 2, pos: { 1: 1, 2: 1 } }),
+    H({ schema: 0, count: 4, pos: { 1: 4 } }),
+  ], true).histogram!;
+  assert.equal(coarse.schema, 0);
+  assert.deepEqual(pos(coarse), { 1: 2 });
+  // delta does not look for resets and wants gauges.
+  const delta = histogramIncrease(
+    [H({ count: 4, pos: { 1: 4 } }), H({ count: 1, pos: { 1: 1 } })],
+    false,
+  );
+  assert.deepEqual(pos(delta.histogram!), { 1: -3 });
+  assert.equal(delta.notGauge, true);
+  const gauges = [H({ count: 1, hint: Gauge }), H({ count: 2, hint: Gauge })];
+  assert.equal(histogramIncrease(gauges, false).notGauge, false);
+  assert.equal(histogramIncrease(gauges, true).notCounter, true);
+  // Floats among the histograms, or custom and exponential buckets mixed: no result.
+  const mixed = histogramIncrease([H({ count: 1 }), undefined, H({ count: 2 })], true);
+  assert.deepEqual([mixed.histogram, mixed.mixedFloatsHistograms], [undefined, true]);
+  // (A reset right after the first sample would discard it, incompatible or not.)
+  const schemas = histogramIncrease([
+    H({ count: 1 }),
+    H({ count: 2 }),
+    H({ custom: [1], count: 3 }),
+  ], true);
+  const dropped = histogramIncrease([H({ count: 1 }), H({ custom: [1], count: 2 })], true);
+  assert.equal(dropped.histogram!.count, 2);
+  assert.deepEqual([schemas.histogram, schemas.mixedExponentialCustom], [undefined, true]);
+  const bounds = histogramIncrease([
+    H({ custom: [1, 2], count: 1, pos: { 0: 1 } }),
+    H({ custom: [2], count: 3, pos: { 0: 3 } }),
+  ], true);
+  assert.equal(bounds.nhcbBoundsReconciled, true);
+  assert.deepEqual(pos(bounds.histogram!), { 0: 2 });
 });
