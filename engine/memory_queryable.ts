@@ -152,17 +152,23 @@ function bucketsDecreased(
   return false;
 }
 
+/** The head's chunk range: chunks never span a multiple of it (the default 2h block range). */
+const HEAD_CHUNK_RANGE = 2 * 3600_000;
+
 /**
  * The histograms of a series with the counter reset hints Prometheus' TSDB reports when reading
  * them back from chunks: `gauge` in gauge chunks; in counter chunks `unknown` for a chunk's first
  * histogram and `not_reset` for the others. Chunks are cut where the TSDB cuts them: at the first
- * histogram after a float, on a switch between gauge and counter histograms, and where a counter
- * histogram cannot be appended (see `cutsCounterChunk`). Size-based chunk cuts are not modelled.
+ * histogram after a float, on a switch between gauge and counter histograms, where a counter
+ * histogram cannot be appended (see `cutsCounterChunk`), and at the head's 2h chunk range
+ * boundaries. The head's size-based cuts (depending on encoded bytes) are not modelled.
  */
 function tsdbHistograms(s: MemorySeries): (FloatHistogram | undefined)[] {
   const out: (FloatHistogram | undefined)[] = new Array(s.length);
   const hs = s.histograms!;
   let chunk: "none" | "counter" | "gauge" = "none";
+  // End of the chunk range the current chunk started in (Prometheus' rangeForTimestamp).
+  let chunkEnd = 0;
   let inChunk = 0;
   let last: FloatHistogram | undefined;
   let lastStale = false;
@@ -175,12 +181,14 @@ function tsdbHistograms(s: MemorySeries): (FloatHistogram | undefined)[] {
       continue;
     }
     const gauge = h.counterResetHint === CounterResetHint.Gauge;
-    let cut = chunk === "none" || gauge !== (chunk === "gauge");
+    const t = s.ts[i];
+    let cut = chunk === "none" || gauge !== (chunk === "gauge") || t >= chunkEnd;
     // Every histogram in a gauge chunk reads as a gauge, so only counter chunk cuts matter.
     if (!cut && chunk === "counter") cut = cutsCounterChunk(last!, lastStale, h);
     if (cut) {
       chunk = gauge ? "gauge" : "counter";
       inChunk = 0;
+      chunkEnd = Math.trunc(t / HEAD_CHUNK_RANGE) * HEAD_CHUNK_RANGE + HEAD_CHUNK_RANGE;
     }
     inChunk++;
     const hint = chunk === "gauge"

@@ -180,3 +180,17 @@ Deno.test("MemoryQueryable reports counter reset hints as a TSDB reads them back
   b.append(l, 2, two(1, 9));
   assert.deepEqual(await hints(b), [Unknown, NotCounterReset, Unknown]);
 });
+
+Deno.test("MemoryQueryable TSDB hints: chunks end at 2h boundaries", async () => {
+  const q = new MemoryQueryable({ tsdbCounterResetHints: true });
+  const l = labelsFromRecord({ __name__: "h" });
+  const hour = 3600_000;
+  for (const [t, n] of [[0, 1], [hour, 2], [2 * hour - 1, 3], [2 * hour, 4], [3 * hour, 5]]) {
+    q.append(l, t, hist(n));
+  }
+  const it = (await q.select([], { start: 0, end: 4 * hour })).series[0].iterator();
+  const hints: CounterResetHint[] = [];
+  while (it.next() !== ValueType.None) hints.push(it.atFloatHistogram().counterResetHint);
+  const { Unknown, NotCounterReset } = CounterResetHint;
+  assert.deepEqual(hints, [Unknown, NotCounterReset, NotCounterReset, Unknown, NotCounterReset]);
+});
