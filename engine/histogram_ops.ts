@@ -932,6 +932,81 @@ function sideForReset(
   return { idx: s.idx.slice(k), v: s.v.slice(k) };
 }
 
+// Walks the buckets of one side in index order without allocating.
+class SpanCursor {
+  spans: readonly BucketSpan[] = [];
+  buckets: ArrayLike<number> = [];
+  /** Index of the current bucket. */
+  idx = 0;
+  /** Position of the current bucket in `buckets`. */
+  pos = -1;
+  #span = 0;
+  #left = 0;
+  #nextIdx = 0;
+
+  reset(spans: readonly BucketSpan[], buckets: ArrayLike<number>): this {
+    this.spans = spans;
+    this.buckets = buckets;
+    this.pos = -1;
+    this.#span = 0;
+    this.#left = 0;
+    this.#nextIdx = 0;
+    return this;
+  }
+
+  next(): boolean {
+    while (this.#left === 0) {
+      if (this.#span >= this.spans.length) return false;
+      const s = this.spans[this.#span++];
+      this.#nextIdx += s.offset;
+      this.#left = s.length;
+    }
+    this.idx = this.#nextIdx++;
+    this.#left--;
+    return ++this.pos < this.buckets.length;
+  }
+
+  get count(): number {
+    return this.buckets[this.pos];
+  }
+
+  // Advances past the buckets whose upper bound is within `start` (exponential schemas only).
+  skipWithin(schema: number, start: number, has: boolean): boolean {
+    if (start === 0 || schema === CUSTOM_BUCKETS_SCHEMA) return has;
+    while (has && exponentialBound(this.idx, schema) <= start) has = this.next();
+    return has;
+  }
+}
+
+const curCursor = new SpanCursor();
+const prevCursor = new SpanCursor();
+
+// sideReset for two sides at the same schema, walking the spans directly (the common case of
+// rate() over a series: no allocation per sample).
+function sideResetSameSchema(
+  cs: readonly BucketSpan[],
+  cb: Float64Array,
+  ps: readonly BucketSpan[],
+  pb: Float64Array,
+  schema: number,
+  start: number,
+): boolean {
+  const c = curCursor.reset(cs, cb);
+  const p = prevCursor.reset(ps, pb);
+  let cHas = c.skipWithin(schema, start, c.next());
+  let pHas = p.skipWithin(schema, start, p.next());
+  while (pHas) {
+    while (cHas && c.idx < p.idx) cHas = c.next();
+    if (cHas && c.idx === p.idx) {
+      if (c.count < p.count) return true;
+    } else if (p.count !== 0) {
+      return true;
+    }
+    pHas = p.next();
+  }
+  return false;
+}
+
 // A bucket of prev that cur lacks or has fewer observations in means a reset.
 function sideReset(cur: Side, prev: Side): boolean {
   let i = 0;
@@ -994,6 +1069,23 @@ export function detectReset(cur: FloatHistogram, prev: FloatHistogram): boolean 
   if (cur.zeroCount < z.count) return true;
   const schema = cur.schema;
   const start = usesCustomBuckets(cur) ? 0 : cur.zeroThreshold;
+  if (prev.schema === schema) {
+    return sideResetSameSchema(
+      cur.positiveSpans,
+      cur.positiveBuckets,
+      prev.positiveSpans,
+      prev.positiveBuckets,
+      schema,
+      start,
+    ) || sideResetSameSchema(
+      cur.negativeSpans,
+      cur.negativeBuckets,
+      prev.negativeSpans,
+      prev.negativeBuckets,
+      schema,
+      start,
+    );
+  }
   return sideReset(
     sideForReset(cur.positiveSpans, cur.positiveBuckets, cur.schema, schema, start),
     sideForReset(prev.positiveSpans, prev.positiveBuckets, prev.schema, schema, start),
