@@ -14,8 +14,10 @@ import {
   divHistogram,
   exponentialBound,
   hasOverflow,
+  HistogramAggregator,
   HistogramError,
   histogramFraction,
+  histogramIncrease,
   histogramQuantile,
   histogramsEqual,
   histogramStdDev,
@@ -513,4 +515,107 @@ Deno.test("trimHistogram keeps observations below (</) or above (>/) the trim va
   close(z.zeroCount, 1);
   close(z.count, 2);
   close(z.sum, 0.75 + Math.SQRT2);
+});
+
+Deno.test("HistogramAggregator sums with Kahan compensation and averages", () => {
+  const hs = [
+    H({ count: 2, sum: 3, pos: { 1: 2 }, hint: CounterResetHint.CounterReset }),
+    H({ count: 4, sum: 5, pos: { 1: 1, 2: 3 } }),
+    H({ schema: 1, count: 6, sum: 1, pos: { 1: 6 }, hint: CounterResetHint.NotCounterReset }),
+  ];
+  const sum = new HistogramAggregator("sum");
+  const avg = new HistogramAggregator("avg");
+  for (const h of hs) {
+    sum.add(h);
+    avg.add(h);
+  }
+  const s = sum.result()!;
+  assert.equal(s.schema, 0);
+  assert.deepEqual([s.count, s.sum], [12, 9]);
+  // Schema 1 bucket 1, (1,√2], lies in schema 0 bucket 1.
+  assert.deepEqual(pos(s), { 1: 9, 2: 3 });
+  assert.equal(sum.counterResetCollision, true);
+  const a = avg.result()!;
+  assert.deepEqual([a.count, a.sum], [4, 3]);
+  assert.deepEqual(pos(a), { 1: 3, 2: 1 });
+  // 1e308 twice overflows the direct sum: the mean switches to the incremental formula.
+  const big = new HistogramAggregator("avg");
+  for (const n of [1e308, 1e308, 4e307]) big.add(H({ count: n, sum: n, pos: { 0: n } }));
+  const m = big.result()!;
+  close(m.count, 8e307);
+  close(pos(m)[0], 8e307);
+  // Mixing exponential and custom buckets gives no result.
+  const mixed = new HistogramAggregator("sum");
+  mixed.add(hs[0]);
+  mixed.add(H({ custom: [1], count: 1, pos: { 0: 1 } }));
+  assert.equal(mixed.incompatible, true);
+  assert.equal(mixed.result(), undefined);
+  const nhcb = new HistogramAggregator("sum");
+  nhcb.add(H({ custom: [1, 2], count: 2, pos: { 0: 1, 1: 1 } }));
+  nhcb.add(H({ custom: [2], count: 1, pos: { 1: 1 } }));
+  assert.equal(nhcb.nhcbBoundsReconciled, true);
+  assert.deepEqual(pos(nhcb.result()!), { 0: 2, 1: 1 });
+  assert.equal(new HistogramAggregator("sum").result(), undefined);
+});
+
+Deno.test("histogramIncrease: last minus first, adding back what resets lost", () => {
+  const { Gauge } = CounterResetHint;
+  const plain = histogramIncrease([
+    H({ count: 2, sum: 2, pos: { 1: 2 } }),
+    H({ count: 5, sum: 9, pos: { 1: 3, 2: 2 } }),
+  ], true);
+  assert.deepEqual([plain.histogram!.count, plain.histogram!.sum], [3, 7]);
+  assert.deepEqual(pos(plain.histogram!), { 1: 1, 2: 2 });
+  assert.equal(plain.histogram!.counterResetHint, Gauge);
+  // 4 → 1 (reset: +1 from zero) → 3 (+2): an increase of 3.
+  const reset = histogramIncrease([
+    H({ count: 4, pos: { 1: 4 } }),
+    H({ count: 1, pos: { 1: 1 } }),
+    H({ count: 3, pos: { 1: 3 } }),
+  ], true).histogram!;
+  assert.equal(reset.count, 3);
+  assert.deepEqual(pos(reset), { 1: 3 });
+  // A reset right after the first sample: 1 then +1.
+  const early = histogramIncrease([
+    H({ count: 5, pos: { 1: 5 } }),
+    H({ count: 1, pos: { 1: 1 } }),
+    H({ count: 2, pos: { 1: 2 } }),
+  ], true).histogram!;
+  assert.equal(early.count, 2);
+  assert.deepEqual(pos(early), { 1: 2 });
+  // Different schemas meet at the lowest.
+  const coarse = histogramIncrease([
+    H({ schema: 1, count: 2, pos: { 1: 1, 2: 1 } }),
+    H({ schema: 0, count: 4, pos: { 1: 4 } }),
+  ], true).histogram!;
+  assert.equal(coarse.schema, 0);
+  assert.deepEqual(pos(coarse), { 1: 2 });
+  // delta does not look for resets and wants gauges.
+  const delta = histogramIncrease(
+    [H({ count: 4, pos: { 1: 4 } }), H({ count: 1, pos: { 1: 1 } })],
+    false,
+  );
+  assert.deepEqual(pos(delta.histogram!), { 1: -3 });
+  assert.equal(delta.notGauge, true);
+  const gauges = [H({ count: 1, hint: Gauge }), H({ count: 2, hint: Gauge })];
+  assert.equal(histogramIncrease(gauges, false).notGauge, false);
+  assert.equal(histogramIncrease(gauges, true).notCounter, true);
+  // Floats among the histograms, or custom and exponential buckets mixed: no result.
+  const mixed = histogramIncrease([H({ count: 1 }), undefined, H({ count: 2 })], true);
+  assert.deepEqual([mixed.histogram, mixed.mixedFloatsHistograms], [undefined, true]);
+  // (A reset right after the first sample would discard it, incompatible or not.)
+  const schemas = histogramIncrease([
+    H({ count: 1 }),
+    H({ count: 2 }),
+    H({ custom: [1], count: 3 }),
+  ], true);
+  const dropped = histogramIncrease([H({ count: 1 }), H({ custom: [1], count: 2 })], true);
+  assert.equal(dropped.histogram!.count, 2);
+  assert.deepEqual([schemas.histogram, schemas.mixedExponentialCustom], [undefined, true]);
+  const bounds = histogramIncrease([
+    H({ custom: [1, 2], count: 1, pos: { 0: 1 } }),
+    H({ custom: [2], count: 3, pos: { 0: 3 } }),
+  ], true);
+  assert.equal(bounds.nhcbBoundsReconciled, true);
+  assert.deepEqual(pos(bounds.histogram!), { 0: 2 });
 });

@@ -246,9 +246,23 @@ function compareMatrix(ev: EvalCommand, series: readonly MatrixSeries[]): string
     }
   }
   for (const [key, exp] of ev.expected) {
-    if (!seen.has(key)) return `expected metric ${labelsToString(exp.labels)} not found`;
+    if (!seen.has(key)) {
+      return `expected metric ${labelsToString(exp.labels)} not found (result has ${
+        series.length === 0 ? "no series" : series.map((s) => labelsToString(s.labels)).join(", ")
+      })`;
+    }
   }
   return undefined;
+}
+
+// The first few samples of a result, for failure messages.
+function describeSamples(samples: readonly Sample[]): string {
+  if (samples.length === 0) return "no samples";
+  const shown = samples.slice(0, 3).map((v) =>
+    `${labelsToString(v.labels)} ${v.h ? formatHistogram(v.h) : String(v.f)}`
+  );
+  if (samples.length > 3) shown.push(`${samples.length - 3} more`);
+  return shown.join(", ");
 }
 
 function compareVector(ev: EvalCommand, samples: readonly Sample[]): string | undefined {
@@ -294,7 +308,7 @@ function compareVector(ev: EvalCommand, samples: readonly Sample[]): string | un
     if (!seen.has(key)) {
       return `expected metric ${labelsToString(exp.labels)} with ${
         exp.values.map(formatValue).join(" ")
-      } not found`;
+      } not found (result has ${describeSamples(samples)})`;
     }
   }
   return undefined;
