@@ -72,6 +72,7 @@ export async function writeDemoBlocks(dir: string, now = Date.now()): Promise<[n
         });
       }
       await writeBlock(dir, series, {
+        range: { minTime: from, maxTime: to },
         thanos: {
           version: 1,
           labels: ext,
