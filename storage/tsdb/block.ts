@@ -42,6 +42,8 @@ export interface BlockSeries extends Series {
   rawChunk(i: number): RawChunk;
   /** A decoder over chunk `i` alone (no tombstones applied). */
   chunkIterator(i: number): ChunkIterator;
+  /** All samples in time order, deleted intervals skipped. */
+  iterator(): ChunkSeriesIterator;
 }
 
 /** Options for {@linkcode Block.fromBucket}. */
