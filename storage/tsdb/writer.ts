@@ -1,5 +1,6 @@
 /**
- * Writes TSDB blocks (index v2, chunk segment files, empty tombstones, `meta.json`) in the
+ * Writes TSDB blocks (index v2, or v1 on request; chunk segment files, empty tombstones,
+ * `meta.json`) in the
  * layout Prometheus' own writer produces, for fixtures and tests. Series are held in memory.
  *
  * Index layout written: header, symbol table, 16-byte aligned series, then (as current
@@ -41,6 +42,11 @@ export interface BlockWriteOptions {
   segmentSize?: number;
   /** Compaction level (default 1). */
   level?: number;
+  /**
+   * Index format: 2 (default, what Prometheus writes) or 1 (symbol and series references are
+   * file offsets, series unaligned), for testing readers of old blocks.
+   */
+  indexVersion?: 1 | 2;
 }
 
 const DEFAULT_SEGMENT_SIZE = 512 * 1024 * 1024;
@@ -108,7 +114,7 @@ export async function writeBlock(
     await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concat(segments[i]));
   }
 
-  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs));
+  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs, opts.indexVersion ?? 2));
   await Deno.writeFile(`${dir}/tombstones`, encodeTombstones(new Map()));
 
   const meta: BlockMeta = {
@@ -171,8 +177,12 @@ function chunkRecord(c: ChunkToWrite): Uint8Array {
   return b.view().slice();
 }
 
-/** Builds an index v2 file. */
-function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Array {
+/** Builds an index file of format `version`. */
+function buildIndex(
+  series: readonly SeriesToWrite[],
+  refs: number[][],
+  version: 1 | 2,
+): Uint8Array {
   const symSet = new Set<string>();
   for (const s of series) {
     for (const l of s.labels) {
@@ -181,18 +191,22 @@ function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Ar
     }
   }
   const symbols = [...symSet].sort(compareStrings);
+  // v2 references symbols by sequence number, v1 by file offset (filled in while writing).
   const symIndex = new Map(symbols.map((s, i) => [s, i]));
 
   const w = new ByteWriter();
   w.be32(INDEX_MAGIC);
-  w.byte(2);
+  w.byte(version);
 
   // Symbol table.
   const tocSymbols = w.length;
   w.be32(0);
   const symStart = w.length;
   w.be32(symbols.length);
-  for (const s of symbols) w.str(s);
+  for (const s of symbols) {
+    if (version === 1) symIndex.set(s, w.length);
+    w.str(s);
+  }
   w.setBe32(tocSymbols, w.length - symStart);
   w.be32(crc32c(w.view(), symStart, w.length));
 
@@ -201,8 +215,8 @@ function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Ar
   const seriesRefs: number[] = [];
   const postings = new Map<string, Map<string, number[]>>();
   series.forEach((s, si) => {
-    w.pad(SERIES_ALIGN);
-    const ref = w.length / SERIES_ALIGN;
+    if (version !== 1) w.pad(SERIES_ALIGN);
+    const ref = version === 1 ? w.length : w.length / SERIES_ALIGN;
     seriesRefs.push(ref);
     const e = new ByteWriter();
     e.uvarint(s.labels.length);
