@@ -1,7 +1,7 @@
 /**
  * Writes TSDB blocks (index v2, or v1 on request; chunk segment files, empty tombstones,
- * `meta.json`) in the
- * layout Prometheus' own writer produces, for fixtures and tests. Series are held in memory.
+ * `meta.json`) in the layout Prometheus' own writer produces, for fixtures and tests. Series
+ * are held in memory.
  *
  * Index layout written: header, symbol table, 16-byte aligned series, then (as current
  * Prometheus does, without legacy label indices) 4-byte aligned postings starting with the
