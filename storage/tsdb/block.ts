@@ -172,7 +172,7 @@ export class Block {
       deleted,
       rawChunk: raw,
       chunkIterator: open,
-      iterator: () => new ChunkSeriesIterator(s.chunks.length, open, maxTimes, deleted),
+      iterator: () => new ChunkSeriesIterator(s.chunks.length, raw, source, maxTimes, deleted),
     };
   }
 
