@@ -5,6 +5,11 @@ import { Block, readBlockMarkers } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { encodeTombstones } from "./tombstones.ts";
 import { BlockMetaError } from "./errors.ts";
+import { CounterResetHint } from "../../engine/histogram.ts";
+import { labelsFromRecord } from "../../engine/labels.ts";
+import { Encoding } from "./chunks_reader.ts";
+import { HistogramChunkEncoder } from "./histogram.ts";
+import { writeBlock, xorChunks } from "./writer.ts";
 
 const BLOCKS = new URL("./testdata/blocks/", import.meta.url).pathname;
 const ULIDS = [
@@ -148,5 +153,66 @@ Deno.test("Block.fromBucket downloads, opens and cleans up; markers are read", a
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(tmpParent, { recursive: true });
+  }
+});
+
+Deno.test("a series switching between float and histogram chunks iterates in order", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const h = new HistogramChunkEncoder();
+    for (let i = 0; i < 3; i++) {
+      h.append(3000 + i * 1000, {
+        counterResetHint: CounterResetHint.Unknown,
+        schema: 0,
+        zeroThreshold: 0,
+        zeroCount: 0,
+        count: i,
+        sum: i,
+        positiveSpans: [{ offset: 0, length: 1 }],
+        negativeSpans: [],
+        positiveBuckets: Float64Array.of(i),
+        negativeBuckets: new Float64Array(0),
+        customValues: new Float64Array(0),
+      });
+    }
+    const chunks = [
+      ...xorChunks([1000, 2000], [1, 2]),
+      { encoding: Encoding.Histogram, data: h.bytes(), minTime: 3000, maxTime: 5000 },
+      ...xorChunks([6000, 7000, 8000], [6, 7, 8]),
+      ...xorChunks([9000], [9]),
+    ];
+    const meta = await writeBlock(tmp, [{ labels: labelsFromRecord({ a: "b" }), chunks }]);
+    const b = await Block.open(`${tmp}/${meta.ulid}`);
+    const [s] = [...b.series()];
+    const it = s.iterator();
+    const got: string[] = [];
+    for (let vt = it.next(); vt !== ValueType.None; vt = it.next()) {
+      got.push(
+        vt === ValueType.Float
+          ? `${it.atT()}=${it.atFloat()}`
+          : `${it.atT()}:h${it.atFloatHistogram().count}`,
+      );
+    }
+    assert.deepEqual(got, [
+      "1000=1",
+      "2000=2",
+      "3000:h0",
+      "4000:h1",
+      "5000:h2",
+      "6000=6",
+      "7000=7",
+      "8000=8",
+      "9000=9",
+    ]);
+    const sk = s.iterator();
+    assert.equal(sk.seek(4500), ValueType.Histogram);
+    assert.equal(sk.atT(), 5000);
+    assert.equal(sk.seek(8500), ValueType.Float);
+    assert.equal(sk.atFloat(), 9);
+    assert.equal(meta.stats.numSamples, 9);
+    assert.equal(meta.stats.numHistogramSamples, 3);
+    assert.equal(meta.stats.numFloatSamples, 6);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });

@@ -83,7 +83,8 @@ export async function writeBlock(
   };
   let minTime = Infinity;
   let maxTime = -Infinity;
-  let numSamples = 0;
+  let numFloatSamples = 0;
+  let numHistogramSamples = 0;
   let numChunks = 0;
   for (const s of sorted) {
     const r: number[] = [];
@@ -104,7 +105,10 @@ export async function writeBlock(
       curSize += rec.length;
       minTime = Math.min(minTime, c.minTime);
       maxTime = Math.max(maxTime, c.maxTime);
-      numSamples += (c.data[0] << 8) | c.data[1];
+      // Every encoding starts with the uint16 sample count.
+      const n = (c.data[0] << 8) | c.data[1];
+      if (c.encoding === Encoding.XOR) numFloatSamples += n;
+      else numHistogramSamples += n;
       numChunks++;
     }
     refs.push(r);
@@ -122,9 +126,9 @@ export async function writeBlock(
     minTime: Number.isFinite(minTime) ? minTime : 0,
     maxTime: Number.isFinite(maxTime) ? maxTime + 1 : 0,
     stats: {
-      numSamples,
-      numFloatSamples: 0,
-      numHistogramSamples: 0,
+      numSamples: numFloatSamples + numHistogramSamples,
+      numFloatSamples,
+      numHistogramSamples,
       numSeries: sorted.length,
       numChunks,
       numTombstones: 0,
