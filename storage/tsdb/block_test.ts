@@ -4,10 +4,11 @@ import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { Block, readBlockMarkers } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { encodeTombstones } from "./tombstones.ts";
-import { BlockMetaError } from "./errors.ts";
+import { BlockMetaError, TsdbFormatError } from "./errors.ts";
+import { FileSegment } from "./segment_file.ts";
 import { CounterResetHint } from "../../engine/histogram.ts";
 import { labelsFromRecord } from "../../engine/labels.ts";
-import { Encoding } from "./chunks_reader.ts";
+import { ChunksReader, Encoding } from "./chunks_reader.ts";
 import { HistogramChunkEncoder } from "./histogram.ts";
 import { writeBlock, xorChunks } from "./writer.ts";
 
@@ -212,6 +213,59 @@ Deno.test("a series switching between float and histogram chunks iterates in ord
     assert.equal(meta.stats.numSamples, 9);
     assert.equal(meta.stats.numHistogramSamples, 3);
     assert.equal(meta.stats.numFloatSamples, 6);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("lazily read segment files give the same samples; errors name the file", async () => {
+  const want = parseDump(await Deno.readTextFile(`${BLOCKS}../dump.txt`));
+  const blocks = await Promise.all(
+    ULIDS.map((u) => Block.open(`${BLOCKS}${u}`, { lazyChunks: true })),
+  );
+  try {
+    const got = readAll(blocks);
+    for (const [key, w] of want) {
+      assert.deepEqual(got.get(key)!.ts, w.ts, key);
+      assert.deepEqual(got.get(key)!.values, w.values, key);
+    }
+  } finally {
+    for (const b of blocks) await b.close();
+  }
+  // A window smaller than a chunk record forces refills and oversized reads.
+  const path = `${BLOCKS}${ULIDS[0]}/chunks/000001`;
+  const mem = new ChunksReader([await Deno.readFile(path)]);
+  const seg = FileSegment.open(path, 64);
+  try {
+    const lazy = new ChunksReader([seg]);
+    const b = await Block.open(`${BLOCKS}${ULIDS[0]}`);
+    for (const s of b.series()) {
+      for (const c of s.chunks) assert.deepEqual(lazy.chunk(c.ref), mem.chunk(c.ref));
+    }
+  } finally {
+    seg.close();
+  }
+  // A truncated segment file fails typed, naming the file.
+  const tmp = await Deno.makeTempDir();
+  try {
+    const dst = `${tmp}/${ULIDS[0]}`;
+    await Deno.mkdir(`${dst}/chunks`, { recursive: true });
+    for (const f of ["meta.json", "index"]) {
+      await Deno.copyFile(`${BLOCKS}${ULIDS[0]}/${f}`, `${dst}/${f}`);
+    }
+    const data = await Deno.readFile(path);
+    await Deno.writeFile(`${dst}/chunks/000001`, data.subarray(0, data.length - 100));
+    const b = await Block.open(dst, { lazyChunks: true });
+    try {
+      assert.throws(() => readAll([b]), (e: unknown) => {
+        assert.ok(e instanceof TsdbFormatError);
+        assert.equal(e.file, `${dst}/chunks/000001`);
+        assert.match(e.section, /^chunk at offset \d+$/);
+        return true;
+      });
+    } finally {
+      await b.close();
+    }
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
