@@ -63,6 +63,7 @@ export interface BucketOpenOptions extends BlockOpenOptions {
   tmpDir?: string;
   /** Parallel downloads (default 4). */
   concurrency?: number;
+  /** Aborts the download. */
   signal?: AbortSignal;
 }
 
@@ -218,7 +219,9 @@ export class Block {
 
 /** Thanos markers found beside a block in a bucket. */
 export interface BlockMarkers {
+  /** `deletion-mark.json`: the block is scheduled for deletion. */
   deletion?: DeletionMark;
+  /** `no-compact-mark.json`: the block is excluded from compaction. */
   noCompact?: NoCompactMark;
 }
 

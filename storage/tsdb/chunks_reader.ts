@@ -32,7 +32,9 @@ export type Encoding = typeof Encoding[keyof typeof Encoding];
 
 /** A chunk as stored: its encoding byte and its data (a view into the segment file). */
 export interface RawChunk {
+  /** One of {@linkcode Encoding}'s values. */
   encoding: number;
+  /** The chunk bytes (`Chunk.Bytes()`). */
   data: Uint8Array;
 }
 
@@ -103,6 +105,8 @@ export class ChunksReader {
   readonly #names: string[];
 
   /**
+   * Wraps the segment files, checking each one's header.
+   *
    * @param segments segment files in order (index 0 is `000001`)
    * @param dir names the chunks directory in errors
    */

@@ -43,6 +43,7 @@ export {
   chunkRefSegment,
   IndexReader,
   type IndexSeries,
+  type IndexToc,
   makeChunkRef,
 } from "./index_reader.ts";
 export * from "./meta.ts";

@@ -20,15 +20,21 @@ import { XorChunkEncoder } from "./xor.ts";
 
 /** A chunk to write: encoding, bytes (`Chunk.Bytes()`) and the times of its first/last sample. */
 export interface ChunkToWrite {
+  /** One of `Encoding`'s values. */
   encoding: number;
+  /** The chunk bytes, starting with the uint16 sample count. */
   data: Uint8Array;
+  /** Timestamp of the first sample. */
   minTime: number;
+  /** Timestamp of the last sample. */
   maxTime: number;
 }
 
 /** A series to write; its chunks in time order, not overlapping. */
 export interface SeriesToWrite {
+  /** The series' labels, sorted by name. */
   labels: Labels;
+  /** Its chunks. */
   chunks: ChunkToWrite[];
 }
 
