@@ -293,7 +293,7 @@ export function decodeXorChunk(
   let t = r.readVarint();
   let hi = r.readBits(32);
   let lo = r.readBits(32);
-  if (r.overrun) throw truncated(source, 1, n);
+  if (r.overrun) throw truncated(source, n);
   ts[0] = t;
   U32[HI] = hi;
   U32[LO] = lo;
@@ -370,19 +370,20 @@ export function decodeXorChunk(
       hi = (hi ^ h) >>> 0;
       lo = (lo ^ l) >>> 0;
     }
-    if (pos > bitLength) throw truncated(source, k + 1, n);
     ts[k] = t;
     U32[HI] = hi;
     U32[LO] = lo;
     values[k] = F64[0];
   }
+  // Reads past the end see zero bits, so one check after the loop finds any truncation.
+  if (pos > bitLength) throw truncated(source, n);
   return n;
 }
 
 const headReader = new BitReader(new Uint8Array(0));
 
-function truncated(source: string, sample: number, total: number): TsdbFormatError {
-  return new TsdbFormatError(source, "XOR samples", `truncated at sample ${sample} of ${total}`);
+function truncated(source: string, total: number): TsdbFormatError {
+  return new TsdbFormatError(source, "XOR samples", `truncated: too few bits for ${total} samples`);
 }
 
 /**
