@@ -1,6 +1,7 @@
 /**
- * Writes TSDB blocks (index v2, chunk segment files, empty tombstones, `meta.json`) in the
- * layout Prometheus' own writer produces, for fixtures and tests. Series are held in memory.
+ * Writes TSDB blocks (index v2, or v1 on request; chunk segment files, empty tombstones,
+ * `meta.json`) in the layout Prometheus' own writer produces, for fixtures and tests. Series
+ * are held in memory.
  *
  * Index layout written: header, symbol table, 16-byte aligned series, then (as current
  * Prometheus does, without legacy label indices) 4-byte aligned postings starting with the
@@ -19,15 +20,21 @@ import { XorChunkEncoder } from "./xor.ts";
 
 /** A chunk to write: encoding, bytes (`Chunk.Bytes()`) and the times of its first/last sample. */
 export interface ChunkToWrite {
+  /** One of `Encoding`'s values. */
   encoding: number;
+  /** The chunk bytes, starting with the uint16 sample count. */
   data: Uint8Array;
+  /** Timestamp of the first sample. */
   minTime: number;
+  /** Timestamp of the last sample. */
   maxTime: number;
 }
 
 /** A series to write; its chunks in time order, not overlapping. */
 export interface SeriesToWrite {
+  /** The series' labels, sorted by name. */
   labels: Labels;
+  /** Its chunks. */
   chunks: ChunkToWrite[];
 }
 
@@ -47,6 +54,11 @@ export interface BlockWriteOptions {
    * every sample.
    */
   range?: { minTime: number; maxTime: number };
+  /**
+   * Index format: 2 (default, what Prometheus writes) or 1 (symbol and series references are
+   * file offsets, series unaligned), for testing readers of old blocks.
+   */
+  indexVersion?: 1 | 2;
 }
 
 const DEFAULT_SEGMENT_SIZE = 512 * 1024 * 1024;
@@ -83,7 +95,8 @@ export async function writeBlock(
   };
   let minTime = Infinity;
   let maxTime = -Infinity;
-  let numSamples = 0;
+  let numFloatSamples = 0;
+  let numHistogramSamples = 0;
   let numChunks = 0;
   for (const s of sorted) {
     const r: number[] = [];
@@ -104,7 +117,10 @@ export async function writeBlock(
       curSize += rec.length;
       minTime = Math.min(minTime, c.minTime);
       maxTime = Math.max(maxTime, c.maxTime);
-      numSamples += (c.data[0] << 8) | c.data[1];
+      // Every encoding starts with the uint16 sample count.
+      const n = (c.data[0] << 8) | c.data[1];
+      if (c.encoding === Encoding.XOR) numFloatSamples += n;
+      else numHistogramSamples += n;
       numChunks++;
     }
     refs.push(r);
@@ -120,7 +136,7 @@ export async function writeBlock(
     await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concat(segments[i]));
   }
 
-  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs));
+  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs, opts.indexVersion ?? 2));
   await Deno.writeFile(`${dir}/tombstones`, encodeTombstones(new Map()));
 
   const meta: BlockMeta = {
@@ -128,9 +144,9 @@ export async function writeBlock(
     minTime: opts.range?.minTime ?? (Number.isFinite(minTime) ? minTime : 0),
     maxTime: opts.range?.maxTime ?? (Number.isFinite(maxTime) ? maxTime + 1 : 0),
     stats: {
-      numSamples,
-      numFloatSamples: 0,
-      numHistogramSamples: 0,
+      numSamples: numFloatSamples + numHistogramSamples,
+      numFloatSamples,
+      numHistogramSamples,
       numSeries: sorted.length,
       numChunks,
       numTombstones: 0,
@@ -183,8 +199,12 @@ function chunkRecord(c: ChunkToWrite): Uint8Array {
   return b.view().slice();
 }
 
-/** Builds an index v2 file. */
-function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Array {
+/** Builds an index file of format `version`. */
+function buildIndex(
+  series: readonly SeriesToWrite[],
+  refs: number[][],
+  version: 1 | 2,
+): Uint8Array {
   const symSet = new Set<string>();
   for (const s of series) {
     for (const l of s.labels) {
@@ -193,18 +213,22 @@ function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Ar
     }
   }
   const symbols = [...symSet].sort(compareStrings);
+  // v2 references symbols by sequence number, v1 by file offset (filled in while writing).
   const symIndex = new Map(symbols.map((s, i) => [s, i]));
 
   const w = new ByteWriter();
   w.be32(INDEX_MAGIC);
-  w.byte(2);
+  w.byte(version);
 
   // Symbol table.
   const tocSymbols = w.length;
   w.be32(0);
   const symStart = w.length;
   w.be32(symbols.length);
-  for (const s of symbols) w.str(s);
+  for (const s of symbols) {
+    if (version === 1) symIndex.set(s, w.length);
+    w.str(s);
+  }
   w.setBe32(tocSymbols, w.length - symStart);
   w.be32(crc32c(w.view(), symStart, w.length));
 
@@ -213,8 +237,8 @@ function buildIndex(series: readonly SeriesToWrite[], refs: number[][]): Uint8Ar
   const seriesRefs: number[] = [];
   const postings = new Map<string, Map<string, number[]>>();
   series.forEach((s, si) => {
-    w.pad(SERIES_ALIGN);
-    const ref = w.length / SERIES_ALIGN;
+    if (version !== 1) w.pad(SERIES_ALIGN);
+    const ref = version === 1 ? w.length : w.length / SERIES_ALIGN;
     seriesRefs.push(ref);
     const e = new ByteWriter();
     e.uvarint(s.labels.length);

@@ -75,17 +75,23 @@ if (!PROMTOOL) console.log("promtool not found (Debian package `prometheus`): sk
 Deno.test({
   name: "promtool analyzes and dumps our blocks with the same samples",
   ignore: !PROMTOOL,
-  fn: testWithPromtool,
+  fn: () => testWithPromtool(2),
 });
 
-async function testWithPromtool(): Promise<void> {
+Deno.test({
+  name: "promtool dumps our v1-index blocks with the same samples",
+  ignore: !PROMTOOL,
+  fn: () => testWithPromtool(1),
+});
+
+async function testWithPromtool(indexVersion: 1 | 2): Promise<void> {
   const bin = PROMTOOL!;
   const tmp = await Deno.makeTempDir();
   try {
     const series = fixtureSeries();
     // Stale markers must survive as their exact bits.
     series[0].chunks = xorChunks([1_700_000_000_000, 1_700_000_015_000], [1, STALE_NAN]);
-    const meta = await writeBlock(tmp, series, { segmentSize: 4096 });
+    const meta = await writeBlock(tmp, series, { segmentSize: 4096, indexVersion });
     const analyze = await new Deno.Command(bin, {
       args: ["tsdb", "analyze", tmp, meta.ulid],
       stdout: "piped",
@@ -106,6 +112,7 @@ async function testWithPromtool(): Promise<void> {
     assert.ok(dump.success, new TextDecoder().decode(dump.stderr));
     const parsed = parseDump(new TextDecoder().decode(dump.stdout));
     const b = await Block.open(`${tmp}/${meta.ulid}`);
+    assert.equal(b.index.version, indexVersion);
     let n = 0;
     for (const s of b.series()) {
       const want = parsed.get(dumpKey(s.labels));
