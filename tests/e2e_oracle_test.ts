@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { compareQueryData, compareSeriesData, compareStrings } from "./oracle/compare.ts";
 import { writeOpenMetrics } from "./oracle/datagen.ts";
+import { type GatewayServer, startServe } from "./oracle/gateway.ts";
 import {
   createBlocks,
   freePort,
@@ -30,53 +31,6 @@ if (!available) console.log("e2e_oracle_test: promtool/prometheus not installed;
 
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 10);
-
-interface GatewayServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startServe(root: string): Promise<GatewayServer> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "serve",
-      `--objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
-      `--http.prometheus.port=${port}`,
-      `--http.thanos.port=${freePort()}`,
-      `--http.internal.port=${freePort()}`,
-      `--block.labelfilepath=${root}/labels`,
-      "--log.level=warn",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr: string[] = [];
-  const pump = (async () => {
-    for await (const c of child.stderr) stderr.push(new TextDecoder().decode(c));
-  })();
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    try {
-      Deno.kill(child.pid, "SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-    await pump;
-  };
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`${url}/api/v1/labels`);
-      await res.body?.cancel();
-      if (res.ok) return { url, stop };
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`serve did not start: ${stderr.join("")}`);
-}
 
 async function get(base: string, path: string, params: [string, string][]): Promise<unknown> {
   const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`);
