@@ -19,6 +19,7 @@ import { getSchemaPath } from "hyparquet/src/schema.js";
 import { compressors } from "hyparquet-compressors";
 import type { ColumnDecoder } from "hyparquet/src/types.js";
 import { open as openFile } from "node:fs/promises";
+import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
 
 /** Random access to the bytes of one file. */
@@ -165,6 +166,18 @@ const FOOTER_PROBE = 64 * 1024;
 const MAGIC = 0x31524150; // "PAR1" little-endian
 
 const textDecoder = new TextDecoder();
+
+/**
+ * Page decompressors: hyparquet-compressors' set with ZSTD (what gateway files use) replaced by
+ * the runtime's native zstd, several times faster than the pure-JS decoder on the query path.
+ */
+const decompressors = {
+  ...compressors,
+  ZSTD: (input: Uint8Array, outputLength: number): Uint8Array => {
+    const out = zlib.zstdDecompressSync(input, { maxOutputLength: Math.max(outputLength, 1) });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  },
+};
 
 /** A Parquet file opened for page-level reads. */
 export class PageFile {
@@ -414,7 +427,7 @@ export class PageFile {
         schemaPath: getSchemaPath(this.metadata.schema, [element.name]),
         codec: meta.codec,
         parsers: DEFAULT_PARSERS,
-        compressors,
+        compressors: decompressors,
         utf8: false,
       };
       this.#decoders.set(column, d);
@@ -479,7 +492,12 @@ export class PageFile {
         numValues = h.num_values;
       } else if (header.type === "DATA_PAGE") {
         const h = header.data_page_header!;
-        const raw = decompressPage(body, header.uncompressed_page_size, decoder.codec, compressors);
+        const raw = decompressPage(
+          body,
+          header.uncompressed_page_size,
+          decoder.codec,
+          decompressors,
+        );
         page = readDataPage(raw, h, decoder);
         encoding = h.encoding;
         numValues = h.num_values;
