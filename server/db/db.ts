@@ -41,8 +41,11 @@ export class ParquetDB {
     };
   }
 
-  /** A queryable for one request, with fresh quotas. */
-  queryable(): Queryable {
+  /**
+   * A queryable for one request, with fresh quotas. `replicaLabels` (gRPC
+   * `without_replica_labels`) are removed from its results.
+   */
+  queryable(opts: { replicaLabels?: readonly string[] } = {}): Queryable {
     const o = this.#opts;
     return new ParquetQueryable({
       days: o.days,
@@ -50,6 +53,7 @@ export class ParquetDB {
       externalLabels: o.externalLabels,
       chunkPartition: o.chunkPartition ?? DEFAULT_CHUNK_PARTITION,
       filterStats: this.filterStats,
+      replicaLabels: opts.replicaLabels?.length ? new Set(opts.replicaLabels) : undefined,
     }, new RequestQuotas(o.limits ?? UNLIMITED));
   }
 

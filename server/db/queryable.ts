@@ -10,7 +10,14 @@
  *
  * @module
  */
-import { compareLabels, type Labels, labelsKey, setLabel } from "../../engine/labels.ts";
+import {
+  compareLabels,
+  compareStrings,
+  dropLabels,
+  type Labels,
+  labelsKey,
+  setLabel,
+} from "../../engine/labels.ts";
 import type { Matcher } from "../../engine/matchers.ts";
 import type {
   LabelHints,
@@ -20,7 +27,6 @@ import type {
   StringsResult,
 } from "../../engine/queryable.ts";
 import type { Series } from "../../engine/series.ts";
-import { compareStrings } from "../../engine/labels.ts";
 import { chunkColumnForQueryTime, labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import type { LoadedDay, LoadedShard } from "./block.ts";
 import { filterRowGroup, type FilterStats } from "./filter.ts";
@@ -54,6 +60,12 @@ export interface QueryContext {
   chunkPartition: ChunkPartitionOptions;
   /** Filter counters shared by all requests (for metrics and tests). */
   filterStats?: FilterStats;
+  /**
+   * Labels removed from results after external labels are applied (Thanos'
+   * `without_replica_labels`): series differing only in them merge, label names omit them, and
+   * their values are empty.
+   */
+  replicaLabels?: ReadonlySet<string>;
 }
 
 /**
@@ -73,10 +85,14 @@ export function consumeExternalMatchers(
   return rest;
 }
 
-function withExternal(labels: Labels, ext: Readonly<Record<string, string>>): Labels {
+function finalLabels(
+  labels: Labels,
+  ext: Readonly<Record<string, string>>,
+  replica: ReadonlySet<string> | undefined,
+): Labels {
   let out = labels;
   for (const name in ext) out = setLabel(out, name, ext[name]);
-  return out;
+  return replica && replica.size > 0 ? dropLabels(out, replica) : out;
 }
 
 interface ShardRows {
@@ -200,7 +216,8 @@ export class ParquetQueryable implements Queryable {
             for (let i = 0; i < count; i++) {
               const cs = chunks?.[i] ?? [];
               if (!onlySeries && cs.length === 0) continue;
-              shardSeries.push(new ChunkSeries(withExternal(labels[i], ext), cs, mint, maxt));
+              const final = finalLabels(labels[i], ext, this.#ctx.replicaLabels);
+              shardSeries.push(new ChunkSeries(final, cs, mint, maxt));
             }
           }
           // Within a shard, series are unique; only external labels can make two equal.
@@ -266,6 +283,7 @@ export class ParquetQueryable implements Queryable {
         }));
         if (any) { for (const n in ext) names.add(n); }
       }));
+      for (const r of this.#ctx.replicaLabels ?? []) names.delete(r);
       return limitStrings(names, hints.limit ?? 0, []);
     });
   }
@@ -277,6 +295,7 @@ export class ParquetQueryable implements Queryable {
     hints: LabelHints,
     signal?: AbortSignal,
   ): Promise<StringsResult> {
+    if (this.#ctx.replicaLabels?.has(name)) return Promise.resolve({ values: [], warnings: [] });
     return this.#withDays(hints.start, hints.end, async (days) => {
       const values = new Set<string>();
       const warnings: string[] = [];

@@ -247,6 +247,40 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
       assert.equal(await check(over.queryable(), [eq("cluster", "eu")], D1, END, all), 0);
     });
 
+    await t.step(
+      "replica labels are dropped after external labels; equal series merge",
+      async () => {
+        const q = db.queryable({ replicaLabels: ["cluster"] });
+        const all = allSeries().map((s) => ({
+          ...s,
+          labels: s.labels.filter((l) => l.name !== "cluster"),
+        }));
+        assert.equal(await check(q, [eq("__name__", "up")], D1, END, all), 18);
+        // Matchers on a replica external label still select the stream.
+        const us = await q.select([eq("cluster", "us"), eq("job", "api")], { start: D1, end: END });
+        const wantUs = expectedSelect(
+          allSeries(),
+          [eq("cluster", "us"), eq("job", "api")],
+          D1,
+          END,
+        );
+        assert.deepEqual(
+          us.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
+          wantUs.map((s) => [
+            labelsToString(s.labels.filter((l) => l.name !== "cluster")),
+            s.samples,
+          ]),
+        );
+        assert.equal(us.series.length, 6);
+        const names = await q.labelNames([eq("__name__", "up")], { start: D1, end: END });
+        assert.deepEqual(names.values, ["__name__", "instance", "job"]);
+        assert.deepEqual(await q.labelValues("cluster", [], { start: D1, end: END }), {
+          values: [],
+          warnings: [],
+        });
+      },
+    );
+
     await t.step("func=series returns label sets without reading chunks", async () => {
       const m = [eq("__name__", "up"), eq("job", "web")];
       const got = await db.queryable().select(m, {

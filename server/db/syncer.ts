@@ -101,6 +101,7 @@ export class Syncer {
   readonly #opts: SyncerOptions;
   #days = new Map<string, LoadedDay>();
   #sorted: readonly LoadedDay[] = [];
+  #running: Promise<void> = Promise.resolve();
   readonly #corrupted: Counter;
   readonly #loadedGauge: Gauge;
   readonly #lastSync: Gauge;
@@ -140,9 +141,16 @@ export class Syncer {
   /**
    * One pass: unloads days no longer wanted (or whose meta changed), loads new ones. Days that
    * fail to load for other reasons than a corrupted labels file make the pass reject with a
-   * {@linkcode SyncError} after the others have been applied.
+   * {@linkcode SyncError} after the others have been applied. Concurrent calls run one after
+   * the other.
    */
-  async sync(signal?: AbortSignal): Promise<void> {
+  sync(signal?: AbortSignal): Promise<void> {
+    const run = this.#running.then(() => this.#sync(signal));
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(signal?: AbortSignal): Promise<void> {
     const keep = this.#opts.keep ?? (() => true);
     const wanted = new Map<string, { stream: DiscoveredStream; date: string; meta: BlockMeta }>();
     for (const stream of this.#opts.streams().values()) {
@@ -241,7 +249,7 @@ export class Syncer {
     }
     const labelsSize = (await bucket.attributes(labelsKey, signal)).size;
     const store = this.#opts.labelFiles;
-    const source = await store.open(labelsKey, labelsSize, false, signal);
+    const source = await store.open(labelsKey, labelsSize, signal);
     sources.push(source);
     try {
       // The labels file is local: every page index is read up front for the filters.
