@@ -281,6 +281,21 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
       },
     );
 
+    await t.step("shard operations are counted in db_queryable_operations_total", async () => {
+      const registry = new Registry();
+      const q = f.db({ registry }).queryable();
+      await q.select([eq("__name__", "up")], { start: D1, end: D1 + H });
+      await q.labelNames([], { start: D1, end: D1 + H });
+      const text = await registry.metrics();
+      // Day 1 of stream A (2 shards) and of stream B (1 shard).
+      assert.match(text, /db_queryable_operations_total\{type="select",where="shard"\} 3\n/);
+      assert.match(text, /db_queryable_operations_total\{type="label_names",where="shard"\} 3\n/);
+      assert.match(
+        text,
+        /db_queryable_operations_seconds_count\{type="select",where="shard"\} 3\n/,
+      );
+    });
+
     await t.step("func=series returns label sets without reading chunks", async () => {
       const m = [eq("__name__", "up"), eq("job", "web")];
       const got = await db.queryable().select(m, {
