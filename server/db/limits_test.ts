@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LimitExceededError } from "../http/api.ts";
+import { QueryError } from "../../engine/errors.ts";
 import { Quota, QuotaExceededError, RequestQuotas, Semaphore } from "./limits.ts";
 
 Deno.test("Quota: reservations accumulate up to the limit, then fail without reserving", () => {
@@ -14,7 +14,7 @@ Deno.test("Quota: reservations accumulate up to the limit, then fail without res
     err = e;
   }
   assert.ok(err instanceof QuotaExceededError);
-  assert.ok(err instanceof LimitExceededError);
+  assert.ok(err instanceof QueryError && err.kind === "execution");
   assert.deepEqual([err.resource, err.limit, err.requested], ["select rows", 10, 11]);
   assert.match(err.message, /^would use too many rows:/);
   assert.deepEqual(q.used, 10);
