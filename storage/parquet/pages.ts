@@ -179,6 +179,36 @@ const decompressors = {
   },
 };
 
+/**
+ * Rejects footers that parse but cannot describe this file (a damaged footer can decode as
+ * thrift without error): a flat schema, row counts that add up, and column chunks inside the file.
+ */
+function checkMetadata(name: string, md: FileMetaData, size: number): void {
+  const fail = (detail: string): never => {
+    throw new ParquetPageError(name, `invalid footer: ${detail}`);
+  };
+  const root = md.schema?.[0];
+  const ncols = (md.schema?.length ?? 0) - 1;
+  if (!root || ncols < 1 || root.num_children !== ncols) fail("schema is not a flat column list");
+  if (!Array.isArray(md.row_groups)) fail("no row groups");
+  let rows = 0;
+  for (const [i, rg] of md.row_groups.entries()) {
+    const n = Number(rg.num_rows);
+    if (!Number.isSafeInteger(n) || n < 0) fail(`row group ${i} has ${rg.num_rows} rows`);
+    rows += n;
+    if (rg.columns?.length !== ncols) fail(`row group ${i} has ${rg.columns?.length} columns`);
+    for (const c of rg.columns) {
+      const m = c.meta_data;
+      if (!m) fail(`row group ${i} has a column without metadata`);
+      const start = Number(m!.dictionary_page_offset ?? m!.data_page_offset);
+      if (!(start >= 4 && start + Number(m!.total_compressed_size) <= size)) {
+        fail(`row group ${i} column ${m!.path_in_schema?.join(".")} lies outside the file`);
+      }
+    }
+  }
+  if (rows !== Number(md.num_rows)) fail(`row groups hold ${rows} rows, footer says ${md.num_rows}`);
+}
+
 /** A Parquet file opened for page-level reads. */
 export class PageFile {
   readonly #columns: Map<string, number>;
@@ -238,6 +268,7 @@ export class PageFile {
     } catch (err) {
       throw new ParquetPageError(name, `invalid footer: ${(err as Error).message}`, { cause: err });
     }
+    checkMetadata(name, metadata, size);
     const file = new PageFile(name, source, metadata);
     if (pageIndexColumns) {
       const cols = pageIndexColumns === "all" ? file.columnNames : pageIndexColumns;
