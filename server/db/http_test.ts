@@ -76,7 +76,7 @@ Deno.test("HTTP metadata endpoints over ParquetDB: results, and quota errors as 
     assert.match(body.error, /too many rows/);
     const values = await api(0)(new Request(`http://x/api/v1/label/site/values`));
     assert.deepEqual((await values.json()).data, ["x"]);
-    for (const d of syncer.days) await d.release();
+    await syncer.close();
   } finally {
     await bucket.close();
     await Deno.remove(dir, { recursive: true });

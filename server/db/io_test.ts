@@ -208,7 +208,7 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
       [1],
     );
     console.log(figures.join("\n"));
-    for (const d of syncer.days) await d.release();
+    await syncer.close();
   } finally {
     await fs.close();
     await Deno.remove(dir, { recursive: true });

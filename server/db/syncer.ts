@@ -191,6 +191,19 @@ export class Syncer {
     this.#lastSync.set({ what: "syncer" }, Date.now() / 1000);
   }
 
+  /**
+   * Stops serving every day and closes their files once running queries finish; local label
+   * copies stay for the next start.
+   */
+  async close(): Promise<void> {
+    await this.#running;
+    const days = [...this.#days.values()];
+    this.#days = new Map();
+    this.#sorted = [];
+    this.#loadedGauge.set(0);
+    await Promise.all(days.map((d) => d.release()));
+  }
+
   async #unload(day: LoadedDay): Promise<void> {
     this.#opts.logger.info("unloading day", { day: day.key });
     // The local copies go now (open handles stay valid); the handles close with the last query.

@@ -99,7 +99,7 @@ Deno.test("Syncer + ParquetDB: stream without external labels, declared V0 and V
         })).values,
         ["__name__", "core", "instance"],
       );
-      for (const d of syncer.days) await d.release();
+      await syncer.close();
     });
   }
 });
@@ -120,7 +120,8 @@ Deno.test("Syncer: a day with a missing shard file fails the pass, the others st
       return true;
     });
     assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01"]);
-    for (const d of syncer.days) await d.release();
+    await syncer.close();
+    assert.deepEqual(syncer.days, []);
   });
 });
 
