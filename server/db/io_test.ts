@@ -199,7 +199,7 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
       [1],
     );
     assert.ok(s1.fetched <= 2 * s1.minimal, figures.at(-1));
-    await measure(
+    const s2 = await measure(
       "2 distant rows of one row group, 8h-16h, default max-gap 64MiB",
       db,
       scattered,
@@ -207,6 +207,19 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
       DAY + 15 * 3_600_000,
       [1],
     );
+    assert.ok(s2.fetched <= 2 * s2.minimal, figures.at(-1));
+    const every7th = await measure(
+      "every 7th instance of one metric, whole day, default settings",
+      db,
+      [
+        new Matcher(MatchType.Equal, "__name__", "metric_2"),
+        new Matcher(MatchType.Regexp, "instance", "host-[0-9]*[07]"),
+      ],
+      DAY,
+      DAY + 86_400_000 - 1,
+      [0, 1, 2],
+    );
+    assert.ok(every7th.fetched <= 2 * every7th.minimal, figures.at(-1));
     console.log(figures.join("\n"));
     await syncer.close();
   } finally {
