@@ -208,7 +208,10 @@ export class Syncer {
     this.#opts.logger.info("unloading day", { day: day.key });
     // The local copies go now (open handles stay valid); the handles close with the last query.
     for (let i = 0; i < day.meta.shards; i++) {
-      await this.#opts.labelFiles.remove(labelsFileKey(day.hash, day.date, i));
+      const key = labelsFileKey(day.hash, day.date, i);
+      await this.#opts.labelFiles.remove(key).catch((err) =>
+        this.#opts.logger.warn("could not remove a local labels file", { key, err })
+      );
     }
     await day.release();
   }
