@@ -433,7 +433,14 @@ Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped
     await syncer3.sync();
     assert.equal(syncer3.days.length, 2, "the corrupted day is skipped, the others load");
     assert.equal(await syncer3.corruptedLabelFiles(), 1);
-    assert.match(await registry.metrics(), /locate_sync_corrupted_label_parquet_files_total 1/);
+    const text = await registry.metrics();
+    assert.match(text, /locate_sync_corrupted_label_parquet_files_total 1\n/);
+    assert.match(text, /locate_sync_loaded_days 2\n/);
+    assert.match(text, new RegExp(`locate_sync_min_time_unix_seconds\\{what="syncer"\\} ${D1}\n`));
+    assert.match(
+      text,
+      new RegExp(`locate_sync_max_time_unix_seconds\\{what="syncer"\\} ${D2 + 24 * H}\n`),
+    );
     await assert.rejects(Deno.stat(corrupted), Deno.errors.NotFound);
     // The next pass downloads a good copy and loads the day.
     await syncer3.sync();

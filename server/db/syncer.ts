@@ -105,6 +105,8 @@ export class Syncer {
   readonly #corrupted: Counter;
   readonly #loadedGauge: Gauge;
   readonly #lastSync: Gauge;
+  readonly #minTime: Gauge;
+  readonly #maxTime: Gauge;
 
   /** Creates a syncer; call {@linkcode sync} to load days. */
   constructor(opts: SyncerOptions) {
@@ -118,6 +120,19 @@ export class Syncer {
     this.#loadedGauge = new Gauge({
       name: "locate_sync_loaded_days",
       help: "Days currently loaded by the syncer.",
+      registers,
+    });
+    // Upstream's names; like upstream, the values are milliseconds despite the suffix.
+    this.#minTime = new Gauge({
+      name: "locate_sync_min_time_unix_seconds",
+      help: "Start of the oldest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
+      registers,
+    });
+    this.#maxTime = new Gauge({
+      name: "locate_sync_max_time_unix_seconds",
+      help: "End of the newest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
       registers,
     });
     this.#lastSync = new Gauge({
@@ -187,6 +202,10 @@ export class Syncer {
       a.mint - b.mint || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
     );
     this.#loadedGauge.set(next.size);
+    if (this.#sorted.length > 0) {
+      this.#minTime.set({ what: "syncer" }, this.#sorted[0].mint);
+      this.#maxTime.set({ what: "syncer" }, Math.max(...this.#sorted.map((d) => d.maxt)));
+    }
     if (failures.size > 0) throw new SyncError(failures);
     this.#lastSync.set({ what: "syncer" }, Date.now() / 1000);
   }
