@@ -19,7 +19,12 @@ import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
-import { BucketSource, type ByteSource, PageFile } from "../../storage/parquet/pages.ts";
+import {
+  BucketSource,
+  type ByteSource,
+  LruDictionaryCache,
+  PageFile,
+} from "../../storage/parquet/pages.ts";
 import {
   CHUNK_COLUMNS,
   LABEL_HASH_COLUMN,
@@ -54,6 +59,11 @@ export interface SyncerOptions {
   logger: Logger;
   /** Registry for the syncer's metrics (none when absent). */
   registry?: Registry;
+  /**
+   * Decoded label dictionaries kept in memory across queries, as a total number of values
+   * (default 1,000,000; 0 disables the cache).
+   */
+  dictionaryCacheEntries?: number;
 }
 
 /** A labels file is unreadable or does not belong with its chunks file. */
@@ -102,6 +112,7 @@ export class Syncer {
   #days = new Map<string, LoadedDay>();
   #sorted: readonly LoadedDay[] = [];
   #running: Promise<void> = Promise.resolve();
+  readonly #dictionaries: LruDictionaryCache | undefined;
   readonly #corrupted: Counter;
   readonly #loadedGauge: Gauge;
   readonly #lastSync: Gauge;
@@ -111,6 +122,8 @@ export class Syncer {
   /** Creates a syncer; call {@linkcode sync} to load days. */
   constructor(opts: SyncerOptions) {
     this.#opts = opts;
+    const cacheEntries = opts.dictionaryCacheEntries ?? 1_000_000;
+    this.#dictionaries = cacheEntries > 0 ? new LruDictionaryCache(cacheEntries) : undefined;
     const registers = opts.registry ? [opts.registry] : [];
     this.#corrupted = new Counter({
       name: "locate_sync_corrupted_label_parquet_files_total",
@@ -288,7 +301,7 @@ export class Syncer {
     sources.push(source);
     try {
       // The labels file is local: every page index is read up front for the filters.
-      const labels = await PageFile.open(labelsKey, source, "all", signal);
+      const labels = await PageFile.open(labelsKey, source, "all", signal, this.#dictionaries);
       checkLabelsFile(labelsKey, labels, chunks, meta);
       return { index, labels, chunks };
     } catch (err) {

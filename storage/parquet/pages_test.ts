@@ -3,7 +3,13 @@ import type { Labels } from "../../engine/labels.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { encodeChunkColumn } from "./chunk_column.ts";
 import { chunksFileKey, labelsFileKey } from "./layout.ts";
-import { BucketSource, LocalFileSource, PageFile, ParquetPageError } from "./pages.ts";
+import {
+  BucketSource,
+  LocalFileSource,
+  LruDictionaryCache,
+  PageFile,
+  ParquetPageError,
+} from "./pages.ts";
 import { ShardWriter } from "./writer.ts";
 
 async function withShard(
@@ -100,5 +106,35 @@ Deno.test("PageFile: truncated or foreign files are ParquetPageErrors", async ()
     }
     const lying = new BucketSource(bucket, key, data.length + 100);
     await assert.rejects(PageFile.open(key, lying), /short read|magic/);
+  });
+});
+
+Deno.test("LruDictionaryCache: bounded by total entries, least recently used evicted first", () => {
+  const c = new LruDictionaryCache(5);
+  c.set("a", ["1", "2"]);
+  c.set("b", ["3", "4"]);
+  assert.deepEqual(c.get("a"), ["1", "2"]); // a is now the most recent
+  c.set("c", ["5", "6"]); // 6 > 5: evicts b
+  assert.equal(c.get("b"), undefined);
+  assert.deepEqual([c.get("a"), c.get("c"), c.entries], [["1", "2"], ["5", "6"], 4]);
+  c.set("big", ["1", "2", "3", "4", "5", "6"]); // larger than the bound: not cached
+  assert.equal(c.get("big"), undefined);
+  assert.equal(c.entries, 4);
+  c.set("a", ["x"]); // replacing adjusts the count
+  assert.equal(c.entries, 3);
+});
+
+Deno.test("PageFile: dictionaries come from the cache on the second read", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const cache = new LruDictionaryCache(1000);
+    const file = await PageFile.open(key, source, "all", undefined, cache);
+    const col = file.columnPosition("___cf_meta_label_pod")!;
+    const first = await file.dictionary(0, col);
+    const requests = source.stats.requests;
+    assert.equal(await file.dictionary(0, col), first);
+    assert.equal(source.stats.requests, requests);
+    assert.equal(cache.entries, first!.length);
   });
 });
