@@ -65,7 +65,10 @@ export class LocalLabelFileStore implements LabelFileStore {
     const file = await Deno.open(tmp, { write: true, createNew: true });
     try {
       const body = await this.bucket.getStream(key, signal);
-      await body.pipeTo(file.writable, { preventClose: true, signal });
+      // Explicit writes: Deno 2.9 drops data piped into `file.writable` with preventClose.
+      for await (const chunk of body) {
+        for (let rest = chunk; rest.length > 0;) rest = rest.subarray(await file.write(rest));
+      }
       await file.sync();
       file.close();
       await Deno.rename(tmp, path);

@@ -43,6 +43,10 @@ interface ResultSeries {
  * one-line description of the first difference.
  */
 export function compareQueryData(got: Json, want: Json, ordered = false): string | undefined {
+  const ge = (got as { error?: string }).error, we = (want as { error?: string }).error;
+  if (ge !== undefined || we !== undefined) {
+    return ge === we ? undefined : `error ${JSON.stringify(got)} != ${JSON.stringify(want)}`;
+  }
   const g = got as { resultType: string; result: Json };
   const w = want as { resultType: string; result: Json };
   if (g.resultType !== w.resultType) return `resultType ${g.resultType} != ${w.resultType}`;
@@ -56,7 +60,17 @@ export function compareQueryData(got: Json, want: Json, ordered = false): string
       gs.slice(0, 3).map((s) => labelKey(s.metric)).join(" ")
     } want ${ws.slice(0, 3).map((s) => labelKey(s.metric)).join(" ")}`;
   }
-  if (!ordered) {
+  if (ordered) {
+    // The order of the values must match; series with equal values may come in any order (Go's
+    // sort is not stable), so labels are then compared as sets.
+    for (let i = 0; i < gs.length; i++) {
+      const gv = gs[i].value?.[1], wv = ws[i].value?.[1];
+      if (gv !== undefined && wv !== undefined && !floatsEqual(gv, wv)) {
+        return `position ${i}: value ${gv} != ${wv}`;
+      }
+    }
+  }
+  {
     const byKey = (x: ResultSeries, y: ResultSeries) => {
       const a = labelKey(x.metric), b = labelKey(y.metric);
       return a < b ? -1 : a > b ? 1 : 0;

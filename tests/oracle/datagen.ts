@@ -64,11 +64,41 @@ function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
 }
 
+/** One generated series: labels (with `__name__`) and its samples. */
+export interface GeneratedSeries {
+  /** Labels including `__name__`. */
+  labels: Record<string, string>;
+  /** Sample times, ms, ascending. */
+  ts: Float64Array;
+  /** Sample values. */
+  values: Float64Array;
+}
+
+/** A metric family: OpenMetrics metadata and its series. */
+export interface GeneratedFamily {
+  /** Family name (`http_requests` for the `_total` counter). */
+  name: string;
+  /** OpenMetrics type. */
+  type: "counter" | "gauge" | "histogram";
+  /** Help text. */
+  help: string;
+  /** Its series, generated lazily in a fixed order. */
+  series: Iterable<GeneratedSeries>;
+}
+
+function series(name: string, labels: Record<string, string>, ts: number[], values: number[]) {
+  return {
+    labels: { __name__: name, ...labels },
+    ts: Float64Array.from(ts),
+    values: Float64Array.from(values),
+  };
+}
+
 /**
- * Yields the OpenMetrics text in pieces (families grouped, each series' samples in time order,
- * ending with `# EOF`), so large data sets can be streamed to a file.
+ * The data set as metric families. The same options always give the same samples; families
+ * must be consumed in order (they share one random sequence).
  */
-export function* openMetricsChunks(opts: DataOptions): Generator<string> {
+export function* generateFamilies(opts: DataOptions): Generator<GeneratedFamily> {
   const rnd = new Random(opts.seed ?? 1);
   const start = Math.floor(opts.startMs / 60_000) * 60_000;
   const steps = Math.floor(opts.durationMs / opts.intervalMs);
@@ -79,99 +109,144 @@ export function* openMetricsChunks(opts: DataOptions): Generator<string> {
     return out;
   };
 
-  yield "# HELP http_requests Requests handled.\n# TYPE http_requests counter\n";
-  for (const t of all) {
-    for (const method of ["GET", "POST"]) {
-      for (const code of ["200", "500"]) {
-        const base = code === "200" ? 10 : 0.5;
-        let value = Math.floor(rnd.next() * 1000);
-        const resetAt = Math.floor(rnd.next() * steps * 2); // about half the series reset once
-        const lines: string[] = [];
-        const ts = times(t);
-        for (let k = 0; k < ts.length; k++) {
-          value = k === resetAt
-            ? Math.floor(rnd.next() * 5)
-            : value + Math.floor(rnd.next() * base * 4);
-          lines.push(
-            `http_requests_total{job="${t.job}",instance="${t.instance}",method="${method}",code="${code}"} ${value} ${
-              seconds(ts[k])
-            }\n`,
-          );
-        }
-        yield lines.join("");
-      }
-    }
-  }
-
-  yield "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n";
-  for (const t of all) {
-    const lines: string[] = [];
-    const ts = times(t);
-    let value = 2e8 + rnd.next() * 1e8;
-    // Every third target disappears for 40 minutes in the middle: its series goes stale.
-    const gapFrom = Math.floor(ts.length / 2);
-    const gapTo = gapFrom + Math.ceil(40 * 60_000 / opts.intervalMs);
-    const hasGap = all.indexOf(t) % 3 === 0;
-    for (let k = 0; k < ts.length; k++) {
-      value += (rnd.next() - 0.5) * 1e6;
-      if (hasGap && k >= gapFrom && k < gapTo) continue;
-      lines.push(
-        `process_resident_memory_bytes{job="${t.job}",instance="${t.instance}"} ${
-          Math.round(value)
-        } ${seconds(ts[k])}\n`,
-      );
-    }
-    yield lines.join("");
-  }
-
-  yield "# HELP up Whether the target answered.\n# TYPE up gauge\n";
-  for (const t of all) {
-    const lines: string[] = [];
-    const ts = times(t);
-    for (let k = 0; k < ts.length; k++) {
-      const v = rnd.next() < 0.02 ? 0 : 1;
-      lines.push(`up{job="${t.job}",instance="${t.instance}"} ${v} ${seconds(ts[k])}\n`);
-    }
-    yield lines.join("");
-  }
-
-  yield "# HELP http_request_duration_seconds Request latency.\n" +
-    "# TYPE http_request_duration_seconds histogram\n";
-  for (const t of all) {
-    const ts = times(t);
-    const counts = new Float64Array(BUCKETS.length);
-    const series: string[][] = BUCKETS.map(() => []);
-    const sums: string[] = [];
-    const totals: string[] = [];
-    let sum = 0;
-    const labels = `job="${t.job}",instance="${t.instance}"`;
-    for (let k = 0; k < ts.length; k++) {
-      const n = Math.floor(rnd.next() * 20);
-      for (let r = 0; r < n; r++) {
-        const latency = -Math.log(1 - rnd.next()) * 0.3;
-        sum += latency;
-        for (let b = 0; b < BUCKETS.length; b++) {
-          if (BUCKETS[b] === "+Inf" || latency <= Number(BUCKETS[b])) counts[b]++;
+  yield {
+    name: "http_requests",
+    type: "counter",
+    help: "Requests handled.",
+    series: (function* () {
+      for (const t of all) {
+        for (const method of ["GET", "POST"]) {
+          for (const code of ["200", "500"]) {
+            const base = code === "200" ? 10 : 0.5;
+            let value = Math.floor(rnd.next() * 1000);
+            const resetAt = Math.floor(rnd.next() * steps * 2); // about half the series reset once
+            const ts = times(t);
+            const values: number[] = [];
+            for (let k = 0; k < ts.length; k++) {
+              value = k === resetAt
+                ? Math.floor(rnd.next() * 5)
+                : value + Math.floor(rnd.next() * base * 4);
+              values.push(value);
+            }
+            yield series(
+              "http_requests_total",
+              {
+                job: t.job,
+                instance: t.instance,
+                method,
+                code,
+              },
+              ts,
+              values,
+            );
+          }
         }
       }
-      const time = seconds(ts[k]);
-      for (let b = 0; b < BUCKETS.length; b++) {
-        series[b].push(
-          `http_request_duration_seconds_bucket{${labels},le="${BUCKETS[b]}"} ${
-            counts[b]
-          } ${time}\n`,
+    })(),
+  };
+
+  yield {
+    name: "process_resident_memory_bytes",
+    type: "gauge",
+    help: "Resident memory.",
+    series: (function* () {
+      for (const t of all) {
+        const allTs = times(t);
+        const ts: number[] = [], values: number[] = [];
+        let value = 2e8 + rnd.next() * 1e8;
+        // Every third target disappears for 40 minutes in the middle: its series goes stale.
+        const gapFrom = Math.floor(allTs.length / 2);
+        const gapTo = gapFrom + Math.ceil(40 * 60_000 / opts.intervalMs);
+        const hasGap = all.indexOf(t) % 3 === 0;
+        for (let k = 0; k < allTs.length; k++) {
+          value += (rnd.next() - 0.5) * 1e6;
+          if (hasGap && k >= gapFrom && k < gapTo) continue;
+          ts.push(allTs[k]);
+          values.push(Math.round(value));
+        }
+        yield series(
+          "process_resident_memory_bytes",
+          { job: t.job, instance: t.instance },
+          ts,
+          values,
         );
       }
-      sums.push(
-        `http_request_duration_seconds_sum{${labels}} ${Math.round(sum * 1000) / 1000} ${time}\n`,
-      );
-      totals.push(
-        `http_request_duration_seconds_count{${labels}} ${counts[BUCKETS.length - 1]} ${time}\n`,
-      );
+    })(),
+  };
+
+  yield {
+    name: "up",
+    type: "gauge",
+    help: "Whether the target answered.",
+    series: (function* () {
+      for (const t of all) {
+        const ts = times(t);
+        const values = ts.map(() => (rnd.next() < 0.02 ? 0 : 1));
+        yield series("up", { job: t.job, instance: t.instance }, ts, values);
+      }
+    })(),
+  };
+
+  yield {
+    name: "http_request_duration_seconds",
+    type: "histogram",
+    help: "Request latency.",
+    series: (function* () {
+      for (const t of all) {
+        const ts = times(t);
+        const counts = new Float64Array(BUCKETS.length);
+        const buckets: number[][] = BUCKETS.map(() => []);
+        const sums: number[] = [], totals: number[] = [];
+        let sum = 0;
+        for (let k = 0; k < ts.length; k++) {
+          const n = Math.floor(rnd.next() * 20);
+          for (let r = 0; r < n; r++) {
+            const latency = -Math.log(1 - rnd.next()) * 0.3;
+            sum += latency;
+            for (let b = 0; b < BUCKETS.length; b++) {
+              if (BUCKETS[b] === "+Inf" || latency <= Number(BUCKETS[b])) counts[b]++;
+            }
+          }
+          for (let b = 0; b < BUCKETS.length; b++) buckets[b].push(counts[b]);
+          sums.push(Math.round(sum * 1000) / 1000);
+          totals.push(counts[BUCKETS.length - 1]);
+        }
+        const labels = { job: t.job, instance: t.instance };
+        for (let b = 0; b < BUCKETS.length; b++) {
+          yield series(
+            "http_request_duration_seconds_bucket",
+            { ...labels, le: BUCKETS[b] },
+            ts,
+            buckets[b],
+          );
+        }
+        yield series("http_request_duration_seconds_sum", labels, ts, sums);
+        yield series("http_request_duration_seconds_count", labels, ts, totals);
+      }
+    })(),
+  };
+}
+
+function formatLabels(labels: Record<string, string>): string {
+  return Object.entries(labels).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`)
+    .join(",");
+}
+
+/**
+ * Yields the OpenMetrics text in pieces (families grouped, each series' samples in time order,
+ * ending with `# EOF`), so large data sets can be streamed to a file.
+ */
+export function* openMetricsChunks(opts: DataOptions): Generator<string> {
+  for (const family of generateFamilies(opts)) {
+    yield `# HELP ${family.name} ${family.help}\n# TYPE ${family.name} ${family.type}\n`;
+    for (const s of family.series) {
+      const prefix = `${s.labels.__name__}{${formatLabels(s.labels)}} `;
+      const lines: string[] = [];
+      for (let k = 0; k < s.ts.length; k++) {
+        lines.push(`${prefix}${s.values[k]} ${seconds(s.ts[k])}\n`);
+      }
+      yield lines.join("");
     }
-    for (const s of series) yield s.join("");
-    yield sums.join("");
-    yield totals.join("");
   }
   yield "# EOF\n";
 }

@@ -1,0 +1,264 @@
+/**
+ * Converts one UTC day of one stream into a gateway Parquet block (gateway.md 3.6):
+ *
+ * 1. read the labels of every series of every source overlapping the day;
+ * 2. sort them by the sort labels, then by all labels (really sorted, unlike the Go converter
+ *    whose rows follow index order), and merge equal label sets across sources;
+ * 3. cut shards of at most `numRowGroups * rowGroupSize` rows and fewer than 32767 columns;
+ * 4. per shard, fetch each series' chunks, build its chunk columns and stream both files;
+ * 5. upload `meta.pb` (the commit marker: any failure before leaves no `meta.pb`), then
+ *    `stream.pb` if the stream has none yet.
+ *
+ * @module
+ */
+import { compareLabels, compareStrings, getLabel, type Labels } from "../engine/labels.ts";
+import type { Bucket } from "../storage/objstore/bucket.ts";
+import { isObjectNotFound } from "../storage/objstore/bucket.ts";
+import { externalLabelsHash } from "../storage/parquet/hash.ts";
+import {
+  chunksFileKey,
+  labelsFileKey,
+  metaFileKey,
+  streamFileKey,
+} from "../storage/parquet/layout.ts";
+import {
+  decodeStreamDescriptor,
+  encodeBlockMeta,
+  encodeStreamDescriptor,
+} from "../storage/parquet/meta.ts";
+import { WRITE_VERSION } from "../storage/parquet/schema.ts";
+import { ShardWriter } from "../storage/parquet/writer.ts";
+import { dayChunkColumns } from "./chunks.ts";
+import type { Day } from "./days.ts";
+import type { SeriesSource } from "./source.ts";
+
+/** Most columns a Parquet file may have (parquet-go's limit, kept for compatibility). */
+export const MAX_COLUMNS = 32767;
+/** Columns of a shard that are not label columns (index, hash, three chunk columns). */
+const NON_LABEL_COLUMNS = 4;
+
+/** Conversion settings (`--convert.*` flags). */
+export interface ConvertOptions {
+  /** Rows per row group (`--convert.rowgroup.size`). */
+  readonly rowGroupSize: number;
+  /** Row groups per shard (`--convert.rowgroup.count`). */
+  readonly numRowGroups: number;
+  /** Labels to sort rows by first (`--convert.sorting.label`), default `["__name__"]`. */
+  readonly sortLabels?: readonly string[];
+  /** Re-cut float chunks at 8h column boundaries (`--convert.recompress`). */
+  readonly recompress?: boolean;
+  /** zstd level of the shard files. */
+  readonly zstdLevel?: number;
+  /** Aborts the conversion. */
+  readonly signal?: AbortSignal;
+}
+
+/** What a converted day holds. */
+export interface ConvertResult {
+  /** The stream hash (directory name). */
+  readonly hash: bigint;
+  /** Shards written. */
+  readonly shards: number;
+  /** Rows (series) written over all shards. */
+  readonly rows: number;
+}
+
+/** The day has no series with data. */
+export class NoSeriesError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "NoSeriesError";
+  /** @param date the day */
+  constructor(readonly date: string) {
+    super(`${date}: no series found in the day`);
+  }
+}
+
+/**
+ * The bucket already has a `stream.pb` under this hash with different external labels (the
+ * hash has no separators, so e.g. `{ab="c"}` and `{a="bc"}` collide).
+ */
+export class StreamConflictError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "StreamConflictError";
+  /**
+   * @param key the `stream.pb` key
+   * @param existing its labels
+   * @param wanted the labels being converted
+   */
+  constructor(
+    readonly key: string,
+    readonly existing: Readonly<Record<string, string>>,
+    readonly wanted: Readonly<Record<string, string>>,
+  ) {
+    super(
+      `${key} holds external labels ${JSON.stringify(existing)}, not ${JSON.stringify(wanted)}` +
+        " (external-labels hash collision)",
+    );
+  }
+}
+
+const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+
+interface Entry {
+  labels: Labels;
+  sortKey: string[];
+  refs: { source: number; ref: number | bigint }[];
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => b[k] === a[k]);
+}
+
+/** Reads `stream.pb` if present and checks it names the same labels; reports whether it exists. */
+async function checkStream(
+  bucket: Bucket,
+  hash: bigint,
+  externalLabels: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const key = streamFileKey(hash);
+  let data: Uint8Array;
+  try {
+    data = await bucket.get(key, signal);
+  } catch (err) {
+    if (isObjectNotFound(err)) return false;
+    throw err;
+  }
+  const existing = decodeStreamDescriptor(data, key);
+  if (!sameRecord(existing, externalLabels)) {
+    throw new StreamConflictError(key, existing, externalLabels);
+  }
+  return true;
+}
+
+/**
+ * Converts `day` of the stream with `externalLabels` from `sources` (whose ids, TSDB block ULIDs,
+ * are recorded in `meta.pb`) into `bucket`. Shard files are streamed; `meta.pb` is uploaded only
+ * after all of them succeeded.
+ */
+export async function convertDay(
+  bucket: Bucket,
+  day: Day,
+  externalLabels: Readonly<Record<string, string>>,
+  sources: readonly SeriesSource[],
+  options: ConvertOptions,
+): Promise<ConvertResult> {
+  for (const s of sources) {
+    if (!ULID_RE.test(s.id)) {
+      throw new RangeError(`source id ${JSON.stringify(s.id)} is not a ULID`);
+    }
+  }
+  const hash = externalLabelsHash(externalLabels);
+  const signal = options.signal;
+  const haveStream = await checkStream(bucket, hash, externalLabels, signal);
+  const sortLabels = options.sortLabels ?? ["__name__"];
+
+  // Pass 1: labels of all series overlapping the day, sorted, equal label sets merged.
+  const entries: Entry[] = [];
+  for (let s = 0; s < sources.length; s++) {
+    for await (const series of sources[s].series()) {
+      signal?.throwIfAborted();
+      if (series.maxTime < day.start || series.minTime >= day.end) continue;
+      entries.push({
+        labels: series.labels,
+        sortKey: sortLabels.map((l) => getLabel(series.labels, l)),
+        refs: [{ source: s, ref: series.ref }],
+      });
+    }
+  }
+  entries.sort((a, b) => {
+    for (let i = 0; i < a.sortKey.length; i++) {
+      const c = compareStrings(a.sortKey[i], b.sortKey[i]);
+      if (c !== 0) return c;
+    }
+    return compareLabels(a.labels, b.labels);
+  });
+  const series: Entry[] = [];
+  for (const e of entries) {
+    const last = series.at(-1);
+    if (last && compareLabels(last.labels, e.labels) === 0) last.refs.push(...e.refs);
+    else series.push(e);
+  }
+  if (series.length === 0) throw new NoSeriesError(day.date);
+
+  // Shards: row count and column count bounded.
+  const maxRows = options.numRowGroups * options.rowGroupSize;
+  if (!Number.isSafeInteger(maxRows) || maxRows < 1) {
+    throw new RangeError(`invalid shard size ${options.numRowGroups} x ${options.rowGroupSize}`);
+  }
+  const shards: { start: number; end: number; names: Set<string> }[] = [];
+  let current = { start: 0, end: 0, names: new Set<string>() };
+  for (let i = 0; i < series.length; i++) {
+    const names = series[i].labels.map((l) => l.name);
+    const added = names.filter((n) => !current.names.has(n)).length;
+    const full = current.end - current.start >= maxRows ||
+      current.names.size + added + NON_LABEL_COLUMNS >= MAX_COLUMNS;
+    if (full && current.end > current.start) {
+      shards.push(current);
+      current = { start: i, end: i, names: new Set() };
+    }
+    for (const n of names) current.names.add(n);
+    current.end = i + 1;
+  }
+  shards.push(current);
+
+  // Pass 2: write each shard.
+  let rows = 0;
+  const date = day.date;
+  for (let s = 0; s < shards.length; s++) {
+    const shard = shards[s];
+    const writer = new ShardWriter(
+      bucket,
+      labelsFileKey(hash, date, s),
+      chunksFileKey(hash, date, s),
+      shard.names,
+      {
+        rowGroupSize: options.rowGroupSize,
+        sortingLabels: sortLabels,
+        zstdLevel: options.zstdLevel,
+      },
+    );
+    try {
+      for (let i = shard.start; i < shard.end; i++) {
+        signal?.throwIfAborted();
+        const e = series[i];
+        const chunks = (await Promise.all(e.refs.map((r) => sources[r.source].chunks(r.ref))))
+          .flat();
+        const columns = dayChunkColumns(chunks, day, {
+          recompress: options.recompress ?? false,
+          source: `${sources[e.refs[0].source].id} series ${e.refs[0].ref}`,
+        });
+        if (columns) await writer.append({ labels: e.labels, chunks: columns });
+      }
+      rows += (await writer.close()).rows;
+    } catch (err) {
+      await writer.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  }
+
+  signal?.throwIfAborted();
+  await bucket.upload(
+    metaFileKey(hash, date),
+    encodeBlockMeta({
+      version: WRITE_VERSION,
+      mint: day.start,
+      maxt: day.end,
+      shards: shards.length,
+      columnsForName: new Map(),
+      convertedFromBLIDs: sources.map((s) => s.id),
+    }),
+    undefined,
+    signal,
+  );
+  if (!haveStream) {
+    await bucket.upload(
+      streamFileKey(hash),
+      encodeStreamDescriptor(externalLabels),
+      undefined,
+      signal,
+    );
+  }
+  return { hash, shards: shards.length, rows };
+}
