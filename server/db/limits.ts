@@ -3,9 +3,10 @@
  *
  * Every request gets a fresh {@linkcode RequestQuotas}: reservations only ever subtract (a quota
  * is never given back within a request), and a limit of 0 means unlimited. Exceeding a quota
- * throws {@linkcode QuotaExceededError}: a `QueryError` of kind `execution`, so that the engine
- * passes it through unwrapped and the HTTP API answers it with Prometheus' `execution` error
- * shape (422); the gRPC API can map the type to `RESOURCE_EXHAUSTED`.
+ * throws {@linkcode QuotaExceededError}: a `QueryError` of the engine's resource-exhaustion kind
+ * (`too_many_samples`), so that the engine passes it through unwrapped, the HTTP API answers it
+ * with Prometheus' `execution` error shape (422) and the gRPC API with `RESOURCE_EXHAUSTED`,
+ * as upstream does for its quotas.
  *
  * @module
  */
@@ -40,7 +41,7 @@ export class QuotaExceededError extends QueryError {
     readonly requested: number,
   ) {
     super(
-      "execution",
+      "too_many_samples",
       `would use too many ${UNIT[resource]}: ${resource} limit ${limit} exceeded ` +
         `(resource exhausted, needed ${requested})`,
     );
