@@ -211,9 +211,10 @@ export class ParquetQueryable implements Queryable {
         await Promise.all(day.shards.map((shard) =>
           this.#shardOp("select", async () => {
             const rowGroups = await this.#filterShard(shard, rest, signal);
-            const shardSeries: ChunkSeries[] = [];
-            for (let { rg, ranges, count } of rowGroups) {
-              if (count === 0) continue;
+            // Row groups are read in parallel; their series are kept in row order.
+            const perRowGroup = await Promise.all(rowGroups.map(async ({ rg, ranges, count }) => {
+              const out: ChunkSeries[] = [];
+              if (count === 0) return out;
               if (limit > 0 && count > limit) {
                 ranges = limitRows(ranges, limit);
                 count = limit;
@@ -239,9 +240,11 @@ export class ParquetQueryable implements Queryable {
                 const cs = chunks?.[i] ?? [];
                 if (!onlySeries && cs.length === 0) continue;
                 const final = finalLabels(labels[i], ext, this.#ctx.replicaLabels);
-                shardSeries.push(new ChunkSeries(final, cs, mint, maxt));
+                out.push(new ChunkSeries(final, cs, mint, maxt));
               }
-            }
+              return out;
+            }));
+            const shardSeries = perRowGroup.flat();
             // Within a shard, series are unique; only external labels can make two equal.
             const seen = new Set<string>();
             for (const s of shardSeries) {
