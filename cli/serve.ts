@@ -15,7 +15,7 @@ import { compareLabels, labelsFromRecord } from "../engine/labels.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
-import { LocalLabelFileStore, ParquetDB, Syncer } from "../server/db/mod.ts";
+import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
 import { GrpcServer, HealthService, serveHttp2 } from "../server/grpc/mod.ts";
 import {
   queryableSource,
@@ -73,6 +73,7 @@ export async function runServe(
   const stopLoops = new AbortController();
   const loops: Promise<void>[] = [];
   let filter: ThanosBackfillFilter | undefined;
+  let syncer: Syncer | undefined;
   try {
     const bucket = instrumentBucket(await createBucket(bucketConfig), registry, "parquet");
     try {
@@ -90,7 +91,7 @@ export async function runServe(
         concurrency: config.discovery.concurrency,
         logger: logger.with({ component: "discoverer" }),
       });
-      const syncer = new Syncer({
+      const sync = syncer = new Syncer({
         bucket,
         streams: () => discoverer.streams,
         labelFiles: new LocalLabelFileStore(bucket, config.syncer.labelFilePath),
@@ -100,8 +101,14 @@ export async function runServe(
         registry,
       });
       await discoverer.discover(signal);
-      await syncer.sync(signal);
-      logger.info("initial sync done", { days: syncer.days.length });
+      try {
+        await sync.sync(signal);
+      } catch (err) {
+        // Days that failed are logged and retried by the next sync; the others are served.
+        if (!(err instanceof SyncError)) throw err;
+        logger.warn("some days failed to load", { err });
+      }
+      logger.info("initial sync done", { days: sync.days.length });
       loops.push(
         repeat(
           config.discovery.interval,
@@ -116,13 +123,13 @@ export async function runServe(
           stopLoops.signal,
           logger,
           "sync",
-          () => syncer.sync(stopLoops.signal),
+          () => sync.sync(stopLoops.signal),
           false,
         ),
       );
 
       const db = new ParquetDB({
-        days: () => syncer.days,
+        days: () => sync.days,
         externalLabels: config.query.externalLabels,
         limits: {
           maxShards: config.query.limits.maxShardCount,
@@ -133,6 +140,7 @@ export async function runServe(
         },
         chunkPartition: config.query.chunkPartition,
         keep,
+        registry,
       });
       // Prometheus' defaults: experimental PromQL features and delayed name removal off.
       const engine = new Engine({
@@ -219,6 +227,7 @@ export async function runServe(
     } finally {
       stopLoops.abort();
       await Promise.all(loops);
+      await syncer?.close();
       filter?.stop();
       await bucket.close();
     }
