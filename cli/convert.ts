@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { convertWithRetries, runConversionLoop } from "../convert/loop.ts";
+import { Converter } from "../convert/runner.ts";
+import { parseMetricSelector } from "../engine/parser.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
@@ -28,7 +31,7 @@ export const DEFAULT_PARQUET_BUCKET = {
 export async function runConvert(
   config: ConvertConfig,
   logger: Logger,
-  _signal: AbortSignal,
+  signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
   const tsdbConfig = await loadBucketConfig(
@@ -43,6 +46,7 @@ export async function runConvert(
     "parquet.objstore.config",
     DEFAULT_PARQUET_BUCKET,
   );
+  const selectors = config.tsdbDiscovery.selectExternalLabels.map((s) => parseMetricSelector(s));
   const registry = createRegistry();
   const internal = startInternalServer({
     port: config.http.internal.port,
@@ -53,12 +57,48 @@ export async function runConvert(
     const tsdb = instrumentBucket(await createBucket(tsdbConfig), registry, "tsdb");
     const parquet = instrumentBucket(await createBucket(parquetConfig), registry, "parquet");
     try {
-      internal.setReady(true);
-      logger.error("the conversion pipeline is not part of this build yet", {
-        source: tsdb.provider,
-        destination: parquet.provider,
+      const c = config.convert;
+      const blocksDir = `${c.tempDir}/.blocks`;
+      // Downloads of an interrupted run are garbage: start clean.
+      await Deno.remove(blocksDir, { recursive: true }).catch(() => {});
+      await Deno.mkdir(blocksDir, { recursive: true });
+      const log = logger.with({ component: "converter" });
+      const converter = new Converter(tsdb, parquet, {
+        convert: {
+          rowGroupSize: c.rowGroupSize,
+          numRowGroups: c.rowGroupCount,
+          sortLabels: c.sortingLabels,
+          recompress: c.recompress,
+        },
+        discovery: {
+          concurrency: config.tsdbDiscovery.concurrency,
+          minBlockAge: config.tsdbDiscovery.minBlockAge,
+          selectors,
+        },
+        gracePeriod: c.gracePeriod,
+        maxPlanDays: c.maxPlanDays,
+        tempDir: blocksDir,
+        downloadConcurrency: c.downloadConcurrency,
+        onConverted: (step, r) =>
+          log.info("converted day", { date: step.day.date, stream: step.streamKey, ...r }),
+        onEmpty: (step) =>
+          log.warn("no samples in day", { date: step.day.date, stream: step.streamKey }),
       });
-      return 1;
+      internal.setReady(true);
+      if (c.dryRun) {
+        for (const step of await converter.plan(Date.now(), signal)) {
+          const series = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
+          console.log(
+            `${step.day.date} stream=${step.streamKey} blocks=${
+              step.sources.map((b) => b.ulid).join(",")
+            } series<=${series}`,
+          );
+        }
+        return 0;
+      }
+      if (c.once) return (await convertWithRetries(converter, c, log, signal)) ? 0 : 1;
+      await runConversionLoop(converter, c, registry, log, signal);
+      return 0;
     } finally {
       await Promise.all([tsdb.close(), parquet.close()]);
     }
