@@ -77,6 +77,7 @@ export async function runConvert(
         },
         gracePeriod: c.gracePeriod,
         maxPlanDays: c.maxPlanDays,
+        retentionDays: c.retentionDays,
         tempDir: blocksDir,
         downloadConcurrency: c.downloadConcurrency,
         onConverted: (step, r) =>
@@ -97,7 +98,13 @@ export async function runConvert(
         return 0;
       }
       if (c.once) return (await convertWithRetries(converter, c, log, signal)) ? 0 : 1;
-      await runConversionLoop(converter, c, registry, log, signal);
+      await runConversionLoop(
+        converter,
+        { ...c, retentionInterval: config.parquetDiscovery.interval },
+        registry,
+        log,
+        signal,
+      );
       return 0;
     } finally {
       await Promise.all([tsdb.close(), parquet.close()]);

@@ -1,12 +1,14 @@
 /**
  * The long-running side of `convert` (gateway.md 3.1): a conversion pass every run interval,
  * each bounded by the run timeout and retried every retry interval until it succeeds or times
- * out, plus a progress loop publishing how many days are still to convert.
+ * out, a progress loop publishing how many days are still to convert, and a retention loop
+ * marking and deleting expired days.
  *
  * @module
  */
 import { Gauge, type Registry } from "prom-client";
 import type { Logger } from "../internal/log.ts";
+import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
 import type { Converter } from "./runner.ts";
 
 /** Timing of the loops, ms. */
@@ -19,6 +21,10 @@ export interface LoopOptions {
   readonly retryInterval: number;
   /** Time between two progress reports (`--convert.progress-interval`). */
   readonly progressInterval: number;
+  /** Retention in days (`--convert.retention-days`); 0 disables marking and deleting. */
+  readonly retentionDays: number;
+  /** Time between two retention passes (the Parquet discovery interval). */
+  readonly retentionInterval: number;
 }
 
 /** Resolves after `ms`, or when `signal` aborts (without rejecting). */
@@ -98,5 +104,20 @@ export async function runConversionLoop(
       await sleep(Math.max(0, options.runInterval - (Date.now() - started)), signal);
     }
   };
-  await Promise.all([progress(), passes()]);
+  const retention = async () => {
+    while (!signal.aborted && options.retentionDays > 0) {
+      try {
+        const now = Date.now();
+        const marked = await markExpiredDays(conv.parquet, now, options.retentionDays, signal);
+        const deleted = await deleteMarkedDays(conv.parquet, now, undefined, signal);
+        if (marked.length + deleted.length > 0) {
+          logger.info("retention pass done", { marked: marked.length, deleted: deleted.length });
+        }
+      } catch (err) {
+        if (!signal.aborted) logger.warn("retention pass failed", { err: String(err) });
+      }
+      await sleep(options.retentionInterval, signal);
+    }
+  };
+  await Promise.all([progress(), passes(), retention()]);
 }

@@ -15,6 +15,7 @@ import {
   TsdbDiscoverer,
   type TsdbDiscoveryOptions,
 } from "./discovery.ts";
+import { DAY_MS } from "./days.ts";
 import { planConversion, type PlanStep } from "./plan.ts";
 
 /** Settings of a {@linkcode Converter}. */
@@ -27,6 +28,8 @@ export interface ConverterOptions {
   readonly gracePeriod: number;
   /** Soft limit of days per pass. */
   readonly maxPlanDays: number;
+  /** Days older than this many days are not converted (0: keep everything). */
+  readonly retentionDays?: number;
   /** Parent of the block download directories. */
   readonly tempDir?: string;
   /** Parallel file downloads per block. */
@@ -55,17 +58,25 @@ export class Converter {
     this.#discoverer = new TsdbDiscoverer(tsdb, options.discovery);
   }
 
+  /** The destination bucket. */
+  get parquet(): Bucket {
+    return this.#parquet;
+  }
+
   /** Discovers both buckets and plans the next pass. */
   async plan(now: number, signal?: AbortSignal): Promise<PlanStep<TsdbBlock>[]> {
     const [streams, done] = await Promise.all([
       this.#discoverer.discover(now, signal),
       convertedDays(this.#parquet, signal),
     ]);
-    return planConversion(streams, done, {
+    const steps = planConversion(streams, done, {
       now,
       gracePeriod: this.#options.gracePeriod,
       maxDays: this.#options.maxPlanDays,
     });
+    // Days past retention would only be marked and deleted again (the Go converter redoes them).
+    const retention = this.#options.retentionDays ?? 0;
+    return retention > 0 ? steps.filter((s) => s.day.start >= now - retention * DAY_MS) : steps;
   }
 
   /**

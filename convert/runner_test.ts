@@ -66,6 +66,9 @@ Deno.test("a conversion pass converts every day of every stream once", async () 
       [hash.toString(), "2023-11-15", ["01M88N5DB4F62E1YJ3Z2G3ZSB2"]],
       [hash.toString(), "2023-11-14", ["01M88N5D9P8GWXTTFS4XSR85NF"]],
     ]);
+    // With 47 days of retention at 2024-01-01, 2023-11-14 is past it and not planned.
+    const kept = new Converter(tsdb, parquet, { ...OPTIONS, retentionDays: 47 });
+    assert.deepEqual((await kept.plan(NOW)).map((s) => s.day.date), ["2023-11-15"]);
     const results = await conv.runOnce(NOW);
     assert.equal(results.length, 2);
     assert.deepEqual(converted, ["2023-11-15:4", "2023-11-14:4"]);
