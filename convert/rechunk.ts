@@ -12,6 +12,7 @@ import {
   FloatHistogramIterator,
 } from "../storage/tsdb/float_histogram.ts";
 import { HistogramChunkEncoder, HistogramIterator } from "../storage/tsdb/histogram.ts";
+import { CounterResetHeader } from "../storage/tsdb/histogram_meta.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { ValueType } from "../engine/series.ts";
 import { TsdbFormatError } from "../storage/tsdb/errors.ts";
@@ -88,6 +89,7 @@ function filterHistograms(
     : new HistogramIterator(c.data, source);
   let enc: HistogramChunkEncoder | FloatHistogramChunkEncoder | undefined;
   let minT = 0, maxT = 0;
+  let index = -1;
   const flush = () => {
     if (enc && enc.numSamples > 0) {
       out.push({ encoding: c.encoding, minT, maxT, data: enc.bytes() });
@@ -96,7 +98,14 @@ function filterHistograms(
   };
   const append = (t: number) => {
     if (!enc) {
-      enc = float ? new FloatHistogramChunkEncoder() : new HistogramChunkEncoder();
+      // A piece starting after the chunk's first sample continues the same counter: no reset
+      // precedes it. The first piece and gauge chunks take their header from the first sample.
+      const header = index > 0 && it.counterResetHeader !== CounterResetHeader.Gauge
+        ? CounterResetHeader.NotCounterReset
+        : undefined;
+      enc = float
+        ? new FloatHistogramChunkEncoder({ header })
+        : new HistogramChunkEncoder({ header });
       minT = t;
     }
     if (it.isStale()) enc.appendStale(t);
@@ -106,6 +115,7 @@ function filterHistograms(
     maxT = t;
   };
   while (it.next() !== ValueType.None) {
+    index++;
     const t = it.atT();
     if (!keep(t)) continue;
     try {
