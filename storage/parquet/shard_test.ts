@@ -304,6 +304,26 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
   });
 });
 
+Deno.test("row groups are cut early at the chunk-byte limit, identically in both files", async () => {
+  await withBucket(async (bucket) => {
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+      rowGroupSize: 100,
+      maxRowGroupBytes: 1000,
+    });
+    const big = new Uint8Array(300).fill(7), none = new Uint8Array(0);
+    for (let i = 0; i < 10; i++) {
+      await w.append({ labels: [{ name: "__name__", value: `m${i}` }], chunks: [big, none, none] });
+    }
+    assert.deepEqual(await w.close(), { rows: 10, rowGroups: 3 });
+    const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
+    const chunks = await ParquetObject.open(bucket, "x/0.chunks.parquet");
+    assert.deepEqual(labels.rowGroupSizes, [4, 4, 2]);
+    assert.deepEqual(chunks.rowGroupSizes, [4, 4, 2]);
+    const [names] = await labels.read(["___cf_meta_label___name__"], 0, 10);
+    assert.deepEqual(names, Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+});
+
 Deno.test("shard writer rejects foreign labels and aborting leaves no object", async () => {
   await withBucket(async (bucket) => {
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
