@@ -267,12 +267,12 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
     const instStats = col(lm, 0, "___cf_meta_label_instance").meta_data!.statistics!;
     assert.equal(instStats.null_count, 100n);
 
-    // Sorting columns: __name__ is labels-file column 1, ascending, nulls last.
+    // Sorting columns: __name__ is labels-file column 1, ascending, nulls (missing labels) first.
     for (const rg of lm.row_groups) {
       assert.deepEqual(rg.sorting_columns, [{
         column_idx: 1,
         descending: false,
-        nulls_first: false,
+        nulls_first: true,
       }]);
     }
     assert.equal(cm.row_groups[0].sorting_columns, undefined);

@@ -41,7 +41,11 @@ export interface ShardWriterOptions {
    * stays bounded whatever the row-group size; both files are cut at the same row.
    */
   readonly maxRowGroupBytes?: number;
-  /** Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). */
+  /**
+   * Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). Rows
+   * must be in ascending byte order of these labels with a missing label (a null) first, as an
+   * empty value sorts; the Go converter declares nulls last although its rows put them first.
+   */
   readonly sortingLabels?: readonly string[];
   /** zstd level (default 6, close to parquet-go's `SpeedBetterCompression`). */
   readonly zstdLevel?: number;
@@ -149,7 +153,7 @@ export class ShardWriter {
       const pos = this.#position.get(l);
       // A sort label missing from the shard is left out (parquet-go writes a bogus column 0).
       if (pos !== undefined) {
-        this.#sorting.push({ column_idx: pos, descending: false, nulls_first: false });
+        this.#sorting.push({ column_idx: pos, descending: false, nulls_first: true });
       }
     }
     const compressors = { ZSTD: zstdCompressor(options.zstdLevel ?? 6) };
