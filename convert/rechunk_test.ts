@@ -9,7 +9,7 @@ import { HistogramChunkEncoder } from "../storage/tsdb/histogram.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
 import { parseDay } from "./days.ts";
-import { filterChunk } from "./rechunk.ts";
+import { filterChunk, mergeChunks } from "./rechunk.ts";
 
 const H = 3_600_000;
 const DAY = parseDay("2025-03-02");
@@ -117,4 +117,43 @@ Deno.test("filtering nothing out of an XOR chunk reproduces Prometheus' bytes", 
     () => filterChunk({ ...c, encoding: 9 }, () => true),
     /unsupported chunk encoding 9/,
   );
+});
+
+function intChunk(from: number, n: number, step: number, value: (i: number) => number): RawChunk {
+  const enc = new HistogramChunkEncoder();
+  for (let i = 0; i < n; i++) enc.append(from + i * step, intH(value(i)));
+  return { encoding: 2, minT: from, maxT: from + (n - 1) * step, data: enc.bytes() };
+}
+
+Deno.test("overlapping chunks of any type merge sample by sample, earliest chunk first", () => {
+  const t0 = DAY.start + H;
+  const a = intChunk(t0, 7, 600_000, (i) => i); // 1h00 .. 2h00
+  const b = intChunk(t0 + 1_800_000, 7, 600_000, (i) => 100 + i); // 1h30 .. 2h30
+  const merged = mergeChunks([a, b], () => true);
+  const got = samples(merged);
+  const want = [...samples([a]), ...samples([b]).slice(4)];
+  assert.deepEqual(got, want);
+  // A float chunk overlapping a histogram chunk: the value type change cuts a new chunk.
+  const x = new XorChunkEncoder();
+  x.append(t0 + 25 * 60_000, 5);
+  x.append(t0 + 200 * 60_000, 6);
+  const f: RawChunk = {
+    encoding: 1,
+    minT: t0 + 25 * 60_000,
+    maxT: t0 + 200 * 60_000,
+    data: x.bytes(),
+  };
+  const mixed = mergeChunks([a, f], () => true);
+  assert.deepEqual(mixed.map((c) => c.encoding), [2, 1, 2, 1]);
+  assert.deepEqual(
+    samples(mixed).map(([t]) => t),
+    [...samples([a]), ...samples([f])].map(([t]) => t).sort((p, q) => p - q),
+  );
+  // More than 120 samples are cut into chunks of 120.
+  const long = intChunk(t0, 300, 1000, (i) => i);
+  assert.deepEqual(mergeChunks([long, long], () => true).map((c) => (c.data[0] << 8) | c.data[1]), [
+    120,
+    120,
+    60,
+  ]);
 });
