@@ -42,6 +42,8 @@ export interface BlockSeries extends Series {
   rawChunk(i: number): RawChunk;
   /** A decoder over chunk `i` alone (no tombstones applied). */
   chunkIterator(i: number): ChunkIterator;
+  /** All samples in time order, deleted intervals skipped. */
+  iterator(): ChunkSeriesIterator;
 }
 
 /** Options for {@linkcode Block.fromBucket}. */
@@ -170,7 +172,7 @@ export class Block {
       deleted,
       rawChunk: raw,
       chunkIterator: open,
-      iterator: () => new ChunkSeriesIterator(s.chunks.length, open, maxTimes, deleted),
+      iterator: () => new ChunkSeriesIterator(s.chunks.length, raw, source, maxTimes, deleted),
     };
   }
 

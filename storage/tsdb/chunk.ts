@@ -34,8 +34,9 @@ export function chunkIterator(chunk: RawChunk, source = "chunk"): ChunkIterator 
 }
 
 /**
- * Iterates the chunks of a series in order, opening each lazily through `open`, and skips
- * samples inside the sorted, merged `deleted` intervals.
+ * Iterates the chunks of a series in order, reading each lazily through `raw`, and skips
+ * samples inside the sorted, merged `deleted` intervals. Consecutive XOR chunks share one
+ * decoder (reset per chunk), so a float series allocates no decoder per chunk.
  */
 export class ChunkSeriesIterator implements SampleIterator {
   #i = -1;
@@ -44,16 +45,30 @@ export class ChunkSeriesIterator implements SampleIterator {
 
   /**
    * @param count number of chunks
-   * @param open returns the iterator of chunk `i`
+   * @param raw returns chunk `i` as stored
+   * @param source names chunk `i` in errors
    * @param maxTimes last sample time of each chunk (lets `seek` skip whole chunks)
    * @param deleted deleted intervals, sorted and merged
    */
   constructor(
     readonly count: number,
-    readonly open: (i: number) => ChunkIterator,
+    readonly raw: (i: number) => RawChunk,
+    readonly source: (i: number) => string,
     readonly maxTimes: ArrayLike<number>,
     readonly deleted: readonly Interval[] = [],
   ) {}
+
+  #xor: XorIterator | undefined;
+
+  #open(i: number): ChunkIterator {
+    const raw = this.raw(i);
+    if (raw.encoding === Encoding.XOR && this.#xor) {
+      return this.#xor.reset(raw.data, this.source(i));
+    }
+    const it = chunkIterator(raw, this.source(i));
+    if (it instanceof XorIterator) this.#xor = it;
+    return it;
+  }
 
   #deleted(t: number): boolean {
     for (const iv of this.deleted) {
@@ -71,7 +86,7 @@ export class ChunkSeriesIterator implements SampleIterator {
           while (this.#i < this.count && this.maxTimes[this.#i] < seekT) this.#i++;
         }
         if (this.#i >= this.count) return this.#type = ValueType.None;
-        this.#cur = this.open(this.#i);
+        this.#cur = this.#open(this.#i);
       }
       const vt = seekT === undefined ? this.#cur.next() : this.#cur.seek(seekT);
       if (vt === ValueType.None) {

@@ -1,7 +1,8 @@
 /**
  * Reader of a block's `index` file, formats v1, v2 and v3 (`tsdb/docs/format/index.md`):
  * TOC, symbol table, series with chunk metas, postings, the postings offset table and the
- * (legacy) label indices. Every section's CRC32C is verified before its bytes are used.
+ * (legacy) label indices. Every section's CRC32C is verified before its bytes are used: TOC,
+ * symbols and postings offset table on open, series, postings and label indices when read.
  *
  * v1 differs from v2 in two ways: symbol references are byte offsets into the file rather than
  * sequence numbers, and series references are byte offsets rather than offset / 16. v3 has the
@@ -86,7 +87,7 @@ export class IndexReader {
   #symbolsByOffset = new Map<number, string>();
   /** name -> value -> postings section offset. */
   readonly #postings = new Map<string, Map<string, number>>();
-  readonly #labelIndices = new Map<string, number>();
+  #labelIndices: Map<string, number> | undefined;
 
   /**
    * Parses and verifies the TOC, symbol table, postings offset table and label indices of an
@@ -109,7 +110,6 @@ export class IndexReader {
     this.toc = this.#readToc();
     this.#readSymbols();
     this.#readPostingsTable();
-    this.#readLabelIndicesTable();
   }
 
   #buf(pos: number, end: number, section: string): Decbuf {
@@ -193,20 +193,27 @@ export class IndexReader {
     }
   }
 
-  #readLabelIndicesTable(): void {
-    if (this.toc.labelIndicesTable === 0) return;
-    const b = this.#section4(this.toc.labelIndicesTable, "label offset table");
-    const n = b.be32();
-    for (let i = 0; i < n; i++) {
-      const keys = b.byte();
-      // Multi-name label indices were never written by Prometheus; only single names count.
-      const names: string[] = [];
-      for (let k = 0; k < keys; k++) names.push(b.uvarintStr());
-      const off = b.uvarint();
-      if (keys === 1) this.#labelIndices.set(names[0], off);
-      // Verify the label index section it points at.
-      this.#section4(off, "label index");
+  /**
+   * Reads the legacy label offset table on first use. Prometheus stopped writing label indices
+   * (its TOC then points the label offset table at the postings offset table): absent then.
+   */
+  #readLabelIndicesTable(): Map<string, number> {
+    if (this.#labelIndices) return this.#labelIndices;
+    const out = new Map<string, number>();
+    const off = this.toc.labelIndicesTable;
+    if (off !== 0 && off !== this.toc.postingsTable) {
+      const b = this.#section4(off, "label offset table");
+      const n = b.be32();
+      for (let i = 0; i < n; i++) {
+        const keys = b.byte();
+        const names: string[] = [];
+        for (let k = 0; k < keys; k++) names.push(b.uvarintStr());
+        const at = b.uvarint();
+        // Multi-name label indices were never written by Prometheus; only single names count.
+        if (keys === 1) out.set(names[0], at);
+      }
     }
+    return this.#labelIndices = out;
   }
 
   /** Resolves a symbol reference as stored in series entries. */
@@ -254,7 +261,7 @@ export class IndexReader {
 
   /** Values listed by the legacy label index of `name` (undefined when it has none). */
   legacyLabelIndex(name: string): string[] | undefined {
-    const off = this.#labelIndices.get(name);
+    const off = this.#readLabelIndicesTable().get(name);
     if (off === undefined) return undefined;
     const b = this.#section4(off, `label index ${name}`);
     const names = b.be32();

@@ -47,3 +47,11 @@ export {
 export * from "./meta.ts";
 export { type Interval, parseTombstones, type Tombstones } from "./tombstones.ts";
 export { XorChunkEncoder, XorIterator } from "./xor.ts";
+export {
+  type BlockWriteOptions,
+  type ChunkToWrite,
+  newUlid,
+  type SeriesToWrite,
+  writeBlock,
+  xorChunks,
+} from "./writer.ts";
