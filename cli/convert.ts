@@ -67,6 +67,7 @@ export async function runConvert(
         convert: {
           rowGroupSize: c.rowGroupSize,
           numRowGroups: c.rowGroupCount,
+          writeConcurrency: c.writeConcurrency,
           sortLabels: c.sortingLabels,
           recompress: c.recompress,
         },

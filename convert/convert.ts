@@ -47,6 +47,8 @@ export interface ConvertOptions {
   readonly sortLabels?: readonly string[];
   /** Re-cut float chunks at 8h column boundaries (`--convert.recompress`). */
   readonly recompress?: boolean;
+  /** Shards written at once (`--convert.write.concurrency`, default 1). */
+  readonly writeConcurrency?: number;
   /** zstd level of the shard files. */
   readonly zstdLevel?: number;
   /** Aborts the conversion. */
@@ -203,10 +205,12 @@ export async function convertDay(
   }
   shards.push(current);
 
-  // Pass 2: write each shard.
+  // Pass 2: write the shards, `writeConcurrency` at a time; the first failure stops the others.
   let rows = 0;
   const date = day.date;
-  for (let s = 0; s < shards.length; s++) {
+  const failure = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, failure.signal]) : failure.signal;
+  const writeShard = async (s: number) => {
     const shard = shards[s];
     const writer = new ShardWriter(
       bucket,
@@ -221,7 +225,7 @@ export async function convertDay(
     );
     try {
       for (let i = shard.start; i < shard.end; i++) {
-        signal?.throwIfAborted();
+        stop.throwIfAborted();
         const e = series[i];
         const chunks = (await Promise.all(e.refs.map((r) => sources[r.source].chunks(r.ref))))
           .flat();
@@ -231,12 +235,26 @@ export async function convertDay(
         });
         if (columns) await writer.append({ labels: e.labels, chunks: columns });
       }
-      rows += (await writer.close()).rows;
+      // Await first: `rows += await ...` would read `rows` before other shards add to it.
+      const written = (await writer.close()).rows;
+      rows += written;
     } catch (err) {
+      failure.abort(err);
       await writer.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-  }
+  };
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(options.writeConcurrency ?? 1, shards.length)) },
+    async () => {
+      while (next < shards.length && !stop.aborted) await writeShard(next++);
+    },
+  );
+  const settled = await Promise.allSettled(workers);
+  // Report the failure that stopped the others, not the aborts it caused.
+  if (failure.signal.aborted) throw failure.signal.reason;
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
 
   signal?.throwIfAborted();
   await bucket.upload(

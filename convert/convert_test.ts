@@ -122,6 +122,7 @@ Deno.test("convertDay writes sorted, sharded rows with every sample of the day e
       numRowGroups: 2,
       sortLabels: ["job"],
       recompress: true,
+      writeConcurrency: 2,
     });
     const hash = externalLabelsHash(EXT);
     assert.deepEqual(result, { hash, shards: 3, rows: 10 });
@@ -221,6 +222,15 @@ Deno.test("a failing source leaves no meta.pb and no stream.pb", async () => {
     };
     await assert.rejects(
       convertDay(bucket, DAY, EXT, [sources[0], failing], { rowGroupSize: 2, numRowGroups: 2 }),
+      /disk on fire/,
+    );
+    // Shards written in parallel: the real cause is reported, the other shards stop.
+    await assert.rejects(
+      convertDay(bucket, DAY, EXT, [sources[0], failing], {
+        rowGroupSize: 2,
+        numRowGroups: 2,
+        writeConcurrency: 3,
+      }),
       /disk on fire/,
     );
     const hash = externalLabelsHash(EXT);
