@@ -8,11 +8,7 @@
  *
  * @module
  */
-import {
-  ChunkEncoding,
-  encodeChunkColumn,
-  type RawChunk,
-} from "../storage/parquet/chunk_column.ts";
+import { encodeChunkColumn, type RawChunk } from "../storage/parquet/chunk_column.ts";
 import {
   CHUNK_COLUMN_LENGTH_MS,
   CHUNK_COLUMNS_PER_DAY,
