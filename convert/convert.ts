@@ -255,6 +255,8 @@ export async function convertDay(
   // Report the failure that stopped the others, not the aborts it caused.
   if (failure.signal.aborted) throw failure.signal.reason;
   for (const r of settled) if (r.status === "rejected") throw r.reason;
+  // Series can overlap the day yet have no sample in it (a chunk spanning it): nothing to commit.
+  if (rows === 0) throw new NoSeriesError(day.date);
 
   signal?.throwIfAborted();
   await bucket.upload(

@@ -253,6 +253,19 @@ Deno.test("external-label hash collisions and empty days are typed errors", asyn
       convertDay(bucket, parseDay("2020-01-01"), {}, sources, { rowGroupSize: 2, numRowGroups: 2 }),
       NoSeriesError,
     );
+    // A chunk spanning the whole day without a sample in it.
+    const enc = new XorChunkEncoder();
+    enc.append(DAY.start - H, 1);
+    enc.append(DAY.end + H, 2);
+    const spanning = new MemorySource(ULID_A, [{
+      labels: labelsFromRecord({ __name__: "gap" }),
+      chunks: [{ encoding: 1, minT: DAY.start - H, maxT: DAY.end + H, data: enc.bytes() }],
+    }]);
+    await assert.rejects(
+      convertDay(bucket, DAY, {}, [spanning], { rowGroupSize: 2, numRowGroups: 2 }),
+      NoSeriesError,
+    );
+    assert.equal(await bucket.exists(`${DAY.date}/meta.pb`), false);
   });
 });
 
