@@ -27,6 +27,7 @@ import {
   parseNoCompactMark,
 } from "./meta.ts";
 import { type Interval, parseTombstones, type Tombstones } from "./tombstones.ts";
+import { FileSegment } from "./segment_file.ts";
 
 /** A series of a block: labels, chunk metas, raw chunks and samples. */
 export interface BlockSeries extends Series {
@@ -46,18 +47,30 @@ export interface BlockSeries extends Series {
   iterator(): ChunkSeriesIterator;
 }
 
+/** Options for {@linkcode Block.open}. */
+export interface BlockOpenOptions {
+  /**
+   * Read chunks from the segment files on demand (positional reads through a read-ahead
+   * window) instead of loading them into memory; for blocks larger than memory. The files stay
+   * open until {@linkcode Block.close}.
+   */
+  lazyChunks?: boolean;
+}
+
 /** Options for {@linkcode Block.fromBucket}. */
-export interface BucketOpenOptions {
+export interface BucketOpenOptions extends BlockOpenOptions {
   /** Parent of the temporary directory (default: the system's). */
   tmpDir?: string;
   /** Parallel downloads (default 4). */
   concurrency?: number;
+  /** Aborts the download. */
   signal?: AbortSignal;
 }
 
 /** An open block. Call {@linkcode Block.close} when done (removes downloaded files). */
 export class Block {
   readonly #cleanup: string | undefined;
+  readonly #files: FileSegment[];
 
   private constructor(
     /** The block's directory. */
@@ -70,20 +83,26 @@ export class Block {
     readonly chunks: ChunksReader,
     /** Deleted intervals by series reference. */
     readonly tombstones: Tombstones,
-    cleanup?: string,
+    cleanup: string | undefined,
+    files: FileSegment[],
   ) {
     this.#cleanup = cleanup;
+    this.#files = files;
   }
 
   /**
    * Opens a block directory. Missing or malformed files give {@linkcode TsdbFormatError} or
    * {@linkcode BlockMetaError} naming the file.
    */
-  static async open(dir: string): Promise<Block> {
-    return await Block.#open(dir, undefined);
+  static async open(dir: string, opts: BlockOpenOptions = {}): Promise<Block> {
+    return await Block.#open(dir, undefined, opts);
   }
 
-  static async #open(dir: string, cleanup: string | undefined): Promise<Block> {
+  static async #open(
+    dir: string,
+    cleanup: string | undefined,
+    opts: BlockOpenOptions,
+  ): Promise<Block> {
     const metaPath = `${dir}/${META_FILENAME}`;
     const meta = parseBlockMeta(await readText(metaPath), metaPath);
     const indexPath = `${dir}/index`;
@@ -108,19 +127,34 @@ export class Block {
         );
       }
     });
-    const segments = await Promise.all(
-      names.map((n) => readBytes(`${chunkDir}/${n}`, "segment")),
-    );
-    const chunks = new ChunksReader(segments, chunkDir);
+    const files: FileSegment[] = [];
+    let chunks: ChunksReader;
+    try {
+      if (opts.lazyChunks) {
+        for (const n of names) files.push(FileSegment.open(`${chunkDir}/${n}`));
+        chunks = new ChunksReader(files, chunkDir);
+      } else {
+        const segments = await Promise.all(
+          names.map((n) => readBytes(`${chunkDir}/${n}`, "segment")),
+        );
+        chunks = new ChunksReader(segments, chunkDir);
+      }
+    } catch (err) {
+      for (const f of files) f.close();
+      throw err;
+    }
     let tombstones: Tombstones = new Map();
     const tsPath = `${dir}/tombstones`;
     try {
       tombstones = parseTombstones(await Deno.readFile(tsPath), tsPath);
     } catch (err) {
       // A block without a tombstones file has no deletions, as in Prometheus.
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      if (!(err instanceof Deno.errors.NotFound)) {
+        for (const f of files) f.close();
+        throw err;
+      }
     }
-    return new Block(dir, meta, index, chunks, tombstones, cleanup);
+    return new Block(dir, meta, index, chunks, tombstones, cleanup, files);
   }
 
   /**
@@ -137,7 +171,7 @@ export class Block {
     try {
       const dir = `${tmp}/${ulid}`;
       await downloadBlock(bucket, ulid, dir, opts.concurrency ?? 4, opts.signal);
-      return await Block.#open(dir, tmp);
+      return await Block.#open(dir, tmp, opts);
     } catch (err) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       throw err;
@@ -176,15 +210,18 @@ export class Block {
     };
   }
 
-  /** Removes the temporary directory of a downloaded block (no-op for local blocks). */
+  /** Closes lazily read segment files and removes a downloaded block's temporary directory. */
   async close(): Promise<void> {
+    for (const f of this.#files.splice(0)) f.close();
     if (this.#cleanup) await Deno.remove(this.#cleanup, { recursive: true }).catch(() => {});
   }
 }
 
 /** Thanos markers found beside a block in a bucket. */
 export interface BlockMarkers {
+  /** `deletion-mark.json`: the block is scheduled for deletion. */
   deletion?: DeletionMark;
+  /** `no-compact-mark.json`: the block is excluded from compaction. */
   noCompact?: NoCompactMark;
 }
 

@@ -4,7 +4,13 @@ import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { Block, readBlockMarkers } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { encodeTombstones } from "./tombstones.ts";
-import { BlockMetaError } from "./errors.ts";
+import { BlockMetaError, TsdbFormatError } from "./errors.ts";
+import { FileSegment } from "./segment_file.ts";
+import { CounterResetHint } from "../../engine/histogram.ts";
+import { labelsFromRecord } from "../../engine/labels.ts";
+import { ChunksReader, Encoding } from "./chunks_reader.ts";
+import { HistogramChunkEncoder } from "./histogram.ts";
+import { writeBlock, xorChunks } from "./writer.ts";
 
 const BLOCKS = new URL("./testdata/blocks/", import.meta.url).pathname;
 const ULIDS = [
@@ -148,5 +154,119 @@ Deno.test("Block.fromBucket downloads, opens and cleans up; markers are read", a
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(tmpParent, { recursive: true });
+  }
+});
+
+Deno.test("a series switching between float and histogram chunks iterates in order", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const h = new HistogramChunkEncoder();
+    for (let i = 0; i < 3; i++) {
+      h.append(3000 + i * 1000, {
+        counterResetHint: CounterResetHint.Unknown,
+        schema: 0,
+        zeroThreshold: 0,
+        zeroCount: 0,
+        count: i,
+        sum: i,
+        positiveSpans: [{ offset: 0, length: 1 }],
+        negativeSpans: [],
+        positiveBuckets: Float64Array.of(i),
+        negativeBuckets: new Float64Array(0),
+        customValues: new Float64Array(0),
+      });
+    }
+    const chunks = [
+      ...xorChunks([1000, 2000], [1, 2]),
+      { encoding: Encoding.Histogram, data: h.bytes(), minTime: 3000, maxTime: 5000 },
+      ...xorChunks([6000, 7000, 8000], [6, 7, 8]),
+      ...xorChunks([9000], [9]),
+    ];
+    const meta = await writeBlock(tmp, [{ labels: labelsFromRecord({ a: "b" }), chunks }]);
+    const b = await Block.open(`${tmp}/${meta.ulid}`);
+    const [s] = [...b.series()];
+    const it = s.iterator();
+    const got: string[] = [];
+    for (let vt = it.next(); vt !== ValueType.None; vt = it.next()) {
+      got.push(
+        vt === ValueType.Float
+          ? `${it.atT()}=${it.atFloat()}`
+          : `${it.atT()}:h${it.atFloatHistogram().count}`,
+      );
+    }
+    assert.deepEqual(got, [
+      "1000=1",
+      "2000=2",
+      "3000:h0",
+      "4000:h1",
+      "5000:h2",
+      "6000=6",
+      "7000=7",
+      "8000=8",
+      "9000=9",
+    ]);
+    const sk = s.iterator();
+    assert.equal(sk.seek(4500), ValueType.Histogram);
+    assert.equal(sk.atT(), 5000);
+    assert.equal(sk.seek(8500), ValueType.Float);
+    assert.equal(sk.atFloat(), 9);
+    assert.equal(meta.stats.numSamples, 9);
+    assert.equal(meta.stats.numHistogramSamples, 3);
+    assert.equal(meta.stats.numFloatSamples, 6);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("lazily read segment files give the same samples; errors name the file", async () => {
+  const want = parseDump(await Deno.readTextFile(`${BLOCKS}../dump.txt`));
+  const blocks = await Promise.all(
+    ULIDS.map((u) => Block.open(`${BLOCKS}${u}`, { lazyChunks: true })),
+  );
+  try {
+    const got = readAll(blocks);
+    for (const [key, w] of want) {
+      assert.deepEqual(got.get(key)!.ts, w.ts, key);
+      assert.deepEqual(got.get(key)!.values, w.values, key);
+    }
+  } finally {
+    for (const b of blocks) await b.close();
+  }
+  // A window smaller than a chunk record forces refills and oversized reads.
+  const path = `${BLOCKS}${ULIDS[0]}/chunks/000001`;
+  const mem = new ChunksReader([await Deno.readFile(path)]);
+  const seg = FileSegment.open(path, 64);
+  try {
+    const lazy = new ChunksReader([seg]);
+    const b = await Block.open(`${BLOCKS}${ULIDS[0]}`);
+    for (const s of b.series()) {
+      for (const c of s.chunks) assert.deepEqual(lazy.chunk(c.ref), mem.chunk(c.ref));
+    }
+  } finally {
+    seg.close();
+  }
+  // A truncated segment file fails typed, naming the file.
+  const tmp = await Deno.makeTempDir();
+  try {
+    const dst = `${tmp}/${ULIDS[0]}`;
+    await Deno.mkdir(`${dst}/chunks`, { recursive: true });
+    for (const f of ["meta.json", "index"]) {
+      await Deno.copyFile(`${BLOCKS}${ULIDS[0]}/${f}`, `${dst}/${f}`);
+    }
+    const data = await Deno.readFile(path);
+    await Deno.writeFile(`${dst}/chunks/000001`, data.subarray(0, data.length - 100));
+    const b = await Block.open(dst, { lazyChunks: true });
+    try {
+      assert.throws(() => readAll([b]), (e: unknown) => {
+        assert.ok(e instanceof TsdbFormatError);
+        assert.equal(e.file, `${dst}/chunks/000001`);
+        assert.match(e.section, /^chunk at offset \d+$/);
+        return true;
+      });
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });

@@ -44,6 +44,8 @@ export class ChunkSeriesIterator implements SampleIterator {
   #type: ValueType = ValueType.None;
 
   /**
+   * Creates the iterator; nothing is read until the first `next` or `seek`.
+   *
    * @param count number of chunks
    * @param raw returns chunk `i` as stored
    * @param source names chunk `i` in errors

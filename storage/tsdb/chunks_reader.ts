@@ -9,6 +9,7 @@ import { crc32c } from "./crc32c.ts";
 import { be32At, hex8 } from "./_decbuf.ts";
 import { TsdbFormatError } from "./errors.ts";
 import { chunkRefOffset, chunkRefSegment } from "./index_reader.ts";
+import type { SegmentSource } from "./segment_file.ts";
 
 /** Magic number at the start of a chunk segment file. */
 export const CHUNKS_MAGIC = 0x85bd40dd;
@@ -31,7 +32,9 @@ export type Encoding = typeof Encoding[keyof typeof Encoding];
 
 /** A chunk as stored: its encoding byte and its data (a view into the segment file). */
 export interface RawChunk {
+  /** One of {@linkcode Encoding}'s values. */
   encoding: number;
+  /** The chunk bytes (`Chunk.Bytes()`). */
   data: Uint8Array;
 }
 
@@ -93,19 +96,27 @@ export function readChunkAt(segment: Uint8Array, offset: number, file: string): 
   return { encoding: segment[encStart], data: segment.subarray(encStart + 1, end) };
 }
 
-/** Resolves chunk references against a block's segment files held in memory. */
+/**
+ * Resolves chunk references against a block's segment files, held in memory (`Uint8Array`) or
+ * read on demand ({@linkcode SegmentSource}, e.g. `FileSegment`).
+ */
 export class ChunksReader {
-  readonly #segments: Uint8Array[];
+  readonly #segments: (Uint8Array | SegmentSource)[];
   readonly #names: string[];
 
   /**
-   * @param segments segment file contents in order (index 0 is `000001`)
+   * Wraps the segment files, checking each one's header.
+   *
+   * @param segments segment files in order (index 0 is `000001`)
    * @param dir names the chunks directory in errors
    */
-  constructor(segments: Uint8Array[], dir = "chunks") {
+  constructor(segments: (Uint8Array | SegmentSource)[], dir = "chunks") {
     this.#segments = segments;
     this.#names = segments.map((_, i) => `${dir}/${segmentFileName(i)}`);
-    segments.forEach((s, i) => checkSegmentHeader(s, this.#names[i]));
+    segments.forEach((s, i) => {
+      const head = s instanceof Uint8Array ? s : s.read(0, SEGMENT_HEADER_SIZE);
+      checkSegmentHeader(head, this.#names[i]);
+    });
   }
 
   /** Number of segment files. */
@@ -113,7 +124,10 @@ export class ChunksReader {
     return this.#segments.length;
   }
 
-  /** Reads the chunk a reference points at. */
+  /**
+   * Reads the chunk a reference points at. For in-memory segments the data is a view of the
+   * segment; for on-demand sources it is a copy.
+   */
   chunk(ref: number): RawChunk {
     const seg = chunkRefSegment(ref);
     const data = this.#segments[seg];
@@ -124,6 +138,42 @@ export class ChunksReader {
         `chunk ref ${ref} names a missing segment file`,
       );
     }
-    return readChunkAt(data, chunkRefOffset(ref), this.#names[seg]);
+    const offset = chunkRefOffset(ref);
+    if (data instanceof Uint8Array) return readChunkAt(data, offset, this.#names[seg]);
+    return readChunkFrom(data, offset, this.#names[seg]);
+  }
+}
+
+/** Reads a chunk record from an on-demand source: length prefix first, then the record. */
+function readChunkFrom(src: SegmentSource, offset: number, file: string): RawChunk {
+  if (offset < SEGMENT_HEADER_SIZE || offset >= src.size) {
+    throw new TsdbFormatError(file, `chunk at offset ${offset}`, "offset outside the file");
+  }
+  const head = src.read(offset, 5);
+  let len = 0;
+  let mul = 1;
+  let n = 0;
+  for (;; n++) {
+    if (n === 5 || n >= head.length) {
+      throw new TsdbFormatError(file, `chunk at offset ${offset}`, "truncated or oversized length");
+    }
+    const b = head[n];
+    len += (b & 0x7f) * mul;
+    if (b < 0x80) break;
+    mul *= 128;
+  }
+  const total = n + 1 + 1 + len + 4;
+  // Re-read the whole record and parse it as a small segment of its own; offsets in errors
+  // stay those of the real file.
+  const rec = src.read(offset, total);
+  const copy = new Uint8Array(SEGMENT_HEADER_SIZE + rec.length);
+  copy.set(rec, SEGMENT_HEADER_SIZE);
+  try {
+    return readChunkAt(copy, SEGMENT_HEADER_SIZE, file);
+  } catch (err) {
+    if (err instanceof TsdbFormatError) {
+      throw new TsdbFormatError(file, `chunk at offset ${offset}`, err.detail, { cause: err });
+    }
+    throw err;
   }
 }

@@ -9,6 +9,7 @@ import { HistogramChunkEncoder, HistogramIterator } from "./histogram.ts";
 import { IndexReader } from "./index_reader.ts";
 import { parseTombstones } from "./tombstones.ts";
 import { XorIterator } from "./xor.ts";
+import { crc32c } from "./crc32c.ts";
 import { CounterResetHint } from "../../engine/histogram.ts";
 
 const SRC = new URL("./testdata/blocks/01M88N5D9P8GWXTTFS4XSR85NF/", import.meta.url).pathname;
@@ -233,5 +234,44 @@ Deno.test("random chunk corruptions behind a valid checksum end only in typed er
       else if (i % 3 === 1) drain(new HistogramIterator(d), true);
       else drain(new FloatHistogramIterator(d), true);
     }, `chunk iteration ${i}`);
+  }
+});
+
+/** Body ranges [start, end) of the index sections, each followed by its CRC32C. */
+function indexSections(): [number, number][] {
+  const ix = new IndexReader(INDEX);
+  const be32 = (p: number) => new DataView(INDEX.buffer, INDEX.byteOffset).getUint32(p);
+  const out: [number, number][] = [];
+  const len4 = (off: number) => out.push([off + 4, off + 4 + be32(off)]);
+  len4(ix.toc.symbols);
+  len4(ix.toc.postingsTable);
+  for (const ref of ix.allPostings()) {
+    const off = ref * 16;
+    let len = 0;
+    let p = off;
+    for (let mul = 1;; mul *= 128) {
+      const b = INDEX[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+    }
+    out.push([p, p + len]);
+  }
+  return out;
+}
+
+Deno.test("random index corruptions behind valid checksums end only in typed errors", () => {
+  const sections = indexSections();
+  const rnd = prng(4242);
+  for (let i = 0; i < 400; i++) {
+    const [start, end] = sections[i % sections.length];
+    const d = INDEX.slice();
+    const at = start + Math.floor(rnd() * (end - start));
+    const r = rnd();
+    if (r < 0.5) d[at] ^= 1 << Math.floor(rnd() * 8);
+    else if (r < 0.8) d[at] = Math.floor(rnd() * 256);
+    else d.fill(0xff, at, Math.min(end, at + 4));
+    // Re-seal the section so the decoders, not the checksum, meet the damage.
+    new DataView(d.buffer).setUint32(end, crc32c(d, start, end));
+    onlyTyped(() => readAll(d, SEGMENT, TOMBSTONES), `index iteration ${i}`);
   }
 });

@@ -65,6 +65,8 @@ export class FloatHistogramIterator implements SampleIterator {
   #trail = new Uint8Array(FIRST_BUCKET);
 
   /**
+   * Starts iterating a chunk (the header is checked here, the layout on the first `next`).
+   *
    * @param data chunk bytes (count, flags, bit stream)
    * @param source names the chunk in errors
    */
@@ -227,7 +229,11 @@ export class FloatHistogramChunkEncoder {
   readonly #newSum = new Uint32Array(2);
   #wins: XorWindow[] = [];
 
-  /** @param opts the counter reset header, if known */
+  /**
+   * Starts an empty chunk.
+   *
+   * @param opts the counter reset header, if known
+   */
   constructor(opts: FloatHistogramEncoderOptions = {}) {
     this.#opts = opts;
   }

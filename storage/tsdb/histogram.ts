@@ -72,6 +72,8 @@ export class HistogramIterator implements SampleIterator {
   #numPos = 0;
 
   /**
+   * Starts iterating a chunk (the header is checked here, the layout on the first `next`).
+   *
    * @param data chunk bytes (count, flags, bit stream)
    * @param source names the chunk in errors
    */
@@ -269,7 +271,11 @@ export class HistogramChunkEncoder {
   #buckets = new Float64Array(0);
   #bucketsDelta = new Float64Array(0);
 
-  /** @param opts the counter reset header, if known */
+  /**
+   * Starts an empty chunk.
+   *
+   * @param opts the counter reset header, if known
+   */
   constructor(opts: HistogramEncoderOptions = {}) {
     this.#opts = opts;
   }

@@ -24,11 +24,17 @@ export const SERIES_ALIGN = 16;
 
 /** Offsets of the index sections (0 when a section is absent). */
 export interface IndexToc {
+  /** Symbol table. */
   symbols: number;
+  /** First series entry (before alignment padding). */
   series: number;
+  /** First legacy label index. */
   labelIndices: number;
+  /** Legacy label offset table (equal to `postingsTable` when absent). */
   labelIndicesTable: number;
+  /** First postings list. */
   postings: number;
+  /** Postings offset table. */
   postingsTable: number;
 }
 
@@ -49,7 +55,9 @@ export interface ChunkMeta {
 export interface IndexSeries {
   /** The series reference used by postings (offset / 16 in v2+, offset in v1). */
   ref: number;
+  /** The series' labels, sorted by name. */
   labels: Labels;
+  /** Its chunks in time order. */
   chunks: ChunkMeta[];
 }
 

@@ -16,39 +16,57 @@ export const NO_COMPACT_MARK_FILENAME = "no-compact-mark.json";
 
 /** Sample, series and chunk counts of a block. */
 export interface BlockStats {
+  /** Total samples. */
   numSamples: number;
+  /** Float samples (newer Prometheus only; else 0). */
   numFloatSamples: number;
+  /** Histogram samples (newer Prometheus only; else 0). */
   numHistogramSamples: number;
+  /** Series. */
   numSeries: number;
+  /** Chunks. */
   numChunks: number;
+  /** Tombstone intervals. */
   numTombstones: number;
 }
 
 /** A parent block's identity and time range, as recorded by compaction. */
 export interface BlockDesc {
+  /** The block's ULID. */
   ulid: string;
+  /** First sample time (ms). */
   minTime: number;
+  /** Last sample time + 1 (ms, exclusive). */
   maxTime: number;
 }
 
 /** Compaction history of a block. */
 export interface BlockCompaction {
+  /** Compaction level (1 for blocks cut from the head). */
   level: number;
+  /** ULIDs of the level-1 blocks this block was compacted from. */
   sources: string[];
+  /** The blocks directly merged into this one. */
   parents: BlockDesc[];
+  /** Set when compaction left the block empty. */
   deletable: boolean;
+  /** Set when compacting this block failed. */
   failed: boolean;
+  /** Compaction hints (e.g. `from-out-of-order`). */
   hints: string[];
 }
 
 /** A file of the block with its size, as listed by Thanos uploaders. */
 export interface ThanosFile {
+  /** Path relative to the block directory. */
   relPath: string;
+  /** Size in bytes, when listed. */
   sizeBytes?: number;
 }
 
 /** Thanos' `thanos` section of `meta.json`. */
 export interface ThanosMeta {
+  /** File format version (1). */
   version: number;
   /** External labels of the block's producer (empty object when none). */
   labels: Record<string, string>;
@@ -58,16 +76,23 @@ export interface ThanosMeta {
   source: string;
   /** Chunk segment file names (e.g. `000001`), when the uploader listed them. */
   segmentFiles: string[];
+  /** Files of the block, when the uploader listed them. */
   files: ThanosFile[];
 }
 
 /** A parsed `meta.json`. `maxTime` is exclusive. */
 export interface BlockMeta {
+  /** The block's ULID. */
   ulid: string;
+  /** First sample time (ms). */
   minTime: number;
+  /** Last sample time + 1 (ms, exclusive). */
   maxTime: number;
+  /** Counts. */
   stats: BlockStats;
+  /** Compaction history. */
   compaction: BlockCompaction;
+  /** File format version (1). */
   version: number;
   /** Present when the file has a `thanos` section. */
   thanos?: ThanosMeta;
@@ -75,8 +100,11 @@ export interface BlockMeta {
 
 /** Thanos' `deletion-mark.json`. */
 export interface DeletionMark {
+  /** ULID of the marked block. */
   id: string;
+  /** File format version (1). */
   version: number;
+  /** Free-form explanation. */
   details: string;
   /** Unix seconds when the block was marked. */
   deletionTime: number;
@@ -84,11 +112,15 @@ export interface DeletionMark {
 
 /** Thanos' `no-compact-mark.json`. */
 export interface NoCompactMark {
+  /** ULID of the marked block. */
   id: string;
+  /** File format version (1). */
   version: number;
+  /** Free-form explanation. */
   details: string;
   /** Unix seconds when the block was marked. */
   noCompactTime: number;
+  /** Why compaction is disabled (e.g. `manual`). */
   reason: string;
 }
 

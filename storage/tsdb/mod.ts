@@ -19,6 +19,7 @@
 export {
   Block,
   type BlockMarkers,
+  type BlockOpenOptions,
   type BlockSeries,
   type BucketOpenOptions,
   readBlockMarkers,
@@ -42,10 +43,12 @@ export {
   chunkRefSegment,
   IndexReader,
   type IndexSeries,
+  type IndexToc,
   makeChunkRef,
 } from "./index_reader.ts";
 export * from "./meta.ts";
 export { type Interval, parseTombstones, type Tombstones } from "./tombstones.ts";
+export { FileSegment, type SegmentSource } from "./segment_file.ts";
 export { XorChunkEncoder, XorIterator } from "./xor.ts";
 export {
   type BlockWriteOptions,

@@ -14,7 +14,9 @@ export const TOMBSTONES_MAGIC = 0x0130ba30;
 
 /** A closed time interval [minTime, maxTime] of deleted samples. */
 export interface Interval {
+  /** First deleted timestamp. */
   minTime: number;
+  /** Last deleted timestamp. */
   maxTime: number;
 }
 

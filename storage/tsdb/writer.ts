@@ -20,15 +20,21 @@ import { XorChunkEncoder } from "./xor.ts";
 
 /** A chunk to write: encoding, bytes (`Chunk.Bytes()`) and the times of its first/last sample. */
 export interface ChunkToWrite {
+  /** One of `Encoding`'s values. */
   encoding: number;
+  /** The chunk bytes, starting with the uint16 sample count. */
   data: Uint8Array;
+  /** Timestamp of the first sample. */
   minTime: number;
+  /** Timestamp of the last sample. */
   maxTime: number;
 }
 
 /** A series to write; its chunks in time order, not overlapping. */
 export interface SeriesToWrite {
+  /** The series' labels, sorted by name. */
   labels: Labels;
+  /** Its chunks. */
   chunks: ChunkToWrite[];
 }
 
@@ -83,7 +89,8 @@ export async function writeBlock(
   };
   let minTime = Infinity;
   let maxTime = -Infinity;
-  let numSamples = 0;
+  let numFloatSamples = 0;
+  let numHistogramSamples = 0;
   let numChunks = 0;
   for (const s of sorted) {
     const r: number[] = [];
@@ -104,7 +111,10 @@ export async function writeBlock(
       curSize += rec.length;
       minTime = Math.min(minTime, c.minTime);
       maxTime = Math.max(maxTime, c.maxTime);
-      numSamples += (c.data[0] << 8) | c.data[1];
+      // Every encoding starts with the uint16 sample count.
+      const n = (c.data[0] << 8) | c.data[1];
+      if (c.encoding === Encoding.XOR) numFloatSamples += n;
+      else numHistogramSamples += n;
       numChunks++;
     }
     refs.push(r);
@@ -122,9 +132,9 @@ export async function writeBlock(
     minTime: Number.isFinite(minTime) ? minTime : 0,
     maxTime: Number.isFinite(maxTime) ? maxTime + 1 : 0,
     stats: {
-      numSamples,
-      numFloatSamples: 0,
-      numHistogramSamples: 0,
+      numSamples: numFloatSamples + numHistogramSamples,
+      numFloatSamples,
+      numHistogramSamples,
       numSeries: sorted.length,
       numChunks,
       numTombstones: 0,

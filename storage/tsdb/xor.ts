@@ -75,6 +75,8 @@ export class XorIterator implements SampleIterator {
   #done = false;
 
   /**
+   * Starts iterating a chunk.
+   *
    * @param data the chunk bytes (`Chunk.Bytes()`: count header then bit stream)
    * @param source names the chunk in errors
    */
