@@ -47,6 +47,11 @@ export interface ConvertOptions {
   readonly sortLabels?: readonly string[];
   /** Re-cut float chunks at 8h column boundaries (`--convert.recompress`). */
   readonly recompress?: boolean;
+  /**
+   * A shard is cut before its columns (label columns plus 4) would reach this (default
+   * {@linkcode MAX_COLUMNS}).
+   */
+  readonly maxColumns?: number;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
   /** zstd level of the shard files. */
@@ -186,6 +191,7 @@ export async function convertDay(
 
   // Shards: row count and column count bounded.
   const maxRows = options.numRowGroups * options.rowGroupSize;
+  const maxColumns = options.maxColumns ?? MAX_COLUMNS;
   if (!Number.isSafeInteger(maxRows) || maxRows < 1) {
     throw new RangeError(`invalid shard size ${options.numRowGroups} x ${options.rowGroupSize}`);
   }
@@ -195,7 +201,7 @@ export async function convertDay(
     const names = series[i].labels.map((l) => l.name);
     const added = names.filter((n) => !current.names.has(n)).length;
     const full = current.end - current.start >= maxRows ||
-      current.names.size + added + NON_LABEL_COLUMNS >= MAX_COLUMNS;
+      current.names.size + added + NON_LABEL_COLUMNS >= maxColumns;
     if (full && current.end > current.start) {
       shards.push(current);
       current = { start: i, end: i, names: new Set() };

@@ -280,3 +280,24 @@ Deno.test("a stream without external labels uses hash 0 and D/meta.pb", async ()
     assert.equal(block.shards[0].numRows, 10);
   });
 });
+
+Deno.test("shards are cut before the column limit, each with only its own label names", async () => {
+  await withBucket(async (bucket) => {
+    // Ten series, each with two label names of its own besides __name__.
+    const series = Array.from({ length: 10 }, (_, i) => ({
+      labels: labelsFromRecord({ __name__: "m", [`a${i}`]: "x", [`b${i}`]: "y" }),
+      chunks: xorChunks(DAY.start, DAY.start + H, 60_000, () => i),
+    }));
+    // Label columns + 4 must stay below 12: at most 7 label columns, so 3 series a shard.
+    const r = await convertDay(bucket, DAY, {}, [new MemorySource(ULID_A, series)], {
+      rowGroupSize: 100,
+      numRowGroups: 1,
+      maxColumns: 12,
+    });
+    assert.deepEqual([r.shards, r.rows], [4, 10]);
+    const block = await openBlock(bucket, 0n, DAY.date);
+    const names = block.shards.map((s) => s.labelNames.length);
+    assert.deepEqual(names, [7, 7, 7, 3]);
+    assert.ok(names.every((n) => n + 4 < 12));
+  });
+});
