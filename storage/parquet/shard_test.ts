@@ -363,3 +363,30 @@ Deno.test("mismatched shard files are reported", async () => {
     await assert.rejects(openBlock(bucket, HASH, DATE), /invalid parquet footer/);
   });
 });
+
+Deno.test("a failing upload rejects the writer instead of hanging it", async () => {
+  await withBucket(async (inner) => {
+    // The real bucket, except that uploads die after their first chunk.
+    const bucket: Bucket = Object.create(inner);
+    bucket.upload = async (key, body) => {
+      if (body instanceof Uint8Array) return await inner.upload(key, body);
+      for await (const _ of body) throw new Error(`network gone while uploading ${key}`);
+    };
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+      rowGroupSize: 1,
+    });
+    const chunk = new Uint8Array(100);
+    const run = async () => {
+      for (let i = 0; i < 10; i++) {
+        await w.append({
+          labels: [{ name: "__name__", value: `m${i}` }],
+          chunks: [chunk, chunk, chunk],
+        });
+      }
+      await w.close();
+    };
+    await assert.rejects(run(), /network gone/);
+    await w.abort(new Error("cleanup"));
+    assert.equal(await inner.exists("x/0.labels.parquet"), false);
+  });
+});
