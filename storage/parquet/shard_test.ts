@@ -324,25 +324,60 @@ Deno.test("row groups are cut early at the chunk-byte limit, identically in both
   });
 });
 
-Deno.test("shard writer rejects foreign labels and aborting leaves no object", async () => {
+Deno.test("rejected rows leave the writer aligned; aborting leaves no object", async () => {
   await withBucket(async (bucket) => {
-    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
-      rowGroupSize: 2,
-    });
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", [
+      "__name__",
+      "job",
+    ], { rowGroupSize: 2 });
     const empty = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
     await w.append({ labels: [{ name: "__name__", value: "a" }], chunks: empty });
     await w.append({ labels: [{ name: "__name__", value: "b" }], chunks: empty }); // flushes a row group
     await assert.rejects(
-      w.append({ labels: [{ name: "job", value: "x" }], chunks: empty }),
+      w.append({ labels: [{ name: "zone", value: "x" }], chunks: empty }),
       ShardRowError,
     );
     await assert.rejects(
       w.append({ labels: [{ name: "__name__", value: "" }], chunks: empty }),
       ShardRowError,
     );
-    await w.abort(new Error("test abort"));
-    assert.equal(await bucket.exists("x/0.labels.parquet"), false);
-    assert.equal(await bucket.exists("x/0.chunks.parquet"), false);
+    await assert.rejects(
+      w.append({
+        labels: [{ name: "__name__", value: "c" }, { name: "__name__", value: "d" }],
+        chunks: empty,
+      }),
+      /not sorted by name, or repeat __name__/,
+    );
+    await assert.rejects(
+      w.append({
+        labels: [{ name: "job", value: "j" }, { name: "zone", value: "z" }],
+        chunks: empty,
+      }),
+      /label zone is not in the shard schema/,
+    );
+    // Rejected rows left nothing behind: the next rows line up.
+    await w.append({
+      labels: [{ name: "__name__", value: "c" }, { name: "job", value: "j" }],
+      chunks: empty,
+    });
+    assert.deepEqual(await w.close(), { rows: 3, rowGroups: 2 });
+    const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
+    const [index, names, jobs] = await labels.read(
+      ["___cf_meta_index", "___cf_meta_label___name__", "___cf_meta_label_job"],
+      0,
+      3,
+    );
+    assert.deepEqual(names, ["a", "b", "c"]);
+    assert.deepEqual(jobs, [null, null, "j"]);
+    assert.deepEqual(index.map((v) => decodeLabelIndex(v as Uint8Array)), [[1], [1], [1, 2]]);
+
+    const aborted = new ShardWriter(bucket, "y/0.labels.parquet", "y/0.chunks.parquet", ["a"], {
+      rowGroupSize: 1,
+    });
+    await aborted.append({ labels: [{ name: "a", value: "1" }], chunks: empty });
+    await aborted.abort(new Error("test abort"));
+    assert.equal(await bucket.exists("y/0.labels.parquet"), false);
+    assert.equal(await bucket.exists("y/0.chunks.parquet"), false);
   });
 });
 

@@ -197,6 +197,7 @@ export class ShardWriter {
       throw new ShardRowError(this.#key, `row has ${row.chunks.length} chunk columns, want 3`);
     }
     const n = this.#index.length;
+    // Validate the whole row before touching the buffers, so a rejected row leaves them aligned.
     const positions: number[] = [];
     for (const { name, value } of row.labels) {
       const pos = this.#position.get(name);
@@ -204,16 +205,20 @@ export class ShardWriter {
         throw new ShardRowError(this.#key, `label ${name} is not in the shard schema`);
       }
       if (value === "") throw new ShardRowError(this.#key, `label ${name} has an empty value`);
-      let col = this.#labelValues.get(pos);
+      if (positions.length > 0 && pos <= positions[positions.length - 1]) {
+        throw new ShardRowError(this.#key, `labels are not sorted by name, or repeat ${name}`);
+      }
+      positions.push(pos);
+    }
+    row.labels.forEach(({ value }, i) => {
+      let col = this.#labelValues.get(positions[i]);
       if (!col) {
         col = new Array<string | null>(n).fill(null);
-        this.#labelValues.set(pos, col);
+        this.#labelValues.set(positions[i], col);
       }
       while (col.length < n) col.push(null);
       col.push(value);
-      positions.push(pos);
-    }
-    // Label names are sorted, so positions are ascending.
+    });
     this.#index.push(encodeLabelIndex(positions));
     for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) {
       this.#chunkValues[c].push(row.chunks[c]);
