@@ -45,7 +45,7 @@ export interface ConvertOptions {
   readonly numRowGroups: number;
   /** Labels to sort rows by first (`--convert.sorting.label`), default `["__name__"]`. */
   readonly sortLabels?: readonly string[];
-  /** Re-cut chunks crossing 8h column boundaries into one chunk per column (`--convert.recompress`). */
+  /** Re-cut chunks crossing 8h boundaries, one piece per column (`--convert.recompress`). */
   readonly recompress?: boolean;
   /**
    * A shard is cut before its columns (label columns plus 4) would reach this (default
