@@ -24,7 +24,7 @@ export {
   type SourceBlock,
   type SourceStream,
 } from "./plan.ts";
-export { MemorySource, type SeriesSource, type SourceSeries } from "./source.ts";
+export { MemorySource, type SeriesData, type SeriesSource, type SourceSeries } from "./source.ts";
 export { BlockSource } from "./block_source.ts";
 export { type ChunkColumnsOptions, dayChunkColumns } from "./chunks.ts";
 export { filterChunk, mergeChunks, SAMPLES_PER_CHUNK } from "./rechunk.ts";
@@ -34,6 +34,8 @@ export {
   type ConvertResult,
   MAX_COLUMNS,
   NoSeriesError,
+  sortKey,
+  SourceChangedError,
   StreamConflictError,
 } from "./convert.ts";
 export {
