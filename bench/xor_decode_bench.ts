@@ -3,7 +3,8 @@
  *
  * `deno bench -A bench/xor_decode_bench.ts` reports time per pass over 1000 chunks of 120
  * samples (120k samples); samples/s = 120000 / time. `deno run -A bench/xor_decode_bench.ts`
- * prints the throughput directly.
+ * prints the throughput directly. Two paths: the `SampleIterator` (one iterator reset per
+ * chunk) and `decodeXorChunk` into arrays.
  *
  * Data: Prometheus-like series at a 15 s scrape interval with millisecond jitter on some
  * scrapes, half counters (integer increments) and half gauges (two-decimal values).
@@ -12,7 +13,7 @@
  */
 import process from "node:process";
 import { ValueType } from "../engine/series.ts";
-import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
+import { decodeXorChunk, XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 
 const CHUNKS = 1000;
 const PER_CHUNK = 120;
@@ -55,26 +56,53 @@ function decodeAll(): number {
   return n;
 }
 
+const tsBuf = new Float64Array(PER_CHUNK);
+const valBuf = new Float64Array(PER_CHUNK);
+
+/** Decodes every chunk once into arrays (the bulk path); returns the number of samples. */
+function decodeAllBulk(): number {
+  let n = 0;
+  let acc = 0;
+  for (const c of chunks) {
+    const k = decodeXorChunk(c, tsBuf, valBuf);
+    for (let i = 0; i < k; i++) acc += valBuf[i] + tsBuf[i];
+    n += k;
+  }
+  sink += acc;
+  return n;
+}
+
 Deno.bench({
-  name: `XOR decode ${SAMPLES} samples (${CHUNKS} chunks x ${PER_CHUNK})`,
+  name: `XOR decode, iterator: ${SAMPLES} samples (${CHUNKS} chunks x ${PER_CHUNK})`,
   fn() {
     decodeAll();
   },
 });
 
-if (import.meta.main) {
-  for (let i = 0; i < 20; i++) decodeAll(); // warm up
-  console.log("timed run starts");
-  const rounds = 100;
+Deno.bench({
+  name: `XOR decode, bulk into arrays: ${SAMPLES} samples`,
+  fn() {
+    decodeAllBulk();
+  },
+});
+
+/** Runs `f` 100 times after warming up; prints wall and CPU throughput. */
+function measure(name: string, f: () => number): void {
+  for (let i = 0; i < 20; i++) f(); // warm up
   // CPU time as well as wall time: on a shared machine the wall clock includes waiting.
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   let n = 0;
-  for (let i = 0; i < rounds; i++) n += decodeAll();
+  for (let i = 0; i < 100; i++) n += f();
   const secs = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const rate = (s: number) => `${(n / s / 1e6).toFixed(1)}M samples/s`;
-  console.log(`XOR decode: ${rate(secs)} wall, ${rate(cpuSecs)} CPU (${n} samples)`);
+  console.log(`${name}: ${rate(secs)} wall, ${rate(cpuSecs)} CPU (${n} samples)`);
+}
+
+if (import.meta.main) {
+  measure("XOR decode, iterator", decodeAll);
+  measure("XOR decode, bulk", decodeAllBulk);
   if (sink === 42) console.log(sink);
 }

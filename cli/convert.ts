@@ -4,13 +4,18 @@
  *
  * @module
  */
-import { convertWithRetries, runConversionLoop } from "../convert/loop.ts";
-import { Converter } from "../convert/runner.ts";
-import { parseMetricSelector } from "../engine/parser.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
 import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { BlockCache } from "../convert/block_cache.ts";
+import { BlockSource } from "../convert/block_source.ts";
+import { convertDay } from "../convert/convert.ts";
+import { ConvertRunner, repeat } from "../convert/loop.ts";
+import { ConversionProgress } from "../convert/progress.ts";
+import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
+import { externalLabelsHash } from "../storage/parquet/hash.ts";
+import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ConvertConfig } from "./convert_config.ts";
 
 /** The source bucket `convert` uses when no TSDB objstore flag is given. */
@@ -46,8 +51,8 @@ export async function runConvert(
     "parquet.objstore.config",
     DEFAULT_PARQUET_BUCKET,
   );
-  const selectors = config.tsdbDiscovery.selectExternalLabels.map((s) => parseMetricSelector(s));
   const registry = createRegistry();
+  const c = config.convert;
   const internal = startInternalServer({
     port: config.http.internal.port,
     registry,
@@ -56,61 +61,116 @@ export async function runConvert(
   try {
     const tsdb = instrumentBucket(await createBucket(tsdbConfig), registry, "tsdb");
     const parquet = instrumentBucket(await createBucket(parquetConfig), registry, "parquet");
+    const blocks = new BlockCache(tsdb, {
+      tmpDir: c.tempDir || undefined,
+      fileConcurrency: c.downloadConcurrency,
+      blockConcurrency: c.blockDownloadConcurrency,
+    });
     try {
-      const c = config.convert;
-      const blocksDir = `${c.tempDir}/.blocks`;
-      // Downloads of an interrupted run are garbage: start clean.
-      await Deno.remove(blocksDir, { recursive: true }).catch(() => {});
-      await Deno.mkdir(blocksDir, { recursive: true });
-      const log = logger.with({ component: "converter" });
-      const converter = new Converter(tsdb, parquet, {
-        convert: {
-          rowGroupSize: c.rowGroupSize,
-          numRowGroups: c.rowGroupCount,
-          writeConcurrency: c.writeConcurrency,
-          sortLabels: c.sortingLabels,
-          recompress: c.recompress,
-        },
-        discovery: {
+      const progress = new ConversionProgress({ logger: logger.with({ component: "converter" }) });
+      const runner = new ConvertRunner({
+        parquet,
+        tsdbDiscoverer: new TsdbDiscoverer(tsdb, {
           concurrency: config.tsdbDiscovery.concurrency,
-          minBlockAge: config.tsdbDiscovery.minBlockAge,
-          selectors,
+          minBlockAgeMs: config.tsdbDiscovery.minBlockAge,
+          selectors: config.tsdbDiscovery.selectExternalLabels,
+          streamKey: (labels) => externalLabelsHash(labels).toString(),
+          logger: logger.with({ component: "tsdb-discovery" }),
+        }),
+        parquetDiscoverer: new ParquetDiscoverer(parquet, {
+          concurrency: config.parquetDiscovery.concurrency,
+          logger: logger.with({ component: "parquet-discovery" }),
+        }),
+        convertStep: async (step, stepSignal) => {
+          const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
+          const estimate = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
+          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, estimate);
+          try {
+            const result = await convertDay(
+              parquet,
+              step.day,
+              step.externalLabels,
+              open.map((b) => new BlockSource(b)),
+              {
+                rowGroupSize: c.rowGroupSize,
+                numRowGroups: c.rowGroupCount,
+                sortLabels: c.sortingLabels,
+                recompress: c.recompress,
+                writeConcurrency: c.writeConcurrency,
+                signal: stepSignal,
+              },
+            );
+            day.finish({ shards: result.shards, series: result.rows });
+            return { series: result.rows, shards: result.shards };
+          } catch (err) {
+            day.fail();
+            throw err;
+          }
         },
-        gracePeriod: c.gracePeriod,
+        gracePeriodMs: c.gracePeriod,
         maxPlanDays: c.maxPlanDays,
         retentionDays: c.retentionDays,
-        tempDir: blocksDir,
-        downloadConcurrency: c.downloadConcurrency,
-        onConverted: (step, r) =>
-          log.info("converted day", { date: step.day.date, stream: step.streamKey, ...r }),
-        onEmpty: (step) =>
-          log.warn("no samples in day", { date: step.day.date, stream: step.streamKey }),
+        registry,
+        logger: logger.with({ component: "converter" }),
       });
-      internal.setReady(true);
+
       if (c.dryRun) {
-        for (const step of await converter.plan(Date.now(), signal)) {
-          const series = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
-          console.log(
-            `${step.day.date} stream=${step.streamKey} blocks=${
-              step.sources.map((b) => b.ulid).join(",")
-            } series<=${series}`,
-          );
-        }
+        printOut(ConvertRunner.describePlan(await runner.plan(signal)));
         return 0;
       }
-      if (c.once) return (await convertWithRetries(converter, c, log, signal)) ? 0 : 1;
-      await runConversionLoop(
-        converter,
-        { ...c, retentionInterval: config.parquetDiscovery.interval },
-        registry,
-        log,
-        signal,
-      );
+      internal.setReady(true);
+      if (c.once) {
+        const summary = await runner.runOnce(signal);
+        await runner.applyRetention(signal);
+        logger.info("conversion finished", {
+          planned: summary.planned,
+          converted: summary.converted.length,
+          failed: summary.failed.length,
+        });
+        for (const f of summary.failed) printErr(`failed: ${f.day}: ${f.error}\n`);
+        return summary.failed.length > 0 ? 1 : 0;
+      }
+      const loops = [
+        repeat(c.runInterval, signal, logger, "conversion run", async () => {
+          await runner.runWithRetries(signal, c.runTimeout, c.retryInterval);
+          await blocks.close();
+        }),
+        repeat(
+          c.progressInterval,
+          signal,
+          logger,
+          "backlog update",
+          () => runner.updateBacklog(signal),
+        ),
+      ];
+      if (c.retentionDays > 0) {
+        loops.push(
+          repeat(
+            config.parquetDiscovery.interval,
+            signal,
+            logger,
+            "retention",
+            () => runner.applyRetention(signal),
+          ),
+        );
+      }
+      await Promise.all(loops);
       return 0;
     } finally {
+      await blocks.close();
       await Promise.all([tsdb.close(), parquet.close()]);
     }
   } finally {
     await internal.shutdown(config.http.internal.shutdownTimeout);
   }
+}
+
+const encoder = new TextEncoder();
+
+function printOut(text: string): void {
+  Deno.stdout.writeSync(encoder.encode(text));
+}
+
+function printErr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text));
 }

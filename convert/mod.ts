@@ -1,7 +1,7 @@
 /**
  * TSDB blocks to gateway Parquet days: UTC day arithmetic, planning, the day conversion over any
- * {@linkcode SeriesSource} (a TSDB {@linkcode BlockSource}, or in-memory series), discovery of
- * both buckets, conversion passes, the periodic loop and retention.
+ * {@linkcode SeriesSource} (a TSDB {@linkcode BlockSource}, or in-memory series), TSDB discovery,
+ * the block cache, the conversion runner and loop, progress reporting and retention.
  *
  * @example
  * ```ts ignore
@@ -39,16 +39,19 @@ export {
   StreamConflictError,
 } from "./convert.ts";
 export {
-  convertedDays,
-  type TsdbBlock,
+  type DiscoveredBlock,
+  parseSelectors,
   TsdbDiscoverer,
   type TsdbDiscoveryOptions,
-} from "./discovery.ts";
-export { Converter, type ConverterOptions } from "./runner.ts";
-export { convertWithRetries, type LoopOptions, runConversionLoop } from "./loop.ts";
+} from "./tsdb_discovery.ts";
+export { BlockCache, type BlockCacheOptions } from "./block_cache.ts";
 export {
-  DELETE_CONSISTENCY_DELAY_MS,
-  deleteMarkedDays,
-  markExpiredDays,
-  type StreamDay,
-} from "./retention.ts";
+  ConvertRunner,
+  type ConvertRunnerOptions,
+  type ConvertStep,
+  repeat,
+  type RunSummary,
+  type StepResult,
+} from "./loop.ts";
+export { ConversionProgress, DayProgress, type ProgressOptions } from "./progress.ts";
+export { DELETE_CONSISTENCY_DELAY_MS, deleteMarkedDays, markExpiredDays } from "./retention.ts";

@@ -1,119 +1,99 @@
 /**
- * Retention of Parquet days (gateway.md 3.9): days older than the retention get a
- * `deletion-marker.pb` (which hides them from discovery at once); marked days are deleted once
- * the marker is older than a consistency delay, `meta.pb` first so that a half-deleted day is
- * never visible. Unlike the Go gateway, the `meta.pb` of the stream without external labels is
- * deleted where it lives (`D/meta.pb`).
+ * Retention of converted days (`--convert.retention-days`, gateway.md 3.9), in two steps so that a
+ * `serve` that loaded a day never loses its files mid-query:
+ *
+ * 1. mark: a day whose midnight lies before `now - retention` gets a `deletion-marker.pb`;
+ *    discovery hides it from then on;
+ * 2. delete: once a marker is older than the consistency delay (12 h), the day's `meta.pb` goes
+ *    first (so an interrupted deletion never leaves a committed but incomplete day), then its shard
+ *    files, then the marker. Unlike the Go gateway this also finds `D/meta.pb` of the stream
+ *    without external labels.
  *
  * @module
  */
+import { DAY_MS } from "./days.ts";
+import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { isObjectNotFound } from "../storage/objstore/bucket.ts";
+import type { DiscoveredStream } from "../storage/parquet/discovery.ts";
 import {
-  chunksFileKey,
   DELETION_MARKER_FILE,
   deletionMarkerKey,
-  labelsFileKey,
-  META_FILE,
   metaFileKey,
   parseBlockKey,
 } from "../storage/parquet/layout.ts";
 import { encodeDeletionMark, RETENTION_REASON } from "../storage/parquet/meta.ts";
-import { DAY_MS } from "./days.ts";
 
-/** How long a marker must exist before its day is deleted (readers may still be loading it). */
-export const DELETE_CONSISTENCY_DELAY_MS = 12 * 3_600_000;
+/** How long a marker waits before the day's files are deleted (readers may still use them). */
+export const DELETE_CONSISTENCY_DELAY_MS = 12 * 3600_000;
 
-/** A day of a stream. */
-export interface StreamDay {
-  /** Stream hash. */
-  readonly hash: bigint;
-  /** `YYYY-MM-DD`. */
-  readonly date: string;
-}
-
-async function listDays(bucket: Bucket, signal?: AbortSignal) {
-  const days = new Map<string, StreamDay & { start: number; meta: boolean; marked: boolean }>();
-  for await (const key of bucket.list("", { recursive: true }, signal)) {
-    const b = parseBlockKey(key);
-    if (!b) continue;
-    const id = `${b.hash}/${b.day.date}`;
-    let d = days.get(id);
-    if (!d) {
-      days.set(
-        id,
-        d = { hash: b.hash, date: b.day.date, start: b.day.start, meta: false, marked: false },
-      );
-    }
-    if (b.file === META_FILE) d.meta = true;
-    if (b.file === DELETION_MARKER_FILE) d.marked = true;
-  }
-  return [...days.values()];
-}
-
-/**
- * Marks every committed day starting strictly before `now - retentionDays` that has no marker
- * yet; returns the days marked.
- */
+/** Marks every discovered day older than the retention; returns the marked `H/D` keys. */
 export async function markExpiredDays(
   bucket: Bucket,
-  now: number,
+  streams: Iterable<DiscoveredStream>,
   retentionDays: number,
+  now: number,
+  logger: Logger,
   signal?: AbortSignal,
-): Promise<StreamDay[]> {
+): Promise<string[]> {
   const cutoff = now - retentionDays * DAY_MS;
-  const marked: StreamDay[] = [];
-  for (const d of await listDays(bucket, signal)) {
-    if (!d.meta || d.marked || !(d.start < cutoff)) continue;
-    await bucket.upload(
-      deletionMarkerKey(d.hash, d.date),
-      encodeDeletionMark(RETENTION_REASON),
-      undefined,
-      signal,
-    );
-    marked.push({ hash: d.hash, date: d.date });
+  const marked: string[] = [];
+  for (const stream of streams) {
+    for (const [date, { day }] of stream.days) {
+      if (day.start >= cutoff) continue;
+      await bucket.upload(
+        deletionMarkerKey(stream.hash, date),
+        encodeDeletionMark(RETENTION_REASON),
+        undefined,
+        signal,
+      );
+      marked.push(`${stream.hash}/${date}`);
+      logger.info("marked day for deletion", { stream: String(stream.hash), day: date });
+    }
   }
   return marked;
 }
 
-async function deleteIfPresent(
-  bucket: Bucket,
-  key: string,
-  signal?: AbortSignal,
-): Promise<boolean> {
+async function deleteIfPresent(bucket: Bucket, key: string, signal?: AbortSignal) {
   try {
     await bucket.delete(key, signal);
-    return true;
   } catch (err) {
-    if (isObjectNotFound(err)) return false;
-    throw err;
+    if (!isObjectNotFound(err)) throw err;
   }
 }
 
-/**
- * Deletes every day whose marker is older than `delay`: `meta.pb`, then shard files
- * `0, 1, ...` until a shard has neither file, then the marker. Returns the days deleted.
- */
+/** Deletes the days whose markers are older than `delayMs`; returns the deleted `H/D` keys. */
 export async function deleteMarkedDays(
   bucket: Bucket,
   now: number,
-  delay = DELETE_CONSISTENCY_DELAY_MS,
+  logger: Logger,
+  delayMs = DELETE_CONSISTENCY_DELAY_MS,
   signal?: AbortSignal,
-): Promise<StreamDay[]> {
-  const deleted: StreamDay[] = [];
-  for (const d of await listDays(bucket, signal)) {
-    if (!d.marked) continue;
-    const marker = deletionMarkerKey(d.hash, d.date);
-    const { lastModified } = await bucket.attributes(marker, signal);
-    if (now - lastModified.getTime() < delay) continue;
-    await deleteIfPresent(bucket, metaFileKey(d.hash, d.date), signal);
-    for (let i = 0;; i++) {
-      const labels = await deleteIfPresent(bucket, labelsFileKey(d.hash, d.date, i), signal);
-      const chunks = await deleteIfPresent(bucket, chunksFileKey(d.hash, d.date, i), signal);
-      if (!labels && !chunks) break;
+): Promise<string[]> {
+  const markers: string[] = [];
+  for await (const key of bucket.list("", { recursive: true }, signal)) {
+    const parsed = parseBlockKey(key);
+    if (parsed?.file === DELETION_MARKER_FILE) markers.push(key);
+  }
+  const deleted: string[] = [];
+  for (const marker of markers) {
+    const { hash, day } = parseBlockKey(marker)!;
+    let age: number;
+    try {
+      age = now - (await bucket.attributes(marker, signal)).lastModified.getTime();
+    } catch (err) {
+      if (isObjectNotFound(err)) continue;
+      throw err;
     }
-    await bucket.delete(marker, signal);
-    deleted.push({ hash: d.hash, date: d.date });
+    if (age < delayMs) continue;
+    await deleteIfPresent(bucket, metaFileKey(hash, day.date), signal);
+    const dir = marker.slice(0, marker.length - DELETION_MARKER_FILE.length);
+    for await (const key of bucket.list(dir, { recursive: true }, signal)) {
+      if (key !== marker) await deleteIfPresent(bucket, key, signal);
+    }
+    await deleteIfPresent(bucket, marker, signal);
+    deleted.push(`${hash}/${day.date}`);
+    logger.info("deleted expired day", { stream: String(hash), day: day.date });
   }
   return deleted;
 }

@@ -1,61 +1,70 @@
 import assert from "node:assert/strict";
-import { listAll } from "../storage/objstore/bucket.ts";
+import { createLogger } from "../internal/log.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
-import { decodeDeletionMark, RETENTION_REASON } from "../storage/parquet/meta.ts";
-import type { RawChunk } from "../storage/parquet/chunk_column.ts";
-import { XorChunkEncoder } from "../storage/tsdb/xor.ts";
-import { convertDay } from "./convert.ts";
-import { DAY_MS, parseDay } from "./days.ts";
-import { DELETE_CONSISTENCY_DELAY_MS, deleteMarkedDays, markExpiredDays } from "./retention.ts";
-import { MemorySource } from "./source.ts";
+import { listAll } from "../storage/objstore/bucket.ts";
+import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { externalLabelsHash } from "../storage/parquet/hash.ts";
+import { encodeBlockMeta, encodeStreamDescriptor } from "../storage/parquet/meta.ts";
+import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
 
-const ULID = "01JNKQ9V4W8X2YZ3A5B6C7D8E9";
+const DAY = 86_400_000;
+const H = 3_600_000;
+const logger = createLogger({ level: "error" });
+const enc = new TextEncoder();
 
-function chunkAt(t: number): RawChunk {
-  const e = new XorChunkEncoder();
-  e.append(t, 1);
-  return { encoding: 1, minT: t, maxT: t, data: e.bytes() };
+async function writeDay(bucket: FilesystemBucket, hash: bigint, date: string) {
+  const mint = Date.parse(`${date}T00:00:00Z`);
+  await bucket.upload(`${hash}/${date}/0.labels.parquet`, enc.encode("l"));
+  await bucket.upload(`${hash}/${date}/0.chunks.parquet`, enc.encode("c"));
+  await bucket.upload(`${hash}/${date}/1.labels.parquet`, enc.encode("l"));
+  await bucket.upload(`${hash}/${date}/1.chunks.parquet`, enc.encode("c"));
+  const meta = encodeBlockMeta({
+    version: 2,
+    mint,
+    maxt: mint + DAY,
+    shards: 2,
+    columnsForName: new Map(),
+    convertedFromBLIDs: [],
+  });
+  await bucket.upload(hash === 0n ? `${date}/meta.pb` : `${hash}/${date}/meta.pb`, meta);
 }
 
-Deno.test("expired days are marked, hidden, then deleted after the consistency delay", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "pq-retention-test-" });
+Deno.test("retention marks old days, hides them, and deletes them after the delay", async () => {
+  const dir = await Deno.makeTempDir();
   const bucket = new FilesystemBucket(dir);
   try {
-    const days = ["2025-03-01", "2025-03-02", "2025-03-03"].map(parseDay);
-    const series = (
-      t: number,
-    ) => [{ labels: [{ name: "__name__", value: "up" }], chunks: [chunkAt(t)] }];
-    for (const day of days) {
-      const src = new MemorySource(ULID, series(day.start + 1000));
-      await convertDay(bucket, day, {}, [src], { rowGroupSize: 10, numRowGroups: 1 });
-      await convertDay(bucket, day, { cluster: "a" }, [src], { rowGroupSize: 1, numRowGroups: 1 });
-    }
-    const before = await listAll(bucket, "", { recursive: true });
-    // Retention 1 day at 2025-03-03T12:00: days starting before 2025-03-02T12:00 expire.
-    const now = days[2].start + DAY_MS / 2;
-    const marked = await markExpiredDays(bucket, now, 1);
-    assert.deepEqual(marked.map((d) => d.date).sort(), [
-      "2025-03-01",
-      "2025-03-01",
-      "2025-03-02",
-      "2025-03-02",
-    ]);
-    const marker = await bucket.get(`0/2025-03-01/deletion-marker.pb`);
-    assert.equal(decodeDeletionMark(marker, "m"), RETENTION_REASON);
-    assert.deepEqual(await markExpiredDays(bucket, now, 1), []);
+    const ext = { cluster: "a" };
+    const h = externalLabelsHash(ext);
+    await bucket.upload(`${h}/stream.pb`, encodeStreamDescriptor(ext));
+    for (const d of ["2025-01-01", "2025-01-05", "2025-01-09"]) await writeDay(bucket, h, d);
+    await writeDay(bucket, 0n, "2025-01-02");
+    const now = Date.UTC(2025, 0, 10, 12);
+    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger });
+    await discoverer.discover();
 
-    // Markers are fresh: nothing is deleted yet.
-    assert.deepEqual(await deleteMarkedDays(bucket, Date.now()), []);
-    const later = Date.now() + DELETE_CONSISTENCY_DELAY_MS + 1000;
-    const deleted = await deleteMarkedDays(bucket, later);
-    assert.equal(deleted.length, 4);
-    const after = await listAll(bucket, "", { recursive: true });
-    // Only the 2025-03-03 days and the stream descriptors remain; hash 0's D/meta.pb is gone too.
+    // Retention 5 days: cutoff 2025-01-05T12:00, so 01-01, 01-02 and 01-05 (midnight before it).
+    const marked = await markExpiredDays(bucket, discoverer.streams.values(), 5, now, logger);
+    assert.deepEqual(marked.sort(), [`${h}/2025-01-01`, `${h}/2025-01-05`, `0/2025-01-02`].sort());
+    await discoverer.discover();
+    assert.deepEqual([...discoverer.convertedDays()], [`${h}/2025-01-09`]);
+
+    // Markers just written are younger than the delay: nothing is deleted yet.
+    assert.deepEqual(await deleteMarkedDays(bucket, Date.now(), logger), []);
+    const later = Date.now() + 12 * H + 1000;
+    const deleted = await deleteMarkedDays(bucket, later, logger);
+    assert.equal(deleted.length, 3);
+    const left = await listAll(bucket, "", { recursive: true });
     assert.deepEqual(
-      after,
-      before.filter((k) => k.includes("2025-03-03") || k.endsWith("stream.pb")),
+      left.sort(),
+      [
+        `${h}/2025-01-09/0.chunks.parquet`,
+        `${h}/2025-01-09/0.labels.parquet`,
+        `${h}/2025-01-09/1.chunks.parquet`,
+        `${h}/2025-01-09/1.labels.parquet`,
+        `${h}/2025-01-09/meta.pb`,
+        `${h}/stream.pb`,
+      ].sort(),
     );
-    assert.ok(!after.includes("2025-03-01/meta.pb"));
   } finally {
     await bucket.close();
     await Deno.remove(dir, { recursive: true });

@@ -11,34 +11,61 @@
  *
  * @module
  */
+import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "./bucket.ts";
 import type { BucketConfig } from "./config.ts";
 import { ObjstoreConfigError } from "./config.ts";
 import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
+import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
+import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
 export { FilesystemBucket } from "./filesystem.ts";
 export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
+export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
+export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+
+/** Options of {@linkcode createBucket}. */
+export interface CreateBucketOptions {
+  /** Where providers report retries (debug level). Credentials are never logged. */
+  logger?: Logger;
+}
 
 /**
- * Creates the bucket a validated config describes, with its prefix applied.
- * Throws {@linkcode ObjstoreConfigError} for providers this build cannot serve yet.
+ * Creates the bucket a validated config describes, with its prefix applied. Rejects with
+ * {@linkcode ObjstoreConfigError} (naming the provider) when the fields cannot be used.
  */
-export function createBucket(config: BucketConfig): Promise<Bucket> {
-  switch (config.type) {
-    case "FILESYSTEM":
-      return Promise.resolve(
-        withPrefix(new FilesystemBucket(config.config.directory as string), config.prefix),
-      );
-    default:
-      return Promise.reject(
-        new ObjstoreConfigError(
+export async function createBucket(
+  config: BucketConfig,
+  options: CreateBucketOptions = {},
+): Promise<Bucket> {
+  const c = config.config;
+  let bucket: Bucket;
+  try {
+    switch (config.type) {
+      case "FILESYSTEM":
+        bucket = new FilesystemBucket(c.directory as string);
+        break;
+      case "S3":
+        bucket = new S3Bucket(s3OptionsFromConfig(c), options.logger);
+        break;
+      case "AZURE":
+        bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
+        break;
+      default:
+        throw new ObjstoreConfigError(
           config.type,
           `the ${config.type} provider is not available in this build yet`,
-        ),
-      );
+        );
+    }
+  } catch (e) {
+    if (e instanceof S3ConfigError) {
+      throw new ObjstoreConfigError(config.type, e.message);
+    }
+    throw e;
   }
+  return withPrefix(bucket, config.prefix);
 }

@@ -13,11 +13,11 @@
  * callers must not modify the bytes while reading.
  */
 export class BitReader {
-  readonly #buf: Uint8Array;
-  readonly #start: number;
-  readonly #end: number;
+  #buf: Uint8Array;
+  #start: number;
+  #end: number;
   /** Number of valid bits. */
-  readonly bitLength: number;
+  bitLength: number;
   /** Position of the next bit to read, relative to the start. */
   pos = 0;
 
@@ -27,6 +27,16 @@ export class BitReader {
     this.#start = start;
     this.#end = end;
     this.bitLength = (end - start) * 8;
+  }
+
+  /** Points the reader at `data[start, end)` from bit 0, for reuse without allocation. */
+  reset(data: Uint8Array, start = 0, end = data.length): this {
+    this.#buf = data;
+    this.#start = start;
+    this.#end = end;
+    this.bitLength = (end - start) * 8;
+    this.pos = 0;
+    return this;
   }
 
   /** Reports whether more bits were consumed than the stream holds. */

@@ -49,7 +49,7 @@ export {
 export * from "./meta.ts";
 export { type Interval, parseTombstones, type Tombstones } from "./tombstones.ts";
 export { FileSegment, type SegmentSource } from "./segment_file.ts";
-export { XorChunkEncoder, XorIterator } from "./xor.ts";
+export { decodeXorChunk, XorChunkEncoder, XorIterator } from "./xor.ts";
 export {
   type BlockWriteOptions,
   type ChunkToWrite,

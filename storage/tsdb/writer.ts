@@ -49,6 +49,12 @@ export interface BlockWriteOptions {
   /** Compaction level (default 1). */
   level?: number;
   /**
+   * The block's time range `[minTime, maxTime)` as meta.json records it, e.g. a 2h-aligned range
+   * as Prometheus' compactor writes (default: first sample to last sample + 1 ms). It must hold
+   * every sample.
+   */
+  range?: { minTime: number; maxTime: number };
+  /**
    * Index format: 2 (default, what Prometheus writes) or 1 (symbol and series references are
    * file offsets, series unaligned), for testing readers of old blocks.
    */
@@ -119,6 +125,12 @@ export async function writeBlock(
     }
     refs.push(r);
   }
+  if (opts.range && (minTime < opts.range.minTime || maxTime >= opts.range.maxTime)) {
+    throw new RangeError(
+      `samples [${minTime}, ${maxTime}] fall outside the block range ` +
+        `[${opts.range.minTime}, ${opts.range.maxTime})`,
+    );
+  }
   if (segments.length === 0) startSegment();
   for (let i = 0; i < segments.length; i++) {
     await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concat(segments[i]));
@@ -129,8 +141,8 @@ export async function writeBlock(
 
   const meta: BlockMeta = {
     ulid,
-    minTime: Number.isFinite(minTime) ? minTime : 0,
-    maxTime: Number.isFinite(maxTime) ? maxTime + 1 : 0,
+    minTime: opts.range?.minTime ?? (Number.isFinite(minTime) ? minTime : 0),
+    maxTime: opts.range?.maxTime ?? (Number.isFinite(maxTime) ? maxTime + 1 : 0),
     stats: {
       numSamples: numFloatSamples + numHistogramSamples,
       numFloatSamples,

@@ -156,3 +156,24 @@ Deno.test("an index with no series is valid", async () => {
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("writeBlock records an explicit block range and rejects samples outside it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const series = [{
+      labels: labelsFromRecord({ __name__: "a" }),
+      chunks: xorChunks([7_200_371, 14_399_371], [1, 2]),
+    }];
+    const meta = await writeBlock(dir, series, {
+      range: { minTime: 7_200_000, maxTime: 14_400_000 },
+    });
+    assert.equal(meta.minTime, 7_200_000);
+    assert.equal(meta.maxTime, 14_400_000);
+    await assert.rejects(
+      writeBlock(dir, series, { range: { minTime: 7_200_000, maxTime: 14_399_371 } }),
+      /outside the block range/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -111,60 +111,73 @@ export class XorIterator implements SampleIterator {
 
   /** Advances to the next sample. */
   next(): ValueType {
+    // Kept small so V8 can inline it into the caller's loop; rare paths live in methods.
+    const read = this.#read;
+    if (read < 2 || read >= this.#total || this.#done) return this.#nextSlow();
+    const b = this.#b;
+    const end = this.#end;
+    let pos = this.#pos;
+    const p = peek32(b, end, pos);
+    // dod == 0 (a regular scrape interval) takes one bit.
+    if (p < 0x80000000) pos += 1;
+    else pos = this.#readDod(p, pos);
+    const st = this.#s;
+    st[T] += st[TDELTA];
+    pos = this.#readValue(b, end, pos);
+    if (pos > this.#bitLength) this.#truncated();
+    this.#pos = pos;
+    this.#read = read + 1;
+    return ValueType.Float;
+  }
+
+  #nextSlow(): ValueType {
     if (this.#read >= this.#total || this.#done) {
       this.#done = true;
       return ValueType.None;
     }
-    if (this.#read < 2) {
-      this.#readFirst();
-    } else {
-      const b = this.#b;
-      const end = this.#end;
-      let pos = this.#pos;
-      const p = peek32(b, end, pos);
-      if (p < 0x80000000) {
-        // dod == 0, the common case of a regular scrape interval.
-        pos += 1;
-      } else {
-        let dod: number;
-        if (p < 0xc0000000) {
-          dod = (p >>> 16) & 0x3fff;
-          pos += 16;
-          if (dod > 0x2000) dod -= 0x4000;
-        } else if (p < 0xe0000000) {
-          dod = (p >>> 12) & 0x1ffff;
-          pos += 20;
-          if (dod > 0x10000) dod -= 0x20000;
-        } else if (p < 0xf0000000) {
-          dod = (p >>> 8) & 0xfffff;
-          pos += 24;
-          if (dod > 0x80000) dod -= 0x100000;
-        } else {
-          const hi = peek32(b, end, pos + 4);
-          const lo = peek32(b, end, pos + 36);
-          pos += 68;
-          dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
-        }
-        this.#s[TDELTA] += dod;
-      }
-      this.#s[T] += this.#s[TDELTA];
-      this.#pos = this.#readValue(b, end, pos);
-    }
-    if (this.#pos > this.#bitLength) {
-      this.#done = true;
-      throw new TsdbFormatError(
-        this.#source,
-        "XOR samples",
-        `truncated at sample ${this.#read + 1} of ${this.#total}`,
-      );
-    }
+    this.#readFirst();
+    if (this.#pos > this.#bitLength) this.#truncated();
     this.#read++;
     return ValueType.Float;
   }
 
+  #truncated(): never {
+    this.#done = true;
+    throw new TsdbFormatError(
+      this.#source,
+      "XOR samples",
+      `truncated at sample ${this.#read + 1} of ${this.#total}`,
+    );
+  }
+
+  /** Reads a non-zero delta-of-delta whose first 32 bits are `p`; returns the new position. */
+  #readDod(p: number, pos: number): number {
+    let dod: number;
+    if (p < 0xc0000000) {
+      dod = (p >>> 16) & 0x3fff;
+      pos += 16;
+      if (dod > 0x2000) dod -= 0x4000;
+    } else if (p < 0xe0000000) {
+      dod = (p >>> 12) & 0x1ffff;
+      pos += 20;
+      if (dod > 0x10000) dod -= 0x20000;
+    } else if (p < 0xf0000000) {
+      dod = (p >>> 8) & 0xfffff;
+      pos += 24;
+      if (dod > 0x80000) dod -= 0x100000;
+    } else {
+      const hi = peek32(this.#b, this.#end, pos + 4);
+      const lo = peek32(this.#b, this.#end, pos + 36);
+      pos += 68;
+      dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+    }
+    this.#s[TDELTA] += dod;
+    return pos;
+  }
+
   /** Samples 0 and 1: varint timestamp and raw value, then uvarint delta and XOR value. */
   #readFirst(): void {
-    const r = new BitReader(this.#b, 0, this.#end);
+    const r = headReader.reset(this.#b, 0, this.#end);
     r.pos = this.#pos;
     if (this.#read === 0) {
       this.#s[T] = r.readVarint();
@@ -182,27 +195,28 @@ export class XorIterator implements SampleIterator {
   #readValue(b: Uint8Array, end: number, pos: number): number {
     const p = peek32(b, end, pos);
     if (p < 0x80000000) return pos + 1;
-    let mbits: number;
     if (p < 0xc0000000) {
-      pos += 2;
-      if (this.#leading === 0xff) {
-        this.#done = true;
-        throw new TsdbFormatError(this.#source, "XOR samples", "reused bit window before any");
-      }
-      mbits = 64 - this.#leading - this.#trailing;
-    } else {
-      // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
-      const leading = (p >>> 25) & 0x1f;
-      mbits = (p >>> 19) & 0x3f;
-      pos += 13;
-      if (mbits === 0) mbits = 64;
-      if (leading + mbits > 64) {
-        this.#done = true;
-        throw new TsdbFormatError(this.#source, "XOR samples", "bit window exceeds 64 bits");
-      }
-      this.#leading = leading;
-      this.#trailing = 64 - leading - mbits;
+      if (this.#leading === 0xff) this.#badWindow("reused bit window before any");
+      return this.#xorBits(b, end, pos + 2);
     }
+    // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
+    const leading = (p >>> 25) & 0x1f;
+    const mbits = ((p >>> 19) & 0x3f) || 64;
+    if (leading + mbits > 64) this.#badWindow("bit window exceeds 64 bits");
+    this.#leading = leading;
+    this.#trailing = 64 - leading - mbits;
+    return this.#xorBits(b, end, pos + 13);
+  }
+
+  #badWindow(detail: string): never {
+    this.#done = true;
+    throw new TsdbFormatError(this.#source, "XOR samples", detail);
+  }
+
+  /** Reads the significant bits of the current window at `pos` and XORs them into the value. */
+  #xorBits(b: Uint8Array, end: number, pos: number): number {
+    const t = this.#trailing;
+    const mbits = 64 - this.#leading - t;
     let h = 0;
     let l: number;
     if (mbits > 32) {
@@ -211,8 +225,6 @@ export class XorIterator implements SampleIterator {
     } else {
       l = peek32(b, end, pos) >>> (32 - mbits);
     }
-    pos += mbits;
-    const t = this.#trailing;
     if (t >= 32) {
       h = l << (t - 32);
       l = 0;
@@ -223,7 +235,7 @@ export class XorIterator implements SampleIterator {
     const st = this.#s;
     st[HI_BITS] = (st[HI_BITS] ^ h) >>> 0;
     st[LO_BITS] = (st[LO_BITS] ^ l) >>> 0;
-    return pos;
+    return pos + mbits;
   }
 
   /** Advances to the first sample at or after `t`. */
@@ -252,6 +264,126 @@ export class XorIterator implements SampleIterator {
   atFloatHistogram(): FloatHistogram {
     throw new TypeError("XOR chunk samples are floats, not histograms");
   }
+}
+
+/**
+ * Decodes a whole XOR chunk into `ts` and `values` (from index 0) and returns the sample count:
+ * the fast path for consumers that want every sample, with all decoder state in locals.
+ * Values are written through their bit patterns, so stale markers keep their payload.
+ * Throws {@linkcode TsdbFormatError} naming `source` for malformed data and `RangeError` when
+ * the arrays are shorter than the chunk's sample count.
+ */
+export function decodeXorChunk(
+  data: Uint8Array,
+  ts: Float64Array,
+  values: Float64Array,
+  source = "XOR chunk",
+): number {
+  if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+  const n = (data[0] << 8) | data[1];
+  if (n === 0) return 0;
+  if (ts.length < n || values.length < n) {
+    throw new RangeError(`arrays hold ${Math.min(ts.length, values.length)} of ${n} samples`);
+  }
+  const end = data.length;
+  const bitLength = end * 8;
+  // Samples 0 and 1 through the general bit reader (a reused one: no allocation per chunk).
+  const r = headReader.reset(data);
+  r.pos = 16;
+  let t = r.readVarint();
+  let hi = r.readBits(32);
+  let lo = r.readBits(32);
+  if (r.overrun) throw truncated(source, n);
+  ts[0] = t;
+  U32[HI] = hi;
+  U32[LO] = lo;
+  // Typed array stores keep NaN payloads (stale markers).
+  values[0] = F64[0];
+  if (n === 1) return 1;
+  let tDelta = r.readUvarint();
+  let pos = r.pos;
+  let leading = 0xff;
+  let trailing = 0;
+  for (let k = 1; k < n; k++) {
+    if (k > 1) {
+      const p = peek32(data, end, pos);
+      if (p < 0x80000000) pos += 1;
+      else {
+        let dod: number;
+        if (p < 0xc0000000) {
+          dod = (p >>> 16) & 0x3fff;
+          pos += 16;
+          if (dod > 0x2000) dod -= 0x4000;
+        } else if (p < 0xe0000000) {
+          dod = (p >>> 12) & 0x1ffff;
+          pos += 20;
+          if (dod > 0x10000) dod -= 0x20000;
+        } else if (p < 0xf0000000) {
+          dod = (p >>> 8) & 0xfffff;
+          pos += 24;
+          if (dod > 0x80000) dod -= 0x100000;
+        } else {
+          const dh = peek32(data, end, pos + 4);
+          const dl = peek32(data, end, pos + 36);
+          pos += 68;
+          dod = Number(BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(dl)));
+        }
+        tDelta += dod;
+      }
+    }
+    t += tDelta;
+    const p = peek32(data, end, pos);
+    if (p < 0x80000000) pos += 1;
+    else {
+      if (p < 0xc0000000) {
+        if (leading === 0xff) {
+          throw new TsdbFormatError(source, "XOR samples", "reused bit window before any");
+        }
+        pos += 2;
+      } else {
+        const lead = (p >>> 25) & 0x1f;
+        const m = ((p >>> 19) & 0x3f) || 64;
+        if (lead + m > 64) {
+          throw new TsdbFormatError(source, "XOR samples", "bit window exceeds 64 bits");
+        }
+        leading = lead;
+        trailing = 64 - lead - m;
+        pos += 13;
+      }
+      const mbits = 64 - leading - trailing;
+      let h = 0;
+      let l: number;
+      if (mbits > 32) {
+        h = peek32(data, end, pos) >>> (64 - mbits);
+        l = peek32(data, end, pos + mbits - 32);
+      } else {
+        l = peek32(data, end, pos) >>> (32 - mbits);
+      }
+      pos += mbits;
+      if (trailing >= 32) {
+        h = l << (trailing - 32);
+        l = 0;
+      } else if (trailing > 0) {
+        h = (h << trailing) | (l >>> (32 - trailing));
+        l <<= trailing;
+      }
+      hi = (hi ^ h) >>> 0;
+      lo = (lo ^ l) >>> 0;
+    }
+    ts[k] = t;
+    U32[HI] = hi;
+    U32[LO] = lo;
+    values[k] = F64[0];
+  }
+  // Reads past the end see zero bits, so one check after the loop finds any truncation.
+  if (pos > bitLength) throw truncated(source, n);
+  return n;
+}
+
+const headReader = new BitReader(new Uint8Array(0));
+
+function truncated(source: string, total: number): TsdbFormatError {
+  return new TsdbFormatError(source, "XOR samples", `truncated: too few bits for ${total} samples`);
 }
 
 /**

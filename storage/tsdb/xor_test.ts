@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isStaleNaN, STALE_NAN, ValueType } from "../../engine/series.ts";
-import { XorChunkEncoder, XorIterator } from "./xor.ts";
+import { decodeXorChunk, XorChunkEncoder, XorIterator } from "./xor.ts";
 import { TsdbFormatError } from "./errors.ts";
 import { Block } from "./block.ts";
 import { Encoding } from "./chunks_reader.ts";
@@ -109,4 +109,44 @@ Deno.test("re-encoding promtool's and Prometheus' XOR chunks reproduces them byt
     }
   }
   assert.ok(compared > 30, `${compared} chunks`);
+});
+
+Deno.test("decodeXorChunk matches the iterator, keeps stale bits and fails typed", async () => {
+  const ts = new Float64Array(200);
+  const vs = new Float64Array(200);
+  const root = new URL("./testdata/blocks/", import.meta.url).pathname;
+  let chunks = 0;
+  let metaChunks = 0;
+  for (const e of Deno.readDirSync(root)) {
+    const b = await Block.open(root + e.name);
+    metaChunks += b.meta.stats.numChunks;
+    for (const s of b.series()) {
+      for (let i = 0; i < s.chunks.length; i++) {
+        const data = s.rawChunk(i).data;
+        const n = decodeXorChunk(data, ts, vs);
+        const it = new XorIterator(data);
+        let k = 0;
+        while (it.next() !== ValueType.None) {
+          assert.equal(ts[k], it.atT());
+          assert.ok(Object.is(vs[k], it.atFloat()));
+          k++;
+        }
+        assert.equal(n, k);
+        chunks++;
+      }
+    }
+  }
+  assert.equal(chunks, metaChunks);
+  const e = new XorChunkEncoder();
+  e.append(1, 5);
+  e.append(2, STALE_NAN);
+  e.append(3 + 2 ** 40, 7);
+  assert.equal(decodeXorChunk(e.bytes(), ts, vs), 3);
+  assert.ok(isStaleNaN(vs[1]));
+  assert.deepEqual([ts[2], vs[2]], [3 + 2 ** 40, 7]);
+  assert.equal(decodeXorChunk(VECTOR, ts, vs), 3);
+  for (let n = 0; n < VECTOR.length; n++) {
+    assert.throws(() => decodeXorChunk(VECTOR.subarray(0, n), ts, vs), TsdbFormatError);
+  }
+  assert.throws(() => decodeXorChunk(VECTOR, new Float64Array(2), vs), RangeError);
 });

@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { Engine } from "./engine.ts";
+import { QueryError } from "./errors.ts";
+import { compareLabels, labelsToString } from "./labels.ts";
+import { type Matcher, matchesAll } from "./matchers.ts";
+import type { Queryable, SeriesSet, StringsResult } from "./queryable.ts";
+import { ArraySampleIterator, type Series } from "./series.ts";
+import { parseSeriesDescription } from "./series_desc.ts";
+import type { QueryResult } from "./value.ts";
+
+const MIN = 60_000;
+
+/** A small in-memory store: `load(interval, lines)` as in Prometheus' test scripts. */
+class TestStorage implements Queryable {
+  readonly series: Series[] = [];
+  constructor(interval: number, lines: string[]) {
+    for (const line of lines) {
+      const d = parseSeriesDescription(line);
+      const n = d.values.filter((v) => typeof v === "number").length;
+      // Typed arrays keep the stale marker's NaN payload.
+      const ts = new Float64Array(n);
+      const vs = new Float64Array(n);
+      let j = 0;
+      d.values.forEach((v, i) => {
+        if (typeof v === "number") {
+          ts[j] = i * interval;
+          vs[j++] = v;
+        }
+      });
+      const labels = d.labels;
+      this.series.push({ labels, iterator: () => new ArraySampleIterator(ts, vs) });
+    }
+    this.series.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+  select(matchers: readonly Matcher[]): Promise<SeriesSet> {
+    return Promise.resolve({
+      series: this.series.filter((s) => matchesAll(matchers, s.labels)),
+      warnings: [],
+    });
+  }
+  labelNames(): Promise<StringsResult> {
+    return Promise.resolve({ values: [], warnings: [] });
+  }
+  labelValues(): Promise<StringsResult> {
+    return Promise.resolve({ values: [], warnings: [] });
+  }
+}
+
+const storage = new TestStorage(5 * MIN, [
+  'http_requests_total{job="api", instance="0"} 0+10x10',
+  'http_requests_total{job="api", instance="1"} 0+20x10',
+  'http_requests_total{job="db", instance="0"} 0+30x10',
+  'gauge{job="api"} 1 2 stale 4',
+  'nan_metric{job="x"} NaN 1',
+]);
+
+const engine = new Engine({ maxSamples: 10_000 });
+
+/** Instant result as `labels => value` strings, in result order. */
+function vector(res: QueryResult): string[] {
+  assert.equal(res.value.type, "vector");
+  if (res.value.type !== "vector") return [];
+  return res.value.samples.map((s) => `${labelsToString(s.labels)} ${s.f}`);
+}
+
+/** Like {@linkcode vector}, sorted (for results whose order is unspecified). */
+function sorted(res: QueryResult): string[] {
+  return vector(res).sort();
+}
+
+function scalar(res: QueryResult): number {
+  assert.equal(res.value.type, "scalar");
+  return res.value.type === "scalar" ? res.value.v : NaN;
+}
+
+/** Asserts equal contents regardless of order. */
+function same(actual: string[], expected: string[]): void {
+  assert.deepEqual(actual, [...expected].sort());
+}
+
+async function instant(q: string, t: number): Promise<string[]> {
+  return sorted(await engine.instantQuery(storage, q, t));
+}
+
+Deno.test("selector picks the newest sample within the left-open lookback window", async () => {
+  same(await instant("http_requests_total", 50 * MIN), [
+    'http_requests_total{instance="0", job="api"} 100',
+    'http_requests_total{instance="1", job="api"} 200',
+    'http_requests_total{instance="0", job="db"} 300',
+  ]);
+  // The last sample is at 50m; the window (55m-5m, 55m] no longer contains it.
+  same(await instant("http_requests_total", 55 * MIN), []);
+  assert.equal((await instant("http_requests_total", 55 * MIN - 1)).length, 3);
+});
+
+Deno.test("a stale marker ends the series until the next sample", async () => {
+  same(await instant("gauge", 10 * MIN - 1), ['gauge{job="api"} 2']);
+  same(await instant("gauge", 10 * MIN), []);
+  same(await instant("gauge", 15 * MIN), ['gauge{job="api"} 4']);
+  // Range windows skip the marker: 1, 2 and 4 remain in (0, 15m].
+  same(await instant("count_over_time(gauge[15m])", 15 * MIN), ['{job="api"} 2']);
+});
+
+Deno.test("offset and @ shift the evaluation time", async () => {
+  same(await instant('http_requests_total{job="db"} offset 10m', 50 * MIN), [
+    'http_requests_total{instance="0", job="db"} 240',
+  ]);
+  same(await instant('http_requests_total{job="db"} @ 300', 50 * MIN), [
+    'http_requests_total{instance="0", job="db"} 30',
+  ]);
+});
+
+Deno.test("rate and increase extrapolate to the window boundaries", async () => {
+  // Window (40m, 50m] holds 90@45m and 100@50m: increase 10 over 300s, extrapolated by the
+  // 300s gap to the window start (below 1.1 x the sample interval): 20 over 600s.
+  const inc = await instant('increase(http_requests_total{job="api",instance="0"}[10m])', 50 * MIN);
+  assert.deepEqual(inc, ['{instance="0", job="api"} 20']);
+  const rate = await engine.instantQuery(
+    storage,
+    'rate(http_requests_total{instance="0",job="api"}[10m])',
+    50 * MIN,
+  );
+  assert.equal(rate.value.type, "vector");
+  if (rate.value.type === "vector") assert.ok(Math.abs(rate.value.samples[0].f - 1 / 30) < 1e-12);
+});
+
+Deno.test("aggregations group by labels", async () => {
+  same(await instant("sum by (job) (http_requests_total)", 50 * MIN), [
+    '{job="api"} 300',
+    '{job="db"} 300',
+  ]);
+  same(await instant("count without (instance) (http_requests_total)", 50 * MIN), [
+    '{job="api"} 2',
+    '{job="db"} 1',
+  ]);
+  assert.deepEqual(
+    vector(await engine.instantQuery(storage, "topk(2, http_requests_total)", 50 * MIN)),
+    [
+      'http_requests_total{instance="0", job="db"} 300',
+      'http_requests_total{instance="1", job="api"} 200',
+    ],
+  );
+  same(await instant("quantile(0.5, http_requests_total)", 50 * MIN), ["{} 200"]);
+  same(await instant("stddev(http_requests_total)", 50 * MIN), [
+    `{} ${Math.sqrt(20000 / 3)}`,
+  ]);
+});
+
+Deno.test("vector matching: group_left joins the one side, duplicates fail", async () => {
+  same(
+    await instant(
+      "http_requests_total / on(job) group_left sum by (job) (http_requests_total)",
+      50 * MIN,
+    ),
+    [
+      '{instance="0", job="api"} 0.3333333333333333',
+      '{instance="1", job="api"} 0.6666666666666666',
+      '{instance="0", job="db"} 1',
+    ],
+  );
+  await assert.rejects(
+    () =>
+      engine.instantQuery(storage, "http_requests_total + on(job) http_requests_total", 50 * MIN),
+    (e: unknown) =>
+      e instanceof QueryError && /found duplicate series for the match group/.test(e.message),
+  );
+});
+
+Deno.test("comparisons filter, bool returns 0/1 and drops the name", async () => {
+  same(await instant("http_requests_total > 150", 50 * MIN), [
+    'http_requests_total{instance="1", job="api"} 200',
+    'http_requests_total{instance="0", job="db"} 300',
+  ]);
+  same(await instant('http_requests_total{job="db"} > bool 150', 50 * MIN), [
+    '{instance="0", job="db"} 1',
+  ]);
+  assert.equal(scalar(await engine.instantQuery(storage, "2 ^ 3 % 5 + 1", 0)), 4);
+});
+
+Deno.test("range query evaluates every step and returns a matrix sorted by labels", async () => {
+  const res = await engine.rangeQuery(storage, "sum(http_requests_total)", 0, 10 * MIN, 5 * MIN);
+  assert.equal(res.value.type, "matrix");
+  if (res.value.type !== "matrix") return;
+  assert.equal(res.value.series.length, 1);
+  assert.deepEqual(res.value.series[0].floatTimes, [0, 5 * MIN, 10 * MIN]);
+  assert.deepEqual(res.value.series[0].floatValues, [0, 60, 120]);
+});
+
+Deno.test("subqueries align their steps to multiples of the step", async () => {
+  // Steps of [10m:5m] at 50m: 45m and 50m (40m is excluded by the left-open window).
+  assert.deepEqual(
+    await instant('count_over_time(http_requests_total{job="db"}[10m:5m])', 50 * MIN),
+    [
+      '{instance="0", job="db"} 2',
+    ],
+  );
+  assert.deepEqual(
+    await instant('max_over_time(http_requests_total{job="db"}[12m:5m])', 47 * MIN),
+    [
+      '{instance="0", job="db"} 270',
+    ],
+  );
+});
+
+Deno.test("absent and label_replace", async () => {
+  same(await instant('absent(nonexistent{job="x", a=~"b"})', 0), ['{job="x"} 1']);
+  same(await instant("absent(http_requests_total)", 0), []);
+  assert.deepEqual(
+    await instant('label_replace(http_requests_total{job="db"}, "dst", "$1-x", "job", "(d)b")', 0),
+    ['http_requests_total{dst="d-x", instance="0", job="db"} 0'],
+  );
+});
+
+Deno.test("the sample limit and cancellation abort the query", async () => {
+  const small = new Engine({ maxSamples: 10 });
+  await assert.rejects(
+    () => small.rangeQuery(storage, "http_requests_total", 0, 50 * MIN, MIN),
+    (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
+  );
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(
+    () => engine.instantQuery(storage, "http_requests_total", 0, { signal: ac.signal }),
+    (e: unknown) => e instanceof QueryError && e.kind === "canceled",
+  );
+});

@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  HealthCheckResponseSchema,
+} from "../../proto/gen/grpc/health/v1/health_pb.ts";
+import {
+  type SeriesRequest,
+  SeriesRequestSchema,
+  SeriesResponseSchema,
+  Store,
+} from "../../proto/gen/store/storepb/rpc_pb.ts";
+import { HealthService } from "./health.ts";
+import { serveHttp2 } from "./http2/server.ts";
+import { type CallContext, GrpcServer } from "./server.ts";
+import { Code, GrpcError } from "./status.ts";
+import { TestClient } from "./testing.ts";
+
+/** Awaits `fn` and returns what it rejected with; fails if it resolved. */
+async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+  } catch (e) {
+    return e;
+  }
+  assert.fail("expected a rejection");
+}
+
+const CHECK = "/grpc.health.v1.Health/Check";
+const WATCH = "/grpc.health.v1.Health/Watch";
+const SERIES = "/thanos.Store/Series";
+
+interface Observed {
+  encoding?: string;
+  abortReason?: unknown;
+}
+
+/** A server whose Store.Series yields `max_time` messages carrying the index as a warning. */
+async function startServer(observed: Observed = {}, grpcOpts = {}) {
+  const health = new HealthService();
+  const grpc = new GrpcServer(grpcOpts);
+  health.register(grpc);
+  grpc.addService(Store, {
+    async *series(req: SeriesRequest, ctx: CallContext) {
+      observed.encoding = ctx.metadata.get("grpc-encoding");
+      if (req.matchers.some((m) => m.name === "fail")) {
+        throw new GrpcError(Code.InvalidArgument, "bad matcher: \u00fc 100%\n");
+      }
+      if (req.matchers.some((m) => m.name === "hang")) {
+        await new Promise<void>((resolve) => {
+          ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        observed.abortReason = ctx.signal.reason;
+        return;
+      }
+      const pad = "x".repeat(Number(req.minTime));
+      for (let i = 0; i < Number(req.maxTime); i++) {
+        yield { result: { case: "warning", value: `${i}${pad}` } };
+      }
+    },
+  });
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  return { server, health, target: `127.0.0.1:${server.addr.port}` };
+}
+
+Deno.test("grpc: health Check answers SERVING, NOT_FOUND for unknown services", async () => {
+  const { server, health, target } = await startServer();
+  const client = new TestClient(target);
+  try {
+    const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    assert.deepEqual(res.status, ServingStatus.SERVING);
+    const err = await rejection(() =>
+      client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {
+        service: "nope",
+      })
+    );
+    assert.deepEqual((err as { code: number }).code, Code.NotFound);
+    health.setStatus("", ServingStatus.NOT_SERVING);
+    const res2 = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    assert.deepEqual(res2.status, ServingStatus.NOT_SERVING);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: health Watch streams the status and its changes until cancelled", async () => {
+  const { server, health, target } = await startServer();
+  const client = new TestClient(target);
+  try {
+    const call = client.openStream(
+      WATCH,
+      HealthCheckRequestSchema,
+      HealthCheckResponseSchema,
+      {},
+    );
+    const seen: number[] = [];
+    const done = new Promise<number>((resolve) => {
+      call.on("data", (m) => {
+        seen.push(m.status);
+        if (seen.length === 1) health.setStatus("", ServingStatus.NOT_SERVING);
+        if (seen.length === 2) call.cancel();
+      });
+      call.on("error", (e: { code: number }) => resolve(e.code));
+    });
+    assert.deepEqual(await done, Code.Canceled);
+    assert.deepEqual(seen, [ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: server streaming delivers every message in order, large ones too", async () => {
+  const { server, target } = await startServer();
+  const client = new TestClient(target);
+  try {
+    const small = await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+      minTime: 0n,
+      maxTime: 1000n,
+    });
+    assert.deepEqual(small.length, 1000);
+    assert.deepEqual(small.map((m) => m.result.value), [...Array(1000).keys()].map(String));
+    // 40 messages of 200 kB: several times the 64 KiB default window of grpc-js streams.
+    const big = await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+      minTime: 200_000n,
+      maxTime: 40n,
+    });
+    assert.deepEqual(big.length, 40);
+    assert.deepEqual(
+      big.map((m) => m.result.value),
+      [...Array(40).keys()].map((i) => `${i}${"x".repeat(200_000)}`),
+    );
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: handler errors become status codes with percent-encoded messages", async () => {
+  const { server, target } = await startServer();
+  const client = new TestClient(target);
+  try {
+    const err = await rejection(() =>
+      client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+        matchers: [{ name: "fail", value: "x" }],
+      })
+    );
+    assert.deepEqual(err, { code: Code.InvalidArgument, details: "bad matcher: \u00fc 100%\n" });
+    const unknown = await rejection(() =>
+      client.unary("/thanos.Store/Nope", SeriesRequestSchema, SeriesResponseSchema, {})
+    );
+    assert.deepEqual((unknown as { code: number }).code, Code.Unimplemented);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: grpc-timeout becomes DEADLINE_EXCEEDED and aborts the handler", async () => {
+  const observed: Observed = {};
+  const { server, target } = await startServer(observed);
+  const client = new TestClient(target);
+  try {
+    const t0 = performance.now();
+    const err = await rejection(() =>
+      client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+        matchers: [{ name: "hang", value: "" }],
+      }, { timeoutMs: 300 })
+    );
+    assert.deepEqual((err as { code: number }).code, Code.DeadlineExceeded);
+    assert.ok(performance.now() - t0 < 5000);
+    // The server's own timer fires too (the client's may win the race to report).
+    for (let i = 0; i < 50 && observed.abortReason === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(observed.abortReason instanceof GrpcError);
+    assert.ok(
+      [Code.DeadlineExceeded, Code.Canceled].includes(observed.abortReason.code as 1 | 4),
+      `abort reason ${observed.abortReason.code}`,
+    );
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: gzip-compressed requests and responses", async () => {
+  const observed: Observed = {};
+  const { server, target } = await startServer(observed);
+  // grpc.default_compression_algorithm 2 = gzip in grpc-js.
+  const client = new TestClient(target, { "grpc.default_compression_algorithm": 2 });
+  try {
+    const msgs = await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+      minTime: 1000n,
+      maxTime: 5n,
+      matchers: [{ name: "pad", value: "y".repeat(500) }],
+    });
+    assert.deepEqual(observed.encoding, "gzip");
+    assert.deepEqual(msgs.length, 5);
+    assert.deepEqual((msgs[4].result.value as string).length, 1001);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: 20 rounds of 200 concurrent streams then close leave the server serving", async () => {
+  const { server, target } = await startServer();
+  try {
+    for (let round = 0; round < 20; round++) {
+      const client = new TestClient(target);
+      const calls = [];
+      for (let i = 0; i < 200; i++) {
+        calls.push(client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+          minTime: 10n,
+          maxTime: 3n,
+        }));
+      }
+      const results = await Promise.all(calls);
+      assert.deepEqual(results.reduce((n, r) => n + r.length, 0), 600);
+      // grpc-js sends GOAWAY as the last trailers arrive: the pattern that aborts node:http2.
+      client.close();
+    }
+    const client = new TestClient(target);
+    const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    assert.deepEqual(res.status, ServingStatus.SERVING);
+    client.close();
+  } finally {
+    await server.shutdown(1000);
+  }
+});

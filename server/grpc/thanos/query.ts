@@ -1,0 +1,163 @@
+/**
+ * The Thanos Query API (`thanos.Query`, used by a querier in distributed mode): evaluates
+ * PromQL with the {@linkcode QueryEngine} and streams the result as prompb time series, then
+ * the sample statistics. Times in requests are seconds. The JSON query plan is ignored and
+ * `query` is parsed instead, as thanos-parquet-gateway does.
+ *
+ * @module
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { FloatHistogram } from "../../../engine/histogram.ts";
+import type { Labels } from "../../../engine/labels.ts";
+import { dropLabels } from "../../../engine/labels.ts";
+import type { Queryable } from "../../../engine/queryable.ts";
+import type { QueryResult } from "../../../engine/value.ts";
+import {
+  Query,
+  type QueryRangeRequest,
+  type QueryRangeResponseSchema,
+  type QueryRequest,
+  type QueryResponseSchema,
+} from "../../../proto/gen/api/query/querypb/query_pb.ts";
+import type {
+  HistogramSchema,
+  TimeSeriesSchema,
+} from "../../../proto/gen/store/storepb/prompb/types_pb.ts";
+import type { QueryEngine } from "../../http/api.ts";
+import type { CallContext, GrpcServer } from "../server.ts";
+import { fromMs, toGrpcError, toPbLabels } from "./convert.ts";
+
+/** Options of {@linkcode registerQueryService}. */
+export interface QueryServiceOptions {
+  /** The PromQL engine. */
+  engine: QueryEngine;
+  /**
+   * The data for one request. Its series should carry the endpoint's external labels: a
+   * distributed querier groups and deduplicates remote results by them.
+   */
+  queryable: () => Queryable;
+  /** Lookback delta when the request has none, ms. */
+  lookbackDelta: number;
+}
+
+type TimeSeriesInit = MessageInitShape<typeof TimeSeriesSchema>;
+type HistogramInit = MessageInitShape<typeof HistogramSchema>;
+type ResponseInit = MessageInitShape<typeof QueryResponseSchema>;
+
+/** Converts an engine histogram to prompb's float form (absolute counts). */
+export function toPbHistogram(h: FloatHistogram, t: number): HistogramInit {
+  return {
+    count: { case: "countFloat", value: h.count },
+    sum: h.sum,
+    schema: h.schema,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount: { case: "zeroCountFloat", value: h.zeroCount },
+    negativeSpans: h.negativeSpans.map((s) => ({ offset: s.offset, length: s.length })),
+    negativeCounts: [...h.negativeBuckets],
+    positiveSpans: h.positiveSpans.map((s) => ({ offset: s.offset, length: s.length })),
+    positiveCounts: [...h.positiveBuckets],
+    resetHint: h.counterResetHint,
+    timestamp: fromMs(t),
+    customValues: [...h.customValues],
+  };
+}
+
+/** The time series of a result, with `drop` labels removed; strings yield nothing. */
+export function resultSeries(result: QueryResult, drop: ReadonlySet<string>): TimeSeriesInit[] {
+  const labels = (l: Labels) => toPbLabels(drop.size > 0 ? dropLabels(l, drop) : l);
+  const v = result.value;
+  switch (v.type) {
+    case "scalar":
+      return [{ labels: [], samples: [{ value: v.v, timestamp: fromMs(v.t) }] }];
+    case "string":
+      return [];
+    case "vector":
+      return v.samples.map((s) =>
+        s.h
+          ? { labels: labels(s.labels), histograms: [toPbHistogram(s.h, s.t)] }
+          : { labels: labels(s.labels), samples: [{ value: s.f, timestamp: fromMs(s.t) }] }
+      );
+    case "matrix":
+      return v.series.map((s) => ({
+        labels: labels(s.labels),
+        samples: s.floatTimes.map((t, i) => ({ value: s.floatValues[i], timestamp: fromMs(t) })),
+        histograms: s.histograms.map((p) => toPbHistogram(p.h, p.t)),
+      }));
+  }
+}
+
+function* responses(result: QueryResult, drop: ReadonlySet<string>, batchSize: number) {
+  if (result.warnings.length > 0) {
+    yield { result: { case: "warnings", value: result.warnings.join(", ") } } as ResponseInit;
+  }
+  const series = resultSeries(result, drop);
+  if (batchSize > 1) {
+    for (let i = 0; i < series.length; i += batchSize) {
+      yield {
+        result: { case: "timeseriesBatch", value: { series: series.slice(i, i + batchSize) } },
+      } as ResponseInit;
+    }
+  } else {
+    for (const s of series) yield { result: { case: "timeseries", value: s } } as ResponseInit;
+  }
+  yield {
+    result: {
+      case: "stats",
+      value: {
+        samplesTotal: BigInt(result.stats.totalQueryableSamples),
+        peakSamples: BigInt(result.stats.peakSamples),
+      },
+    },
+  } as ResponseInit;
+}
+
+function callSignal(ctx: CallContext, timeoutSeconds: bigint): AbortSignal {
+  return timeoutSeconds > 0n
+    ? AbortSignal.any([ctx.signal, AbortSignal.timeout(Number(timeoutSeconds) * 1000)])
+    : ctx.signal;
+}
+
+/** Registers `thanos.Query` on `server`. */
+export function registerQueryService(server: GrpcServer, opts: QueryServiceOptions): void {
+  const lookback = (s: bigint) => s > 0n ? Number(s) * 1000 : opts.lookbackDelta;
+
+  async function* query(req: QueryRequest, ctx: CallContext) {
+    const signal = callSignal(ctx, req.timeoutSeconds);
+    let result: QueryResult;
+    try {
+      result = await opts.engine.instantQuery(
+        opts.queryable(),
+        req.query,
+        Number(req.timeSeconds) * 1000,
+        { lookbackDelta: lookback(req.lookbackDeltaSeconds), signal },
+      );
+    } catch (e) {
+      throw toGrpcError(e, ctx.signal);
+    }
+    yield* responses(result, new Set(req.replicaLabels), Number(req.responseBatchSize));
+  }
+
+  async function* queryRange(req: QueryRangeRequest, ctx: CallContext) {
+    const signal = callSignal(ctx, req.timeoutSeconds);
+    let result: QueryResult;
+    try {
+      result = await opts.engine.rangeQuery(
+        opts.queryable(),
+        req.query,
+        Number(req.startTimeSeconds) * 1000,
+        Number(req.endTimeSeconds) * 1000,
+        Number(req.intervalSeconds) * 1000,
+        { lookbackDelta: lookback(req.lookbackDeltaSeconds), signal },
+      );
+    } catch (e) {
+      throw toGrpcError(e, ctx.signal);
+    }
+    // The range response is the same message under another name; the objects here are plain
+    // init objects without a type name, so they build either message.
+    for (const r of responses(result, new Set(req.replicaLabels), Number(req.responseBatchSize))) {
+      yield r as unknown as MessageInitShape<typeof QueryRangeResponseSchema>;
+    }
+  }
+
+  server.addService(Query, { query, queryRange });
+}

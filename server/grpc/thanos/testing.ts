@@ -1,0 +1,208 @@
+/**
+ * Test fixtures for the Thanos services: an in-memory {@linkcode Queryable}, a tiny engine that
+ * answers bare metric names, and a server with Info, Store and Query registered over them.
+ *
+ * @module
+ */
+import { ParseError, QueryError } from "../../../engine/errors.ts";
+import type { FloatHistogram } from "../../../engine/histogram.ts";
+import {
+  compareLabels,
+  compareStrings,
+  getLabel,
+  type Labels,
+  labelsFromRecord,
+} from "../../../engine/labels.ts";
+import { Matcher, matchesAll, MatchType } from "../../../engine/matchers.ts";
+import type { Queryable, SeriesSet } from "../../../engine/queryable.ts";
+import { ArraySampleIterator, type Series, ValueType } from "../../../engine/series.ts";
+import type { QueryResult } from "../../../engine/value.ts";
+import type { QueryEngine } from "../../http/api.ts";
+import { serveHttp2 } from "../http2/server.ts";
+import { HealthService } from "../health.ts";
+import { GrpcServer } from "../server.ts";
+import { TestClient } from "../testing.ts";
+import { registerInfoService } from "./info.ts";
+import { registerQueryService } from "./query.ts";
+import { queryableSource } from "./source.ts";
+import { registerStoreService } from "./store.ts";
+
+/** One in-memory series. */
+export interface MemSeries {
+  labels: Labels;
+  ts: number[];
+  values: number[];
+  histograms?: (FloatHistogram | undefined)[];
+}
+
+/** A small in-memory implementation of the engine's storage contract. */
+export class MemQueryable implements Queryable {
+  constructor(readonly data: MemSeries[], readonly failWith?: Error) {}
+
+  #matching(matchers: readonly Matcher[], start: number, end: number): MemSeries[] {
+    if (this.failWith) throw this.failWith;
+    return this.data
+      .filter((s) => matchesAll(matchers, s.labels) && s.ts.some((t) => t >= start && t <= end))
+      .sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  select(matchers: readonly Matcher[], hints: { start: number; end: number; limit?: number }) {
+    let found = this.#matching(matchers, hints.start, hints.end);
+    if (hints.limit) found = found.slice(0, hints.limit);
+    const series: Series[] = found.map((s) => ({
+      labels: s.labels,
+      iterator: () => new ArraySampleIterator(s.ts, s.values, s.histograms),
+    }));
+    return Promise.resolve<SeriesSet>({ series, warnings: ["mem warning"] });
+  }
+
+  labelNames(matchers: readonly Matcher[], hints: { start: number; end: number }) {
+    const names = new Set<string>();
+    for (const s of this.#matching(matchers, hints.start, hints.end)) {
+      for (const l of s.labels) names.add(l.name);
+    }
+    return Promise.resolve({ values: [...names].sort(compareStrings), warnings: [] });
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], hints: { start: number; end: number }) {
+    const values = new Set<string>();
+    for (const s of this.#matching(matchers, hints.start, hints.end)) {
+      const v = getLabel(s.labels, name);
+      if (v !== "") values.add(v);
+    }
+    return Promise.resolve({ values: [...values].sort(compareStrings), warnings: [] });
+  }
+}
+
+/** The histogram sample of series `h`. */
+export const HIST: FloatHistogram = {
+  counterResetHint: 2,
+  schema: 1,
+  zeroThreshold: 0.001,
+  zeroCount: 2,
+  count: 10,
+  sum: 42.5,
+  positiveSpans: [{ offset: 0, length: 2 }],
+  negativeSpans: [],
+  positiveBuckets: Float64Array.from([3, 5]),
+  negativeBuckets: new Float64Array(0),
+  customValues: new Float64Array(0),
+};
+
+/** Numbers from `from` to `to` inclusive by `step`. */
+export const range = (from: number, to: number, step: number) => {
+  const out: number[] = [];
+  for (let t = from; t <= to; t += step) out.push(t);
+  return out;
+};
+
+/** The fixture series. */
+export const DATA: MemSeries[] = [
+  // {a=1} sorts before {a=1,b=1}; with the external label c it sorts after.
+  { labels: labelsFromRecord({ __name__: "m", a: "1" }), ts: [1000, 2000], values: [1, 2] },
+  {
+    labels: labelsFromRecord({ __name__: "m", a: "1", b: "1" }),
+    ts: [1000, 2000],
+    values: [3, 4],
+  },
+  {
+    labels: labelsFromRecord({ __name__: "up", job: "api", instance: "x" }),
+    ts: range(0, 299_000, 1000),
+    values: range(0, 299, 1),
+  },
+  {
+    labels: labelsFromRecord({ __name__: "up", job: "web", replica: "r0" }),
+    ts: [5000],
+    values: [7],
+  },
+  {
+    labels: labelsFromRecord({ __name__: "h" }),
+    ts: [1000, 2000],
+    values: [0, 5],
+    histograms: [HIST, undefined],
+  },
+];
+
+/** The external labels of the fixture server. */
+export const EXTERNAL = labelsFromRecord({ c: "x", replica: "A" });
+
+/** A mini engine that answers a bare metric name: latest sample within the lookback. */
+export const engine: QueryEngine = {
+  async instantQuery(q, query, time, opts) {
+    if (typeof query !== "string") throw new Error("string queries only");
+    if (query === "syntax(") {
+      throw new ParseError([{ query, pos: { start: 7, end: 7 }, message: "unclosed" }]);
+    }
+    if (query === "too_big") throw new QueryError("too_many_samples", "too many samples");
+    const lookback = opts?.lookbackDelta ?? 300_000;
+    const set = await q.select(
+      [new Matcher(MatchType.Equal, "__name__", query)],
+      { start: time - lookback, end: time },
+    );
+    const samples = [];
+    for (const s of set.series) {
+      const it = s.iterator();
+      let last: { t: number; f: number; h?: FloatHistogram } | undefined;
+      for (let vt = it.seek(time - lookback); vt !== ValueType.None; vt = it.next()) {
+        if (it.atT() > time) break;
+        last = vt === ValueType.Float
+          ? { t: it.atT(), f: it.atFloat() }
+          : { t: it.atT(), f: 0, h: it.atFloatHistogram() };
+      }
+      if (last) samples.push({ labels: s.labels, t: time, f: last.f, h: last.h });
+    }
+    return {
+      value: { type: "vector", samples },
+      warnings: ["w1", "w2"],
+      infos: [],
+      stats: { totalQueryableSamples: samples.length, peakSamples: 1 },
+    } satisfies QueryResult;
+  },
+  rangeQuery(_q, query, start, end, step) {
+    if (query !== "scalar_range") throw new Error("unsupported");
+    const floatTimes = range(start, end, step);
+    return Promise.resolve<QueryResult>({
+      value: {
+        type: "matrix",
+        series: [{
+          labels: labelsFromRecord({ job: "j", replica: "r1" }),
+          floatTimes,
+          floatValues: floatTimes.map((t) => t / 1000),
+          histograms: [],
+        }],
+      },
+      warnings: [],
+      infos: [],
+      stats: { totalQueryableSamples: floatTimes.length, peakSamples: floatTimes.length },
+    });
+  },
+};
+
+/** Starts the fixture server (optionally failing every storage call) and a grpc-js client. */
+export async function start(data = DATA, failWith?: Error) {
+  const grpc = new GrpcServer();
+  new HealthService().register(grpc);
+  const mem = new MemQueryable(data, failWith);
+  registerInfoService(grpc, {
+    externalLabels: EXTERNAL,
+    supportsWithoutReplicaLabels: true,
+    queryApi: true,
+    state: () => ({
+      minTime: -Infinity,
+      maxTime: Infinity,
+      tsdbInfos: [{ labels: EXTERNAL, minTime: 0, maxTime: 299_000 }],
+    }),
+  });
+  registerStoreService(grpc, { source: () => queryableSource(mem), externalLabels: EXTERNAL });
+  registerQueryService(grpc, { engine, queryable: () => mem, lookbackDelta: 300_000 });
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  const client = new TestClient(`127.0.0.1:${server.addr.port}`);
+  return {
+    client,
+    port: server.addr.port,
+    async stop() {
+      client.close();
+      await server.shutdown(1000);
+    },
+  };
+}
