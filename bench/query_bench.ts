@@ -93,20 +93,24 @@ if (import.meta.main) {
       const rows: string[][] = [];
       const ratios: number[] = [];
       for (const q of QUERIES) {
-        const params = new URLSearchParams({
-          query: q,
-          start: String(start),
-          end: String(end),
-          step: "60",
-        });
+        // A range-vector expression can only be an instant query.
+        const instant = /\]( offset [^ ]+)?$/.test(q);
+        const path = instant
+          ? `/api/v1/query?${new URLSearchParams({ query: q, time: String(end) })}`
+          : `/api/v1/query_range?${new URLSearchParams({
+            query: q,
+            start: String(start),
+            end: String(end),
+            step: "60",
+          })}`;
         const ours: number[] = [], theirs: number[] = [];
         const before = await bucketCounters(gw.internalUrl);
-        ours.push(await timed(`${gw.url}/api/v1/query_range?${params}`));
+        ours.push(await timed(`${gw.url}${path}`));
         const after = await bucketCounters(gw.internalUrl);
-        theirs.push(await timed(`${prom.url}/api/v1/query_range?${params}`));
+        theirs.push(await timed(`${prom.url}${path}`));
         for (let i = 1; i < reps; i++) {
-          ours.push(await timed(`${gw.url}/api/v1/query_range?${params}`));
-          theirs.push(await timed(`${prom.url}/api/v1/query_range?${params}`));
+          ours.push(await timed(`${gw.url}${path}`));
+          theirs.push(await timed(`${prom.url}${path}`));
         }
         const o = median(ours), p = median(theirs);
         ratios.push(o / p);
@@ -126,7 +130,9 @@ if (import.meta.main) {
       console.log(fmt(header));
       for (const r of rows) console.log(fmt(r));
       console.log(
-        `\n${QUERIES.length} range queries over ${instances * 15} series, ${reps} runs each; ` +
+        `\n${QUERIES.length} queries (range unless the result is a range vector) over ${
+          instances * 15
+        } series, ${reps} runs each; ` +
           `median ratio ours/prometheus: ${median(ratios).toFixed(2)}`,
       );
     } finally {

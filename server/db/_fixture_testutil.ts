@@ -72,6 +72,10 @@ export interface DayFixture {
   labelsPageSize?: number;
   /** Chunks-file page size. */
   chunksPageSize?: number;
+  /** Version declared in `meta.pb` (default 2; the files always have the V2 layout). */
+  version?: number;
+  /** `columnsForName` declared in `meta.pb` (V0). */
+  columnsForName?: Map<string, string[]>;
 }
 
 /** Writes one day (shards, `meta.pb`, `stream.pb`) and returns the stream hash. */
@@ -108,11 +112,11 @@ export async function writeDay(bucket: Bucket, f: DayFixture): Promise<bigint> {
   await bucket.upload(
     metaFileKey(hash, f.date),
     encodeBlockMeta({
-      version: 2,
+      version: f.version ?? 2,
       mint: dayStart,
       maxt: dayEnd,
       shards: f.shards.length,
-      columnsForName: new Map(),
+      columnsForName: f.columnsForName ?? new Map(),
       convertedFromBLIDs: [],
     }),
   );

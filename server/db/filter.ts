@@ -13,7 +13,7 @@
  */
 import { type Matcher, MatchType } from "../../engine/matchers.ts";
 import type { PageFile } from "../../storage/parquet/pages.ts";
-import { labelColumn } from "../../storage/parquet/schema.ts";
+import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
 
 const encoder = new TextEncoder();
@@ -58,8 +58,8 @@ export function sortingLabels(file: PageFile, rg: number): string[] {
   const names = file.columnNames;
   const out: string[] = [];
   for (const c of cols) {
-    const name = names[c.column_idx];
-    if (name?.startsWith("___cf_meta_label_")) out.push(name.slice("___cf_meta_label_".length));
+    const name = labelNameOf(names[c.column_idx] ?? "");
+    if (name !== undefined) out.push(name);
   }
   return out;
 }

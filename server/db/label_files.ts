@@ -13,10 +13,10 @@ import { type ByteSource, LocalFileSource } from "../../storage/parquet/pages.ts
 /** Provides random access to labels files by object key. */
 export interface LabelFileStore {
   /**
-   * Returns a source for `key`, whose bucket object has `size` bytes. With `fresh`, any copy held
-   * from before is discarded first (the file is known or suspected to be bad).
+   * Returns a source for `key`, whose bucket object has `size` bytes. A copy found bad must be
+   * dropped with {@linkcode remove} so that the next `open` fetches the object again.
    */
-  open(key: string, size: number, fresh: boolean, signal?: AbortSignal): Promise<ByteSource>;
+  open(key: string, size: number, signal?: AbortSignal): Promise<ByteSource>;
   /** Forgets `key` (deletes a local copy); missing copies are ignored. */
   remove(key: string): Promise<void>;
 }
@@ -46,10 +46,9 @@ export class LocalLabelFileStore implements LabelFileStore {
     return join(this.dir, localLabelFileName(key));
   }
 
-  /** Opens the local copy of `key`, downloading it first when missing, stale or `fresh`. */
-  async open(key: string, size: number, fresh: boolean, signal?: AbortSignal): Promise<ByteSource> {
+  /** Opens the local copy of `key`, downloading it first when missing or of the wrong size. */
+  async open(key: string, size: number, signal?: AbortSignal): Promise<ByteSource> {
     const path = this.pathOf(key);
-    if (fresh) await this.remove(key);
     let local: Deno.FileInfo | undefined;
     try {
       local = await Deno.stat(path);

@@ -3,13 +3,14 @@
  *
  * Every request gets a fresh {@linkcode RequestQuotas}: reservations only ever subtract (a quota
  * is never given back within a request), and a limit of 0 means unlimited. Exceeding a quota
- * throws {@linkcode QuotaExceededError}, a {@linkcode LimitExceededError} that the HTTP API
- * answers with Prometheus' `execution` error shape (422) and the gRPC API with
- * `RESOURCE_EXHAUSTED`.
+ * throws {@linkcode QuotaExceededError}: a `QueryError` of the engine's resource-exhaustion kind
+ * (`too_many_samples`), so that the engine passes it through unwrapped, the HTTP API answers it
+ * with Prometheus' `execution` error shape (422) and the gRPC API with `RESOURCE_EXHAUSTED`,
+ * as upstream does for its quotas.
  *
  * @module
  */
-import { LimitExceededError } from "../http/api.ts";
+import { QueryError } from "../../engine/errors.ts";
 
 /** What a quota counts. */
 export type QuotaResource =
@@ -28,7 +29,7 @@ const UNIT: Record<QuotaResource, string> = {
 };
 
 /** A request would use more of a resource than its limit allows. */
-export class QuotaExceededError extends LimitExceededError {
+export class QuotaExceededError extends QueryError {
   /**
    * @param resource the exhausted quota
    * @param limit the configured limit
@@ -40,6 +41,7 @@ export class QuotaExceededError extends LimitExceededError {
     readonly requested: number,
   ) {
     super(
+      "too_many_samples",
       `would use too many ${UNIT[resource]}: ${resource} limit ${limit} exceeded ` +
         `(resource exhausted, needed ${requested})`,
     );

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { LimitExceededError } from "../http/api.ts";
+import { QueryError } from "../../engine/errors.ts";
+import { toGrpcError } from "../grpc/thanos/convert.ts";
+import { Code } from "../grpc/status.ts";
 import { Quota, QuotaExceededError, RequestQuotas, Semaphore } from "./limits.ts";
 
 Deno.test("Quota: reservations accumulate up to the limit, then fail without reserving", () => {
@@ -14,7 +16,7 @@ Deno.test("Quota: reservations accumulate up to the limit, then fail without res
     err = e;
   }
   assert.ok(err instanceof QuotaExceededError);
-  assert.ok(err instanceof LimitExceededError);
+  assert.ok(err instanceof QueryError && err.kind === "too_many_samples");
   assert.deepEqual([err.resource, err.limit, err.requested], ["select rows", 10, 11]);
   assert.match(err.message, /^would use too many rows:/);
   assert.deepEqual(q.used, 10);
@@ -77,4 +79,10 @@ Deno.test("Semaphore: size 0 is unlimited", async () => {
   const s = new Semaphore(0);
   for (let i = 0; i < 1000; i++) await s.acquire();
   assert.deepEqual(s.active, 1000);
+});
+
+Deno.test("QuotaExceededError maps to RESOURCE_EXHAUSTED in the gRPC API", () => {
+  const err = toGrpcError(new QuotaExceededError("chunk bytes", 10, 11));
+  assert.equal(err.code, Code.ResourceExhausted);
+  assert.match(err.message, /too many bytes/);
 });

@@ -14,9 +14,11 @@
  *   logger,
  *   registry,
  * });
- * await syncer.sync();
- * const db = new ParquetDB({ days: () => syncer.days, limits, externalLabels });
- * const queryable = db.queryable(); // one per request
+ * await syncer.sync(); // then every --block.syncer.interval, after discovery
+ * const db = new ParquetDB({ days: () => syncer.days, limits, externalLabels, keep, registry });
+ * const queryable = db.queryable(); // one per request: fresh quotas
+ * // on shutdown
+ * await syncer.close();
  * ```
  *
  * @module

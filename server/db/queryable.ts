@@ -10,7 +10,14 @@
  *
  * @module
  */
-import { compareLabels, type Labels, labelsKey, setLabel } from "../../engine/labels.ts";
+import {
+  compareLabels,
+  compareStrings,
+  dropLabels,
+  type Labels,
+  labelsKey,
+  setLabel,
+} from "../../engine/labels.ts";
 import type { Matcher } from "../../engine/matchers.ts";
 import type {
   LabelHints,
@@ -20,7 +27,6 @@ import type {
   StringsResult,
 } from "../../engine/queryable.ts";
 import type { Series } from "../../engine/series.ts";
-import { compareStrings } from "../../engine/labels.ts";
 import { chunkColumnForQueryTime, labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import type { LoadedDay, LoadedShard } from "./block.ts";
 import { filterRowGroup, type FilterStats } from "./filter.ts";
@@ -54,6 +60,23 @@ export interface QueryContext {
   chunkPartition: ChunkPartitionOptions;
   /** Filter counters shared by all requests (for metrics and tests). */
   filterStats?: FilterStats;
+  /**
+   * Labels removed from results after external labels are applied (Thanos'
+   * `without_replica_labels`): series differing only in them merge, label names omit them, and
+   * their values are empty.
+   */
+  replicaLabels?: ReadonlySet<string>;
+  /** Per-shard operation metrics, if registered. */
+  metrics?: QueryMetrics;
+}
+
+/** Operation kinds of {@linkcode QueryMetrics}. */
+export type OperationType = "select" | "label_names" | "label_values";
+
+/** Metrics of shard-level operations (`db_queryable_operations_*`, `where="shard"`). */
+export interface QueryMetrics {
+  /** Counts an operation and its duration in seconds. */
+  observe(type: OperationType, seconds: number): void;
 }
 
 /**
@@ -73,10 +96,14 @@ export function consumeExternalMatchers(
   return rest;
 }
 
-function withExternal(labels: Labels, ext: Readonly<Record<string, string>>): Labels {
+function finalLabels(
+  labels: Labels,
+  ext: Readonly<Record<string, string>>,
+  replica: ReadonlySet<string> | undefined,
+): Labels {
   let out = labels;
   for (const name in ext) out = setLabel(out, name, ext[name]);
-  return out;
+  return replica && replica.size > 0 ? dropLabels(out, replica) : out;
 }
 
 interface ShardRows {
@@ -132,6 +159,16 @@ export class ParquetQueryable implements Queryable {
     return this.#ctx.externalLabels ?? day.externalLabels;
   }
 
+  /** Runs a shard-level operation, timing it. */
+  async #shardOp(type: OperationType, fn: () => Promise<void>): Promise<void> {
+    const start = performance.now();
+    try {
+      await fn();
+    } finally {
+      this.#ctx.metrics?.observe(type, (performance.now() - start) / 1000);
+    }
+  }
+
   /** Matching rows of every row group of a shard. */
   async #filterShard(
     shard: LoadedShard,
@@ -171,50 +208,56 @@ export class ParquetQueryable implements Queryable {
           c <= chunkColumnForQueryTime(day.mint, hi);
           c++
         ) columns.push(c);
-        await Promise.all(day.shards.map(async (shard) => {
-          const rowGroups = await this.#filterShard(shard, rest, signal);
-          const shardSeries: ChunkSeries[] = [];
-          for (let { rg, ranges, count } of rowGroups) {
-            if (count === 0) continue;
-            if (limit > 0 && count > limit) {
-              ranges = limitRows(ranges, limit);
-              count = limit;
-              truncated = true;
+        await Promise.all(day.shards.map((shard) =>
+          this.#shardOp("select", async () => {
+            const rowGroups = await this.#filterShard(shard, rest, signal);
+            // Row groups are read in parallel; their series are kept in row order.
+            const perRowGroup = await Promise.all(rowGroups.map(async ({ rg, ranges, count }) => {
+              const out: ChunkSeries[] = [];
+              if (count === 0) return out;
+              if (limit > 0 && count > limit) {
+                ranges = limitRows(ranges, limit);
+                count = limit;
+                truncated = true;
+              }
+              this.#quotas.selectRows.reserve(count);
+              const ref = { file: shard.labels, rg };
+              const [labels, chunks] = await Promise.all([
+                readLabels(ref, day.meta, ranges, count, signal),
+                onlySeries ? undefined : readChunks(
+                  { file: shard.chunks, rg },
+                  columns,
+                  ranges,
+                  count,
+                  mint,
+                  maxt,
+                  this.#ctx.chunkPartition,
+                  this.#quotas.chunkBytes,
+                  signal,
+                ),
+              ]);
+              for (let i = 0; i < count; i++) {
+                const cs = chunks?.[i] ?? [];
+                if (!onlySeries && cs.length === 0) continue;
+                const final = finalLabels(labels[i], ext, this.#ctx.replicaLabels);
+                out.push(new ChunkSeries(final, cs, mint, maxt));
+              }
+              return out;
+            }));
+            const shardSeries = perRowGroup.flat();
+            // Within a shard, series are unique; only external labels can make two equal.
+            const seen = new Set<string>();
+            for (const s of shardSeries) {
+              const key = labelsKey(s.labels);
+              if (seen.has(key)) {
+                warnings.add(WARN_DROPPED_SERIES);
+                continue;
+              }
+              seen.add(key);
+              found.push(s);
             }
-            this.#quotas.selectRows.reserve(count);
-            const ref = { file: shard.labels, rg };
-            const [labels, chunks] = await Promise.all([
-              readLabels(ref, day.meta, ranges, count, signal),
-              onlySeries ? undefined : readChunks(
-                { file: shard.chunks, rg },
-                columns,
-                ranges,
-                count,
-                mint,
-                maxt,
-                this.#ctx.chunkPartition,
-                this.#quotas.chunkBytes,
-                signal,
-              ),
-            ]);
-            for (let i = 0; i < count; i++) {
-              const cs = chunks?.[i] ?? [];
-              if (!onlySeries && cs.length === 0) continue;
-              shardSeries.push(new ChunkSeries(withExternal(labels[i], ext), cs, mint, maxt));
-            }
-          }
-          // Within a shard, series are unique; only external labels can make two equal.
-          const seen = new Set<string>();
-          for (const s of shardSeries) {
-            const key = labelsKey(s.labels);
-            if (seen.has(key)) {
-              warnings.add(WARN_DROPPED_SERIES);
-              continue;
-            }
-            seen.add(key);
-            found.push(s);
-          }
-        }));
+          })
+        ));
       }));
       found.sort((a, b) => compareLabels(a.labels, b.labels));
       const series: Series[] = [];
@@ -246,26 +289,29 @@ export class ParquetQueryable implements Queryable {
         const rest = consumeExternalMatchers(matchers, ext);
         if (!rest) return;
         let any = rest.length === 0;
-        await Promise.all(day.shards.map(async (shard) => {
-          if (rest.length === 0) {
-            for (const c of shard.labels.columnNames) {
-              const n = labelNameOf(c);
-              if (n !== undefined) names.add(n);
+        await Promise.all(day.shards.map((shard) =>
+          this.#shardOp("label_names", async () => {
+            if (rest.length === 0) {
+              for (const c of shard.labels.columnNames) {
+                const n = labelNameOf(c);
+                if (n !== undefined) names.add(n);
+              }
+              return;
             }
-            return;
-          }
-          for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
-            if (count === 0) continue;
-            any = true;
-            this.#quotas.labelNamesRows.reserve(count);
-            const ref = { file: shard.labels, rg };
-            for (const n of await readLabelNamesOfRows(ref, day.meta, ranges, count, signal)) {
-              names.add(n);
+            for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
+              if (count === 0) continue;
+              any = true;
+              this.#quotas.labelNamesRows.reserve(count);
+              const ref = { file: shard.labels, rg };
+              for (const n of await readLabelNamesOfRows(ref, day.meta, ranges, count, signal)) {
+                names.add(n);
+              }
             }
-          }
-        }));
+          })
+        ));
         if (any) { for (const n in ext) names.add(n); }
       }));
+      for (const r of this.#ctx.replicaLabels ?? []) names.delete(r);
       return limitStrings(names, hints.limit ?? 0, []);
     });
   }
@@ -277,6 +323,7 @@ export class ParquetQueryable implements Queryable {
     hints: LabelHints,
     signal?: AbortSignal,
   ): Promise<StringsResult> {
+    if (this.#ctx.replicaLabels?.has(name)) return Promise.resolve({ values: [], warnings: [] });
     return this.#withDays(hints.start, hints.end, async (days) => {
       const values = new Set<string>();
       const warnings: string[] = [];
@@ -286,35 +333,37 @@ export class ParquetQueryable implements Queryable {
         if (!rest) return;
         const dayValues = new Set<string>();
         let matched = rest.length === 0;
-        await Promise.all(day.shards.map(async (shard) => {
-          const file = shard.labels;
-          const col = file.columnPosition(labelColumn(name));
-          if (rest.length === 0) {
-            if (col === undefined) return;
-            for (let rg = 0; rg < file.rowGroups; rg++) {
-              const dict = await file.dictionary(rg, col, signal);
-              const vals = dict ??
-                await readStringColumn(
-                  { file, rg },
-                  col,
-                  [0, file.rowGroupRows[rg]],
-                  file.rowGroupRows[rg],
-                  signal,
-                );
-              for (const v of vals) if (v) dayValues.add(v);
+        await Promise.all(day.shards.map((shard) =>
+          this.#shardOp("label_values", async () => {
+            const file = shard.labels;
+            const col = file.columnPosition(labelColumn(name));
+            if (rest.length === 0) {
+              if (col === undefined) return;
+              for (let rg = 0; rg < file.rowGroups; rg++) {
+                const dict = await file.dictionary(rg, col, signal);
+                const vals = dict ??
+                  await readStringColumn(
+                    { file, rg },
+                    col,
+                    [0, file.rowGroupRows[rg]],
+                    file.rowGroupRows[rg],
+                    signal,
+                  );
+                for (const v of vals) if (v) dayValues.add(v);
+              }
+              return;
             }
-            return;
-          }
-          for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
-            if (count === 0) continue;
-            matched = true;
-            if (col === undefined) continue;
-            this.#quotas.labelValuesRows.reserve(count);
-            for (const v of await readStringColumn({ file, rg }, col, ranges, count, signal)) {
-              if (v) dayValues.add(v);
+            for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
+              if (count === 0) continue;
+              matched = true;
+              if (col === undefined) continue;
+              this.#quotas.labelValuesRows.reserve(count);
+              for (const v of await readStringColumn({ file, rg }, col, ranges, count, signal)) {
+                if (v) dayValues.add(v);
+              }
             }
-          }
-        }));
+          })
+        ));
         if (Object.hasOwn(ext, name)) {
           if (matched) values.add(ext[name]);
           if (dayValues.size > 0 && !warnings.includes(WARN_DROPPED_VALUES)) {

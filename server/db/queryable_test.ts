@@ -128,7 +128,7 @@ async function fixture(): Promise<Fixture> {
     registry,
     db: (opts) => new ParquetDB({ days: () => syncer.days, ...opts }),
     cleanup: async () => {
-      for (const d of syncer.days) await d.release();
+      await syncer.close();
       await bucket.close();
       await Deno.remove(dir, { recursive: true });
     },
@@ -245,6 +245,55 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
         36,
       );
       assert.equal(await check(over.queryable(), [eq("cluster", "eu")], D1, END, all), 0);
+    });
+
+    await t.step(
+      "replica labels are dropped after external labels; equal series merge",
+      async () => {
+        const q = db.queryable({ replicaLabels: ["cluster"] });
+        const all = allSeries().map((s) => ({
+          ...s,
+          labels: s.labels.filter((l) => l.name !== "cluster"),
+        }));
+        assert.equal(await check(q, [eq("__name__", "up")], D1, END, all), 18);
+        // Matchers on a replica external label still select the stream.
+        const us = await q.select([eq("cluster", "us"), eq("job", "api")], { start: D1, end: END });
+        const wantUs = expectedSelect(
+          allSeries(),
+          [eq("cluster", "us"), eq("job", "api")],
+          D1,
+          END,
+        );
+        assert.deepEqual(
+          us.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
+          wantUs.map((s) => [
+            labelsToString(s.labels.filter((l) => l.name !== "cluster")),
+            s.samples,
+          ]),
+        );
+        assert.equal(us.series.length, 6);
+        const names = await q.labelNames([eq("__name__", "up")], { start: D1, end: END });
+        assert.deepEqual(names.values, ["__name__", "instance", "job"]);
+        assert.deepEqual(await q.labelValues("cluster", [], { start: D1, end: END }), {
+          values: [],
+          warnings: [],
+        });
+      },
+    );
+
+    await t.step("shard operations are counted in db_queryable_operations_total", async () => {
+      const registry = new Registry();
+      const q = f.db({ registry }).queryable();
+      await q.select([eq("__name__", "up")], { start: D1, end: D1 + H });
+      await q.labelNames([], { start: D1, end: D1 + H });
+      const text = await registry.metrics();
+      // Day 1 of stream A (2 shards) and of stream B (1 shard).
+      assert.match(text, /db_queryable_operations_total\{type="select",where="shard"\} 3\n/);
+      assert.match(text, /db_queryable_operations_total\{type="label_names",where="shard"\} 3\n/);
+      assert.match(
+        text,
+        /db_queryable_operations_seconds_count\{type="select",where="shard"\} 3\n/,
+      );
     });
 
     await t.step("func=series returns label sets without reading chunks", async () => {
@@ -368,19 +417,9 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
 Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped", async () => {
   const f = await fixture();
   try {
-    // Unload everything, then corrupt one local copy before loading again.
+    // Damage a local copy (same size, so it is trusted) and load the days with a new syncer.
     const us = [...f.discoverer.streams.values()].find((s) => s.externalLabels.cluster === "us")!;
     const corrupted = f.store.pathOf(`${us.hash}/2025-03-02/0.labels.parquet`);
-    const emptyStreams = new Map();
-    const syncer2 = new Syncer({
-      bucket: f.bucket,
-      streams: () => emptyStreams,
-      labelFiles: f.store,
-      logger: NOP_LOGGER,
-      registry: new Registry(),
-    });
-    await syncer2.sync();
-    assert.equal(syncer2.days.length, 0);
     const size = (await Deno.stat(corrupted)).size;
     await Deno.writeFile(corrupted, new Uint8Array(size).fill(0x41));
     const registry = new Registry();
@@ -394,14 +433,21 @@ Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped
     await syncer3.sync();
     assert.equal(syncer3.days.length, 2, "the corrupted day is skipped, the others load");
     assert.equal(await syncer3.corruptedLabelFiles(), 1);
-    assert.match(await registry.metrics(), /locate_sync_corrupted_label_parquet_files_total 1/);
+    const text = await registry.metrics();
+    assert.match(text, /locate_sync_corrupted_label_parquet_files_total 1\n/);
+    assert.match(text, /locate_sync_loaded_days 2\n/);
+    assert.match(text, new RegExp(`locate_sync_min_time_unix_seconds\\{what="syncer"\\} ${D1}\n`));
+    assert.match(
+      text,
+      new RegExp(`locate_sync_max_time_unix_seconds\\{what="syncer"\\} ${D2 + 24 * H}\n`),
+    );
     await assert.rejects(Deno.stat(corrupted), Deno.errors.NotFound);
     // The next pass downloads a good copy and loads the day.
     await syncer3.sync();
     assert.equal(syncer3.days.length, 3);
     const db3 = new ParquetDB({ days: () => syncer3.days });
     await check(db3.queryable(), [eq("cluster", "us")], D1, END);
-    for (const d of syncer3.days) await d.release();
+    await syncer3.close();
   } finally {
     await f.cleanup();
   }

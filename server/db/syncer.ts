@@ -19,7 +19,12 @@ import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
-import { BucketSource, type ByteSource, PageFile } from "../../storage/parquet/pages.ts";
+import {
+  BucketSource,
+  type ByteSource,
+  LruDictionaryCache,
+  PageFile,
+} from "../../storage/parquet/pages.ts";
 import {
   CHUNK_COLUMNS,
   LABEL_HASH_COLUMN,
@@ -54,6 +59,11 @@ export interface SyncerOptions {
   logger: Logger;
   /** Registry for the syncer's metrics (none when absent). */
   registry?: Registry;
+  /**
+   * Decoded label dictionaries kept in memory across queries, as a total number of values
+   * (default 1,000,000; 0 disables the cache).
+   */
+  dictionaryCacheEntries?: number;
 }
 
 /** A labels file is unreadable or does not belong with its chunks file. */
@@ -101,13 +111,19 @@ export class Syncer {
   readonly #opts: SyncerOptions;
   #days = new Map<string, LoadedDay>();
   #sorted: readonly LoadedDay[] = [];
+  #running: Promise<void> = Promise.resolve();
+  readonly #dictionaries: LruDictionaryCache | undefined;
   readonly #corrupted: Counter;
   readonly #loadedGauge: Gauge;
   readonly #lastSync: Gauge;
+  readonly #minTime: Gauge;
+  readonly #maxTime: Gauge;
 
   /** Creates a syncer; call {@linkcode sync} to load days. */
   constructor(opts: SyncerOptions) {
     this.#opts = opts;
+    const cacheEntries = opts.dictionaryCacheEntries ?? 1_000_000;
+    this.#dictionaries = cacheEntries > 0 ? new LruDictionaryCache(cacheEntries) : undefined;
     const registers = opts.registry ? [opts.registry] : [];
     this.#corrupted = new Counter({
       name: "locate_sync_corrupted_label_parquet_files_total",
@@ -117,6 +133,19 @@ export class Syncer {
     this.#loadedGauge = new Gauge({
       name: "locate_sync_loaded_days",
       help: "Days currently loaded by the syncer.",
+      registers,
+    });
+    // Upstream's names; like upstream, the values are milliseconds despite the suffix.
+    this.#minTime = new Gauge({
+      name: "locate_sync_min_time_unix_seconds",
+      help: "Start of the oldest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
+      registers,
+    });
+    this.#maxTime = new Gauge({
+      name: "locate_sync_max_time_unix_seconds",
+      help: "End of the newest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
       registers,
     });
     this.#lastSync = new Gauge({
@@ -140,9 +169,16 @@ export class Syncer {
   /**
    * One pass: unloads days no longer wanted (or whose meta changed), loads new ones. Days that
    * fail to load for other reasons than a corrupted labels file make the pass reject with a
-   * {@linkcode SyncError} after the others have been applied.
+   * {@linkcode SyncError} after the others have been applied. Concurrent calls run one after
+   * the other.
    */
-  async sync(signal?: AbortSignal): Promise<void> {
+  sync(signal?: AbortSignal): Promise<void> {
+    const run = this.#running.then(() => this.#sync(signal));
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(signal?: AbortSignal): Promise<void> {
     const keep = this.#opts.keep ?? (() => true);
     const wanted = new Map<string, { stream: DiscoveredStream; date: string; meta: BlockMeta }>();
     for (const stream of this.#opts.streams().values()) {
@@ -179,15 +215,35 @@ export class Syncer {
       a.mint - b.mint || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
     );
     this.#loadedGauge.set(next.size);
+    if (this.#sorted.length > 0) {
+      this.#minTime.set({ what: "syncer" }, this.#sorted[0].mint);
+      this.#maxTime.set({ what: "syncer" }, Math.max(...this.#sorted.map((d) => d.maxt)));
+    }
     if (failures.size > 0) throw new SyncError(failures);
     this.#lastSync.set({ what: "syncer" }, Date.now() / 1000);
+  }
+
+  /**
+   * Stops serving every day and closes their files once running queries finish; local label
+   * copies stay for the next start.
+   */
+  async close(): Promise<void> {
+    await this.#running;
+    const days = [...this.#days.values()];
+    this.#days = new Map();
+    this.#sorted = [];
+    this.#loadedGauge.set(0);
+    await Promise.all(days.map((d) => d.release()));
   }
 
   async #unload(day: LoadedDay): Promise<void> {
     this.#opts.logger.info("unloading day", { day: day.key });
     // The local copies go now (open handles stay valid); the handles close with the last query.
     for (let i = 0; i < day.meta.shards; i++) {
-      await this.#opts.labelFiles.remove(labelsFileKey(day.hash, day.date, i));
+      const key = labelsFileKey(day.hash, day.date, i);
+      await this.#opts.labelFiles.remove(key).catch((err) =>
+        this.#opts.logger.warn("could not remove a local labels file", { key, err })
+      );
     }
     await day.release();
   }
@@ -241,11 +297,11 @@ export class Syncer {
     }
     const labelsSize = (await bucket.attributes(labelsKey, signal)).size;
     const store = this.#opts.labelFiles;
-    const source = await store.open(labelsKey, labelsSize, false, signal);
+    const source = await store.open(labelsKey, labelsSize, signal);
     sources.push(source);
     try {
       // The labels file is local: every page index is read up front for the filters.
-      const labels = await PageFile.open(labelsKey, source, "all", signal);
+      const labels = await PageFile.open(labelsKey, source, "all", signal, this.#dictionaries);
       checkLabelsFile(labelsKey, labels, chunks, meta);
       return { index, labels, chunks };
     } catch (err) {

@@ -82,7 +82,7 @@ export const QUERIES: readonly string[] = [
   "day_of_week(timestamp(up))",
   "days_in_month(timestamp(up))",
   "sin(up)",
-  "atan2(up, up)",
+  "up atan2 up",
   // Aggregations.
   "sum(up)",
   "sum by (job) (up)",
