@@ -96,6 +96,7 @@ export async function runConvert(
                 numRowGroups: c.rowGroupCount,
                 sortLabels: c.sortingLabels,
                 recompress: c.recompress,
+                writeConcurrency: c.writeConcurrency,
                 signal: stepSignal,
               },
             );

@@ -9,7 +9,7 @@ import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 import type { Block } from "../storage/tsdb/block.ts";
 import { isDeleted } from "../storage/tsdb/tombstones.ts";
 import { filterChunk } from "./rechunk.ts";
-import type { SeriesSource, SourceSeries } from "./source.ts";
+import type { SeriesData, SeriesSource, SourceSeries } from "./source.ts";
 
 /** Adapts an open {@linkcode Block}; closing the block stays with the caller. */
 export class BlockSource implements SeriesSource {
@@ -34,16 +34,16 @@ export class BlockSource implements SeriesSource {
     }
   }
 
-  /** The chunks of series `ref`, without the samples its tombstones delete. */
-  chunks(ref: number | bigint): Promise<RawChunk[]> {
+  /** Series `ref`: its labels, and its chunks without the samples its tombstones delete. */
+  read(ref: number | bigint): Promise<SeriesData> {
     try {
-      return Promise.resolve(this.#chunks(Number(ref)));
+      return Promise.resolve(this.#read(Number(ref)));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #chunks(ref: number): RawChunk[] {
+  #read(ref: number): SeriesData {
     const s = this.block.index.series(ref);
     const deleted = this.block.tombstones.get(ref) ?? [];
     const out: RawChunk[] = [];
@@ -59,6 +59,6 @@ export class BlockSource implements SeriesSource {
       if (!touched) out.push(c);
       else out.push(...filterChunk(c, (t) => !isDeleted(deleted, t), `${this.id} chunk ${m.ref}`));
     }
-    return out;
+    return { labels: s.labels, chunks: out };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Turns one series' raw chunks from its source blocks into the three chunk-column values of a
- * day's row: drop duplicates, merge overlapping float chunks, trim chunks to the day, optionally
+ * day's row: drop duplicates, merge overlapping chunks, trim chunks to the day, optionally
  * re-cut chunks at the 8h column boundaries, and place each chunk by its min time.
  *
  * Days are half-open (`[midnight, next midnight)`): a sample at exactly midnight belongs to one day
@@ -8,17 +8,13 @@
  *
  * @module
  */
-import {
-  ChunkEncoding,
-  encodeChunkColumn,
-  type RawChunk,
-} from "../storage/parquet/chunk_column.ts";
+import { encodeChunkColumn, type RawChunk } from "../storage/parquet/chunk_column.ts";
 import {
   CHUNK_COLUMN_LENGTH_MS,
   CHUNK_COLUMNS_PER_DAY,
   chunkColumnForTime,
 } from "../storage/parquet/schema.ts";
-import { filterChunk, FloatSamples, SAMPLES_PER_CHUNK } from "./rechunk.ts";
+import { filterChunk, mergeChunks } from "./rechunk.ts";
 import type { Day } from "./days.ts";
 
 /** Options of {@linkcode dayChunkColumns}. */
@@ -42,10 +38,8 @@ function sameChunk(a: RawChunk, b: RawChunk): boolean {
 }
 
 /**
- * Merges time-overlapping float chunks sample by sample (the first chunk in min-time order wins
- * on equal timestamps, re-encoded into chunks of {@linkcode SAMPLES_PER_CHUNK}) and trims every
- * chunk to `[from, to)`, re-encoding only what changes. Overlapping histogram chunks are kept
- * side by side.
+ * Merges runs of time-overlapping chunks sample by sample (see {@linkcode mergeChunks}) and trims
+ * every chunk to `[from, to)`, re-encoding only what changes.
  */
 function mergeAndTrim(chunks: RawChunk[], from: number, to: number, source: string): RawChunk[] {
   const out: RawChunk[] = [];
@@ -53,13 +47,10 @@ function mergeAndTrim(chunks: RawChunk[], from: number, to: number, source: stri
   let i = 0;
   while (i < chunks.length) {
     const c = chunks[i];
-    // Gather the run of float chunks overlapping c (transitively).
+    // Gather the run of chunks overlapping c (transitively).
     let j = i + 1;
     let maxT = c.maxT;
-    while (
-      c.encoding === ChunkEncoding.XOR && j < chunks.length &&
-      chunks[j].encoding === ChunkEncoding.XOR && chunks[j].minT <= maxT
-    ) {
+    while (j < chunks.length && chunks[j].minT <= maxT) {
       maxT = Math.max(maxT, chunks[j].maxT);
       j++;
     }
@@ -67,34 +58,9 @@ function mergeAndTrim(chunks: RawChunk[], from: number, to: number, source: stri
       // Untouched chunks pass byte for byte.
       if (c.minT >= from && c.maxT < to) out.push(c);
       else out.push(...filterChunk(c, inDay, source));
-      i++;
-      continue;
+    } else {
+      out.push(...mergeChunks(chunks.slice(i, j), inDay, source));
     }
-    const parts = chunks.slice(i, j).map((p) => {
-      const s = new FloatSamples();
-      s.decode(p, source, inDay);
-      return s;
-    });
-    const merged = new FloatSamples();
-    const pos = parts.map(() => 0);
-    while (true) {
-      let best = -1;
-      for (let k = 0; k < parts.length; k++) {
-        if (
-          pos[k] < parts[k].length &&
-          (best < 0 || parts[k].ts[pos[k]] < parts[best].ts[pos[best]])
-        ) {
-          best = k;
-        }
-      }
-      if (best < 0) break;
-      const t = parts[best].ts[pos[best]];
-      merged.pushFrom(parts[best], pos[best]);
-      for (let k = 0; k < parts.length; k++) {
-        while (pos[k] < parts[k].length && parts[k].ts[pos[k]] === t) pos[k]++;
-      }
-    }
-    merged.encode(SAMPLES_PER_CHUNK, out);
     i = j;
   }
   return out;

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { compareLabels, compareStrings, getLabel, type Labels } from "../engine/labels.ts";
+import { compareStrings, getLabel, type Labels } from "../engine/labels.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { isObjectNotFound } from "../storage/objstore/bucket.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
@@ -45,8 +45,15 @@ export interface ConvertOptions {
   readonly numRowGroups: number;
   /** Labels to sort rows by first (`--convert.sorting.label`), default `["__name__"]`. */
   readonly sortLabels?: readonly string[];
-  /** Re-cut float chunks at 8h column boundaries (`--convert.recompress`). */
+  /** Re-cut chunks crossing 8h boundaries, one piece per column (`--convert.recompress`). */
   readonly recompress?: boolean;
+  /**
+   * A shard is cut before its columns (label columns plus 4) would reach this (default
+   * {@linkcode MAX_COLUMNS}).
+   */
+  readonly maxColumns?: number;
+  /** Shards written at once (`--convert.write.concurrency`, default 1). */
+  readonly writeConcurrency?: number;
   /** zstd level of the shard files. */
   readonly zstdLevel?: number;
   /** Aborts the conversion. */
@@ -70,6 +77,19 @@ export class NoSeriesError extends Error {
   /** @param date the day */
   constructor(readonly date: string) {
     super(`${date}: no series found in the day`);
+  }
+}
+
+/** A source answered differently for the same series in the two passes. */
+export class SourceChangedError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "SourceChangedError";
+  /**
+   * @param series names the source and series
+   * @param detail what changed
+   */
+  constructor(readonly series: string, readonly detail: string) {
+    super(`${series}: ${detail}`);
   }
 }
 
@@ -100,9 +120,31 @@ export class StreamConflictError extends Error {
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
 interface Entry {
-  labels: Labels;
-  sortKey: string[];
+  /** {@linkcode sortKey} of the series: one string instead of label objects. */
+  key: string;
+  /** Its label names, an array shared by all series with the same names. */
+  names: readonly string[];
   refs: { source: number; ref: number | bigint }[];
+}
+
+// Control characters 0 and 1 are escaped so that 0 can separate fields: escaping keeps the order
+// of strings (0 -> 1 1, 1 -> 1 2 still sort below every other character) and is injective.
+function escapeField(s: string): string {
+  return s.includes("\u0000") || s.includes("\u0001")
+    ? s.replaceAll("\u0001", "\u0001\u0002").replaceAll("\u0000", "\u0001\u0001")
+    : s;
+}
+
+/**
+ * A string whose code-point order is the row order: the sort labels' values (missing = empty),
+ * then all labels as in `compareLabels`, each field ended by a 0. Equal keys mean equal labels.
+ */
+export function sortKey(labels: Labels, sortLabels: readonly string[]): string {
+  let key = "";
+  for (const l of sortLabels) key += escapeField(getLabel(labels, l)) + "\u0000";
+  key += "\u0000";
+  for (const l of labels) key += escapeField(l.name) + "\u0000" + escapeField(l.value) + "\u0000";
+  return key;
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
@@ -154,46 +196,48 @@ export async function convertDay(
   const haveStream = await checkStream(bucket, hash, externalLabels, signal);
   const sortLabels = options.sortLabels ?? ["__name__"];
 
-  // Pass 1: labels of all series overlapping the day, sorted, equal label sets merged.
+  // Pass 1: a key per series overlapping the day, sorted, equal label sets merged. Only the
+  // label names are kept besides, to size the shards' schemas.
   const entries: Entry[] = [];
+  const names = new Map<string, string[]>();
   for (let s = 0; s < sources.length; s++) {
     for await (const series of sources[s].series()) {
       signal?.throwIfAborted();
       if (series.maxTime < day.start || series.minTime >= day.end) continue;
+      // Series share few distinct name lists: keep each once.
+      const n = series.labels.map((l) => l.name);
+      const nk = n.join("\u0000");
+      let shared = names.get(nk);
+      if (!shared) names.set(nk, shared = n);
       entries.push({
-        labels: series.labels,
-        sortKey: sortLabels.map((l) => getLabel(series.labels, l)),
+        key: sortKey(series.labels, sortLabels),
+        names: shared,
         refs: [{ source: s, ref: series.ref }],
       });
     }
   }
-  entries.sort((a, b) => {
-    for (let i = 0; i < a.sortKey.length; i++) {
-      const c = compareStrings(a.sortKey[i], b.sortKey[i]);
-      if (c !== 0) return c;
-    }
-    return compareLabels(a.labels, b.labels);
-  });
+  entries.sort((a, b) => compareStrings(a.key, b.key));
   const series: Entry[] = [];
   for (const e of entries) {
     const last = series.at(-1);
-    if (last && compareLabels(last.labels, e.labels) === 0) last.refs.push(...e.refs);
+    if (last && last.key === e.key) last.refs.push(...e.refs);
     else series.push(e);
   }
   if (series.length === 0) throw new NoSeriesError(day.date);
 
   // Shards: row count and column count bounded.
   const maxRows = options.numRowGroups * options.rowGroupSize;
+  const maxColumns = options.maxColumns ?? MAX_COLUMNS;
   if (!Number.isSafeInteger(maxRows) || maxRows < 1) {
     throw new RangeError(`invalid shard size ${options.numRowGroups} x ${options.rowGroupSize}`);
   }
   const shards: { start: number; end: number; names: Set<string> }[] = [];
   let current = { start: 0, end: 0, names: new Set<string>() };
   for (let i = 0; i < series.length; i++) {
-    const names = series[i].labels.map((l) => l.name);
+    const names = series[i].names;
     const added = names.filter((n) => !current.names.has(n)).length;
     const full = current.end - current.start >= maxRows ||
-      current.names.size + added + NON_LABEL_COLUMNS >= MAX_COLUMNS;
+      current.names.size + added + NON_LABEL_COLUMNS >= maxColumns;
     if (full && current.end > current.start) {
       shards.push(current);
       current = { start: i, end: i, names: new Set() };
@@ -203,10 +247,12 @@ export async function convertDay(
   }
   shards.push(current);
 
-  // Pass 2: write each shard.
+  // Pass 2: write the shards, `writeConcurrency` at a time; the first failure stops the others.
   let rows = 0;
   const date = day.date;
-  for (let s = 0; s < shards.length; s++) {
+  const failure = new AbortController();
+  const stop = signal ? AbortSignal.any([signal, failure.signal]) : failure.signal;
+  const writeShard = async (s: number) => {
     const shard = shards[s];
     const writer = new ShardWriter(
       bucket,
@@ -221,22 +267,43 @@ export async function convertDay(
     );
     try {
       for (let i = shard.start; i < shard.end; i++) {
-        signal?.throwIfAborted();
+        stop.throwIfAborted();
         const e = series[i];
-        const chunks = (await Promise.all(e.refs.map((r) => sources[r.source].chunks(r.ref))))
-          .flat();
-        const columns = dayChunkColumns(chunks, day, {
+        const data = await Promise.all(e.refs.map((r) => sources[r.source].read(r.ref)));
+        const name = `${sources[e.refs[0].source].id} series ${e.refs[0].ref}`;
+        for (const d of data) {
+          if (sortKey(d.labels, sortLabels) !== e.key) {
+            throw new SourceChangedError(name, "labels differ from the first read");
+          }
+        }
+        const columns = dayChunkColumns(data.flatMap((d) => d.chunks), day, {
           recompress: options.recompress ?? false,
-          source: `${sources[e.refs[0].source].id} series ${e.refs[0].ref}`,
+          source: name,
         });
-        if (columns) await writer.append({ labels: e.labels, chunks: columns });
+        if (columns) await writer.append({ labels: data[0].labels, chunks: columns });
       }
-      rows += (await writer.close()).rows;
+      // Await first: `rows += await ...` would read `rows` before other shards add to it.
+      const written = (await writer.close()).rows;
+      rows += written;
     } catch (err) {
+      failure.abort(err);
       await writer.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-  }
+  };
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(options.writeConcurrency ?? 1, shards.length)) },
+    async () => {
+      while (next < shards.length && !stop.aborted) await writeShard(next++);
+    },
+  );
+  const settled = await Promise.allSettled(workers);
+  // Report the failure that stopped the others, not the aborts it caused.
+  if (failure.signal.aborted) throw failure.signal.reason;
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
+  // Series can overlap the day yet have no sample in it (a chunk spanning it): nothing to commit.
+  if (rows === 0) throw new NoSeriesError(day.date);
 
   signal?.throwIfAborted();
   await bucket.upload(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareLabels, type Labels, labelsFromRecord } from "../engine/labels.ts";
+import { compareLabels, compareStrings, type Labels, labelsFromRecord } from "../engine/labels.ts";
 import { STALE_NAN, ValueType } from "../engine/series.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
@@ -11,7 +11,7 @@ import { openBlock } from "../storage/parquet/reader.ts";
 import { chunkColumnForTime } from "../storage/parquet/schema.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
-import { convertDay, NoSeriesError, StreamConflictError } from "./convert.ts";
+import { convertDay, NoSeriesError, sortKey, StreamConflictError } from "./convert.ts";
 import { parseDay } from "./days.ts";
 import { MemorySource, type SeriesSource } from "./source.ts";
 
@@ -83,7 +83,8 @@ function fixture(): {
   for (let i = 0; i < 10; i++) {
     const l = labelsFromRecord({
       __name__: `m${i % 4}`,
-      job: ["b", "a", "c"][i % 3],
+      // The last series lacks the sort label: it sorts first, as an empty value.
+      ...(i < 9 ? { job: ["b", "a", "c"][i % 3] } : {}),
       ...(i % 2 ? { instance: `i${i}` } : {}),
     });
     labels.push(l);
@@ -121,6 +122,7 @@ Deno.test("convertDay writes sorted, sharded rows with every sample of the day e
       numRowGroups: 2,
       sortLabels: ["job"],
       recompress: true,
+      writeConcurrency: 2,
     });
     const hash = externalLabelsHash(EXT);
     assert.deepEqual(result, { hash, shards: 3, rows: 10 });
@@ -134,8 +136,8 @@ Deno.test("convertDay writes sorted, sharded rows with every sample of the day e
     assert.deepEqual(decodeStreamDescriptor(await bucket.get(streamFileKey(hash)), "s"), EXT);
 
     const wantOrder = [...labels].sort((x, y) => {
-      const jx = x.find((l) => l.name === "job")!.value,
-        jy = y.find((l) => l.name === "job")!.value;
+      const jx = x.find((l) => l.name === "job")?.value ?? "",
+        jy = y.find((l) => l.name === "job")?.value ?? "";
       return jx < jy ? -1 : jx > jy ? 1 : compareLabels(x, y);
     });
     const got: Labels[] = [];
@@ -215,11 +217,20 @@ Deno.test("a failing source leaves no meta.pb and no stream.pb", async () => {
     const failing: SeriesSource = {
       id: ULID_B,
       series: () => sources[1].series(),
-      chunks: (ref) =>
-        Number(ref) === 1 ? Promise.reject(new Error("disk on fire")) : sources[1].chunks(ref),
+      read: (ref) =>
+        Number(ref) === 1 ? Promise.reject(new Error("disk on fire")) : sources[1].read(ref),
     };
     await assert.rejects(
       convertDay(bucket, DAY, EXT, [sources[0], failing], { rowGroupSize: 2, numRowGroups: 2 }),
+      /disk on fire/,
+    );
+    // Shards written in parallel: the real cause is reported, the other shards stop.
+    await assert.rejects(
+      convertDay(bucket, DAY, EXT, [sources[0], failing], {
+        rowGroupSize: 2,
+        numRowGroups: 2,
+        writeConcurrency: 3,
+      }),
       /disk on fire/,
     );
     const hash = externalLabelsHash(EXT);
@@ -242,6 +253,19 @@ Deno.test("external-label hash collisions and empty days are typed errors", asyn
       convertDay(bucket, parseDay("2020-01-01"), {}, sources, { rowGroupSize: 2, numRowGroups: 2 }),
       NoSeriesError,
     );
+    // A chunk spanning the whole day without a sample in it.
+    const enc = new XorChunkEncoder();
+    enc.append(DAY.start - H, 1);
+    enc.append(DAY.end + H, 2);
+    const spanning = new MemorySource(ULID_A, [{
+      labels: labelsFromRecord({ __name__: "gap" }),
+      chunks: [{ encoding: 1, minT: DAY.start - H, maxT: DAY.end + H, data: enc.bytes() }],
+    }]);
+    await assert.rejects(
+      convertDay(bucket, DAY, {}, [spanning], { rowGroupSize: 2, numRowGroups: 2 }),
+      NoSeriesError,
+    );
+    assert.equal(await bucket.exists(`${DAY.date}/meta.pb`), false);
   });
 });
 
@@ -255,4 +279,55 @@ Deno.test("a stream without external labels uses hash 0 and D/meta.pb", async ()
     const block = await openBlock(bucket, 0n, DAY.date);
     assert.equal(block.shards[0].numRows, 10);
   });
+});
+
+Deno.test("shards are cut before the column limit, each with only its own label names", async () => {
+  await withBucket(async (bucket) => {
+    // Ten series, each with two label names of its own besides __name__.
+    const series = Array.from({ length: 10 }, (_, i) => ({
+      labels: labelsFromRecord({ __name__: "m", [`a${i}`]: "x", [`b${i}`]: "y" }),
+      chunks: xorChunks(DAY.start, DAY.start + H, 60_000, () => i),
+    }));
+    // Label columns + 4 must stay below 12: at most 7 label columns, so 3 series a shard.
+    const r = await convertDay(bucket, DAY, {}, [new MemorySource(ULID_A, series)], {
+      rowGroupSize: 100,
+      numRowGroups: 1,
+      maxColumns: 12,
+    });
+    assert.deepEqual([r.shards, r.rows], [4, 10]);
+    const block = await openBlock(bucket, 0n, DAY.date);
+    const names = block.shards.map((s) => s.labelNames.length);
+    assert.deepEqual(names, [7, 7, 7, 3]);
+    assert.ok(names.every((n) => n + 4 < 12));
+  });
+});
+
+Deno.test("sort keys order like the sort labels then compareLabels, and only equal labels tie", () => {
+  // Random label sets over an alphabet with the escaped control characters, a separator-like
+  // character, ASCII and characters beyond the BMP.
+  const alphabet = ["\u0000", "\u0001", "\u0002", "a", "b", "_", "\u00e9", "\u{1F600}"];
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  const str = () => Array.from({ length: rnd(3) }, () => alphabet[rnd(alphabet.length)]).join("");
+  const sets: Labels[] = [];
+  for (let i = 0; i < 400; i++) {
+    const rec: Record<string, string> = {};
+    for (let k = rnd(4); k > 0; k--) rec[["a", "b", "ab", "_x"][rnd(4)] + str()] = "v" + str();
+    sets.push(labelsFromRecord(rec));
+  }
+  const sortLabels = ["b"];
+  const oracle = (x: Labels, y: Labels) => {
+    const vx = x.find((l) => l.name === "b")?.value ?? "",
+      vy = y.find((l) => l.name === "b")?.value ?? "";
+    return vx !== vy ? compareStrings(vx, vy) : compareLabels(x, y);
+  };
+  for (let i = 0; i < sets.length; i++) {
+    for (let j = 0; j < sets.length; j += 7) {
+      const want = Math.sign(oracle(sets[i], sets[j]));
+      const got = Math.sign(
+        compareStrings(sortKey(sets[i], sortLabels), sortKey(sets[j], sortLabels)),
+      );
+      assert.equal(got, want, `${JSON.stringify(sets[i])} vs ${JSON.stringify(sets[j])}`);
+    }
+  }
 });

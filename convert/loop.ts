@@ -14,6 +14,8 @@ import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import type { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { planConversion, type PlanStep } from "./plan.ts";
+import { NoSeriesError } from "./convert.ts";
+import { DAY_MS } from "./days.ts";
 import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
 import type { DiscoveredBlock, TsdbDiscoverer } from "./tsdb_discovery.ts";
 
@@ -63,6 +65,8 @@ export interface RunSummary {
   converted: string[];
   /** Days that failed, with their errors. */
   failed: { day: string; error: string }[];
+  /** Days whose blocks hold no sample of them: nothing written, not a failure. */
+  skipped: string[];
 }
 
 function stepName(step: PlanStep): string {
@@ -125,11 +129,17 @@ export class ConvertRunner {
       this.#o.tsdbDiscoverer.discover(signal),
       this.#o.parquetDiscoverer.discover(signal),
     ]);
-    const steps = planConversion(
+    const now = this.#now();
+    let steps = planConversion(
       this.#o.tsdbDiscoverer.streams(),
       this.#o.parquetDiscoverer.convertedDays(),
-      { now: this.#now(), gracePeriod: this.#o.gracePeriodMs, maxDays: this.#o.maxPlanDays },
+      { now, gracePeriod: this.#o.gracePeriodMs, maxDays: this.#o.maxPlanDays },
     );
+    // Days past retention would only be marked and deleted again (the Go converter redoes them).
+    if (this.#o.retentionDays > 0) {
+      const cutoff = now - this.#o.retentionDays * DAY_MS;
+      steps = steps.filter((s) => s.day.start >= cutoff);
+    }
     this.#todo.set(steps.length);
     return steps;
   }
@@ -151,7 +161,7 @@ export class ConvertRunner {
   /** Plans and converts every planned day once; failures are collected, not thrown. */
   async runOnce(signal: AbortSignal): Promise<RunSummary> {
     const steps = await this.plan(signal);
-    const summary: RunSummary = { planned: steps.length, converted: [], failed: [] };
+    const summary: RunSummary = { planned: steps.length, converted: [], failed: [], skipped: [] };
     for (const step of steps) {
       signal.throwIfAborted();
       const name = stepName(step);
@@ -166,6 +176,11 @@ export class ConvertRunner {
         summary.converted.push(name);
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof NoSeriesError) {
+          this.#o.logger.warn("no samples in day, nothing written", { day: name });
+          summary.skipped.push(name);
+          continue;
+        }
         this.#failures.inc();
         const error = err instanceof Error ? err.message : String(err);
         summary.failed.push({ day: name, error });

@@ -12,7 +12,9 @@ import {
   FloatHistogramIterator,
 } from "../storage/tsdb/float_histogram.ts";
 import { HistogramChunkEncoder, HistogramIterator } from "../storage/tsdb/histogram.ts";
+import { CounterResetHeader } from "../storage/tsdb/histogram_meta.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
+import type { FloatHistogram, IntHistogram } from "../engine/histogram.ts";
 import { ValueType } from "../engine/series.ts";
 import { TsdbFormatError } from "../storage/tsdb/errors.ts";
 
@@ -88,6 +90,7 @@ function filterHistograms(
     : new HistogramIterator(c.data, source);
   let enc: HistogramChunkEncoder | FloatHistogramChunkEncoder | undefined;
   let minT = 0, maxT = 0;
+  let index = -1;
   const flush = () => {
     if (enc && enc.numSamples > 0) {
       out.push({ encoding: c.encoding, minT, maxT, data: enc.bytes() });
@@ -96,7 +99,14 @@ function filterHistograms(
   };
   const append = (t: number) => {
     if (!enc) {
-      enc = float ? new FloatHistogramChunkEncoder() : new HistogramChunkEncoder();
+      // A piece starting after the chunk's first sample continues the same counter: no reset
+      // precedes it. The first piece and gauge chunks take their header from the first sample.
+      const header = index > 0 && it.counterResetHeader !== CounterResetHeader.Gauge
+        ? CounterResetHeader.NotCounterReset
+        : undefined;
+      enc = float
+        ? new FloatHistogramChunkEncoder({ header })
+        : new HistogramChunkEncoder({ header });
       minT = t;
     }
     if (it.isStale()) enc.appendStale(t);
@@ -106,6 +116,7 @@ function filterHistograms(
     maxT = t;
   };
   while (it.next() !== ValueType.None) {
+    index++;
     const t = it.atT();
     if (!keep(t)) continue;
     try {
@@ -144,4 +155,132 @@ export function filterChunk(
     default:
       throw new TsdbFormatError(source, "encoding", `unsupported chunk encoding ${c.encoding}`);
   }
+}
+
+/** Samples of any type, in time order: floats in a typed array (NaN bits kept), histograms aside. */
+class MixedSamples {
+  readonly floats = new FloatSamples();
+  readonly kinds: number[] = [];
+  readonly hists: (IntHistogram | FloatHistogram | undefined)[] = [];
+  readonly stale: boolean[] = [];
+
+  get length(): number {
+    return this.floats.length;
+  }
+
+  decode(c: RawChunk, source: string, keep: (t: number) => boolean): void {
+    if (c.encoding === ChunkEncoding.XOR) {
+      const start = this.length;
+      this.floats.decode(c, source, keep);
+      for (let i = start; i < this.length; i++) {
+        this.kinds.push(ChunkEncoding.XOR);
+        this.hists.push(undefined);
+        this.stale.push(false);
+      }
+      return;
+    }
+    if (c.encoding !== ChunkEncoding.Histogram && c.encoding !== ChunkEncoding.FloatHistogram) {
+      throw new TsdbFormatError(source, "encoding", `unsupported chunk encoding ${c.encoding}`);
+    }
+    const it = c.encoding === ChunkEncoding.Histogram
+      ? new HistogramIterator(c.data, source)
+      : new FloatHistogramIterator(c.data, source);
+    while (it.next() !== ValueType.None) {
+      const t = it.atT();
+      if (!keep(t)) continue;
+      this.floats.push(t, 0);
+      this.kinds.push(c.encoding);
+      const stale = it.isStale();
+      this.stale.push(stale);
+      this.hists.push(
+        stale
+          ? undefined
+          : it instanceof HistogramIterator
+          ? it.atHistogram()
+          : it.atFloatHistogram(),
+      );
+    }
+  }
+
+  pushFrom(from: MixedSamples, i: number): void {
+    this.floats.pushFrom(from.floats, i);
+    this.kinds.push(from.kinds[i]);
+    this.hists.push(from.hists[i]);
+    this.stale.push(from.stale[i]);
+  }
+}
+
+/**
+ * Merges time-overlapping chunks of any encodings sample by sample, keeping the samples `keep`
+ * accepts: on equal timestamps the earliest chunk in `chunks` wins. The result is re-encoded
+ * into chunks of at most {@linkcode SAMPLES_PER_CHUNK} samples, cut also where the value type
+ * changes or where Prometheus' appender would cut (e.g. a histogram layout change).
+ */
+export function mergeChunks(
+  chunks: readonly RawChunk[],
+  keep: (t: number) => boolean,
+  source = "chunk",
+): RawChunk[] {
+  const parts = chunks.map((c) => {
+    const s = new MixedSamples();
+    s.decode(c, source, keep);
+    return s;
+  });
+  const merged = new MixedSamples();
+  const pos = parts.map(() => 0);
+  while (true) {
+    let best = -1;
+    for (let k = 0; k < parts.length; k++) {
+      if (
+        pos[k] < parts[k].length &&
+        (best < 0 || parts[k].floats.ts[pos[k]] < parts[best].floats.ts[pos[best]])
+      ) {
+        best = k;
+      }
+    }
+    if (best < 0) break;
+    const t = parts[best].floats.ts[pos[best]];
+    merged.pushFrom(parts[best], pos[best]);
+    for (let k = 0; k < parts.length; k++) {
+      while (pos[k] < parts[k].length && parts[k].floats.ts[pos[k]] === t) pos[k]++;
+    }
+  }
+
+  const out: RawChunk[] = [];
+  type Encoder = XorChunkEncoder | HistogramChunkEncoder | FloatHistogramChunkEncoder;
+  let enc: Encoder | undefined;
+  let kind = 0, minT = 0, maxT = 0;
+  const flush = () => {
+    if (enc && enc.numSamples > 0) out.push({ encoding: kind, minT, maxT, data: enc.bytes() });
+    enc = undefined;
+  };
+  const append = (i: number) => {
+    const t = merged.floats.ts[i];
+    if (!enc) {
+      kind = merged.kinds[i];
+      enc = kind === ChunkEncoding.XOR
+        ? new XorChunkEncoder()
+        : kind === ChunkEncoding.Histogram
+        ? new HistogramChunkEncoder()
+        : new FloatHistogramChunkEncoder();
+      minT = t;
+    }
+    if (enc instanceof XorChunkEncoder) enc.append(t, merged.floats.vs[i]);
+    else if (merged.stale[i]) enc.appendStale(t);
+    else if (enc instanceof HistogramChunkEncoder) enc.append(t, merged.hists[i] as IntHistogram);
+    else enc.append(t, merged.hists[i] as FloatHistogram);
+    maxT = t;
+  };
+  for (let i = 0; i < merged.length; i++) {
+    if (enc && (merged.kinds[i] !== kind || enc.numSamples >= SAMPLES_PER_CHUNK)) flush();
+    try {
+      append(i);
+    } catch (err) {
+      if (!(err instanceof ChunkEncodeError) || !enc || enc.numSamples === 0) throw err;
+      flush();
+      append(i);
+    }
+  }
+  flush();
+  return out;
 }

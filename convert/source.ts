@@ -1,7 +1,8 @@
 /**
  * What the converter needs from a source of series (a TSDB block, or anything else): its series
- * in label order with their time ranges, and the raw chunks of a series on demand. Conversion
- * reads labels first (to sort and shard a day) and chunks only while writing, shard by shard.
+ * with their time ranges, and a series' labels and raw chunks again on demand. Conversion reads
+ * labels first (to sort and shard a day, keeping only a compact key per series) and everything
+ * else only while writing, shard by shard.
  *
  * @module
  */
@@ -12,12 +13,20 @@ import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 export interface SourceSeries {
   /** The series labels, sorted by name. */
   readonly labels: Labels;
-  /** Source-specific handle for {@linkcode SeriesSource.chunks}. */
+  /** Source-specific handle for {@linkcode SeriesSource.read}. */
   readonly ref: number | bigint;
   /** Min time over the series' chunks in this source, ms. */
   readonly minTime: number;
   /** Max time over the series' chunks in this source, ms (inclusive). */
   readonly maxTime: number;
+}
+
+/** A series' labels and chunks. */
+export interface SeriesData {
+  /** The series labels, sorted by name (the same as {@linkcode SourceSeries.labels}). */
+  readonly labels: Labels;
+  /** Its chunks, in any order, with deleted data already removed. */
+  readonly chunks: RawChunk[];
 }
 
 /** A source of series, e.g. one TSDB block. */
@@ -26,8 +35,8 @@ export interface SeriesSource {
   readonly id: string;
   /** The series, each once, in any order (the converter sorts them). */
   series(): AsyncIterable<SourceSeries>;
-  /** The chunks of the series with handle `ref` (any order; deleted data already removed). */
-  chunks(ref: number | bigint): Promise<RawChunk[]>;
+  /** The labels and chunks of the series with handle `ref`. */
+  read(ref: number | bigint): Promise<SeriesData>;
 }
 
 /** An in-memory source, for tests and small imports. */
@@ -56,10 +65,10 @@ export class MemorySource implements SeriesSource {
     }
   }
 
-  /** The chunks of series `ref`. */
-  chunks(ref: number | bigint): Promise<RawChunk[]> {
+  /** Series `ref`. */
+  read(ref: number | bigint): Promise<SeriesData> {
     const s = this.#series[Number(ref)];
     if (!s) return Promise.reject(new RangeError(`${this.id}: no series ${ref}`));
-    return Promise.resolve(s.chunks);
+    return Promise.resolve(s);
   }
 }

@@ -39,6 +39,8 @@ async function convert(root: string, pq: string, ...extra: string[]) {
 async function files(dir: string, base = dir): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   for await (const e of Deno.readDir(dir)) {
+    // A killed upload leaves its FILESYSTEM temp file behind; no bucket listing shows it.
+    if (e.name.startsWith(".upload-tmp-")) continue;
     const path = `${dir}/${e.name}`;
     if (e.isDirectory) { for (const [k, v] of await files(path, base)) out.set(k, v); }
     else out.set(path.slice(base.length + 1), await Deno.readFile(path));

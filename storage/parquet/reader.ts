@@ -16,7 +16,8 @@ import {
   readColumnIndex,
   readOffsetIndex,
 } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
+import zlib from "node:zlib";
+import { compressors as jsDecompressors } from "hyparquet-compressors";
 import { type Label, type Labels, METRIC_NAME } from "../../engine/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { decodeChunkColumn, type RawChunk } from "./chunk_column.ts";
@@ -32,6 +33,15 @@ import {
   V0,
   V2,
 } from "./schema.ts";
+
+/**
+ * Decompressors for hyparquet: Deno's native zstd (`node:zlib`) instead of the pure-JS fzstd,
+ * the other codecs from hyparquet-compressors.
+ */
+const decompressors = {
+  ...jsDecompressors,
+  ZSTD: (input: Uint8Array): Uint8Array => zlib.zstdDecompressSync(input),
+};
 
 /** A shard file is not a gateway file of the declared version, or its two files disagree. */
 export class ShardFormatError extends Error {
@@ -124,7 +134,7 @@ export class ParquetObject {
         rowEnd,
         utf8: false,
         useOffsetIndex: true,
-        compressors,
+        compressors: decompressors,
         onComplete: (r: unknown[][]) => rows = r,
       });
     } catch (err) {

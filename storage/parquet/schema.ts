@@ -45,7 +45,7 @@ export const V1 = 1;
 /** V2: adds `___cf_meta_hash` to the chunks file. The only version written. */
 export const V2 = 2;
 /** The version this implementation writes. */
-export const WRITE_VERSION = V2;
+export const WRITE_VERSION: number = V2;
 
 /** A block declares a format version this implementation cannot read. */
 export class UnsupportedVersionError extends Error {

@@ -267,12 +267,12 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
     const instStats = col(lm, 0, "___cf_meta_label_instance").meta_data!.statistics!;
     assert.equal(instStats.null_count, 100n);
 
-    // Sorting columns: __name__ is labels-file column 1, ascending, nulls last.
+    // Sorting columns: __name__ is labels-file column 1, ascending, nulls (missing labels) first.
     for (const rg of lm.row_groups) {
       assert.deepEqual(rg.sorting_columns, [{
         column_idx: 1,
         descending: false,
-        nulls_first: false,
+        nulls_first: true,
       }]);
     }
     assert.equal(cm.row_groups[0].sorting_columns, undefined);
@@ -304,25 +304,80 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
   });
 });
 
-Deno.test("shard writer rejects foreign labels and aborting leaves no object", async () => {
+Deno.test("row groups are cut early at the chunk-byte limit, identically in both files", async () => {
   await withBucket(async (bucket) => {
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
-      rowGroupSize: 2,
+      rowGroupSize: 100,
+      maxRowGroupBytes: 1000,
     });
+    const big = new Uint8Array(300).fill(7), none = new Uint8Array(0);
+    for (let i = 0; i < 10; i++) {
+      await w.append({ labels: [{ name: "__name__", value: `m${i}` }], chunks: [big, none, none] });
+    }
+    assert.deepEqual(await w.close(), { rows: 10, rowGroups: 3 });
+    const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
+    const chunks = await ParquetObject.open(bucket, "x/0.chunks.parquet");
+    assert.deepEqual(labels.rowGroupSizes, [4, 4, 2]);
+    assert.deepEqual(chunks.rowGroupSizes, [4, 4, 2]);
+    const [names] = await labels.read(["___cf_meta_label___name__"], 0, 10);
+    assert.deepEqual(names, Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+});
+
+Deno.test("rejected rows leave the writer aligned; aborting leaves no object", async () => {
+  await withBucket(async (bucket) => {
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", [
+      "__name__",
+      "job",
+    ], { rowGroupSize: 2 });
     const empty = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
     await w.append({ labels: [{ name: "__name__", value: "a" }], chunks: empty });
     await w.append({ labels: [{ name: "__name__", value: "b" }], chunks: empty }); // flushes a row group
     await assert.rejects(
-      w.append({ labels: [{ name: "job", value: "x" }], chunks: empty }),
+      w.append({ labels: [{ name: "zone", value: "x" }], chunks: empty }),
       ShardRowError,
     );
     await assert.rejects(
       w.append({ labels: [{ name: "__name__", value: "" }], chunks: empty }),
       ShardRowError,
     );
-    await w.abort(new Error("test abort"));
-    assert.equal(await bucket.exists("x/0.labels.parquet"), false);
-    assert.equal(await bucket.exists("x/0.chunks.parquet"), false);
+    await assert.rejects(
+      w.append({
+        labels: [{ name: "__name__", value: "c" }, { name: "__name__", value: "d" }],
+        chunks: empty,
+      }),
+      /not sorted by name, or repeat __name__/,
+    );
+    await assert.rejects(
+      w.append({
+        labels: [{ name: "job", value: "j" }, { name: "zone", value: "z" }],
+        chunks: empty,
+      }),
+      /label zone is not in the shard schema/,
+    );
+    // Rejected rows left nothing behind: the next rows line up.
+    await w.append({
+      labels: [{ name: "__name__", value: "c" }, { name: "job", value: "j" }],
+      chunks: empty,
+    });
+    assert.deepEqual(await w.close(), { rows: 3, rowGroups: 2 });
+    const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
+    const [index, names, jobs] = await labels.read(
+      ["___cf_meta_index", "___cf_meta_label___name__", "___cf_meta_label_job"],
+      0,
+      3,
+    );
+    assert.deepEqual(names, ["a", "b", "c"]);
+    assert.deepEqual(jobs, [null, null, "j"]);
+    assert.deepEqual(index.map((v) => decodeLabelIndex(v as Uint8Array)), [[1], [1], [1, 2]]);
+
+    const aborted = new ShardWriter(bucket, "y/0.labels.parquet", "y/0.chunks.parquet", ["a"], {
+      rowGroupSize: 1,
+    });
+    await aborted.append({ labels: [{ name: "a", value: "1" }], chunks: empty });
+    await aborted.abort(new Error("test abort"));
+    assert.equal(await bucket.exists("y/0.labels.parquet"), false);
+    assert.equal(await bucket.exists("y/0.chunks.parquet"), false);
   });
 });
 
@@ -341,5 +396,32 @@ Deno.test("mismatched shard files are reported", async () => {
     await assert.rejects(openBlock(bucket, HASH, DATE), ShardFormatError);
     await bucket.upload(labelsFileKey(HASH, DATE, 0), enc.encode("not parquet"));
     await assert.rejects(openBlock(bucket, HASH, DATE), /invalid parquet footer/);
+  });
+});
+
+Deno.test("a failing upload rejects the writer instead of hanging it", async () => {
+  await withBucket(async (inner) => {
+    // The real bucket, except that uploads die after their first chunk.
+    const bucket: Bucket = Object.create(inner);
+    bucket.upload = async (key, body) => {
+      if (body instanceof Uint8Array) return await inner.upload(key, body);
+      for await (const _ of body) throw new Error(`network gone while uploading ${key}`);
+    };
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+      rowGroupSize: 1,
+    });
+    const chunk = new Uint8Array(100);
+    const run = async () => {
+      for (let i = 0; i < 10; i++) {
+        await w.append({
+          labels: [{ name: "__name__", value: `m${i}` }],
+          chunks: [chunk, chunk, chunk],
+        });
+      }
+      await w.close();
+    };
+    await assert.rejects(run(), /network gone/);
+    await w.abort(new Error("cleanup"));
+    assert.equal(await inner.exists("x/0.labels.parquet"), false);
   });
 });

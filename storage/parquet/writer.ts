@@ -1,7 +1,8 @@
 /**
  * Writes one shard of a gateway Parquet block: `N.labels.parquet` and `N.chunks.parquet`, rows
  * aligned 1:1 and cut into identical row groups, both streamed into the bucket row group by row
- * group (memory holds one row group).
+ * group. Memory holds one row group, cut early when its chunk bytes reach a limit (the Go
+ * converter spills page buffers to disk instead).
  *
  * Settings follow the Go gateway (gateway.md 2.2): ZSTD on every column; DataPage V2; label
  * columns dictionary-encoded (RLE_DICTIONARY, PLAIN dictionary page) with statistics and a column
@@ -35,7 +36,16 @@ import { StreamingWriter } from "./upload_stream.ts";
 export interface ShardWriterOptions {
   /** Rows per row group (`--convert.rowgroup.size`). */
   readonly rowGroupSize: number;
-  /** Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). */
+  /**
+   * Chunk bytes after which a row group is cut early (default 256 MiB), so a writer's memory
+   * stays bounded whatever the row-group size; both files are cut at the same row.
+   */
+  readonly maxRowGroupBytes?: number;
+  /**
+   * Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). Rows
+   * must be in ascending byte order of these labels with a missing label (a null) first, as an
+   * empty value sorts; the Go converter declares nulls last although its rows put them first.
+   */
   readonly sortingLabels?: readonly string[];
   /** zstd level (default 6, close to parquet-go's `SpeedBetterCompression`). */
   readonly zstdLevel?: number;
@@ -101,6 +111,8 @@ export class ShardWriter {
   readonly #names: readonly string[];
   readonly #sorting: NonNullable<RowGroup["sorting_columns"]>;
   readonly #rowGroupSize: number;
+  readonly #maxRowGroupBytes: number;
+  #bufferedBytes = 0;
   readonly #labelsPageSize: number;
   readonly #chunksPageSize: number;
   readonly #key: string;
@@ -133,6 +145,7 @@ export class ShardWriter {
     this.#names = [...new Set(labelNames)].sort(compareStrings);
     this.#names.forEach((n, i) => this.#position.set(n, i + 1));
     this.#rowGroupSize = options.rowGroupSize;
+    this.#maxRowGroupBytes = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
     this.#labelsPageSize = options.labelsPageSize ?? 256 * 1024;
     this.#chunksPageSize = options.chunksPageSize ?? 2 * 1024 * 1024;
     this.#sorting = [];
@@ -140,7 +153,7 @@ export class ShardWriter {
       const pos = this.#position.get(l);
       // A sort label missing from the shard is left out (parquet-go writes a bogus column 0).
       if (pos !== undefined) {
-        this.#sorting.push({ column_idx: pos, descending: false, nulls_first: false });
+        this.#sorting.push({ column_idx: pos, descending: false, nulls_first: true });
       }
     }
     const compressors = { ZSTD: zstdCompressor(options.zstdLevel ?? 6) };
@@ -184,6 +197,7 @@ export class ShardWriter {
       throw new ShardRowError(this.#key, `row has ${row.chunks.length} chunk columns, want 3`);
     }
     const n = this.#index.length;
+    // Validate the whole row before touching the buffers, so a rejected row leaves them aligned.
     const positions: number[] = [];
     for (const { name, value } of row.labels) {
       const pos = this.#position.get(name);
@@ -191,21 +205,30 @@ export class ShardWriter {
         throw new ShardRowError(this.#key, `label ${name} is not in the shard schema`);
       }
       if (value === "") throw new ShardRowError(this.#key, `label ${name} has an empty value`);
-      let col = this.#labelValues.get(pos);
+      if (positions.length > 0 && pos <= positions[positions.length - 1]) {
+        throw new ShardRowError(this.#key, `labels are not sorted by name, or repeat ${name}`);
+      }
+      positions.push(pos);
+    }
+    row.labels.forEach(({ value }, i) => {
+      let col = this.#labelValues.get(positions[i]);
       if (!col) {
         col = new Array<string | null>(n).fill(null);
-        this.#labelValues.set(pos, col);
+        this.#labelValues.set(positions[i], col);
       }
       while (col.length < n) col.push(null);
       col.push(value);
-      positions.push(pos);
-    }
-    // Label names are sorted, so positions are ascending.
+    });
     this.#index.push(encodeLabelIndex(positions));
-    for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) this.#chunkValues[c].push(row.chunks[c]);
+    for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) {
+      this.#chunkValues[c].push(row.chunks[c]);
+      this.#bufferedBytes += row.chunks[c].length;
+    }
     this.#hashes.push(seriesHash(row.labels));
     this.#rows++;
-    if (this.#index.length >= this.#rowGroupSize) await this.#flushRowGroup();
+    if (this.#index.length >= this.#rowGroupSize || this.#bufferedBytes >= this.#maxRowGroupBytes) {
+      await this.#flushRowGroup();
+    }
   }
 
   async #flushRowGroup(): Promise<void> {
@@ -244,6 +267,7 @@ export class ShardWriter {
     this.#labelValues = new Map();
     this.#chunkValues = [[], [], []];
     this.#hashes = [];
+    this.#bufferedBytes = 0;
     const labelsDone = this.#labelsPw.write({
       columnData: labelColumns,
       rowGroupSize: n,

@@ -46,3 +46,34 @@ Deno.test("xxHash64 reads unaligned views correctly", () => {
   const copy = buf.slice(1);
   assert.equal(xxHash64(buf.subarray(1)), xxHash64(copy));
 });
+
+Deno.test("xxHash64 matches Go's github.com/cespare/xxhash on every length branch", () => {
+  // A xorshift32 byte stream; the hashes were computed with cespare/xxhash (the library the Go
+  // gateway and Prometheus use) over the same bytes.
+  const buf = new Uint8Array(1000);
+  let x = 12345;
+  for (let i = 0; i < buf.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    buf[i] = x & 0xff;
+  }
+  const cases: [number, bigint][] = [
+    [3, 4220102539118520875n],
+    [7, 7231606079571571495n],
+    [8, 7986406669129284541n],
+    [9, 264033670814872540n],
+    [12, 11546347560048015898n],
+    [31, 15055542678813095928n],
+    [32, 13990655396660213023n],
+    [33, 2028975811185005210n],
+    [63, 10683348626810017279n],
+    [64, 3012634595499484841n],
+    [65, 6531137497592972090n],
+    [100, 12286305348501917305n],
+    [1000, 12747543617105883121n],
+  ];
+  for (const [len, want] of cases) assert.equal(xxHash64(buf.subarray(0, len)), want, `len ${len}`);
+});
