@@ -7,6 +7,7 @@
 export { Code, GrpcError } from "./status.ts";
 export {
   type CallContext,
+  type CallObserver,
   GrpcServer,
   type GrpcServerOptions,
   type ServerStreamingImpl,

@@ -62,6 +62,18 @@ export interface GrpcServerOptions {
   compressResponses?: boolean;
   /** Called with errors that are not {@linkcode GrpcError}s (answered as Unknown). */
   onError?: (err: unknown, method: string) => void;
+  /** Told about every routed call, for metrics (grpc-ecosystem's `grpc_server_*` families). */
+  observer?: CallObserver;
+}
+
+/** Receives call events; `kind` is the method kind as in `grpc_type` ("unary", "server_stream"). */
+export interface CallObserver {
+  /** A call to a known method started. */
+  started(method: string, kind: "unary" | "server_stream"): void;
+  /** A message was sent on the call. */
+  sent(method: string, kind: "unary" | "server_stream"): void;
+  /** The call ended with `code` (Canceled when the client went away) after `seconds`. */
+  handled(method: string, kind: "unary" | "server_stream", code: Code, seconds: number): void;
 }
 
 interface Route {
@@ -79,12 +91,14 @@ export class GrpcServer {
   readonly #maxReceive: number;
   readonly #compress: boolean;
   readonly #onError?: (err: unknown, method: string) => void;
+  readonly #observer?: CallObserver;
 
   /** Creates a server with no services. */
   constructor(options: GrpcServerOptions = {}) {
     this.#maxReceive = options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE;
     this.#compress = options.compressResponses ?? false;
     this.#onError = options.onError;
+    this.#observer = options.observer;
   }
 
   /** Registers a service; only unary and server-streaming methods are supported. */
@@ -132,6 +146,20 @@ export class GrpcServer {
         : `malformed method name: ${stream.path}`;
       return call.finish(Code.Unimplemented, msg);
     }
+    const kind = route.kind === "unary" ? "unary" : "server_stream";
+    const obs = this.#observer;
+    if (!obs) return await this.#serveCall(stream, route, call);
+    const t0 = performance.now();
+    obs.started(stream.path, kind);
+    call.onSent = () => obs.sent(stream.path, kind);
+    try {
+      await this.#serveCall(stream, route, call);
+    } finally {
+      obs.handled(stream.path, kind, call.status ?? Code.Canceled, (performance.now() - t0) / 1000);
+    }
+  }
+
+  async #serveCall(stream: ServerStream, route: Route, call: Call) {
     const reqEncoding = stream.headers.get("grpc-encoding") ?? "identity";
     if (reqEncoding !== "identity" && reqEncoding !== "gzip") {
       return call.finish(
@@ -237,6 +265,10 @@ export class GrpcServer {
 class Call {
   encoding: MessageEncoding = "identity";
   cancelled = false;
+  /** The status sent, once sent. */
+  status: Code | undefined;
+  /** Called after each message sent. */
+  onSent: (() => void) | undefined;
   #finished = false;
   readonly #stream: ServerStream;
 
@@ -260,6 +292,7 @@ class Call {
     const frame = frameMessage(toBinary(schema, msg), this.encoding);
     if (!this.#stream.headersSent) await this.#stream.respond(this.#headers());
     await this.#stream.write(frame);
+    this.onSent?.();
   }
 
   /** Sends the status; later calls are ignored. Trailers-only when no headers went out. */
@@ -272,6 +305,7 @@ class Call {
       if (!this.#stream.headersSent) {
         await this.#stream.respond([...this.#headers(), ...status], true);
       } else await this.#stream.end(status);
+      this.status = code;
     } catch (e) {
       if (!(e instanceof StreamClosedError)) throw e;
     }

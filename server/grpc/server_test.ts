@@ -230,3 +230,43 @@ Deno.test("grpc: 20 rounds of 200 concurrent streams then close leave the server
     await server.shutdown(1000);
   }
 });
+
+Deno.test("grpc: the call observer sees start, each message and the final code", async () => {
+  const events: string[] = [];
+  const observer = {
+    started: (m: string, k: string) => events.push(`start ${m} ${k}`),
+    sent: (m: string) => events.push(`sent ${m}`),
+    handled: (m: string, k: string, code: number, s: number) => {
+      assert.ok(s >= 0 && s < 10);
+      events.push(`done ${m} ${k} ${code}`);
+    },
+  };
+  const { server, target } = await startServer({}, { observer });
+  const client = new TestClient(target);
+  try {
+    await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, { maxTime: 2n });
+    await rejection(() =>
+      client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+        matchers: [{ name: "fail", value: "x" }],
+      })
+    );
+    await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    await rejection(() =>
+      client.unary("/thanos.Store/Nope", SeriesRequestSchema, SeriesResponseSchema, {})
+    );
+    assert.deepEqual(events, [
+      `start ${SERIES} server_stream`,
+      `sent ${SERIES}`,
+      `sent ${SERIES}`,
+      `done ${SERIES} server_stream 0`,
+      `start ${SERIES} server_stream`,
+      `done ${SERIES} server_stream 3`,
+      `start ${CHECK} unary`,
+      `sent ${CHECK}`,
+      `done ${CHECK} unary 0`,
+    ]);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});

@@ -399,3 +399,46 @@ Deno.test("http2: graceful shutdown sends GOAWAY, finishes in-flight streams, th
     c.close();
   }
 });
+
+Deno.test("http2: GOAWAY right after the last of 120 streams, 50 times, with resets in flight", async () => {
+  // What modern grpc-go does on ClientConn.Close, the pattern that aborts Deno's node:http2.
+  let served = 0;
+  const server = await start(async (s) => {
+    await s.respond([[":status", "200"]]);
+    await s.write(new Uint8Array(100));
+    await s.end([["grpc-status", "0"]]);
+    served++;
+  });
+  try {
+    for (let round = 0; round < 50; round++) {
+      const c = await RawClient.connect(server.addr.port);
+      const ids = Array.from({ length: 120 }, (_, i) => 2 * i + 1);
+      for (const id of ids) await c.request(id, "/s", true);
+      // Every 10th round also cancels a few streams and closes before they all finish.
+      const early = round % 10 === 9;
+      if (early) {
+        const rst = new Uint8Array(4);
+        new DataView(rst.buffer).setUint32(0, ErrorCode.CANCEL);
+        for (const id of ids.slice(0, 5)) await c.send(FrameType.RST_STREAM, 0, id, rst);
+      }
+      const done = new Set<number>();
+      const goal = early ? 60 : ids.length;
+      await c.until((f) => {
+        if (f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM)) done.add(f.stream);
+        return done.size >= goal;
+      });
+      const goaway = new Uint8Array(8);
+      await c.send(FrameType.GOAWAY, 0, 0, goaway);
+      c.close();
+    }
+    // Still serving.
+    const c = await RawClient.connect(server.addr.port);
+    await c.request(1, "/after", true);
+    const end = await c.until((f) => f.stream === 1 && (f.flags & Flag.END_STREAM) !== 0);
+    assert.equal(end?.type, FrameType.HEADERS);
+    c.close();
+    assert.ok(served >= 45 * 120, `served ${served}`);
+  } finally {
+    await server.shutdown(1000);
+  }
+});
