@@ -1,0 +1,101 @@
+/**
+ * Benchmark script (`deno run -A bench/grpc_series.ts`): Store.Series throughput through our HTTP/2 + gRPC stack to a grpc-js client: 20k series of
+ * about 230 bytes (6 labels and one 120-byte raw chunk), unbatched and in batches of 64.
+ * grpc-libs.md measured 50k/152k series/s for a grpc-js server and 70k/172k for connect-node.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { labelsFromRecord } from "../engine/labels.ts";
+import { SeriesRequestSchema, SeriesResponseSchema } from "../proto/gen/store/storepb/rpc_pb.ts";
+import { serveHttp2 } from "../server/grpc/http2/server.ts";
+import { GrpcServer } from "../server/grpc/server.ts";
+import { TestClient } from "../server/grpc/testing.ts";
+import type { ChunkSeries, StoreSource } from "../server/grpc/thanos/source.ts";
+import { registerStoreService } from "../server/grpc/thanos/store.ts";
+
+const N = 20_000;
+const chunkData = new Uint8Array(120).map((_, i) => (i * 37) & 0xff);
+const series: ChunkSeries[] = Array.from({ length: N }, (_, i) => ({
+  labels: labelsFromRecord({
+    __name__: "http_requests_total",
+    instance: `10.0.${i >> 8}.${i & 0xff}:9090`,
+    job: "api-server",
+    method: "GET",
+    pod: `api-${String(i).padStart(6, "0")}`,
+    status: "200",
+  }),
+  chunks: [{ encoding: 1, minTime: 0, maxTime: 7_200_000, data: chunkData }],
+}));
+
+const source: StoreSource = {
+  selectChunks: () => Promise.resolve({ series, warnings: [] }),
+  labelNames: () => Promise.resolve({ values: [], warnings: [] }),
+  labelValues: () => Promise.resolve({ values: [], warnings: [] }),
+};
+
+const grpc = new GrpcServer();
+registerStoreService(grpc, { source: () => source, externalLabels: [] });
+const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+const client = new TestClient(`127.0.0.1:${server.addr.port}`, {
+  "grpc.max_receive_message_length": -1,
+});
+
+async function fetchAll(batch: bigint) {
+  const msgs = await client.stream(
+    "/thanos.Store/Series",
+    SeriesRequestSchema,
+    SeriesResponseSchema,
+    { minTime: 0n, maxTime: 10_000_000n, responseBatchSize: batch },
+  );
+  if (msgs.length === 0) throw new Error("no series");
+}
+
+function report(who: string, name: string, ms: number, bytes?: number) {
+  const mb = bytes === undefined ? "" : `, ${(bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
+  console.log(
+    `${who}, ${N} series, ${name}: median ${ms.toFixed(0)} ms, ` +
+      `${Math.round(N / (ms / 1000))} series/s${mb}`,
+  );
+}
+
+const CASES = [["unbatched", 0n], ["batch 64", 64n]] as const;
+
+// 1. In-process grpc-js client (client and server share one thread); skipped with
+// GRPC_BENCH_NODE_ONLY=1, e.g. to profile the server alone.
+const inProcess = Deno.env.get("GRPC_BENCH_NODE_ONLY") !== "1";
+for (const [name, batch] of inProcess ? CASES : []) {
+  await fetchAll(batch); // warm-up
+  const runs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await fetchAll(batch);
+    runs.push(performance.now() - t0);
+  }
+  runs.sort((a, b) => a - b);
+  report("deno grpc-js client", name, runs[2]);
+}
+client.close();
+
+// 2. Node grpc-js client in its own process, not decoding messages.
+const hexReqs = CASES.map(([, batch]) =>
+  Array.from(
+    toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, { minTime: 0n, maxTime: 10_000_000n, responseBatchSize: batch }),
+    ),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("")
+);
+const out = await new Deno.Command("node", {
+  args: [
+    new URL("./grpc_series_client.mjs", import.meta.url).pathname,
+    String(server.addr.port),
+    ...hexReqs,
+  ],
+  stdout: "piped",
+  stderr: "inherit",
+}).output();
+if (out.success) {
+  const res = JSON.parse(new TextDecoder().decode(out.stdout));
+  CASES.forEach(([name], i) => report("node grpc-js client", name, res[i].medianMs, res[i].bytes));
+} else console.log("node client failed (is node installed?)");
+await server.shutdown(1000);
