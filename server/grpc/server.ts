@@ -18,6 +18,7 @@ import {
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { frameMessage, type MessageEncoding, readMessages } from "./framing.ts";
 import type { HeaderField, ServerStream } from "./http2/types.ts";
+import { ErrorCode } from "./http2/frame.ts";
 import { StreamClosedError } from "./http2/stream.ts";
 import { Code, encodeGrpcMessage, GrpcError } from "./status.ts";
 import { parseGrpcTimeout } from "./timeout.ts";
@@ -83,6 +84,8 @@ interface Route {
 }
 
 const DEFAULT_MAX_RECEIVE = 64 << 20;
+/** How long trailers may wait for flow control after a deadline before the stream is reset. */
+const DEADLINE_GRACE_MS = 1000;
 const ACCEPT_ENCODING = "identity,gzip";
 
 /** Routes gRPC calls arriving on HTTP/2 streams to registered service implementations. */
@@ -191,7 +194,14 @@ export class GrpcServer {
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         ctrl.abort(new GrpcError(Code.DeadlineExceeded, "context deadline exceeded"));
-        call.finish(Code.DeadlineExceeded, "context deadline exceeded");
+        // Trailers wait behind queued data; if a client that stopped reading keeps them from
+        // going out, the stream is reset so its buffers and handler are released.
+        const grace = setTimeout(() => {
+          if (!stream.closed) stream.reset(ErrorCode.CANCEL);
+        }, DEADLINE_GRACE_MS);
+        call.finish(Code.DeadlineExceeded, "context deadline exceeded")
+          .catch((e) => this.#onError?.(e, stream.path))
+          .finally(() => clearTimeout(grace));
       }, timeoutMs);
     }
     const ctx: CallContext = {
@@ -270,6 +280,7 @@ class Call {
   /** Called after each message sent. */
   onSent: (() => void) | undefined;
   #finished = false;
+  #headersQueued = false;
   readonly #stream: ServerStream;
 
   constructor(stream: ServerStream) {
@@ -290,7 +301,10 @@ class Call {
     if (this.#finished) throw new StreamClosedError("call already finished");
     const msg = isMessage(init, schema) ? init : create(schema, init);
     const frame = frameMessage(toBinary(schema, msg), this.encoding);
-    if (!this.#stream.headersSent) await this.#stream.respond(this.#headers());
+    if (!this.#headersQueued) {
+      this.#headersQueued = true;
+      await this.#stream.respond(this.#headers());
+    }
     await this.#stream.write(frame);
     this.onSent?.();
   }
@@ -302,7 +316,10 @@ class Call {
     const status: HeaderField[] = [["grpc-status", String(code)]];
     if (message) status.push(["grpc-message", encodeGrpcMessage(message)]);
     try {
-      if (!this.#stream.headersSent) {
+      // The flag is set when headers are queued, not sent: a deadline can fire while a message
+      // (and its headers) still waits for flow control, and must then follow with trailers.
+      if (!this.#headersQueued) {
+        this.#headersQueued = true;
         await this.#stream.respond([...this.#headers(), ...status], true);
       } else await this.#stream.end(status);
       this.status = code;

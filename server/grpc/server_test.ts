@@ -10,6 +10,9 @@ import {
   SeriesResponseSchema,
   Store,
 } from "../../proto/gen/store/storepb/rpc_pb.ts";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ErrorCode, Flag, FrameType } from "./http2/frame.ts";
+import { RawClient, u32 } from "./http2/testing.ts";
 import { HealthService } from "./health.ts";
 import { serveHttp2 } from "./http2/server.ts";
 import { type CallContext, GrpcServer } from "./server.ts";
@@ -267,6 +270,39 @@ Deno.test("grpc: the call observer sees start, each message and the final code",
     ]);
   } finally {
     client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: a deadline while the reader stalls resets the stream; the server carries on", async () => {
+  const observed: Observed = {};
+  const { server, target } = await startServer(observed);
+  const c = await RawClient.connect(server.addr.port);
+  try {
+    // Series with 1000 messages of 100 kB; the client never grants window beyond 64 KiB.
+    const req = toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, { minTime: 100_000n, maxTime: 1000n }),
+    );
+    const framed = new Uint8Array(5 + req.length);
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["grpc-timeout", "300m"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const t0 = performance.now();
+    const rst = await c.until((f) => f.type === FrameType.RST_STREAM && f.stream === 1);
+    assert.equal(u32(rst!.payload), ErrorCode.CANCEL);
+    assert.ok(performance.now() - t0 < 2900, "reset within deadline + grace");
+    const client = new TestClient(target);
+    const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    assert.equal(res.status, ServingStatus.SERVING);
+    client.close();
+  } finally {
+    c.close();
     await server.shutdown(1000);
   }
 });

@@ -133,7 +133,13 @@ function listenDeno(
         } catch { /* already closed */ }
         return;
       }
-    } else (raw as Deno.TcpConn).setNoDelay(true);
+    } else {
+      try {
+        (raw as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // The peer may already be gone; reading will tell.
+      }
+    }
     await run(raw);
   }
 
