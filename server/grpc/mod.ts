@@ -21,3 +21,5 @@ export {
   serveHttp2,
   type TlsConfig,
 } from "./http2/mod.ts";
+export { grpcMetricsObserver, HANDLING_BUCKETS } from "./metrics.ts";
+export * from "./thanos/mod.ts";

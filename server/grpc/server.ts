@@ -71,6 +71,8 @@ export interface GrpcServerOptions {
 export interface CallObserver {
   /** A call to a known method started. */
   started(method: string, kind: "unary" | "server_stream"): void;
+  /** The request message was received and decoded. */
+  received(method: string, kind: "unary" | "server_stream"): void;
   /** A message was sent on the call. */
   sent(method: string, kind: "unary" | "server_stream"): void;
   /** The call ended with `code` (Canceled when the client went away) after `seconds`. */
@@ -155,6 +157,7 @@ export class GrpcServer {
     const t0 = performance.now();
     obs.started(stream.path, kind);
     call.onSent = () => obs.sent(stream.path, kind);
+    call.onReceived = () => obs.received(stream.path, kind);
     try {
       await this.#serveCall(stream, route, call);
     } finally {
@@ -212,6 +215,7 @@ export class GrpcServer {
     };
     try {
       const request = await this.#readRequest(stream, route.method.input, reqEncoding, ctrl.signal);
+      call.onReceived?.();
       if (route.kind === "unary") {
         const res = await route.impl(request, ctx) as MessageInitShape<DescMessage>;
         ctrl.signal.throwIfAborted();
@@ -279,6 +283,8 @@ class Call {
   status: Code | undefined;
   /** Called after each message sent. */
   onSent: (() => void) | undefined;
+  /** Called once the request message is decoded. */
+  onReceived: (() => void) | undefined;
   #finished = false;
   #headersQueued = false;
   readonly #stream: ServerStream;

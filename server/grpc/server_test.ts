@@ -238,6 +238,7 @@ Deno.test("grpc: the call observer sees start, each message and the final code",
   const events: string[] = [];
   const observer = {
     started: (m: string, k: string) => events.push(`start ${m} ${k}`),
+    received: (m: string) => events.push(`recv ${m}`),
     sent: (m: string) => events.push(`sent ${m}`),
     handled: (m: string, k: string, code: number, s: number) => {
       assert.ok(s >= 0 && s < 10);
@@ -259,12 +260,15 @@ Deno.test("grpc: the call observer sees start, each message and the final code",
     );
     assert.deepEqual(events, [
       `start ${SERIES} server_stream`,
+      `recv ${SERIES}`,
       `sent ${SERIES}`,
       `sent ${SERIES}`,
       `done ${SERIES} server_stream 0`,
       `start ${SERIES} server_stream`,
+      `recv ${SERIES}`,
       `done ${SERIES} server_stream 3`,
       `start ${CHECK} unary`,
+      `recv ${CHECK}`,
       `sent ${CHECK}`,
       `done ${CHECK} unary 0`,
     ]);

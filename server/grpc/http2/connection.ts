@@ -118,7 +118,10 @@ export class Http2Connection implements StreamOwner {
   constructor(conn: ByteStream, handler: StreamHandler, opts: Partial<ConnectionOptions> = {}) {
     this.#conn = conn;
     this.#handler = handler;
-    this.#opts = { ...DEFAULT_CONNECTION_OPTIONS, ...opts };
+    // Options left undefined keep their defaults.
+    const o: Record<string, unknown> = { ...DEFAULT_CONNECTION_OPTIONS };
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) o[k] = v;
+    this.#opts = o as unknown as ConnectionOptions;
     this.#decoder = new HpackDecoder(4096);
   }
 
