@@ -16,7 +16,12 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { frameMessage, type MessageEncoding, readMessages } from "./framing.ts";
+import {
+  frameMessage,
+  type MessageEncoding,
+  readMessages,
+  SUPPORTED_ENCODINGS,
+} from "./framing.ts";
 import type { HeaderField, ServerStream } from "./http2/types.ts";
 import { ErrorCode } from "./http2/frame.ts";
 import { StreamClosedError } from "./http2/stream.ts";
@@ -88,7 +93,7 @@ interface Route {
 const DEFAULT_MAX_RECEIVE = 64 << 20;
 /** How long trailers may wait for flow control after a deadline before the stream is reset. */
 const DEADLINE_GRACE_MS = 1000;
-const ACCEPT_ENCODING = "identity,gzip";
+const ACCEPT_ENCODING = "identity,gzip,snappy";
 
 /** Routes gRPC calls arriving on HTTP/2 streams to registered service implementations. */
 export class GrpcServer {
@@ -166,15 +171,19 @@ export class GrpcServer {
   }
 
   async #serveCall(stream: ServerStream, route: Route, call: Call) {
-    const reqEncoding = stream.headers.get("grpc-encoding") ?? "identity";
-    if (reqEncoding !== "identity" && reqEncoding !== "gzip") {
+    const encodingHeader = stream.headers.get("grpc-encoding") ?? "identity";
+    if (!(SUPPORTED_ENCODINGS as readonly string[]).includes(encodingHeader)) {
       return call.finish(
         Code.Unimplemented,
-        `grpc: Decompressor is not installed for grpc-encoding "${reqEncoding}"`,
+        `grpc: Decompressor is not installed for grpc-encoding "${encodingHeader}"`,
       );
     }
+    const reqEncoding = encodingHeader as MessageEncoding;
     const accepts = (stream.headers.get("grpc-accept-encoding") ?? "").split(/\s*,\s*/);
-    call.encoding = reqEncoding === "gzip" || (this.#compress && accepts.includes("gzip"))
+    // Answer in the request's encoding, as grpc-go does; else gzip if configured and accepted.
+    call.encoding = reqEncoding !== "identity"
+      ? reqEncoding
+      : this.#compress && accepts.includes("gzip")
       ? "gzip"
       : "identity";
 

@@ -10,9 +10,11 @@ import {
   SeriesResponseSchema,
   Store,
 } from "../../proto/gen/store/storepb/rpc_pb.ts";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ErrorCode, Flag, FrameType } from "./http2/frame.ts";
+import { HpackDecoder } from "./http2/hpack.ts";
 import { RawClient, u32 } from "./http2/testing.ts";
+import { snappyFrameDecode, snappyFrameEncode } from "./snappy.ts";
 import { HealthService } from "./health.ts";
 import { serveHttp2 } from "./http2/server.ts";
 import { type CallContext, GrpcServer } from "./server.ts";
@@ -305,6 +307,58 @@ Deno.test("grpc: a deadline while the reader stalls resets the stream; the serve
     const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
     assert.equal(res.status, ServingStatus.SERVING);
     client.close();
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: snappy-compressed request answered in snappy (Thanos' --grpc-compression)", async () => {
+  const observed: Observed = {};
+  const { server } = await startServer(observed);
+  const c = await RawClient.connect(server.addr.port);
+  const dec = new HpackDecoder();
+  try {
+    const pad = "p".repeat(300);
+    const req = snappyFrameEncode(toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, {
+        minTime: 200n,
+        maxTime: 3n,
+        matchers: [{ name: "pad", value: pad }],
+      }),
+    ));
+    const framed = new Uint8Array(5 + req.length);
+    framed[0] = 1;
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["grpc-encoding", "snappy"],
+      ["grpc-accept-encoding", "snappy"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const headers: (readonly (readonly [string, string])[])[] = [];
+    let body = new Uint8Array(0);
+    await c.until((f) => {
+      if (f.stream !== 1) return false;
+      if (f.type === FrameType.HEADERS) headers.push(dec.decode(f.payload));
+      if (f.type === FrameType.DATA) body = Uint8Array.from([...body, ...f.payload]);
+      return (f.flags & Flag.END_STREAM) !== 0;
+    });
+    assert.equal(observed.encoding, "snappy");
+    assert.ok(headers[0].some(([n, v]) => n === "grpc-encoding" && v === "snappy"));
+    assert.deepEqual(headers[1], [["grpc-status", "0"]]);
+    const values: string[] = [];
+    for (let off = 0; off < body.length;) {
+      const len = new DataView(body.buffer, off + 1, 4).getUint32(0);
+      assert.equal(body[off], 1, "messages of 200+ bytes are compressed");
+      const msg = snappyFrameDecode(body.subarray(off + 5, off + 5 + len), 1 << 20);
+      values.push(fromBinary(SeriesResponseSchema, msg).result.value as string);
+      off += 5 + len;
+    }
+    assert.deepEqual(values, [0, 1, 2].map((i) => `${i}${"x".repeat(200)}`));
   } finally {
     c.close();
     await server.shutdown(1000);
