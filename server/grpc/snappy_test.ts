@@ -23,7 +23,7 @@ async function buildGoTool(): Promise<string | null> {
   try {
     const out = await new Deno.Command("go", {
       args: ["build", "-o", `${dir}/snappy_frames`, GO_PROGRAM],
-      env: { GO111MODULE: "off", GOPATH: gopath, GOCACHE: `${dir}/cache` },
+      env: { GO111MODULE: "off", GOPATH: gopath },
       stdout: "null",
       stderr: "piped",
     }).output();
