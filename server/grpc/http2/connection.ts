@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   connectionWindowSize: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE we announce and enforce. */
   maxHeaderListSize: number;
+  /** Streams the peer may reset per 10 s before the connection is closed (rapid-reset guard). */
+  maxResetsPerWindow: number;
   /** Called for unexpected internal failures (protocol errors by peers are not reported). */
   onError?: (err: unknown) => void;
 }
@@ -51,6 +53,7 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   initialWindowSize: 1 << 20,
   connectionWindowSize: 16 << 20,
   maxHeaderListSize: 64 << 10,
+  maxResetsPerWindow: 10_000,
 };
 
 /** Queued output above which producers wait for the socket. */
@@ -60,6 +63,8 @@ const WRITE_BATCH = 256 << 10;
 /** Largest header block (all HEADERS/CONTINUATION fragments) we buffer before decoding. */
 const MAX_HEADER_BLOCK = 256 << 10;
 const READ_SIZE = 64 << 10;
+/** The window of the peer reset budget. */
+const RESET_WINDOW_MS = 10_000;
 /** How long a failing or finished connection may take to flush before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -104,6 +109,8 @@ export class Http2Connection implements StreamOwner {
   #recvWindow = DEFAULT_WINDOW;
   #recvUncredited = 0;
   #pendingHeaders: PendingHeaders | null = null;
+  #resets = 0;
+  #resetWindowStart = 0;
   #sawSettings = false;
 
   // Output.
@@ -455,7 +462,18 @@ export class Http2Connection implements StreamOwner {
     }
     const code = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
     const s = this.#streams.get(streamId);
-    if (s) s.fail(new StreamClosedError(`stream reset by peer (code ${code})`));
+    if (!s) return;
+    // Opening streams and resetting them at once makes handlers start for nothing (the
+    // "rapid reset" attack, CVE-2023-44487): past a budget per window, drop the connection.
+    const now = Date.now();
+    if (now - this.#resetWindowStart > RESET_WINDOW_MS) {
+      this.#resetWindowStart = now;
+      this.#resets = 0;
+    }
+    if (++this.#resets > this.#opts.maxResetsPerWindow) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many stream resets");
+    }
+    s.fail(new StreamClosedError(`stream reset by peer (code ${code})`));
   }
 
   #onSettings(flags: number, streamId: number, payload: Uint8Array) {

@@ -334,3 +334,27 @@ Deno.test("http2: GOAWAY right after the last of 120 streams, 50 times, with res
     await server.shutdown(1000);
   }
 });
+
+Deno.test("http2: rapid reset (open and reset streams in a loop) ends in ENHANCE_YOUR_CALM", async () => {
+  let started = 0;
+  const server = await start(async (s) => {
+    started++;
+    await new Promise((r) => setTimeout(r, 50));
+    if (!s.closed) await s.respond([[":status", "200"]], true);
+  }, { maxResetsPerWindow: 100 });
+  const c = await RawClient.connect(server.addr.port);
+  try {
+    const rst = new Uint8Array(4);
+    new DataView(rst.buffer).setUint32(0, ErrorCode.CANCEL);
+    for (let id = 1; id < 2 * 150; id += 2) {
+      await c.request(id, "/x", true);
+      await c.send(FrameType.RST_STREAM, 0, id, rst);
+    }
+    const g = await c.until((f) => f.type === FrameType.GOAWAY);
+    assert.equal(u32(g!.payload, 4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.ok(started <= 150);
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
