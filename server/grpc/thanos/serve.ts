@@ -25,6 +25,8 @@ export interface ThanosGrpcOptions {
   externalLabels: Labels;
   /** Storage for Store API requests. */
   source: () => StoreSource;
+  /** The source's series already carry the external labels (see StoreServiceOptions). */
+  externalLabelsInSource?: boolean;
   /** The current time range and TSDBs, for Info. */
   info: () => InfoState;
   /** Serve the Query API too (distributed-mode queriers use it). */
@@ -64,7 +66,11 @@ export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<Th
     queryApi: opts.query !== undefined,
     state: opts.info,
   });
-  registerStoreService(grpc, { source: opts.source, externalLabels: opts.externalLabels });
+  registerStoreService(grpc, {
+    source: opts.source,
+    externalLabels: opts.externalLabels,
+    externalLabelsInSource: opts.externalLabelsInSource,
+  });
   if (opts.query) registerQueryService(grpc, opts.query);
   const server = await serveHttp2({
     port: opts.port,
