@@ -1,7 +1,7 @@
 /**
  * A gRPC server over the {@linkcode ServerStream} transport interface: routes
  * `/package.Service/Method` paths to unary and server-streaming handlers typed by
- * protobuf-es service descriptors, with gzip message compression, `grpc-timeout` deadlines as
+ * protobuf-es service descriptors, with gzip or snappy message compression, `grpc-timeout` deadlines as
  * an AbortSignal, and status codes in trailers (trailers-only for early errors).
  *
  * @module

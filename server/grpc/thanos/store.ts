@@ -114,6 +114,13 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
     const matchers = toMatchers(req.matchers);
     const rest = matchExternalLabels(matchers, external);
     if (rest === null) return;
+    if (rest.length === 0) {
+      // As Thanos' stores: selecting everything is never what a querier means.
+      throw new GrpcError(
+        Code.InvalidArgument,
+        "no matchers specified (excluding external labels)",
+      );
+    }
     const limit = Number(req.limit);
     const hints: SelectHints = {
       start: toMs(req.minTime),

@@ -224,6 +224,10 @@ Deno.test("thanos Series: bad regex is InvalidArgument, limits ResourceExhausted
       matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: "(unclosed" }],
     });
     assert.equal(await rejectionCode(bad), Code.InvalidArgument);
+    const none = client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
+      matchers: [{ name: "c", value: "x" }],
+    });
+    assert.equal(await rejectionCode(none), Code.InvalidArgument, "only external-label matchers");
     const limited = failing.client.stream(
       "/thanos.Store/Series",
       SeriesRequestSchema,
@@ -373,6 +377,7 @@ Deno.test("thanos Series: sources with external labels stream through without bu
         minTime: 0n,
         maxTime: 1n,
         skipChunks: true,
+        matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: ".+" }],
       },
     );
     const names: string[] = [];
