@@ -4,6 +4,7 @@
  * grpc-libs.md measured 50k/152k series/s for a grpc-js server and 70k/172k for connect-node.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
+import process from "node:process";
 import { labelsFromRecord } from "../engine/labels.ts";
 import { SeriesRequestSchema, SeriesResponseSchema } from "../proto/gen/store/storepb/rpc_pb.ts";
 import { serveHttp2 } from "../server/grpc/http2/server.ts";
@@ -13,6 +14,7 @@ import type { ChunkSeries, StoreSource } from "../server/grpc/thanos/source.ts";
 import { registerStoreService } from "../server/grpc/thanos/store.ts";
 
 const N = 20_000;
+const MATCHERS = [{ name: "__name__", value: "http_requests_total" }];
 const chunkData = new Uint8Array(120).map((_, i) => (i * 37) & 0xff);
 const series: ChunkSeries[] = Array.from({ length: N }, (_, i) => ({
   labels: labelsFromRecord({
@@ -44,7 +46,7 @@ async function fetchAll(batch: bigint) {
     "/thanos.Store/Series",
     SeriesRequestSchema,
     SeriesResponseSchema,
-    { minTime: 0n, maxTime: 10_000_000n, responseBatchSize: batch },
+    { minTime: 0n, maxTime: 10_000_000n, responseBatchSize: batch, matchers: MATCHERS },
   );
   if (msgs.length === 0) throw new Error("no series");
 }
@@ -80,22 +82,36 @@ const hexReqs = CASES.map(([, batch]) =>
   Array.from(
     toBinary(
       SeriesRequestSchema,
-      create(SeriesRequestSchema, { minTime: 0n, maxTime: 10_000_000n, responseBatchSize: batch }),
+      create(SeriesRequestSchema, {
+        minTime: 0n,
+        maxTime: 10_000_000n,
+        responseBatchSize: batch,
+        matchers: MATCHERS,
+      }),
     ),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("")
 );
-const out = await new Deno.Command("node", {
-  args: [
-    new URL("./grpc_series_client.mjs", import.meta.url).pathname,
-    String(server.addr.port),
-    ...hexReqs,
-  ],
-  stdout: "piped",
-  stderr: "inherit",
-}).output();
-if (out.success) {
-  const res = JSON.parse(new TextDecoder().decode(out.stdout));
-  CASES.forEach(([name], i) => report("node grpc-js client", name, res[i].medianMs, res[i].bytes));
-} else console.log("node client failed (is node installed?)");
+// Server CPU time (this process) while the Node client runs one case: 1 warm-up + 5 calls.
+for (const [i, [name]] of CASES.entries()) {
+  const cpu0 = process.cpuUsage();
+  const out = await new Deno.Command("node", {
+    args: [
+      new URL("./grpc_series_client.mjs", import.meta.url).pathname,
+      String(server.addr.port),
+      hexReqs[i],
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const cpu = process.cpuUsage(cpu0);
+  if (!out.success) {
+    console.log("node client failed (is node installed?)");
+    break;
+  }
+  const [res] = JSON.parse(new TextDecoder().decode(out.stdout));
+  report("node grpc-js client", name, res.medianMs, res.bytes);
+  const perSeries = (cpu.user + cpu.system) / (6 * N);
+  console.log(`  server CPU: ${perSeries.toFixed(2)} µs per series`);
+}
 await server.shutdown(1000);

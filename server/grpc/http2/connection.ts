@@ -27,6 +27,7 @@ import {
   windowUpdateFrame,
 } from "./frame.ts";
 import { encodeHeaders, type HeaderField, HpackDecoder } from "./hpack.ts";
+import { setImmediate } from "node:timers";
 import { SocketClosedError } from "./node_socket.ts";
 import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
 import type { ByteStream, StreamHandler } from "./types.ts";
@@ -665,7 +666,12 @@ export class Http2Connection implements StreamOwner {
     if (this.#closed) return;
     this.#out.push(frame);
     this.#outBytes += frame.length;
-    if (!this.#flushing) this.#flush();
+    if (!this.#flushing) {
+      // Start writing after the current burst of work: frames queued meanwhile (the rest of
+      // a response, other streams' messages) go out in the same write.
+      this.#flushing = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   /** Resolves when queued output is at most the high-water mark (or the connection closed). */
@@ -681,7 +687,6 @@ export class Http2Connection implements StreamOwner {
   }
 
   async #flush() {
-    this.#flushing = true;
     try {
       while (this.#out.length > 0 && !this.#closed) {
         let size = 0;
