@@ -28,6 +28,11 @@ export interface InfoState {
   maxTime: number;
   /** Per-TSDB ranges; a QueryAPI endpoint needs them (the querier's remote engine reads them). */
   tsdbInfos: TsdbInfo[];
+  /**
+   * The label sets to announce when they differ per stream (each sorted); default the
+   * endpoint's external labels.
+   */
+  labelSets?: Labels[];
 }
 
 /** Options of {@linkcode registerInfoService}. */
@@ -50,9 +55,9 @@ export function registerInfoService(server: GrpcServer, opts: InfoServiceOptions
     info: () => {
       const st = opts.state();
       return {
-        labelSets: opts.externalLabels.length > 0
-          ? [{ labels: toPbLabels(opts.externalLabels) }]
-          : [],
+        labelSets: (st.labelSets ?? [opts.externalLabels])
+          .filter((ls) => ls.length > 0)
+          .map((ls) => ({ labels: toPbLabels(ls) })),
         ComponentType: opts.componentType ?? "store",
         store: {
           minTime: fromMs(st.minTime),

@@ -31,6 +31,8 @@ export interface ThanosGrpcOptions {
   info: () => InfoState;
   /** Serve the Query API too (distributed-mode queriers use it). */
   query?: QueryServiceOptions;
+  /** Whether Series honours `without_replica_labels` (default true). */
+  supportsWithoutReplicaLabels?: boolean;
   /** Component type announced by Info (default `store`). */
   componentType?: string;
   /** Metrics hook, e.g. {@linkcode grpcMetricsObserver}. */
@@ -62,7 +64,7 @@ export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<Th
   registerInfoService(grpc, {
     componentType: opts.componentType,
     externalLabels: opts.externalLabels,
-    supportsWithoutReplicaLabels: true,
+    supportsWithoutReplicaLabels: opts.supportsWithoutReplicaLabels ?? true,
     queryApi: opts.query !== undefined,
     state: opts.info,
   });

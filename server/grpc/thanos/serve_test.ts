@@ -9,6 +9,7 @@ import {
   SeriesRequestSchema,
   SeriesResponseSchema,
 } from "../../../proto/gen/store/storepb/rpc_pb.ts";
+import { labelsFromRecord } from "../../../engine/labels.ts";
 import { Code } from "../status.ts";
 import { TestClient } from "../testing.ts";
 import { startThanosGrpcServer } from "./serve.ts";
@@ -22,7 +23,13 @@ Deno.test("thanos endpoint: health, Info without Query, Series; NOT_SERVING then
     hostname: "127.0.0.1",
     externalLabels: EXTERNAL,
     source: () => queryableSource(mem),
-    info: () => ({ minTime: 0, maxTime: 299_000, tsdbInfos: [] }),
+    info: () => ({
+      minTime: 0,
+      maxTime: 299_000,
+      tsdbInfos: [],
+      labelSets: [labelsFromRecord({ stream: "a" }), [], labelsFromRecord({ stream: "b" })],
+    }),
+    supportsWithoutReplicaLabels: false,
   });
   const target = `127.0.0.1:${srv.addr.port}`;
   const client = new TestClient(target);
@@ -43,6 +50,8 @@ Deno.test("thanos endpoint: health, Info without Query, Series; NOT_SERVING then
       {},
     );
     assert.ok(info.store);
+    assert.equal(info.store.supportsWithoutReplicaLabels, false);
+    assert.deepEqual(info.labelSets.map((s) => s.labels.map((l) => l.value)), [["a"], ["b"]]);
     assert.equal(info.query, undefined, "no Query API configured");
     const series = await client.stream(
       "/thanos.Store/Series",
