@@ -13,7 +13,7 @@ import {
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ErrorCode, Flag, FrameType } from "./http2/frame.ts";
 import { HpackDecoder } from "./http2/hpack.ts";
-import { RawClient, u32 } from "./http2/testing.ts";
+import { type Frame, RawClient, u32 } from "./http2/testing.ts";
 import { snappyFrameDecode, snappyFrameEncode } from "./snappy.ts";
 import { HealthService } from "./health.ts";
 import { serveHttp2 } from "./http2/server.ts";
@@ -359,6 +359,46 @@ Deno.test("grpc: snappy-compressed request answered in snappy (Thanos' --grpc-co
       off += 5 + len;
     }
     assert.deepEqual(values, [0, 1, 2].map((i) => `${i}${"x".repeat(200)}`));
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: compressResponses gzips answers for clients that accept gzip", async () => {
+  const { server } = await startServer({}, { compressResponses: true });
+  const c = await RawClient.connect(server.addr.port);
+  const dec = new HpackDecoder();
+  try {
+    const req = toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, { minTime: 100n, maxTime: 1n }),
+    );
+    const framed = new Uint8Array(5 + req.length);
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["grpc-accept-encoding", "identity,gzip"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const frames: Frame[] = [];
+    await c.until((f) => {
+      if (f.stream === 1) frames.push(f);
+      return f.stream === 1 && (f.flags & Flag.END_STREAM) !== 0;
+    });
+    assert.ok(
+      dec.decode(frames[0].payload).some(([n, v]) => n === "grpc-encoding" && v === "gzip"),
+    );
+    const data = frames.find((f) => f.type === FrameType.DATA)!.payload;
+    assert.equal(data[0], 1, "compressed flag");
+    const gz = data.subarray(5, 5 + new DataView(data.buffer, data.byteOffset + 1, 4).getUint32(0));
+    const plain = new Uint8Array(
+      await new Response(
+        new Blob([gz.slice()]).stream().pipeThrough(new DecompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    assert.equal(fromBinary(SeriesResponseSchema, plain).result.value, `0${"x".repeat(100)}`);
   } finally {
     c.close();
     await server.shutdown(1000);
