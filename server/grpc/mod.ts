@@ -38,6 +38,8 @@ export {
   type Http2Server,
   type Http2ServerOptions,
   serveHttp2,
+  type ServerStream,
+  type StreamHandler,
   type TlsConfig,
 } from "./http2/mod.ts";
 export { grpcMetricsObserver, HANDLING_BUCKETS } from "./metrics.ts";
