@@ -7,6 +7,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import process from "node:process";
 import { labelsFromRecord } from "../engine/labels.ts";
 import { SeriesRequestSchema, SeriesResponseSchema } from "../proto/gen/store/storepb/rpc_pb.ts";
+import { serveNodeHttp2 } from "../server/grpc/http2/node_adapter.ts";
 import { serveHttp2 } from "../server/grpc/http2/server.ts";
 import { GrpcServer } from "../server/grpc/server.ts";
 import { TestClient } from "../server/grpc/testing.ts";
@@ -36,7 +37,11 @@ const source: StoreSource = {
 
 const grpc = new GrpcServer();
 registerStoreService(grpc, { source: () => source, externalLabels: [] });
-const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+// GRPC_BENCH_TRANSPORT=node runs the same server on node:http2 for comparison (one stream at
+// a time, far from the pattern that aborts it).
+const serve = Deno.env.get("GRPC_BENCH_TRANSPORT") === "node" ? serveNodeHttp2 : serveHttp2;
+console.log(`transport: ${serve === serveHttp2 ? "server/grpc/http2" : "node:http2"}`);
+const server = await serve({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
 const client = new TestClient(`127.0.0.1:${server.addr.port}`, {
   "grpc.max_receive_message_length": -1,
 });
