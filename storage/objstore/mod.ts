@@ -19,6 +19,7 @@ import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
 import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
 import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import { GcsBucket, GcsConfigError, gcsOptionsFromConfig } from "./gcs.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
@@ -27,6 +28,7 @@ export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
 export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
 export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+export { GcsBucket, gcsOptionsFromConfig } from "./gcs.ts";
 
 /** Options of {@linkcode createBucket}. */
 export interface CreateBucketOptions {
@@ -55,6 +57,9 @@ export async function createBucket(
       case "AZURE":
         bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
         break;
+      case "GCS":
+        bucket = new GcsBucket(gcsOptionsFromConfig(c), options.logger);
+        break;
       default:
         throw new ObjstoreConfigError(
           config.type,
@@ -62,7 +67,7 @@ export async function createBucket(
         );
     }
   } catch (e) {
-    if (e instanceof S3ConfigError) {
+    if (e instanceof S3ConfigError || e instanceof GcsConfigError) {
       throw new ObjstoreConfigError(config.type, e.message);
     }
     throw e;
