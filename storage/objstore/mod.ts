@@ -20,6 +20,7 @@ import { withPrefix } from "./prefixed.ts";
 import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
 import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 import { GcsBucket, GcsConfigError, gcsOptionsFromConfig } from "./gcs.ts";
+import { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
@@ -29,6 +30,7 @@ export { instrumentBucket } from "./instrumented.ts";
 export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
 export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
 export { GcsBucket, gcsOptionsFromConfig } from "./gcs.ts";
+export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
 
 /** Options of {@linkcode createBucket}. */
 export interface CreateBucketOptions {
@@ -59,6 +61,12 @@ export async function createBucket(
         break;
       case "GCS":
         bucket = new GcsBucket(gcsOptionsFromConfig(c), options.logger);
+        break;
+      case "COS":
+        bucket = new S3Bucket(cosOptionsFromConfig(c), options.logger);
+        break;
+      case "OSS":
+        bucket = new S3Bucket(ossOptionsFromConfig(c), options.logger);
         break;
       default:
         throw new ObjstoreConfigError(
