@@ -7,7 +7,9 @@
  * Bodies up to `chunk_size_bytes` (default 16 MiB) are sent in one multipart request and retried
  * by our retry layer; larger ones stream through one resumable upload in chunks of that size,
  * which the library sends and resumes itself (an upload is only visible once finished).
- * `use_grpc` is refused: the gRPC transport is not available under Deno here.
+ * `use_grpc` is refused: the gRPC transport is not available under Deno here. `http_config`
+ * other than `response_header_timeout` (the per-attempt timeout) and `grpc_conn_pool_size` have
+ * no effect.
  *
  * @module
  */

@@ -10,6 +10,9 @@
  * default, whose `segments/` directory listings then skip, as upstream), then tied together by
  * the manifest. Failed uploads delete the segments they wrote.
  *
+ * `timeout` bounds each attempt and `retries` counts the attempts after the first;
+ * `connect_timeout` and `http_config` have no effect (fetch takes neither).
+ *
  * @module
  */
 import { createHash } from "node:crypto";

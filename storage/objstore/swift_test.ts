@@ -3,7 +3,7 @@
 // and v3 through a small token service written here that hands out real tempauth tokens, and
 // the S3 provider through Swift's s3api middleware.
 import assert from "node:assert/strict";
-import { listAll } from "./bucket.ts";
+import { BucketError, listAll } from "./bucket.ts";
 import { parseBucketConfig } from "./config.ts";
 import { patternBytes, runBucketConformance } from "./conformance.ts";
 import { createBucket } from "./mod.ts";
@@ -189,6 +189,18 @@ Deno.test({
         await bucket.delete("d/obj");
         assert.equal((await listAll(segs, "segments/", { recursive: true })).length, 0);
         assert.equal(await bucket.exists("d/obj"), false);
+      });
+
+      await t.step("SWIFT bad credentials fail at start without showing the password", async () => {
+        const secret = "wrong-password-6161";
+        const cfg = parseBucketConfig(
+          tempauthYaml(server, "slo").replace(`password: ${SWIFT_USER.key}`, `password: ${secret}`),
+          "test",
+        );
+        const err = await createBucket(cfg).then(() => undefined, (e) => e);
+        assert.ok(err instanceof BucketError, `${err}`);
+        assert.match(err.message, /tempauth v1: HTTP 401/);
+        assert.ok(!err.message.includes(secret) && !String(err.cause).includes(secret));
       });
 
       const keystone = startKeystone(server);
