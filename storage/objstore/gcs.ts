@@ -6,14 +6,15 @@
  *
  * Bodies up to `chunk_size_bytes` (default 16 MiB) are sent in one multipart request and retried
  * by our retry layer; larger ones stream through one resumable upload in chunks of that size,
- * which the library sends and resumes itself (an upload is only visible once finished).
+ * which the library sends, retries (same attempt count, exponential backoff) and resumes itself,
+ * since a streamed body cannot be replayed from the start (an upload is visible once finished).
  * `use_grpc` is refused: the gRPC transport is not available under Deno here. `http_config`
  * other than `response_header_timeout` (the per-attempt timeout) and `grpc_conn_pool_size` have
  * no effect.
  *
  * @module
  */
-import { type File, Storage } from "@google-cloud/storage";
+import { type File, IdempotencyStrategy, Storage } from "@google-cloud/storage";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
@@ -109,6 +110,8 @@ export class GcsBucket implements Bucket {
   /** Always `"GCS"`. */
   readonly provider: string = PROVIDER;
   readonly #storage: Storage;
+  /** The client of resumable uploads, whose chunks the library retries and resumes. */
+  readonly #resumable: Storage;
   readonly #opts: GcsOptions;
   readonly #logger?: Logger;
 
@@ -116,14 +119,26 @@ export class GcsBucket implements Bucket {
   constructor(options: GcsOptions, logger?: Logger) {
     this.#opts = options;
     this.#logger = logger;
-    this.#storage = new Storage({
+    const common = {
       apiEndpoint: options.endpoint || undefined,
       credentials: options.credentials,
       projectId: options.credentials?.project_id as string | undefined,
       useAuthWithCustomEndpoint: options.endpoint !== "" && options.credentials !== undefined,
       timeout: options.retry.attemptTimeoutMs || undefined,
-      // Retries are ours, except inside resumable uploads (see the module comment).
-      retryOptions: { autoRetry: false },
+    };
+    // Retries are ours, except inside resumable uploads (see the module comment).
+    this.#storage = new Storage({ ...common, retryOptions: { autoRetry: false } });
+    this.#resumable = new Storage({
+      ...common,
+      retryOptions: {
+        autoRetry: true,
+        maxRetries: Math.max(1, options.retry.maxAttempts - 1),
+        retryDelayMultiplier: 2,
+        maxRetryDelay: Math.max(1, options.retry.maxDelayMs / 1000),
+        // Without preconditions the library would not retry an upload: each of ours writes
+        // a whole object, so repeating a chunk of its session is safe.
+        idempotencyStrategy: IdempotencyStrategy.RetryAlways,
+      },
     });
   }
 
@@ -306,7 +321,7 @@ export class GcsBucket implements Bucket {
       yield second.value;
       yield* parts;
     };
-    const out = this.#file(key).createWriteStream({
+    const out = this.#resumable.bucket(this.#opts.bucket).file(key).createWriteStream({
       resumable: true,
       chunkSize: size,
       validation: false,

@@ -123,7 +123,9 @@ export function startGcsStandIn(buckets: string[]): GcsStandIn {
         const objName = q.get("name") ?? JSON.parse(text || "{}").name;
         const id = crypto.randomUUID();
         sessions.set(id, { bucket, name: objName, chunks: [], received: 0 });
-        const location = `${url.origin}/upload/storage/v1/b/${bucket}/o?uploadType=resumable` +
+        const host = req.headers.get("x-forwarded-host");
+        const origin = host ? `http://${host}` : url.origin;
+        const location = `${origin}/upload/storage/v1/b/${bucket}/o?uploadType=resumable` +
           `&upload_id=${id}`;
         return json(200, {}, { location });
       }
