@@ -208,7 +208,6 @@ function encryptionFromConfig(sse: Record<string, unknown>): S3Encryption | unde
 
 interface S3ErrorLike {
   name?: string;
-  Code?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
 }

@@ -175,13 +175,13 @@ export async function startSwift(): Promise<SwiftServer> {
         const c = await Deno.connect({ hostname: "127.0.0.1", port });
         c.close();
         return true;
-      }, 60_000);
+      }, 120_000);
     }
     await waitFor("swift proxy", async () => {
       const r = await fetch(`${url}/healthcheck`);
       await r.body?.cancel();
       return r.ok;
-    }, 60_000);
+    }, 120_000);
     return { url, port: proxyPort, stop };
   } catch (e) {
     await stop();
