@@ -133,16 +133,14 @@ export class Engine {
         }" for range query, must be Scalar or instant Vector`,
       );
     }
-    const timeoutSignal = AbortSignal.timeout(this.#timeout);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeoutSignal]) : timeoutSignal;
     const ctx: QueryContext = {
       queryable,
       lookbackDelta: opts.lookbackDelta || this.#lookbackDelta,
       maxSamples: this.#maxSamples,
       noStepSubqueryInterval: this.#noStepSubqueryInterval,
       delayedNameRemoval: this.#delayedNameRemoval,
-      signal,
-      timeoutSignal,
+      signal: opts.signal,
+      deadline: Date.now() + this.#timeout,
       annotations: new Annotations(typeof query === "string" ? query : undefined),
       currentSamples: 0,
       peakSamples: 0,
