@@ -224,3 +224,86 @@ Deno.test("the sample limit and cancellation abort the query", async () => {
     (e: unknown) => e instanceof QueryError && e.kind === "canceled",
   );
 });
+
+const fns = new TestStorage(MIN, [
+  'metric{a="1"} 1 2 3 4 5',
+  'metric{a="2"} -1.5 -0.5 0.5 1.5 2.5',
+  "resets_metric 5 1 3 2 8",
+  "ts_metric 1700000000 951782400",
+]);
+
+async function at(q: string, t: number, s: Queryable = fns): Promise<string[]> {
+  return sorted(await engine.instantQuery(s, q, t));
+}
+
+Deno.test("element-wise functions drop the metric name", async () => {
+  same(await at("abs(metric)", 4 * MIN), ['{a="1"} 5', '{a="2"} 2.5']);
+  same(await at("round(metric, 2)", MIN), ['{a="1"} 2', '{a="2"} 0']);
+  same(await at("round(metric)", 2 * MIN), ['{a="1"} 3', '{a="2"} 1']);
+  same(await at("clamp(metric, 0, 3)", 4 * MIN), ['{a="1"} 3', '{a="2"} 2.5']);
+  same(await at("clamp(metric, 3, 0)", 4 * MIN), []);
+  same(await at("sgn(metric)", 0), ['{a="1"} 1', '{a="2"} -1']);
+  assert.equal(scalar(await engine.instantQuery(fns, 'scalar(metric{a="1"})', 2 * MIN)), 3);
+  assert.ok(Number.isNaN(scalar(await engine.instantQuery(fns, "scalar(metric)", 2 * MIN))));
+});
+
+Deno.test("date functions read UTC calendar fields", async () => {
+  // 951782400 is 2000-02-29T00:00:00Z, a leap day; 1700000000 is 2023-11-14T22:13:20Z.
+  same(await at("day_of_year(ts_metric)", 0), ["{} 318"]); // 304 days before November, +14
+  same(await at("hour(ts_metric)", 0), ["{} 22"]);
+  same(await at("days_in_month(ts_metric)", MIN), ["{} 29"]);
+  same(await at("day_of_week(ts_metric)", MIN), ["{} 2"]);
+  same(await at("month(ts_metric)", MIN), ["{} 2"]);
+  // Without an argument: the evaluation time (1970-01-01T00:02:00Z).
+  same(await at("minute()", 2 * MIN), ["{} 2"]);
+});
+
+Deno.test("range functions over windows", async () => {
+  // Samples 5 1 3 2 8 at 0..4m: two decreases, four changes.
+  same(await at("resets(resets_metric[5m])", 4 * MIN), ["{} 2"]);
+  same(await at("changes(resets_metric[5m])", 4 * MIN), ["{} 4"]);
+  // (-1m, 4m] holds all five samples: 1..5, slope 1/60 per second.
+  same(await at('deriv(metric{a="1"}[5m])', 4 * MIN), [`{a="1"} ${1 / 60}`]);
+  same(await at('predict_linear(metric{a="1"}[5m], 60)', 4 * MIN), ['{a="1"} 6']);
+  same(await at('quantile_over_time(0.25, metric{a="1"}[5m])', 4 * MIN), ['{a="1"} 2']);
+  same(await at('stdvar_over_time(metric{a="1"}[5m])', 4 * MIN), ['{a="1"} 2']);
+  same(await at("last_over_time(metric[2m])", 4 * MIN), ['metric{a="1"} 5', 'metric{a="2"} 2.5']);
+  same(await at('irate(metric{a="1"}[5m])', 4 * MIN), [`{a="1"} ${1 / 60}`]);
+  same(await at('idelta(metric{a="2"}[5m])', 4 * MIN), ['{a="2"} 1']);
+  same(await at("absent_over_time(nothing[5m])", 4 * MIN), ["{} 1"]);
+  same(await at("absent_over_time(metric[5m])", 4 * MIN), []);
+});
+
+Deno.test("sum uses compensated summation", async () => {
+  const s = new TestStorage(MIN, ['x{i="1"} 2', 'x{i="2"} 8', 'x{i="3"} 1e100', 'x{i="4"} -1e100']);
+  same(await at("sum(x)", 0, s), ["{} 10"]);
+  same(await at("avg(x)", 0, s), ["{} 2.5"]);
+});
+
+Deno.test("set operators match on signatures", async () => {
+  same(await at('metric and on(a) metric{a="1"}', 0), ['metric{a="1"} 1']);
+  same(await at('metric unless metric{a="1"}', 0), ['metric{a="2"} -1.5']);
+  same(await at('metric{a="1"} or vector(7)', 0), ['metric{a="1"} 1', "{} 7"]);
+});
+
+Deno.test("classic histogram quantiles interpolate within buckets", async () => {
+  const h = new TestStorage(MIN, [
+    'req_bucket{le="0.1"} 10',
+    'req_bucket{le="0.5"} 30',
+    'req_bucket{le="+Inf"} 40',
+  ]);
+  // Rank 20 of 40 falls in (0.1, 0.5] with 10 below and 20 inside: 0.1 + 0.4 * 10/20.
+  same(await at("histogram_quantile(0.5, req_bucket)", 0, h), ["{} 0.30000000000000004"]);
+  // Ranks above the last finite bucket return its upper bound.
+  same(await at("histogram_quantile(0.9, req_bucket)", 0, h), ["{} 0.5"]);
+  same(await at("histogram_fraction(0, 0.1, req_bucket)", 0, h), ["{} 0.25"]);
+});
+
+Deno.test("step-invariant subtrees and @ in range queries", async () => {
+  const res = await engine.rangeQuery(fns, 'metric{a="1"} @ 120 + time() * 0', 0, 4 * MIN, 2 * MIN);
+  assert.equal(res.value.type, "matrix");
+  if (res.value.type !== "matrix") return;
+  assert.deepEqual(res.value.series[0].floatValues, [3, 3, 3]);
+  const t = await engine.rangeQuery(fns, 'timestamp(metric{a="1"} @ 60)', 0, 2 * MIN, MIN);
+  if (t.value.type === "matrix") assert.deepEqual(t.value.series[0].floatValues, [60, 60, 60]);
+});
