@@ -428,13 +428,16 @@ export interface RangeInput {
   selector?: VectorSelector;
 }
 
+// Scratch buffers for reading float samples; results are copied out at their exact size.
+let scratchT = new Float64Array(1024);
+let scratchV = new Float64Array(1024);
+
 /** Reads all non-stale samples of `s` with `minT < t <= maxT`. */
 function readRange(s: Series, minT: number, maxT: number): RangeSeries {
   const it = s.iterator();
-  const ft: number[] = [];
-  const fv: number[] = [];
-  const ht: number[] = [];
-  const hv: FloatHistogram[] = [];
+  let nf = 0;
+  let ht: number[] | undefined;
+  let hv: FloatHistogram[] | undefined;
   for (let typ = it.seek(minT + 1); typ !== ValueType.None; typ = it.next()) {
     const t = it.atT();
     if (t > maxT) break;
@@ -442,24 +445,34 @@ function readRange(s: Series, minT: number, maxT: number): RangeSeries {
     if (typ === ValueType.Float) {
       const v = it.atFloat();
       if (isStaleNaN(v)) continue;
-      ft.push(t);
-      fv.push(v);
+      if (nf === scratchT.length) {
+        const t2 = new Float64Array(nf * 2);
+        t2.set(scratchT);
+        scratchT = t2;
+        const v2 = new Float64Array(nf * 2);
+        v2.set(scratchV);
+        scratchV = v2;
+      }
+      scratchT[nf] = t;
+      scratchV[nf++] = v;
     } else {
       const h = it.atFloatHistogram();
       if (isStaleNaN(h.sum)) continue;
-      ht.push(t);
-      hv.push(h);
+      (ht ??= []).push(t);
+      (hv ??= []).push(h);
     }
   }
   return {
     labels: s.labels,
     dropName: false,
-    ft: Float64Array.from(ft),
-    fv: Float64Array.from(fv),
-    ht: Float64Array.from(ht),
-    hv,
+    ft: scratchT.slice(0, nf),
+    fv: scratchV.slice(0, nf),
+    ht: ht ? Float64Array.from(ht) : EMPTY,
+    hv: hv ?? [],
   };
 }
+
+const EMPTY = new Float64Array(0);
 
 /** The samples of each series within the window of evaluation time `t` (a matrix result). */
 function windowAt(m: RangeInput, t: number): RangeSeries[] {
