@@ -7,13 +7,20 @@
  * @module
  */
 import type { FloatHistogram } from "./histogram.ts";
+import { CounterResetHint } from "./histogram.ts";
+import {
+  customBoundsMatch,
+  negativeBuckets,
+  positiveBuckets,
+  usesCustomBuckets,
+} from "./histogram_ops.ts";
 import type { Labels } from "./labels.ts";
 import { compareLabels, compareStrings, labelsKey } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
 import { matchesAll } from "./matchers.ts";
 import type { LabelHints, Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
 import type { Series } from "./series.ts";
-import { ArraySampleIterator } from "./series.ts";
+import { ArraySampleIterator, isStaleNaN } from "./series.ts";
 
 /** Thrown when a sample cannot be stored (bad timestamp or label set). */
 export class MemoryQueryableError extends Error {
@@ -36,6 +43,8 @@ class MemorySeries {
   values = new Float64Array(INITIAL_CAPACITY);
   histograms: (FloatHistogram | undefined)[] | undefined;
   length = 0;
+  // The histograms with the counter reset hints a TSDB would report; rebuilt after appends.
+  tsdbHistograms: (FloatHistogram | undefined)[] | undefined;
 
   constructor(labels: Labels) {
     this.labels = labels;
@@ -76,6 +85,7 @@ class MemorySeries {
   }
 
   add(t: number, v: number | FloatHistogram): void {
+    this.tsdbHistograms = undefined;
     // Appends in time order are the common case and cost O(1).
     let i = this.length;
     if (i > 0 && this.ts[i - 1] >= t) {
@@ -110,6 +120,99 @@ class MemorySeries {
   }
 }
 
+// Whether a counter histogram chunk ending in `last` must be cut before `h` (Prometheus'
+// FloatHistogramAppender.appendable): an explicit or detected counter reset, or a layout the
+// chunk cannot take (schema, zero threshold, custom bounds).
+function cutsCounterChunk(last: FloatHistogram, lastStale: boolean, h: FloatHistogram): boolean {
+  if (h.counterResetHint === CounterResetHint.CounterReset) return true;
+  if (isStaleNaN(h.sum)) return false;
+  if (lastStale) return true;
+  if (h.count < last.count) return true;
+  if (h.schema !== last.schema || h.zeroThreshold !== last.zeroThreshold) return true;
+  if (usesCustomBuckets(h) && !customBoundsMatch(h.customValues, last.customValues)) return true;
+  if (h.zeroCount < last.zeroCount) return true;
+  return bucketsDecreased(positiveBuckets(last), positiveBuckets(h)) ||
+    bucketsDecreased(negativeBuckets(last), negativeBuckets(h));
+}
+
+// Whether a populated bucket of `prev` is missing from or smaller in `cur` (both by index).
+function bucketsDecreased(
+  prev: readonly { index: number; count: number }[],
+  cur: readonly { index: number; count: number }[],
+): boolean {
+  let i = 0;
+  for (const p of prev) {
+    while (i < cur.length && cur[i].index < p.index) i++;
+    if (i < cur.length && cur[i].index === p.index) {
+      if (cur[i].count < p.count) return true;
+    } else if (p.count !== 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The head's chunk range: chunks never span a multiple of it (the default 2h block range). */
+const HEAD_CHUNK_RANGE = 2 * 3600_000;
+
+/**
+ * The histograms of a series with the counter reset hints Prometheus' TSDB reports when reading
+ * them back from chunks: `gauge` in gauge chunks; in counter chunks `unknown` for a chunk's first
+ * histogram and `not_reset` for the others. Chunks are cut where the TSDB cuts them: at the first
+ * histogram after a float, on a switch between gauge and counter histograms, where a counter
+ * histogram cannot be appended (see `cutsCounterChunk`), and at the head's 2h chunk range
+ * boundaries. The head's size-based cuts (depending on encoded bytes) are not modelled.
+ */
+function tsdbHistograms(s: MemorySeries): (FloatHistogram | undefined)[] {
+  const out: (FloatHistogram | undefined)[] = new Array(s.length);
+  const hs = s.histograms!;
+  let chunk: "none" | "counter" | "gauge" = "none";
+  // End of the chunk range the current chunk started in (Prometheus' rangeForTimestamp).
+  let chunkEnd = 0;
+  let inChunk = 0;
+  let last: FloatHistogram | undefined;
+  let lastStale = false;
+  for (let i = 0; i < s.length; i++) {
+    const h = hs[i];
+    if (!h) {
+      // A stale marker after histograms is stored as a stale histogram in the same chunk.
+      if (chunk !== "none" && isStaleNaN(s.values[i])) lastStale = true;
+      else chunk = "none";
+      continue;
+    }
+    const gauge = h.counterResetHint === CounterResetHint.Gauge;
+    const t = s.ts[i];
+    let cut = chunk === "none" || gauge !== (chunk === "gauge") || t >= chunkEnd;
+    // Every histogram in a gauge chunk reads as a gauge, so only counter chunk cuts matter.
+    if (!cut && chunk === "counter") cut = cutsCounterChunk(last!, lastStale, h);
+    if (cut) {
+      chunk = gauge ? "gauge" : "counter";
+      inChunk = 0;
+      chunkEnd = Math.trunc(t / HEAD_CHUNK_RANGE) * HEAD_CHUNK_RANGE + HEAD_CHUNK_RANGE;
+    }
+    inChunk++;
+    const hint = chunk === "gauge"
+      ? CounterResetHint.Gauge
+      : inChunk > 1
+      ? CounterResetHint.NotCounterReset
+      : CounterResetHint.Unknown;
+    out[i] = h.counterResetHint === hint ? h : { ...h, counterResetHint: hint };
+    last = h;
+    lastStale = isStaleNaN(h.sum);
+  }
+  return out;
+}
+
+/** Options of {@linkcode MemoryQueryable}. */
+export interface MemoryQueryableOptions {
+  /**
+   * Report histogram counter reset hints as Prometheus' TSDB does on read (derived from how it
+   * would cut chunks) instead of the hints the samples were stored with. The PromQL test runner
+   * needs this: upstream's expectations assume a real TSDB underneath.
+   */
+  tsdbCounterResetHints?: boolean;
+}
+
 /** A view of a stored series restricted to a time range; iterators read the shared arrays. */
 class SeriesView implements Series {
   constructor(
@@ -140,6 +243,12 @@ class SeriesView implements Series {
 export class MemoryQueryable implements Queryable {
   #series = new Map<string, MemorySeries>();
   #sorted: MemorySeries[] | undefined;
+  readonly #tsdbHints: boolean;
+
+  /** Creates an empty store. */
+  constructor(options: MemoryQueryableOptions = {}) {
+    this.#tsdbHints = options.tsdbCounterResetHints ?? false;
+  }
 
   /** Number of series stored. */
   get seriesCount(): number {
@@ -220,12 +329,17 @@ export class MemoryQueryable implements Queryable {
           s.labels,
           s.ts.subarray(lo, hi),
           s.values.subarray(lo, hi),
-          s.histograms?.slice(lo, hi),
+          this.#histograms(s)?.slice(lo, hi),
         ),
       );
       if (limit > 0 && out.length >= limit) break;
     }
     return Promise.resolve({ series: out, warnings: [] });
+  }
+
+  #histograms(s: MemorySeries): (FloatHistogram | undefined)[] | undefined {
+    if (!this.#tsdbHints || !s.histograms) return s.histograms;
+    return s.tsdbHistograms ??= tsdbHistograms(s);
   }
 
   /** Returns the sorted label names of matching series with samples in the hinted range. */

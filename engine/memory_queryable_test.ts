@@ -123,3 +123,74 @@ Deno.test("MemoryQueryable rejects bad input and honours abort signals", async (
   q.clear();
   assert.equal(q.seriesCount, 0);
 });
+
+Deno.test("MemoryQueryable reports counter reset hints as a TSDB reads them back from chunks", async () => {
+  const { Unknown, CounterReset, NotCounterReset, Gauge } = CounterResetHint;
+  const l = labelsFromRecord({ __name__: "h" });
+  const withHint = (count: number, hint: CounterResetHint = Unknown) => ({
+    ...hist(count),
+    counterResetHint: hint,
+  });
+  const input: [number | FloatHistogram, CounterResetHint][] = [
+    [withHint(1), Unknown], // first histogram: a new chunk
+    [withHint(2, CounterReset), Unknown], // an explicit reset cuts a chunk
+    [withHint(3), NotCounterReset],
+    [withHint(1), Unknown], // count dropped: detected reset, new chunk
+    [withHint(2, NotCounterReset), NotCounterReset],
+    [{ ...withHint(3), schema: 1 }, Unknown], // layout change: new chunk
+    [withHint(4, Gauge), Gauge], // gauges read as gauges
+    [withHint(1, Gauge), Gauge],
+    [withHint(5), Unknown], // back to a counter chunk
+    [7, Unknown], // a float sample ends the histogram chunk
+    [withHint(6), Unknown],
+    [STALE_NAN, Unknown], // a stale marker stays in the chunk...
+    [withHint(7), Unknown], // ...but only stale samples may follow it
+    [withHint(8), NotCounterReset],
+  ];
+  const q = new MemoryQueryable({ tsdbCounterResetHints: true });
+  const plain = new MemoryQueryable();
+  input.forEach(([v], t) => {
+    q.append(l, t, v);
+    plain.append(l, t, v);
+  });
+  const hints = async (store: MemoryQueryable) => {
+    const it = (await store.select([], { start: 0, end: 100 })).series[0].iterator();
+    const out: (CounterResetHint | "float")[] = [];
+    for (let vt = it.next(); vt !== ValueType.None; vt = it.next()) {
+      out.push(vt === ValueType.Float ? "float" : it.atFloatHistogram().counterResetHint);
+    }
+    return out;
+  };
+  const expected = input.map(([v, h]) => typeof v === "number" ? "float" : h);
+  assert.deepEqual(await hints(q), expected);
+  // Without the option the stored hints come back unchanged.
+  assert.deepEqual(
+    await hints(plain),
+    input.map(([v]) => typeof v === "number" ? "float" : v.counterResetHint),
+  );
+  // A bucket that lost observations is a reset even when the total grew.
+  const b = new MemoryQueryable({ tsdbCounterResetHints: true });
+  const two = (a: number, c: number): FloatHistogram => ({
+    ...hist(a + c),
+    positiveSpans: [{ offset: 0, length: 2 }],
+    positiveBuckets: Float64Array.of(a, c),
+  });
+  b.append(l, 0, two(2, 2));
+  b.append(l, 1, two(3, 3));
+  b.append(l, 2, two(1, 9));
+  assert.deepEqual(await hints(b), [Unknown, NotCounterReset, Unknown]);
+});
+
+Deno.test("MemoryQueryable TSDB hints: chunks end at 2h boundaries", async () => {
+  const q = new MemoryQueryable({ tsdbCounterResetHints: true });
+  const l = labelsFromRecord({ __name__: "h" });
+  const hour = 3600_000;
+  for (const [t, n] of [[0, 1], [hour, 2], [2 * hour - 1, 3], [2 * hour, 4], [3 * hour, 5]]) {
+    q.append(l, t, hist(n));
+  }
+  const it = (await q.select([], { start: 0, end: 4 * hour })).series[0].iterator();
+  const hints: CounterResetHint[] = [];
+  while (it.next() !== ValueType.None) hints.push(it.atFloatHistogram().counterResetHint);
+  const { Unknown, NotCounterReset } = CounterResetHint;
+  assert.deepEqual(hints, [Unknown, NotCounterReset, NotCounterReset, Unknown, NotCounterReset]);
+});

@@ -10,30 +10,19 @@ import { CUSTOM_BUCKETS_SCHEMA } from "../histogram.ts";
 import type { Labels } from "../labels.ts";
 import { compareLabels, labelsKey, labelsToString } from "../labels.ts";
 import { isStaleNaN } from "../series.ts";
+import { almostEqual as almost } from "../almost.ts";
 import type { MatrixSeries, Sample, Value } from "../value.ts";
 import type { EvalCommand } from "./script.ts";
 
 /** The relative error the test language allows between expected and actual values. */
 export const DEFAULT_EPSILON = 0.000001;
 
-// The smallest positive normal float64.
-const MIN_NORMAL = 2.2250738585072014e-308;
-
 /**
- * Reports whether `a` and `b` are equal within `epsilon` relative to the sum of their
- * magnitudes. Two NaNs are equal; a stale marker equals only a stale marker; values where
- * either side is zero (or both are subnormal) must be practically identical.
+ * Prometheus' `almost.Equal` with the test language's epsilon by default: equal within a
+ * relative error over the sum of magnitudes; NaNs equal; stale markers equal only each other.
  */
 export function almostEqual(a: number, b: number, epsilon = DEFAULT_EPSILON): boolean {
-  const staleA = isStaleNaN(a);
-  const staleB = isStaleNaN(b);
-  if (staleA || staleB) return staleA && staleB;
-  if (a !== a && b !== b) return true;
-  if (a === b) return true;
-  const absSum = Math.abs(a) + Math.abs(b);
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
-  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+  return almost(a, b, epsilon);
 }
 
 // The non-empty buckets of one side as parallel index/count arrays, in index order.
@@ -257,9 +246,23 @@ function compareMatrix(ev: EvalCommand, series: readonly MatrixSeries[]): string
     }
   }
   for (const [key, exp] of ev.expected) {
-    if (!seen.has(key)) return `expected metric ${labelsToString(exp.labels)} not found`;
+    if (!seen.has(key)) {
+      return `expected metric ${labelsToString(exp.labels)} not found (result has ${
+        series.length === 0 ? "no series" : series.map((s) => labelsToString(s.labels)).join(", ")
+      })`;
+    }
   }
   return undefined;
+}
+
+// The first few samples of a result, for failure messages.
+function describeSamples(samples: readonly Sample[]): string {
+  if (samples.length === 0) return "no samples";
+  const shown = samples.slice(0, 3).map((v) =>
+    `${labelsToString(v.labels)} ${v.h ? formatHistogram(v.h) : String(v.f)}`
+  );
+  if (samples.length > 3) shown.push(`${samples.length - 3} more`);
+  return shown.join(", ");
 }
 
 function compareVector(ev: EvalCommand, samples: readonly Sample[]): string | undefined {
@@ -305,7 +308,7 @@ function compareVector(ev: EvalCommand, samples: readonly Sample[]): string | un
     if (!seen.has(key)) {
       return `expected metric ${labelsToString(exp.labels)} with ${
         exp.values.map(formatValue).join(" ")
-      } not found`;
+      } not found (result has ${describeSamples(samples)})`;
     }
   }
   return undefined;

@@ -126,7 +126,7 @@ Deno.test("compareResult: vectors match by exact label set, order only when aske
   );
   assert.match(
     compareResult(ev, { type: "vector", samples: [good[0]] })!,
-    /expected metric x\{a="1"\} with 1 not found/,
+    /expected metric x\{a="1"\} with 1 not found \(result has \{a="2"\} 2\)$/,
   );
   assert.match(
     compareResult(ev, { type: "vector", samples: [sample({ a: "2" }, 3), good[1]] })!,
@@ -181,7 +181,7 @@ Deno.test("compareResult: matrices check sorting, timestamps from start + i × s
   const s1 = series({ __name__: "x", a: "1" }, [[60_000, 1], [180_000, 3]]);
   assert.match(
     compareResult(ev, { type: "matrix", series: [s1] })!,
-    /expected metric x\{a="2"\} not found/,
+    /expected metric x\{a="2"\} not found \(result has x\{a="1"\}\)$/,
   );
   const s2 = series({ __name__: "x", a: "2" }, []);
   assert.equal(compareResult(ev, { type: "matrix", series: [s1, s2] }), undefined);

@@ -80,11 +80,13 @@ export async function runCommands(
   options: RunOptions = {},
 ): Promise<ScriptResult> {
   const result: ScriptResult = { evals: [], problems: [] };
-  let storage = new MemoryQueryable();
+  // Upstream's expectations assume the counter reset hints a real TSDB reports on read.
+  const newStorage = () => new MemoryQueryable({ tsdbCounterResetHints: true });
+  let storage = newStorage();
   for (const cmd of cmds) {
     switch (cmd.kind) {
       case "clear":
-        storage = new MemoryQueryable();
+        storage = newStorage();
         break;
       case "problem":
         result.problems.push({ line: cmd.line, error: cmd.error });
