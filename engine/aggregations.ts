@@ -8,7 +8,8 @@
  */
 import type { AggregateExpr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import { type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { HistogramAggregator } from "./histogram_ops.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf } from "./quantile.ts";
@@ -103,10 +104,14 @@ function foldGroups(
     if (maxQ > 1) ev.warn(`quantile value should be between 0 and 1, got ${maxQ}`, e.param!.pos);
     if (minQ < 0) ev.warn(`quantile value should be between 0 and 1, got ${minQ}`, e.param!.pos);
   }
+  // Per-group histogram sums of the current step (sum and avg only).
+  const hagg: (HistogramAggregator | undefined)[] = new Array(G);
+  const haggName: string[] = new Array(G);
   for (let i = 0; i < n; i++) {
     seen.fill(0);
     hasFloat.fill(0);
     hasHist.fill(0);
+    hagg.fill(undefined);
     for (const m of members) m.length = 0;
     for (let j = 0; j < input.length; j++) {
       const s = input[j];
@@ -126,10 +131,19 @@ function foldGroups(
               seen[g] = 1;
               dropName[g] = s.dropName ? 1 : 0;
               count[g] = 1;
+              value[g] = 0;
+              comp[g] = 0;
+              mean[g] = 0;
+              incremental[g] = 0;
             } else {
               count[g]++;
               if (s.dropName) dropName[g] = 1;
             }
+            if (hagg[g] === undefined) {
+              hagg[g] = new HistogramAggregator(op);
+              haggName[g] = getLabel(s.labels, METRIC_NAME);
+            }
+            hagg[g]!.add(s.h![i]!);
             continue;
           default:
             ev.info(`ignored histogram in ${op} aggregation`, e.expr.pos);
@@ -216,11 +230,32 @@ function foldGroups(
         case "avg":
           if (hasHist[g]) {
             if (hasFloat[g]) {
-              ev.warn(
-                `encountered a mix of histograms and floats for aggregation`,
+              ev.warn(`encountered a mix of histograms and floats for aggregation`, e.expr.pos);
+              continue;
+            }
+            const agg = hagg[g]!;
+            const h = agg.result();
+            if (agg.counterResetCollision) {
+              ev.warn("conflicting counter resets during histogram aggregation", e.expr.pos);
+            }
+            if (agg.nhcbBoundsReconciled) {
+              ev.info(
+                "mismatched custom buckets were reconciled during histogram aggregation",
                 e.expr.pos,
               );
             }
+            if (h === undefined) {
+              ev.warn(
+                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${
+                  haggName[g]
+                }"`,
+                e.expr.pos,
+              );
+              continue;
+            }
+            if (outIdx[g] < 0) outIdx[g] = out.index(groupLabels[g], dropName[g] === 1);
+            else if (dropName[g]) out.series[outIdx[g]].dropName = true;
+            out.putHist(outIdx[g], i, h);
             continue;
           }
           if (op === "sum") v = value[g] + comp[g];

@@ -28,6 +28,7 @@ import {
 import { evalCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
+import { mulHistogram } from "./histogram_ops.ts";
 
 /** Settings shared by every evaluator of one query. */
 export interface QueryContext {
@@ -230,7 +231,7 @@ export class Evaluator {
           r.k[i] = FLOAT;
           r.f[i] = -s.f[i];
         } else if (s.k[i] === HIST) {
-          setHist(r, i, scaleHistogram(s.h![i]!, -1));
+          setHist(r, i, mulHistogram(s.h![i]!, -1));
         }
       }
       out.push(r);
@@ -557,18 +558,4 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
     }
   }
   return out;
-}
-
-/** Returns a copy of `h` with count, sum and all buckets multiplied by `factor`. */
-export function scaleHistogram(h: FloatHistogram, factor: number): FloatHistogram {
-  return {
-    ...h,
-    count: h.count * factor,
-    sum: h.sum * factor,
-    zeroCount: h.zeroCount * factor,
-    positiveBuckets: h.positiveBuckets.map((x) => x * factor),
-    negativeBuckets: h.negativeBuckets.map((x) => x * factor),
-    positiveSpans: h.positiveSpans.map((s) => ({ ...s })),
-    negativeSpans: h.negativeSpans.map((s) => ({ ...s })),
-  };
 }

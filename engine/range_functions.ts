@@ -8,7 +8,18 @@
  */
 import type { Call, Expr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import type { FloatHistogram } from "./histogram.ts";
+import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
+import {
+  compactHistogram,
+  detectReset,
+  divHistogram,
+  HistogramAggregator,
+  HistogramError,
+  histogramIncrease,
+  histogramsEqual,
+  mulHistogram,
+  subHistograms,
+} from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "./labels.ts";
 import { dropMetricName, type Evaluator } from "./evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
@@ -68,6 +79,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
       mixedWarning(ev, w, call, currentName);
       return NONE;
     }
+    if (nh > 0) return histogramRate(w, ev, call, isCounter, isRate);
     if (nf < 2) return NONE;
     const { ft, fv, fa, fb } = w;
     const firstT = ft[fa];
@@ -103,32 +115,135 @@ function instantValue(isRate: boolean): RangeFn {
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf + nh < 2) return NONE;
-    if (nh > 0) {
-      // The last two samples decide; a histogram among them is only supported together with
-      // another histogram, which needs histogram arithmetic.
-      const lastH = w.ht[w.hb - 1];
-      const lastF = nf > 0 ? w.ft[w.fb - 1] : -Infinity;
-      const prevF = nf > 1 ? w.ft[w.fb - 2] : -Infinity;
-      if (lastH > prevF || nf < 2) {
-        if (nf > 0 && (lastF > (nh > 1 ? w.ht[w.hb - 2] : -Infinity))) {
-          mixedWarning(ev, w, call, currentName);
+    // The last two samples, floats and histograms merged by time.
+    let i = w.fb - 1;
+    let j = w.hb - 1;
+    const pickHist = () => j >= w.ha && (i < w.fa || w.ht[j] > w.ft[i]);
+    const lastIsHist = pickHist();
+    const t1 = lastIsHist ? w.ht[j] : w.ft[i];
+    const h1 = lastIsHist ? w.hv[j--] : undefined;
+    const v1 = lastIsHist ? 0 : w.fv[i--];
+    const prevIsHist = pickHist();
+    const t0 = prevIsHist ? w.ht[j] : w.ft[i];
+    const h0 = prevIsHist ? w.hv[j] : undefined;
+    const v0 = prevIsHist ? 0 : w.fv[i];
+    const interval = t1 - t0;
+    if (interval === 0) return NONE;
+    if (h1 === undefined && h0 === undefined) {
+      let r = v1;
+      if (!isRate || !(v1 < v0)) r = v1 - v0;
+      if (isRate) r /= interval / 1000;
+      w.outF = r;
+      return FLOAT_OUT;
+    }
+    if (h1 === undefined || h0 === undefined) {
+      mixedWarning(ev, w, call, currentName);
+      return NONE;
+    }
+    const gauge = CounterResetHint.Gauge;
+    if (isRate && (h1.counterResetHint === gauge || h0.counterResetHint === gauge)) {
+      ev.warn(`this native histogram metric is not a counter: "${currentName}"`, call.args[0].pos);
+    }
+    if (!isRate && (h1.counterResetHint !== gauge || h0.counterResetHint !== gauge)) {
+      ev.warn(`this native histogram metric is not a gauge: "${currentName}"`, call.args[0].pos);
+    }
+    let h = h1;
+    if (!isRate || !detectReset(h1, h0)) {
+      try {
+        const d = subHistograms(h1, h0);
+        h = d.histogram;
+        if (d.nhcbBoundsReconciled) {
+          ev.info(
+            "mismatched custom buckets were reconciled during histogram subtraction",
+            call.args[0].pos,
+          );
         }
+      } catch (e) {
+        if (!(e instanceof HistogramError)) throw e;
+        mixedSchemasWarning(ev, call);
         return NONE;
       }
     }
-    const { ft, fv, fb } = w;
-    const t1 = ft[fb - 1];
-    const t0 = ft[fb - 2];
-    const v1 = fv[fb - 1];
-    const v0 = fv[fb - 2];
-    const interval = t1 - t0;
-    if (interval === 0) return NONE;
-    let r = v1;
-    if (!isRate || !(v1 < v0)) r = v1 - v0;
-    if (isRate) r /= interval / 1000;
-    w.outF = r;
-    return FLOAT_OUT;
+    h = compactHistogram({ ...h, counterResetHint: gauge });
+    w.outH = isRate ? divHistogram(h, interval / 1000) : h;
+    return HIST_OUT;
   };
+}
+
+function mixedSchemasWarning(ev: Evaluator, call: Call): void {
+  ev.warn(
+    `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${currentName}"`,
+    call.args[0].pos,
+  );
+}
+
+/** The extrapolated rate/increase/delta of the histograms of a window. */
+function histogramRate(
+  w: Window,
+  ev: Evaluator,
+  call: Call,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const nh = w.hb - w.ha;
+  if (nh < 2) return NONE;
+  const pos = call.args[0].pos;
+  const r = histogramIncrease(w.hv.slice(w.ha, w.hb), isCounter);
+  if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${currentName}"`, pos);
+  if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${currentName}"`, pos);
+  if (r.nhcbBoundsReconciled) {
+    ev.info("mismatched custom buckets were reconciled during histogram subtraction", pos);
+  }
+  if (r.mixedFloatsHistograms) {
+    mixedWarning(ev, w, call, currentName);
+    return NONE;
+  }
+  if (r.mixedExponentialCustom || r.histogram === undefined) {
+    mixedSchemasWarning(ev, call);
+    return NONE;
+  }
+  const result = r.histogram;
+  const firstT = w.ht[w.ha];
+  const lastT = w.ht[w.hb - 1];
+  let durationToStart = (firstT - w.rangeStart) / 1000;
+  let durationToEnd = (w.rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avg = sampledInterval / (nh - 1);
+  const threshold = avg * 1.1;
+  if (durationToStart >= threshold) durationToStart = avg / 2;
+  const first = w.hv[w.ha];
+  if (isCounter && result.count > 0 && first.count >= 0) {
+    const durationToZero = sampledInterval * (first.count / result.count);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avg / 2;
+  let factor = 1;
+  if (sampledInterval !== 0) {
+    factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  }
+  if (isRate) factor /= w.range / 1000;
+  w.outH = mulHistogram(result, factor);
+  return HIST_OUT;
+}
+
+/** `sum_over_time`/`avg_over_time` of a window holding only histograms. */
+function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "avg"): number {
+  const agg = new HistogramAggregator(mode);
+  for (let k = w.ha; k < w.hb; k++) agg.add(w.hv[k]);
+  const pos = call.args[0].pos;
+  if (agg.counterResetCollision) {
+    ev.warn("conflicting counter resets during histogram aggregation", pos);
+  }
+  if (agg.nhcbBoundsReconciled) {
+    ev.info("mismatched custom buckets were reconciled during histogram aggregation", pos);
+  }
+  const h = agg.result();
+  if (h === undefined) {
+    mixedSchemasWarning(ev, call);
+    return NONE;
+  }
+  w.outH = h;
+  return HIST_OUT;
 }
 
 /** Least-squares slope and intercept at `interceptT` over the float window. */
@@ -293,7 +408,7 @@ function countTransitions(w: Window, changes: boolean): number {
         } else if (curF < prevF) n++;
       } else if (prevH === undefined || curH === undefined) {
         n++;
-      } else if (changes ? !histogramsEqual(prevH, curH) : histogramReset(prevH, curH)) {
+      } else if (changes ? !histogramsEqual(prevH, curH) : detectReset(curH, prevH)) {
         n++;
       }
     }
@@ -302,26 +417,6 @@ function countTransitions(w: Window, changes: boolean): number {
     prevF = curF;
   }
   return n;
-}
-
-function histogramsEqual(a: FloatHistogram, b: FloatHistogram): boolean {
-  if (
-    a.schema !== b.schema || a.count !== b.count || a.sum !== b.sum ||
-    a.zeroCount !== b.zeroCount || a.zeroThreshold !== b.zeroThreshold
-  ) return false;
-  const eqArr = (x: ArrayLike<number>, y: ArrayLike<number>) =>
-    x.length === y.length && Array.prototype.every.call(x, (v: number, k: number) => v === y[k]);
-  return eqArr(a.positiveBuckets, b.positiveBuckets) &&
-    eqArr(a.negativeBuckets, b.negativeBuckets) &&
-    JSON.stringify(a.positiveSpans) === JSON.stringify(b.positiveSpans) &&
-    JSON.stringify(a.negativeSpans) === JSON.stringify(b.negativeSpans);
-}
-
-function histogramReset(prev: FloatHistogram, cur: FloatHistogram): boolean {
-  if (cur.counterResetHint === 1) return true;
-  if (cur.counterResetHint === 2) return false;
-  if (cur.schema !== prev.schema || cur.zeroThreshold < prev.zeroThreshold) return true;
-  return cur.count < prev.count || cur.zeroCount < prev.zeroCount;
 }
 
 const RANGE_FUNCTIONS: Record<string, RangeFn> = {
@@ -434,7 +529,7 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
       mixedWarning(ev, w, call, currentName);
       return NONE;
     }
-    if (w.fb === w.fa) return NONE;
+    if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "sum") : NONE;
     w.outF = sumOverTime(w);
     return FLOAT_OUT;
   },
@@ -443,7 +538,7 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
       mixedWarning(ev, w, call, currentName);
       return NONE;
     }
-    if (w.fb === w.fa) return NONE;
+    if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "avg") : NONE;
     w.outF = avgOverTime(w);
     return FLOAT_OUT;
   },
