@@ -240,7 +240,7 @@ function foldGroups(
             }
             if (agg.nhcbBoundsReconciled) {
               ev.info(
-                "mismatched custom buckets were reconciled during histogram aggregation",
+                "mismatched custom buckets were reconciled during aggregation",
                 e.expr.pos,
               );
             }

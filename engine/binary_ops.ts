@@ -119,7 +119,7 @@ function addOrSub(op: "+" | "-", a: FloatHistogram, b: FloatHistogram): void {
   elem.keep = true;
   if (r.counterResetCollision) elem.warning = `conflicting counter resets during histogram ${what}`;
   if (r.nhcbBoundsReconciled) {
-    elem.info = `mismatched custom buckets were reconciled during histogram ${what}`;
+    elem.info = `mismatched custom buckets were reconciled during ${what}`;
   }
 }
 

@@ -154,7 +154,7 @@ function instantValue(isRate: boolean): RangeFn {
         h = d.histogram;
         if (d.nhcbBoundsReconciled) {
           ev.info(
-            "mismatched custom buckets were reconciled during histogram subtraction",
+            "mismatched custom buckets were reconciled during subtraction",
             call.args[0].pos,
           );
         }
@@ -192,7 +192,7 @@ function histogramRate(
   if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${currentName}"`, pos);
   if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${currentName}"`, pos);
   if (r.nhcbBoundsReconciled) {
-    ev.info("mismatched custom buckets were reconciled during histogram subtraction", pos);
+    ev.info("mismatched custom buckets were reconciled during subtraction", pos);
   }
   if (r.mixedFloatsHistograms) {
     mixedWarning(ev, w, call, currentName);
@@ -235,7 +235,7 @@ function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "
     ev.warn("conflicting counter resets during histogram aggregation", pos);
   }
   if (agg.nhcbBoundsReconciled) {
-    ev.info("mismatched custom buckets were reconciled during histogram aggregation", pos);
+    ev.info("mismatched custom buckets were reconciled during aggregation", pos);
   }
   const h = agg.result();
   if (h === undefined) {
