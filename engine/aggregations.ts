@@ -15,6 +15,7 @@ import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
+import { goQuote } from "./lexer.ts";
 import { labelsHash } from "./xxhash.ts";
 import { histogramToString } from "./histogram_functions.ts";
 
@@ -393,7 +394,7 @@ async function countValues(
   const p = e.param!;
   const valueLabel = p.kind === "StringLiteral" ? p.value : "";
   if (valueLabel === "" || !valueLabel.isWellFormed()) {
-    throw new QueryError("execution", `invalid label name "${valueLabel}"`);
+    throw new QueryError("execution", `invalid label name ${goQuote(valueLabel)}`);
   }
   if (!e.without) grouping = [...grouping, valueLabel].sort();
   const input = await ev.evalVector(e.expr);

@@ -49,8 +49,13 @@ export interface EngineOptions {
 export interface QueryOptions {
   /** Overrides the engine's lookback delta, ms (0 or absent: engine default). */
   lookbackDelta?: number;
-  /** Cancels the query. */
+  /** Cancels the query; an abort with a `TimeoutError` reason counts as a timeout. */
   signal?: AbortSignal;
+  /**
+   * The query text, when `query` is passed already parsed: annotations then carry positions
+   * (`(1:5)`) as Prometheus' API shows them.
+   */
+  queryText?: string;
 }
 
 const DEFAULT_LOOKBACK = 5 * 60_000;
@@ -141,7 +146,7 @@ export class Engine {
       delayedNameRemoval: this.#delayedNameRemoval,
       signal: opts.signal,
       deadline: Date.now() + this.#timeout,
-      annotations: new Annotations(typeof query === "string" ? query : undefined),
+      annotations: new Annotations(typeof query === "string" ? query : opts.queryText),
       currentSamples: 0,
       peakSamples: 0,
       totalSamples: 0,

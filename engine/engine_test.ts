@@ -307,3 +307,20 @@ Deno.test("step-invariant subtrees and @ in range queries", async () => {
   const t = await engine.rangeQuery(fns, 'timestamp(metric{a="1"} @ 60)', 0, 2 * MIN, MIN);
   if (t.value.type === "matrix") assert.deepEqual(t.value.series[0].floatValues, [60, 60, 60]);
 });
+
+Deno.test("a timeout signal reports a timeout, annotations carry positions", async () => {
+  await assert.rejects(
+    () =>
+      engine.instantQuery(storage, "http_requests_total", 0, {
+        signal: AbortSignal.abort(new DOMException("late", "TimeoutError")),
+      }),
+    (e: unknown) => e instanceof QueryError && e.kind === "timeout",
+  );
+  const expr = engine.parse("sum(rate(gauge[20m]))");
+  const res = await engine.instantQuery(storage, expr, 15 * MIN, {
+    queryText: "sum(rate(gauge[20m]))",
+  });
+  assert.deepEqual(res.infos, [
+    'PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "gauge" (1:10)',
+  ]);
+});

@@ -98,7 +98,12 @@ export class Evaluator {
 
   /** Throws if the query was canceled or timed out. */
   checkAbort(): void {
-    if (this.ctx.signal?.aborted) {
+    const signal = this.ctx.signal;
+    if (signal?.aborted) {
+      // AbortSignal.timeout() aborts with a TimeoutError: report that as a timeout.
+      if (signal.reason instanceof DOMException && signal.reason.name === "TimeoutError") {
+        throw new QueryError("timeout", "query timed out in expression evaluation");
+      }
       throw new QueryError("canceled", "query was canceled in expression evaluation");
     }
     if (Date.now() > this.ctx.deadline) {
