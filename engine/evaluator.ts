@@ -10,7 +10,7 @@ import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector 
 import type { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "./histogram.ts";
-import { type Labels, labelsKey } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
 import type { Queryable, SelectHints } from "./queryable.ts";
 import { isStaleNaN, type Series, ValueType } from "./series.ts";
@@ -270,6 +270,7 @@ export class Evaluator {
     vs: VectorSelector,
     timestamps = false,
   ): Promise<{ series: StepSeries[]; ts: Float64Array[] }> {
+    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [] };
     const n = this.n;
     const lookback = this.ctx.lookbackDelta;
     const off = vs.offset;
@@ -337,6 +338,52 @@ export class Evaluator {
   }
 
   /**
+   * A `smoothed` instant selector: the value at each step is interpolated between the samples
+   * around it (within a lookback delta on either side), or the last sample carried forward.
+   */
+  async #selectSmoothed(vs: VectorSelector): Promise<StepSeries[]> {
+    const n = this.n;
+    const lb = this.ctx.lookbackDelta;
+    const first = (vs.timestamp ?? this.start) - vs.offset;
+    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
+    const all = await this.select(vs.matchers, {
+      start: first - lb + 1,
+      end: last + lb,
+      step: this.interval,
+    });
+    const out: StepSeries[] = [];
+    for (const series of all) {
+      const r = readRange(series, first - lb, last + lb);
+      const { ft, fv } = r;
+      if (r.ht.length > 0) {
+        this.warn(
+          `encountered a mix of histograms and floats for metric name "${
+            getLabel(series.labels, METRIC_NAME)
+          }"`,
+          vs.pos,
+        );
+        continue;
+      }
+      const s = newStepSeries(series.labels, false, n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const t = (vs.timestamp ?? this.time(i)) - vs.offset;
+        const a = lowerIndex(ft, t - lb);
+        const b = lowerIndex(ft, t + lb);
+        const k = searchAtLeast(ft, a, b, t);
+        if (k < b && ft[k] === t) s.f[i] = fv[k];
+        else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);
+        else if (k > a) s.f[i] = fv[k - 1];
+        else continue;
+        s.k[i] = FLOAT;
+        any = true;
+      }
+      if (any) out.push(s);
+    }
+    return out;
+  }
+
+  /**
    * Loads what a range function or a matrix result needs from a matrix selector or subquery:
    * every sample of the covered time span, plus how to place the window of each step.
    */
@@ -345,8 +392,13 @@ export class Evaluator {
       const vs = e.vectorSelector;
       const range = e.range;
       const at = vs.timestamp;
-      const first = (at ?? this.start) - vs.offset;
-      const last = (at ?? this.lastTime) - vs.offset;
+      // Anchored and smoothed selectors also need samples up to a lookback delta before the
+      // window (and, smoothed, after it) to pick or interpolate the boundary values.
+      const lb = this.ctx.lookbackDelta;
+      const extendLow = vs.anchored || vs.smoothed ? lb : 0;
+      const extendHigh = vs.smoothed ? lb : 0;
+      const first = (at ?? this.start) - vs.offset - extendLow;
+      const last = (at ?? this.lastTime) - vs.offset + extendHigh;
       const all = await this.select(vs.matchers, {
         start: first - range + 1,
         end: last,
@@ -367,7 +419,7 @@ export class Evaluator {
       // A range query only ever holds one window per series, not the whole span loaded here;
       // counting the span would reject queries Prometheus accepts.
       if (this.n === 1) this.addSamples(loaded);
-      return { series, range, offset: vs.offset, at, selector: vs };
+      return { series, range, offset: vs.offset, at, selector: vs, extendLow, extendHigh };
     }
     return await this.#loadSubquery(e);
   }
@@ -416,7 +468,7 @@ export class Evaluator {
         hv,
       });
     }
-    return { series, range, offset: off, at: sq.timestamp };
+    return { series, range, offset: off, at: sq.timestamp, extendLow: 0, extendHigh: 0 };
   }
 }
 
@@ -432,6 +484,10 @@ export interface RangeInput {
   at?: number;
   /** The selector, when the argument is a matrix selector (not a subquery). */
   selector?: VectorSelector;
+  /** Samples loaded before the window start (anchored/smoothed selectors), ms. */
+  extendLow: number;
+  /** Samples loaded after the window end (smoothed selectors), ms. */
+  extendHigh: number;
 }
 
 // Scratch buffers for reading float samples; results are copied out at their exact size.
@@ -485,6 +541,28 @@ function windowAt(m: RangeInput, t: number): RangeSeries[] {
   const ref = (m.at ?? t) - m.offset;
   const lo = ref - m.range;
   const out: RangeSeries[] = [];
+  if (m.extendLow > 0) {
+    for (const s of m.series) {
+      if (s.ht.length > 0) {
+        const mod = m.selector?.smoothed ? "smoothed" : "anchored";
+        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
+      }
+      const fa = lowerIndex(s.ft, lo - m.extendLow);
+      const fb = lowerIndex(s.ft, ref + m.extendHigh);
+      if (fb === fa) continue;
+      const ext = extendFloats(s.ft, s.fv, fa, fb, lo, ref, m.extendHigh > 0);
+      if (ext === undefined) continue;
+      out.push({
+        labels: s.labels,
+        dropName: s.dropName,
+        ft: ext[0],
+        fv: ext[1],
+        ht: s.ht,
+        hv: [],
+      });
+    }
+    return out;
+  }
   for (const s of m.series) {
     const fa = lowerIndex(s.ft, lo);
     const fb = lowerIndex(s.ft, ref);
@@ -501,6 +579,98 @@ function windowAt(m: RangeInput, t: number): RangeSeries[] {
     });
   }
   return out;
+}
+
+/**
+ * The samples of an anchored or smoothed window `(mint, maxt]` from the samples `[fa, fb)`
+ * around it: boundary points at `mint` and `maxt` (picked, or interpolated when smoothed)
+ * around the samples strictly inside. `undefined` when no sample reaches into the window.
+ */
+export function extendFloats(
+  ft: Float64Array,
+  fv: Float64Array,
+  fa: number,
+  fb: number,
+  mint: number,
+  maxt: number,
+  smoothed: boolean,
+): [Float64Array, Float64Array] | undefined {
+  let last = fb - 1;
+  let first = Math.max(fa, searchAbove(ft, fa, last, mint) - 1);
+  if (smoothed) last = searchAtLeast(ft, fa, last, maxt);
+  if (ft[last] <= mint) return undefined;
+  const left = pickLeft(ft, fv, first, mint, smoothed, false);
+  const right = pickRight(ft, fv, fa, last, maxt, smoothed, false);
+  if (ft[first] <= mint) first++;
+  if (ft[last] >= maxt) last--;
+  const count = Math.max(last - first + 1, 0);
+  const t = new Float64Array(count + 2);
+  const v = new Float64Array(count + 2);
+  t[0] = mint;
+  v[0] = left;
+  t.set(ft.subarray(first, first + count), 1);
+  v.set(fv.subarray(first, first + count), 1);
+  t[count + 1] = maxt;
+  v[count + 1] = right;
+  return [t, v];
+}
+
+/** First index in `[a, b)` with `ft[i] > t`, else `b` (Go's `sort.Search`). */
+export function searchAbove(ft: Float64Array, a: number, b: number, t: number): number {
+  while (a < b && ft[a] <= t) a++;
+  return a;
+}
+
+/** First index in `[a, b)` with `ft[i] >= t`, else `b`. */
+export function searchAtLeast(ft: Float64Array, a: number, b: number, t: number): number {
+  while (a < b && ft[a] < t) a++;
+  return a;
+}
+
+/** Linear interpolation at `t` between samples `i` and `j`; counters restart from 0. */
+export function interpolateAt(
+  ft: Float64Array,
+  fv: Float64Array,
+  i: number,
+  j: number,
+  t: number,
+  isCounter: boolean,
+): number {
+  let y1 = fv[i];
+  const y2 = fv[j];
+  if (isCounter && y2 < y1) y1 = 0;
+  return y1 + (y2 - y1) * (t - ft[i]) / (ft[j] - ft[i]);
+}
+
+/** The value at the window start: the first sample's, or interpolated when smoothed. */
+export function pickLeft(
+  ft: Float64Array,
+  fv: Float64Array,
+  first: number,
+  start: number,
+  smoothed: boolean,
+  isCounter: boolean,
+): number {
+  if (smoothed && ft[first] < start) {
+    return interpolateAt(ft, fv, first, first + 1, start, isCounter);
+  }
+  return fv[first];
+}
+
+/** The value at the window end: the last sample's, or interpolated when smoothed. */
+export function pickRight(
+  ft: Float64Array,
+  fv: Float64Array,
+  fa: number,
+  last: number,
+  end: number,
+  smoothed: boolean,
+  isCounter: boolean,
+): number {
+  if (smoothed && last > fa && ft[last] > end) {
+    return interpolateAt(ft, fv, last - 1, last, end, isCounter);
+  }
+  return fv[last];
 }
 
 /** Index of the first element > `t` in ascending `a` (so `(lo, hi]` windows are `[idx(lo), idx(hi))`). */

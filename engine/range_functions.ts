@@ -21,7 +21,14 @@ import {
   subHistograms,
 } from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "./labels.ts";
-import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import {
+  dropMetricName,
+  type Evaluator,
+  pickLeft,
+  pickRight,
+  searchAbove,
+  searchAtLeast,
+} from "./evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
 import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
@@ -46,6 +53,8 @@ export interface Window {
   range: number;
   /** The evaluation time of the step, ms. */
   evalT: number;
+  /** 0: plain window; 1: `anchored`; 2: `smoothed` (the window then extends past the range). */
+  mode: number;
   /** Scalar arguments at this step, in argument order (the range vector excluded). */
   params: number[];
   /** Output: float value. */
@@ -78,6 +87,13 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
     if (nf > 0 && nh > 0) {
       mixedWarning(ev, w, call, currentName);
       return NONE;
+    }
+    if (w.mode !== 0) {
+      if (nh > 0) {
+        const mod = w.mode === 1 ? "anchored" : "smoothed";
+        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
+      }
+      return nf === 0 ? NONE : extendedRate(w, isCounter, isRate);
     }
     if (nh > 0) return histogramRate(w, ev, call, isCounter, isRate);
     if (nf < 2) return NONE;
@@ -385,10 +401,66 @@ function compareOverTime(isMax: boolean, returnTs: boolean): RangeFn {
   });
 }
 
-/** Walks floats and histograms of the window in time order, calling `visit` per pair. */
+/**
+ * rate/increase/delta over an anchored or smoothed window: the difference of the boundary
+ * values (picked or interpolated), corrected for counter resets, without extrapolation.
+ */
+function extendedRate(w: Window, isCounter: boolean, isRate: boolean): number {
+  const { ft, fv, fa, fb, rangeStart, rangeEnd } = w;
+  const smoothed = w.mode === 2;
+  let last = fb - 1;
+  let first = Math.max(fa, searchAbove(ft, fa, last, rangeStart) - 1);
+  if (smoothed) last = searchAtLeast(ft, fa, last, rangeEnd);
+  if (ft[last] <= rangeStart) return NONE;
+  if (smoothed && ft[first] > rangeEnd) return NONE;
+  const left = pickLeft(ft, fv, first, rangeStart, smoothed, isCounter);
+  const right = pickRight(ft, fv, fa, last, rangeEnd, smoothed, isCounter);
+  let result = right - left;
+  if (isCounter) {
+    if (ft[first] <= rangeStart) first++;
+    if (ft[last] >= rangeEnd) last--;
+    let prev = left;
+    for (let i = first; i <= last; i++) {
+      if (fv[i] < prev) result += prev;
+      prev = fv[i];
+    }
+    if (right < prev) result += prev;
+  }
+  if (isRate) result /= w.range / 1000;
+  w.outF = result;
+  return FLOAT_OUT;
+}
+
+/**
+ * For anchored `changes`/`resets`: starts at the newest sample at or before the range start,
+ * so a change across the boundary counts. `false` when nothing lies inside the range.
+ */
+function anchoredStart(w: Window): boolean {
+  const lastF = searchAbove(w.ft, w.fa, w.fb, w.rangeStart) - 1;
+  const lastH = searchAbove(w.ht, w.ha, w.hb, w.rangeStart) - 1;
+  if (lastF + 1 >= w.fb && lastH + 1 >= w.hb) return false;
+  const hasF = lastF >= w.fa;
+  const hasH = lastH >= w.ha;
+  if (!hasF && !hasH) return true;
+  if (!hasH || (hasF && w.ft[lastF] >= w.ht[lastH])) {
+    w.fa = lastF;
+    w.ha = lastH + 1;
+  } else {
+    w.fa = lastF + 1;
+    w.ha = lastH;
+  }
+  return true;
+}
+
+/** Walks floats and histograms of the window in time order, counting changes or resets. */
 function countTransitions(w: Window, changes: boolean): number {
+  const fa0 = w.fa;
+  const ha0 = w.ha;
+  if (w.mode === 1 && !anchoredStart(w)) return -1;
   let i = w.fa;
   let j = w.ha;
+  w.fa = fa0;
+  w.ha = ha0;
   let prevH: FloatHistogram | undefined;
   let prevF = 0;
   let first = true;
@@ -466,12 +538,12 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   changes: (w) => {
     if (w.fb - w.fa + w.hb - w.ha === 0) return NONE;
     w.outF = countTransitions(w, true);
-    return FLOAT_OUT;
+    return w.outF < 0 ? NONE : FLOAT_OUT;
   },
   resets: (w) => {
     if (w.fb - w.fa + w.hb - w.ha === 0) return NONE;
     w.outF = countTransitions(w, false);
-    return FLOAT_OUT;
+    return w.outF < 0 ? NONE : FLOAT_OUT;
   },
   count_over_time: (w) => {
     const c = w.fb - w.fa + w.hb - w.ha;
@@ -617,9 +689,6 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
         `smoothed modifier can only be used with: ${SMOOTH_SAFE.join(", ")} - not with ${name}`,
       );
     }
-    if (vs.anchored || vs.smoothed) {
-      throw new QueryError("execution", "anchored and smoothed range selectors are not supported");
-    }
   }
   if (fn === undefined && name !== "absent_over_time") {
     throw new QueryError("execution", `function ${name}() is not supported by this engine`);
@@ -646,6 +715,11 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
     rangeEnd: 0,
     range: input.range,
     evalT: 0,
+    mode: arg.kind === "MatrixSelector" && arg.vectorSelector.anchored
+      ? 1
+      : arg.kind === "MatrixSelector" && arg.vectorSelector.smoothed
+      ? 2
+      : 0,
     params: new Array(scalarArgs.length).fill(0),
     outF: 0,
   };
@@ -668,18 +742,19 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
     for (let i = 0; i < n; i++) {
       const t = ev.time(i);
       const ref = (input.at ?? t) - input.offset;
-      const lo = ref - input.range;
+      const lo = ref - input.range - input.extendLow;
+      const hi = ref + input.extendHigh;
       // Windows move forward (or stay, with @), so the bounds only ever advance.
-      while (w.fb < s.ft.length && s.ft[w.fb] <= ref) w.fb++;
+      while (w.fb < s.ft.length && s.ft[w.fb] <= hi) w.fb++;
       while (w.fa < w.fb && s.ft[w.fa] <= lo) w.fa++;
-      while (w.hb < s.ht.length && s.ht[w.hb] <= ref) w.hb++;
+      while (w.hb < s.ht.length && s.ht[w.hb] <= hi) w.hb++;
       while (w.ha < w.hb && s.ht[w.ha] <= lo) w.ha++;
       if (w.fb === w.fa && w.hb === w.ha) continue;
       if (presentAt) {
         presentAt[i] = 1;
         continue;
       }
-      w.rangeStart = lo;
+      w.rangeStart = ref - input.range;
       w.rangeEnd = ref;
       w.evalT = t;
       for (let p = 0; p < scalarArgs.length; p++) w.params[p] = scalarArgs[p][i];
