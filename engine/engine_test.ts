@@ -324,3 +324,53 @@ Deno.test("a timeout signal reports a timeout, annotations carry positions", asy
     'PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "gauge" (1:10)',
   ]);
 });
+
+Deno.test("matching errors: many-to-one must be explicit, grouping must be unique", async () => {
+  const s = new TestStorage(MIN, [
+    'a{job="x", i="1"} 1',
+    'a{job="x", i="2"} 2',
+    'b{job="x"} 10',
+  ]);
+  await assert.rejects(
+    () => engine.instantQuery(s, "a + on(job) b", 0),
+    (e: unknown) =>
+      e instanceof QueryError &&
+      e.message ===
+        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+  );
+  same(await at("a + on(job) group_left b", 0, s), ['{i="1", job="x"} 11', '{i="2", job="x"} 12']);
+  same(await at("b + on(job) group_right a", 0, s), ['{i="1", job="x"} 11', '{i="2", job="x"} 12']);
+  await assert.rejects(
+    () => engine.instantQuery(s, "a + ignoring(i) group_left a", 0),
+    (e: unknown) =>
+      e instanceof QueryError && /found duplicate series for the match group/.test(e.message),
+  );
+});
+
+Deno.test("count_values, limitk and limit_ratio", async () => {
+  const s = new TestStorage(MIN, ['v{i="1"} 1.5', 'v{i="2"} 1.5', 'v{i="3"} 1e21']);
+  same(await at('count_values("value", v)', 0, s), [
+    '{value="1.5"} 2',
+    '{value="1000000000000000000000"} 1',
+  ]);
+  assert.equal((await at("limitk(2, v)", 0, s)).length, 2);
+  // A ratio of 1 keeps everything, -1 too (the complement of nothing), 0 nothing.
+  assert.equal((await at("limit_ratio(1, v)", 0, s)).length, 3);
+  assert.equal((await at("limit_ratio(0, v)", 0, s)).length, 0);
+  const half = (await at("limit_ratio(0.5, v)", 0, s)).length;
+  const rest = (await at("limit_ratio(-0.5, v)", 0, s)).length;
+  assert.equal(half + rest, 3);
+});
+
+Deno.test("a range query of a scalar gives one series without labels", async () => {
+  const res = await engine.rangeQuery(fns, "time() * 2", 0, 2 * MIN, MIN);
+  assert.equal(res.value.type, "matrix");
+  if (res.value.type !== "matrix") return;
+  assert.deepEqual(res.value.series[0].labels, []);
+  assert.deepEqual(res.value.series[0].floatValues, [0, 120, 240]);
+  await assert.rejects(
+    () => engine.rangeQuery(fns, "metric[5m]", 0, MIN, MIN),
+    (e: unknown) =>
+      e instanceof QueryError && /invalid expression type "range vector"/.test(e.message),
+  );
+});
