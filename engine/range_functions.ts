@@ -55,6 +55,8 @@ export interface Window {
   evalT: number;
   /** 0: plain window; 1: `anchored`; 2: `smoothed` (the window then extends past the range). */
   mode: number;
+  /** The input series' metric name, for annotations. */
+  name: string;
   /** Scalar arguments at this step, in argument order (the range vector excluded). */
   params: number[];
   /** Output: float value. */
@@ -75,9 +77,11 @@ function scratchOf(n: number): Float64Array {
   return scratch;
 }
 
-function mixedWarning(ev: Evaluator, w: Window, call: Call, name: string): void {
-  ev.warn(`encountered a mix of histograms and floats for metric name "${name}"`, call.args[0].pos);
-  void w;
+function mixedWarning(ev: Evaluator, w: Window, call: Call): void {
+  ev.warn(
+    `encountered a mix of histograms and floats for metric name "${w.name}"`,
+    call.args[0].pos,
+  );
 }
 
 function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
@@ -85,7 +89,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf > 0 && nh > 0) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
     if (w.mode !== 0) {
@@ -153,15 +157,15 @@ function instantValue(isRate: boolean): RangeFn {
       return FLOAT_OUT;
     }
     if (h1 === undefined || h0 === undefined) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
     const gauge = CounterResetHint.Gauge;
     if (isRate && (h1.counterResetHint === gauge || h0.counterResetHint === gauge)) {
-      ev.warn(`this native histogram metric is not a counter: "${currentName}"`, call.args[0].pos);
+      ev.warn(`this native histogram metric is not a counter: "${w.name}"`, call.args[0].pos);
     }
     if (!isRate && (h1.counterResetHint !== gauge || h0.counterResetHint !== gauge)) {
-      ev.warn(`this native histogram metric is not a gauge: "${currentName}"`, call.args[0].pos);
+      ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, call.args[0].pos);
     }
     let h = h1;
     if (!isRate || !detectReset(h1, h0)) {
@@ -176,7 +180,7 @@ function instantValue(isRate: boolean): RangeFn {
         }
       } catch (e) {
         if (!(e instanceof HistogramError)) throw e;
-        mixedSchemasWarning(ev, call);
+        mixedSchemasWarning(ev, w, call);
         return NONE;
       }
     }
@@ -186,9 +190,9 @@ function instantValue(isRate: boolean): RangeFn {
   };
 }
 
-function mixedSchemasWarning(ev: Evaluator, call: Call): void {
+function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
   ev.warn(
-    `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${currentName}"`,
+    `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${w.name}"`,
     call.args[0].pos,
   );
 }
@@ -205,17 +209,17 @@ function histogramRate(
   if (nh < 2) return NONE;
   const pos = call.args[0].pos;
   const r = histogramIncrease(w.hv.slice(w.ha, w.hb), isCounter);
-  if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${currentName}"`, pos);
-  if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${currentName}"`, pos);
+  if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
+  if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
   if (r.nhcbBoundsReconciled) {
     ev.info("mismatched custom buckets were reconciled during subtraction", pos);
   }
   if (r.mixedFloatsHistograms) {
-    mixedWarning(ev, w, call, currentName);
+    mixedWarning(ev, w, call);
     return NONE;
   }
   if (r.mixedExponentialCustom || r.histogram === undefined) {
-    mixedSchemasWarning(ev, call);
+    mixedSchemasWarning(ev, w, call);
     return NONE;
   }
   const result = r.histogram;
@@ -255,7 +259,7 @@ function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "
   }
   const h = agg.result();
   if (h === undefined) {
-    mixedSchemasWarning(ev, call);
+    mixedSchemasWarning(ev, w, call);
     return NONE;
   }
   w.outH = h;
@@ -302,7 +306,6 @@ function linearRegression(w: Window, interceptT: number): [number, number] {
 }
 
 function floatsOnly(
-  name: string,
   fn: (w: Window, ev: Evaluator, call: Call) => number,
   minFloats = 1,
 ): RangeFn {
@@ -310,23 +313,20 @@ function floatsOnly(
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf < minFloats) {
-      if (nf > 0 && nh > 0) histogramIgnoredInfo(ev, call);
+      if (nf > 0 && nh > 0) histogramIgnoredInfo(ev, w, call);
       return NONE;
     }
-    if (nh > 0) histogramIgnoredInfo(ev, call);
-    void name;
+    if (nh > 0) histogramIgnoredInfo(ev, w, call);
     return fn(w, ev, call);
   };
 }
 
-function histogramIgnoredInfo(ev: Evaluator, call: Call): void {
+function histogramIgnoredInfo(ev: Evaluator, w: Window, call: Call): void {
   ev.info(
-    `ignored histograms in a range containing both floats and histograms for metric name "${currentName}"`,
+    `ignored histograms in a range containing both floats and histograms for metric name "${w.name}"`,
     call.args[0].pos,
   );
 }
-
-let currentName = "";
 
 function sumOverTime(w: Window): number {
   let sum = 0;
@@ -386,7 +386,7 @@ function varianceOverTime(w: Window): number {
 }
 
 function compareOverTime(isMax: boolean, returnTs: boolean): RangeFn {
-  return floatsOnly("", (w) => {
+  return floatsOnly((w) => {
     let best = w.fv[w.fa];
     let bestT = w.ft[w.fa];
     for (let i = w.fa; i < w.fb; i++) {
@@ -497,16 +497,16 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   delta: extrapolatedRate(false, false),
   irate: instantValue(true),
   idelta: instantValue(false),
-  deriv: floatsOnly("deriv", (w) => {
+  deriv: floatsOnly((w) => {
     w.outF = linearRegression(w, w.ft[w.fa])[0];
     return FLOAT_OUT;
   }, 2),
-  predict_linear: floatsOnly("predict_linear", (w) => {
+  predict_linear: floatsOnly((w) => {
     const [slope, intercept] = linearRegression(w, w.evalT);
     w.outF = slope * w.params[0] + intercept;
     return FLOAT_OUT;
   }, 2),
-  double_exponential_smoothing: floatsOnly("double_exponential_smoothing", (w) => {
+  double_exponential_smoothing: floatsOnly((w) => {
     const sf = w.params[0];
     const tf = w.params[1];
     if (!(sf > 0 && sf < 1)) {
@@ -598,7 +598,7 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   ts_of_min_over_time: compareOverTime(false, true),
   sum_over_time: (w, ev, call) => {
     if (w.fb > w.fa && w.hb > w.ha) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
     if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "sum") : NONE;
@@ -607,22 +607,22 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   },
   avg_over_time: (w, ev, call) => {
     if (w.fb > w.fa && w.hb > w.ha) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
     if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "avg") : NONE;
     w.outF = avgOverTime(w);
     return FLOAT_OUT;
   },
-  stddev_over_time: floatsOnly("stddev_over_time", (w) => {
+  stddev_over_time: floatsOnly((w) => {
     w.outF = Math.sqrt(varianceOverTime(w));
     return FLOAT_OUT;
   }),
-  stdvar_over_time: floatsOnly("stdvar_over_time", (w) => {
+  stdvar_over_time: floatsOnly((w) => {
     w.outF = varianceOverTime(w);
     return FLOAT_OUT;
   }),
-  quantile_over_time: floatsOnly("quantile_over_time", (w, ev, call) => {
+  quantile_over_time: floatsOnly((w, ev, call) => {
     const q = w.params[0];
     if (Number.isNaN(q) || q < 0 || q > 1) {
       ev.warn(`quantile value should be between 0 and 1, got ${goG(q)}`, call.args[0].pos);
@@ -633,7 +633,7 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     w.outF = quantileOf(q, buf, n);
     return FLOAT_OUT;
   }),
-  mad_over_time: floatsOnly("mad_over_time", (w) => {
+  mad_over_time: floatsOnly((w) => {
     const n = w.fb - w.fa;
     const buf = scratchOf(n);
     for (let i = 0; i < n; i++) {
@@ -720,13 +720,14 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
       : arg.kind === "MatrixSelector" && arg.vectorSelector.smoothed
       ? 2
       : 0,
+    name: "",
     params: new Array(scalarArgs.length).fill(0),
     outF: 0,
   };
   const presentAt = name === "absent_over_time" ? new Uint8Array(n) : undefined;
   for (const s of input.series) {
     ev.checkAbort();
-    currentName = getLabel(s.labels, METRIC_NAME);
+    w.name = getLabel(s.labels, METRIC_NAME);
     const dropName = !keepName || s.dropName;
     let o = -1;
     w.ft = s.ft;
@@ -769,10 +770,10 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
         floatsOut = true;
       } else out.putHist(o, i, w.outH!);
     }
-    if ((name === "rate" || name === "increase") && floatsOut && currentName !== "") {
-      if (!/(_total|_sum|_count|_bucket)$/.test(currentName)) {
+    if ((name === "rate" || name === "increase") && floatsOut && w.name !== "") {
+      if (!/(_total|_sum|_count|_bucket)$/.test(w.name)) {
         ev.info(
-          `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${currentName}"`,
+          `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${w.name}"`,
           call.args[idx].pos,
         );
       }
