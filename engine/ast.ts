@@ -214,6 +214,11 @@ export interface VectorSelector {
   smoothed?: boolean;
   /** Set on the label-selector argument of `info()`, which may match the empty string. */
   bypassEmptyMatcherCheck?: boolean;
+  /**
+   * Set by the engine's preparation when only histogram statistics are read (under
+   * `histogram_count`/`_sum`/`_avg`): counter reset hints are then derived sample by sample.
+   */
+  histogramStats?: boolean;
   pos: PositionRange;
 }
 

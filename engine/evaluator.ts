@@ -28,7 +28,8 @@ import {
 import { evalCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
-import { mulHistogram } from "./histogram_ops.ts";
+import { detectReset, mulHistogram } from "./histogram_ops.ts";
+import { CounterResetHint } from "./histogram.ts";
 
 /** Settings shared by every evaluator of one query. */
 export interface QueryContext {
@@ -288,6 +289,7 @@ export class Evaluator {
     for (const series of all) {
       this.checkAbort();
       const it = series.iterator();
+      const hints = vs.histogramStats ? new ResetHints() : undefined;
       const s = newStepSeries(series.labels, false, n);
       const tsArr = timestamps ? new Float64Array(n) : undefined;
       let typ: ValueType = it.next();
@@ -302,6 +304,7 @@ export class Evaluator {
         if (typ !== ValueType.None && it.atT() <= minT) {
           typ = it.seek(minT + 1);
           lastKind = 0;
+          hints?.reset();
         }
         while (typ !== ValueType.None && it.atT() <= ref) {
           lastT = it.atT();
@@ -310,6 +313,7 @@ export class Evaluator {
             lastKind = FLOAT;
           } else {
             lastH = it.atFloatHistogram();
+            if (hints) lastH = hints.next(lastH);
             lastKind = HIST;
           }
           typ = it.next();
@@ -410,7 +414,7 @@ export class Evaluator {
       let loaded = 0;
       for (const s of all) {
         this.checkAbort();
-        const r = readRange(s, first - range, last);
+        const r = readRange(s, first - range, last, vs.histogramStats);
         if (r.ft.length + r.ht.length === 0) continue;
         loaded += r.ft.length + r.ht.length;
         series.push(r);
@@ -490,13 +494,42 @@ export interface RangeInput {
   extendHigh: number;
 }
 
+/**
+ * Derives counter reset hints from consecutive histogram samples, as Prometheus' histogram
+ * statistics iterator does when only counts and sums are needed: an unknown hint becomes
+ * "reset" or "not reset" by comparing with the previous sample.
+ */
+class ResetHints {
+  #last: FloatHistogram | undefined;
+
+  /** Forgets the previous sample (after skipping samples). */
+  reset(): void {
+    this.#last = undefined;
+  }
+
+  /** Returns `h` with its hint derived (a copy when it changes). */
+  next(h: FloatHistogram): FloatHistogram {
+    if (isStaleNaN(h.sum)) return h;
+    let out = h;
+    if (h.counterResetHint === CounterResetHint.Unknown && this.#last !== undefined) {
+      const hint = detectReset(h, this.#last)
+        ? CounterResetHint.CounterReset
+        : CounterResetHint.NotCounterReset;
+      out = { ...h, counterResetHint: hint };
+    }
+    this.#last = out;
+    return out;
+  }
+}
+
 // Scratch buffers for reading float samples; results are copied out at their exact size.
 let scratchT = new Float64Array(1024);
 let scratchV = new Float64Array(1024);
 
 /** Reads all non-stale samples of `s` with `minT < t <= maxT`. */
-function readRange(s: Series, minT: number, maxT: number): RangeSeries {
+function readRange(s: Series, minT: number, maxT: number, histogramStats = false): RangeSeries {
   const it = s.iterator();
+  const hints = histogramStats ? new ResetHints() : undefined;
   let nf = 0;
   let ht: number[] | undefined;
   let hv: FloatHistogram[] | undefined;
@@ -518,8 +551,9 @@ function readRange(s: Series, minT: number, maxT: number): RangeSeries {
       scratchT[nf] = t;
       scratchV[nf++] = v;
     } else {
-      const h = it.atFloatHistogram();
+      let h = it.atFloatHistogram();
       if (isStaleNaN(h.sum)) continue;
+      if (hints) h = hints.next(h);
       (ht ??= []).push(t);
       (hv ??= []).push(h);
     }

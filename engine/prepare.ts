@@ -41,6 +41,7 @@ export interface PrepareTimes {
 /** Returns a prepared copy of `expr`; the input tree is not modified. */
 export function prepareExpr(expr: Expr, times: PrepareTimes): Expr {
   const copy = clone(expr, times);
+  markHistogramStats(copy, false);
   const [, wrap] = wrapInvariants(copy, times);
   return wrap ? invariant(copy) : copy;
 }
@@ -227,4 +228,49 @@ function wrapInvariants(e: Expr, t: PrepareTimes): [boolean, boolean] {
 function unparen(e: Expr): Expr {
   while (e.kind === "ParenExpr") e = e.expr;
   return e;
+}
+
+/**
+ * Marks selectors whose histograms only feed `histogram_count`/`_sum`/`_avg` (Prometheus'
+ * `detectHistogramStatsDecoding`). `undefined` below a subquery, a function needing buckets or
+ * a trim operator: nothing under them is marked.
+ */
+function markHistogramStats(e: Expr, stats: boolean | undefined): void {
+  switch (e.kind) {
+    case "VectorSelector":
+      if (stats) e.histogramStats = true;
+      return;
+    case "MatrixSelector":
+      return markHistogramStats(e.vectorSelector, stats);
+    case "SubqueryExpr":
+      return markHistogramStats(e.expr, undefined);
+    case "Call": {
+      let next = stats;
+      const name = e.func.name;
+      if (stats !== undefined) {
+        if (name === "histogram_count" || name === "histogram_sum" || name === "histogram_avg") {
+          next = true;
+        } else if (
+          name === "histogram_quantile" || name === "histogram_quantiles" ||
+          name === "histogram_fraction"
+        ) next = undefined;
+      }
+      for (const a of e.args) markHistogramStats(a, next);
+      return;
+    }
+    case "BinaryExpr": {
+      const next = e.op === "</" || e.op === ">/" ? undefined : stats;
+      markHistogramStats(e.lhs, next);
+      markHistogramStats(e.rhs, next);
+      return;
+    }
+    case "AggregateExpr":
+      markHistogramStats(e.expr, stats);
+      if (e.param) markHistogramStats(e.param, stats);
+      return;
+    case "ParenExpr":
+    case "UnaryExpr":
+    case "StepInvariantExpr":
+      return markHistogramStats(e.expr, stats);
+  }
 }
