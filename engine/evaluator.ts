@@ -28,7 +28,8 @@ import {
 import { evalCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
-import { detectReset, mulHistogram } from "./histogram_ops.ts";
+import { detectReset, HistogramError, mulHistogram, usesCustomBuckets } from "./histogram_ops.ts";
+import { interpolateHistograms } from "./range_functions.ts";
 import { CounterResetHint } from "./histogram.ts";
 
 /** Settings shared by every evaluator of one query. */
@@ -356,24 +357,51 @@ export class Evaluator {
       step: this.interval,
     });
     const out: StepSeries[] = [];
+    const pos = vs.pos;
     for (const series of all) {
       const r = readRange(series, first - lb, last + lb);
-      const { ft, fv } = r;
-      if (r.ht.length > 0) {
-        this.warn(
-          `encountered a mix of histograms and floats for metric name "${
-            getLabel(series.labels, METRIC_NAME)
-          }"`,
-          vs.pos,
-        );
-        continue;
-      }
+      const { ft, fv, ht, hv } = r;
+      const name = getLabel(series.labels, METRIC_NAME);
       const s = newStepSeries(series.labels, false, n);
       let any = false;
       for (let i = 0; i < n; i++) {
         const t = (vs.timestamp ?? this.time(i)) - vs.offset;
         const a = lowerIndex(ft, t - lb);
         const b = lowerIndex(ft, t + lb);
+        const ha = lowerIndex(ht, t - lb);
+        const hb = lowerIndex(ht, t + lb);
+        if (b > a && hb > ha) {
+          this.warn(`encountered a mix of histograms and floats for metric name "${name}"`, pos);
+          continue;
+        }
+        if (hb > ha) {
+          const k = searchAtLeast(ht, ha, hb, t);
+          let h: FloatHistogram;
+          if (k < hb && ht[k] === t) h = hv[k];
+          else if (k > ha && k < hb) {
+            const prev = hv[k - 1];
+            const next = hv[k];
+            const gauge = CounterResetHint.Gauge;
+            try {
+              if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
+                throw new HistogramError("mixed");
+              }
+              const isCounter = prev.counterResetHint !== gauge || next.counterResetHint !== gauge;
+              h = interpolateHistograms(this, pos, prev, ht[k - 1], next, ht[k], t, isCounter);
+            } catch (e) {
+              if (!(e instanceof HistogramError)) throw e;
+              this.warn(
+                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`,
+                pos,
+              );
+              continue;
+            }
+          } else if (k > ha) h = { ...hv[k - 1], counterResetHint: CounterResetHint.Unknown };
+          else continue;
+          setHist(s, i, h);
+          any = true;
+          continue;
+        }
         const k = searchAtLeast(ft, a, b, t);
         if (k < b && ft[k] === t) s.f[i] = fv[k];
         else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);

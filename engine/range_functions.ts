@@ -6,11 +6,13 @@
  *
  * @module
  */
-import type { Call, Expr } from "./ast.ts";
+import type { Call, Expr, PositionRange } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
 import {
+  addHistograms,
   compactHistogram,
+  copyHistogram,
   detectReset,
   divHistogram,
   HistogramAggregator,
@@ -19,6 +21,7 @@ import {
   histogramsEqual,
   mulHistogram,
   subHistograms,
+  usesCustomBuckets,
 } from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "./labels.ts";
 import {
@@ -93,10 +96,11 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
       return NONE;
     }
     if (w.mode !== 0) {
-      if (nh > 0) {
-        const mod = w.mode === 1 ? "anchored" : "smoothed";
-        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
+      if (nh > 0 && nf > 0) {
+        mixedWarning(ev, w, call);
+        return NONE;
       }
+      if (nh > 0) return extendedHistogramRate(w, ev, call, isCounter, isRate);
       return nf === 0 ? NONE : extendedRate(w, isCounter, isRate);
     }
     if (nh > 0) return histogramRate(w, ev, call, isCounter, isRate);
@@ -429,6 +433,136 @@ function extendedRate(w: Window, isCounter: boolean, isRate: boolean): number {
   if (isRate) result /= w.range / 1000;
   w.outF = result;
   return FLOAT_OUT;
+}
+
+/**
+ * Linear interpolation of two histograms at `t` (`h1 + (h2 - h1) * fraction`); a counter reset
+ * between them is modelled as counting from zero. Throws {@linkcode HistogramError} for
+ * incompatible schemas.
+ */
+export function interpolateHistograms(
+  ev: Evaluator,
+  pos: PositionRange,
+  h1: FloatHistogram,
+  t1: number,
+  h2: FloatHistogram,
+  t2: number,
+  t: number,
+  isCounter: boolean,
+): FloatHistogram {
+  if (t === t1) return copyHistogram(h1);
+  if (t === t2) return copyHistogram(h2);
+  const fraction = (t - t1) / (t2 - t1);
+  if (isCounter && detectReset(h2, h1)) return mulHistogram(h2, fraction);
+  const d = subHistograms(h2, h1);
+  if (d.nhcbBoundsReconciled) reconciledInfo(ev, pos, "subtraction");
+  const a = addHistograms(mulHistogram(d.histogram, fraction), h1);
+  if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+  return a.histogram;
+}
+
+function reconciledInfo(ev: Evaluator, pos: PositionRange, op: string): void {
+  ev.info(`mismatched custom buckets were reconciled during ${op}`, pos);
+}
+
+/** rate/increase/delta of histograms over an anchored or smoothed window. */
+function extendedHistogramRate(
+  w: Window,
+  ev: Evaluator,
+  call: Call,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const { ht, hv, ha, hb, rangeStart, rangeEnd } = w;
+  const smoothed = w.mode === 2;
+  const pos = call.args[0].pos;
+  let last = hb - 1;
+  const first = Math.max(ha, searchAbove(ht, ha, last, rangeStart) - 1);
+  if (smoothed) last = searchAtLeast(ht, ha, last, rangeEnd);
+  if (ht[last] <= rangeStart) return NONE;
+  if (smoothed && ht[first] > rangeEnd) return NONE;
+  const custom = usesCustomBuckets(hv[first]);
+  for (let i = first; i <= last; i++) {
+    if (usesCustomBuckets(hv[i]) !== custom) {
+      mixedSchemasWarning(ev, w, call);
+      return NONE;
+    }
+    if (isCounter && hv[i].counterResetHint === CounterResetHint.Gauge) {
+      ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
+    }
+  }
+  try {
+    const left = smoothed && ht[first] < rangeStart
+      ? interpolateHistograms(
+        ev,
+        pos,
+        hv[first],
+        ht[first],
+        hv[first + 1],
+        ht[first + 1],
+        rangeStart,
+        isCounter,
+      )
+      : copyHistogram(hv[first]);
+    const right = smoothed && last > ha && ht[last] > rangeEnd
+      ? interpolateHistograms(
+        ev,
+        pos,
+        hv[last - 1],
+        ht[last - 1],
+        hv[last],
+        ht[last],
+        rangeEnd,
+        isCounter,
+      )
+      : copyHistogram(hv[last]);
+    const gauge = CounterResetHint.Gauge;
+    if (!isCounter && (left.counterResetHint !== gauge || right.counterResetHint !== gauge)) {
+      ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
+    }
+    const d = subHistograms(right, left);
+    if (d.nhcbBoundsReconciled) reconciledInfo(ev, pos, "subtraction");
+    let result = d.histogram;
+    if (isCounter) {
+      // Resets strictly between the boundary samples; the boundaries handle their own.
+      let from = first + 1;
+      let prev = left;
+      if (smoothed && ht[first] < rangeStart && detectReset(hv[first + 1], hv[first])) {
+        prev = hv[first + 1];
+        from++;
+      }
+      const to = last - 1;
+      if (from <= to + 1) {
+        let correction: FloatHistogram | undefined;
+        const add = (h: FloatHistogram) => {
+          if (correction === undefined) {
+            correction = copyHistogram(h);
+            return;
+          }
+          const a = addHistograms(correction, h);
+          if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+          correction = a.histogram;
+        };
+        for (let i = from; i <= to; i++) {
+          if (detectReset(hv[i], prev)) add(prev);
+          prev = hv[i];
+        }
+        if (detectReset(right, prev)) add(prev);
+        if (correction !== undefined) {
+          const a = addHistograms(result, correction);
+          if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+          result = a.histogram;
+        }
+      }
+    }
+    if (isRate) result = divHistogram(result, w.range / 1000);
+    w.outH = compactHistogram({ ...result, counterResetHint: gauge });
+    return HIST_OUT;
+  } catch (e) {
+    if (!(e instanceof HistogramError)) throw e;
+    mixedSchemasWarning(ev, w, call);
+    return NONE;
+  }
 }
 
 /**
