@@ -380,7 +380,7 @@ function vectorBinop(
     lh: FloatHistogram | undefined,
     rf: number,
     rh: FloatHistogram | undefined,
-    outKey: () => number,
+    o: number,
   ) => {
     const r = oneToMany ? elemBinop(op, rf, lf, rh, lh) : elemBinop(op, lf, rf, lh, rh);
     if (r.incompatible !== undefined) {
@@ -400,7 +400,6 @@ function vectorBinop(
       }
     }
     matchedStamp[sigOrd] = i;
-    const o = outKey();
     if (m.card !== "one-to-one" && out.series[o].k[i] !== ABSENT) {
       throw new QueryError(
         "execution",
@@ -415,6 +414,15 @@ function vectorBinop(
     } else if (!r.keep) return;
     if (h !== undefined) out.putHist(o, i, h);
     else out.putFloat(o, i, f);
+  };
+
+  const fillIndex = (key: string, ls: Labels, rs: Labels): number => {
+    let o = fillOut.get(key);
+    if (o === undefined) {
+      o = out.index(resultLabels(ls, rs), e.returnBool);
+      fillOut.set(key, o);
+    }
+    return o;
   };
 
   for (let i = 0; i < n; i++) {
@@ -445,29 +453,20 @@ function vectorBinop(
       if (rightStamp[s] !== i) {
         if (fillR === undefined) continue;
         const fillLabels = matchLabels(ls.labels, m);
-        apply(i, s, ls.f[i], lh, fillR, undefined, () => {
-          const key = "l" + j;
-          let o = fillOut.get(key);
-          if (o === undefined) {
-            o = out.index(resultLabels(ls.labels, fillLabels), e.returnBool);
-            fillOut.set(key, o);
-          }
-          return o;
-        });
+        apply(i, s, ls.f[i], lh, fillR, undefined, fillIndex("l" + j, ls.labels, fillLabels));
         continue;
       }
       const r = rightIdx[s];
       const rs = rhs[r];
       const rh = rs.k[i] === HIST ? rs.h![i] : undefined;
-      apply(i, s, ls.f[i], lh, rs.f[i], rh, () => {
-        const key = j * R + r;
-        let o = pairOut.get(key);
-        if (o === undefined) {
-          o = out.index(resultLabels(ls.labels, rs.labels), e.returnBool);
-          pairOut.set(key, o);
-        }
-        return o;
-      });
+      // Output series are per (left, right) pair: labels are computed once per pair.
+      const key = j * R + r;
+      let o = pairOut.get(key);
+      if (o === undefined) {
+        o = out.index(resultLabels(ls.labels, rs.labels), e.returnBool);
+        pairOut.set(key, o);
+      }
+      apply(i, s, ls.f[i], lh, rs.f[i], rh, o);
     }
     if (fillL !== undefined) {
       for (let j = 0; j < rhs.length; j++) {
@@ -477,15 +476,7 @@ function vectorBinop(
         if (matchedStamp[s] === i) continue;
         const fillLabels = matchLabels(rs.labels, m);
         const rh = rs.k[i] === HIST ? rs.h![i] : undefined;
-        apply(i, s, fillL, undefined, rs.f[i], rh, () => {
-          const key = "r" + j;
-          let o = fillOut.get(key);
-          if (o === undefined) {
-            o = out.index(resultLabels(fillLabels, rs.labels), e.returnBool);
-            fillOut.set(key, o);
-          }
-          return o;
-        });
+        apply(i, s, fillL, undefined, rs.f[i], rh, fillIndex("r" + j, fillLabels, rs.labels));
       }
     }
   }
