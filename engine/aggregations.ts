@@ -360,16 +360,7 @@ function selectK(
       let m = members[g];
       if (m.length === 0) continue;
       if (op === "topk" || op === "bottomk") {
-        // Highest (topk) or lowest (bottomk) first; NaN always ranks last.
-        m.sort((a, b) => {
-          const x = input[a].f[i];
-          const y = input[b].f[i];
-          const xn = x !== x;
-          const yn = y !== y;
-          if (xn || yn) return xn === yn ? 0 : xn ? 1 : -1;
-          return desc ? y - x : x - y;
-        });
-        m = m.slice(0, k);
+        m = selectTop(m, k, input, i, desc);
       } else if (op === "limitk") {
         m = m.slice(0, k);
       } else {
@@ -384,6 +375,46 @@ function selectK(
     }
   }
   return { type: "vector", series: out.result() };
+}
+
+/** Whether `x` ranks before `y`: higher (topk) or lower (bottomk) first, NaN always last. */
+function ranksBefore(x: number, y: number, desc: boolean): boolean {
+  if (x !== x) return false;
+  if (y !== y) return true;
+  return desc ? x > y : x < y;
+}
+
+/**
+ * The `k` best-ranked members at step `i`, best first. Small `k` keeps a sorted insertion
+ * buffer (O(n·k), no sort of the whole group); ties keep input order.
+ */
+function selectTop(
+  m: number[],
+  k: number,
+  input: StepSeries[],
+  i: number,
+  desc: boolean,
+): number[] {
+  if (k >= m.length || k > 32) {
+    const sorted = [...m].sort((a, b) => {
+      const x = input[a].f[i];
+      const y = input[b].f[i];
+      return ranksBefore(x, y, desc) ? -1 : ranksBefore(y, x, desc) ? 1 : 0;
+    });
+    return sorted.slice(0, k);
+  }
+  const best: number[] = [];
+  for (const j of m) {
+    const v = input[j].f[i];
+    if (best.length === k && !ranksBefore(v, input[best[k - 1]].f[i], desc)) continue;
+    let p = best.length < k ? best.length : k - 1;
+    while (p > 0 && ranksBefore(v, input[best[p - 1]].f[i], desc)) {
+      if (p < k) best[p] = best[p - 1];
+      p--;
+    }
+    best[p] = j;
+  }
+  return best;
 }
 
 async function countValues(

@@ -374,3 +374,22 @@ Deno.test("a range query of a scalar gives one series without labels", async () 
       e instanceof QueryError && /invalid expression type "range vector"/.test(e.message),
   );
 });
+
+Deno.test("topk and bottomk rank NaN last and order results best first", async () => {
+  const s = new TestStorage(MIN, ['n{i="1"} NaN', 'n{i="2"} 5', 'n{i="3"} -1', 'n{i="4"} 7']);
+  const q = async (query: string) => vector(await engine.instantQuery(s, query, 0));
+  assert.deepEqual(await q("topk(2, n)"), ['n{i="4"} 7', 'n{i="2"} 5']);
+  assert.deepEqual(await q("bottomk(2, n)"), ['n{i="3"} -1', 'n{i="2"} 5']);
+  assert.deepEqual(await q("topk(4, n)"), [
+    'n{i="4"} 7',
+    'n{i="2"} 5',
+    'n{i="3"} -1',
+    'n{i="1"} NaN',
+  ]);
+  assert.deepEqual(await q("bottomk(4, n)"), [
+    'n{i="3"} -1',
+    'n{i="2"} 5',
+    'n{i="4"} 7',
+    'n{i="1"} NaN',
+  ]);
+});
