@@ -20,6 +20,7 @@ import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "./queryable.ts";
 import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
 import { prepareExpr } from "./prepare.ts";
+import { HistogramError } from "./histogram_ops.ts";
 import { ABSENT, FLOAT, type StepSeries, type StepValue } from "./step_vector.ts";
 import type { MatrixSeries, QueryResult, Sample, Value } from "./value.ts";
 
@@ -156,7 +157,14 @@ export class Engine {
     const prepared = prepareExpr(expr, { start, end, step });
     // Prometheus evaluates instant queries with an interval of 1ms over a single step.
     const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
-    const v = await ev.eval(prepared);
+    let v: StepValue;
+    try {
+      v = await ev.eval(prepared);
+    } catch (e) {
+      // Histogram arithmetic failures that no operator turned into an annotation.
+      if (e instanceof HistogramError) throw new QueryError("execution", e.message, { cause: e });
+      throw e;
+    }
     ev.checkAbort();
     const value = toResult(ev, v, isRange);
     return {

@@ -217,6 +217,11 @@ Deno.test("the sample limit and cancellation abort the query", async () => {
     () => small.rangeQuery(storage, "http_requests_total", 0, 50 * MIN, MIN),
     (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
   );
+  // A subquery with more steps than samples allowed fails before allocating its steps.
+  await assert.rejects(
+    () => engine.instantQuery(storage, "max_over_time(http_requests_total[1000d:1s])", 0),
+    (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
+  );
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(

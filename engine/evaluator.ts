@@ -86,6 +86,13 @@ export class Evaluator {
     readonly interval: number,
   ) {
     this.n = end < start ? 0 : Math.floor((end - start) / interval) + 1;
+    // Every step of a series takes a slot; more steps than samples allowed cannot fit.
+    if (this.n > ctx.maxSamples) {
+      throw new QueryError(
+        "too_many_samples",
+        "query processing would load too many samples into memory in query execution",
+      );
+    }
   }
 
   /** Timestamp of step `i`. */
