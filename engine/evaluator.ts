@@ -79,6 +79,13 @@ export class Evaluator {
   /** Number of steps. */
   readonly n: number;
 
+  /**
+   * @param ctx the query's shared settings and accounting
+   * @param start first step, ms
+   * @param end last possible step, ms
+   * @param interval step width, ms (1 for instant queries)
+   * @throws {QueryError} `too_many_samples` when the steps alone exceed the sample limit
+   */
   constructor(
     readonly ctx: QueryContext,
     readonly start: number,
