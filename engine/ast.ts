@@ -219,6 +219,11 @@ export interface VectorSelector {
    * `histogram_count`/`_sum`/`_avg`): counter reset hints are then derived sample by sample.
    */
   histogramStats?: boolean;
+  /**
+   * Set by the engine's preparation: the enclosing function or aggregation and the grouping
+   * of a directly enclosing aggregation, passed to storage as select hints.
+   */
+  selectHints?: { func?: string; grouping?: string[]; by?: boolean };
   pos: PositionRange;
 }
 

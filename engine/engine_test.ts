@@ -3,7 +3,7 @@ import { Engine } from "./engine.ts";
 import { QueryError } from "./errors.ts";
 import { compareLabels, labelsToString } from "./labels.ts";
 import { type Matcher, matchesAll } from "./matchers.ts";
-import type { Queryable, SeriesSet, StringsResult } from "./queryable.ts";
+import type { Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
 import { ArraySampleIterator, type Series } from "./series.ts";
 import { parseSeriesDescription } from "./series_desc.ts";
 import type { QueryResult } from "./value.ts";
@@ -396,5 +396,31 @@ Deno.test("topk and bottomk rank NaN last and order results best first", async (
     'n{i="2"} 5',
     'n{i="4"} 7',
     'n{i="1"} NaN',
+  ]);
+});
+
+Deno.test("selectors pass Prometheus' select hints to storage", async () => {
+  const seen: SelectHints[] = [];
+  const recording: Queryable = {
+    select: (m, hints) => {
+      seen.push(hints);
+      return storage.select(m);
+    },
+    labelNames: () => storage.labelNames(),
+    labelValues: () => storage.labelValues(),
+  };
+  await engine.instantQuery(recording, "sum by (job) (http_requests_total)", 50 * MIN);
+  assert.deepEqual(seen.pop(), {
+    func: "sum",
+    grouping: ["job"],
+    by: true,
+    start: 45 * MIN + 1,
+    end: 50 * MIN,
+    step: 1,
+  });
+  await engine.instantQuery(recording, "rate(http_requests_total[5m] offset 1m) + gauge", 50 * MIN);
+  assert.deepEqual(seen, [
+    { func: "rate", start: 44 * MIN + 1, end: 49 * MIN, step: 1, range: 5 * MIN },
+    { start: 45 * MIN + 1, end: 50 * MIN, step: 1 },
   ]);
 });

@@ -294,6 +294,7 @@ export class Evaluator {
     const first = (at ?? this.start) - off;
     const last = (at ?? this.lastTime) - off;
     const all = await this.select(vs.matchers, {
+      ...vs.selectHints,
       start: first - lookback + 1,
       end: last,
       step: this.interval,
@@ -446,11 +447,12 @@ export class Evaluator {
       const first = (at ?? this.start) - vs.offset - extendLow;
       const last = (at ?? this.lastTime) - vs.offset + extendHigh;
       const all = await this.select(vs.matchers, {
+        ...vs.selectHints,
         start: first - range + 1,
         end: last,
         step: this.interval,
         range,
-        func,
+        func: func ?? vs.selectHints?.func,
       });
       const series: RangeSeries[] = [];
       let loaded = 0;

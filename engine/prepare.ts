@@ -42,6 +42,7 @@ export interface PrepareTimes {
 export function prepareExpr(expr: Expr, times: PrepareTimes): Expr {
   const copy = clone(expr, times);
   markHistogramStats(copy, false);
+  markSelectHints(copy, []);
   const [, wrap] = wrapInvariants(copy, times);
   return wrap ? invariant(copy) : copy;
 }
@@ -272,5 +273,53 @@ function markHistogramStats(e: Expr, stats: boolean | undefined): void {
     case "UnaryExpr":
     case "StepInvariantExpr":
       return markHistogramStats(e.expr, stats);
+  }
+}
+
+/**
+ * Records on each selector the hints Prometheus gives storage: the nearest enclosing function
+ * or aggregation (none past a binary operator) and the grouping of a directly enclosing
+ * aggregation.
+ */
+function markSelectHints(e: Expr, path: Expr[]): void {
+  const down = (c: Expr) => markSelectHints(c, [...path, e]);
+  switch (e.kind) {
+    case "VectorSelector": {
+      let func: string | undefined;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const p = path[i];
+        if (p.kind === "AggregateExpr") func = p.op;
+        else if (p.kind === "Call") func = p.func.name;
+        else if (p.kind !== "BinaryExpr") continue;
+        break;
+      }
+      const parent = path[path.length - 1];
+      const hints: { func?: string; grouping?: string[]; by?: boolean } = {};
+      if (func !== undefined) hints.func = func;
+      if (parent?.kind === "AggregateExpr") {
+        hints.grouping = parent.grouping;
+        hints.by = !parent.without;
+      }
+      e.selectHints = hints;
+      return;
+    }
+    case "MatrixSelector":
+      return down(e.vectorSelector);
+    case "SubqueryExpr":
+    case "ParenExpr":
+    case "UnaryExpr":
+    case "StepInvariantExpr":
+      return down(e.expr);
+    case "Call":
+      for (const a of e.args) down(a);
+      return;
+    case "BinaryExpr":
+      down(e.lhs);
+      down(e.rhs);
+      return;
+    case "AggregateExpr":
+      down(e.expr);
+      if (e.param) down(e.param);
+      return;
   }
 }
