@@ -167,6 +167,11 @@ export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
       return await evalLabelJoin(ev, call);
     case "info":
       return await evalInfo(ev, call);
+    case "start_timestamp":
+      // The storage contract carries no start timestamps: as Prometheus without
+      // `use-start-timestamps`, the result is empty.
+      await ev.evalVector(args[0]);
+      return { type: "vector", series: [] };
   }
   throw new QueryError("execution", `function ${name}() is not supported by this engine`);
 }
