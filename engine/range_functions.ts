@@ -24,14 +24,8 @@ import {
   usesCustomBuckets,
 } from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "./labels.ts";
-import {
-  dropMetricName,
-  type Evaluator,
-  pickLeft,
-  pickRight,
-  searchAbove,
-  searchAtLeast,
-} from "./evaluator.ts";
+import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import { pickLeft, pickRight, searchAbove, searchAtLeast } from "./windows.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
 import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
