@@ -16,13 +16,9 @@ import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
-import { GrpcServer, HealthService, serveHttp2 } from "../server/grpc/mod.ts";
-import {
-  queryableSource,
-  registerInfoService,
-  registerQueryService,
-  registerStoreService,
-} from "../server/grpc/thanos/mod.ts";
+import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
+import { queryableSource } from "../server/grpc/thanos/mod.ts";
+import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
@@ -167,11 +163,6 @@ export async function runServe(
         }),
       });
 
-      const grpcServer = new GrpcServer({
-        onError: (err, method) => logger.warn("gRPC call failed", { method, err }),
-      });
-      const health = new HealthService();
-      health.register(grpcServer);
       const overrides = labelsFromRecord(config.query.externalLabels);
       const streamLabels = () => {
         if (overrides.length > 0) return [overrides];
@@ -180,11 +171,15 @@ export async function runServe(
         );
         return sets.sort(compareLabels);
       };
-      registerInfoService(grpcServer, {
+      const grpcLogger = logger.with({ component: "grpc" });
+      const grpc = await startThanosGrpcServer({
+        port: config.http.thanos.port,
+        tls,
+        // Series already carry their stream's external labels (ParquetQueryable adds them).
         externalLabels: [],
-        supportsWithoutReplicaLabels: true,
-        queryApi: true,
-        state: () => {
+        externalLabelsInSource: true,
+        source: () => queryableSource(db.queryable()),
+        info: () => {
           const range = db.timeRange();
           const sets = streamLabels();
           return {
@@ -196,18 +191,14 @@ export async function runServe(
               : [],
           };
         },
+        query: {
+          engine,
+          queryable: () => db.queryable(),
+          lookbackDelta: config.query.lookback,
+        },
+        observer: grpcMetricsObserver(registry),
+        onError: (err) => grpcLogger.warn("gRPC connection or handler error", { err }),
       });
-      // Series already carry their stream's external labels (ParquetQueryable adds them).
-      registerStoreService(grpcServer, {
-        source: () => queryableSource(db.queryable()),
-        externalLabels: [],
-      });
-      registerQueryService(grpcServer, {
-        engine,
-        queryable: () => db.queryable(),
-        lookbackDelta: config.query.lookback,
-      });
-      const grpc = await serveHttp2({ port: config.http.thanos.port, tls }, grpcServer.handle);
 
       internal.setReady(true);
       logger.info("serve started", {
@@ -219,7 +210,6 @@ export async function runServe(
       await abortPromise(signal);
       logger.info("shutting down");
       internal.setReady(false, "shutting down");
-      health.shutdown();
       await Promise.all([
         http.shutdown(config.http.prometheus.shutdownTimeout),
         grpc.shutdown(config.http.thanos.shutdownTimeout),
