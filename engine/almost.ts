@@ -1,6 +1,6 @@
 /**
- * Float comparison within a relative epsilon, as Prometheus' `util/almost`: used by the test
- * runner's result comparison and by the engine's classic histogram monotonicity fix.
+ * Float comparison within a relative epsilon, as Prometheus' `util/almost`, for the test
+ * runner's result comparison and the engine.
  *
  * @module
  */

@@ -53,6 +53,11 @@ export function copyHistogram(h: FloatHistogram): FloatHistogram {
   };
 }
 
+// A copy sharing spans and bucket arrays, for operations that replace rather than write them.
+function shallowCopy(h: FloatHistogram): FloatHistogram {
+  return { ...h };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bucket bounds.
 
@@ -134,6 +139,52 @@ function sideOf(
     }
   }
   return side;
+}
+
+// Walks the buckets of one side in index order without allocating.
+class SpanCursor {
+  spans: readonly BucketSpan[] = [];
+  buckets: ArrayLike<number> = [];
+  /** Index of the current bucket. */
+  idx = 0;
+  /** Position of the current bucket in `buckets`. */
+  pos = -1;
+  #span = 0;
+  #left = 0;
+  #nextIdx = 0;
+
+  reset(spans: readonly BucketSpan[], buckets: ArrayLike<number>): this {
+    this.spans = spans;
+    this.buckets = buckets;
+    this.pos = -1;
+    this.#span = 0;
+    this.#left = 0;
+    this.#nextIdx = 0;
+    return this;
+  }
+
+  next(): boolean {
+    while (this.#left === 0) {
+      if (this.#span >= this.spans.length) return false;
+      const s = this.spans[this.#span++];
+      this.#nextIdx += s.offset;
+      this.#left = s.length;
+    }
+    this.idx = this.#nextIdx++;
+    this.#left--;
+    return ++this.pos < this.buckets.length;
+  }
+
+  get count(): number {
+    return this.buckets[this.pos];
+  }
+
+  // Advances past the buckets whose upper bound is within `start` (exponential schemas only).
+  skipWithin(schema: number, start: number, has: boolean): boolean {
+    if (start === 0 || schema === CUSTOM_BUCKETS_SCHEMA) return has;
+    while (has && exponentialBound(this.idx, schema) <= start) has = this.next();
+    return has;
+  }
 }
 
 // Spans covering exactly the side's buckets (consecutive indices share a span).
@@ -415,6 +466,13 @@ function zeroCountForLargerThreshold(
 
 // Sets the buckets now inside the zero bucket to zero (here and in the compensation), compacts.
 function trimBucketsInZeroBucket(h: FloatHistogram, comp?: FloatHistogram): void {
+  // Copy on write: h and comp may share their bucket arrays with the caller's histograms.
+  h.positiveBuckets = h.positiveBuckets.slice();
+  h.negativeBuckets = h.negativeBuckets.slice();
+  if (comp) {
+    comp.positiveBuckets = comp.positiveBuckets.slice();
+    comp.negativeBuckets = comp.negativeBuckets.slice();
+  }
   const pos = positiveBuckets(h);
   for (let k = 0; k < pos.length && pos[k].lower < h.zeroThreshold; k++) {
     h.positiveBuckets[k] = 0;
@@ -639,9 +697,81 @@ function setSides(h: FloatHistogram, pos: Side, neg: Side, comp?: FloatHistogram
   }
 }
 
+const cursorA = new SpanCursor();
+const cursorB = new SpanCursor();
+
+// Spans for the bucket indices idx[0..n) (ascending; consecutive indices share a span).
+function spansOfIndices(idx: Int32Array, n: number): BucketSpan[] {
+  const spans: BucketSpan[] = [];
+  let next = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k];
+    if (spans.length > 0 && i === next) spans[spans.length - 1].length++;
+    else spans.push({ offset: spans.length === 0 ? i : i - next, length: 1 });
+    next = i + 1;
+  }
+  return spans;
+}
+
+/**
+ * addSides for two sides at the same schema, read straight from their spans into typed arrays
+ * (the common case). With `aComp`, Kahan-adds and returns the compensations aligned with the
+ * result; `b` then has no compensation of its own.
+ */
+function mergeSameSchema(
+  aSpans: readonly BucketSpan[],
+  aVals: Float64Array,
+  aComp: Float64Array | undefined,
+  bSpans: readonly BucketSpan[],
+  bVals: Float64Array,
+  sign: number,
+  schema: number,
+  threshold: number,
+): [BucketSpan[], Float64Array, Float64Array | undefined] {
+  const cap = aVals.length + bVals.length;
+  const idx = new Int32Array(cap);
+  const v = new Float64Array(cap);
+  const c = aComp ? new Float64Array(cap) : undefined;
+  const a = cursorA.reset(aSpans, aVals);
+  const b = cursorB.reset(bSpans, bVals);
+  let aHas = a.next();
+  let bHas = b.skipWithin(schema, threshold, b.next());
+  let n = 0;
+  while (aHas || bHas) {
+    if (!bHas || (aHas && a.idx < b.idx)) {
+      idx[n] = a.idx;
+      v[n] = a.count;
+      if (c) c[n] = aComp![a.pos];
+      n++;
+      aHas = a.next();
+      continue;
+    }
+    const bv = sign * b.count;
+    if (aHas && a.idx === b.idx) {
+      idx[n] = a.idx;
+      if (c) {
+        scratch.sum = a.count;
+        scratch.c = aComp![a.pos];
+        kahanInc(scratch, bv);
+        v[n] = scratch.sum;
+        c[n] = scratch.c;
+      } else {
+        v[n] = a.count + bv;
+      }
+      aHas = a.next();
+    } else {
+      idx[n] = b.idx;
+      v[n] = bv;
+    }
+    n++;
+    bHas = b.next();
+  }
+  return [spansOfIndices(idx, n), v.slice(0, n), c?.slice(0, n)];
+}
+
 function combine(a: FloatHistogram, b: FloatHistogram, sign: number): HistogramSumResult {
   checkCompatible(a, b);
-  const h = copyHistogram(a);
+  const h = shallowCopy(a);
   const counterResetCollision = adjustCounterReset(h, b);
   let nhcbBoundsReconciled = false;
   if (!usesCustomBuckets(h)) {
@@ -651,20 +781,43 @@ function combine(a: FloatHistogram, b: FloatHistogram, sign: number): HistogramS
   }
   h.count += sign * b.count;
   h.sum += sign * b.sum;
-  if (usesCustomBuckets(h)) {
+  const custom = usesCustomBuckets(h);
+  if (h.schema === b.schema && (!custom || customBoundsMatch(h.customValues, b.customValues))) {
+    [h.positiveSpans, h.positiveBuckets] = mergeSameSchema(
+      h.positiveSpans,
+      h.positiveBuckets,
+      undefined,
+      b.positiveSpans,
+      b.positiveBuckets,
+      sign,
+      h.schema,
+      h.zeroThreshold,
+    );
+    if (!custom) {
+      [h.negativeSpans, h.negativeBuckets] = mergeSameSchema(
+        h.negativeSpans,
+        h.negativeBuckets,
+        undefined,
+        b.negativeSpans,
+        b.negativeBuckets,
+        sign,
+        h.schema,
+        h.zeroThreshold,
+      );
+    }
+    return { histogram: h, counterResetCollision, nhcbBoundsReconciled };
+  }
+  if (custom) {
+    // Different custom bounds: add on the bounds both have.
+    nhcbBoundsReconciled = true;
+    const bounds = intersectCustomBounds(h.customValues, b.customValues);
     const sa = sideOf(h.positiveSpans, h.positiveBuckets);
     const sb = sideOf(b.positiveSpans, b.positiveBuckets);
-    if (customBoundsMatch(h.customValues, b.customValues)) {
-      setSides(h, addSides(sa, sb, sign, h.schema, 0), { idx: [], v: [] });
-    } else {
-      nhcbBoundsReconciled = true;
-      const bounds = intersectCustomBounds(h.customValues, b.customValues);
-      setSides(h, mapMismatched(sa, h.customValues, sb, b.customValues, bounds, sign), {
-        idx: [],
-        v: [],
-      });
-      h.customValues = bounds;
-    }
+    setSides(h, mapMismatched(sa, h.customValues, sb, b.customValues, bounds, sign), {
+      idx: [],
+      v: [],
+    });
+    h.customValues = bounds;
     return { histogram: h, counterResetCollision, nhcbBoundsReconciled };
   }
   let pa = sideOf(h.positiveSpans, h.positiveBuckets);
@@ -773,9 +926,9 @@ export function kahanAddHistogram(
   c?: FloatHistogram,
 ): KahanHistogramSum {
   checkCompatible(sum, other);
-  const h = copyHistogram(sum);
+  const h = shallowCopy(sum);
   const counterResetCollision = adjustCounterReset(h, other);
-  const comp = c ? copyHistogram(c) : newCompensationHistogram(h);
+  const comp = c ? shallowCopy(c) : newCompensationHistogram(h);
   let nhcbBoundsReconciled = false;
   if (!usesCustomBuckets(h)) {
     const z = reconcileZeroBuckets(h, other, comp);
@@ -794,6 +947,40 @@ export function kahanAddHistogram(
   h.sum = total.sum;
   comp.sum = total.c;
 
+  const custom = usesCustomBuckets(h);
+  if (
+    h.schema === other.schema && (!custom || customBoundsMatch(h.customValues, other.customValues))
+  ) {
+    let pc: Float64Array | undefined;
+    [h.positiveSpans, h.positiveBuckets, pc] = mergeSameSchema(
+      h.positiveSpans,
+      h.positiveBuckets,
+      comp.positiveBuckets,
+      other.positiveSpans,
+      other.positiveBuckets,
+      1,
+      h.schema,
+      h.zeroThreshold,
+    );
+    comp.positiveSpans = h.positiveSpans;
+    comp.positiveBuckets = pc!;
+    if (!custom) {
+      let nc: Float64Array | undefined;
+      [h.negativeSpans, h.negativeBuckets, nc] = mergeSameSchema(
+        h.negativeSpans,
+        h.negativeBuckets,
+        comp.negativeBuckets,
+        other.negativeSpans,
+        other.negativeBuckets,
+        1,
+        h.schema,
+        h.zeroThreshold,
+      );
+      comp.negativeSpans = h.negativeSpans;
+      comp.negativeBuckets = nc!;
+    }
+    return { sum: h, c: comp, counterResetCollision, nhcbBoundsReconciled };
+  }
   let pa = sideOf(h.positiveSpans, h.positiveBuckets, comp.positiveBuckets);
   let pb = sideOf(other.positiveSpans, other.positiveBuckets);
   if (usesCustomBuckets(h)) {
@@ -932,6 +1119,35 @@ function sideForReset(
   return { idx: s.idx.slice(k), v: s.v.slice(k) };
 }
 
+const curCursor = new SpanCursor();
+const prevCursor = new SpanCursor();
+
+// sideReset for two sides at the same schema, walking the spans directly (the common case of
+// rate() over a series: no allocation per sample).
+function sideResetSameSchema(
+  cs: readonly BucketSpan[],
+  cb: Float64Array,
+  ps: readonly BucketSpan[],
+  pb: Float64Array,
+  schema: number,
+  start: number,
+): boolean {
+  const c = curCursor.reset(cs, cb);
+  const p = prevCursor.reset(ps, pb);
+  let cHas = c.skipWithin(schema, start, c.next());
+  let pHas = p.skipWithin(schema, start, p.next());
+  while (pHas) {
+    while (cHas && c.idx < p.idx) cHas = c.next();
+    if (cHas && c.idx === p.idx) {
+      if (c.count < p.count) return true;
+    } else if (p.count !== 0) {
+      return true;
+    }
+    pHas = p.next();
+  }
+  return false;
+}
+
 // A bucket of prev that cur lacks or has fewer observations in means a reset.
 function sideReset(cur: Side, prev: Side): boolean {
   let i = 0;
@@ -994,6 +1210,23 @@ export function detectReset(cur: FloatHistogram, prev: FloatHistogram): boolean 
   if (cur.zeroCount < z.count) return true;
   const schema = cur.schema;
   const start = usesCustomBuckets(cur) ? 0 : cur.zeroThreshold;
+  if (prev.schema === schema) {
+    return sideResetSameSchema(
+      cur.positiveSpans,
+      cur.positiveBuckets,
+      prev.positiveSpans,
+      prev.positiveBuckets,
+      schema,
+      start,
+    ) || sideResetSameSchema(
+      cur.negativeSpans,
+      cur.negativeBuckets,
+      prev.negativeSpans,
+      prev.negativeBuckets,
+      schema,
+      start,
+    );
+  }
   return sideReset(
     sideForReset(cur.positiveSpans, cur.positiveBuckets, cur.schema, schema, start),
     sideForReset(prev.positiveSpans, prev.positiveBuckets, prev.schema, schema, start),

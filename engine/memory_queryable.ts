@@ -2,7 +2,8 @@
  * An in-memory {@linkcode Queryable}: series held as typed arrays, for the PromQL test runner,
  * unit tests and benchmarks of the engine. It follows the TSDB querier's contract: selections
  * return series sorted by labels, and each series yields only its samples inside the hinted
- * time range (inclusive at both ends).
+ * time range (inclusive at both ends). With `tsdbCounterResetHints` it also reports histogram
+ * counter reset hints the way the TSDB derives them from its chunks.
  *
  * @module
  */
