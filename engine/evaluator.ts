@@ -352,9 +352,11 @@ export class Evaluator {
         out.push(s);
         if (tsArr) tsOut.push(tsArr);
       }
+      // Check the limit series by series, before a huge selection is fully materialized.
+      this.ctx.totalSamples += loaded;
+      this.addSamples(loaded);
+      loaded = 0;
     }
-    this.ctx.totalSamples += loaded;
-    this.addSamples(loaded);
     return { series: out, ts: tsOut };
   }
 
