@@ -152,8 +152,6 @@ export class Engine {
       currentSamples: 0,
       peakSamples: 0,
       totalSamples: 0,
-      queryStart: start,
-      queryEnd: end,
     };
     const prepared = prepareExpr(expr, { start, end, step });
     // Send every selection to storage at once; evaluation then awaits each when it needs it.

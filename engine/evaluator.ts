@@ -59,10 +59,6 @@ export interface QueryContext {
   totalSamples: number;
   /** Selections sent to storage before evaluation, by selector node. */
   prefetched?: Map<VectorSelector, Prefetched>;
-  /** Start and end of the whole query, for `@ start()`/`@ end()` (already resolved). */
-  queryStart: number;
-  /** See `queryStart`. */
-  queryEnd: number;
 }
 
 /** A selection started before evaluation: its hints and its outcome. */
