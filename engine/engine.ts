@@ -154,17 +154,15 @@ export class Engine {
       totalSamples: 0,
     };
     const prepared = prepareExpr(expr, { start, end, step });
+    // Prometheus evaluates instant queries with an interval of 1ms over a single step.
+    const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
     // Send every selection to storage at once; evaluation then awaits each when it needs it.
     ctx.prefetched = new Map();
     for (const { selector, hints } of planSelects(prepared, start, end, step, ctx.lookbackDelta)) {
-      const result = queryable.select(selector.matchers, hints, opts.signal).then(
-        (set) => set,
-        (err: unknown) => err instanceof Error ? err : new Error(String(err)),
-      );
+      const result = (async () => await queryable.select(selector.matchers, hints, opts.signal))()
+        .catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
       ctx.prefetched.set(selector, { hints, result });
     }
-    // Prometheus evaluates instant queries with an interval of 1ms over a single step.
-    const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
     let v: StepValue;
     try {
       v = await ev.eval(prepared);

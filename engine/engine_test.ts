@@ -441,3 +441,17 @@ Deno.test("selectors pass Prometheus' select hints to storage", async () => {
     step: 5 * MIN,
   }]);
 });
+
+Deno.test("a storage failure becomes a storage error naming the cause", async () => {
+  const failing: Queryable = {
+    select: () => Promise.reject(new Error("bucket unreachable")),
+    labelNames: () => storage.labelNames(),
+    labelValues: () => storage.labelValues(),
+  };
+  await assert.rejects(
+    () => engine.instantQuery(failing, "sum(up) + rate(x[5m])", 0),
+    (e: unknown) =>
+      e instanceof QueryError && e.kind === "storage" &&
+      e.message === "expanding series: bucket unreachable",
+  );
+});
