@@ -408,3 +408,38 @@ Deno.test("http2: 300 connections of seeded random frames never crash the server
     await server.shutdown(1000);
   }
 });
+
+Deno.test("http2: header blocks above the peer's frame size go out as HEADERS + CONTINUATION", async () => {
+  const big = "m".repeat(40_000);
+  const server = await start(async (s) => {
+    await s.respond([[":status", "200"]]);
+    await s.end([["grpc-status", "13"], ["grpc-message", big]]);
+  });
+  const c = await RawClient.connect(server.addr.port);
+  const dec = new HpackDecoder();
+  try {
+    await c.request(1, "/big-trailers", true);
+    const frames: Frame[] = [];
+    await c.until((f) => {
+      if (f.stream === 1) frames.push(f);
+      return f.type === FrameType.CONTINUATION && (f.flags & Flag.END_HEADERS) !== 0;
+    });
+    const kinds = frames.map((f) => f.type);
+    assert.deepEqual(kinds, [
+      FrameType.HEADERS,
+      FrameType.HEADERS,
+      FrameType.CONTINUATION,
+      FrameType.CONTINUATION,
+    ]);
+    assert.ok(frames.every((f) => f.payload.length <= 16_384));
+    const trailers = frames.slice(1);
+    assert.equal(trailers[0].flags & Flag.END_STREAM, Flag.END_STREAM);
+    assert.equal(trailers[0].flags & Flag.END_HEADERS, 0);
+    const block = Uint8Array.from(trailers.flatMap((f) => [...f.payload]));
+    dec.decode(frames[0].payload);
+    assert.deepEqual(dec.decode(block), [["grpc-status", "13"], ["grpc-message", big]]);
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
