@@ -8,6 +8,14 @@ import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
 import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { BlockCache } from "../convert/block_cache.ts";
+import { BlockSource } from "../convert/block_source.ts";
+import { convertDay } from "../convert/convert.ts";
+import { ConvertRunner, repeat } from "../convert/loop.ts";
+import { ConversionProgress } from "../convert/progress.ts";
+import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
+import { externalLabelsHash } from "../storage/parquet/hash.ts";
+import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ConvertConfig } from "./convert_config.ts";
 
 /** The source bucket `convert` uses when no TSDB objstore flag is given. */
@@ -28,7 +36,7 @@ export const DEFAULT_PARQUET_BUCKET = {
 export async function runConvert(
   config: ConvertConfig,
   logger: Logger,
-  _signal: AbortSignal,
+  signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
   const tsdbConfig = await loadBucketConfig(
@@ -44,6 +52,7 @@ export async function runConvert(
     DEFAULT_PARQUET_BUCKET,
   );
   const registry = createRegistry();
+  const c = config.convert;
   const internal = startInternalServer({
     port: config.http.internal.port,
     registry,
@@ -52,17 +61,116 @@ export async function runConvert(
   try {
     const tsdb = instrumentBucket(await createBucket(tsdbConfig), registry, "tsdb");
     const parquet = instrumentBucket(await createBucket(parquetConfig), registry, "parquet");
+    const blocks = new BlockCache(tsdb, {
+      tmpDir: c.tempDir || undefined,
+      fileConcurrency: c.downloadConcurrency,
+      blockConcurrency: c.blockDownloadConcurrency,
+    });
     try {
-      internal.setReady(true);
-      logger.error("the conversion pipeline is not part of this build yet", {
-        source: tsdb.provider,
-        destination: parquet.provider,
+      const progress = new ConversionProgress({ logger: logger.with({ component: "converter" }) });
+      const runner = new ConvertRunner({
+        parquet,
+        tsdbDiscoverer: new TsdbDiscoverer(tsdb, {
+          concurrency: config.tsdbDiscovery.concurrency,
+          minBlockAgeMs: config.tsdbDiscovery.minBlockAge,
+          selectors: config.tsdbDiscovery.selectExternalLabels,
+          streamKey: (labels) => externalLabelsHash(labels).toString(),
+          logger: logger.with({ component: "tsdb-discovery" }),
+        }),
+        parquetDiscoverer: new ParquetDiscoverer(parquet, {
+          concurrency: config.parquetDiscovery.concurrency,
+          logger: logger.with({ component: "parquet-discovery" }),
+        }),
+        convertStep: async (step, stepSignal) => {
+          const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
+          const estimate = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
+          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, estimate);
+          try {
+            const result = await convertDay(
+              parquet,
+              step.day,
+              step.externalLabels,
+              open.map((b) => new BlockSource(b)),
+              {
+                rowGroupSize: c.rowGroupSize,
+                numRowGroups: c.rowGroupCount,
+                sortLabels: c.sortingLabels,
+                recompress: c.recompress,
+                writeConcurrency: c.writeConcurrency,
+                signal: stepSignal,
+              },
+            );
+            day.finish({ shards: result.shards, series: result.rows });
+            return { series: result.rows, shards: result.shards };
+          } catch (err) {
+            day.fail();
+            throw err;
+          }
+        },
+        gracePeriodMs: c.gracePeriod,
+        maxPlanDays: c.maxPlanDays,
+        retentionDays: c.retentionDays,
+        registry,
+        logger: logger.with({ component: "converter" }),
       });
-      return 1;
+
+      if (c.dryRun) {
+        printOut(ConvertRunner.describePlan(await runner.plan(signal)));
+        return 0;
+      }
+      internal.setReady(true);
+      if (c.once) {
+        const summary = await runner.runOnce(signal);
+        await runner.applyRetention(signal);
+        logger.info("conversion finished", {
+          planned: summary.planned,
+          converted: summary.converted.length,
+          failed: summary.failed.length,
+        });
+        for (const f of summary.failed) printErr(`failed: ${f.day}: ${f.error}\n`);
+        return summary.failed.length > 0 ? 1 : 0;
+      }
+      const loops = [
+        repeat(c.runInterval, signal, logger, "conversion run", async () => {
+          await runner.runWithRetries(signal, c.runTimeout, c.retryInterval);
+          await blocks.close();
+        }),
+        repeat(
+          c.progressInterval,
+          signal,
+          logger,
+          "backlog update",
+          () => runner.updateBacklog(signal),
+        ),
+      ];
+      if (c.retentionDays > 0) {
+        loops.push(
+          repeat(
+            config.parquetDiscovery.interval,
+            signal,
+            logger,
+            "retention",
+            () => runner.applyRetention(signal),
+          ),
+        );
+      }
+      await Promise.all(loops);
+      return 0;
     } finally {
+      await blocks.close();
       await Promise.all([tsdb.close(), parquet.close()]);
     }
   } finally {
     await internal.shutdown(config.http.internal.shutdownTimeout);
   }
+}
+
+const encoder = new TextEncoder();
+
+function printOut(text: string): void {
+  Deno.stdout.writeSync(encoder.encode(text));
+}
+
+function printErr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text));
 }

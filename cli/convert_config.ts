@@ -202,7 +202,7 @@ export interface ConvertConfig {
     readonly interval: number;
     readonly concurrency: number;
     readonly minBlockAge: number;
-    /** PromQL selectors, e.g. `{cluster="a"}`; a block must match one of them (when any). */
+    /** PromQL selectors, e.g. `{cluster="a"}`; a block must match all their matchers. */
     readonly selectExternalLabels: readonly string[];
   };
   /** Conversion. */

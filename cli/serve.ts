@@ -1,13 +1,33 @@
 /**
- * The `serve` subcommand: opens the Parquet bucket and runs the gateway's servers until a
- * shutdown signal.
+ * The `serve` subcommand: discovers and loads the Parquet days of the bucket, then answers PromQL
+ * over the Prometheus HTTP API and the Thanos gRPC APIs until a shutdown signal.
+ *
+ * Start-up order follows the Go gateway: the first discovery and sync run before any listener
+ * opens (so the first answer already sees the data), then `/-/ready` turns 200 and discovery and
+ * sync repeat on their intervals. A failing later pass keeps the previous state.
  *
  * @module
  */
+import denoJson from "../deno.json" with { type: "json" };
+import { repeat } from "../convert/loop.ts";
+import { Engine } from "../engine/engine.ts";
+import { compareLabels, labelsFromRecord } from "../engine/labels.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
+import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
+import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
+import { GrpcServer, HealthService, serveHttp2 } from "../server/grpc/mod.ts";
+import {
+  queryableSource,
+  registerInfoService,
+  registerQueryService,
+  registerStoreService,
+} from "../server/grpc/thanos/mod.ts";
+import { createPrometheusApi } from "../server/http/api.ts";
+import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
 import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ServeConfig } from "./serve_config.ts";
 
 /** The bucket `serve` uses when no objstore flag is given: the demo's local data. */
@@ -35,21 +55,180 @@ export async function runServe(
       directory: DEFAULT_SERVE_BUCKET.config.directory,
     });
   }
+  const tls = config.grpcTls.cert
+    ? {
+      cert: await Deno.readTextFile(config.grpcTls.cert),
+      key: await Deno.readTextFile(config.grpcTls.key!),
+      clientCa: config.grpcTls.clientCa
+        ? await Deno.readTextFile(config.grpcTls.clientCa)
+        : undefined,
+    }
+    : undefined;
   const registry = createRegistry();
   const internal = startInternalServer({
     port: config.http.internal.port,
     registry,
     logger: logger.with({ component: "internal" }),
   });
+  const stopLoops = new AbortController();
+  const loops: Promise<void>[] = [];
+  let filter: ThanosBackfillFilter | undefined;
+  let syncer: Syncer | undefined;
   try {
     const bucket = instrumentBucket(await createBucket(bucketConfig), registry, "parquet");
     try {
+      if (config.filter.type === "thanos-backfill") {
+        filter = new ThanosBackfillFilter({
+          endpoint: config.filter.thanosBackfill.endpoint!,
+          intervalMs: config.filter.thanosBackfill.interval,
+          overlapMs: config.filter.thanosBackfill.overlap,
+          logger: logger.with({ component: "backfill-filter" }),
+        });
+        await filter.start();
+      }
+      const keep = filter ? (d: { minT: number; maxT: number }) => filter!.keep(d) : undefined;
+      const discoverer = new ParquetDiscoverer(bucket, {
+        concurrency: config.discovery.concurrency,
+        logger: logger.with({ component: "discoverer" }),
+      });
+      const sync = syncer = new Syncer({
+        bucket,
+        streams: () => discoverer.streams,
+        labelFiles: new LocalLabelFileStore(bucket, config.syncer.labelFilePath),
+        concurrency: config.syncer.concurrency,
+        keep,
+        logger: logger.with({ component: "syncer" }),
+        registry,
+      });
+      await discoverer.discover(signal);
+      try {
+        await sync.sync(signal);
+      } catch (err) {
+        // Days that failed are logged and retried by the next sync; the others are served.
+        if (!(err instanceof SyncError)) throw err;
+        logger.warn("some days failed to load", { err });
+      }
+      logger.info("initial sync done", { days: sync.days.length });
+      loops.push(
+        repeat(
+          config.discovery.interval,
+          stopLoops.signal,
+          logger,
+          "discovery",
+          () => discoverer.discover(stopLoops.signal),
+          false,
+        ),
+        repeat(
+          config.syncer.interval,
+          stopLoops.signal,
+          logger,
+          "sync",
+          () => sync.sync(stopLoops.signal),
+          false,
+        ),
+      );
+
+      const db = new ParquetDB({
+        days: () => sync.days,
+        externalLabels: config.query.externalLabels,
+        limits: {
+          maxShards: config.query.limits.maxShardCount,
+          maxSelectRows: config.query.limits.selectMaxRowCount,
+          maxChunkBytes: config.query.limits.selectMaxChunkBytes,
+          maxLabelNamesRows: config.query.limits.labelNamesMaxRowCount,
+          maxLabelValuesRows: config.query.limits.labelValuesMaxRowCount,
+        },
+        chunkPartition: config.query.chunkPartition,
+        keep,
+        registry,
+      });
+      // Prometheus' defaults: experimental PromQL features and delayed name removal off.
+      const engine = new Engine({
+        lookbackDelta: config.query.lookback,
+        timeout: config.query.engineTimeout,
+        maxSamples: 10_000_000,
+        features: [],
+      });
+      const http = startHttpServer({
+        port: config.http.prometheus.port,
+        registry,
+        logger: logger.with({ component: "prometheus-api" }),
+        name: "prometheus",
+        handler: createPrometheusApi({
+          engine,
+          queryable: () => db.queryable(),
+          defaultStep: config.query.step,
+          defaultTimeout: config.query.timeout,
+          maxTimeout: config.query.engineTimeout,
+          lookbackDelta: config.query.lookback,
+          maxConcurrentQueries: config.query.limits.maxConcurrentQueries,
+          version: denoJson.version,
+          logger: logger.with({ component: "prometheus-api" }),
+        }),
+      });
+
+      const grpcServer = new GrpcServer({
+        onError: (err, method) => logger.warn("gRPC call failed", { method, err }),
+      });
+      const health = new HealthService();
+      health.register(grpcServer);
+      const overrides = labelsFromRecord(config.query.externalLabels);
+      const streamLabels = () => {
+        if (overrides.length > 0) return [overrides];
+        const sets = [...discoverer.streams.values()].map((s) =>
+          labelsFromRecord(s.externalLabels)
+        );
+        return sets.sort(compareLabels);
+      };
+      registerInfoService(grpcServer, {
+        externalLabels: [],
+        supportsWithoutReplicaLabels: true,
+        queryApi: true,
+        state: () => {
+          const range = db.timeRange();
+          const sets = streamLabels();
+          return {
+            minTime: range?.minT ?? 0,
+            maxTime: range?.maxT ?? 0,
+            labelSets: sets,
+            tsdbInfos: range
+              ? sets.map((labels) => ({ labels, minTime: range.minT, maxTime: range.maxT }))
+              : [],
+          };
+        },
+      });
+      // Series already carry their stream's external labels (ParquetQueryable adds them).
+      registerStoreService(grpcServer, {
+        source: () => queryableSource(db.queryable()),
+        externalLabels: [],
+      });
+      registerQueryService(grpcServer, {
+        engine,
+        queryable: () => db.queryable(),
+        lookbackDelta: config.query.lookback,
+      });
+      const grpc = await serveHttp2({ port: config.http.thanos.port, tls }, grpcServer.handle);
+
       internal.setReady(true);
-      logger.info("serve started", { bucket: bucket.provider });
+      logger.info("serve started", {
+        bucket: bucket.provider,
+        prometheus_port: http.port,
+        grpc_port: grpc.addr.port,
+        tls: tls !== undefined,
+      });
       await abortPromise(signal);
       logger.info("shutting down");
       internal.setReady(false, "shutting down");
+      health.shutdown();
+      await Promise.all([
+        http.shutdown(config.http.prometheus.shutdownTimeout),
+        grpc.shutdown(config.http.thanos.shutdownTimeout),
+      ]);
     } finally {
+      stopLoops.abort();
+      await Promise.all(loops);
+      await syncer?.close();
+      filter?.stop();
       await bucket.close();
     }
   } finally {

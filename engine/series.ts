@@ -31,11 +31,15 @@ staleView.setBigUint64(0, STALE_NAN_BITS);
 export const STALE_NAN: number = staleView.getFloat64(0);
 
 const bitsView = new DataView(new ArrayBuffer(8));
-/** Reports whether `v` is Prometheus' stale marker (not merely any NaN). */
+/**
+ * Reports whether `v` is Prometheus' stale marker (not merely any NaN). V8 sets the quiet bit
+ * of signaling NaNs when it stores them in plain arrays (0x7ff0...02 becomes 0x7ff8...02), so
+ * the quiet bit is ignored; an ordinary NaN has a zero payload and never matches.
+ */
 export function isStaleNaN(v: number): boolean {
   if (v === v) return false;
   bitsView.setFloat64(0, v);
-  return bitsView.getUint32(0) === 0x7ff00000 && bitsView.getUint32(4) === 2;
+  return (bitsView.getUint32(0) & 0xfff7ffff) === 0x7ff00000 && bitsView.getUint32(4) === 2;
 }
 
 /**

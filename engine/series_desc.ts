@@ -12,10 +12,11 @@
  */
 import type { PositionRange } from "./ast.ts";
 import { ParseError } from "./errors.ts";
-import type { BucketSpan, FloatHistogram } from "./histogram.ts";
+import type { FloatHistogram } from "./histogram.ts";
 import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "./histogram.ts";
 import type { Labels } from "./labels.ts";
 import { labelsFromPairs } from "./labels.ts";
+import { addHistograms, HistogramError, subHistograms } from "./histogram_ops.ts";
 import { parseGoNumber, parseMetricPrefix } from "./parser.ts";
 import { STALE_NAN } from "./series.ts";
 
@@ -105,7 +106,7 @@ const HINTS: Record<string, CounterResetHint> = {
 const MAX_REPEAT = 1_000_000;
 
 class ValuesParser {
-  readonly values: (number | FloatHistogram | null)[] = [];
+  readonly values: (number | FloatHistogram | null)[] = boxedArray();
   readonly hintSet: boolean[] = [];
   readonly #line: string;
   #pos: number;
@@ -217,9 +218,10 @@ class ValuesParser {
           );
         }
         try {
-          cur = combineHistograms(cur, inc, subtract);
+          // Prometheus adds with FloatHistogram.Add/Sub, uncompacted: the same arithmetic.
+          cur = (subtract ? subHistograms : addHistograms)(cur, inc).histogram;
         } catch (e) {
-          if (e instanceof HistogramCombineError) this.#fail(start, this.#pos, e.message);
+          if (e instanceof HistogramError) this.#fail(start, this.#pos, e.message);
           throw e;
         }
         this.#push(cur, hintSet);
@@ -352,6 +354,15 @@ class ValuesParser {
   }
 }
 
+// The stale marker is a NaN with a payload. V8 canonicalizes NaNs stored in arrays that hold
+// only doubles, which would turn a stale marker into a plain NaN; an array created with a
+// non-number element keeps generic elements for good, and those hold numbers bit-exact.
+function boxedArray(): (number | FloatHistogram | null)[] {
+  const a: (number | FloatHistogram | null)[] = [null];
+  a.length = 0;
+  return a;
+}
+
 function cloneHistogram(h: FloatHistogram): FloatHistogram {
   return {
     ...h,
@@ -361,97 +372,4 @@ function cloneHistogram(h: FloatHistogram): FloatHistogram {
     negativeBuckets: h.negativeBuckets.slice(),
     customValues: h.customValues.slice(),
   };
-}
-
-/** Thrown when two histograms of a `+{{..}}xN` expansion cannot be combined. */
-class HistogramCombineError extends Error {}
-
-/**
- * Returns `a + b` (or `a - b`) as a new histogram, following Prometheus' FloatHistogram.Add:
- * the result has the lower of the two schemas, the larger zero threshold, and the counter
- * reset hint that Prometheus derives from both hints.
- */
-function combineHistograms(
-  a: FloatHistogram,
-  b: FloatHistogram,
-  subtract: boolean,
-): FloatHistogram {
-  const sign = subtract ? -1 : 1;
-  const custom = a.schema === CUSTOM_BUCKETS_SCHEMA;
-  if (custom !== (b.schema === CUSTOM_BUCKETS_SCHEMA)) {
-    throw new HistogramCombineError(
-      "cannot apply this operation on histograms with a mix of exponential and custom bucket schemas",
-    );
-  }
-  if (
-    custom && (a.customValues.length !== b.customValues.length ||
-      a.customValues.some((v, i) => v !== b.customValues[i]))
-  ) {
-    throw new HistogramCombineError("histogram custom bucket bounds do not match");
-  }
-  const schema = Math.min(a.schema, b.schema);
-  const pos = new Map<number, number>();
-  const neg = new Map<number, number>();
-  addBuckets(pos, a.positiveSpans, a.positiveBuckets, a.schema, schema, 1);
-  addBuckets(pos, b.positiveSpans, b.positiveBuckets, b.schema, schema, sign);
-  addBuckets(neg, a.negativeSpans, a.negativeBuckets, a.schema, schema, 1);
-  addBuckets(neg, b.negativeSpans, b.negativeBuckets, b.schema, schema, sign);
-  const [positiveSpans, positiveBuckets] = toSpans(pos);
-  const [negativeSpans, negativeBuckets] = toSpans(neg);
-  return {
-    counterResetHint: combinedHint(a.counterResetHint, b.counterResetHint),
-    schema,
-    zeroThreshold: Math.max(a.zeroThreshold, b.zeroThreshold),
-    zeroCount: a.zeroCount + sign * b.zeroCount,
-    count: a.count + sign * b.count,
-    sum: a.sum + sign * b.sum,
-    positiveSpans,
-    negativeSpans,
-    positiveBuckets,
-    negativeBuckets,
-    customValues: a.customValues,
-  };
-}
-
-function combinedHint(a: CounterResetHint, b: CounterResetHint): CounterResetHint {
-  if (a === b || a === CounterResetHint.Gauge) return a;
-  if (b === CounterResetHint.Gauge) return CounterResetHint.Gauge;
-  return CounterResetHint.Unknown;
-}
-
-// Adds sign × buckets into `into`, keyed by bucket index at `toSchema`.
-function addBuckets(
-  into: Map<number, number>,
-  spans: readonly BucketSpan[],
-  buckets: Float64Array,
-  fromSchema: number,
-  toSchema: number,
-  sign: number,
-): void {
-  // Lowering the schema by d merges 2^d neighbouring buckets: index i becomes ceil(i / 2^d).
-  const factor = fromSchema === toSchema ? 1 : 2 ** (fromSchema - toSchema);
-  let idx = 0;
-  let b = 0;
-  for (let s = 0; s < spans.length; s++) {
-    idx += spans[s].offset;
-    for (let j = 0; j < spans[s].length; j++, idx++, b++) {
-      const target = factor === 1 ? idx : Math.ceil(idx / factor);
-      into.set(target, (into.get(target) ?? 0) + sign * buckets[b]);
-    }
-  }
-}
-
-function toSpans(buckets: Map<number, number>): [BucketSpan[], Float64Array] {
-  const indices = [...buckets.keys()].sort((x, y) => x - y);
-  const spans: BucketSpan[] = [];
-  const values = new Float64Array(indices.length);
-  let prevEnd = 0;
-  for (let i = 0; i < indices.length; i++) {
-    const idx = indices[i];
-    values[i] = buckets.get(idx)!;
-    if (spans.length > 0 && idx === prevEnd) spans[spans.length - 1].length++;
-    else spans.push({ offset: spans.length === 0 ? idx : idx - prevEnd, length: 1 });
-    prevEnd = idx + 1;
-  }
-  return [spans, values];
 }

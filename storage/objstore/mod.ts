@@ -11,34 +11,79 @@
  *
  * @module
  */
+import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "./bucket.ts";
 import type { BucketConfig } from "./config.ts";
 import { ObjstoreConfigError } from "./config.ts";
 import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
+import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
+import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import { GcsBucket, GcsConfigError, gcsOptionsFromConfig } from "./gcs.ts";
+import { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
+import { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
+import { SwiftAuthError } from "./swift_auth.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
 export { FilesystemBucket } from "./filesystem.ts";
 export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
+export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
+export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+export { GcsBucket, gcsOptionsFromConfig } from "./gcs.ts";
+export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
+export { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
+
+/** Options of {@linkcode createBucket}. */
+export interface CreateBucketOptions {
+  /** Where providers report retries (debug level). Credentials are never logged. */
+  logger?: Logger;
+}
 
 /**
- * Creates the bucket a validated config describes, with its prefix applied.
- * Throws {@linkcode ObjstoreConfigError} for providers this build cannot serve yet.
+ * Creates the bucket a validated config describes, with its prefix applied. Rejects with
+ * {@linkcode ObjstoreConfigError} (naming the provider) when the fields cannot be used, and with
+ * a `BucketError` when a provider that checks its container on start (AZURE, SWIFT) cannot.
  */
-export function createBucket(config: BucketConfig): Promise<Bucket> {
-  switch (config.type) {
-    case "FILESYSTEM":
-      return Promise.resolve(
-        withPrefix(new FilesystemBucket(config.config.directory as string), config.prefix),
-      );
-    default:
-      return Promise.reject(
-        new ObjstoreConfigError(
-          config.type,
-          `the ${config.type} provider is not available in this build yet`,
-        ),
-      );
+export async function createBucket(
+  config: BucketConfig,
+  options: CreateBucketOptions = {},
+): Promise<Bucket> {
+  const c = config.config;
+  let bucket: Bucket;
+  try {
+    switch (config.type) {
+      case "FILESYSTEM":
+        bucket = new FilesystemBucket(c.directory as string);
+        break;
+      case "S3":
+        bucket = new S3Bucket(s3OptionsFromConfig(c), options.logger);
+        break;
+      case "AZURE":
+        bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
+        break;
+      case "GCS":
+        bucket = new GcsBucket(gcsOptionsFromConfig(c), options.logger);
+        break;
+      case "COS":
+        bucket = new S3Bucket(cosOptionsFromConfig(c), options.logger);
+        break;
+      case "OSS":
+        bucket = new S3Bucket(ossOptionsFromConfig(c), options.logger);
+        break;
+      case "SWIFT":
+        bucket = await SwiftBucket.create(swiftOptionsFromConfig(c), options.logger);
+        break;
+    }
+  } catch (e) {
+    if (
+      e instanceof S3ConfigError || e instanceof GcsConfigError ||
+      (e instanceof SwiftAuthError && e.status === undefined)
+    ) {
+      throw new ObjstoreConfigError(config.type, e.message);
+    }
+    throw e;
   }
+  return withPrefix(bucket, config.prefix);
 }

@@ -5,26 +5,38 @@
  * @module
  */
 
-/** Number of zero bytes kept after the data so 32-bit peeks never need a bounds check. */
-const READ_PADDING = 8;
-
 /**
  * Reads a bit stream. The caller detects truncation by checking {@linkcode BitReader.overrun}
  * after each sample: reads past the end return zero bits instead of failing one by one.
+ *
+ * The reader works on the caller's bytes without copying them (no allocation per chunk);
+ * callers must not modify the bytes while reading.
  */
 export class BitReader {
-  /** The data followed by zero padding. */
-  readonly buf: Uint8Array;
+  #buf: Uint8Array;
+  #start: number;
+  #end: number;
   /** Number of valid bits. */
-  readonly bitLength: number;
-  /** Position of the next bit to read. */
+  bitLength: number;
+  /** Position of the next bit to read, relative to the start. */
   pos = 0;
 
-  /** Wraps a copy of `data[start, end)`. */
+  /** Reads `data[start, end)`. */
   constructor(data: Uint8Array, start = 0, end = data.length) {
-    this.buf = new Uint8Array(end - start + READ_PADDING);
-    this.buf.set(data.subarray(start, end));
+    this.#buf = data;
+    this.#start = start;
+    this.#end = end;
     this.bitLength = (end - start) * 8;
+  }
+
+  /** Points the reader at `data[start, end)` from bit 0, for reuse without allocation. */
+  reset(data: Uint8Array, start = 0, end = data.length): this {
+    this.#buf = data;
+    this.#start = start;
+    this.#end = end;
+    this.bitLength = (end - start) * 8;
+    this.pos = 0;
+    return this;
   }
 
   /** Reports whether more bits were consumed than the stream holds. */
@@ -34,17 +46,32 @@ export class BitReader {
 
   /** Returns the next 32 bits (unsigned) without consuming them. */
   peek32(): number {
-    const b = this.buf;
-    const i = this.pos >>> 3;
-    const s = this.pos & 7;
-    const w = (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
-    return s === 0 ? w >>> 0 : ((w << s) | (b[i + 4] >>> (8 - s))) >>> 0;
+    const pos = this.pos;
+    const i = this.#start + (pos >>> 3);
+    const s = pos & 7;
+    const b = this.#buf;
+    if (i + 4 < this.#end) {
+      const w = (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+      return s === 0 ? w >>> 0 : ((w << s) | (b[i + 4] >>> (8 - s))) >>> 0;
+    }
+    return this.#peekTail(i, s);
+  }
+
+  /** `peek32` near the end: bytes past the end read as zeros. */
+  #peekTail(i: number, s: number): number {
+    const b = this.#buf;
+    const end = this.#end;
+    let w = 0;
+    for (let k = 0; k < 4; k++) w = (w << 8) | (i + k < end && i + k >= 0 ? b[i + k] : 0);
+    const next = i + 4 < end ? b[i + 4] : 0;
+    return s === 0 ? w >>> 0 : ((w << s) | (next >>> (8 - s))) >>> 0;
   }
 
   /** Reads one bit. */
   readBit(): number {
-    const p = this.pos++;
-    return (this.buf[p >>> 3] >>> (7 - (p & 7))) & 1;
+    const b = this.peek32() >>> 31;
+    this.pos++;
+    return b;
   }
 
   /** Reads `n` bits (0 <= n <= 32) as an unsigned number. */

@@ -13,6 +13,8 @@ export class TsdbFormatError extends Error {
   /** The error's name, for logs. */
   override readonly name = "TsdbFormatError";
   /**
+   * Creates the error; the message is `file: section: detail`.
+   *
    * @param file the file (path or logical name such as `chunk 0x...`) being read
    * @param section the part of the file, e.g. `"TOC"`, `"symbols"`, `"series"`
    * @param detail what is wrong
@@ -32,6 +34,8 @@ export class BlockMetaError extends Error {
   /** The error's name, for logs. */
   override readonly name = "BlockMetaError";
   /**
+   * Creates the error; the message is `file: detail`.
+   *
    * @param file the JSON file being validated
    * @param detail what is wrong
    */
@@ -44,7 +48,11 @@ export class BlockMetaError extends Error {
 export class ChunkEncodeError extends Error {
   /** The error's name, for logs. */
   override readonly name = "ChunkEncodeError";
-  /** @param detail why the append was refused */
+  /**
+   * Creates the error.
+   *
+   * @param detail why the append was refused
+   */
   constructor(readonly detail: string) {
     super(detail);
   }

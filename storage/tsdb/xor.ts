@@ -20,124 +20,211 @@ import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
 export const MAX_CHUNK_SAMPLES = 0xffff;
 
 /**
- * Iterates the samples of an XOR chunk without allocating per sample.
- * Malformed data throws {@linkcode TsdbFormatError} naming `source`.
+ * Returns the 32 bits at bit position `pos` of `b[0, end)`, zeros past `end`. Kept tiny so V8
+ * inlines it into the decoder (a call returning a uint32 above 2^31 would box it).
+ */
+function peek32(b: Uint8Array, end: number, pos: number): number {
+  const i = pos >>> 3;
+  if (i + 4 >= end) return peekTail(b, end, pos);
+  // For s = 0 the fifth byte shifts out entirely.
+  const s = pos & 7;
+  return (((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) << s |
+    (b[i + 4] >>> (8 - s))) >>> 0;
+}
+
+function peekTail(b: Uint8Array, end: number, pos: number): number {
+  const i = pos >>> 3;
+  const s = pos & 7;
+  let w = 0;
+  for (let k = 0; k < 4; k++) w = (w << 8) | (i + k < end ? b[i + k] : 0);
+  return ((w << s) | ((i + 4 < end ? b[i + 4] : 0) >>> (8 - s))) >>> 0;
+}
+
+// Slots of the iterator state array.
+const T = 0;
+const TDELTA = 1;
+const HI_BITS = 2;
+const LO_BITS = 3;
+
+// Module-local scratch for bits <-> float (avoids cross-module binding loads in atFloat).
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+/**
+ * Iterates the samples of an XOR chunk without allocating per sample or per chunk (the bytes
+ * are read in place; do not modify them while iterating). Malformed data throws
+ * {@linkcode TsdbFormatError} naming `source`.
  */
 export class XorIterator implements SampleIterator {
-  readonly #r: BitReader;
-  readonly #total: number;
-  readonly #source: string;
+  #b: Uint8Array;
+  #end: number;
+  #bitLength: number;
+  #total: number;
+  #source: string;
+  /** Bit position in `#b` (the stream starts after the 2-byte count). */
+  #pos = 16;
   #read = 0;
-  #t = 0;
-  #tDelta = 0;
-  #hi = 0;
-  #lo = 0;
+  /**
+   * Timestamp, timestamp delta and the value's high and low 32 bits. A typed array, because
+   * V8 boxes every store of a non-small-integer number into an object field (an allocation
+   * per sample); typed array elements are updated in place.
+   */
+  readonly #s = new Float64Array(4);
   #leading = 0xff;
   #trailing = 0;
   #done = false;
 
   /**
+   * Starts iterating a chunk.
+   *
    * @param data the chunk bytes (`Chunk.Bytes()`: count header then bit stream)
    * @param source names the chunk in errors
    */
   constructor(data: Uint8Array, source = "XOR chunk") {
     this.#source = source;
     if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+    this.#b = data;
+    this.#end = data.length;
+    this.#bitLength = data.length * 8;
     this.#total = (data[0] << 8) | data[1];
-    this.#r = new BitReader(data, 2);
+  }
+
+  /**
+   * Restarts the iterator on another chunk, reusing its state (Prometheus' `Iterator.Reset`):
+   * decoding many chunks then allocates nothing per chunk either.
+   */
+  reset(data: Uint8Array, source = "XOR chunk"): this {
+    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+    this.#source = source;
+    this.#b = data;
+    this.#end = data.length;
+    this.#bitLength = data.length * 8;
+    this.#total = (data[0] << 8) | data[1];
+    this.#pos = 16;
+    this.#read = 0;
+    this.#s.fill(0);
+    this.#leading = 0xff;
+    this.#trailing = 0;
+    this.#done = false;
+    return this;
   }
 
   /** Advances to the next sample. */
   next(): ValueType {
-    if (this.#done || this.#read === this.#total) {
+    // Kept small so V8 can inline it into the caller's loop; rare paths live in methods.
+    const read = this.#read;
+    if (read < 2 || read >= this.#total || this.#done) return this.#nextSlow();
+    const b = this.#b;
+    const end = this.#end;
+    let pos = this.#pos;
+    const p = peek32(b, end, pos);
+    // dod == 0 (a regular scrape interval) takes one bit.
+    if (p < 0x80000000) pos += 1;
+    else pos = this.#readDod(p, pos);
+    const st = this.#s;
+    st[T] += st[TDELTA];
+    pos = this.#readValue(b, end, pos);
+    if (pos > this.#bitLength) this.#truncated();
+    this.#pos = pos;
+    this.#read = read + 1;
+    return ValueType.Float;
+  }
+
+  #nextSlow(): ValueType {
+    if (this.#read >= this.#total || this.#done) {
       this.#done = true;
       return ValueType.None;
     }
-    const r = this.#r;
-    if (this.#read === 0) {
-      this.#t = r.readVarint();
-      this.#hi = r.readBits(32);
-      this.#lo = r.readBits(32);
-    } else if (this.#read === 1) {
-      this.#tDelta = r.readUvarint();
-      this.#t += this.#tDelta;
-      this.#readValue(r);
-    } else {
-      const p = r.peek32();
-      if (p < 0x80000000) {
-        // dod == 0, the common case of a regular scrape interval.
-        r.pos += 1;
-      } else {
-        let dod: number;
-        if (p < 0xc0000000) {
-          dod = (p >>> 16) & 0x3fff;
-          r.pos += 16;
-          if (dod > 0x2000) dod -= 0x4000;
-        } else if (p < 0xe0000000) {
-          dod = (p >>> 12) & 0x1ffff;
-          r.pos += 20;
-          if (dod > 0x10000) dod -= 0x20000;
-        } else if (p < 0xf0000000) {
-          dod = (p >>> 8) & 0xfffff;
-          r.pos += 24;
-          if (dod > 0x80000) dod -= 0x100000;
-        } else {
-          r.pos += 4;
-          const hi = r.readBits(32);
-          const lo = r.readBits(32);
-          dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
-        }
-        this.#tDelta += dod;
-      }
-      this.#t += this.#tDelta;
-      this.#readValue(r);
-    }
-    if (r.overrun) {
-      this.#done = true;
-      throw new TsdbFormatError(
-        this.#source,
-        "XOR samples",
-        `truncated at sample ${this.#read + 1} of ${this.#total}`,
-      );
-    }
+    this.#readFirst();
+    if (this.#pos > this.#bitLength) this.#truncated();
     this.#read++;
     return ValueType.Float;
   }
 
-  #readValue(r: BitReader): void {
-    const p = r.peek32();
-    if (p < 0x80000000) {
-      r.pos += 1;
-      return;
-    }
-    let mbits: number;
+  #truncated(): never {
+    this.#done = true;
+    throw new TsdbFormatError(
+      this.#source,
+      "XOR samples",
+      `truncated at sample ${this.#read + 1} of ${this.#total}`,
+    );
+  }
+
+  /** Reads a non-zero delta-of-delta whose first 32 bits are `p`; returns the new position. */
+  #readDod(p: number, pos: number): number {
+    let dod: number;
     if (p < 0xc0000000) {
-      r.pos += 2;
-      if (this.#leading === 0xff) {
-        throw new TsdbFormatError(this.#source, "XOR samples", "reused bit window before any");
-      }
-      mbits = 64 - this.#leading - this.#trailing;
+      dod = (p >>> 16) & 0x3fff;
+      pos += 16;
+      if (dod > 0x2000) dod -= 0x4000;
+    } else if (p < 0xe0000000) {
+      dod = (p >>> 12) & 0x1ffff;
+      pos += 20;
+      if (dod > 0x10000) dod -= 0x20000;
+    } else if (p < 0xf0000000) {
+      dod = (p >>> 8) & 0xfffff;
+      pos += 24;
+      if (dod > 0x80000) dod -= 0x100000;
     } else {
-      // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
-      const leading = (p >>> 25) & 0x1f;
-      mbits = (p >>> 19) & 0x3f;
-      r.pos += 13;
-      if (mbits === 0) mbits = 64;
-      if (leading + mbits > 64) {
-        throw new TsdbFormatError(this.#source, "XOR samples", "bit window exceeds 64 bits");
-      }
-      this.#leading = leading;
-      this.#trailing = 64 - leading - mbits;
+      const hi = peek32(this.#b, this.#end, pos + 4);
+      const lo = peek32(this.#b, this.#end, pos + 36);
+      pos += 68;
+      dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
     }
+    this.#s[TDELTA] += dod;
+    return pos;
+  }
+
+  /** Samples 0 and 1: varint timestamp and raw value, then uvarint delta and XOR value. */
+  #readFirst(): void {
+    const r = headReader.reset(this.#b, 0, this.#end);
+    r.pos = this.#pos;
+    if (this.#read === 0) {
+      this.#s[T] = r.readVarint();
+      this.#s[HI_BITS] = r.readBits(32);
+      this.#s[LO_BITS] = r.readBits(32);
+      this.#pos = r.pos;
+    } else {
+      this.#s[TDELTA] = r.readUvarint();
+      this.#s[T] += this.#s[TDELTA];
+      this.#pos = this.#readValue(this.#b, this.#end, r.pos);
+    }
+  }
+
+  /** Reads one XOR-encoded value at `pos`; returns the position after it. */
+  #readValue(b: Uint8Array, end: number, pos: number): number {
+    const p = peek32(b, end, pos);
+    if (p < 0x80000000) return pos + 1;
+    if (p < 0xc0000000) {
+      if (this.#leading === 0xff) this.#badWindow("reused bit window before any");
+      return this.#xorBits(b, end, pos + 2);
+    }
+    // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
+    const leading = (p >>> 25) & 0x1f;
+    const mbits = ((p >>> 19) & 0x3f) || 64;
+    if (leading + mbits > 64) this.#badWindow("bit window exceeds 64 bits");
+    this.#leading = leading;
+    this.#trailing = 64 - leading - mbits;
+    return this.#xorBits(b, end, pos + 13);
+  }
+
+  #badWindow(detail: string): never {
+    this.#done = true;
+    throw new TsdbFormatError(this.#source, "XOR samples", detail);
+  }
+
+  /** Reads the significant bits of the current window at `pos` and XORs them into the value. */
+  #xorBits(b: Uint8Array, end: number, pos: number): number {
+    const t = this.#trailing;
+    const mbits = 64 - this.#leading - t;
     let h = 0;
     let l: number;
     if (mbits > 32) {
-      h = r.readBits(mbits - 32);
-      l = r.readBits(32);
+      h = peek32(b, end, pos) >>> (64 - mbits);
+      l = peek32(b, end, pos + mbits - 32);
     } else {
-      l = r.readBits(mbits);
+      l = peek32(b, end, pos) >>> (32 - mbits);
     }
-    const t = this.#trailing;
     if (t >= 32) {
       h = l << (t - 32);
       l = 0;
@@ -145,36 +232,158 @@ export class XorIterator implements SampleIterator {
       h = (h << t) | (l >>> (32 - t));
       l <<= t;
     }
-    this.#hi ^= h;
-    this.#lo ^= l;
+    const st = this.#s;
+    st[HI_BITS] = (st[HI_BITS] ^ h) >>> 0;
+    st[LO_BITS] = (st[LO_BITS] ^ l) >>> 0;
+    return pos + mbits;
   }
 
   /** Advances to the first sample at or after `t`. */
   seek(t: number): ValueType {
     if (this.#done) return ValueType.None;
-    if (this.#read > 0 && this.#t >= t) return ValueType.Float;
+    if (this.#read > 0 && this.#s[T] >= t) return ValueType.Float;
     while (this.next() !== ValueType.None) {
-      if (this.#t >= t) return ValueType.Float;
+      if (this.#s[T] >= t) return ValueType.Float;
     }
     return ValueType.None;
   }
 
   /** Timestamp of the current sample. */
   atT(): number {
-    return this.#t;
+    return this.#s[T];
   }
 
   /** Value of the current sample (NaN payloads such as the stale marker preserved). */
   atFloat(): number {
-    BITS_U32[HI] = this.#hi;
-    BITS_U32[LO] = this.#lo;
-    return BITS_F64[0];
+    U32[HI] = this.#s[HI_BITS];
+    U32[LO] = this.#s[LO_BITS];
+    return F64[0];
   }
 
   /** Always throws: XOR chunks hold floats. */
   atFloatHistogram(): FloatHistogram {
     throw new TypeError("XOR chunk samples are floats, not histograms");
   }
+}
+
+/**
+ * Decodes a whole XOR chunk into `ts` and `values` (from index 0) and returns the sample count:
+ * the fast path for consumers that want every sample, with all decoder state in locals.
+ * Values are written through their bit patterns, so stale markers keep their payload.
+ * Throws {@linkcode TsdbFormatError} naming `source` for malformed data and `RangeError` when
+ * the arrays are shorter than the chunk's sample count.
+ */
+export function decodeXorChunk(
+  data: Uint8Array,
+  ts: Float64Array,
+  values: Float64Array,
+  source = "XOR chunk",
+): number {
+  if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+  const n = (data[0] << 8) | data[1];
+  if (n === 0) return 0;
+  if (ts.length < n || values.length < n) {
+    throw new RangeError(`arrays hold ${Math.min(ts.length, values.length)} of ${n} samples`);
+  }
+  const end = data.length;
+  const bitLength = end * 8;
+  // Samples 0 and 1 through the general bit reader (a reused one: no allocation per chunk).
+  const r = headReader.reset(data);
+  r.pos = 16;
+  let t = r.readVarint();
+  let hi = r.readBits(32);
+  let lo = r.readBits(32);
+  if (r.overrun) throw truncated(source, n);
+  ts[0] = t;
+  U32[HI] = hi;
+  U32[LO] = lo;
+  // Typed array stores keep NaN payloads (stale markers).
+  values[0] = F64[0];
+  if (n === 1) return 1;
+  let tDelta = r.readUvarint();
+  let pos = r.pos;
+  let leading = 0xff;
+  let trailing = 0;
+  for (let k = 1; k < n; k++) {
+    if (k > 1) {
+      const p = peek32(data, end, pos);
+      if (p < 0x80000000) pos += 1;
+      else {
+        let dod: number;
+        if (p < 0xc0000000) {
+          dod = (p >>> 16) & 0x3fff;
+          pos += 16;
+          if (dod > 0x2000) dod -= 0x4000;
+        } else if (p < 0xe0000000) {
+          dod = (p >>> 12) & 0x1ffff;
+          pos += 20;
+          if (dod > 0x10000) dod -= 0x20000;
+        } else if (p < 0xf0000000) {
+          dod = (p >>> 8) & 0xfffff;
+          pos += 24;
+          if (dod > 0x80000) dod -= 0x100000;
+        } else {
+          const dh = peek32(data, end, pos + 4);
+          const dl = peek32(data, end, pos + 36);
+          pos += 68;
+          dod = Number(BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(dl)));
+        }
+        tDelta += dod;
+      }
+    }
+    t += tDelta;
+    const p = peek32(data, end, pos);
+    if (p < 0x80000000) pos += 1;
+    else {
+      if (p < 0xc0000000) {
+        if (leading === 0xff) {
+          throw new TsdbFormatError(source, "XOR samples", "reused bit window before any");
+        }
+        pos += 2;
+      } else {
+        const lead = (p >>> 25) & 0x1f;
+        const m = ((p >>> 19) & 0x3f) || 64;
+        if (lead + m > 64) {
+          throw new TsdbFormatError(source, "XOR samples", "bit window exceeds 64 bits");
+        }
+        leading = lead;
+        trailing = 64 - lead - m;
+        pos += 13;
+      }
+      const mbits = 64 - leading - trailing;
+      let h = 0;
+      let l: number;
+      if (mbits > 32) {
+        h = peek32(data, end, pos) >>> (64 - mbits);
+        l = peek32(data, end, pos + mbits - 32);
+      } else {
+        l = peek32(data, end, pos) >>> (32 - mbits);
+      }
+      pos += mbits;
+      if (trailing >= 32) {
+        h = l << (trailing - 32);
+        l = 0;
+      } else if (trailing > 0) {
+        h = (h << trailing) | (l >>> (32 - trailing));
+        l <<= trailing;
+      }
+      hi = (hi ^ h) >>> 0;
+      lo = (lo ^ l) >>> 0;
+    }
+    ts[k] = t;
+    U32[HI] = hi;
+    U32[LO] = lo;
+    values[k] = F64[0];
+  }
+  // Reads past the end see zero bits, so one check after the loop finds any truncation.
+  if (pos > bitLength) throw truncated(source, n);
+  return n;
+}
+
+const headReader = new BitReader(new Uint8Array(0));
+
+function truncated(source: string, total: number): TsdbFormatError {
+  return new TsdbFormatError(source, "XOR samples", `truncated: too few bits for ${total} samples`);
 }
 
 /**

@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import { NOP_LOGGER } from "../internal/log.ts";
+import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
+import { externalLabelsHash } from "../storage/parquet/hash.ts";
+import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { openBlock } from "../storage/parquet/reader.ts";
+import { BlockCache } from "./block_cache.ts";
+import { BlockSource } from "./block_source.ts";
+import { convertDay } from "./convert.ts";
+import { ConvertRunner } from "./loop.ts";
+import { TsdbDiscoverer } from "./tsdb_discovery.ts";
+
+const FIXTURE = new URL("../storage/tsdb/testdata/blocks/", import.meta.url).pathname;
+const NOW = Date.UTC(2024, 0, 1);
+const EXT = { cluster: "eu1" };
+
+/** Copies the promtool fixture blocks into a bucket directory, editing each meta.json. */
+async function tsdbBucket(
+  dir: string,
+  edit: (ulid: string, meta: Record<string, unknown>) => void,
+) {
+  for await (const b of Deno.readDir(FIXTURE)) {
+    await Deno.mkdir(`${dir}/${b.name}/chunks`, { recursive: true });
+    for (const f of ["index", "tombstones", "chunks/000001"]) {
+      await Deno.copyFile(`${FIXTURE}/${b.name}/${f}`, `${dir}/${b.name}/${f}`);
+    }
+    const meta = JSON.parse(await Deno.readTextFile(`${FIXTURE}/${b.name}/meta.json`));
+    meta.thanos = { version: 1, labels: EXT, downsample: { resolution: 0 }, source: "sidecar" };
+    edit(b.name, meta);
+    await Deno.writeTextFile(`${dir}/${b.name}/meta.json`, JSON.stringify(meta));
+  }
+}
+
+function runner(root: string, retentionDays = 0) {
+  const tsdb = new FilesystemBucket(`${root}/tsdb`), parquet = new FilesystemBucket(`${root}/pq`);
+  const blocks = new BlockCache(tsdb, {
+    tmpDir: `${root}/tmp`,
+    fileConcurrency: 2,
+    blockConcurrency: 1,
+  });
+  const r = new ConvertRunner({
+    parquet,
+    tsdbDiscoverer: new TsdbDiscoverer(tsdb, {
+      concurrency: 2,
+      minBlockAgeMs: 0,
+      selectors: [],
+      streamKey: (l) => externalLabelsHash(l).toString(),
+      logger: NOP_LOGGER,
+      now: () => NOW,
+    }),
+    parquetDiscoverer: new ParquetDiscoverer(parquet, { concurrency: 2, logger: NOP_LOGGER }),
+    convertStep: async (step, signal) => {
+      const open = await blocks.acquire(step.sources.map((b) => b.ulid), signal);
+      const res = await convertDay(
+        parquet,
+        step.day,
+        step.externalLabels,
+        open.map((b) => new BlockSource(b)),
+        {
+          rowGroupSize: 1000,
+          numRowGroups: 1,
+          recompress: true,
+          signal,
+        },
+      );
+      return { series: res.rows, shards: res.shards };
+    },
+    gracePeriodMs: 0,
+    maxPlanDays: 10,
+    retentionDays,
+    registry: new Registry(),
+    logger: NOP_LOGGER,
+    now: () => NOW,
+  });
+  const close = async () => {
+    await blocks.close();
+    await tsdb.close();
+    await parquet.close();
+  };
+  return { r, parquet, close };
+}
+
+Deno.test("a run converts the planned days, skips empty ones and leaves nothing to do", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pq-loop-test-" });
+  await Deno.mkdir(`${root}/tmp`);
+  await tsdbBucket(`${root}/tsdb`, (ulid, meta) => {
+    // Block 1 claims the day before its data too: that day has no sample.
+    if (ulid === "01M88N5D9P8GWXTTFS4XSR85NF") meta.minTime = Date.UTC(2023, 10, 13);
+    // The planner waits for the most recent day until blocks cover it to its end.
+    if (ulid === "01M88N5DB4F62E1YJ3Z2G3ZSB2") {
+      meta.minTime = Date.UTC(2023, 10, 15);
+      meta.maxTime = Date.UTC(2023, 10, 16);
+    }
+    // A downsampled block is not converted.
+    if (ulid === "01M88N5DD8N0QG6XDTXEX68HTY") {
+      (meta.thanos as { downsample: { resolution: number } }).downsample.resolution = 300_000;
+    }
+  });
+  // Nor is a block marked for deletion.
+  await Deno.writeTextFile(
+    `${root}/tsdb/01M88N5DCKBZ59HS0B592NC4QA/deletion-mark.json`,
+    JSON.stringify({ id: "01M88N5DCKBZ59HS0B592NC4QA", deletion_time: 1700000000, version: 1 }),
+  );
+  const { r, parquet, close } = runner(root);
+  try {
+    const hash = externalLabelsHash(EXT);
+    const plan = await r.plan();
+    assert.deepEqual(plan.map((s) => [s.streamKey, s.day.date, s.sources.map((b) => b.ulid)]), [
+      [hash.toString(), "2023-11-15", ["01M88N5DB4F62E1YJ3Z2G3ZSB2"]],
+      [hash.toString(), "2023-11-14", ["01M88N5D9P8GWXTTFS4XSR85NF"]],
+      [hash.toString(), "2023-11-13", ["01M88N5D9P8GWXTTFS4XSR85NF"]],
+    ]);
+    const summary = await r.runOnce(new AbortController().signal);
+    assert.deepEqual(summary, {
+      planned: 3,
+      converted: [`${hash}/2023-11-15`, `${hash}/2023-11-14`],
+      failed: [],
+      skipped: [`${hash}/2023-11-13`],
+    });
+    const day = await openBlock(parquet, hash, "2023-11-15");
+    assert.deepEqual(day.meta.convertedFromBLIDs, ["01M88N5DB4F62E1YJ3Z2G3ZSB2"]);
+    assert.equal(day.shards[0].numRows, 4);
+    // Only the empty day is planned again.
+    assert.deepEqual((await r.plan()).map((s) => s.day.date), ["2023-11-13"]);
+  } finally {
+    await close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("days past retention are not planned", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pq-loop-test-" });
+  await tsdbBucket(`${root}/tsdb`, (ulid, meta) => {
+    if (ulid === "01M88N5DB4F62E1YJ3Z2G3ZSB2") {
+      meta.minTime = Date.UTC(2023, 10, 15);
+      meta.maxTime = Date.UTC(2023, 10, 16);
+    }
+  });
+  // 47 days before 2024-01-01 is 2023-11-15: the 14th is past retention, the 15th is not.
+  const { r, close } = runner(root, 47);
+  try {
+    assert.deepEqual((await r.plan()).map((s) => s.day.date), ["2023-11-15"]);
+  } finally {
+    await close();
+    await Deno.remove(root, { recursive: true });
+  }
+});

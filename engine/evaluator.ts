@@ -1,0 +1,711 @@
+/**
+ * The PromQL evaluator core: evaluates an (already prepared) expression over all steps of a
+ * query at once. Vector selectors walk each series' iterator a single time for all steps;
+ * matrix selectors and subqueries load a series once and slide a window over it. Operators live
+ * in `functions.ts`, `range_functions.ts`, `aggregations.ts` and `binary_ops.ts`.
+ *
+ * @module
+ */
+import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
+import type { Annotations } from "./annotations.ts";
+import { QueryError } from "./errors.ts";
+import type { FloatHistogram } from "./histogram.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
+import type { Matcher } from "./matchers.ts";
+import type { Queryable, SelectHints } from "./queryable.ts";
+import { isStaleNaN, type Series, ValueType } from "./series.ts";
+import {
+  ABSENT,
+  duplicateLabelsetError,
+  FLOAT,
+  HIST,
+  newStepSeries,
+  type RangeSeries,
+  setHist,
+  type StepSeries,
+  type StepValue,
+} from "./step_vector.ts";
+import { evalCall } from "./functions.ts";
+import { evalAggregate } from "./aggregations.ts";
+import { evalBinary } from "./binary_ops.ts";
+import { detectReset, HistogramError, mulHistogram, usesCustomBuckets } from "./histogram_ops.ts";
+import { interpolateHistograms } from "./range_functions.ts";
+import { extendFloats, interpolateAt, lowerIndex, searchAtLeast } from "./windows.ts";
+import { CounterResetHint } from "./histogram.ts";
+
+/** Settings shared by every evaluator of one query. */
+export interface QueryContext {
+  /** The queried data. */
+  queryable: Queryable;
+  /** Lookback delta, ms. */
+  lookbackDelta: number;
+  /** Most samples the query may hold at once. */
+  maxSamples: number;
+  /** Step of subqueries written without one (`[10m:]`), ms. */
+  noStepSubqueryInterval: number;
+  /** Prometheus' `promql-delayed-name-removal`. */
+  delayedNameRemoval: boolean;
+  /** Cancels the query. */
+  signal?: AbortSignal;
+  /** When the query times out, in `Date.now()` ms (a clock check is cheaper than a timer). */
+  deadline: number;
+  /** Collected warnings and infos. */
+  annotations: Annotations;
+  /** Samples currently held (approximation of Prometheus' accounting). */
+  currentSamples: number;
+  /** The highest `currentSamples` seen. */
+  peakSamples: number;
+  /** Samples loaded from storage. */
+  totalSamples: number;
+  /** Start and end of the whole query, for `@ start()`/`@ end()` (already resolved). */
+  queryStart: number;
+  /** See `queryStart`. */
+  queryEnd: number;
+}
+
+const METADATA_LABELS: ReadonlySet<string> = new Set(["__name__", "__type__", "__unit__"]);
+
+/** Returns `labels` without the metric name and the `__type__`/`__unit__` metadata labels. */
+export function dropMetricName(labels: Labels): Labels {
+  for (let i = 0; i < labels.length; i++) {
+    if (METADATA_LABELS.has(labels[i].name)) {
+      return labels.filter((l) => !METADATA_LABELS.has(l.name));
+    }
+  }
+  return labels;
+}
+
+/** Evaluates expressions for the steps `start, start+interval, ..., end`. */
+export class Evaluator {
+  /** Number of steps. */
+  readonly n: number;
+
+  /**
+   * @param ctx the query's shared settings and accounting
+   * @param start first step, ms
+   * @param end last possible step, ms
+   * @param interval step width, ms (1 for instant queries)
+   * @throws {QueryError} `too_many_samples` when the steps alone exceed the sample limit
+   */
+  constructor(
+    readonly ctx: QueryContext,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+  ) {
+    this.n = end < start ? 0 : Math.floor((end - start) / interval) + 1;
+    // Every step of a series takes a slot; more steps than samples allowed cannot fit.
+    if (this.n > ctx.maxSamples) {
+      throw new QueryError(
+        "too_many_samples",
+        "query processing would load too many samples into memory in query execution",
+      );
+    }
+  }
+
+  /** Timestamp of step `i`. */
+  time(i: number): number {
+    return this.start + i * this.interval;
+  }
+
+  /** The timestamp of the last step. */
+  get lastTime(): number {
+    return this.start + (this.n - 1) * this.interval;
+  }
+
+  /** Throws if the query was canceled or timed out. */
+  checkAbort(): void {
+    const signal = this.ctx.signal;
+    if (signal?.aborted) {
+      // AbortSignal.timeout() aborts with a TimeoutError: report that as a timeout.
+      if (signal.reason instanceof DOMException && signal.reason.name === "TimeoutError") {
+        throw new QueryError("timeout", "query timed out in expression evaluation");
+      }
+      throw new QueryError("canceled", "query was canceled in expression evaluation");
+    }
+    if (Date.now() > this.ctx.deadline) {
+      throw new QueryError("timeout", "query timed out in expression evaluation");
+    }
+  }
+
+  /** Accounts `n` more samples held in memory; throws when over the limit. */
+  addSamples(n: number): void {
+    const c = this.ctx;
+    c.currentSamples += n;
+    if (c.currentSamples > c.peakSamples) c.peakSamples = c.currentSamples;
+    if (c.currentSamples > c.maxSamples) {
+      throw new QueryError(
+        "too_many_samples",
+        "query processing would load too many samples into memory in query execution",
+      );
+    }
+  }
+
+  /** Adds a warning. */
+  warn(message: string, pos?: PositionRange): void {
+    this.ctx.annotations.warn(message, pos);
+  }
+
+  /** Adds an info annotation. */
+  info(message: string, pos?: PositionRange): void {
+    this.ctx.annotations.info(message, pos);
+  }
+
+  /** Labels of a result whose name is dropped: now, or at the end with delayed removal. */
+  nameDropped(labels: Labels): Labels {
+    return this.ctx.delayedNameRemoval ? labels : dropMetricName(labels);
+  }
+
+  /** Creates an evaluator for other steps sharing this query's context. */
+  child(start: number, end: number, interval: number): Evaluator {
+    return new Evaluator(this.ctx, start, end, interval);
+  }
+
+  /** Evaluates `expr`, keeping the sample accounting of its result. */
+  async eval(expr: Expr): Promise<StepValue> {
+    this.checkAbort();
+    const before = this.ctx.currentSamples;
+    const v = await this.#evalNode(expr);
+    this.ctx.currentSamples = before;
+    this.addSamples(countValue(v));
+    return v;
+  }
+
+  /** Evaluates an instant-vector expression. */
+  async evalVector(expr: Expr): Promise<StepSeries[]> {
+    const v = await this.eval(expr);
+    if (v.type !== "vector") {
+      throw new QueryError("execution", `expected instant vector, got ${v.type}`);
+    }
+    return v.series;
+  }
+
+  /** Evaluates a scalar expression to one value per step. */
+  async evalScalar(expr: Expr): Promise<Float64Array> {
+    const v = await this.eval(expr);
+    if (v.type !== "scalar") throw new QueryError("execution", `expected scalar, got ${v.type}`);
+    return v.v;
+  }
+
+  async #evalNode(e: Expr): Promise<StepValue> {
+    switch (e.kind) {
+      case "NumberLiteral":
+        return { type: "scalar", v: new Float64Array(this.n).fill(e.value) };
+      case "StringLiteral":
+        return { type: "string", v: e.value };
+      case "ParenExpr":
+        return await this.eval(e.expr);
+      case "StepInvariantExpr":
+        return await this.#evalStepInvariant(e.expr);
+      case "UnaryExpr":
+        return await this.#evalUnary(e.op, e.expr);
+      case "VectorSelector":
+        return { type: "vector", series: (await this.selectVector(e)).series };
+      case "MatrixSelector": {
+        const m = await this.loadRange(e);
+        return { type: "matrix", series: windowAt(m, this.time(0)) };
+      }
+      case "SubqueryExpr": {
+        const m = await this.loadRange(e);
+        return { type: "matrix", series: windowAt(m, this.time(0)) };
+      }
+      case "Call":
+        return await evalCall(this, e);
+      case "AggregateExpr":
+        return await evalAggregate(this, e);
+      case "BinaryExpr":
+        return await evalBinary(this, e);
+    }
+  }
+
+  async #evalStepInvariant(inner: Expr): Promise<StepValue> {
+    const once = this.child(this.start, this.start, this.interval);
+    const v = await once.eval(inner);
+    if (v.type === "matrix" || v.type === "string") return v;
+    const n = this.n;
+    if (v.type === "scalar") return { type: "scalar", v: new Float64Array(n).fill(v.v[0]) };
+    const out: StepSeries[] = [];
+    for (const s of v.series) {
+      if (s.k[0] === ABSENT) continue;
+      const r = newStepSeries(s.labels, s.dropName, n);
+      if (s.k[0] === FLOAT) {
+        r.f.fill(s.f[0]);
+        r.k.fill(FLOAT);
+      } else {
+        r.h = new Array(n).fill(s.h![0]);
+        r.k.fill(HIST);
+      }
+      out.push(r);
+    }
+    return { type: "vector", series: out };
+  }
+
+  async #evalUnary(op: "+" | "-", inner: Expr): Promise<StepValue> {
+    const v = await this.eval(inner);
+    if (op === "+") return v;
+    if (v.type === "scalar") return { type: "scalar", v: v.v.map((x) => -x) };
+    if (v.type !== "vector") return v;
+    const out: StepSeries[] = [];
+    for (const s of v.series) {
+      const r = newStepSeries(this.nameDropped(s.labels), true, this.n);
+      for (let i = 0; i < this.n; i++) {
+        if (s.k[i] === FLOAT) {
+          r.k[i] = FLOAT;
+          r.f[i] = -s.f[i];
+        } else if (s.k[i] === HIST) {
+          setHist(r, i, mulHistogram(s.h![i]!, -1));
+        }
+      }
+      out.push(r);
+    }
+    return { type: "vector", series: this.ctx.delayedNameRemoval ? out : mergeSameLabels(out) };
+  }
+
+  /** Selects series for a selector, turning storage failures into query errors. */
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+    this.checkAbort();
+    let set;
+    try {
+      set = await this.ctx.queryable.select(matchers, hints, this.ctx.signal);
+    } catch (err) {
+      this.checkAbort();
+      if (err instanceof QueryError) throw err;
+      throw new QueryError("storage", `expanding series: ${(err as Error).message ?? err}`, {
+        cause: err,
+      });
+    }
+    for (const w of set.warnings) this.ctx.annotations.warnings.add(w);
+    return set.series;
+  }
+
+  /**
+   * Evaluates a vector selector at every step: the newest sample within the lookback window
+   * `(t - lookback, t]` unless it is a stale marker. With `timestamps`, also returns each
+   * step's sample timestamp (for `timestamp()`).
+   */
+  async selectVector(
+    vs: VectorSelector,
+    timestamps = false,
+  ): Promise<{ series: StepSeries[]; ts: Float64Array[] }> {
+    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [] };
+    const n = this.n;
+    const lookback = this.ctx.lookbackDelta;
+    const off = vs.offset;
+    const at = vs.timestamp;
+    const first = (at ?? this.start) - off;
+    const last = (at ?? this.lastTime) - off;
+    const all = await this.select(vs.matchers, {
+      ...vs.selectHints,
+      start: first - lookback + 1,
+      end: last,
+      step: this.interval,
+    });
+    const out: StepSeries[] = [];
+    const tsOut: Float64Array[] = [];
+    let loaded = 0;
+    for (const series of all) {
+      this.checkAbort();
+      const it = series.iterator();
+      const hints = vs.histogramStats ? new ResetHints() : undefined;
+      const s = newStepSeries(series.labels, false, n);
+      const tsArr = timestamps ? new Float64Array(n) : undefined;
+      let typ: ValueType = it.next();
+      let lastT = -Infinity;
+      let lastKind = 0;
+      let lastV = 0;
+      let lastH: FloatHistogram | undefined;
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const ref = (at ?? this.time(i)) - off;
+        const minT = ref - lookback;
+        if (typ !== ValueType.None && it.atT() <= minT) {
+          typ = it.seek(minT + 1);
+          lastKind = 0;
+          hints?.reset();
+        }
+        while (typ !== ValueType.None && it.atT() <= ref) {
+          lastT = it.atT();
+          if (typ === ValueType.Float) {
+            lastV = it.atFloat();
+            lastKind = FLOAT;
+          } else {
+            lastH = it.atFloatHistogram();
+            if (hints) lastH = hints.next(lastH);
+            lastKind = HIST;
+          }
+          typ = it.next();
+        }
+        if (lastKind === 0 || lastT <= minT) continue;
+        if (lastKind === FLOAT) {
+          if (isStaleNaN(lastV)) continue;
+          s.k[i] = FLOAT;
+          s.f[i] = lastV;
+        } else {
+          if (isStaleNaN(lastH!.sum)) continue;
+          setHist(s, i, lastH!);
+        }
+        if (tsArr) tsArr[i] = lastT;
+        any = true;
+        loaded++;
+      }
+      if (any) {
+        out.push(s);
+        if (tsArr) tsOut.push(tsArr);
+      }
+    }
+    this.ctx.totalSamples += loaded;
+    this.addSamples(loaded);
+    return { series: out, ts: tsOut };
+  }
+
+  /**
+   * A `smoothed` instant selector: the value at each step is interpolated between the samples
+   * around it (within a lookback delta on either side), or the last sample carried forward.
+   */
+  async #selectSmoothed(vs: VectorSelector): Promise<StepSeries[]> {
+    const n = this.n;
+    const lb = this.ctx.lookbackDelta;
+    const first = (vs.timestamp ?? this.start) - vs.offset;
+    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
+    const all = await this.select(vs.matchers, {
+      start: first - lb + 1,
+      end: last + lb,
+      step: this.interval,
+    });
+    const out: StepSeries[] = [];
+    const pos = vs.pos;
+    for (const series of all) {
+      const r = readRange(series, first - lb, last + lb);
+      const { ft, fv, ht, hv } = r;
+      const name = getLabel(series.labels, METRIC_NAME);
+      const s = newStepSeries(series.labels, false, n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const t = (vs.timestamp ?? this.time(i)) - vs.offset;
+        const a = lowerIndex(ft, t - lb);
+        const b = lowerIndex(ft, t + lb);
+        const ha = lowerIndex(ht, t - lb);
+        const hb = lowerIndex(ht, t + lb);
+        if (b > a && hb > ha) {
+          this.warn(`encountered a mix of histograms and floats for metric name "${name}"`, pos);
+          continue;
+        }
+        if (hb > ha) {
+          const k = searchAtLeast(ht, ha, hb, t);
+          let h: FloatHistogram;
+          if (k < hb && ht[k] === t) h = hv[k];
+          else if (k > ha && k < hb) {
+            const prev = hv[k - 1];
+            const next = hv[k];
+            const gauge = CounterResetHint.Gauge;
+            try {
+              if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
+                throw new HistogramError("mixed");
+              }
+              const isCounter = prev.counterResetHint !== gauge || next.counterResetHint !== gauge;
+              h = interpolateHistograms(this, pos, prev, ht[k - 1], next, ht[k], t, isCounter);
+            } catch (e) {
+              if (!(e instanceof HistogramError)) throw e;
+              this.warn(
+                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`,
+                pos,
+              );
+              continue;
+            }
+          } else if (k > ha) h = { ...hv[k - 1], counterResetHint: CounterResetHint.Unknown };
+          else continue;
+          setHist(s, i, h);
+          any = true;
+          continue;
+        }
+        const k = searchAtLeast(ft, a, b, t);
+        if (k < b && ft[k] === t) s.f[i] = fv[k];
+        else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);
+        else if (k > a) s.f[i] = fv[k - 1];
+        else continue;
+        s.k[i] = FLOAT;
+        any = true;
+      }
+      if (any) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Loads what a range function or a matrix result needs from a matrix selector or subquery:
+   * every sample of the covered time span, plus how to place the window of each step.
+   */
+  async loadRange(e: MatrixSelector | SubqueryExpr, func?: string): Promise<RangeInput> {
+    if (e.kind === "MatrixSelector") {
+      const vs = e.vectorSelector;
+      const range = e.range;
+      const at = vs.timestamp;
+      // Anchored and smoothed selectors also need samples up to a lookback delta before the
+      // window (and, smoothed, after it) to pick or interpolate the boundary values.
+      const lb = this.ctx.lookbackDelta;
+      const extendLow = vs.anchored || vs.smoothed ? lb : 0;
+      const extendHigh = vs.smoothed ? lb : 0;
+      const first = (at ?? this.start) - vs.offset - extendLow;
+      const last = (at ?? this.lastTime) - vs.offset + extendHigh;
+      const all = await this.select(vs.matchers, {
+        ...vs.selectHints,
+        start: first - range + 1,
+        end: last,
+        step: this.interval,
+        range,
+        func: func ?? vs.selectHints?.func,
+      });
+      const series: RangeSeries[] = [];
+      let loaded = 0;
+      for (const s of all) {
+        this.checkAbort();
+        const r = readRange(s, first - range, last, vs.histogramStats);
+        if (r.ft.length + r.ht.length === 0) continue;
+        loaded += r.ft.length + r.ht.length;
+        series.push(r);
+      }
+      this.ctx.totalSamples += loaded;
+      // A range query only ever holds one window per series, not the whole span loaded here;
+      // counting the span would reject queries Prometheus accepts.
+      if (this.n === 1) this.addSamples(loaded);
+      return { series, range, offset: vs.offset, at, selector: vs, extendLow, extendHigh };
+    }
+    return await this.#loadSubquery(e);
+  }
+
+  async #loadSubquery(sq: SubqueryExpr): Promise<RangeInput> {
+    const off = sq.offset;
+    const range = sq.range;
+    const step = sq.step > 0 ? sq.step : this.ctx.noStepSubqueryInterval;
+    const outerStart = sq.timestamp ?? this.start;
+    const outerEnd = sq.timestamp ?? this.lastTime;
+    const lo = outerStart - off - range;
+    let subStart = step * Math.trunc(lo / step);
+    if (subStart <= lo) subStart += step;
+    const subEnd = outerEnd - off;
+    const inner = this.child(subStart, subEnd, step);
+    const v = inner.n > 0 ? await inner.eval(sq.expr) : { type: "vector" as const, series: [] };
+    if (v.type !== "vector") throw new QueryError("execution", "subquery of non-vector");
+    const series: RangeSeries[] = [];
+    for (const s of v.series) {
+      const ft: number[] = [];
+      const fv: number[] = [];
+      const ht: number[] = [];
+      const hv: FloatHistogram[] = [];
+      for (let i = 0; i < inner.n; i++) {
+        if (s.k[i] === FLOAT) {
+          ft.push(inner.time(i));
+          fv.push(s.f[i]);
+        } else if (s.k[i] === HIST) {
+          ht.push(inner.time(i));
+          const h = s.h![i]!;
+          // Counter reset hints of subquery points are unreliable; treat them as unknown.
+          hv.push(
+            h.counterResetHint === 1 || h.counterResetHint === 2
+              ? { ...h, counterResetHint: 0 }
+              : h,
+          );
+        }
+      }
+      if (ft.length + hv.length === 0) continue;
+      series.push({
+        labels: s.labels,
+        dropName: s.dropName,
+        ft: Float64Array.from(ft),
+        fv: Float64Array.from(fv),
+        ht: Float64Array.from(ht),
+        hv,
+      });
+    }
+    return { series, range, offset: off, at: sq.timestamp, extendLow: 0, extendHigh: 0 };
+  }
+}
+
+/** A loaded range-vector argument and its window placement. */
+export interface RangeInput {
+  /** The loaded series. */
+  series: RangeSeries[];
+  /** Window length, ms. */
+  range: number;
+  /** Offset, ms. */
+  offset: number;
+  /** Fixed evaluation time of `@`, ms. */
+  at?: number;
+  /** The selector, when the argument is a matrix selector (not a subquery). */
+  selector?: VectorSelector;
+  /** Samples loaded before the window start (anchored/smoothed selectors), ms. */
+  extendLow: number;
+  /** Samples loaded after the window end (smoothed selectors), ms. */
+  extendHigh: number;
+}
+
+/**
+ * Derives counter reset hints from consecutive histogram samples, as Prometheus' histogram
+ * statistics iterator does when only counts and sums are needed: an unknown hint becomes
+ * "reset" or "not reset" by comparing with the previous sample.
+ */
+class ResetHints {
+  #last: FloatHistogram | undefined;
+
+  /** Forgets the previous sample (after skipping samples). */
+  reset(): void {
+    this.#last = undefined;
+  }
+
+  /** Returns `h` with its hint derived (a copy when it changes). */
+  next(h: FloatHistogram): FloatHistogram {
+    if (isStaleNaN(h.sum)) return h;
+    let out = h;
+    if (h.counterResetHint === CounterResetHint.Unknown && this.#last !== undefined) {
+      const hint = detectReset(h, this.#last)
+        ? CounterResetHint.CounterReset
+        : CounterResetHint.NotCounterReset;
+      out = { ...h, counterResetHint: hint };
+    }
+    this.#last = out;
+    return out;
+  }
+}
+
+// Scratch buffers for reading float samples; results are copied out at their exact size.
+let scratchT = new Float64Array(1024);
+let scratchV = new Float64Array(1024);
+
+/** Reads all non-stale samples of `s` with `minT < t <= maxT`. */
+function readRange(s: Series, minT: number, maxT: number, histogramStats = false): RangeSeries {
+  const it = s.iterator();
+  const hints = histogramStats ? new ResetHints() : undefined;
+  let nf = 0;
+  let ht: number[] | undefined;
+  let hv: FloatHistogram[] | undefined;
+  for (let typ = it.seek(minT + 1); typ !== ValueType.None; typ = it.next()) {
+    const t = it.atT();
+    if (t > maxT) break;
+    if (t <= minT) continue;
+    if (typ === ValueType.Float) {
+      const v = it.atFloat();
+      if (isStaleNaN(v)) continue;
+      if (nf === scratchT.length) {
+        const t2 = new Float64Array(nf * 2);
+        t2.set(scratchT);
+        scratchT = t2;
+        const v2 = new Float64Array(nf * 2);
+        v2.set(scratchV);
+        scratchV = v2;
+      }
+      scratchT[nf] = t;
+      scratchV[nf++] = v;
+    } else {
+      let h = it.atFloatHistogram();
+      if (isStaleNaN(h.sum)) continue;
+      if (hints) h = hints.next(h);
+      (ht ??= []).push(t);
+      (hv ??= []).push(h);
+    }
+  }
+  return {
+    labels: s.labels,
+    dropName: false,
+    ft: scratchT.slice(0, nf),
+    fv: scratchV.slice(0, nf),
+    ht: ht ? Float64Array.from(ht) : EMPTY,
+    hv: hv ?? [],
+  };
+}
+
+const EMPTY = new Float64Array(0);
+
+/** The samples of each series within the window of evaluation time `t` (a matrix result). */
+function windowAt(m: RangeInput, t: number): RangeSeries[] {
+  const ref = (m.at ?? t) - m.offset;
+  const lo = ref - m.range;
+  const out: RangeSeries[] = [];
+  if (m.extendLow > 0) {
+    for (const s of m.series) {
+      if (s.ht.length > 0) {
+        const mod = m.selector?.smoothed ? "smoothed" : "anchored";
+        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
+      }
+      const fa = lowerIndex(s.ft, lo - m.extendLow);
+      const fb = lowerIndex(s.ft, ref + m.extendHigh);
+      if (fb === fa) continue;
+      const ext = extendFloats(s.ft, s.fv, fa, fb, lo, ref, m.extendHigh > 0);
+      if (ext === undefined) continue;
+      out.push({
+        labels: s.labels,
+        dropName: s.dropName,
+        ft: ext[0],
+        fv: ext[1],
+        ht: s.ht,
+        hv: [],
+      });
+    }
+    return out;
+  }
+  for (const s of m.series) {
+    const fa = lowerIndex(s.ft, lo);
+    const fb = lowerIndex(s.ft, ref);
+    const ha = lowerIndex(s.ht, lo);
+    const hb = lowerIndex(s.ht, ref);
+    if (fb - fa + hb - ha === 0) continue;
+    out.push({
+      labels: s.labels,
+      dropName: s.dropName,
+      ft: s.ft.slice(fa, fb),
+      fv: s.fv.slice(fa, fb),
+      ht: s.ht.slice(ha, hb),
+      hv: s.hv.slice(ha, hb),
+    });
+  }
+  return out;
+}
+
+/** Number of samples a value holds. */
+export function countValue(v: StepValue): number {
+  switch (v.type) {
+    case "vector": {
+      let c = 0;
+      for (const s of v.series) {
+        const k = s.k;
+        for (let i = 0; i < k.length; i++) if (k[i] !== ABSENT) c++;
+      }
+      return c;
+    }
+    case "matrix": {
+      let c = 0;
+      for (const s of v.series) c += s.ft.length + s.ht.length;
+      return c;
+    }
+    case "scalar":
+      return v.v.length;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Merges series that have the same label set (after name removal), as long as no step holds
+ * values from two of them; otherwise the vector would contain a label set twice.
+ */
+export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    for (let i = 0; i < s.k.length; i++) {
+      if (s.k[i] === ABSENT) continue;
+      if (prev.k[i] !== ABSENT) throw duplicateLabelsetError();
+      if (s.k[i] === FLOAT) {
+        prev.k[i] = FLOAT;
+        prev.f[i] = s.f[i];
+      } else setHist(prev, i, s.h![i]!);
+    }
+  }
+  return out;
+}

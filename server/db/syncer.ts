@@ -1,0 +1,326 @@
+/**
+ * The syncer (gateway.md 4.2): keeps the set of loaded days equal to what discovery reports and
+ * the block filter keeps.
+ *
+ * Loading a day opens every shard: the chunks file remotely (size, footer and the page index of
+ * its columns through ranged reads) and the labels file from a {@linkcode LabelFileStore}
+ * (by default a local copy under `--block.labelfilepath`). A labels file that does not open or
+ * does not match its chunks file is deleted, counted in
+ * `locate_sync_corrupted_label_parquet_files_total` and its day skipped with a log line; the next
+ * sync downloads it again. Unlike upstream, days that disappear from discovery (retention,
+ * deletion markers) or stop passing the filter are unloaded, and a day whose `meta.pb` changed
+ * is reloaded.
+ *
+ * @module
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { Logger } from "../../internal/log.ts";
+import type { Bucket } from "../../storage/objstore/bucket.ts";
+import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
+import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
+import type { BlockMeta } from "../../storage/parquet/meta.ts";
+import {
+  BucketSource,
+  type ByteSource,
+  LruDictionaryCache,
+  PageFile,
+} from "../../storage/parquet/pages.ts";
+import {
+  CHUNK_COLUMNS,
+  LABEL_HASH_COLUMN,
+  LABEL_INDEX_COLUMN,
+  V0,
+  V2,
+} from "../../storage/parquet/schema.ts";
+import { LoadedDay, type LoadedShard } from "./block.ts";
+import type { LabelFileStore } from "./label_files.ts";
+
+/** The time range of a day, for block filters. */
+export interface DayRange {
+  /** Day start, ms. */
+  readonly minT: number;
+  /** Day end, ms. */
+  readonly maxT: number;
+}
+
+/** Options of {@linkcode Syncer}. */
+export interface SyncerOptions {
+  /** The Parquet bucket. */
+  bucket: Bucket;
+  /** The discovered streams (e.g. `() => discoverer.streams`). */
+  streams: () => ReadonlyMap<bigint, DiscoveredStream>;
+  /** Where labels files are read from (e.g. a `LocalLabelFileStore` on `--block.labelfilepath`). */
+  labelFiles: LabelFileStore;
+  /** Days loaded in parallel (`--block.syncer.concurrency`, default 1). */
+  concurrency?: number;
+  /** Block filter: days for which it returns false are not loaded (default: keep all). */
+  keep?: (day: DayRange) => boolean;
+  /** Logger for skipped days. */
+  logger: Logger;
+  /** Registry for the syncer's metrics (none when absent). */
+  registry?: Registry;
+  /**
+   * Decoded label dictionaries kept in memory across queries, as a total number of values
+   * (default 1,000,000; 0 disables the cache).
+   */
+  dictionaryCacheEntries?: number;
+}
+
+/** A labels file is unreadable or does not belong with its chunks file. */
+export class CorruptLabelsFileError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "CorruptLabelsFileError";
+  /**
+   * @param key the labels-file object key
+   * @param detail what is wrong
+   */
+  constructor(readonly key: string, readonly detail: string, options?: ErrorOptions) {
+    super(`${key}: corrupted labels file: ${detail}`, options);
+  }
+}
+
+/** One or more days failed to load for reasons other than a corrupted labels file. */
+export class SyncError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "SyncError";
+  /** @param failures day key -> error */
+  constructor(readonly failures: ReadonlyMap<string, unknown>) {
+    super(
+      `failed to load ${failures.size} day(s): ` +
+        [...failures].map(([k, e]) => `${k}: ${(e as Error)?.message ?? e}`).join("; "),
+    );
+  }
+}
+
+function sameMeta(a: BlockMeta, b: BlockMeta): boolean {
+  return a.version === b.version && a.mint === b.mint && a.maxt === b.maxt &&
+    a.shards === b.shards &&
+    a.convertedFromBLIDs.join(",") === b.convertedFromBLIDs.join(",");
+}
+
+async function inParallel<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+}
+
+/** Loads and unloads days; {@linkcode days} is the current set, sorted by start time. */
+export class Syncer {
+  readonly #opts: SyncerOptions;
+  #days = new Map<string, LoadedDay>();
+  #sorted: readonly LoadedDay[] = [];
+  #running: Promise<void> = Promise.resolve();
+  readonly #dictionaries: LruDictionaryCache | undefined;
+  readonly #corrupted: Counter;
+  readonly #loadedGauge: Gauge;
+  readonly #lastSync: Gauge;
+  readonly #minTime: Gauge;
+  readonly #maxTime: Gauge;
+
+  /** Creates a syncer; call {@linkcode sync} to load days. */
+  constructor(opts: SyncerOptions) {
+    this.#opts = opts;
+    const cacheEntries = opts.dictionaryCacheEntries ?? 1_000_000;
+    this.#dictionaries = cacheEntries > 0 ? new LruDictionaryCache(cacheEntries) : undefined;
+    const registers = opts.registry ? [opts.registry] : [];
+    this.#corrupted = new Counter({
+      name: "locate_sync_corrupted_label_parquet_files_total",
+      help: "Labels files found corrupted while loading days (deleted and retried next sync).",
+      registers,
+    });
+    this.#loadedGauge = new Gauge({
+      name: "locate_sync_loaded_days",
+      help: "Days currently loaded by the syncer.",
+      registers,
+    });
+    // Upstream's names; like upstream, the values are milliseconds despite the suffix.
+    this.#minTime = new Gauge({
+      name: "locate_sync_min_time_unix_seconds",
+      help: "Start of the oldest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
+      registers,
+    });
+    this.#maxTime = new Gauge({
+      name: "locate_sync_max_time_unix_seconds",
+      help: "End of the newest loaded day (milliseconds, as upstream).",
+      labelNames: ["what"],
+      registers,
+    });
+    this.#lastSync = new Gauge({
+      name: "locate_sync_last_successful_update_time_unix_seconds",
+      help: "Time of the last successful sync.",
+      labelNames: ["what"],
+      registers,
+    });
+  }
+
+  /** Loaded days sorted by start time (then stream hash). */
+  get days(): readonly LoadedDay[] {
+    return this.#sorted;
+  }
+
+  /** Corrupted labels files seen so far. */
+  async corruptedLabelFiles(): Promise<number> {
+    return (await this.#corrupted.get()).values[0]?.value ?? 0;
+  }
+
+  /**
+   * One pass: unloads days no longer wanted (or whose meta changed), loads new ones. Days that
+   * fail to load for other reasons than a corrupted labels file make the pass reject with a
+   * {@linkcode SyncError} after the others have been applied. Concurrent calls run one after
+   * the other.
+   */
+  sync(signal?: AbortSignal): Promise<void> {
+    const run = this.#running.then(() => this.#sync(signal));
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(signal?: AbortSignal): Promise<void> {
+    const keep = this.#opts.keep ?? (() => true);
+    const wanted = new Map<string, { stream: DiscoveredStream; date: string; meta: BlockMeta }>();
+    for (const stream of this.#opts.streams().values()) {
+      for (const [date, { meta }] of stream.days) {
+        if (keep({ minT: meta.mint, maxT: meta.maxt })) {
+          wanted.set(`${stream.hash}/${date}`, { stream, date, meta });
+        }
+      }
+    }
+    const next = new Map(this.#days);
+    for (const [key, day] of this.#days) {
+      const w = wanted.get(key);
+      if (!w || !sameMeta(w.meta, day.meta)) {
+        next.delete(key);
+        await this.#unload(day);
+      }
+    }
+    const toLoad = [...wanted].filter(([key]) => !next.has(key));
+    const failures = new Map<string, unknown>();
+    await inParallel(toLoad, this.#opts.concurrency ?? 1, async ([key, w]) => {
+      try {
+        next.set(key, await this.#load(w.stream, w.date, w.meta, signal));
+      } catch (err) {
+        if (err instanceof CorruptLabelsFileError) {
+          this.#corrupted.inc();
+          this.#opts.logger.warn("skipping day with a corrupted labels file", { day: key, err });
+        } else {
+          failures.set(key, err);
+        }
+      }
+    });
+    this.#days = next;
+    this.#sorted = [...next.values()].sort((a, b) =>
+      a.mint - b.mint || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
+    );
+    this.#loadedGauge.set(next.size);
+    if (this.#sorted.length > 0) {
+      this.#minTime.set({ what: "syncer" }, this.#sorted[0].mint);
+      this.#maxTime.set({ what: "syncer" }, Math.max(...this.#sorted.map((d) => d.maxt)));
+    }
+    if (failures.size > 0) throw new SyncError(failures);
+    this.#lastSync.set({ what: "syncer" }, Date.now() / 1000);
+  }
+
+  /**
+   * Stops serving every day and closes their files once running queries finish; local label
+   * copies stay for the next start.
+   */
+  async close(): Promise<void> {
+    await this.#running;
+    const days = [...this.#days.values()];
+    this.#days = new Map();
+    this.#sorted = [];
+    this.#loadedGauge.set(0);
+    await Promise.all(days.map((d) => d.release()));
+  }
+
+  async #unload(day: LoadedDay): Promise<void> {
+    this.#opts.logger.info("unloading day", { day: day.key });
+    // The local copies go now (open handles stay valid); the handles close with the last query.
+    for (let i = 0; i < day.meta.shards; i++) {
+      const key = labelsFileKey(day.hash, day.date, i);
+      await this.#opts.labelFiles.remove(key).catch((err) =>
+        this.#opts.logger.warn("could not remove a local labels file", { key, err })
+      );
+    }
+    await day.release();
+  }
+
+  async #load(
+    stream: DiscoveredStream,
+    date: string,
+    meta: BlockMeta,
+    signal?: AbortSignal,
+  ): Promise<LoadedDay> {
+    const sources: ByteSource[] = [];
+    try {
+      const shards: LoadedShard[] = [];
+      for (let i = 0; i < meta.shards; i++) {
+        shards.push(await this.#openShard(stream.hash, date, i, meta, sources, signal));
+      }
+      return new LoadedDay(stream.hash, date, stream.externalLabels, meta, shards, async () => {
+        await Promise.all(sources.map((s) => s.close()));
+      });
+    } catch (err) {
+      await Promise.all(sources.map((s) => s.close().catch(() => {})));
+      throw err;
+    }
+  }
+
+  async #openShard(
+    hash: bigint,
+    date: string,
+    index: number,
+    meta: BlockMeta,
+    sources: ByteSource[],
+    signal?: AbortSignal,
+  ): Promise<LoadedShard> {
+    const bucket = this.#opts.bucket;
+    const chunksKey = chunksFileKey(hash, date, index);
+    const labelsKey = labelsFileKey(hash, date, index);
+    const chunksSize = (await bucket.attributes(chunksKey, signal)).size;
+    const chunks = await PageFile.open(
+      chunksKey,
+      new BucketSource(bucket, chunksKey, chunksSize),
+      [...CHUNK_COLUMNS, LABEL_HASH_COLUMN],
+      signal,
+    );
+    for (const c of CHUNK_COLUMNS) {
+      if (chunks.columnPosition(c) === undefined) {
+        throw new Error(`${chunksKey}: no column ${c}`);
+      }
+    }
+    if (meta.version >= V2 && chunks.columnPosition(LABEL_HASH_COLUMN) === undefined) {
+      throw new Error(`${chunksKey}: version ${meta.version} file lacks ${LABEL_HASH_COLUMN}`);
+    }
+    const labelsSize = (await bucket.attributes(labelsKey, signal)).size;
+    const store = this.#opts.labelFiles;
+    const source = await store.open(labelsKey, labelsSize, signal);
+    sources.push(source);
+    try {
+      // The labels file is local: every page index is read up front for the filters.
+      const labels = await PageFile.open(labelsKey, source, "all", signal, this.#dictionaries);
+      checkLabelsFile(labelsKey, labels, chunks, meta);
+      return { index, labels, chunks };
+    } catch (err) {
+      await store.remove(labelsKey).catch(() => {});
+      if (err instanceof CorruptLabelsFileError) throw err;
+      throw new CorruptLabelsFileError(labelsKey, (err as Error).message, { cause: err });
+    }
+  }
+}
+
+function checkLabelsFile(key: string, labels: PageFile, chunks: PageFile, meta: BlockMeta): void {
+  const a = labels.rowGroupRows.join(","), b = chunks.rowGroupRows.join(",");
+  if (a !== b) {
+    throw new CorruptLabelsFileError(key, `row groups [${a}] differ from ${chunks.name} [${b}]`);
+  }
+  if (meta.version > V0 && labels.columnPosition(LABEL_INDEX_COLUMN) !== 0) {
+    throw new CorruptLabelsFileError(
+      key,
+      `version ${meta.version} file lacks ${LABEL_INDEX_COLUMN}`,
+    );
+  }
+}

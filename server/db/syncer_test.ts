@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { Registry } from "prom-client";
+import { labelsToString } from "../../engine/labels.ts";
+import { Matcher, MatchType } from "../../engine/matchers.ts";
+import { NOP_LOGGER } from "../../internal/log.ts";
+import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
+import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
+import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
+import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import { ParquetDB } from "./db.ts";
+import { LocalLabelFileStore } from "./label_files.ts";
+import { Syncer, SyncError } from "./syncer.ts";
+
+const DAY = Date.UTC(2025, 1, 1);
+
+function series(): TestSeries[] {
+  const out: TestSeries[] = [];
+  for (const name of ["up", "load"]) {
+    for (let i = 0; i < 4; i++) {
+      const ts = [DAY + i * 1000, DAY + 10 * 3_600_000 + i, DAY + 20 * 3_600_000];
+      const labels: Record<string, string> = { __name__: name, instance: `i${i}` };
+      if (name === "up") labels.job = "node";
+      else labels.core = String(i);
+      out.push({ labels: L(labels), ts, vs: [1, 2, 3 + i] });
+    }
+  }
+  return out;
+}
+
+async function withDir(fn: (dir: string, bucket: FilesystemBucket) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-syncer-" });
+  const bucket = new FilesystemBucket(`${dir}/bucket`);
+  try {
+    await fn(dir, bucket);
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function load(dir: string, bucket: FilesystemBucket) {
+  const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
+  await discoverer.discover();
+  const store = new LocalLabelFileStore(bucket, `${dir}/labels`);
+  const syncer = new Syncer({
+    bucket,
+    streams: () => discoverer.streams,
+    labelFiles: store,
+    logger: NOP_LOGGER,
+    registry: new Registry(),
+  });
+  return { discoverer, store, syncer };
+}
+
+Deno.test("Syncer + ParquetDB: stream without external labels, declared V0 and V1", async () => {
+  for (const version of [0, 1]) {
+    await withDir(async (dir, bucket) => {
+      const all = series();
+      await writeDay(bucket, {
+        ext: {},
+        date: "2025-02-01",
+        shards: [all],
+        rowGroupSize: 3,
+        version,
+        // V0 reads __name__ and then the columns listed for the name found.
+        columnsForName: new Map([
+          ["up", ["___cf_meta_label_instance", "___cf_meta_label_job"]],
+          ["load", ["___cf_meta_label_instance", "___cf_meta_label_core"]],
+        ]),
+      });
+      const { syncer } = await load(dir, bucket);
+      await syncer.sync();
+      assert.deepEqual(syncer.days.map((d) => [d.hash, d.date, d.meta.version]), [
+        [0n, "2025-02-01", version],
+      ]);
+      const q = new ParquetDB({ days: () => syncer.days }).queryable();
+      for (
+        const m of [
+          [new Matcher(MatchType.Equal, "__name__", "up")],
+          [new Matcher(MatchType.Regexp, "core", "[12]")],
+          [
+            new Matcher(MatchType.Equal, "job", ""),
+            new Matcher(MatchType.Regexp, "instance", "i[03]"),
+          ],
+        ]
+      ) {
+        const got = await q.select(m, { start: DAY + 5 * 3_600_000, end: DAY + 86_400_000 });
+        const want = expectedSelect(all, m, DAY + 5 * 3_600_000, DAY + 86_400_000);
+        assert.deepEqual(
+          got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
+          want.map((s) => [labelsToString(s.labels), s.samples]),
+          `V${version} ${m.join(",")}`,
+        );
+      }
+      assert.deepEqual(
+        (await q.labelNames([new Matcher(MatchType.Equal, "__name__", "load")], {
+          start: DAY,
+          end: DAY,
+        })).values,
+        ["__name__", "core", "instance"],
+      );
+      await syncer.close();
+    });
+  }
+});
+
+Deno.test("Syncer: a day with a missing shard file fails the pass, the others still load", async () => {
+  await withDir(async (dir, bucket) => {
+    const hash = await writeDay(bucket, {
+      ext: { a: "1" },
+      date: "2025-02-01",
+      shards: [series()],
+    });
+    await writeDay(bucket, { ext: { a: "1" }, date: "2025-02-02", shards: [series()] });
+    await bucket.delete(chunksFileKey(hash, "2025-02-02", 0));
+    const { syncer } = await load(dir, bucket);
+    await assert.rejects(syncer.sync(), (err: unknown) => {
+      assert.ok(err instanceof SyncError);
+      assert.deepEqual([...err.failures.keys()], [`${hash}/2025-02-02`]);
+      return true;
+    });
+    assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01"]);
+    await syncer.close();
+    assert.deepEqual(syncer.days, []);
+  });
+});
+
+Deno.test("LocalLabelFileStore: downloads once, atomically; replaces copies of the wrong size", async () => {
+  await withDir(async (dir, bucket) => {
+    const hash = await writeDay(bucket, { ext: {}, date: "2025-02-01", shards: [series()] });
+    const key = labelsFileKey(hash, "2025-02-01", 0);
+    const size = (await bucket.attributes(key)).size;
+    const store = new LocalLabelFileStore(bucket, `${dir}/labels`);
+    assert.equal(store.pathOf(key), `${dir}/labels/0%2F2025-02-01%2F0.labels.parquet`);
+    const want = await bucket.get(key);
+    for (let i = 0; i < 2; i++) {
+      const src = await store.open(key, size);
+      assert.deepEqual(await src.read(0, size), want);
+      await src.close();
+    }
+    assert.equal(store.downloads, 1, "the second open reuses the copy");
+    await Deno.writeFile(store.pathOf(key), new Uint8Array(10));
+    const src = await store.open(key, size);
+    assert.deepEqual(await src.read(0, size), want);
+    await src.close();
+    assert.equal(store.downloads, 2, "a copy of the wrong size is replaced");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/labels`)].map((e) => e.name), [
+      "0%2F2025-02-01%2F0.labels.parquet",
+    ]);
+    await store.remove(key);
+    await store.remove(key); // missing copies are fine
+    assert.deepEqual([...Deno.readDirSync(`${dir}/labels`)], []);
+  });
+});

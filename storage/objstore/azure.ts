@@ -1,0 +1,401 @@
+/**
+ * The AZURE provider over `@azure/storage-blob` (block blobs), with Thanos' Azure config fields:
+ * a connection string, or an account with its key (or an Azure AD credential) and the endpoint
+ * suffix; the container is created on start when `storage_create_container` is set.
+ *
+ * Uploads up to one block go out as one Put Blob; larger ones as staged blocks committed at the
+ * end (nothing is visible before the commit), at most two blocks in memory. Retries are ours
+ * (retry.ts) with the SDK's pipeline retries off.
+ *
+ * Accepted without effect: `http_config` except `response_header_timeout` (the SDK's pipeline
+ * takes no Node agent, it keeps its own keep-alive one), `reader_config.max_retry_requests`
+ * (reads are retried whole) and `msi_resource`.
+ *
+ * @module
+ */
+import {
+  type BlobDownloadResponseParsed,
+  BlobServiceClient,
+  type ContainerClient,
+  StorageSharedKeyCredential,
+} from "@azure/storage-blob";
+import type { TokenCredential } from "@azure/identity";
+import { Readable } from "node:stream";
+import type { Logger } from "../../internal/log.ts";
+import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
+import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { fixedSizeParts } from "./parts.ts";
+import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
+
+const PROVIDER = "AZURE";
+
+/** Block size of staged uploads, bytes. */
+export const AZURE_BLOCK_SIZE = 8 * 1024 * 1024;
+
+/** How the client authenticates and where it connects. */
+export type AzureAuth =
+  | { kind: "connection-string"; connectionString: string }
+  | { kind: "shared-key"; url: string; account: string; key: string }
+  | { kind: "token"; url: string; credential: () => Promise<TokenCredential> };
+
+/** A resolved Azure setup; {@linkcode azureOptionsFromConfig} builds it from YAML fields. */
+export interface AzureOptions {
+  /** The service, and how to authenticate to it. */
+  auth: AzureAuth;
+  /** The container. */
+  container: string;
+  /** Create the container on start if missing. */
+  createContainer: boolean;
+  /** Retries and per-attempt timeout. */
+  retry: RetryPolicy;
+  /** Staged-upload block size, bytes. */
+  blockSize: number;
+}
+
+/**
+ * Resolves the validated AZURE fields of an objstore config (see config.ts): the service URL is
+ * `https://<storage_account>.<endpoint>` as upstream, `max_retries` stands in for
+ * `pipeline_config.max_tries` when that is 0. Azure AD credentials (client secret, managed
+ * identity, the default chain) are used when neither a key nor a connection string is given.
+ */
+export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions {
+  const s = (k: string) => c[k] as string;
+  const pipeline = c.pipeline_config as Record<string, number>;
+  const http = c.http_config as { response_header_timeout: number };
+  const maxTries = pipeline.max_tries || (c.max_retries as number);
+  let auth: AzureAuth;
+  const url = `https://${s("storage_account")}.${s("endpoint") || "blob.core.windows.net"}`;
+  if (s("storage_connection_string") !== "") {
+    auth = { kind: "connection-string", connectionString: s("storage_connection_string") };
+  } else if (s("storage_account_key") !== "") {
+    auth = {
+      kind: "shared-key",
+      url,
+      account: s("storage_account"),
+      key: s("storage_account_key"),
+    };
+  } else {
+    auth = { kind: "token", url, credential: () => tokenCredential(c) };
+  }
+  return {
+    auth,
+    container: s("container"),
+    createContainer: c.storage_create_container as boolean,
+    blockSize: AZURE_BLOCK_SIZE,
+    retry: {
+      maxAttempts: maxTries > 0 ? maxTries : DEFAULT_RETRY_POLICY.maxAttempts,
+      baseDelayMs: pipeline.retry_delay || DEFAULT_RETRY_POLICY.baseDelayMs,
+      maxDelayMs: pipeline.max_retry_delay || DEFAULT_RETRY_POLICY.maxDelayMs,
+      attemptTimeoutMs: pipeline.try_timeout || http.response_header_timeout ||
+        DEFAULT_RETRY_POLICY.attemptTimeoutMs,
+    },
+  };
+}
+
+/** The upstream order: a client secret, else a user-assigned managed identity, else the chain. */
+async function tokenCredential(c: Record<string, unknown>): Promise<TokenCredential> {
+  // Loaded only when used: it is a large module and most setups use keys.
+  const identity = await import("@azure/identity");
+  const s = (k: string) => c[k] as string;
+  if (s("client_secret") !== "" && s("az_tenant_id") !== "" && s("client_id") !== "") {
+    return new identity.ClientSecretCredential(
+      s("az_tenant_id"),
+      s("client_id"),
+      s("client_secret"),
+    );
+  }
+  if (s("user_assigned_id") !== "") {
+    return new identity.ManagedIdentityCredential({ clientId: s("user_assigned_id") });
+  }
+  return new identity.DefaultAzureCredential();
+}
+
+interface RestErrorLike {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+}
+
+/** Whether an Azure error is throttling, a server failure or a failed send. */
+export function isRetryableAzureError(e: unknown): boolean {
+  const err = e as RestErrorLike | undefined;
+  return isRetryableStatus(err?.statusCode) || err?.code === "REQUEST_SEND_ERROR" ||
+    err?.code === "ServerBusy" || err?.code === "OperationTimedOut";
+}
+
+function isNotFound(e: unknown): boolean {
+  const err = e as RestErrorLike | undefined;
+  return err?.statusCode === 404 && err.code !== "ContainerNotFound";
+}
+
+/** A bucket on an Azure Blob Storage container. */
+export class AzureBucket implements Bucket {
+  /** Always `"AZURE"`. */
+  readonly provider: string = PROVIDER;
+  readonly #container: ContainerClient;
+  readonly #opts: AzureOptions;
+  readonly #logger?: Logger;
+
+  private constructor(container: ContainerClient, options: AzureOptions, logger?: Logger) {
+    this.#container = container;
+    this.#opts = options;
+    this.#logger = logger;
+  }
+
+  /** Connects (creating the container when configured so). */
+  static async create(options: AzureOptions, logger?: Logger): Promise<AzureBucket> {
+    // Our retries replace the pipeline's (one try each); keep-alive stays on.
+    const pipeline = { retryOptions: { maxTries: 1 } };
+    const a = options.auth;
+    let service: BlobServiceClient;
+    if (a.kind === "connection-string") {
+      service = BlobServiceClient.fromConnectionString(a.connectionString, pipeline);
+    } else if (a.kind === "shared-key") {
+      service = new BlobServiceClient(
+        a.url,
+        new StorageSharedKeyCredential(a.account, a.key),
+        pipeline,
+      );
+    } else {
+      service = new BlobServiceClient(a.url, await a.credential(), pipeline);
+    }
+    const bucket = new AzureBucket(service.getContainerClient(options.container), options, logger);
+    if (options.createContainer) {
+      await bucket.#retry("create_container", "", undefined, async (s) => {
+        await bucket.#container.createIfNotExists({ abortSignal: s });
+      });
+    }
+    return bucket;
+  }
+
+  #wrap(op: string, key: string, e: unknown): Error {
+    if (e instanceof BucketError) return e;
+    if (isNotFound(e)) return new ObjectNotFoundError(PROVIDER, op, key, { cause: e });
+    const err = e as RestErrorLike;
+    const what = err?.code ? `${err.code}: ${err.message}` : `${err?.message ?? e}`;
+    return new BucketError(
+      PROVIDER,
+      op,
+      key,
+      err?.statusCode ? `${what} (HTTP ${err.statusCode})` : what,
+      { cause: e },
+    );
+  }
+
+  #retry<T>(
+    op: string,
+    key: string,
+    signal: AbortSignal | undefined,
+    fn: (signal: AbortSignal, done: () => void) => Promise<T>,
+  ): Promise<T> {
+    return withRetries(
+      {
+        policy: this.#opts.retry,
+        retryable: isRetryableAzureError,
+        logger: this.#logger,
+        what: { provider: PROVIDER, operation: op, key },
+      },
+      fn,
+      signal,
+    ).catch((e) => {
+      throw this.#wrap(op, key, e);
+    });
+  }
+
+  #download(
+    op: string,
+    key: string,
+    offset: number,
+    count: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    return this.#retry(op, key, signal, async (s) => {
+      const res = await this.#container.getBlobClient(key).download(offset, count, {
+        abortSignal: s,
+      });
+      return await readAll(res);
+    });
+  }
+
+  /** Reads a whole blob. */
+  get(key: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.#download("get", key, 0, undefined, signal);
+  }
+
+  /** Reads a byte range with one ranged download. */
+  async getRange(
+    key: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
+      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
+    }
+    if (length === 0) {
+      await this.attributes(key, signal);
+      return new Uint8Array(0);
+    }
+    try {
+      return await this.#download("get_range", key, offset, length, signal);
+    } catch (e) {
+      // 416: the offset is at or past the end of an existing blob.
+      if (e instanceof BucketError && (e.cause as RestErrorLike)?.statusCode === 416) {
+        return new Uint8Array(0);
+      }
+      throw e;
+    }
+  }
+
+  /** Streams a whole blob; the per-attempt timeout covers the answer's headers only. */
+  getStream(key: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    return this.#retry("get", key, signal, async (s, done) => {
+      const res = await this.#container.getBlobClient(key).download(0, undefined, {
+        abortSignal: s,
+      });
+      done();
+      const body = res.readableStreamBody;
+      if (!body) return new ReadableStream({ start: (c) => c.close() });
+      return Readable.toWeb(body as Readable) as ReadableStream<Uint8Array>;
+    });
+  }
+
+  /** Reports whether a blob exists. */
+  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.attributes(key, signal);
+      return true;
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) return false;
+      throw e;
+    }
+  }
+
+  /** Returns a blob's size and modification time. */
+  attributes(key: string, signal?: AbortSignal): Promise<ObjectAttributes> {
+    return this.#retry("attributes", key, signal, async (s) => {
+      const p = await this.#container.getBlobClient(key).getProperties({ abortSignal: s });
+      return { size: p.contentLength ?? 0, lastModified: p.lastModified ?? new Date(0) };
+    });
+  }
+
+  /** Lists blobs page by page, with `/` as the hierarchy delimiter unless recursive. */
+  async *list(
+    prefix: string,
+    options: ListOptions = {},
+    signal?: AbortSignal,
+  ): AsyncIterable<string> {
+    const dir = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    let token: string | undefined;
+    do {
+      const page = await this.#retry("iter", prefix, signal, async (s) => {
+        const pages = options.recursive
+          ? this.#container.listBlobsFlat({ prefix: dir, abortSignal: s })
+            .byPage({ continuationToken: token })
+          : this.#container.listBlobsByHierarchy("/", { prefix: dir, abortSignal: s })
+            .byPage({ continuationToken: token });
+        const r = await pages.next();
+        if (r.done) return { keys: [] as string[], next: undefined };
+        const seg = r.value.segment as {
+          blobItems: { name: string }[];
+          blobPrefixes?: { name: string }[];
+        };
+        const keys = [
+          ...seg.blobItems.map((b) => b.name),
+          ...(seg.blobPrefixes ?? []).map((p) => p.name),
+        ].sort();
+        return { keys, next: r.value.continuationToken || undefined };
+      });
+      for (const key of page.keys) if (key !== dir) yield key;
+      token = page.next;
+    } while (token);
+  }
+
+  /**
+   * Uploads with one Put Blob up to a block, else staged blocks committed together, reading the
+   * next block from the body while one is being sent.
+   */
+  async upload(
+    key: string,
+    body: UploadBody,
+    _options: UploadOptions = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const blob = this.#container.getBlockBlobClient(key);
+    const size = this.#opts.blockSize;
+    const parts = fixedSizeParts(body, size);
+    let first: Uint8Array;
+    let second: IteratorResult<Uint8Array>;
+    try {
+      first = (await parts.next()).value as Uint8Array;
+      second = first.length < size ? { done: true, value: undefined } : await parts.next();
+    } catch (e) {
+      throw this.#wrap("upload", key, e);
+    }
+    if (second.done) {
+      return await this.#retry("upload", key, signal, async (s) => {
+        await blob.upload(first, first.length, { abortSignal: s });
+      });
+    }
+    // Block ids must have equal lengths within a blob; the upload id keeps concurrent uploads of
+    // one key from committing each other's blocks.
+    const uploadId = crypto.randomUUID();
+    const ids: string[] = [];
+    const stage = (n: number, data: Uint8Array) => {
+      const id = btoa(`${uploadId}-${String(n).padStart(6, "0")}`);
+      ids.push(id);
+      return this.#retry("upload", key, signal, async (s) => {
+        await blob.stageBlock(id, data, data.length, { abortSignal: s });
+      });
+    };
+    try {
+      let pending = stage(0, first);
+      let data: Uint8Array | undefined = second.value;
+      for (let n = 1; data !== undefined; n++) {
+        await pending;
+        pending = stage(n, data);
+        pending.catch(() => {});
+        const r = await parts.next();
+        data = r.done ? undefined : r.value;
+      }
+      await pending;
+      await this.#retry("upload", key, signal, async (s) => {
+        await blob.commitBlockList(ids, { abortSignal: s });
+      });
+    } catch (e) {
+      await parts.return(undefined).catch(() => {});
+      throw this.#wrap("upload", key, e);
+    }
+  }
+
+  /** Deletes a blob. */
+  delete(key: string, signal?: AbortSignal): Promise<void> {
+    return this.#retry("delete", key, signal, async (s) => {
+      await this.#container.getBlobClient(key).delete({ abortSignal: s });
+    });
+  }
+
+  /** Nothing to release: the SDK's connections are pooled per process. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function readAll(res: BlobDownloadResponseParsed): Promise<Uint8Array> {
+  const body = res.readableStreamBody;
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { BucketError, listAll } from "./bucket.ts";
+import { parseBucketConfig } from "./config.ts";
+import { patternBytes, runBucketConformance } from "./conformance.ts";
+import { startFaultProxy } from "./testing/fault_proxy.ts";
+import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import { createBucket } from "./mod.ts";
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "./testing/servers.ts";
+
+function azuriteYaml(port: number, container: string, extra = ""): string {
+  const cs =
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
+  return `type: AZURE
+config:
+  storage_connection_string: "${cs}"
+  container: ${container}
+${extra}`;
+}
+
+Deno.test("AZURE passes the conformance suite against azurite", async (t) => {
+  const server = await startAzurite();
+  try {
+    const cfg = parseBucketConfig(azuriteYaml(server.port, "conformance"), "test");
+    await runBucketConformance(t, () => createBucket(cfg));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("AZURE staged upload that fails leaves no blob; prefix is applied", async () => {
+  const server = await startAzurite();
+  try {
+    const cfg = parseBucketConfig(azuriteYaml(server.port, "second", "prefix: p/q\n"), "test");
+    const bucket = await createBucket(cfg);
+    await bucket.upload("day/meta", new TextEncoder().encode("old"));
+    const failing = async function* () {
+      yield new Uint8Array(9 * 1024 * 1024);
+      yield new Uint8Array(9 * 1024 * 1024);
+      throw new Error("body broke");
+    };
+    await assert.rejects(bucket.upload("day/meta", failing()), /body broke/);
+    assert.equal(new TextDecoder().decode(await bucket.get("day/meta")), "old");
+    const raw = await AzureBucket.create(azureOptionsFromConfig(cfg.config));
+    assert.deepEqual(await listAll(raw, "", { recursive: true }), ["p/q/day/meta"]);
+    await bucket.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("AZURE without storage_create_container reports the missing container", async () => {
+  const server = await startAzurite();
+  try {
+    const cfg = parseBucketConfig(
+      azuriteYaml(server.port, "absent", "  storage_create_container: false\n"),
+      "test",
+    );
+    const bucket = await createBucket(cfg);
+    const err = await bucket.get("k").then(() => undefined, (e) => e);
+    assert.ok(err instanceof BucketError && err.name === "BucketError", `${err}`);
+    assert.match(err.message, /ContainerNotFound/);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("AZURE options follow upstream: URL, retries, auth choice", () => {
+  const base = parseBucketConfig(
+    "type: AZURE\nconfig: {storage_account: acct, storage_account_key: a2V5, container: c, " +
+      "max_retries: 3, pipeline_config: {try_timeout: 5s}}\n",
+    "test",
+  ).config;
+  const o = azureOptionsFromConfig(base);
+  assert.deepEqual(o.auth, {
+    kind: "shared-key",
+    url: "https://acct.blob.core.windows.net",
+    account: "acct",
+    key: "a2V5",
+  });
+  assert.equal(o.retry.maxAttempts, 3);
+  assert.equal(o.retry.attemptTimeoutMs, 5000);
+  assert.equal(o.createContainer, true);
+  const sovereign = azureOptionsFromConfig({ ...base, endpoint: "blob.core.chinacloudapi.cn" });
+  assert.equal((sovereign.auth as { url: string }).url, "https://acct.blob.core.chinacloudapi.cn");
+  const token = azureOptionsFromConfig({ ...base, storage_account_key: "" });
+  assert.equal(token.auth.kind, "token");
+});
+
+Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
+  const server = await startAzurite();
+  const proxy = startFaultProxy(server.url, {
+    unavailable: (n) => n % 3 === 0,
+    stallBeforeHeaders: (n) => n === 7,
+  });
+  try {
+    const cfg = parseBucketConfig(
+      azuriteYaml(proxy.port, "faults", "  max_retries: 8\n  pipeline_config: {try_timeout: 3s}\n"),
+      "test",
+    );
+    const bucket = await createBucket(cfg);
+    const data = patternBytes(9 * 1024 * 1024, 8);
+    await bucket.upload("a/large", data);
+    for (let i = 0; i < 3; i++) await bucket.upload(`a/s${i}`, data.subarray(0, 1000));
+    assert.deepEqual(await listAll(bucket, "a/"), ["a/large", "a/s0", "a/s1", "a/s2"]);
+    assert.deepEqual(
+      await bucket.getRange("a/large", 8_000_000, 10),
+      data.subarray(8_000_000, 8_000_010),
+    );
+    assert.deepEqual(await bucket.get("a/s1"), data.subarray(0, 1000));
+    await bucket.delete("a/s2");
+    assert.equal(await bucket.exists("a/s2"), false);
+    assert.ok(
+      proxy.counts.unavailable >= 4 && proxy.counts.stalled === 1,
+      JSON.stringify(proxy.counts),
+    );
+  } finally {
+    await proxy.stop();
+    await server.stop();
+  }
+});

@@ -1,0 +1,60 @@
+/**
+ * Cutting an upload body into fixed-size parts, so that multipart (S3), block (Azure) and
+ * segment (Swift) uploads hold at most one part in memory per upload in flight, and every part is
+ * a plain byte array that can be sent again when a request is retried.
+ *
+ * @module
+ */
+import type { UploadBody } from "./bucket.ts";
+
+/**
+ * Yields `body` as parts of exactly `partSize` bytes, the last one shorter. An empty body yields
+ * one empty part, so that callers always have something to upload.
+ */
+export async function* fixedSizeParts(
+  body: UploadBody,
+  partSize: number,
+): AsyncGenerator<Uint8Array> {
+  if (!(partSize >= 1)) throw new RangeError(`part size must be positive, got ${partSize}`);
+  if (body instanceof Uint8Array) {
+    if (body.length === 0) yield body;
+    for (let off = 0; off < body.length; off += partSize) {
+      yield body.subarray(off, Math.min(body.length, off + partSize));
+    }
+    return;
+  }
+  let buf = new Uint8Array(partSize);
+  let filled = 0;
+  let yielded = false;
+  for await (const chunk of body) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(partSize - filled, chunk.length - off);
+      buf.set(chunk.subarray(off, off + n), filled);
+      filled += n;
+      off += n;
+      if (filled === partSize) {
+        yield buf;
+        yielded = true;
+        // The consumer may still hold the part (an upload in flight): never reuse it.
+        buf = new Uint8Array(partSize);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || !yielded) yield buf.subarray(0, filled);
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { concatBytes, fixedSizeParts } from "./parts.ts";
+import { patternBytes } from "./conformance.ts";
+
+async function sizes(body: Uint8Array | AsyncIterable<Uint8Array>, size: number) {
+  const parts: Uint8Array[] = [];
+  for await (const p of fixedSizeParts(body, size)) parts.push(p.slice());
+  return parts;
+}
+
+async function* chunked(data: Uint8Array, step: number) {
+  for (let off = 0; off < data.length; off += step) yield data.subarray(off, off + step);
+}
+
+Deno.test("fixedSizeParts cuts bytes and streams into equal parts, the last shorter", async () => {
+  const data = patternBytes(1000, 9);
+  for (const body of [data, chunked(data, 7), chunked(data, 1000), chunked(data, 333)]) {
+    const parts = await sizes(body, 300);
+    assert.deepEqual(parts.map((p) => p.length), [300, 300, 300, 100]);
+    assert.deepEqual(concatBytes(parts), data);
+  }
+  assert.deepEqual((await sizes(chunked(data, 10), 500)).map((p) => p.length), [500, 500]);
+});
+
+Deno.test("fixedSizeParts yields one empty part for an empty body", async () => {
+  assert.deepEqual((await sizes(new Uint8Array(0), 4)).map((p) => p.length), [0]);
+  assert.deepEqual((await sizes(chunked(new Uint8Array(0), 1), 4)).map((p) => p.length), [0]);
+  await assert.rejects(sizes(new Uint8Array(1), 0), RangeError);
+});

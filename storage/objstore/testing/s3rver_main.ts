@@ -1,0 +1,21 @@
+/**
+ * Runs npm `s3rver` on 127.0.0.1 in its own process for the S3 provider tests, which stop it by
+ * PID. Arguments: the data directory, then the buckets to create. Prints `{"port": N}` once it
+ * listens.
+ *
+ * @module
+ */
+import S3rver from "s3rver";
+
+if (import.meta.main) {
+  const [directory, ...buckets] = Deno.args;
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
+  const address = await server.run();
+  console.log(JSON.stringify({ port: address.port }));
+}

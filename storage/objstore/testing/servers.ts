@@ -1,0 +1,129 @@
+/**
+ * Local test servers for the object storage providers: each runs in a child process on
+ * 127.0.0.1 with a port chosen by the system, and is stopped by its PID.
+ *
+ * @module
+ */
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + text).split("\n");
+    rest = parts.pop()!;
+    yield* parts;
+  }
+  if (rest) yield rest;
+}
+
+/** A running test server. */
+export interface TestServer {
+  /** Base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  /** The port. */
+  port: number;
+  /** Kills the process by PID and removes its data. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a child process and waits until a line of its standard output or error matches
+ * `ready` (whose first group is the port).
+ */
+async function startProcess(
+  name: string,
+  args: string[],
+  ready: RegExp,
+  cleanup: () => Promise<void>,
+  cwd?: string,
+): Promise<TestServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    cwd,
+  }).spawn();
+  const seen: string[] = [];
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // SIGKILL: azurite logs "closed" on SIGTERM but its Deno process does not exit.
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await cleanup();
+  };
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start in 60s:\n${seen.join("\n")}`)),
+      60_000,
+    );
+    const watch = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const line of lines(stream)) {
+        if (seen.length < 200) seen.push(line);
+        const m = ready.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      }
+    };
+    watch(child.stdout).catch(() => {});
+    watch(child.stderr).catch(() => {});
+    child.status.then((s) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${s.code}:\n${seen.join("\n")}`));
+    });
+  }).catch(async (e) => {
+    await stop();
+    throw e;
+  });
+  return { url: `http://127.0.0.1:${port}`, port, stop };
+}
+
+/** Starts npm `s3rver` with the given buckets, storing into a temporary directory. */
+export async function startS3rver(buckets: string[]): Promise<TestServer> {
+  const dir = await Deno.makeTempDir({ prefix: "s3rver-" });
+  return await startProcess(
+    "s3rver",
+    ["run", "-A", new URL("./s3rver_main.ts", import.meta.url).pathname, dir, ...buckets],
+    /^\{"port":(\d+)\}$/,
+    () => Deno.remove(dir, { recursive: true }),
+  );
+}
+
+/** The well-known development account of Azurite. */
+export const AZURITE_ACCOUNT = "devstoreaccount1";
+/** Its published key (not a secret). */
+export const AZURITE_KEY =
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/** Starts npm `azurite`'s blob service, in memory, in loose mode. */
+export async function startAzurite(): Promise<TestServer> {
+  const dir = await Deno.makeTempDir({ prefix: "azurite-" });
+  return await startProcess(
+    "azurite",
+    [
+      "run",
+      "-A",
+      "npm:azurite@3.37.0/azurite-blob",
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      "0",
+      "--inMemoryPersistence",
+      "--loose",
+      "--skipApiVersionCheck",
+      "--disableTelemetry",
+    ],
+    /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/,
+    () => Deno.remove(dir, { recursive: true }),
+    // In memory, but anything it writes still lands in a directory removed afterwards.
+    dir,
+  );
+}

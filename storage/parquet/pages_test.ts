@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import type { Labels } from "../../engine/labels.ts";
+import { FilesystemBucket } from "../objstore/filesystem.ts";
+import { encodeChunkColumn } from "./chunk_column.ts";
+import { chunksFileKey, labelsFileKey } from "./layout.ts";
+import {
+  BucketSource,
+  LocalFileSource,
+  LruDictionaryCache,
+  PageFile,
+  ParquetPageError,
+} from "./pages.ts";
+import { ShardWriter } from "./writer.ts";
+
+async function withShard(
+  fn: (bucket: FilesystemBucket, dir: string, rows: Labels[]) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "pq-pages-test-" });
+  const bucket = new FilesystemBucket(dir);
+  try {
+    const rows: Labels[] = [];
+    for (let i = 0; i < 300; i++) {
+      const labels = [{ name: "__name__", value: `m${String(i % 7)}` }];
+      if (i % 4) labels.push({ name: "pod", value: `pod-${String(i).padStart(3, "0")}` });
+      rows.push(labels);
+    }
+    rows.sort((a, b) => (a[0].value < b[0].value ? -1 : a[0].value > b[0].value ? 1 : 0));
+    const w = new ShardWriter(
+      bucket,
+      labelsFileKey(1n, "2025-01-01", 0),
+      chunksFileKey(1n, "2025-01-01", 0),
+      [
+        "__name__",
+        "pod",
+      ],
+      { rowGroupSize: 128, labelsPageSize: 200 },
+    );
+    for (const labels of rows) {
+      const chunk = encodeChunkColumn([{
+        encoding: 1,
+        minT: 0,
+        maxT: 1,
+        data: Uint8Array.of(0, 0),
+      }]);
+      await w.append({ labels, chunks: [chunk, new Uint8Array(0), new Uint8Array(0)] });
+    }
+    await w.close();
+    await fn(bucket, dir, rows);
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("PageFile: pages decode back to the written values, via bucket and local file", async () => {
+  await withShard(async (bucket, dir, rows) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const size = (await bucket.attributes(key)).size;
+    const local = await LocalFileSource.open(`${dir}/${key}`);
+    for (const source of [new BucketSource(bucket, key, size), local]) {
+      const file = await PageFile.open(key, source, "all");
+      assert.deepEqual(file.rowGroupRows, [128, 128, 44]);
+      const col = file.columnPosition("___cf_meta_label_pod")!;
+      const got: (string | null)[] = [];
+      for (let rg = 0; rg < file.rowGroups; rg++) {
+        const dict = await file.dictionary(rg, col);
+        const spans = await file.pages(rg, col);
+        assert.ok(rg === 2 || spans.length > 1, "several pages per column chunk");
+        for (const span of spans) {
+          const page = await file.readPage(col, span);
+          let k = 0;
+          for (let i = 0; i < page.rows; i++) {
+            got.push(page.defined && !page.defined[i] ? null : dict![page.values[k++] as number]);
+          }
+        }
+      }
+      assert.deepEqual(got, rows.map((l) => l.find((x) => x.name === "pod")?.value ?? null));
+      await source.close();
+    }
+  });
+});
+
+Deno.test("PageFile: truncated or foreign files are ParquetPageErrors", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const data = await bucket.get(key);
+    const cases: [string, Uint8Array][] = [
+      ["short", data.subarray(0, 8)],
+      ["no tail magic", data.subarray(0, data.length - 1)],
+      ["no head magic", Uint8Array.from([0, ...data.subarray(1)])],
+      [
+        "bad footer",
+        (() => {
+          // Damage the start of the footer (the schema), not a string that may hold anything.
+          const d = data.slice();
+          const footerLen = new DataView(d.buffer).getUint32(d.length - 8, true);
+          d.fill(0x15, d.length - 8 - footerLen, d.length - 8 - footerLen + 24);
+          return d;
+        })(),
+      ],
+    ];
+    for (const [name, bytes] of cases) {
+      await bucket.upload(`bad/${name}`, bytes);
+      const src = new BucketSource(bucket, `bad/${name}`, bytes.length);
+      await assert.rejects(PageFile.open(name, src), ParquetPageError, name);
+    }
+    const lying = new BucketSource(bucket, key, data.length + 100);
+    await assert.rejects(PageFile.open(key, lying), /short read|magic/);
+  });
+});
+
+Deno.test("LruDictionaryCache: bounded by total entries, least recently used evicted first", () => {
+  const c = new LruDictionaryCache(5);
+  c.set("a", ["1", "2"]);
+  c.set("b", ["3", "4"]);
+  assert.deepEqual(c.get("a"), ["1", "2"]); // a is now the most recent
+  c.set("c", ["5", "6"]); // 6 > 5: evicts b
+  assert.equal(c.get("b"), undefined);
+  assert.deepEqual([c.get("a"), c.get("c"), c.entries], [["1", "2"], ["5", "6"], 4]);
+  c.set("big", ["1", "2", "3", "4", "5", "6"]); // larger than the bound: not cached
+  assert.equal(c.get("big"), undefined);
+  assert.equal(c.entries, 4);
+  c.set("a", ["x"]); // replacing adjusts the count
+  assert.equal(c.entries, 3);
+});
+
+Deno.test("PageFile: dictionaries come from the cache on the second read", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const cache = new LruDictionaryCache(1000);
+    const file = await PageFile.open(key, source, "all", undefined, cache);
+    const col = file.columnPosition("___cf_meta_label_pod")!;
+    const first = await file.dictionary(0, col);
+    const requests = source.stats.requests;
+    assert.equal(await file.dictionary(0, col), first);
+    assert.equal(source.stats.requests, requests);
+    assert.equal(cache.entries, first!.length);
+  });
+});

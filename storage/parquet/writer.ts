@@ -1,0 +1,306 @@
+/**
+ * Writes one shard of a gateway Parquet block: `N.labels.parquet` and `N.chunks.parquet`, rows
+ * aligned 1:1 and cut into identical row groups, both streamed into the bucket row group by row
+ * group. Memory holds one row group, cut early when its chunk bytes reach a limit (the Go
+ * converter spills page buffers to disk instead).
+ *
+ * Settings follow the Go gateway (gateway.md 2.2): ZSTD on every column; DataPage V2; label
+ * columns dictionary-encoded (RLE_DICTIONARY, PLAIN dictionary page) with statistics and a column
+ * index; `___cf_meta_index` and the chunk columns DELTA_LENGTH_BYTE_ARRAY, the hash PLAIN, all
+ * four with empty column-index bounds; an offset index for every column chunk; sorting-columns
+ * metadata for the sort labels; a split-block bloom filter on `___cf_meta_label___name__`;
+ * pages of about 256 KiB (labels) and 2 MiB (chunks) before compression.
+ *
+ * @module
+ */
+import zlib from "node:zlib";
+import type { RowGroup, SchemaElement } from "hyparquet";
+import { type ColumnSource, ParquetWriter } from "hyparquet-writer";
+import { compareStrings, type Labels, METRIC_NAME } from "../../engine/labels.ts";
+import type { Bucket } from "../objstore/bucket.ts";
+import { seriesHash } from "./hash.ts";
+import { encodeLabelIndex } from "./label_index.ts";
+import { writePageIndexes } from "./page_index.ts";
+import {
+  CHUNK_COLUMNS,
+  CHUNK_COLUMNS_PER_DAY,
+  chunksFileSchema,
+  LABEL_HASH_COLUMN,
+  LABEL_INDEX_COLUMN,
+  labelColumn,
+  labelsFileSchema,
+} from "./schema.ts";
+import { StreamingWriter } from "./upload_stream.ts";
+
+/** Options of a {@linkcode ShardWriter}. */
+export interface ShardWriterOptions {
+  /** Rows per row group (`--convert.rowgroup.size`). */
+  readonly rowGroupSize: number;
+  /**
+   * Chunk bytes after which a row group is cut early (default 256 MiB), so a writer's memory
+   * stays bounded whatever the row-group size; both files are cut at the same row.
+   */
+  readonly maxRowGroupBytes?: number;
+  /**
+   * Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). Rows
+   * must be in ascending byte order of these labels with a missing label (a null) first, as an
+   * empty value sorts; the Go converter declares nulls last although its rows put them first.
+   */
+  readonly sortingLabels?: readonly string[];
+  /** zstd level (default 6, close to parquet-go's `SpeedBetterCompression`). */
+  readonly zstdLevel?: number;
+  /** Target uncompressed page size of the labels file (default 256 KiB). */
+  readonly labelsPageSize?: number;
+  /** Target uncompressed page size of the chunks file (default 2 MiB). */
+  readonly chunksPageSize?: number;
+  /** `created_by` of both files. */
+  readonly createdBy?: string;
+}
+
+/** One row: a series with its chunk column values (empty arrays for empty 8h windows). */
+export interface ShardRow {
+  /** The series labels, sorted by name; every name must be one of the shard's label names. */
+  readonly labels: Labels;
+  /** The three chunk column values (see `chunk_column.ts`). */
+  readonly chunks: readonly Uint8Array[];
+}
+
+/** A row does not fit the shard (unknown label name, empty value, wrong chunk count). */
+export class ShardRowError extends Error {
+  /** The error's name, for logs. */
+  override readonly name = "ShardRowError";
+  /**
+   * @param shard the labels-file key of the shard
+   * @param detail what is wrong
+   */
+  constructor(readonly shard: string, readonly detail: string) {
+    super(`${shard}: ${detail}`);
+  }
+}
+
+/** What a finished shard holds. */
+export interface ShardSummary {
+  /** Rows written to each file. */
+  readonly rows: number;
+  /** Row groups in each file. */
+  readonly rowGroups: number;
+}
+
+/** Compressor for hyparquet-writer: Deno's `node:zlib` zstd (fzstd in hyparquet reads it). */
+export function zstdCompressor(level: number): (input: Uint8Array) => Uint8Array {
+  const params = { [zlib.constants.ZSTD_c_compressionLevel]: level };
+  return (input) => zlib.zstdCompressSync(input, { params });
+}
+
+/** False-positive rate giving parquet-go's 10 bits per distinct value in a split-block filter. */
+const BLOOM_FPP = 0.0085;
+
+/**
+ * Streams a shard's two files into a bucket. Append rows in their final order, then
+ * {@linkcode ShardWriter.close}; on any failure call {@linkcode ShardWriter.abort} so that no
+ * object is left behind.
+ */
+export class ShardWriter {
+  readonly #labelsOut: StreamingWriter;
+  readonly #chunksOut: StreamingWriter;
+  readonly #labelsPw: ParquetWriter;
+  readonly #chunksPw: ParquetWriter;
+  readonly #labelsLeaves: SchemaElement[];
+  readonly #chunksLeaves: SchemaElement[];
+  readonly #position = new Map<string, number>();
+  readonly #names: readonly string[];
+  readonly #sorting: NonNullable<RowGroup["sorting_columns"]>;
+  readonly #rowGroupSize: number;
+  readonly #maxRowGroupBytes: number;
+  #bufferedBytes = 0;
+  readonly #labelsPageSize: number;
+  readonly #chunksPageSize: number;
+  readonly #key: string;
+  // Row-group buffers. Label columns are allocated on first use: a shard may have thousands of
+  // label names of which a row group uses few.
+  #index: Uint8Array[] = [];
+  #labelValues = new Map<number, (string | null)[]>();
+  #chunkValues: Uint8Array[][] = [[], [], []];
+  #hashes: bigint[] = [];
+  #rows = 0;
+  #rowGroups = 0;
+  #closed = false;
+
+  /**
+   * Starts the uploads of `labelsKey` and `chunksKey`.
+   *
+   * @param labelNames every label name occurring in the shard (any order, duplicates allowed)
+   */
+  constructor(
+    bucket: Bucket,
+    labelsKey: string,
+    chunksKey: string,
+    labelNames: Iterable<string>,
+    options: ShardWriterOptions,
+  ) {
+    if (!Number.isSafeInteger(options.rowGroupSize) || options.rowGroupSize < 1) {
+      throw new RangeError(`row group size ${options.rowGroupSize} must be a positive integer`);
+    }
+    this.#key = labelsKey;
+    this.#names = [...new Set(labelNames)].sort(compareStrings);
+    this.#names.forEach((n, i) => this.#position.set(n, i + 1));
+    this.#rowGroupSize = options.rowGroupSize;
+    this.#maxRowGroupBytes = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
+    this.#labelsPageSize = options.labelsPageSize ?? 256 * 1024;
+    this.#chunksPageSize = options.chunksPageSize ?? 2 * 1024 * 1024;
+    this.#sorting = [];
+    for (const l of options.sortingLabels ?? [METRIC_NAME]) {
+      const pos = this.#position.get(l);
+      // A sort label missing from the shard is left out (parquet-go writes a bogus column 0).
+      if (pos !== undefined) {
+        this.#sorting.push({ column_idx: pos, descending: false, nulls_first: true });
+      }
+    }
+    const compressors = { ZSTD: zstdCompressor(options.zstdLevel ?? 6) };
+    const createdBy = options.createdBy ?? "parquet-gateway";
+    const labelsSchema = labelsFileSchema(this.#names);
+    const chunksSchema = chunksFileSchema();
+    this.#labelsLeaves = labelsSchema.slice(1);
+    this.#chunksLeaves = chunksSchema.slice(1);
+    this.#labelsOut = new StreamingWriter(bucket, labelsKey);
+    this.#chunksOut = new StreamingWriter(bucket, chunksKey);
+    this.#labelsPw = new ParquetWriter({
+      writer: this.#labelsOut,
+      schema: labelsSchema,
+      codec: "ZSTD",
+      compressors,
+      createdBy,
+    });
+    this.#chunksPw = new ParquetWriter({
+      writer: this.#chunksOut,
+      schema: chunksSchema,
+      codec: "ZSTD",
+      compressors,
+      createdBy,
+    });
+  }
+
+  /** The shard's label names in column order (label column `i` is file column `i + 1`). */
+  get labelNames(): readonly string[] {
+    return this.#names;
+  }
+
+  /** Rows appended so far. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Appends a row; writes a row group to both files whenever one is full. */
+  async append(row: ShardRow): Promise<void> {
+    if (this.#closed) throw new ShardRowError(this.#key, "append after close");
+    if (row.chunks.length !== CHUNK_COLUMNS_PER_DAY) {
+      throw new ShardRowError(this.#key, `row has ${row.chunks.length} chunk columns, want 3`);
+    }
+    const n = this.#index.length;
+    // Validate the whole row before touching the buffers, so a rejected row leaves them aligned.
+    const positions: number[] = [];
+    for (const { name, value } of row.labels) {
+      const pos = this.#position.get(name);
+      if (pos === undefined) {
+        throw new ShardRowError(this.#key, `label ${name} is not in the shard schema`);
+      }
+      if (value === "") throw new ShardRowError(this.#key, `label ${name} has an empty value`);
+      if (positions.length > 0 && pos <= positions[positions.length - 1]) {
+        throw new ShardRowError(this.#key, `labels are not sorted by name, or repeat ${name}`);
+      }
+      positions.push(pos);
+    }
+    row.labels.forEach(({ value }, i) => {
+      let col = this.#labelValues.get(positions[i]);
+      if (!col) {
+        col = new Array<string | null>(n).fill(null);
+        this.#labelValues.set(positions[i], col);
+      }
+      while (col.length < n) col.push(null);
+      col.push(value);
+    });
+    this.#index.push(encodeLabelIndex(positions));
+    for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) {
+      this.#chunkValues[c].push(row.chunks[c]);
+      this.#bufferedBytes += row.chunks[c].length;
+    }
+    this.#hashes.push(seriesHash(row.labels));
+    this.#rows++;
+    if (this.#index.length >= this.#rowGroupSize || this.#bufferedBytes >= this.#maxRowGroupBytes) {
+      await this.#flushRowGroup();
+    }
+  }
+
+  async #flushRowGroup(): Promise<void> {
+    const n = this.#index.length;
+    if (n === 0) return;
+    const labelColumns: ColumnSource[] = [{
+      name: LABEL_INDEX_COLUMN,
+      data: this.#index,
+      encoding: "DELTA_LENGTH_BYTE_ARRAY",
+      statistics: false,
+    }];
+    this.#names.forEach((name, i) => {
+      const values = this.#labelValues.get(i + 1);
+      if (values) { while (values.length < n) values.push(null); }
+      labelColumns.push({
+        name: labelColumn(name),
+        data: values ?? new Array<null>(n).fill(null),
+        encoding: "RLE_DICTIONARY",
+        columnIndex: true,
+        bloomFilter: name === METRIC_NAME ? { fpp: BLOOM_FPP } : undefined,
+      });
+    });
+    const chunkColumns: ColumnSource[] = CHUNK_COLUMNS.map((name, c) => ({
+      name,
+      data: this.#chunkValues[c],
+      encoding: "DELTA_LENGTH_BYTE_ARRAY",
+      statistics: false,
+    }));
+    chunkColumns.push({
+      name: LABEL_HASH_COLUMN,
+      data: BigInt64Array.from(this.#hashes),
+      encoding: "PLAIN",
+      statistics: false,
+    });
+    this.#index = [];
+    this.#labelValues = new Map();
+    this.#chunkValues = [[], [], []];
+    this.#hashes = [];
+    this.#bufferedBytes = 0;
+    const labelsDone = this.#labelsPw.write({
+      columnData: labelColumns,
+      rowGroupSize: n,
+      pageSize: this.#labelsPageSize,
+    });
+    if (this.#sorting.length > 0) this.#labelsPw.row_groups.at(-1)!.sorting_columns = this.#sorting;
+    const chunksDone = this.#chunksPw.write({
+      columnData: chunkColumns,
+      rowGroupSize: n,
+      pageSize: this.#chunksPageSize,
+    });
+    await Promise.all([labelsDone, chunksDone]);
+    this.#rowGroups++;
+  }
+
+  /** Writes the last row group, page indexes and footers, and completes both uploads. */
+  async close(): Promise<ShardSummary> {
+    if (this.#closed) throw new ShardRowError(this.#key, "closed twice");
+    this.#closed = true;
+    await this.#flushRowGroup();
+    writePageIndexes(this.#labelsPw, this.#labelsLeaves, new Set([LABEL_INDEX_COLUMN]));
+    writePageIndexes(
+      this.#chunksPw,
+      this.#chunksLeaves,
+      new Set([...CHUNK_COLUMNS, LABEL_HASH_COLUMN]),
+    );
+    await Promise.all([this.#labelsPw.finish(), this.#chunksPw.finish()]);
+    return { rows: this.#rows, rowGroups: this.#rowGroups };
+  }
+
+  /** Cancels both uploads; neither object is created. */
+  async abort(reason: Error): Promise<void> {
+    this.#closed = true;
+    await Promise.all([this.#labelsOut.abort(reason), this.#chunksOut.abort(reason)]);
+  }
+}

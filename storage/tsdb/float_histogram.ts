@@ -1,0 +1,383 @@
+/**
+ * The float histogram chunk (`chunkenc.EncFloatHistogram`), bit-exact with Prometheus'
+ * `float_histogram.go`: the layout of {@linkcode ./histogram_meta.ts}, then a first sample of
+ * varbit timestamp and raw 64-bit count, zero count, sum and absolute bucket counts; later
+ * samples store the timestamp delta-of-delta and XOR each float against its previous value,
+ * every field with its own leading/trailing-zero window. Stale markers store no buckets.
+ *
+ * @module
+ */
+import { CounterResetHint as Hint, type FloatHistogram } from "../../engine/histogram.ts";
+import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../engine/series.ts";
+import { BitReader, BitWriter } from "./bstream.ts";
+import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
+import { defaultHeader } from "./histogram.ts";
+import {
+  COUNTER_RESET_MASK,
+  CounterResetHeader,
+  countSpans,
+  hintForSample,
+  HISTOGRAM_HEADER_SIZE,
+  type HistogramLayout,
+  isKnownSchema,
+  readLayout,
+  sameLayout,
+  slotFloat,
+  sumBits,
+  writeFloat64,
+  writeLayout,
+  xorReadSlot,
+  xorWriteFloat,
+} from "./histogram_meta.ts";
+import { readVarbitInt, writeVarbitInt } from "./varbit.ts";
+import { MAX_CHUNK_SAMPLES, type XorWindow, xorWrite } from "./xor.ts";
+
+const EMPTY_LAYOUT: HistogramLayout = {
+  schema: 0,
+  zeroThreshold: 0,
+  positiveSpans: [],
+  negativeSpans: [],
+  customValues: new Float64Array(0),
+};
+
+// Value slots: count, zero count, sum, then positive and negative buckets.
+const CNT = 0;
+const ZCNT = 1;
+const SUM = 2;
+const FIRST_BUCKET = 3;
+
+/** Iterates a float histogram chunk; decoding state lives in typed arrays sized per chunk. */
+export class FloatHistogramIterator implements SampleIterator {
+  readonly #r: BitReader;
+  readonly #total: number;
+  readonly #source: string;
+  /** The chunk's counter reset header (top two bits of the flags byte). */
+  readonly counterResetHeader: number;
+  #read = 0;
+  #done = false;
+  #layout: HistogramLayout = EMPTY_LAYOUT;
+  #t = 0;
+  #tDelta = 0;
+  #numPos = 0;
+  #hi = new Uint32Array(FIRST_BUCKET);
+  #lo = new Uint32Array(FIRST_BUCKET);
+  #lead = new Uint8Array(FIRST_BUCKET);
+  #trail = new Uint8Array(FIRST_BUCKET);
+
+  /**
+   * Starts iterating a chunk (the header is checked here, the layout on the first `next`).
+   *
+   * @param data chunk bytes (count, flags, bit stream)
+   * @param source names the chunk in errors
+   */
+  constructor(data: Uint8Array, source = "float histogram chunk") {
+    this.#source = source;
+    if (data.length < HISTOGRAM_HEADER_SIZE) {
+      throw new TsdbFormatError(source, "float histogram chunk header", "truncated");
+    }
+    this.#total = (data[0] << 8) | data[1];
+    this.counterResetHeader = data[2] & COUNTER_RESET_MASK;
+    this.#r = new BitReader(data, HISTOGRAM_HEADER_SIZE);
+  }
+
+  #fail(detail: string): never {
+    this.#done = true;
+    throw new TsdbFormatError(this.#source, "float histogram samples", detail);
+  }
+
+  /** Advances to the next sample. */
+  next(): ValueType {
+    if (this.#done || this.#read === this.#total) {
+      this.#done = true;
+      return ValueType.None;
+    }
+    const r = this.#r;
+    if (this.#read === 0) {
+      const l = readLayout(r);
+      if (r.overrun) this.#fail("truncated layout");
+      if (!isKnownSchema(l.schema)) this.#fail(`unknown schema ${l.schema}`);
+      this.#layout = l;
+      this.#numPos = countSpans(l.positiveSpans);
+      const n = FIRST_BUCKET + this.#numPos + countSpans(l.negativeSpans);
+      if (n > r.bitLength) this.#fail(`${n} buckets cannot fit the chunk`);
+      this.#hi = new Uint32Array(n);
+      this.#lo = new Uint32Array(n);
+      this.#lead = new Uint8Array(n);
+      this.#trail = new Uint8Array(n);
+      this.#t = readVarbitInt(r);
+      for (let i = 0; i < n; i++) {
+        this.#hi[i] = r.readBits(32);
+        this.#lo[i] = r.readBits(32);
+      }
+    } else {
+      this.#tDelta += readVarbitInt(r);
+      this.#t += this.#tDelta;
+      const hi = this.#hi;
+      const lo = this.#lo;
+      xorReadSlot(r, hi, lo, this.#lead, this.#trail, CNT);
+      xorReadSlot(r, hi, lo, this.#lead, this.#trail, ZCNT);
+      xorReadSlot(r, hi, lo, this.#lead, this.#trail, SUM);
+      if (!this.#stale()) {
+        for (let i = FIRST_BUCKET; i < hi.length; i++) {
+          xorReadSlot(r, hi, lo, this.#lead, this.#trail, i);
+        }
+      }
+    }
+    if (r.overrun) this.#fail(`truncated at sample ${this.#read + 1} of ${this.#total}`);
+    this.#read++;
+    return ValueType.FloatHistogram;
+  }
+
+  #stale(): boolean {
+    return this.#hi[SUM] === 0x7ff00000 && this.#lo[SUM] === 2;
+  }
+
+  /**
+   * Reports whether the current sample is a stale marker. Use this rather than testing the
+   * returned histogram's `sum`: NaN payloads do not survive object properties in V8.
+   */
+  isStale(): boolean {
+    return this.#read > 0 && this.#stale();
+  }
+
+  /** Advances to the first sample at or after `t`. */
+  seek(t: number): ValueType {
+    if (this.#done) return ValueType.None;
+    if (this.#read > 0 && this.#t >= t) return ValueType.FloatHistogram;
+    while (this.next() !== ValueType.None) {
+      if (this.#t >= t) return ValueType.FloatHistogram;
+    }
+    return ValueType.None;
+  }
+
+  /** Timestamp of the current sample. */
+  atT(): number {
+    return this.#t;
+  }
+
+  /** Always throws: float histogram chunks hold histograms. */
+  atFloat(): number {
+    throw new TypeError("float histogram chunk samples are histograms, not floats");
+  }
+
+  /** The current sample (a new object). */
+  atFloatHistogram(): FloatHistogram {
+    const hi = this.#hi;
+    const lo = this.#lo;
+    const sum = slotFloat(hi, lo, SUM);
+    const l = this.#layout;
+    if (this.#stale()) {
+      return {
+        counterResetHint: Hint.Unknown,
+        schema: 0,
+        zeroThreshold: 0,
+        zeroCount: 0,
+        count: 0,
+        sum,
+        positiveSpans: [],
+        negativeSpans: [],
+        positiveBuckets: new Float64Array(0),
+        negativeBuckets: new Float64Array(0),
+        customValues: new Float64Array(0),
+      };
+    }
+    const np = this.#numPos;
+    const nn = hi.length - FIRST_BUCKET - np;
+    const pos = new Float64Array(np);
+    const neg = new Float64Array(nn);
+    for (let i = 0; i < np; i++) pos[i] = slotFloat(hi, lo, FIRST_BUCKET + i);
+    for (let i = 0; i < nn; i++) neg[i] = slotFloat(hi, lo, FIRST_BUCKET + np + i);
+    return {
+      counterResetHint: hintForSample(this.counterResetHeader, this.#read),
+      schema: l.schema,
+      zeroThreshold: l.zeroThreshold,
+      zeroCount: slotFloat(hi, lo, ZCNT),
+      count: slotFloat(hi, lo, CNT),
+      sum,
+      positiveSpans: l.positiveSpans.map((s) => ({ ...s })),
+      negativeSpans: l.negativeSpans.map((s) => ({ ...s })),
+      positiveBuckets: pos,
+      negativeBuckets: neg,
+      customValues: l.customValues.slice(),
+    };
+  }
+}
+
+/** Options of a float histogram chunk encoder. */
+export interface FloatHistogramEncoderOptions {
+  /** The chunk's counter reset header; by default derived from the first sample's hint. */
+  header?: CounterResetHeader;
+}
+
+/**
+ * Builds a float histogram chunk, producing the bytes Prometheus' appender produces for the
+ * same samples in one chunk. Refuses with {@linkcode ChunkEncodeError} where Prometheus would
+ * cut a new chunk or recode: layout change, counter reset, mixing gauge and counter samples,
+ * a normal sample after a stale marker, a full chunk, a non-increasing timestamp.
+ */
+export class FloatHistogramChunkEncoder {
+  readonly #w = new BitWriter(HISTOGRAM_HEADER_SIZE);
+  readonly #opts: FloatHistogramEncoderOptions;
+  #num = 0;
+  #layout: HistogramLayout = EMPTY_LAYOUT;
+  #t = 0;
+  #tDelta = 0;
+  /** Previous values: count, zero count, (unused sum slot), then buckets. */
+  #prev = new Float64Array(FIRST_BUCKET);
+  /** Bits of the previous sum (a typed array keeps NaN payloads intact). */
+  readonly #sum = new Uint32Array(2);
+  readonly #newSum = new Uint32Array(2);
+  #wins: XorWindow[] = [];
+
+  /**
+   * Starts an empty chunk.
+   *
+   * @param opts the counter reset header, if known
+   */
+  constructor(opts: FloatHistogramEncoderOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** Number of samples appended. */
+  get numSamples(): number {
+    return this.#num;
+  }
+
+  /**
+   * Appends a sample. A sum that still carries the stale marker's bits counts as a stale
+   * marker; prefer {@linkcode appendStale}.
+   */
+  append(t: number, h: FloatHistogram): void {
+    this.#append(t, h, isStaleNaN(h.sum));
+  }
+
+  /** Appends a stale marker (sum 0x7ff0000000000002, no buckets). */
+  appendStale(t: number): void {
+    this.#append(t, STALE_FLOAT, true);
+  }
+
+  #append(t: number, h: FloatHistogram, stale: boolean): void {
+    if (this.#num === MAX_CHUNK_SAMPLES) {
+      throw new ChunkEncodeError("float histogram chunk is full");
+    }
+    if (this.#num > 0 && !(t > this.#t)) {
+      throw new ChunkEncodeError(`timestamp ${t} not after ${this.#t}`);
+    }
+    const w = this.#w;
+    const sum = this.#newSum;
+    sumBits(h.sum, stale, sum);
+    if (this.#num === 0) {
+      w.setByte(2, this.#opts.header ?? defaultHeader(h.counterResetHint));
+      const l: HistogramLayout = stale ? EMPTY_LAYOUT : h;
+      if (!stale) checkBucketCounts(h);
+      writeLayout(w, l);
+      this.#layout = {
+        schema: l.schema,
+        zeroThreshold: l.zeroThreshold,
+        positiveSpans: l.positiveSpans.map((s) => ({ ...s })),
+        negativeSpans: l.negativeSpans.map((s) => ({ ...s })),
+        customValues: l.customValues.slice(),
+      };
+      const np = stale ? 0 : h.positiveBuckets.length;
+      const n = FIRST_BUCKET + np + (stale ? 0 : h.negativeBuckets.length);
+      const prev = this.#prev = new Float64Array(n);
+      prev[CNT] = stale ? 0 : h.count;
+      prev[ZCNT] = stale ? 0 : h.zeroCount;
+      if (!stale) {
+        prev.set(h.positiveBuckets, FIRST_BUCKET);
+        prev.set(h.negativeBuckets, FIRST_BUCKET + np);
+      }
+      this.#wins = Array.from({ length: n }, () => ({ leading: 0xff, trailing: 0 }));
+      writeVarbitInt(w, t);
+      writeFloat64(w, prev[CNT]);
+      writeFloat64(w, prev[ZCNT]);
+      w.writeBits(sum[0], 32);
+      w.writeBits(sum[1], 32);
+      for (let i = FIRST_BUCKET; i < n; i++) writeFloat64(w, prev[i]);
+      this.#tDelta = 0;
+    } else {
+      if (!stale) this.#checkAppendable(h);
+      const tDelta = t - this.#t;
+      writeVarbitInt(w, tDelta - this.#tDelta);
+      this.#tDelta = tDelta;
+      const prev = this.#prev;
+      const wins = this.#wins;
+      this.#xor(CNT, stale ? 0 : h.count);
+      this.#xor(ZCNT, stale ? 0 : h.zeroCount);
+      xorWrite(w, (sum[0] ^ this.#sum[0]) >>> 0, (sum[1] ^ this.#sum[1]) >>> 0, wins[SUM]);
+      if (!stale) {
+        const np = h.positiveBuckets.length;
+        for (let i = FIRST_BUCKET; i < prev.length; i++) {
+          const j = i - FIRST_BUCKET;
+          this.#xor(i, j < np ? h.positiveBuckets[j] : h.negativeBuckets[j - np]);
+        }
+      }
+    }
+    this.#t = t;
+    this.#sum.set(sum);
+    this.#num++;
+    w.setByte(0, this.#num >>> 8);
+    w.setByte(1, this.#num & 0xff);
+  }
+
+  #xor(i: number, v: number): void {
+    xorWriteFloat(this.#w, v, this.#prev[i], this.#wins[i]);
+    this.#prev[i] = v;
+  }
+
+  #checkAppendable(h: FloatHistogram): void {
+    if (this.#sum[0] === 0x7ff00000 && this.#sum[1] === 2) {
+      throw new ChunkEncodeError("only stale markers may follow a stale marker in a chunk");
+    }
+    if (!sameLayout(this.#layout, h)) {
+      throw new ChunkEncodeError("histogram layout changed: start a new chunk");
+    }
+    checkBucketCounts(h);
+    const gauge = (this.#w.getByte(2) & COUNTER_RESET_MASK) === CounterResetHeader.Gauge;
+    if (gauge !== (h.counterResetHint === Hint.Gauge)) {
+      throw new ChunkEncodeError("gauge and counter histograms cannot share a chunk");
+    }
+    if (gauge) return;
+    if (h.counterResetHint === Hint.CounterReset) {
+      throw new ChunkEncodeError("explicit counter reset: start a new chunk");
+    }
+    const prev = this.#prev;
+    if (h.count < prev[CNT] || h.zeroCount < prev[ZCNT]) {
+      throw new ChunkEncodeError("counter reset: start a new chunk");
+    }
+    const np = h.positiveBuckets.length;
+    for (let i = FIRST_BUCKET; i < prev.length; i++) {
+      const j = i - FIRST_BUCKET;
+      const v = j < np ? h.positiveBuckets[j] : h.negativeBuckets[j - np];
+      if (v < prev[i]) throw new ChunkEncodeError("bucket counter reset: start a new chunk");
+    }
+  }
+
+  /** The chunk bytes so far, as a copy. */
+  bytes(): Uint8Array {
+    return this.#w.bytes().slice();
+  }
+}
+
+function checkBucketCounts(h: FloatHistogram): void {
+  if (
+    h.positiveBuckets.length !== countSpans(h.positiveSpans) ||
+    h.negativeBuckets.length !== countSpans(h.negativeSpans)
+  ) {
+    throw new ChunkEncodeError("bucket counts do not match the spans");
+  }
+}
+
+const STALE_FLOAT: FloatHistogram = {
+  counterResetHint: Hint.Unknown,
+  schema: 0,
+  zeroThreshold: 0,
+  zeroCount: 0,
+  count: 0,
+  sum: STALE_NAN,
+  positiveSpans: [],
+  negativeSpans: [],
+  positiveBuckets: new Float64Array(0),
+  negativeBuckets: new Float64Array(0),
+  customValues: new Float64Array(0),
+};
