@@ -15,14 +15,10 @@ import { compareLabels, labelsFromRecord } from "../engine/labels.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
-import { LocalLabelFileStore, ParquetDB, Syncer } from "../server/db/mod.ts";
-import { GrpcServer, HealthService, serveHttp2 } from "../server/grpc/mod.ts";
-import {
-  queryableSource,
-  registerInfoService,
-  registerQueryService,
-  registerStoreService,
-} from "../server/grpc/thanos/mod.ts";
+import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
+import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
+import { queryableSource } from "../server/grpc/thanos/mod.ts";
+import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
@@ -73,6 +69,7 @@ export async function runServe(
   const stopLoops = new AbortController();
   const loops: Promise<void>[] = [];
   let filter: ThanosBackfillFilter | undefined;
+  let syncer: Syncer | undefined;
   try {
     const bucket = instrumentBucket(await createBucket(bucketConfig), registry, "parquet");
     try {
@@ -90,7 +87,7 @@ export async function runServe(
         concurrency: config.discovery.concurrency,
         logger: logger.with({ component: "discoverer" }),
       });
-      const syncer = new Syncer({
+      const sync = syncer = new Syncer({
         bucket,
         streams: () => discoverer.streams,
         labelFiles: new LocalLabelFileStore(bucket, config.syncer.labelFilePath),
@@ -100,8 +97,14 @@ export async function runServe(
         registry,
       });
       await discoverer.discover(signal);
-      await syncer.sync(signal);
-      logger.info("initial sync done", { days: syncer.days.length });
+      try {
+        await sync.sync(signal);
+      } catch (err) {
+        // Days that failed are logged and retried by the next sync; the others are served.
+        if (!(err instanceof SyncError)) throw err;
+        logger.warn("some days failed to load", { err });
+      }
+      logger.info("initial sync done", { days: sync.days.length });
       loops.push(
         repeat(
           config.discovery.interval,
@@ -116,13 +119,13 @@ export async function runServe(
           stopLoops.signal,
           logger,
           "sync",
-          () => syncer.sync(stopLoops.signal),
+          () => sync.sync(stopLoops.signal),
           false,
         ),
       );
 
       const db = new ParquetDB({
-        days: () => syncer.days,
+        days: () => sync.days,
         externalLabels: config.query.externalLabels,
         limits: {
           maxShards: config.query.limits.maxShardCount,
@@ -133,6 +136,7 @@ export async function runServe(
         },
         chunkPartition: config.query.chunkPartition,
         keep,
+        registry,
       });
       // Prometheus' defaults: experimental PromQL features and delayed name removal off.
       const engine = new Engine({
@@ -159,11 +163,6 @@ export async function runServe(
         }),
       });
 
-      const grpcServer = new GrpcServer({
-        onError: (err, method) => logger.warn("gRPC call failed", { method, err }),
-      });
-      const health = new HealthService();
-      health.register(grpcServer);
       const overrides = labelsFromRecord(config.query.externalLabels);
       const streamLabels = () => {
         if (overrides.length > 0) return [overrides];
@@ -172,11 +171,15 @@ export async function runServe(
         );
         return sets.sort(compareLabels);
       };
-      registerInfoService(grpcServer, {
+      const grpcLogger = logger.with({ component: "grpc" });
+      const grpc = await startThanosGrpcServer({
+        port: config.http.thanos.port,
+        tls,
+        // Series already carry their stream's external labels (ParquetQueryable adds them).
         externalLabels: [],
-        supportsWithoutReplicaLabels: true,
-        queryApi: true,
-        state: () => {
+        externalLabelsInSource: true,
+        source: () => queryableSource(db.queryable()),
+        info: () => {
           const range = db.timeRange();
           const sets = streamLabels();
           return {
@@ -188,18 +191,14 @@ export async function runServe(
               : [],
           };
         },
+        query: {
+          engine,
+          queryable: () => db.queryable(),
+          lookbackDelta: config.query.lookback,
+        },
+        observer: grpcMetricsObserver(registry),
+        onError: (err) => grpcLogger.warn("gRPC connection or handler error", { err }),
       });
-      // Series already carry their stream's external labels (ParquetQueryable adds them).
-      registerStoreService(grpcServer, {
-        source: () => queryableSource(db.queryable()),
-        externalLabels: [],
-      });
-      registerQueryService(grpcServer, {
-        engine,
-        queryable: () => db.queryable(),
-        lookbackDelta: config.query.lookback,
-      });
-      const grpc = await serveHttp2({ port: config.http.thanos.port, tls }, grpcServer.handle);
 
       internal.setReady(true);
       logger.info("serve started", {
@@ -211,7 +210,6 @@ export async function runServe(
       await abortPromise(signal);
       logger.info("shutting down");
       internal.setReady(false, "shutting down");
-      health.shutdown();
       await Promise.all([
         http.shutdown(config.http.prometheus.shutdownTimeout),
         grpc.shutdown(config.http.thanos.shutdownTimeout),
@@ -219,6 +217,7 @@ export async function runServe(
     } finally {
       stopLoops.abort();
       await Promise.all(loops);
+      await syncer?.close();
       filter?.stop();
       await bucket.close();
     }

@@ -8,12 +8,14 @@
  */
 import type { AggregateExpr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import { type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { HistogramAggregator } from "./histogram_ops.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
+import { goQuote } from "./lexer.ts";
 import { labelsHash } from "./xxhash.ts";
 import { histogramToString } from "./histogram_functions.ts";
 
@@ -103,10 +105,14 @@ function foldGroups(
     if (maxQ > 1) ev.warn(`quantile value should be between 0 and 1, got ${maxQ}`, e.param!.pos);
     if (minQ < 0) ev.warn(`quantile value should be between 0 and 1, got ${minQ}`, e.param!.pos);
   }
+  // Per-group histogram sums of the current step (sum and avg only).
+  const hagg: (HistogramAggregator | undefined)[] = new Array(G);
+  const haggName: string[] = new Array(G);
   for (let i = 0; i < n; i++) {
     seen.fill(0);
     hasFloat.fill(0);
     hasHist.fill(0);
+    hagg.fill(undefined);
     for (const m of members) m.length = 0;
     for (let j = 0; j < input.length; j++) {
       const s = input[j];
@@ -126,10 +132,19 @@ function foldGroups(
               seen[g] = 1;
               dropName[g] = s.dropName ? 1 : 0;
               count[g] = 1;
+              value[g] = 0;
+              comp[g] = 0;
+              mean[g] = 0;
+              incremental[g] = 0;
             } else {
               count[g]++;
               if (s.dropName) dropName[g] = 1;
             }
+            if (hagg[g] === undefined) {
+              hagg[g] = new HistogramAggregator(op);
+              haggName[g] = getLabel(s.labels, METRIC_NAME);
+            }
+            hagg[g]!.add(s.h![i]!);
             continue;
           default:
             ev.info(`ignored histogram in ${op} aggregation`, e.expr.pos);
@@ -216,11 +231,32 @@ function foldGroups(
         case "avg":
           if (hasHist[g]) {
             if (hasFloat[g]) {
-              ev.warn(
-                `encountered a mix of histograms and floats for aggregation`,
+              ev.warn(`encountered a mix of histograms and floats for aggregation`, e.expr.pos);
+              continue;
+            }
+            const agg = hagg[g]!;
+            const h = agg.result();
+            if (agg.counterResetCollision) {
+              ev.warn("conflicting counter resets during histogram aggregation", e.expr.pos);
+            }
+            if (agg.nhcbBoundsReconciled) {
+              ev.info(
+                "mismatched custom buckets were reconciled during aggregation",
                 e.expr.pos,
               );
             }
+            if (h === undefined) {
+              ev.warn(
+                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${
+                  haggName[g]
+                }"`,
+                e.expr.pos,
+              );
+              continue;
+            }
+            if (outIdx[g] < 0) outIdx[g] = out.index(groupLabels[g], dropName[g] === 1);
+            else if (dropName[g]) out.series[outIdx[g]].dropName = true;
+            out.putHist(outIdx[g], i, h);
             continue;
           }
           if (op === "sum") v = value[g] + comp[g];
@@ -324,16 +360,7 @@ function selectK(
       let m = members[g];
       if (m.length === 0) continue;
       if (op === "topk" || op === "bottomk") {
-        // Highest (topk) or lowest (bottomk) first; NaN always ranks last.
-        m.sort((a, b) => {
-          const x = input[a].f[i];
-          const y = input[b].f[i];
-          const xn = x !== x;
-          const yn = y !== y;
-          if (xn || yn) return xn === yn ? 0 : xn ? 1 : -1;
-          return desc ? y - x : x - y;
-        });
-        m = m.slice(0, k);
+        m = selectTop(m, k, input, i, desc);
       } else if (op === "limitk") {
         m = m.slice(0, k);
       } else {
@@ -350,6 +377,46 @@ function selectK(
   return { type: "vector", series: out.result() };
 }
 
+/** Whether `x` ranks before `y`: higher (topk) or lower (bottomk) first, NaN always last. */
+function ranksBefore(x: number, y: number, desc: boolean): boolean {
+  if (x !== x) return false;
+  if (y !== y) return true;
+  return desc ? x > y : x < y;
+}
+
+/**
+ * The `k` best-ranked members at step `i`, best first. Small `k` keeps a sorted insertion
+ * buffer (O(n·k), no sort of the whole group); ties keep input order.
+ */
+function selectTop(
+  m: number[],
+  k: number,
+  input: StepSeries[],
+  i: number,
+  desc: boolean,
+): number[] {
+  if (k >= m.length || k > 32) {
+    const sorted = [...m].sort((a, b) => {
+      const x = input[a].f[i];
+      const y = input[b].f[i];
+      return ranksBefore(x, y, desc) ? -1 : ranksBefore(y, x, desc) ? 1 : 0;
+    });
+    return sorted.slice(0, k);
+  }
+  const best: number[] = [];
+  for (const j of m) {
+    const v = input[j].f[i];
+    if (best.length === k && !ranksBefore(v, input[best[k - 1]].f[i], desc)) continue;
+    let p = best.length < k ? best.length : k - 1;
+    while (p > 0 && ranksBefore(v, input[best[p - 1]].f[i], desc)) {
+      if (p < k) best[p] = best[p - 1];
+      p--;
+    }
+    best[p] = j;
+  }
+  return best;
+}
+
 async function countValues(
   ev: Evaluator,
   e: AggregateExpr,
@@ -358,7 +425,7 @@ async function countValues(
   const p = e.param!;
   const valueLabel = p.kind === "StringLiteral" ? p.value : "";
   if (valueLabel === "" || !valueLabel.isWellFormed()) {
-    throw new QueryError("execution", `invalid label name "${valueLabel}"`);
+    throw new QueryError("execution", `invalid label name ${goQuote(valueLabel)}`);
   }
   if (!e.without) grouping = [...grouping, valueLabel].sort();
   const input = await ev.evalVector(e.expr);

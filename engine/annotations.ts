@@ -8,7 +8,9 @@ import type { PositionRange } from "./ast.ts";
 
 /** Collects the warnings and infos of one query, deduplicated, in first-seen order. */
 export class Annotations {
+  /** Rendered warnings. */
   readonly warnings: Set<string> = new Set();
+  /** Rendered infos. */
   readonly infos: Set<string> = new Set();
 
   /** @param query the query text positions refer to (`undefined` when given as an AST) */

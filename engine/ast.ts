@@ -214,6 +214,16 @@ export interface VectorSelector {
   smoothed?: boolean;
   /** Set on the label-selector argument of `info()`, which may match the empty string. */
   bypassEmptyMatcherCheck?: boolean;
+  /**
+   * Set by the engine's preparation when only histogram statistics are read (under
+   * `histogram_count`/`_sum`/`_avg`): counter reset hints are then derived sample by sample.
+   */
+  histogramStats?: boolean;
+  /**
+   * Set by the engine's preparation: the enclosing function or aggregation and the grouping
+   * of a directly enclosing aggregation, passed to storage as select hints.
+   */
+  selectHints?: { func?: string; grouping?: string[]; by?: boolean };
   pos: PositionRange;
 }
 

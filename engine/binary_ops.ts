@@ -11,7 +11,18 @@ import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "./histogram.ts";
 import { getLabel, type Labels, METRIC_NAME, setLabel } from "./labels.ts";
 import { exprType } from "./parser.ts";
-import { dropMetricName, type Evaluator, scaleHistogram } from "./evaluator.ts";
+import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import { CounterResetHint } from "./histogram.ts";
+import {
+  addHistograms,
+  compactHistogram,
+  divHistogram,
+  HistogramError,
+  histogramsEqual,
+  mulHistogram,
+  subHistograms,
+  trimHistogram,
+} from "./histogram_ops.ts";
 import {
   ABSENT,
   FLOAT,
@@ -76,19 +87,46 @@ interface ElemResult {
   keep: boolean;
   /** Set when the operand types are incompatible (the sample is dropped with an info). */
   incompatible: string | undefined;
+  /** A warning about the operation (the sample is kept unless `keep` is false). */
+  warning: string | undefined;
+  /** An info about the operation. */
+  info: string | undefined;
 }
 
-const elem: ElemResult = { f: 0, h: undefined, keep: false, incompatible: undefined };
+const elem: ElemResult = {
+  f: 0,
+  h: undefined,
+  keep: false,
+  incompatible: undefined,
+  warning: undefined,
+  info: undefined,
+};
 
-function histogramsEqual(a: FloatHistogram, b: FloatHistogram): boolean {
-  return a.schema === b.schema && a.count === b.count && a.sum === b.sum &&
-    a.zeroCount === b.zeroCount && a.zeroThreshold === b.zeroThreshold &&
-    JSON.stringify([a.positiveSpans, a.negativeSpans, [...a.positiveBuckets], [
-        ...a.negativeBuckets,
-      ]]) ===
-      JSON.stringify([b.positiveSpans, b.negativeSpans, [...b.positiveBuckets], [
-        ...b.negativeBuckets,
-      ]]);
+/** `a + b` or `a - b` of two histograms, with Prometheus' annotations. */
+function addOrSub(op: "+" | "-", a: FloatHistogram, b: FloatHistogram): void {
+  let r;
+  try {
+    r = op === "+" ? addHistograms(a, b) : subHistograms(a, b);
+  } catch (e) {
+    if (!(e instanceof HistogramError)) throw e;
+    elem.warning = `incompatible bucket layout encountered for binary operator ${op}`;
+    return;
+  }
+  const what = op === "+" ? "addition" : "subtraction";
+  let h = r.histogram;
+  if (op === "-") h = { ...h, counterResetHint: CounterResetHint.Gauge };
+  elem.h = compactHistogram(h);
+  elem.keep = true;
+  if (r.counterResetCollision) elem.warning = `conflicting counter resets during histogram ${what}`;
+  if (r.nhcbBoundsReconciled) {
+    elem.info = `mismatched custom buckets were reconciled during ${what}`;
+  }
+}
+
+/** Reports the warning and info of an element operation. */
+function annotate(ev: Evaluator, r: ElemResult, e: BinaryExpr): void {
+  if (r.warning !== undefined) ev.warn(r.warning, e.pos);
+  if (r.info !== undefined) ev.info(r.info, e.pos);
 }
 
 /** Applies `op` to one pair of samples (`lh`/`rh` set for histogram samples). */
@@ -101,9 +139,11 @@ function elemBinop(
 ): ElemResult {
   elem.h = undefined;
   elem.incompatible = undefined;
+  elem.warning = undefined;
+  elem.info = undefined;
+  elem.keep = false;
   if (lh === undefined && rh === undefined) {
     if (op === "</" || op === ">/") {
-      elem.keep = false;
       elem.incompatible = `float ${op} float`;
       return elem;
     }
@@ -116,28 +156,28 @@ function elemBinop(
     }
     return elem;
   }
-  elem.keep = false;
   if (lh === undefined && rh !== undefined) {
     if (op === "*") {
-      elem.h = scaleHistogram(rh, lf);
+      elem.h = compactHistogram(mulHistogram(rh, lf));
       elem.keep = true;
     } else elem.incompatible = `float ${op} histogram`;
     return elem;
   }
   if (lh !== undefined && rh === undefined) {
     if (op === "*" || op === "/") {
-      elem.h = scaleHistogram(lh, op === "*" ? rf : 1 / rf);
+      elem.h = compactHistogram(op === "*" ? mulHistogram(lh, rf) : divHistogram(lh, rf));
+      elem.keep = true;
+    } else if (op === "</" || op === ">/") {
+      elem.h = trimHistogram(lh, rf, op === "</");
       elem.keep = true;
     } else elem.incompatible = `histogram ${op} float`;
     return elem;
   }
-  if (op === "==" || op === "!=") {
+  if (op === "+" || op === "-") addOrSub(op, lh!, rh!);
+  else if (op === "==" || op === "!=") {
     elem.h = lh;
     elem.keep = histogramsEqual(lh!, rh!) === (op === "==");
-  } else if (op !== "+" && op !== "-") {
-    elem.incompatible = `histogram ${op} histogram`;
-  }
-  // Histogram addition and subtraction need bucket arithmetic (a later issue): dropped.
+  } else elem.incompatible = `histogram ${op} histogram`;
   return elem;
 }
 
@@ -201,6 +241,7 @@ function vectorScalarBinop(
         );
         continue;
       }
+      annotate(ev, r, e);
       let f = r.f;
       let h = r.h;
       if (isCmp && swap) {
@@ -339,7 +380,7 @@ function vectorBinop(
     lh: FloatHistogram | undefined,
     rf: number,
     rh: FloatHistogram | undefined,
-    outKey: () => number,
+    o: number,
   ) => {
     const r = oneToMany ? elemBinop(op, rf, lf, rh, lh) : elemBinop(op, lf, rf, lh, rh);
     if (r.incompatible !== undefined) {
@@ -349,6 +390,7 @@ function vectorBinop(
       );
       return;
     }
+    annotate(ev, r, e);
     if (m.card === "one-to-one") {
       if (matchedStamp[sigOrd] === i) {
         throw new QueryError(
@@ -358,7 +400,6 @@ function vectorBinop(
       }
     }
     matchedStamp[sigOrd] = i;
-    const o = outKey();
     if (m.card !== "one-to-one" && out.series[o].k[i] !== ABSENT) {
       throw new QueryError(
         "execution",
@@ -373,6 +414,15 @@ function vectorBinop(
     } else if (!r.keep) return;
     if (h !== undefined) out.putHist(o, i, h);
     else out.putFloat(o, i, f);
+  };
+
+  const fillIndex = (key: string, ls: Labels, rs: Labels): number => {
+    let o = fillOut.get(key);
+    if (o === undefined) {
+      o = out.index(resultLabels(ls, rs), e.returnBool);
+      fillOut.set(key, o);
+    }
+    return o;
   };
 
   for (let i = 0; i < n; i++) {
@@ -403,29 +453,20 @@ function vectorBinop(
       if (rightStamp[s] !== i) {
         if (fillR === undefined) continue;
         const fillLabels = matchLabels(ls.labels, m);
-        apply(i, s, ls.f[i], lh, fillR, undefined, () => {
-          const key = "l" + j;
-          let o = fillOut.get(key);
-          if (o === undefined) {
-            o = out.index(resultLabels(ls.labels, fillLabels), e.returnBool);
-            fillOut.set(key, o);
-          }
-          return o;
-        });
+        apply(i, s, ls.f[i], lh, fillR, undefined, fillIndex("l" + j, ls.labels, fillLabels));
         continue;
       }
       const r = rightIdx[s];
       const rs = rhs[r];
       const rh = rs.k[i] === HIST ? rs.h![i] : undefined;
-      apply(i, s, ls.f[i], lh, rs.f[i], rh, () => {
-        const key = j * R + r;
-        let o = pairOut.get(key);
-        if (o === undefined) {
-          o = out.index(resultLabels(ls.labels, rs.labels), e.returnBool);
-          pairOut.set(key, o);
-        }
-        return o;
-      });
+      // Output series are per (left, right) pair: labels are computed once per pair.
+      const key = j * R + r;
+      let o = pairOut.get(key);
+      if (o === undefined) {
+        o = out.index(resultLabels(ls.labels, rs.labels), e.returnBool);
+        pairOut.set(key, o);
+      }
+      apply(i, s, ls.f[i], lh, rs.f[i], rh, o);
     }
     if (fillL !== undefined) {
       for (let j = 0; j < rhs.length; j++) {
@@ -435,15 +476,7 @@ function vectorBinop(
         if (matchedStamp[s] === i) continue;
         const fillLabels = matchLabels(rs.labels, m);
         const rh = rs.k[i] === HIST ? rs.h![i] : undefined;
-        apply(i, s, fillL, undefined, rs.f[i], rh, () => {
-          const key = "r" + j;
-          let o = fillOut.get(key);
-          if (o === undefined) {
-            o = out.index(resultLabels(fillLabels, rs.labels), e.returnBool);
-            fillOut.set(key, o);
-          }
-          return o;
-        });
+        apply(i, s, fillL, undefined, rs.f[i], rh, fillIndex("r" + j, fillLabels, rs.labels));
       }
     }
   }

@@ -20,6 +20,7 @@ import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "./queryable.ts";
 import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
 import { prepareExpr } from "./prepare.ts";
+import { HistogramError } from "./histogram_ops.ts";
 import { ABSENT, FLOAT, type StepSeries, type StepValue } from "./step_vector.ts";
 import type { MatrixSeries, QueryResult, Sample, Value } from "./value.ts";
 
@@ -49,8 +50,13 @@ export interface EngineOptions {
 export interface QueryOptions {
   /** Overrides the engine's lookback delta, ms (0 or absent: engine default). */
   lookbackDelta?: number;
-  /** Cancels the query. */
+  /** Cancels the query; an abort with a `TimeoutError` reason counts as a timeout. */
   signal?: AbortSignal;
+  /**
+   * The query text, when `query` is passed already parsed: annotations then carry positions
+   * (`(1:5)`) as Prometheus' API shows them.
+   */
+  queryText?: string;
 }
 
 const DEFAULT_LOOKBACK = 5 * 60_000;
@@ -133,17 +139,15 @@ export class Engine {
         }" for range query, must be Scalar or instant Vector`,
       );
     }
-    const timeoutSignal = AbortSignal.timeout(this.#timeout);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeoutSignal]) : timeoutSignal;
     const ctx: QueryContext = {
       queryable,
       lookbackDelta: opts.lookbackDelta || this.#lookbackDelta,
       maxSamples: this.#maxSamples,
       noStepSubqueryInterval: this.#noStepSubqueryInterval,
       delayedNameRemoval: this.#delayedNameRemoval,
-      signal,
-      timeoutSignal,
-      annotations: new Annotations(typeof query === "string" ? query : undefined),
+      signal: opts.signal,
+      deadline: Date.now() + this.#timeout,
+      annotations: new Annotations(typeof query === "string" ? query : opts.queryText),
       currentSamples: 0,
       peakSamples: 0,
       totalSamples: 0,
@@ -153,7 +157,14 @@ export class Engine {
     const prepared = prepareExpr(expr, { start, end, step });
     // Prometheus evaluates instant queries with an interval of 1ms over a single step.
     const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
-    const v = await ev.eval(prepared);
+    let v: StepValue;
+    try {
+      v = await ev.eval(prepared);
+    } catch (e) {
+      // Histogram arithmetic failures that no operator turned into an annotation.
+      if (e instanceof HistogramError) throw new QueryError("execution", e.message, { cause: e });
+      throw e;
+    }
     ev.checkAbort();
     const value = toResult(ev, v, isRange);
     return {

@@ -3,7 +3,7 @@ import { Engine } from "./engine.ts";
 import { QueryError } from "./errors.ts";
 import { compareLabels, labelsToString } from "./labels.ts";
 import { type Matcher, matchesAll } from "./matchers.ts";
-import type { Queryable, SeriesSet, StringsResult } from "./queryable.ts";
+import type { Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
 import { ArraySampleIterator, type Series } from "./series.ts";
 import { parseSeriesDescription } from "./series_desc.ts";
 import type { QueryResult } from "./value.ts";
@@ -217,10 +217,210 @@ Deno.test("the sample limit and cancellation abort the query", async () => {
     () => small.rangeQuery(storage, "http_requests_total", 0, 50 * MIN, MIN),
     (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
   );
+  // A subquery with more steps than samples allowed fails before allocating its steps.
+  await assert.rejects(
+    () => engine.instantQuery(storage, "max_over_time(http_requests_total[1000d:1s])", 0),
+    (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
+  );
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(
     () => engine.instantQuery(storage, "http_requests_total", 0, { signal: ac.signal }),
     (e: unknown) => e instanceof QueryError && e.kind === "canceled",
   );
+});
+
+const fns = new TestStorage(MIN, [
+  'metric{a="1"} 1 2 3 4 5',
+  'metric{a="2"} -1.5 -0.5 0.5 1.5 2.5',
+  "resets_metric 5 1 3 2 8",
+  "ts_metric 1700000000 951782400",
+]);
+
+async function at(q: string, t: number, s: Queryable = fns): Promise<string[]> {
+  return sorted(await engine.instantQuery(s, q, t));
+}
+
+Deno.test("element-wise functions drop the metric name", async () => {
+  same(await at("abs(metric)", 4 * MIN), ['{a="1"} 5', '{a="2"} 2.5']);
+  same(await at("round(metric, 2)", MIN), ['{a="1"} 2', '{a="2"} 0']);
+  same(await at("round(metric)", 2 * MIN), ['{a="1"} 3', '{a="2"} 1']);
+  same(await at("clamp(metric, 0, 3)", 4 * MIN), ['{a="1"} 3', '{a="2"} 2.5']);
+  same(await at("clamp(metric, 3, 0)", 4 * MIN), []);
+  same(await at("sgn(metric)", 0), ['{a="1"} 1', '{a="2"} -1']);
+  assert.equal(scalar(await engine.instantQuery(fns, 'scalar(metric{a="1"})', 2 * MIN)), 3);
+  assert.ok(Number.isNaN(scalar(await engine.instantQuery(fns, "scalar(metric)", 2 * MIN))));
+});
+
+Deno.test("date functions read UTC calendar fields", async () => {
+  // 951782400 is 2000-02-29T00:00:00Z, a leap day; 1700000000 is 2023-11-14T22:13:20Z.
+  same(await at("day_of_year(ts_metric)", 0), ["{} 318"]); // 304 days before November, +14
+  same(await at("hour(ts_metric)", 0), ["{} 22"]);
+  same(await at("days_in_month(ts_metric)", MIN), ["{} 29"]);
+  same(await at("day_of_week(ts_metric)", MIN), ["{} 2"]);
+  same(await at("month(ts_metric)", MIN), ["{} 2"]);
+  // Without an argument: the evaluation time (1970-01-01T00:02:00Z).
+  same(await at("minute()", 2 * MIN), ["{} 2"]);
+});
+
+Deno.test("range functions over windows", async () => {
+  // Samples 5 1 3 2 8 at 0..4m: two decreases, four changes.
+  same(await at("resets(resets_metric[5m])", 4 * MIN), ["{} 2"]);
+  same(await at("changes(resets_metric[5m])", 4 * MIN), ["{} 4"]);
+  // (-1m, 4m] holds all five samples: 1..5, slope 1/60 per second.
+  same(await at('deriv(metric{a="1"}[5m])', 4 * MIN), [`{a="1"} ${1 / 60}`]);
+  same(await at('predict_linear(metric{a="1"}[5m], 60)', 4 * MIN), ['{a="1"} 6']);
+  same(await at('quantile_over_time(0.25, metric{a="1"}[5m])', 4 * MIN), ['{a="1"} 2']);
+  same(await at('stdvar_over_time(metric{a="1"}[5m])', 4 * MIN), ['{a="1"} 2']);
+  same(await at("last_over_time(metric[2m])", 4 * MIN), ['metric{a="1"} 5', 'metric{a="2"} 2.5']);
+  same(await at('irate(metric{a="1"}[5m])', 4 * MIN), [`{a="1"} ${1 / 60}`]);
+  same(await at('idelta(metric{a="2"}[5m])', 4 * MIN), ['{a="2"} 1']);
+  same(await at("absent_over_time(nothing[5m])", 4 * MIN), ["{} 1"]);
+  same(await at("absent_over_time(metric[5m])", 4 * MIN), []);
+});
+
+Deno.test("sum uses compensated summation", async () => {
+  const s = new TestStorage(MIN, ['x{i="1"} 2', 'x{i="2"} 8', 'x{i="3"} 1e100', 'x{i="4"} -1e100']);
+  same(await at("sum(x)", 0, s), ["{} 10"]);
+  same(await at("avg(x)", 0, s), ["{} 2.5"]);
+});
+
+Deno.test("set operators match on signatures", async () => {
+  same(await at('metric and on(a) metric{a="1"}', 0), ['metric{a="1"} 1']);
+  same(await at('metric unless metric{a="1"}', 0), ['metric{a="2"} -1.5']);
+  same(await at('metric{a="1"} or vector(7)', 0), ['metric{a="1"} 1', "{} 7"]);
+});
+
+Deno.test("classic histogram quantiles interpolate within buckets", async () => {
+  const h = new TestStorage(MIN, [
+    'req_bucket{le="0.1"} 10',
+    'req_bucket{le="0.5"} 30',
+    'req_bucket{le="+Inf"} 40',
+  ]);
+  // Rank 20 of 40 falls in (0.1, 0.5] with 10 below and 20 inside: 0.1 + 0.4 * 10/20.
+  same(await at("histogram_quantile(0.5, req_bucket)", 0, h), ["{} 0.30000000000000004"]);
+  // Ranks above the last finite bucket return its upper bound.
+  same(await at("histogram_quantile(0.9, req_bucket)", 0, h), ["{} 0.5"]);
+  same(await at("histogram_fraction(0, 0.1, req_bucket)", 0, h), ["{} 0.25"]);
+});
+
+Deno.test("step-invariant subtrees and @ in range queries", async () => {
+  const res = await engine.rangeQuery(fns, 'metric{a="1"} @ 120 + time() * 0', 0, 4 * MIN, 2 * MIN);
+  assert.equal(res.value.type, "matrix");
+  if (res.value.type !== "matrix") return;
+  assert.deepEqual(res.value.series[0].floatValues, [3, 3, 3]);
+  const t = await engine.rangeQuery(fns, 'timestamp(metric{a="1"} @ 60)', 0, 2 * MIN, MIN);
+  if (t.value.type === "matrix") assert.deepEqual(t.value.series[0].floatValues, [60, 60, 60]);
+});
+
+Deno.test("a timeout signal reports a timeout, annotations carry positions", async () => {
+  await assert.rejects(
+    () =>
+      engine.instantQuery(storage, "http_requests_total", 0, {
+        signal: AbortSignal.abort(new DOMException("late", "TimeoutError")),
+      }),
+    (e: unknown) => e instanceof QueryError && e.kind === "timeout",
+  );
+  const expr = engine.parse("sum(rate(gauge[20m]))");
+  const res = await engine.instantQuery(storage, expr, 15 * MIN, {
+    queryText: "sum(rate(gauge[20m]))",
+  });
+  assert.deepEqual(res.infos, [
+    'PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "gauge" (1:10)',
+  ]);
+});
+
+Deno.test("matching errors: many-to-one must be explicit, grouping must be unique", async () => {
+  const s = new TestStorage(MIN, [
+    'a{job="x", i="1"} 1',
+    'a{job="x", i="2"} 2',
+    'b{job="x"} 10',
+  ]);
+  await assert.rejects(
+    () => engine.instantQuery(s, "a + on(job) b", 0),
+    (e: unknown) =>
+      e instanceof QueryError &&
+      e.message ===
+        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+  );
+  same(await at("a + on(job) group_left b", 0, s), ['{i="1", job="x"} 11', '{i="2", job="x"} 12']);
+  same(await at("b + on(job) group_right a", 0, s), ['{i="1", job="x"} 11', '{i="2", job="x"} 12']);
+  await assert.rejects(
+    () => engine.instantQuery(s, "a + ignoring(i) group_left a", 0),
+    (e: unknown) =>
+      e instanceof QueryError && /found duplicate series for the match group/.test(e.message),
+  );
+});
+
+Deno.test("count_values, limitk and limit_ratio", async () => {
+  const s = new TestStorage(MIN, ['v{i="1"} 1.5', 'v{i="2"} 1.5', 'v{i="3"} 1e21']);
+  same(await at('count_values("value", v)', 0, s), [
+    '{value="1.5"} 2',
+    '{value="1000000000000000000000"} 1',
+  ]);
+  assert.equal((await at("limitk(2, v)", 0, s)).length, 2);
+  // A ratio of 1 keeps everything, -1 too (the complement of nothing), 0 nothing.
+  assert.equal((await at("limit_ratio(1, v)", 0, s)).length, 3);
+  assert.equal((await at("limit_ratio(0, v)", 0, s)).length, 0);
+  const half = (await at("limit_ratio(0.5, v)", 0, s)).length;
+  const rest = (await at("limit_ratio(-0.5, v)", 0, s)).length;
+  assert.equal(half + rest, 3);
+});
+
+Deno.test("a range query of a scalar gives one series without labels", async () => {
+  const res = await engine.rangeQuery(fns, "time() * 2", 0, 2 * MIN, MIN);
+  assert.equal(res.value.type, "matrix");
+  if (res.value.type !== "matrix") return;
+  assert.deepEqual(res.value.series[0].labels, []);
+  assert.deepEqual(res.value.series[0].floatValues, [0, 120, 240]);
+  await assert.rejects(
+    () => engine.rangeQuery(fns, "metric[5m]", 0, MIN, MIN),
+    (e: unknown) =>
+      e instanceof QueryError && /invalid expression type "range vector"/.test(e.message),
+  );
+});
+
+Deno.test("topk and bottomk rank NaN last and order results best first", async () => {
+  const s = new TestStorage(MIN, ['n{i="1"} NaN', 'n{i="2"} 5', 'n{i="3"} -1', 'n{i="4"} 7']);
+  const q = async (query: string) => vector(await engine.instantQuery(s, query, 0));
+  assert.deepEqual(await q("topk(2, n)"), ['n{i="4"} 7', 'n{i="2"} 5']);
+  assert.deepEqual(await q("bottomk(2, n)"), ['n{i="3"} -1', 'n{i="2"} 5']);
+  assert.deepEqual(await q("topk(4, n)"), [
+    'n{i="4"} 7',
+    'n{i="2"} 5',
+    'n{i="3"} -1',
+    'n{i="1"} NaN',
+  ]);
+  assert.deepEqual(await q("bottomk(4, n)"), [
+    'n{i="3"} -1',
+    'n{i="2"} 5',
+    'n{i="4"} 7',
+    'n{i="1"} NaN',
+  ]);
+});
+
+Deno.test("selectors pass Prometheus' select hints to storage", async () => {
+  const seen: SelectHints[] = [];
+  const recording: Queryable = {
+    select: (m, hints) => {
+      seen.push(hints);
+      return storage.select(m);
+    },
+    labelNames: () => storage.labelNames(),
+    labelValues: () => storage.labelValues(),
+  };
+  await engine.instantQuery(recording, "sum by (job) (http_requests_total)", 50 * MIN);
+  assert.deepEqual(seen.pop(), {
+    func: "sum",
+    grouping: ["job"],
+    by: true,
+    start: 45 * MIN + 1,
+    end: 50 * MIN,
+    step: 1,
+  });
+  await engine.instantQuery(recording, "rate(http_requests_total[5m] offset 1m) + gauge", 50 * MIN);
+  assert.deepEqual(seen, [
+    { func: "rate", start: 44 * MIN + 1, end: 49 * MIN, step: 1, range: 5 * MIN },
+    { start: 45 * MIN + 1, end: 50 * MIN, step: 1 },
+  ]);
 });

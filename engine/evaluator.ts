@@ -10,7 +10,7 @@ import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector 
 import type { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "./histogram.ts";
-import { type Labels, labelsKey } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
 import type { Queryable, SelectHints } from "./queryable.ts";
 import { isStaleNaN, type Series, ValueType } from "./series.ts";
@@ -28,6 +28,10 @@ import {
 import { evalCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
+import { detectReset, HistogramError, mulHistogram, usesCustomBuckets } from "./histogram_ops.ts";
+import { interpolateHistograms } from "./range_functions.ts";
+import { extendFloats, interpolateAt, lowerIndex, searchAtLeast } from "./windows.ts";
+import { CounterResetHint } from "./histogram.ts";
 
 /** Settings shared by every evaluator of one query. */
 export interface QueryContext {
@@ -41,10 +45,10 @@ export interface QueryContext {
   noStepSubqueryInterval: number;
   /** Prometheus' `promql-delayed-name-removal`. */
   delayedNameRemoval: boolean;
-  /** Aborts the query (caller cancellation or timeout). */
+  /** Cancels the query. */
   signal?: AbortSignal;
-  /** Signal of the query timeout, to tell a timeout from a cancellation. */
-  timeoutSignal?: AbortSignal;
+  /** When the query times out, in `Date.now()` ms (a clock check is cheaper than a timer). */
+  deadline: number;
   /** Collected warnings and infos. */
   annotations: Annotations;
   /** Samples currently held (approximation of Prometheus' accounting). */
@@ -76,6 +80,13 @@ export class Evaluator {
   /** Number of steps. */
   readonly n: number;
 
+  /**
+   * @param ctx the query's shared settings and accounting
+   * @param start first step, ms
+   * @param end last possible step, ms
+   * @param interval step width, ms (1 for instant queries)
+   * @throws {QueryError} `too_many_samples` when the steps alone exceed the sample limit
+   */
   constructor(
     readonly ctx: QueryContext,
     readonly start: number,
@@ -83,6 +94,13 @@ export class Evaluator {
     readonly interval: number,
   ) {
     this.n = end < start ? 0 : Math.floor((end - start) / interval) + 1;
+    // Every step of a series takes a slot; more steps than samples allowed cannot fit.
+    if (this.n > ctx.maxSamples) {
+      throw new QueryError(
+        "too_many_samples",
+        "query processing would load too many samples into memory in query execution",
+      );
+    }
   }
 
   /** Timestamp of step `i`. */
@@ -97,12 +115,16 @@ export class Evaluator {
 
   /** Throws if the query was canceled or timed out. */
   checkAbort(): void {
-    const s = this.ctx.signal;
-    if (s?.aborted) {
-      if (this.ctx.timeoutSignal?.aborted) {
+    const signal = this.ctx.signal;
+    if (signal?.aborted) {
+      // AbortSignal.timeout() aborts with a TimeoutError: report that as a timeout.
+      if (signal.reason instanceof DOMException && signal.reason.name === "TimeoutError") {
         throw new QueryError("timeout", "query timed out in expression evaluation");
       }
       throw new QueryError("canceled", "query was canceled in expression evaluation");
+    }
+    if (Date.now() > this.ctx.deadline) {
+      throw new QueryError("timeout", "query timed out in expression evaluation");
     }
   }
 
@@ -231,7 +253,7 @@ export class Evaluator {
           r.k[i] = FLOAT;
           r.f[i] = -s.f[i];
         } else if (s.k[i] === HIST) {
-          setHist(r, i, scaleHistogram(s.h![i]!, -1));
+          setHist(r, i, mulHistogram(s.h![i]!, -1));
         }
       }
       out.push(r);
@@ -265,6 +287,7 @@ export class Evaluator {
     vs: VectorSelector,
     timestamps = false,
   ): Promise<{ series: StepSeries[]; ts: Float64Array[] }> {
+    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [] };
     const n = this.n;
     const lookback = this.ctx.lookbackDelta;
     const off = vs.offset;
@@ -272,6 +295,7 @@ export class Evaluator {
     const first = (at ?? this.start) - off;
     const last = (at ?? this.lastTime) - off;
     const all = await this.select(vs.matchers, {
+      ...vs.selectHints,
       start: first - lookback + 1,
       end: last,
       step: this.interval,
@@ -282,6 +306,7 @@ export class Evaluator {
     for (const series of all) {
       this.checkAbort();
       const it = series.iterator();
+      const hints = vs.histogramStats ? new ResetHints() : undefined;
       const s = newStepSeries(series.labels, false, n);
       const tsArr = timestamps ? new Float64Array(n) : undefined;
       let typ: ValueType = it.next();
@@ -296,6 +321,7 @@ export class Evaluator {
         if (typ !== ValueType.None && it.atT() <= minT) {
           typ = it.seek(minT + 1);
           lastKind = 0;
+          hints?.reset();
         }
         while (typ !== ValueType.None && it.atT() <= ref) {
           lastT = it.atT();
@@ -304,6 +330,7 @@ export class Evaluator {
             lastKind = FLOAT;
           } else {
             lastH = it.atFloatHistogram();
+            if (hints) lastH = hints.next(lastH);
             lastKind = HIST;
           }
           typ = it.next();
@@ -332,6 +359,79 @@ export class Evaluator {
   }
 
   /**
+   * A `smoothed` instant selector: the value at each step is interpolated between the samples
+   * around it (within a lookback delta on either side), or the last sample carried forward.
+   */
+  async #selectSmoothed(vs: VectorSelector): Promise<StepSeries[]> {
+    const n = this.n;
+    const lb = this.ctx.lookbackDelta;
+    const first = (vs.timestamp ?? this.start) - vs.offset;
+    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
+    const all = await this.select(vs.matchers, {
+      start: first - lb + 1,
+      end: last + lb,
+      step: this.interval,
+    });
+    const out: StepSeries[] = [];
+    const pos = vs.pos;
+    for (const series of all) {
+      const r = readRange(series, first - lb, last + lb);
+      const { ft, fv, ht, hv } = r;
+      const name = getLabel(series.labels, METRIC_NAME);
+      const s = newStepSeries(series.labels, false, n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const t = (vs.timestamp ?? this.time(i)) - vs.offset;
+        const a = lowerIndex(ft, t - lb);
+        const b = lowerIndex(ft, t + lb);
+        const ha = lowerIndex(ht, t - lb);
+        const hb = lowerIndex(ht, t + lb);
+        if (b > a && hb > ha) {
+          this.warn(`encountered a mix of histograms and floats for metric name "${name}"`, pos);
+          continue;
+        }
+        if (hb > ha) {
+          const k = searchAtLeast(ht, ha, hb, t);
+          let h: FloatHistogram;
+          if (k < hb && ht[k] === t) h = hv[k];
+          else if (k > ha && k < hb) {
+            const prev = hv[k - 1];
+            const next = hv[k];
+            const gauge = CounterResetHint.Gauge;
+            try {
+              if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
+                throw new HistogramError("mixed");
+              }
+              const isCounter = prev.counterResetHint !== gauge || next.counterResetHint !== gauge;
+              h = interpolateHistograms(this, pos, prev, ht[k - 1], next, ht[k], t, isCounter);
+            } catch (e) {
+              if (!(e instanceof HistogramError)) throw e;
+              this.warn(
+                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`,
+                pos,
+              );
+              continue;
+            }
+          } else if (k > ha) h = { ...hv[k - 1], counterResetHint: CounterResetHint.Unknown };
+          else continue;
+          setHist(s, i, h);
+          any = true;
+          continue;
+        }
+        const k = searchAtLeast(ft, a, b, t);
+        if (k < b && ft[k] === t) s.f[i] = fv[k];
+        else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);
+        else if (k > a) s.f[i] = fv[k - 1];
+        else continue;
+        s.k[i] = FLOAT;
+        any = true;
+      }
+      if (any) out.push(s);
+    }
+    return out;
+  }
+
+  /**
    * Loads what a range function or a matrix result needs from a matrix selector or subquery:
    * every sample of the covered time span, plus how to place the window of each step.
    */
@@ -340,20 +440,26 @@ export class Evaluator {
       const vs = e.vectorSelector;
       const range = e.range;
       const at = vs.timestamp;
-      const first = (at ?? this.start) - vs.offset;
-      const last = (at ?? this.lastTime) - vs.offset;
+      // Anchored and smoothed selectors also need samples up to a lookback delta before the
+      // window (and, smoothed, after it) to pick or interpolate the boundary values.
+      const lb = this.ctx.lookbackDelta;
+      const extendLow = vs.anchored || vs.smoothed ? lb : 0;
+      const extendHigh = vs.smoothed ? lb : 0;
+      const first = (at ?? this.start) - vs.offset - extendLow;
+      const last = (at ?? this.lastTime) - vs.offset + extendHigh;
       const all = await this.select(vs.matchers, {
+        ...vs.selectHints,
         start: first - range + 1,
         end: last,
         step: this.interval,
         range,
-        func,
+        func: func ?? vs.selectHints?.func,
       });
       const series: RangeSeries[] = [];
       let loaded = 0;
       for (const s of all) {
         this.checkAbort();
-        const r = readRange(s, first - range, last);
+        const r = readRange(s, first - range, last, vs.histogramStats);
         if (r.ft.length + r.ht.length === 0) continue;
         loaded += r.ft.length + r.ht.length;
         series.push(r);
@@ -362,7 +468,7 @@ export class Evaluator {
       // A range query only ever holds one window per series, not the whole span loaded here;
       // counting the span would reject queries Prometheus accepts.
       if (this.n === 1) this.addSamples(loaded);
-      return { series, range, offset: vs.offset, at, selector: vs };
+      return { series, range, offset: vs.offset, at, selector: vs, extendLow, extendHigh };
     }
     return await this.#loadSubquery(e);
   }
@@ -411,7 +517,7 @@ export class Evaluator {
         hv,
       });
     }
-    return { series, range, offset: off, at: sq.timestamp };
+    return { series, range, offset: off, at: sq.timestamp, extendLow: 0, extendHigh: 0 };
   }
 }
 
@@ -427,15 +533,51 @@ export interface RangeInput {
   at?: number;
   /** The selector, when the argument is a matrix selector (not a subquery). */
   selector?: VectorSelector;
+  /** Samples loaded before the window start (anchored/smoothed selectors), ms. */
+  extendLow: number;
+  /** Samples loaded after the window end (smoothed selectors), ms. */
+  extendHigh: number;
 }
 
+/**
+ * Derives counter reset hints from consecutive histogram samples, as Prometheus' histogram
+ * statistics iterator does when only counts and sums are needed: an unknown hint becomes
+ * "reset" or "not reset" by comparing with the previous sample.
+ */
+class ResetHints {
+  #last: FloatHistogram | undefined;
+
+  /** Forgets the previous sample (after skipping samples). */
+  reset(): void {
+    this.#last = undefined;
+  }
+
+  /** Returns `h` with its hint derived (a copy when it changes). */
+  next(h: FloatHistogram): FloatHistogram {
+    if (isStaleNaN(h.sum)) return h;
+    let out = h;
+    if (h.counterResetHint === CounterResetHint.Unknown && this.#last !== undefined) {
+      const hint = detectReset(h, this.#last)
+        ? CounterResetHint.CounterReset
+        : CounterResetHint.NotCounterReset;
+      out = { ...h, counterResetHint: hint };
+    }
+    this.#last = out;
+    return out;
+  }
+}
+
+// Scratch buffers for reading float samples; results are copied out at their exact size.
+let scratchT = new Float64Array(1024);
+let scratchV = new Float64Array(1024);
+
 /** Reads all non-stale samples of `s` with `minT < t <= maxT`. */
-function readRange(s: Series, minT: number, maxT: number): RangeSeries {
+function readRange(s: Series, minT: number, maxT: number, histogramStats = false): RangeSeries {
   const it = s.iterator();
-  const ft: number[] = [];
-  const fv: number[] = [];
-  const ht: number[] = [];
-  const hv: FloatHistogram[] = [];
+  const hints = histogramStats ? new ResetHints() : undefined;
+  let nf = 0;
+  let ht: number[] | undefined;
+  let hv: FloatHistogram[] | undefined;
   for (let typ = it.seek(minT + 1); typ !== ValueType.None; typ = it.next()) {
     const t = it.atT();
     if (t > maxT) break;
@@ -443,30 +585,63 @@ function readRange(s: Series, minT: number, maxT: number): RangeSeries {
     if (typ === ValueType.Float) {
       const v = it.atFloat();
       if (isStaleNaN(v)) continue;
-      ft.push(t);
-      fv.push(v);
+      if (nf === scratchT.length) {
+        const t2 = new Float64Array(nf * 2);
+        t2.set(scratchT);
+        scratchT = t2;
+        const v2 = new Float64Array(nf * 2);
+        v2.set(scratchV);
+        scratchV = v2;
+      }
+      scratchT[nf] = t;
+      scratchV[nf++] = v;
     } else {
-      const h = it.atFloatHistogram();
+      let h = it.atFloatHistogram();
       if (isStaleNaN(h.sum)) continue;
-      ht.push(t);
-      hv.push(h);
+      if (hints) h = hints.next(h);
+      (ht ??= []).push(t);
+      (hv ??= []).push(h);
     }
   }
   return {
     labels: s.labels,
     dropName: false,
-    ft: Float64Array.from(ft),
-    fv: Float64Array.from(fv),
-    ht: Float64Array.from(ht),
-    hv,
+    ft: scratchT.slice(0, nf),
+    fv: scratchV.slice(0, nf),
+    ht: ht ? Float64Array.from(ht) : EMPTY,
+    hv: hv ?? [],
   };
 }
+
+const EMPTY = new Float64Array(0);
 
 /** The samples of each series within the window of evaluation time `t` (a matrix result). */
 function windowAt(m: RangeInput, t: number): RangeSeries[] {
   const ref = (m.at ?? t) - m.offset;
   const lo = ref - m.range;
   const out: RangeSeries[] = [];
+  if (m.extendLow > 0) {
+    for (const s of m.series) {
+      if (s.ht.length > 0) {
+        const mod = m.selector?.smoothed ? "smoothed" : "anchored";
+        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
+      }
+      const fa = lowerIndex(s.ft, lo - m.extendLow);
+      const fb = lowerIndex(s.ft, ref + m.extendHigh);
+      if (fb === fa) continue;
+      const ext = extendFloats(s.ft, s.fv, fa, fb, lo, ref, m.extendHigh > 0);
+      if (ext === undefined) continue;
+      out.push({
+        labels: s.labels,
+        dropName: s.dropName,
+        ft: ext[0],
+        fv: ext[1],
+        ht: s.ht,
+        hv: [],
+      });
+    }
+    return out;
+  }
   for (const s of m.series) {
     const fa = lowerIndex(s.ft, lo);
     const fb = lowerIndex(s.ft, ref);
@@ -483,18 +658,6 @@ function windowAt(m: RangeInput, t: number): RangeSeries[] {
     });
   }
   return out;
-}
-
-/** Index of the first element > `t` in ascending `a` (so `(lo, hi]` windows are `[idx(lo), idx(hi))`). */
-export function lowerIndex(a: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Number of samples a value holds. */
@@ -545,18 +708,4 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
     }
   }
   return out;
-}
-
-/** Returns a copy of `h` with count, sum and all buckets multiplied by `factor`. */
-export function scaleHistogram(h: FloatHistogram, factor: number): FloatHistogram {
-  return {
-    ...h,
-    count: h.count * factor,
-    sum: h.sum * factor,
-    zeroCount: h.zeroCount * factor,
-    positiveBuckets: h.positiveBuckets.map((x) => x * factor),
-    negativeBuckets: h.negativeBuckets.map((x) => x * factor),
-    positiveSpans: h.positiveSpans.map((s) => ({ ...s })),
-    negativeSpans: h.negativeSpans.map((s) => ({ ...s })),
-  };
 }

@@ -28,6 +28,7 @@ import {
   type StepValue,
 } from "./step_vector.ts";
 import { evalRangeCall } from "./range_functions.ts";
+import { evalInfo } from "./info.ts";
 import { evalHistogramFunction, HISTOGRAM_FUNCTIONS } from "./histogram_functions.ts";
 
 /** Element-wise float functions: output = f(input), name dropped, histograms skipped. */
@@ -164,6 +165,13 @@ export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
       return await evalLabelReplace(ev, call);
     case "label_join":
       return await evalLabelJoin(ev, call);
+    case "info":
+      return await evalInfo(ev, call);
+    case "start_timestamp":
+      // The storage contract carries no start timestamps: as Prometheus without
+      // `use-start-timestamps`, the result is empty.
+      await ev.evalVector(args[0]);
+      return { type: "vector", series: [] };
   }
   throw new QueryError("execution", `function ${name}() is not supported by this engine`);
 }

@@ -7,10 +7,22 @@
  */
 import type { Call, Expr } from "./ast.ts";
 import { formatGoG } from "./printer.ts";
-import { CUSTOM_BUCKETS_SCHEMA, type FloatHistogram } from "./histogram.ts";
+import type { FloatHistogram } from "./histogram.ts";
+import {
+  histogramAvg,
+  type HistogramBucket,
+  histogramCount,
+  histogramFraction,
+  histogramQuantile,
+  histogramStdDev,
+  histogramStdVar,
+  histogramSum,
+  negativeBuckets,
+  positiveBuckets,
+  zeroBucket,
+} from "./histogram_ops.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
 import type { Evaluator } from "./evaluator.ts";
-import { kahanInc, kahanOut } from "./kahan.ts";
 import { type Bucket, bucketFraction, bucketQuantile } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 
@@ -26,196 +38,12 @@ export const HISTOGRAM_FUNCTIONS: ReadonlySet<string> = new Set([
   "histogram_stdvar",
 ]);
 
-/** One bucket of a native histogram with its bounds. */
-interface NativeBucket {
-  lower: number;
-  upper: number;
-  count: number;
-}
-
-/** Upper bound of bucket `idx` of an exponential schema. */
-function exponentialBound(idx: number, schema: number): number {
-  if (schema < 0) {
-    const exp = idx * 2 ** -schema;
-    if (exp >= 1024) return exp === 1024 ? Number.MAX_VALUE : Infinity;
-    return 2 ** exp;
-  }
-  const b = 2 ** (idx / 2 ** schema);
-  return b === Infinity && idx === 1024 * 2 ** schema ? Number.MAX_VALUE : b;
-}
-
-function spanBuckets(
-  schema: number,
-  spans: { offset: number; length: number }[],
-  counts: Float64Array,
-  custom: Float64Array,
-  negative: boolean,
-  out: NativeBucket[],
-): void {
-  let idx = 0;
-  let k = 0;
-  for (let s = 0; s < spans.length; s++) {
-    idx += spans[s].offset;
-    for (let j = 0; j < spans[s].length; j++, idx++, k++) {
-      let lower: number;
-      let upper: number;
-      if (schema === CUSTOM_BUCKETS_SCHEMA) {
-        lower = idx === 0 ? -Infinity : custom[idx - 1];
-        upper = idx >= custom.length ? Infinity : custom[idx];
-      } else {
-        lower = exponentialBound(idx - 1, schema);
-        upper = exponentialBound(idx, schema);
-      }
-      if (negative) out.push({ lower: -upper, upper: -lower, count: counts[k] });
-      else out.push({ lower, upper, count: counts[k] });
-    }
-  }
-}
-
-/** All buckets in ascending order: negative, zero (if it has a count), positive. */
-function allBuckets(h: FloatHistogram): NativeBucket[] {
-  const neg: NativeBucket[] = [];
-  spanBuckets(h.schema, h.negativeSpans, h.negativeBuckets, h.customValues, true, neg);
-  neg.reverse();
-  const zt = h.zeroThreshold;
-  for (const b of neg) if (b.upper < 0 && b.upper > -zt) b.upper = -zt;
-  if (h.zeroCount > 0) neg.push({ lower: -zt, upper: zt, count: h.zeroCount });
-  const pos: NativeBucket[] = [];
-  spanBuckets(h.schema, h.positiveSpans, h.positiveBuckets, h.customValues, false, pos);
-  for (const b of pos) if (b.lower > 0 && b.lower < zt) b.lower = zt;
-  return neg.concat(pos);
-}
-
-/** The φ-quantile of a native histogram. */
-export function nativeQuantile(q: number, h: FloatHistogram): number {
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  if (h.count === 0 || Number.isNaN(q)) return NaN;
-  const custom = h.schema === CUSTOM_BUCKETS_SCHEMA;
-  let buckets = allBuckets(h);
-  const forward = Number.isNaN(h.sum) || q < 0.5;
-  if (!forward) buckets = buckets.reverse();
-  let rank = forward ? q * h.count : (1 - q) * h.count;
-  let count = 0;
-  let bucket: NativeBucket = { lower: 0, upper: 0, count: 0 };
-  let k = 0;
-  for (; k < buckets.length; k++) {
-    bucket = { ...buckets[k] };
-    if (bucket.count === 0) continue;
-    count += bucket.count;
-    if (count >= rank) break;
-  }
-  if (!custom && bucket.lower < 0 && bucket.upper > 0) {
-    if (h.negativeBuckets.length === 0 && h.positiveBuckets.length > 0) bucket.lower = 0;
-    else if (h.positiveBuckets.length === 0 && h.negativeBuckets.length > 0) bucket.upper = 0;
-  } else if (custom) {
-    if (bucket.lower === -Infinity) {
-      if (bucket.upper <= 0) return bucket.upper;
-      bucket.lower = 0;
-    } else if (bucket.upper === Infinity) return bucket.lower;
-  }
-  if (count > h.count) count = h.count;
-  if (count < rank) return Number.isNaN(h.sum) ? NaN : bucket.upper;
-  if (forward) rank -= count - bucket.count;
-  else rank = count - rank;
-  const fraction = rank / bucket.count;
-  if (custom || (bucket.lower <= 0 && bucket.upper >= 0)) {
-    return bucket.lower + (bucket.upper - bucket.lower) * fraction;
-  }
-  const logLower = Math.log2(Math.abs(bucket.lower));
-  const logUpper = Math.log2(Math.abs(bucket.upper));
-  if (bucket.lower > 0) return 2 ** (logLower + (logUpper - logLower) * fraction);
-  return -(2 ** (logUpper + (logLower - logUpper) * (1 - fraction)));
-}
-
-/** The fraction of a native histogram's observations between `lower` and `upper`. */
-export function nativeFraction(lower: number, upper: number, h: FloatHistogram): number {
-  if (h.count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
-  if (lower >= upper) return 0;
-  const custom = h.schema === CUSTOM_BUCKETS_SCHEMA;
-  const buckets = allBuckets(h);
-  let rank = 0, lowerRank = 0, upperRank = 0;
-  let lowerSet = false, upperSet = false;
-  let count = 0;
-  let k = 0;
-  for (; k < buckets.length; k++) {
-    const b = { ...buckets[k] };
-    count += b.count;
-    let zero = false;
-    if (b.lower <= 0 && b.upper >= 0) {
-      zero = true;
-      if (h.negativeBuckets.length === 0 && h.positiveBuckets.length > 0) b.lower = 0;
-      else if (h.positiveBuckets.length === 0 && h.negativeBuckets.length > 0) b.upper = 0;
-    }
-    const interp = (v: number) => {
-      if (custom || zero) {
-        if (b.lower === -Infinity) return b.count;
-        return rank + b.count * (v - b.lower) / (b.upper - b.lower);
-      }
-      const logLower = Math.log2(Math.abs(b.lower));
-      const logUpper = Math.log2(Math.abs(b.upper));
-      const logV = Math.log2(Math.abs(v));
-      const f = v > 0
-        ? (logV - logLower) / (logUpper - logLower)
-        : 1 - (logV - logUpper) / (logLower - logUpper);
-      return rank + b.count * f;
-    };
-    if (!lowerSet && b.lower >= lower) {
-      lowerRank = rank;
-      lowerSet = true;
-    }
-    if (!upperSet && b.lower >= upper) {
-      upperRank = rank;
-      upperSet = true;
-    }
-    if (lowerSet && upperSet) break;
-    if (!lowerSet && b.lower < lower && b.upper > lower) {
-      lowerRank = interp(lower);
-      lowerSet = true;
-    }
-    if (!upperSet && b.lower < upper && b.upper > upper) {
-      upperRank = interp(upper);
-      upperSet = true;
-    }
-    if (lowerSet && upperSet) break;
-    rank += b.count;
-  }
-  if (Number.isNaN(h.sum)) {
-    for (k++; k < buckets.length; k++) count += buckets[k].count;
-  } else count = h.count;
-  if (!lowerSet || lowerRank > count) lowerRank = count;
-  if (!upperSet || upperRank > count) upperRank = count;
-  return (upperRank - lowerRank) / h.count;
-}
-
-function nativeVariance(h: FloatHistogram): number {
-  const mean = h.sum / h.count;
-  const custom = h.schema === CUSTOM_BUCKETS_SCHEMA;
-  let variance = 0;
-  let c = 0;
-  for (const b of allBuckets(h)) {
-    if (b.count === 0) continue;
-    let val: number;
-    if (custom) val = (b.upper + b.lower) / 2;
-    else if (b.lower <= 0 && b.upper >= 0) val = 0;
-    else {
-      val = Math.sqrt(b.upper * b.lower);
-      if (b.upper < 0) val = -val;
-    }
-    const d = val - mean;
-    kahanInc(b.count * d * d, variance, c);
-    variance = kahanOut[0];
-    c = kahanOut[1];
-  }
-  return (variance + c) / h.count;
-}
-
 const SIMPLE_HIST: Record<string, (h: FloatHistogram) => number> = {
-  histogram_count: (h) => h.count,
-  histogram_sum: (h) => h.sum,
-  histogram_avg: (h) => h.sum / h.count,
-  histogram_stddev: (h) => Math.sqrt(nativeVariance(h)),
-  histogram_stdvar: nativeVariance,
+  histogram_count: histogramCount,
+  histogram_sum: histogramSum,
+  histogram_avg: histogramAvg,
+  histogram_stddev: histogramStdDev,
+  histogram_stdvar: histogramStdVar,
 };
 
 /** Evaluates one of {@linkcode HISTOGRAM_FUNCTIONS}. */
@@ -331,10 +159,37 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
           );
           continue;
         }
+        const name = getLabel(s.labels, METRIC_NAME);
+        const suffix = name === "" ? "" : ` for metric name "${name}"`;
         for (let a = 0; a < qs.length; a++) {
-          const v = isFraction
-            ? nativeFraction(params[0][i], params[1][i], h)
-            : nativeQuantile(qs[a][i], h);
+          let v: number;
+          if (isFraction) {
+            const r = histogramFraction(params[0][i], params[1][i], h);
+            v = r.value;
+            if (r.nanObservations) {
+              ev.info(
+                "input to histogram_fraction has NaN observations, which are excluded from all fractions" +
+                  suffix,
+                vecArg.pos,
+              );
+            }
+          } else {
+            const r = histogramQuantile(qs[a][i], h);
+            v = r.value;
+            if (r.nanResult) {
+              ev.info(
+                "input to histogram_quantile has NaN observations, result is NaN" + suffix,
+                vecArg.pos,
+              );
+            }
+            if (r.nanSkew) {
+              ev.info(
+                "input to histogram_quantile has NaN observations, result is skewed higher" +
+                  suffix,
+                vecArg.pos,
+              );
+            }
+          }
           out.putFloat(outFor(s.labels, a, i), i, v);
         }
         continue;
@@ -413,25 +268,12 @@ function formatOpenMetricsFloat(v: number): string {
 /** Formats a histogram like Go's `FloatHistogram.String()` (used by `count_values`). */
 export function histogramToString(h: FloatHistogram): string {
   let out = `{count:${formatGoG(h.count)}, sum:${formatGoG(h.sum)}`;
-  const neg: NativeBucket[] = [];
-  spanBuckets(h.schema, h.negativeSpans, h.negativeBuckets, h.customValues, true, neg);
-  for (let k = neg.length - 1; k >= 0; k--) {
-    const b = neg[k];
-    if (b.count !== 0) {
-      out += `, [${formatGoG(b.lower)},${formatGoG(b.upper)}):${formatGoG(b.count)}`;
-    }
-  }
-  if (h.zeroCount !== 0) {
-    out += `, [${formatGoG(-h.zeroThreshold)},${formatGoG(h.zeroThreshold)}]:${
-      formatGoG(h.zeroCount)
-    }`;
-  }
-  const pos: NativeBucket[] = [];
-  spanBuckets(h.schema, h.positiveSpans, h.positiveBuckets, h.customValues, false, pos);
-  for (const b of pos) {
-    if (b.count !== 0) {
-      out += `, (${formatGoG(b.lower)},${formatGoG(b.upper)}]:${formatGoG(b.count)}`;
-    }
-  }
+  const bucket = (b: HistogramBucket) =>
+    `, ${b.lowerInclusive ? "[" : "("}${formatGoG(b.lower)},${formatGoG(b.upper)}${
+      b.upperInclusive ? "]" : ")"
+    }:${formatGoG(b.count)}`;
+  for (const b of negativeBuckets(h).reverse()) if (b.count !== 0) out += bucket(b);
+  if (h.zeroCount !== 0) out += bucket(zeroBucket(h));
+  for (const b of positiveBuckets(h)) if (b.count !== 0) out += bucket(b);
   return out + "}";
 }

@@ -29,7 +29,8 @@ const OPERATORS = ["=", "!=", "=~", "!~"] as const;
 export class RegexpError extends Error {
   /** Creates the error for `pattern`, with the compiler's reason. */
   constructor(readonly pattern: string, reason: string) {
-    super(`error parsing regexp: ${reason}`);
+    // re2js reports like Go's regexp package, prefix included; add it only when missing.
+    super(reason.startsWith("error parsing regexp: ") ? reason : `error parsing regexp: ${reason}`);
     this.name = "RegexpError";
   }
 }

@@ -41,6 +41,8 @@ export interface PrepareTimes {
 /** Returns a prepared copy of `expr`; the input tree is not modified. */
 export function prepareExpr(expr: Expr, times: PrepareTimes): Expr {
   const copy = clone(expr, times);
+  markHistogramStats(copy, false);
+  markSelectHints(copy, []);
   const [, wrap] = wrapInvariants(copy, times);
   return wrap ? invariant(copy) : copy;
 }
@@ -227,4 +229,97 @@ function wrapInvariants(e: Expr, t: PrepareTimes): [boolean, boolean] {
 function unparen(e: Expr): Expr {
   while (e.kind === "ParenExpr") e = e.expr;
   return e;
+}
+
+/**
+ * Marks selectors whose histograms only feed `histogram_count`/`_sum`/`_avg` (Prometheus'
+ * `detectHistogramStatsDecoding`). `undefined` below a subquery, a function needing buckets or
+ * a trim operator: nothing under them is marked.
+ */
+function markHistogramStats(e: Expr, stats: boolean | undefined): void {
+  switch (e.kind) {
+    case "VectorSelector":
+      if (stats) e.histogramStats = true;
+      return;
+    case "MatrixSelector":
+      return markHistogramStats(e.vectorSelector, stats);
+    case "SubqueryExpr":
+      return markHistogramStats(e.expr, undefined);
+    case "Call": {
+      let next = stats;
+      const name = e.func.name;
+      if (stats !== undefined) {
+        if (name === "histogram_count" || name === "histogram_sum" || name === "histogram_avg") {
+          next = true;
+        } else if (
+          name === "histogram_quantile" || name === "histogram_quantiles" ||
+          name === "histogram_fraction"
+        ) next = undefined;
+      }
+      for (const a of e.args) markHistogramStats(a, next);
+      return;
+    }
+    case "BinaryExpr": {
+      const next = e.op === "</" || e.op === ">/" ? undefined : stats;
+      markHistogramStats(e.lhs, next);
+      markHistogramStats(e.rhs, next);
+      return;
+    }
+    case "AggregateExpr":
+      markHistogramStats(e.expr, stats);
+      if (e.param) markHistogramStats(e.param, stats);
+      return;
+    case "ParenExpr":
+    case "UnaryExpr":
+    case "StepInvariantExpr":
+      return markHistogramStats(e.expr, stats);
+  }
+}
+
+/**
+ * Records on each selector the hints Prometheus gives storage: the nearest enclosing function
+ * or aggregation (none past a binary operator) and the grouping of a directly enclosing
+ * aggregation.
+ */
+function markSelectHints(e: Expr, path: Expr[]): void {
+  const down = (c: Expr) => markSelectHints(c, [...path, e]);
+  switch (e.kind) {
+    case "VectorSelector": {
+      let func: string | undefined;
+      for (let i = path.length - 1; i >= 0; i--) {
+        const p = path[i];
+        if (p.kind === "AggregateExpr") func = p.op;
+        else if (p.kind === "Call") func = p.func.name;
+        else if (p.kind !== "BinaryExpr") continue;
+        break;
+      }
+      const parent = path[path.length - 1];
+      const hints: { func?: string; grouping?: string[]; by?: boolean } = {};
+      if (func !== undefined) hints.func = func;
+      if (parent?.kind === "AggregateExpr") {
+        hints.grouping = parent.grouping;
+        hints.by = !parent.without;
+      }
+      e.selectHints = hints;
+      return;
+    }
+    case "MatrixSelector":
+      return down(e.vectorSelector);
+    case "SubqueryExpr":
+    case "ParenExpr":
+    case "UnaryExpr":
+    case "StepInvariantExpr":
+      return down(e.expr);
+    case "Call":
+      for (const a of e.args) down(a);
+      return;
+    case "BinaryExpr":
+      down(e.lhs);
+      down(e.rhs);
+      return;
+    case "AggregateExpr":
+      down(e.expr);
+      if (e.param) down(e.param);
+      return;
+  }
 }

@@ -6,11 +6,26 @@
  *
  * @module
  */
-import type { Call, Expr } from "./ast.ts";
+import type { Call, Expr, PositionRange } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import type { FloatHistogram } from "./histogram.ts";
+import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
+import {
+  addHistograms,
+  compactHistogram,
+  copyHistogram,
+  detectReset,
+  divHistogram,
+  HistogramAggregator,
+  HistogramError,
+  histogramIncrease,
+  histogramsEqual,
+  mulHistogram,
+  subHistograms,
+  usesCustomBuckets,
+} from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "./labels.ts";
 import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import { pickLeft, pickRight, searchAbove, searchAtLeast } from "./windows.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
 import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
@@ -35,6 +50,10 @@ export interface Window {
   range: number;
   /** The evaluation time of the step, ms. */
   evalT: number;
+  /** 0: plain window; 1: `anchored`; 2: `smoothed` (the window then extends past the range). */
+  mode: number;
+  /** The input series' metric name, for annotations. */
+  name: string;
   /** Scalar arguments at this step, in argument order (the range vector excluded). */
   params: number[];
   /** Output: float value. */
@@ -55,9 +74,11 @@ function scratchOf(n: number): Float64Array {
   return scratch;
 }
 
-function mixedWarning(ev: Evaluator, w: Window, call: Call, name: string): void {
-  ev.warn(`encountered a mix of histograms and floats for metric name "${name}"`, call.args[0].pos);
-  void w;
+function mixedWarning(ev: Evaluator, w: Window, call: Call): void {
+  ev.warn(
+    `encountered a mix of histograms and floats for metric name "${w.name}"`,
+    call.args[0].pos,
+  );
 }
 
 function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
@@ -65,9 +86,18 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf > 0 && nh > 0) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
+    if (w.mode !== 0) {
+      if (nh > 0 && nf > 0) {
+        mixedWarning(ev, w, call);
+        return NONE;
+      }
+      if (nh > 0) return extendedHistogramRate(w, ev, call, isCounter, isRate);
+      return nf === 0 ? NONE : extendedRate(w, isCounter, isRate);
+    }
+    if (nh > 0) return histogramRate(w, ev, call, isCounter, isRate);
     if (nf < 2) return NONE;
     const { ft, fv, fa, fb } = w;
     const firstT = ft[fa];
@@ -103,32 +133,135 @@ function instantValue(isRate: boolean): RangeFn {
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf + nh < 2) return NONE;
-    if (nh > 0) {
-      // The last two samples decide; a histogram among them is only supported together with
-      // another histogram, which needs histogram arithmetic.
-      const lastH = w.ht[w.hb - 1];
-      const lastF = nf > 0 ? w.ft[w.fb - 1] : -Infinity;
-      const prevF = nf > 1 ? w.ft[w.fb - 2] : -Infinity;
-      if (lastH > prevF || nf < 2) {
-        if (nf > 0 && (lastF > (nh > 1 ? w.ht[w.hb - 2] : -Infinity))) {
-          mixedWarning(ev, w, call, currentName);
+    // The last two samples, floats and histograms merged by time.
+    let i = w.fb - 1;
+    let j = w.hb - 1;
+    const pickHist = () => j >= w.ha && (i < w.fa || w.ht[j] > w.ft[i]);
+    const lastIsHist = pickHist();
+    const t1 = lastIsHist ? w.ht[j] : w.ft[i];
+    const h1 = lastIsHist ? w.hv[j--] : undefined;
+    const v1 = lastIsHist ? 0 : w.fv[i--];
+    const prevIsHist = pickHist();
+    const t0 = prevIsHist ? w.ht[j] : w.ft[i];
+    const h0 = prevIsHist ? w.hv[j] : undefined;
+    const v0 = prevIsHist ? 0 : w.fv[i];
+    const interval = t1 - t0;
+    if (interval === 0) return NONE;
+    if (h1 === undefined && h0 === undefined) {
+      let r = v1;
+      if (!isRate || !(v1 < v0)) r = v1 - v0;
+      if (isRate) r /= interval / 1000;
+      w.outF = r;
+      return FLOAT_OUT;
+    }
+    if (h1 === undefined || h0 === undefined) {
+      mixedWarning(ev, w, call);
+      return NONE;
+    }
+    const gauge = CounterResetHint.Gauge;
+    if (isRate && (h1.counterResetHint === gauge || h0.counterResetHint === gauge)) {
+      ev.warn(`this native histogram metric is not a counter: "${w.name}"`, call.args[0].pos);
+    }
+    if (!isRate && (h1.counterResetHint !== gauge || h0.counterResetHint !== gauge)) {
+      ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, call.args[0].pos);
+    }
+    let h = h1;
+    if (!isRate || !detectReset(h1, h0)) {
+      try {
+        const d = subHistograms(h1, h0);
+        h = d.histogram;
+        if (d.nhcbBoundsReconciled) {
+          ev.info(
+            "mismatched custom buckets were reconciled during subtraction",
+            call.args[0].pos,
+          );
         }
+      } catch (e) {
+        if (!(e instanceof HistogramError)) throw e;
+        mixedSchemasWarning(ev, w, call);
         return NONE;
       }
     }
-    const { ft, fv, fb } = w;
-    const t1 = ft[fb - 1];
-    const t0 = ft[fb - 2];
-    const v1 = fv[fb - 1];
-    const v0 = fv[fb - 2];
-    const interval = t1 - t0;
-    if (interval === 0) return NONE;
-    let r = v1;
-    if (!isRate || !(v1 < v0)) r = v1 - v0;
-    if (isRate) r /= interval / 1000;
-    w.outF = r;
-    return FLOAT_OUT;
+    h = compactHistogram({ ...h, counterResetHint: gauge });
+    w.outH = isRate ? divHistogram(h, interval / 1000) : h;
+    return HIST_OUT;
   };
+}
+
+function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
+  ev.warn(
+    `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${w.name}"`,
+    call.args[0].pos,
+  );
+}
+
+/** The extrapolated rate/increase/delta of the histograms of a window. */
+function histogramRate(
+  w: Window,
+  ev: Evaluator,
+  call: Call,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const nh = w.hb - w.ha;
+  if (nh < 2) return NONE;
+  const pos = call.args[0].pos;
+  const r = histogramIncrease(w.hv.slice(w.ha, w.hb), isCounter);
+  if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
+  if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
+  if (r.nhcbBoundsReconciled) {
+    ev.info("mismatched custom buckets were reconciled during subtraction", pos);
+  }
+  if (r.mixedFloatsHistograms) {
+    mixedWarning(ev, w, call);
+    return NONE;
+  }
+  if (r.mixedExponentialCustom || r.histogram === undefined) {
+    mixedSchemasWarning(ev, w, call);
+    return NONE;
+  }
+  const result = r.histogram;
+  const firstT = w.ht[w.ha];
+  const lastT = w.ht[w.hb - 1];
+  let durationToStart = (firstT - w.rangeStart) / 1000;
+  let durationToEnd = (w.rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avg = sampledInterval / (nh - 1);
+  const threshold = avg * 1.1;
+  if (durationToStart >= threshold) durationToStart = avg / 2;
+  const first = w.hv[w.ha];
+  if (isCounter && result.count > 0 && first.count >= 0) {
+    const durationToZero = sampledInterval * (first.count / result.count);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avg / 2;
+  let factor = 1;
+  if (sampledInterval !== 0) {
+    factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  }
+  if (isRate) factor /= w.range / 1000;
+  w.outH = mulHistogram(result, factor);
+  return HIST_OUT;
+}
+
+/** `sum_over_time`/`avg_over_time` of a window holding only histograms. */
+function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "avg"): number {
+  const agg = new HistogramAggregator(mode);
+  for (let k = w.ha; k < w.hb; k++) agg.add(w.hv[k]);
+  const pos = call.args[0].pos;
+  if (agg.counterResetCollision) {
+    ev.warn("conflicting counter resets during histogram aggregation", pos);
+  }
+  if (agg.nhcbBoundsReconciled) {
+    ev.info("mismatched custom buckets were reconciled during aggregation", pos);
+  }
+  const h = agg.result();
+  if (h === undefined) {
+    mixedSchemasWarning(ev, w, call);
+    return NONE;
+  }
+  w.outH = h;
+  return HIST_OUT;
 }
 
 /** Least-squares slope and intercept at `interceptT` over the float window. */
@@ -171,7 +304,6 @@ function linearRegression(w: Window, interceptT: number): [number, number] {
 }
 
 function floatsOnly(
-  name: string,
   fn: (w: Window, ev: Evaluator, call: Call) => number,
   minFloats = 1,
 ): RangeFn {
@@ -179,23 +311,20 @@ function floatsOnly(
     const nf = w.fb - w.fa;
     const nh = w.hb - w.ha;
     if (nf < minFloats) {
-      if (nf > 0 && nh > 0) histogramIgnoredInfo(ev, call);
+      if (nf > 0 && nh > 0) histogramIgnoredInfo(ev, w, call);
       return NONE;
     }
-    if (nh > 0) histogramIgnoredInfo(ev, call);
-    void name;
+    if (nh > 0) histogramIgnoredInfo(ev, w, call);
     return fn(w, ev, call);
   };
 }
 
-function histogramIgnoredInfo(ev: Evaluator, call: Call): void {
+function histogramIgnoredInfo(ev: Evaluator, w: Window, call: Call): void {
   ev.info(
-    `ignored histograms in a range containing both floats and histograms for metric name "${currentName}"`,
+    `ignored histograms in a range containing both floats and histograms for metric name "${w.name}"`,
     call.args[0].pos,
   );
 }
-
-let currentName = "";
 
 function sumOverTime(w: Window): number {
   let sum = 0;
@@ -255,7 +384,7 @@ function varianceOverTime(w: Window): number {
 }
 
 function compareOverTime(isMax: boolean, returnTs: boolean): RangeFn {
-  return floatsOnly("", (w) => {
+  return floatsOnly((w) => {
     let best = w.fv[w.fa];
     let bestT = w.ft[w.fa];
     for (let i = w.fa; i < w.fb; i++) {
@@ -270,10 +399,196 @@ function compareOverTime(isMax: boolean, returnTs: boolean): RangeFn {
   });
 }
 
-/** Walks floats and histograms of the window in time order, calling `visit` per pair. */
+/**
+ * rate/increase/delta over an anchored or smoothed window: the difference of the boundary
+ * values (picked or interpolated), corrected for counter resets, without extrapolation.
+ */
+function extendedRate(w: Window, isCounter: boolean, isRate: boolean): number {
+  const { ft, fv, fa, fb, rangeStart, rangeEnd } = w;
+  const smoothed = w.mode === 2;
+  let last = fb - 1;
+  let first = Math.max(fa, searchAbove(ft, fa, last, rangeStart) - 1);
+  if (smoothed) last = searchAtLeast(ft, fa, last, rangeEnd);
+  if (ft[last] <= rangeStart) return NONE;
+  if (smoothed && ft[first] > rangeEnd) return NONE;
+  const left = pickLeft(ft, fv, first, rangeStart, smoothed, isCounter);
+  const right = pickRight(ft, fv, fa, last, rangeEnd, smoothed, isCounter);
+  let result = right - left;
+  if (isCounter) {
+    if (ft[first] <= rangeStart) first++;
+    if (ft[last] >= rangeEnd) last--;
+    let prev = left;
+    for (let i = first; i <= last; i++) {
+      if (fv[i] < prev) result += prev;
+      prev = fv[i];
+    }
+    if (right < prev) result += prev;
+  }
+  if (isRate) result /= w.range / 1000;
+  w.outF = result;
+  return FLOAT_OUT;
+}
+
+/**
+ * Linear interpolation of two histograms at `t` (`h1 + (h2 - h1) * fraction`); a counter reset
+ * between them is modelled as counting from zero. Throws {@linkcode HistogramError} for
+ * incompatible schemas.
+ */
+export function interpolateHistograms(
+  ev: Evaluator,
+  pos: PositionRange,
+  h1: FloatHistogram,
+  t1: number,
+  h2: FloatHistogram,
+  t2: number,
+  t: number,
+  isCounter: boolean,
+): FloatHistogram {
+  if (t === t1) return copyHistogram(h1);
+  if (t === t2) return copyHistogram(h2);
+  const fraction = (t - t1) / (t2 - t1);
+  if (isCounter && detectReset(h2, h1)) return mulHistogram(h2, fraction);
+  const d = subHistograms(h2, h1);
+  if (d.nhcbBoundsReconciled) reconciledInfo(ev, pos, "subtraction");
+  const a = addHistograms(mulHistogram(d.histogram, fraction), h1);
+  if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+  return a.histogram;
+}
+
+function reconciledInfo(ev: Evaluator, pos: PositionRange, op: string): void {
+  ev.info(`mismatched custom buckets were reconciled during ${op}`, pos);
+}
+
+/** rate/increase/delta of histograms over an anchored or smoothed window. */
+function extendedHistogramRate(
+  w: Window,
+  ev: Evaluator,
+  call: Call,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const { ht, hv, ha, hb, rangeStart, rangeEnd } = w;
+  const smoothed = w.mode === 2;
+  const pos = call.args[0].pos;
+  let last = hb - 1;
+  const first = Math.max(ha, searchAbove(ht, ha, last, rangeStart) - 1);
+  if (smoothed) last = searchAtLeast(ht, ha, last, rangeEnd);
+  if (ht[last] <= rangeStart) return NONE;
+  if (smoothed && ht[first] > rangeEnd) return NONE;
+  const custom = usesCustomBuckets(hv[first]);
+  for (let i = first; i <= last; i++) {
+    if (usesCustomBuckets(hv[i]) !== custom) {
+      mixedSchemasWarning(ev, w, call);
+      return NONE;
+    }
+    if (isCounter && hv[i].counterResetHint === CounterResetHint.Gauge) {
+      ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
+    }
+  }
+  try {
+    const left = smoothed && ht[first] < rangeStart
+      ? interpolateHistograms(
+        ev,
+        pos,
+        hv[first],
+        ht[first],
+        hv[first + 1],
+        ht[first + 1],
+        rangeStart,
+        isCounter,
+      )
+      : copyHistogram(hv[first]);
+    const right = smoothed && last > ha && ht[last] > rangeEnd
+      ? interpolateHistograms(
+        ev,
+        pos,
+        hv[last - 1],
+        ht[last - 1],
+        hv[last],
+        ht[last],
+        rangeEnd,
+        isCounter,
+      )
+      : copyHistogram(hv[last]);
+    const gauge = CounterResetHint.Gauge;
+    if (!isCounter && (left.counterResetHint !== gauge || right.counterResetHint !== gauge)) {
+      ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
+    }
+    const d = subHistograms(right, left);
+    if (d.nhcbBoundsReconciled) reconciledInfo(ev, pos, "subtraction");
+    let result = d.histogram;
+    if (isCounter) {
+      // Resets strictly between the boundary samples; the boundaries handle their own.
+      let from = first + 1;
+      let prev = left;
+      if (smoothed && ht[first] < rangeStart && detectReset(hv[first + 1], hv[first])) {
+        prev = hv[first + 1];
+        from++;
+      }
+      const to = last - 1;
+      if (from <= to + 1) {
+        let correction: FloatHistogram | undefined;
+        const add = (h: FloatHistogram) => {
+          if (correction === undefined) {
+            correction = copyHistogram(h);
+            return;
+          }
+          const a = addHistograms(correction, h);
+          if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+          correction = a.histogram;
+        };
+        for (let i = from; i <= to; i++) {
+          if (detectReset(hv[i], prev)) add(prev);
+          prev = hv[i];
+        }
+        if (detectReset(right, prev)) add(prev);
+        if (correction !== undefined) {
+          const a = addHistograms(result, correction);
+          if (a.nhcbBoundsReconciled) reconciledInfo(ev, pos, "addition");
+          result = a.histogram;
+        }
+      }
+    }
+    if (isRate) result = divHistogram(result, w.range / 1000);
+    w.outH = compactHistogram({ ...result, counterResetHint: gauge });
+    return HIST_OUT;
+  } catch (e) {
+    if (!(e instanceof HistogramError)) throw e;
+    mixedSchemasWarning(ev, w, call);
+    return NONE;
+  }
+}
+
+/**
+ * For anchored `changes`/`resets`: starts at the newest sample at or before the range start,
+ * so a change across the boundary counts. `false` when nothing lies inside the range.
+ */
+function anchoredStart(w: Window): boolean {
+  const lastF = searchAbove(w.ft, w.fa, w.fb, w.rangeStart) - 1;
+  const lastH = searchAbove(w.ht, w.ha, w.hb, w.rangeStart) - 1;
+  if (lastF + 1 >= w.fb && lastH + 1 >= w.hb) return false;
+  const hasF = lastF >= w.fa;
+  const hasH = lastH >= w.ha;
+  if (!hasF && !hasH) return true;
+  if (!hasH || (hasF && w.ft[lastF] >= w.ht[lastH])) {
+    w.fa = lastF;
+    w.ha = lastH + 1;
+  } else {
+    w.fa = lastF + 1;
+    w.ha = lastH;
+  }
+  return true;
+}
+
+/** Walks floats and histograms of the window in time order, counting changes or resets. */
 function countTransitions(w: Window, changes: boolean): number {
+  const fa0 = w.fa;
+  const ha0 = w.ha;
+  if (w.mode === 1 && !anchoredStart(w)) return -1;
   let i = w.fa;
   let j = w.ha;
+  w.fa = fa0;
+  w.ha = ha0;
   let prevH: FloatHistogram | undefined;
   let prevF = 0;
   let first = true;
@@ -293,7 +608,7 @@ function countTransitions(w: Window, changes: boolean): number {
         } else if (curF < prevF) n++;
       } else if (prevH === undefined || curH === undefined) {
         n++;
-      } else if (changes ? !histogramsEqual(prevH, curH) : histogramReset(prevH, curH)) {
+      } else if (changes ? !histogramsEqual(prevH, curH) : detectReset(curH, prevH)) {
         n++;
       }
     }
@@ -304,42 +619,22 @@ function countTransitions(w: Window, changes: boolean): number {
   return n;
 }
 
-function histogramsEqual(a: FloatHistogram, b: FloatHistogram): boolean {
-  if (
-    a.schema !== b.schema || a.count !== b.count || a.sum !== b.sum ||
-    a.zeroCount !== b.zeroCount || a.zeroThreshold !== b.zeroThreshold
-  ) return false;
-  const eqArr = (x: ArrayLike<number>, y: ArrayLike<number>) =>
-    x.length === y.length && Array.prototype.every.call(x, (v: number, k: number) => v === y[k]);
-  return eqArr(a.positiveBuckets, b.positiveBuckets) &&
-    eqArr(a.negativeBuckets, b.negativeBuckets) &&
-    JSON.stringify(a.positiveSpans) === JSON.stringify(b.positiveSpans) &&
-    JSON.stringify(a.negativeSpans) === JSON.stringify(b.negativeSpans);
-}
-
-function histogramReset(prev: FloatHistogram, cur: FloatHistogram): boolean {
-  if (cur.counterResetHint === 1) return true;
-  if (cur.counterResetHint === 2) return false;
-  if (cur.schema !== prev.schema || cur.zeroThreshold < prev.zeroThreshold) return true;
-  return cur.count < prev.count || cur.zeroCount < prev.zeroCount;
-}
-
 const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   rate: extrapolatedRate(true, true),
   increase: extrapolatedRate(true, false),
   delta: extrapolatedRate(false, false),
   irate: instantValue(true),
   idelta: instantValue(false),
-  deriv: floatsOnly("deriv", (w) => {
+  deriv: floatsOnly((w) => {
     w.outF = linearRegression(w, w.ft[w.fa])[0];
     return FLOAT_OUT;
   }, 2),
-  predict_linear: floatsOnly("predict_linear", (w) => {
+  predict_linear: floatsOnly((w) => {
     const [slope, intercept] = linearRegression(w, w.evalT);
     w.outF = slope * w.params[0] + intercept;
     return FLOAT_OUT;
   }, 2),
-  double_exponential_smoothing: floatsOnly("double_exponential_smoothing", (w) => {
+  double_exponential_smoothing: floatsOnly((w) => {
     const sf = w.params[0];
     const tf = w.params[1];
     if (!(sf > 0 && sf < 1)) {
@@ -371,12 +666,12 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   changes: (w) => {
     if (w.fb - w.fa + w.hb - w.ha === 0) return NONE;
     w.outF = countTransitions(w, true);
-    return FLOAT_OUT;
+    return w.outF < 0 ? NONE : FLOAT_OUT;
   },
   resets: (w) => {
     if (w.fb - w.fa + w.hb - w.ha === 0) return NONE;
     w.outF = countTransitions(w, false);
-    return FLOAT_OUT;
+    return w.outF < 0 ? NONE : FLOAT_OUT;
   },
   count_over_time: (w) => {
     const c = w.fb - w.fa + w.hb - w.ha;
@@ -431,31 +726,31 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
   ts_of_min_over_time: compareOverTime(false, true),
   sum_over_time: (w, ev, call) => {
     if (w.fb > w.fa && w.hb > w.ha) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
-    if (w.fb === w.fa) return NONE;
+    if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "sum") : NONE;
     w.outF = sumOverTime(w);
     return FLOAT_OUT;
   },
   avg_over_time: (w, ev, call) => {
     if (w.fb > w.fa && w.hb > w.ha) {
-      mixedWarning(ev, w, call, currentName);
+      mixedWarning(ev, w, call);
       return NONE;
     }
-    if (w.fb === w.fa) return NONE;
+    if (w.fb === w.fa) return w.hb > w.ha ? histogramOverTime(w, ev, call, "avg") : NONE;
     w.outF = avgOverTime(w);
     return FLOAT_OUT;
   },
-  stddev_over_time: floatsOnly("stddev_over_time", (w) => {
+  stddev_over_time: floatsOnly((w) => {
     w.outF = Math.sqrt(varianceOverTime(w));
     return FLOAT_OUT;
   }),
-  stdvar_over_time: floatsOnly("stdvar_over_time", (w) => {
+  stdvar_over_time: floatsOnly((w) => {
     w.outF = varianceOverTime(w);
     return FLOAT_OUT;
   }),
-  quantile_over_time: floatsOnly("quantile_over_time", (w, ev, call) => {
+  quantile_over_time: floatsOnly((w, ev, call) => {
     const q = w.params[0];
     if (Number.isNaN(q) || q < 0 || q > 1) {
       ev.warn(`quantile value should be between 0 and 1, got ${goG(q)}`, call.args[0].pos);
@@ -466,7 +761,7 @@ const RANGE_FUNCTIONS: Record<string, RangeFn> = {
     w.outF = quantileOf(q, buf, n);
     return FLOAT_OUT;
   }),
-  mad_over_time: floatsOnly("mad_over_time", (w) => {
+  mad_over_time: floatsOnly((w) => {
     const n = w.fb - w.fa;
     const buf = scratchOf(n);
     for (let i = 0; i < n; i++) {
@@ -522,9 +817,6 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
         `smoothed modifier can only be used with: ${SMOOTH_SAFE.join(", ")} - not with ${name}`,
       );
     }
-    if (vs.anchored || vs.smoothed) {
-      throw new QueryError("execution", "anchored and smoothed range selectors are not supported");
-    }
   }
   if (fn === undefined && name !== "absent_over_time") {
     throw new QueryError("execution", `function ${name}() is not supported by this engine`);
@@ -551,13 +843,19 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
     rangeEnd: 0,
     range: input.range,
     evalT: 0,
+    mode: arg.kind === "MatrixSelector" && arg.vectorSelector.anchored
+      ? 1
+      : arg.kind === "MatrixSelector" && arg.vectorSelector.smoothed
+      ? 2
+      : 0,
+    name: "",
     params: new Array(scalarArgs.length).fill(0),
     outF: 0,
   };
   const presentAt = name === "absent_over_time" ? new Uint8Array(n) : undefined;
   for (const s of input.series) {
     ev.checkAbort();
-    currentName = getLabel(s.labels, METRIC_NAME);
+    w.name = getLabel(s.labels, METRIC_NAME);
     const dropName = !keepName || s.dropName;
     let o = -1;
     w.ft = s.ft;
@@ -573,18 +871,19 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
     for (let i = 0; i < n; i++) {
       const t = ev.time(i);
       const ref = (input.at ?? t) - input.offset;
-      const lo = ref - input.range;
+      const lo = ref - input.range - input.extendLow;
+      const hi = ref + input.extendHigh;
       // Windows move forward (or stay, with @), so the bounds only ever advance.
-      while (w.fb < s.ft.length && s.ft[w.fb] <= ref) w.fb++;
+      while (w.fb < s.ft.length && s.ft[w.fb] <= hi) w.fb++;
       while (w.fa < w.fb && s.ft[w.fa] <= lo) w.fa++;
-      while (w.hb < s.ht.length && s.ht[w.hb] <= ref) w.hb++;
+      while (w.hb < s.ht.length && s.ht[w.hb] <= hi) w.hb++;
       while (w.ha < w.hb && s.ht[w.ha] <= lo) w.ha++;
       if (w.fb === w.fa && w.hb === w.ha) continue;
       if (presentAt) {
         presentAt[i] = 1;
         continue;
       }
-      w.rangeStart = lo;
+      w.rangeStart = ref - input.range;
       w.rangeEnd = ref;
       w.evalT = t;
       for (let p = 0; p < scalarArgs.length; p++) w.params[p] = scalarArgs[p][i];
@@ -599,10 +898,10 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
         floatsOut = true;
       } else out.putHist(o, i, w.outH!);
     }
-    if ((name === "rate" || name === "increase") && floatsOut && currentName !== "") {
-      if (!/(_total|_sum|_count|_bucket)$/.test(currentName)) {
+    if ((name === "rate" || name === "increase") && floatsOut && w.name !== "") {
+      if (!/(_total|_sum|_count|_bucket)$/.test(w.name)) {
         ev.info(
-          `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${currentName}"`,
+          `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${w.name}"`,
           call.args[idx].pos,
         );
       }

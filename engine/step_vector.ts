@@ -69,6 +69,7 @@ export function duplicateLabelsetError(): QueryError {
  * "vector cannot contain metrics with the same labelset".
  */
 export class SeriesBuilder {
+  /** The output series in creation order (some may stay empty). */
   readonly series: StepSeries[] = [];
   readonly #byKey = new Map<string, number>();
 

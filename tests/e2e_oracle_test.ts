@@ -167,6 +167,66 @@ Deno.test({
       });
       console.log(`e2e_oracle_test: ${compared - failures.length}/${compared} answers equal`);
       assert.deepEqual(failures, [], failures.slice(0, 20).join("\n"));
+
+      await t.step("a bad query is 400 bad_data, as in Prometheus", async () => {
+        // (Regex errors differ on purpose: 3.x anchors with `(?s:` so that `.` matches "\n".)
+        for (const q of ["sum(", "rate(up)", "up[5m] + 1", "sum by ("]) {
+          const [g, w] = await Promise.all(
+            [gw!.url, prom!.url].map((u) =>
+              fetch(`${u}/api/v1/query?${new URLSearchParams({ query: q, time: "1736510407" })}`)
+            ),
+          );
+          const [gb, wb] = [await g.json(), await w.json()];
+          assert.equal(g.status, 400, q);
+          assert.equal(w.status, 400, q);
+          assert.equal(gb.errorType, "bad_data");
+          assert.equal(wb.errorType, "bad_data");
+          assert.equal(gb.error, wb.error, q);
+        }
+      });
+
+      await t.step("a bad regular expression names RE2's error", async () => {
+        const res = await fetch(
+          `${gw!.url}/api/v1/query?${new URLSearchParams({ query: 'up{job=~"("}' })}`,
+        );
+        assert.equal(res.status, 400);
+        assert.equal(
+          (await res.json()).error,
+          'invalid parameter "query": 1:4: parse error: error parsing regexp: missing closing ): `^(?s:()$`',
+        );
+      });
+
+      await t.step(
+        "a corrupted day is skipped, counted and logged; other days answer",
+        async () => {
+          await gw!.stop();
+          gw = undefined;
+          await Deno.writeFile(
+            `${root}/parquet/0/2025-01-11/0.labels.parquet`,
+            new TextEncoder().encode("not a parquet file"),
+          );
+          await Deno.remove(`${root}/labels`, { recursive: true });
+          gw = await startServe(root);
+          const metrics = await (await fetch(`${gw.internalUrl}/metrics`)).text();
+          assert.match(metrics, /^locate_sync_corrupted_label_parquet_files_total 1$/m);
+          const params: [string, string][] = [
+            ["query", "sum by (job) (rate(http_requests_total[5m]))"],
+            ["time", String(instantTimes[0] / 1000)],
+          ];
+          const [got, want] = await Promise.all([
+            get(gw.url, "/api/v1/query", params),
+            get(prom!.url, "/api/v1/query", params),
+          ]);
+          assert.equal(compareQueryData(got, want), undefined);
+          // The corrupted day answers nothing rather than failing the query.
+          const late = await get(gw.url, "/api/v1/query", [
+            ["query", "count(up)"],
+            ["time", String(instantTimes[1] / 1000)],
+          ]);
+          assert.deepEqual(late, { resultType: "vector", result: [] });
+          assert.match(gw.stderr(), /corrupted labels file/);
+        },
+      );
     } finally {
       await gw?.stop();
       await prom?.stop();

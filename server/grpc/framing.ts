@@ -1,15 +1,16 @@
 /**
  * gRPC message framing: each message is a 1-byte compressed flag, a 4-byte big-endian length
- * and the payload (grpc/doc/PROTOCOL-HTTP2.md "Length-Prefixed-Message"), with optional gzip
- * compression per message.
+ * and the payload (grpc/doc/PROTOCOL-HTTP2.md "Length-Prefixed-Message"), with optional gzip or
+ * snappy compression per message.
  *
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
+import { snappyFrameDecode, snappyFrameEncode, SnappyTooLargeError } from "./snappy.ts";
 import { Code, GrpcError } from "./status.ts";
 
-/** Message encodings this server understands, in preference order. */
-export const SUPPORTED_ENCODINGS = ["gzip", "identity"] as const;
+/** Message encodings this server understands (snappy is Thanos' framed snappy). */
+export const SUPPORTED_ENCODINGS = ["gzip", "snappy", "identity"] as const;
 
 /** A supported `grpc-encoding`. */
 export type MessageEncoding = typeof SUPPORTED_ENCODINGS[number];
@@ -18,14 +19,14 @@ export type MessageEncoding = typeof SUPPORTED_ENCODINGS[number];
 const MIN_COMPRESS_SIZE = 64;
 
 /**
- * Frames one serialized message, gzip-compressing it when `encoding` is gzip and it is worth it
- * (the per-message flag lets small messages go uncompressed).
+ * Frames one serialized message, compressing it when `encoding` asks for it and the message is
+ * big enough to gain (the per-message flag lets small messages go uncompressed).
  */
 export function frameMessage(payload: Uint8Array, encoding: MessageEncoding): Uint8Array {
   let body = payload;
   let flag = 0;
-  if (encoding === "gzip" && payload.length >= MIN_COMPRESS_SIZE) {
-    body = gzipSync(payload);
+  if (encoding !== "identity" && payload.length >= MIN_COMPRESS_SIZE) {
+    body = encoding === "gzip" ? gzipSync(payload) : snappyFrameEncode(payload);
     flag = 1;
   }
   const out = new Uint8Array(5 + body.length);
@@ -83,10 +84,11 @@ function decompress(
     );
   }
   try {
+    if (encoding === "snappy") return snappyFrameDecode(payload, maxMessageSize);
     return gunzipSync(payload, { maxOutputLength: maxMessageSize });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    if (/larger than/i.test(msg)) {
+    if (e instanceof SnappyTooLargeError || /larger than/i.test(msg)) {
       throw new GrpcError(
         Code.ResourceExhausted,
         `grpc: decompressed message larger than max ${maxMessageSize}`,

@@ -1,7 +1,7 @@
 /**
  * A gRPC server over the {@linkcode ServerStream} transport interface: routes
  * `/package.Service/Method` paths to unary and server-streaming handlers typed by
- * protobuf-es service descriptors, with gzip message compression, `grpc-timeout` deadlines as
+ * protobuf-es service descriptors, with gzip or snappy message compression, `grpc-timeout` deadlines as
  * an AbortSignal, and status codes in trailers (trailers-only for early errors).
  *
  * @module
@@ -16,8 +16,14 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
-import { frameMessage, type MessageEncoding, readMessages } from "./framing.ts";
+import {
+  frameMessage,
+  type MessageEncoding,
+  readMessages,
+  SUPPORTED_ENCODINGS,
+} from "./framing.ts";
 import type { HeaderField, ServerStream } from "./http2/types.ts";
+import { ErrorCode } from "./http2/frame.ts";
 import { StreamClosedError } from "./http2/stream.ts";
 import { Code, encodeGrpcMessage, GrpcError } from "./status.ts";
 import { parseGrpcTimeout } from "./timeout.ts";
@@ -62,6 +68,20 @@ export interface GrpcServerOptions {
   compressResponses?: boolean;
   /** Called with errors that are not {@linkcode GrpcError}s (answered as Unknown). */
   onError?: (err: unknown, method: string) => void;
+  /** Told about every routed call, for metrics (grpc-ecosystem's `grpc_server_*` families). */
+  observer?: CallObserver;
+}
+
+/** Receives call events; `kind` is the method kind as in `grpc_type` ("unary", "server_stream"). */
+export interface CallObserver {
+  /** A call to a known method started. */
+  started(method: string, kind: "unary" | "server_stream"): void;
+  /** The request message was received and decoded. */
+  received(method: string, kind: "unary" | "server_stream"): void;
+  /** A message was sent on the call. */
+  sent(method: string, kind: "unary" | "server_stream"): void;
+  /** The call ended with `code` (Canceled when the client went away) after `seconds`. */
+  handled(method: string, kind: "unary" | "server_stream", code: Code, seconds: number): void;
 }
 
 interface Route {
@@ -71,7 +91,9 @@ interface Route {
 }
 
 const DEFAULT_MAX_RECEIVE = 64 << 20;
-const ACCEPT_ENCODING = "identity,gzip";
+/** How long trailers may wait for flow control after a deadline before the stream is reset. */
+const DEADLINE_GRACE_MS = 1000;
+const ACCEPT_ENCODING = "identity,gzip,snappy";
 
 /** Routes gRPC calls arriving on HTTP/2 streams to registered service implementations. */
 export class GrpcServer {
@@ -79,12 +101,14 @@ export class GrpcServer {
   readonly #maxReceive: number;
   readonly #compress: boolean;
   readonly #onError?: (err: unknown, method: string) => void;
+  readonly #observer?: CallObserver;
 
   /** Creates a server with no services. */
   constructor(options: GrpcServerOptions = {}) {
     this.#maxReceive = options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE;
     this.#compress = options.compressResponses ?? false;
     this.#onError = options.onError;
+    this.#observer = options.observer;
   }
 
   /** Registers a service; only unary and server-streaming methods are supported. */
@@ -132,15 +156,34 @@ export class GrpcServer {
         : `malformed method name: ${stream.path}`;
       return call.finish(Code.Unimplemented, msg);
     }
-    const reqEncoding = stream.headers.get("grpc-encoding") ?? "identity";
-    if (reqEncoding !== "identity" && reqEncoding !== "gzip") {
+    const kind = route.kind === "unary" ? "unary" : "server_stream";
+    const obs = this.#observer;
+    if (!obs) return await this.#serveCall(stream, route, call);
+    const t0 = performance.now();
+    obs.started(stream.path, kind);
+    call.onSent = () => obs.sent(stream.path, kind);
+    call.onReceived = () => obs.received(stream.path, kind);
+    try {
+      await this.#serveCall(stream, route, call);
+    } finally {
+      obs.handled(stream.path, kind, call.status ?? Code.Canceled, (performance.now() - t0) / 1000);
+    }
+  }
+
+  async #serveCall(stream: ServerStream, route: Route, call: Call) {
+    const encodingHeader = stream.headers.get("grpc-encoding") ?? "identity";
+    if (!(SUPPORTED_ENCODINGS as readonly string[]).includes(encodingHeader)) {
       return call.finish(
         Code.Unimplemented,
-        `grpc: Decompressor is not installed for grpc-encoding "${reqEncoding}"`,
+        `grpc: Decompressor is not installed for grpc-encoding "${encodingHeader}"`,
       );
     }
+    const reqEncoding = encodingHeader as MessageEncoding;
     const accepts = (stream.headers.get("grpc-accept-encoding") ?? "").split(/\s*,\s*/);
-    call.encoding = reqEncoding === "gzip" || (this.#compress && accepts.includes("gzip"))
+    // Answer in the request's encoding, as grpc-go does; else gzip if configured and accepted.
+    call.encoding = reqEncoding !== "identity"
+      ? reqEncoding
+      : this.#compress && accepts.includes("gzip")
       ? "gzip"
       : "identity";
 
@@ -163,7 +206,14 @@ export class GrpcServer {
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         ctrl.abort(new GrpcError(Code.DeadlineExceeded, "context deadline exceeded"));
-        call.finish(Code.DeadlineExceeded, "context deadline exceeded");
+        // Trailers wait behind queued data; if a client that stopped reading keeps them from
+        // going out, the stream is reset so its buffers and handler are released.
+        const grace = setTimeout(() => {
+          if (!stream.closed) stream.reset(ErrorCode.CANCEL);
+        }, DEADLINE_GRACE_MS);
+        call.finish(Code.DeadlineExceeded, "context deadline exceeded")
+          .catch((e) => this.#onError?.(e, stream.path))
+          .finally(() => clearTimeout(grace));
       }, timeoutMs);
     }
     const ctx: CallContext = {
@@ -174,6 +224,7 @@ export class GrpcServer {
     };
     try {
       const request = await this.#readRequest(stream, route.method.input, reqEncoding, ctrl.signal);
+      call.onReceived?.();
       if (route.kind === "unary") {
         const res = await route.impl(request, ctx) as MessageInitShape<DescMessage>;
         ctrl.signal.throwIfAborted();
@@ -237,7 +288,14 @@ export class GrpcServer {
 class Call {
   encoding: MessageEncoding = "identity";
   cancelled = false;
+  /** The status sent, once sent. */
+  status: Code | undefined;
+  /** Called after each message sent. */
+  onSent: (() => void) | undefined;
+  /** Called once the request message is decoded. */
+  onReceived: (() => void) | undefined;
   #finished = false;
+  #headersQueued = false;
   readonly #stream: ServerStream;
 
   constructor(stream: ServerStream) {
@@ -258,8 +316,12 @@ class Call {
     if (this.#finished) throw new StreamClosedError("call already finished");
     const msg = isMessage(init, schema) ? init : create(schema, init);
     const frame = frameMessage(toBinary(schema, msg), this.encoding);
-    if (!this.#stream.headersSent) await this.#stream.respond(this.#headers());
+    if (!this.#headersQueued) {
+      this.#headersQueued = true;
+      await this.#stream.respond(this.#headers());
+    }
     await this.#stream.write(frame);
+    this.onSent?.();
   }
 
   /** Sends the status; later calls are ignored. Trailers-only when no headers went out. */
@@ -269,9 +331,13 @@ class Call {
     const status: HeaderField[] = [["grpc-status", String(code)]];
     if (message) status.push(["grpc-message", encodeGrpcMessage(message)]);
     try {
-      if (!this.#stream.headersSent) {
+      // The flag is set when headers are queued, not sent: a deadline can fire while a message
+      // (and its headers) still waits for flow control, and must then follow with trailers.
+      if (!this.#headersQueued) {
+        this.#headersQueued = true;
         await this.#stream.respond([...this.#headers(), ...status], true);
       } else await this.#stream.end(status);
+      this.status = code;
     } catch (e) {
       if (!(e instanceof StreamClosedError)) throw e;
     }

@@ -10,6 +10,11 @@ import {
   SeriesResponseSchema,
   Store,
 } from "../../proto/gen/store/storepb/rpc_pb.ts";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ErrorCode, Flag, FrameType } from "./http2/frame.ts";
+import { HpackDecoder } from "./http2/hpack.ts";
+import { type Frame, RawClient, u32 } from "./http2/testing.ts";
+import { snappyFrameDecode, snappyFrameEncode } from "./snappy.ts";
 import { HealthService } from "./health.ts";
 import { serveHttp2 } from "./http2/server.ts";
 import { type CallContext, GrpcServer } from "./server.ts";
@@ -227,6 +232,175 @@ Deno.test("grpc: 20 rounds of 200 concurrent streams then close leave the server
     assert.deepEqual(res.status, ServingStatus.SERVING);
     client.close();
   } finally {
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: the call observer sees start, each message and the final code", async () => {
+  const events: string[] = [];
+  const observer = {
+    started: (m: string, k: string) => events.push(`start ${m} ${k}`),
+    received: (m: string) => events.push(`recv ${m}`),
+    sent: (m: string) => events.push(`sent ${m}`),
+    handled: (m: string, k: string, code: number, s: number) => {
+      assert.ok(s >= 0 && s < 10);
+      events.push(`done ${m} ${k} ${code}`);
+    },
+  };
+  const { server, target } = await startServer({}, { observer });
+  const client = new TestClient(target);
+  try {
+    await client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, { maxTime: 2n });
+    await rejection(() =>
+      client.stream(SERIES, SeriesRequestSchema, SeriesResponseSchema, {
+        matchers: [{ name: "fail", value: "x" }],
+      })
+    );
+    await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    await rejection(() =>
+      client.unary("/thanos.Store/Nope", SeriesRequestSchema, SeriesResponseSchema, {})
+    );
+    assert.deepEqual(events, [
+      `start ${SERIES} server_stream`,
+      `recv ${SERIES}`,
+      `sent ${SERIES}`,
+      `sent ${SERIES}`,
+      `done ${SERIES} server_stream 0`,
+      `start ${SERIES} server_stream`,
+      `recv ${SERIES}`,
+      `done ${SERIES} server_stream 3`,
+      `start ${CHECK} unary`,
+      `recv ${CHECK}`,
+      `sent ${CHECK}`,
+      `done ${CHECK} unary 0`,
+    ]);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: a deadline while the reader stalls resets the stream; the server carries on", async () => {
+  const observed: Observed = {};
+  const { server, target } = await startServer(observed);
+  const c = await RawClient.connect(server.addr.port);
+  try {
+    // Series with 1000 messages of 100 kB; the client never grants window beyond 64 KiB.
+    const req = toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, { minTime: 100_000n, maxTime: 1000n }),
+    );
+    const framed = new Uint8Array(5 + req.length);
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["grpc-timeout", "300m"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const t0 = performance.now();
+    const rst = await c.until((f) => f.type === FrameType.RST_STREAM && f.stream === 1);
+    assert.equal(u32(rst!.payload), ErrorCode.CANCEL);
+    assert.ok(performance.now() - t0 < 2900, "reset within deadline + grace");
+    const client = new TestClient(target);
+    const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    assert.equal(res.status, ServingStatus.SERVING);
+    client.close();
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: snappy-compressed request answered in snappy (Thanos' --grpc-compression)", async () => {
+  const observed: Observed = {};
+  const { server } = await startServer(observed);
+  const c = await RawClient.connect(server.addr.port);
+  const dec = new HpackDecoder();
+  try {
+    const pad = "p".repeat(300);
+    const req = snappyFrameEncode(toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, {
+        minTime: 200n,
+        maxTime: 3n,
+        matchers: [{ name: "pad", value: pad }],
+      }),
+    ));
+    const framed = new Uint8Array(5 + req.length);
+    framed[0] = 1;
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+      ["grpc-encoding", "snappy"],
+      ["grpc-accept-encoding", "snappy"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const headers: (readonly (readonly [string, string])[])[] = [];
+    let body = new Uint8Array(0);
+    await c.until((f) => {
+      if (f.stream !== 1) return false;
+      if (f.type === FrameType.HEADERS) headers.push(dec.decode(f.payload));
+      if (f.type === FrameType.DATA) body = Uint8Array.from([...body, ...f.payload]);
+      return (f.flags & Flag.END_STREAM) !== 0;
+    });
+    assert.equal(observed.encoding, "snappy");
+    assert.ok(headers[0].some(([n, v]) => n === "grpc-encoding" && v === "snappy"));
+    assert.deepEqual(headers[1], [["grpc-status", "0"]]);
+    const values: string[] = [];
+    for (let off = 0; off < body.length;) {
+      const len = new DataView(body.buffer, off + 1, 4).getUint32(0);
+      assert.equal(body[off], 1, "messages of 200+ bytes are compressed");
+      const msg = snappyFrameDecode(body.subarray(off + 5, off + 5 + len), 1 << 20);
+      values.push(fromBinary(SeriesResponseSchema, msg).result.value as string);
+      off += 5 + len;
+    }
+    assert.deepEqual(values, [0, 1, 2].map((i) => `${i}${"x".repeat(200)}`));
+  } finally {
+    c.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: compressResponses gzips answers for clients that accept gzip", async () => {
+  const { server } = await startServer({}, { compressResponses: true });
+  const c = await RawClient.connect(server.addr.port);
+  const dec = new HpackDecoder();
+  try {
+    const req = toBinary(
+      SeriesRequestSchema,
+      create(SeriesRequestSchema, { minTime: 100n, maxTime: 1n }),
+    );
+    const framed = new Uint8Array(5 + req.length);
+    new DataView(framed.buffer).setUint32(1, req.length);
+    framed.set(req, 5);
+    await c.request(1, SERIES, false, [
+      ["content-type", "application/grpc"],
+      ["grpc-accept-encoding", "identity,gzip"],
+    ]);
+    await c.send(FrameType.DATA, Flag.END_STREAM, 1, framed);
+    const frames: Frame[] = [];
+    await c.until((f) => {
+      if (f.stream === 1) frames.push(f);
+      return f.stream === 1 && (f.flags & Flag.END_STREAM) !== 0;
+    });
+    assert.ok(
+      dec.decode(frames[0].payload).some(([n, v]) => n === "grpc-encoding" && v === "gzip"),
+    );
+    const data = frames.find((f) => f.type === FrameType.DATA)!.payload;
+    assert.equal(data[0], 1, "compressed flag");
+    const gz = data.subarray(5, 5 + new DataView(data.buffer, data.byteOffset + 1, 4).getUint32(0));
+    const plain = new Uint8Array(
+      await new Response(
+        new Blob([gz.slice()]).stream().pipeThrough(new DecompressionStream("gzip")),
+      ).arrayBuffer(),
+    );
+    assert.equal(fromBinary(SeriesResponseSchema, plain).result.value, `0${"x".repeat(100)}`);
+  } finally {
+    c.close();
     await server.shutdown(1000);
   }
 });

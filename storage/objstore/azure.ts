@@ -7,6 +7,10 @@
  * end (nothing is visible before the commit), at most two blocks in memory. Retries are ours
  * (retry.ts) with the SDK's pipeline retries off.
  *
+ * Accepted without effect: `http_config` except `response_header_timeout` (the SDK's pipeline
+ * takes no Node agent, it keeps its own keep-alive one), `reader_config.max_retry_requests`
+ * (reads are retried whole) and `msi_resource`.
+ *
  * @module
  */
 import {

@@ -95,7 +95,7 @@ Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
   });
   try {
     const cfg = parseBucketConfig(
-      azuriteYaml(proxy.port, "faults", "  max_retries: 8\n  pipeline_config: {try_timeout: 1s}\n"),
+      azuriteYaml(proxy.port, "faults", "  max_retries: 8\n  pipeline_config: {try_timeout: 3s}\n"),
       "test",
     );
     const bucket = await createBucket(cfg);

@@ -108,3 +108,13 @@ Deno.test("loadBucketConfig: file wins over inline, missing file is named, fallb
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("AZURE defaults follow upstream: public endpoint, container created", () => {
+  const cfg = parseBucketConfig(
+    "type: AZURE\nconfig: {storage_account: a, storage_account_key: k, container: c}\n",
+    "inline",
+    noEnv,
+  );
+  assert.equal(cfg.config.endpoint, "blob.core.windows.net");
+  assert.equal(cfg.config.storage_create_container, true);
+});

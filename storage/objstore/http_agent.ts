@@ -70,3 +70,20 @@ export function agentsFromHttpConfig(c: HttpConfig): Agents {
     }),
   };
 }
+
+/** Upstream's default `http_config` (exthttp.DefaultHTTPConfig), durations in ms. */
+export const DEFAULT_HTTP_CONFIG: HttpConfig = {
+  idle_conn_timeout: 90_000,
+  response_header_timeout: 120_000,
+  insecure_skip_verify: false,
+  tls_handshake_timeout: 10_000,
+  max_idle_conns_per_host: 100,
+  max_conns_per_host: 0,
+  tls_config: {
+    ca_file: "",
+    cert_file: "",
+    key_file: "",
+    server_name: "",
+    insecure_skip_verify: false,
+  },
+};

@@ -19,6 +19,10 @@ import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
 import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
 import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import { GcsBucket, GcsConfigError, gcsOptionsFromConfig } from "./gcs.ts";
+import { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
+import { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
+import { SwiftAuthError } from "./swift_auth.ts";
 
 export * from "./bucket.ts";
 export * from "./config.ts";
@@ -27,6 +31,9 @@ export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
 export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
 export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+export { GcsBucket, gcsOptionsFromConfig } from "./gcs.ts";
+export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
+export { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
 
 /** Options of {@linkcode createBucket}. */
 export interface CreateBucketOptions {
@@ -36,7 +43,8 @@ export interface CreateBucketOptions {
 
 /**
  * Creates the bucket a validated config describes, with its prefix applied. Rejects with
- * {@linkcode ObjstoreConfigError} (naming the provider) when the fields cannot be used.
+ * {@linkcode ObjstoreConfigError} (naming the provider) when the fields cannot be used, and with
+ * a `BucketError` when a provider that checks its container on start (AZURE, SWIFT) cannot.
  */
 export async function createBucket(
   config: BucketConfig,
@@ -55,14 +63,24 @@ export async function createBucket(
       case "AZURE":
         bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
         break;
-      default:
-        throw new ObjstoreConfigError(
-          config.type,
-          `the ${config.type} provider is not available in this build yet`,
-        );
+      case "GCS":
+        bucket = new GcsBucket(gcsOptionsFromConfig(c), options.logger);
+        break;
+      case "COS":
+        bucket = new S3Bucket(cosOptionsFromConfig(c), options.logger);
+        break;
+      case "OSS":
+        bucket = new S3Bucket(ossOptionsFromConfig(c), options.logger);
+        break;
+      case "SWIFT":
+        bucket = await SwiftBucket.create(swiftOptionsFromConfig(c), options.logger);
+        break;
     }
   } catch (e) {
-    if (e instanceof S3ConfigError) {
+    if (
+      e instanceof S3ConfigError || e instanceof GcsConfigError ||
+      (e instanceof SwiftAuthError && e.status === undefined)
+    ) {
       throw new ObjstoreConfigError(config.type, e.message);
     }
     throw e;

@@ -7,6 +7,10 @@
  * under Deno, and a byte array can be sent again), and every request goes through
  * {@linkcode withRetries} with the SDK's own retries off.
  *
+ * Accepted without effect: `trace.enable` (no request tracing here), `sts_endpoint` and
+ * `disable_dualstack` (the SDK's credential chain and endpoint rules apply), and
+ * `http_config.expect_continue_timeout`, `max_idle_conns` and `disable_compression`.
+ *
  * @module
  */
 import {
@@ -204,7 +208,6 @@ function encryptionFromConfig(sse: Record<string, unknown>): S3Encryption | unde
 
 interface S3ErrorLike {
   name?: string;
-  Code?: string;
   $metadata?: { httpStatusCode?: number };
   $retryable?: unknown;
 }

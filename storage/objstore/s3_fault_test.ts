@@ -17,7 +17,7 @@ config:
   part_size: 5242880
   max_retries: 8
   http_config:
-    response_header_timeout: 1s
+    response_header_timeout: 2s
 `;
 }
 
@@ -91,7 +91,7 @@ Deno.test("S3 caller abort is not retried and ends a stalled request at once", a
     const started = performance.now();
     setTimeout(() => controller.abort(new Error("caller gave up")), 200);
     await assert.rejects(bucket.get("k", controller.signal), /caller gave up/);
-    assert.ok(performance.now() - started < 900, "abort ended the request before its timeout");
+    assert.ok(performance.now() - started < 1500, "abort ended the request before its timeout");
     assert.equal(proxy.counts.requests, 1);
     await bucket.close();
   } finally {

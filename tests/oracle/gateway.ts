@@ -17,6 +17,8 @@ export interface GatewayServer {
   internalUrl: string;
   /** The gRPC port. */
   grpcPort: number;
+  /** What the process logged so far. */
+  stderr(): string;
   /** Stops the process (SIGTERM, by PID). */
   stop(): Promise<void>;
 }
@@ -59,7 +61,15 @@ export async function startServe(root: string, extraFlags: string[] = []): Promi
     try {
       const res = await fetch(`http://127.0.0.1:${internalPort}/-/ready`);
       await res.body?.cancel();
-      if (res.ok) return { url, internalUrl: `http://127.0.0.1:${internalPort}`, grpcPort, stop };
+      if (res.ok) {
+        return {
+          url,
+          internalUrl: `http://127.0.0.1:${internalPort}`,
+          grpcPort,
+          stderr: () => stderr.join(""),
+          stop,
+        };
+      }
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -27,6 +27,7 @@ import {
   windowUpdateFrame,
 } from "./frame.ts";
 import { encodeHeaders, type HeaderField, HpackDecoder } from "./hpack.ts";
+import { setImmediate } from "node:timers";
 import { SocketClosedError } from "./node_socket.ts";
 import { Http2ServerStream, StreamClosedError, type StreamOwner } from "./stream.ts";
 import type { ByteStream, StreamHandler } from "./types.ts";
@@ -41,6 +42,8 @@ export interface ConnectionOptions {
   connectionWindowSize: number;
   /** SETTINGS_MAX_HEADER_LIST_SIZE we announce and enforce. */
   maxHeaderListSize: number;
+  /** Streams the peer may reset per 10 s before the connection is closed (rapid-reset guard). */
+  maxResetsPerWindow: number;
   /** Called for unexpected internal failures (protocol errors by peers are not reported). */
   onError?: (err: unknown) => void;
 }
@@ -51,6 +54,7 @@ export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
   initialWindowSize: 1 << 20,
   connectionWindowSize: 16 << 20,
   maxHeaderListSize: 64 << 10,
+  maxResetsPerWindow: 10_000,
 };
 
 /** Queued output above which producers wait for the socket. */
@@ -60,6 +64,8 @@ const WRITE_BATCH = 256 << 10;
 /** Largest header block (all HEADERS/CONTINUATION fragments) we buffer before decoding. */
 const MAX_HEADER_BLOCK = 256 << 10;
 const READ_SIZE = 64 << 10;
+/** The window of the peer reset budget. */
+const RESET_WINDOW_MS = 10_000;
 /** How long a failing or finished connection may take to flush before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -104,6 +110,8 @@ export class Http2Connection implements StreamOwner {
   #recvWindow = DEFAULT_WINDOW;
   #recvUncredited = 0;
   #pendingHeaders: PendingHeaders | null = null;
+  #resets = 0;
+  #resetWindowStart = 0;
   #sawSettings = false;
 
   // Output.
@@ -118,7 +126,10 @@ export class Http2Connection implements StreamOwner {
   constructor(conn: ByteStream, handler: StreamHandler, opts: Partial<ConnectionOptions> = {}) {
     this.#conn = conn;
     this.#handler = handler;
-    this.#opts = { ...DEFAULT_CONNECTION_OPTIONS, ...opts };
+    // Options left undefined keep their defaults.
+    const o: Record<string, unknown> = { ...DEFAULT_CONNECTION_OPTIONS };
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) o[k] = v;
+    this.#opts = o as unknown as ConnectionOptions;
     this.#decoder = new HpackDecoder(4096);
   }
 
@@ -452,7 +463,18 @@ export class Http2Connection implements StreamOwner {
     }
     const code = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
     const s = this.#streams.get(streamId);
-    if (s) s.fail(new StreamClosedError(`stream reset by peer (code ${code})`));
+    if (!s) return;
+    // Opening streams and resetting them at once makes handlers start for nothing (the
+    // "rapid reset" attack, CVE-2023-44487): past a budget per window, drop the connection.
+    const now = Date.now();
+    if (now - this.#resetWindowStart > RESET_WINDOW_MS) {
+      this.#resetWindowStart = now;
+      this.#resets = 0;
+    }
+    if (++this.#resets > this.#opts.maxResetsPerWindow) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, "too many stream resets");
+    }
+    s.fail(new StreamClosedError(`stream reset by peer (code ${code})`));
   }
 
   #onSettings(flags: number, streamId: number, payload: Uint8Array) {
@@ -644,7 +666,12 @@ export class Http2Connection implements StreamOwner {
     if (this.#closed) return;
     this.#out.push(frame);
     this.#outBytes += frame.length;
-    if (!this.#flushing) this.#flush();
+    if (!this.#flushing) {
+      // Start writing after the current burst of work: frames queued meanwhile (the rest of
+      // a response, other streams' messages) go out in the same write.
+      this.#flushing = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   /** Resolves when queued output is at most the high-water mark (or the connection closed). */
@@ -660,7 +687,6 @@ export class Http2Connection implements StreamOwner {
   }
 
   async #flush() {
-    this.#flushing = true;
     try {
       while (this.#out.length > 0 && !this.#closed) {
         let size = 0;

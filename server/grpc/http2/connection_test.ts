@@ -1,117 +1,9 @@
 import assert from "node:assert/strict";
-import {
-  CLIENT_PREFACE,
-  encodeFrame,
-  ErrorCode,
-  Flag,
-  FrameType,
-  Setting,
-  settingsFrame,
-  windowUpdateFrame,
-} from "./frame.ts";
+import { ErrorCode, Flag, FrameType, Setting, settingsFrame, windowUpdateFrame } from "./frame.ts";
 import { encodeHeaders, HpackDecoder } from "./hpack.ts";
 import { serveHttp2 } from "./server.ts";
+import { type Frame, RawClient, u32 } from "./testing.ts";
 import type { ServerStream, StreamHandler } from "./types.ts";
-
-interface Frame {
-  type: number;
-  flags: number;
-  stream: number;
-  payload: Uint8Array;
-}
-
-/** A hand-driven HTTP/2 client: writes exact frames and reads the server's frames back. */
-class RawClient {
-  #buf = new Uint8Array(0);
-  #eof = false;
-  private constructor(readonly conn: Deno.TcpConn) {}
-
-  static async connect(port: number, preface = true): Promise<RawClient> {
-    const c = new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
-    if (preface) await c.write(CLIENT_PREFACE, settingsFrame([]));
-    return c;
-  }
-
-  async write(...parts: Uint8Array[]) {
-    for (const p of parts) {
-      let off = 0;
-      while (off < p.length) off += await this.conn.write(p.subarray(off));
-    }
-  }
-
-  send(type: number, flags: number, stream: number, payload: Uint8Array = new Uint8Array(0)) {
-    return this.write(encodeFrame(type, flags, stream, payload));
-  }
-
-  request(stream: number, path: string, endStream: boolean) {
-    const block = encodeHeaders([
-      [":method", "POST"],
-      [":scheme", "http"],
-      [":path", path],
-      [":authority", "localhost"],
-    ]);
-    const flags = Flag.END_HEADERS | (endStream ? Flag.END_STREAM : 0);
-    return this.send(FrameType.HEADERS, flags, stream, block);
-  }
-
-  /** Next frame, or null once the server closed the connection. */
-  async next(timeoutMs = 3000): Promise<Frame | null> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      if (this.#buf.length >= 9) {
-        const len = (this.#buf[0] << 16) | (this.#buf[1] << 8) | this.#buf[2];
-        if (this.#buf.length >= 9 + len) {
-          const b = this.#buf;
-          const f = {
-            type: b[3],
-            flags: b[4],
-            stream: new DataView(b.buffer, b.byteOffset + 5, 4).getUint32(0) & 0x7fffffff,
-            payload: b.slice(9, 9 + len),
-          };
-          this.#buf = b.slice(9 + len);
-          return f;
-        }
-      }
-      if (this.#eof) return null;
-      const chunk = new Uint8Array(65536);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("timed out waiting for a frame");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const n = await Promise.race([
-        this.conn.read(chunk).catch(() => null),
-        new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), left)),
-      ]);
-      clearTimeout(timer);
-      if (n === "timeout") throw new Error("timed out waiting for a frame");
-      if (n === null) {
-        this.#eof = true;
-        continue;
-      }
-      const next = new Uint8Array(this.#buf.length + n);
-      next.set(this.#buf);
-      next.set(chunk.subarray(0, n), this.#buf.length);
-      this.#buf = next;
-    }
-  }
-
-  /** Reads frames until one satisfies `pred`; returns it (null if the connection closed). */
-  async until(pred: (f: Frame) => boolean): Promise<Frame | null> {
-    while (true) {
-      const f = await this.next();
-      if (f === null || pred(f)) return f;
-    }
-  }
-
-  close() {
-    try {
-      this.conn.close();
-    } catch { /* closed */ }
-  }
-}
-
-function u32(payload: Uint8Array, off = 0): number {
-  return new DataView(payload.buffer, payload.byteOffset + off, 4).getUint32(0);
-}
 
 function start(handler: StreamHandler, opts = {}) {
   return serveHttp2({ port: 0, hostname: "127.0.0.1", ...opts }, handler);
@@ -397,5 +289,72 @@ Deno.test("http2: graceful shutdown sends GOAWAY, finishes in-flight streams, th
     assert.equal(server.connections, 0);
   } finally {
     c.close();
+  }
+});
+
+Deno.test("http2: GOAWAY right after the last of 120 streams, 50 times, with resets in flight", async () => {
+  // What modern grpc-go does on ClientConn.Close, the pattern that aborts Deno's node:http2.
+  let served = 0;
+  const server = await start(async (s) => {
+    await s.respond([[":status", "200"]]);
+    await s.write(new Uint8Array(100));
+    await s.end([["grpc-status", "0"]]);
+    served++;
+  });
+  try {
+    for (let round = 0; round < 50; round++) {
+      const c = await RawClient.connect(server.addr.port);
+      const ids = Array.from({ length: 120 }, (_, i) => 2 * i + 1);
+      for (const id of ids) await c.request(id, "/s", true);
+      // Every 10th round also cancels a few streams and closes before they all finish.
+      const early = round % 10 === 9;
+      if (early) {
+        const rst = new Uint8Array(4);
+        new DataView(rst.buffer).setUint32(0, ErrorCode.CANCEL);
+        for (const id of ids.slice(0, 5)) await c.send(FrameType.RST_STREAM, 0, id, rst);
+      }
+      const done = new Set<number>();
+      const goal = early ? 60 : ids.length;
+      await c.until((f) => {
+        if (f.type === FrameType.HEADERS && (f.flags & Flag.END_STREAM)) done.add(f.stream);
+        return done.size >= goal;
+      });
+      const goaway = new Uint8Array(8);
+      await c.send(FrameType.GOAWAY, 0, 0, goaway);
+      c.close();
+    }
+    // Still serving.
+    const c = await RawClient.connect(server.addr.port);
+    await c.request(1, "/after", true);
+    const end = await c.until((f) => f.stream === 1 && (f.flags & Flag.END_STREAM) !== 0);
+    assert.equal(end?.type, FrameType.HEADERS);
+    c.close();
+    assert.ok(served >= 45 * 120, `served ${served}`);
+  } finally {
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("http2: rapid reset (open and reset streams in a loop) ends in ENHANCE_YOUR_CALM", async () => {
+  let started = 0;
+  const server = await start(async (s) => {
+    started++;
+    await new Promise((r) => setTimeout(r, 50));
+    if (!s.closed) await s.respond([[":status", "200"]], true);
+  }, { maxResetsPerWindow: 100 });
+  const c = await RawClient.connect(server.addr.port);
+  try {
+    const rst = new Uint8Array(4);
+    new DataView(rst.buffer).setUint32(0, ErrorCode.CANCEL);
+    for (let id = 1; id < 2 * 150; id += 2) {
+      await c.request(id, "/x", true);
+      await c.send(FrameType.RST_STREAM, 0, id, rst);
+    }
+    const g = await c.until((f) => f.type === FrameType.GOAWAY);
+    assert.equal(u32(g!.payload, 4), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.ok(started <= 150);
+  } finally {
+    c.close();
+    await server.shutdown(1000);
   }
 });

@@ -9,3 +9,4 @@ export type { HeaderField, ServerStream, StreamHandler } from "./types.ts";
 export { type Http2Server, type Http2ServerOptions, serveHttp2, type TlsConfig } from "./server.ts";
 export { type ConnectionOptions, DEFAULT_CONNECTION_OPTIONS } from "./connection.ts";
 export { StreamClosedError } from "./stream.ts";
+export { serveNodeHttp2 } from "./node_adapter.ts";

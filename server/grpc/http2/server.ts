@@ -45,6 +45,9 @@ export interface Http2Server {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
+/** Pause after a failed accept. */
+const ACCEPT_RETRY_MS = 100;
+
 interface Acceptor {
   addr: { hostname: string; port: number };
   /** Stops accepting connections. */
@@ -133,7 +136,13 @@ function listenDeno(
         } catch { /* already closed */ }
         return;
       }
-    } else (raw as Deno.TcpConn).setNoDelay(true);
+    } else {
+      try {
+        (raw as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // The peer may already be gone; reading will tell.
+      }
+    }
     await run(raw);
   }
 
@@ -145,6 +154,8 @@ function listenDeno(
       } catch (e) {
         if (stopping() || e instanceof Deno.errors.BadResource) return;
         onError?.(e);
+        // E.g. out of file descriptors: pause instead of spinning on the failing accept.
+        await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
         continue;
       }
       handle(raw);

@@ -104,6 +104,13 @@ export function toGrpcError(e: unknown, signal?: AbortSignal): GrpcError {
     return new GrpcError(Code.InvalidArgument, e.message);
   }
   if (e instanceof LimitExceededError) return new GrpcError(Code.ResourceExhausted, e.message);
+  // AbortSignal.timeout() and abort() reasons, when storage or the engine rethrow them.
+  if (e instanceof DOMException && e.name === "TimeoutError") {
+    return new GrpcError(Code.DeadlineExceeded, e.message);
+  }
+  if (e instanceof DOMException && e.name === "AbortError") {
+    return new GrpcError(Code.Canceled, e.message);
+  }
   if (e instanceof QueryError) {
     switch (e.kind) {
       case "too_many_samples":

@@ -29,8 +29,8 @@ export interface InfoState {
   /** Per-TSDB ranges; a QueryAPI endpoint needs them (the querier's remote engine reads them). */
   tsdbInfos: TsdbInfo[];
   /**
-   * The label sets announced, one per stream served (default: `externalLabels` alone). A querier
-   * routes and deduplicates by them.
+   * The label sets to announce when they differ per stream (each sorted); default the
+   * endpoint's external labels.
    */
   labelSets?: Labels[];
 }
@@ -55,7 +55,7 @@ export function registerInfoService(server: GrpcServer, opts: InfoServiceOptions
     info: () => {
       const st = opts.state();
       return {
-        labelSets: (st.labelSets ?? (opts.externalLabels.length > 0 ? [opts.externalLabels] : []))
+        labelSets: (st.labelSets ?? [opts.externalLabels])
           .filter((ls) => ls.length > 0)
           .map((ls) => ({ labels: toPbLabels(ls) })),
         ComponentType: opts.componentType ?? "store",

@@ -43,6 +43,13 @@ export interface StoreServiceOptions {
   source: () => StoreSource;
   /** Labels added to every series (sorted); announced by Info. */
   externalLabels: Labels;
+  /**
+   * The source's series already carry the external labels, sorted with them. Series then
+   * stream straight through unless replica labels must be dropped; otherwise the whole result
+   * is collected and re-sorted after the labels are added, since adding a label to every
+   * series can change their order.
+   */
+  externalLabelsInSource?: boolean;
 }
 
 type SeriesResponseInit = MessageInitShape<typeof SeriesResponseSchema>;
@@ -107,6 +114,13 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
     const matchers = toMatchers(req.matchers);
     const rest = matchExternalLabels(matchers, external);
     if (rest === null) return;
+    if (rest.length === 0) {
+      // As Thanos' stores: selecting everything is never what a querier means.
+      throw new GrpcError(
+        Code.InvalidArgument,
+        "no matchers specified (excluding external labels)",
+      );
+    }
     const limit = Number(req.limit);
     const hints: SelectHints = {
       start: toMs(req.minTime),
@@ -128,8 +142,9 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
     let sent = 0;
     let truncated = false;
     try {
-      if (external.length > 0 || drop.size > 0) {
-        seriesIter = await relabelSorted(set.series, external, drop, ctx.signal);
+      const add = opts.externalLabelsInSource ? [] : external;
+      if (add.length > 0 || drop.size > 0) {
+        seriesIter = await relabelSorted(set.series, add, drop, ctx.signal);
       }
       for await (const s of seriesIter) {
         if (limit > 0 && sent >= limit) {

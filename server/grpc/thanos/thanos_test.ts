@@ -24,7 +24,12 @@ import { ValueType } from "../../../engine/series.ts";
 import { XorIterator } from "../../../storage/tsdb/xor.ts";
 import { LimitExceededError } from "../../http/api.ts";
 import { Code } from "../status.ts";
-import { TRUNCATED_WARNING } from "./store.ts";
+import { labelsFromRecord } from "../../../engine/labels.ts";
+import { serveHttp2 } from "../http2/server.ts";
+import { GrpcServer } from "../server.ts";
+import { TestClient } from "../testing.ts";
+import type { StoreSource } from "./source.ts";
+import { registerStoreService, TRUNCATED_WARNING } from "./store.ts";
 import { DATA, range, start } from "./testing.ts";
 
 function labelsOf(s: PbSeries): Record<string, string> {
@@ -219,6 +224,10 @@ Deno.test("thanos Series: bad regex is InvalidArgument, limits ResourceExhausted
       matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: "(unclosed" }],
     });
     assert.equal(await rejectionCode(bad), Code.InvalidArgument);
+    const none = client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
+      matchers: [{ name: "c", value: "x" }],
+    });
+    assert.equal(await rejectionCode(none), Code.InvalidArgument, "only external-label matchers");
     const limited = failing.client.stream(
       "/thanos.Store/Series",
       SeriesRequestSchema,
@@ -331,5 +340,60 @@ Deno.test("thanos Query/QueryRange: series, histograms, warnings, stats, replica
     assert.equal(await rejectionCode(q("too_big")), Code.ResourceExhausted);
   } finally {
     await stop();
+  }
+});
+
+Deno.test("thanos Series: sources with external labels stream through without buffering", async () => {
+  const gate = Promise.withResolvers<void>();
+  const ext = labelsFromRecord({ region: "eu" });
+  const source: StoreSource = {
+    selectChunks: () =>
+      Promise.resolve({
+        warnings: [],
+        series: (async function* () {
+          yield { labels: labelsFromRecord({ __name__: "a", region: "eu" }), chunks: [] };
+          // The rest is produced only after the client has seen the first series.
+          await gate.promise;
+          yield { labels: labelsFromRecord({ __name__: "b", region: "eu" }), chunks: [] };
+        })(),
+      }),
+    labelNames: () => Promise.resolve({ values: [], warnings: [] }),
+    labelValues: () => Promise.resolve({ values: [], warnings: [] }),
+  };
+  const grpc = new GrpcServer();
+  registerStoreService(grpc, {
+    source: () => source,
+    externalLabels: ext,
+    externalLabelsInSource: true,
+  });
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  const client = new TestClient(`127.0.0.1:${server.addr.port}`);
+  try {
+    const call = client.openStream(
+      "/thanos.Store/Series",
+      SeriesRequestSchema,
+      SeriesResponseSchema,
+      {
+        minTime: 0n,
+        maxTime: 1n,
+        skipChunks: true,
+        matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: ".+" }],
+      },
+    );
+    const names: string[] = [];
+    // A buffering server would wait for the gate forever: give up after 5 s.
+    const timer = setTimeout(() => call.cancel(), 5000);
+    await new Promise<void>((resolve, reject) => {
+      call.on("data", (m: SeriesResponse) => {
+        if (m.result.case === "series") names.push(labelsOf(m.result.value).__name__);
+        gate.resolve();
+      });
+      call.on("error", reject);
+      call.on("end", resolve);
+    }).finally(() => clearTimeout(timer));
+    assert.deepEqual(names, ["a", "b"]);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
   }
 });

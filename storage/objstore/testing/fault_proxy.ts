@@ -60,9 +60,12 @@ export function startFaultProxy(target: string, schedule: FaultSchedule): FaultP
         return await stall();
       }
       const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
+      const headers = new Headers(req.headers);
+      // Lets servers that hand out URLs (resumable upload sessions) point them at the proxy.
+      headers.set("x-forwarded-host", url.host);
       const upstream = await fetch(target + url.pathname + url.search, {
         method: req.method,
-        headers: req.headers,
+        headers,
         body,
         redirect: "manual",
       });

@@ -97,7 +97,7 @@ function family(name: string, type: number, metrics: [Record<string, string>, Pb
 
 // --- The target ----------------------------------------------------------------------------
 let scrape = 0;
-function exposition(): Uint8Array {
+function exposition(): Uint8Array<ArrayBuffer> {
   const n = scrape++;
   // Counter histogram: resets at scrape 90; two more buckets appear from scrape 40 on.
   const m = n < 90 ? n : n - 90;

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  HealthCheckResponseSchema,
+} from "../../../proto/gen/grpc/health/v1/health_pb.ts";
+import { InfoResponseSchema } from "../../../proto/gen/info/infopb/rpc_pb.ts";
+import {
+  SeriesRequestSchema,
+  SeriesResponseSchema,
+} from "../../../proto/gen/store/storepb/rpc_pb.ts";
+import { LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
+import { start } from "./testing.ts";
+
+const PROGRAM = new URL("../testdata/grpcgo_client.go", import.meta.url).pathname;
+const GOPATH = "/usr/share/gocode";
+
+/**
+ * Builds testdata/grpcgo_client.go with Debian's golang-google-grpc-dev (grpc-go 1.33) and
+ * golang-github-klauspost-compress-dev; null when they are not installed. Go's build cache keeps
+ * later runs fast.
+ */
+async function buildClient(): Promise<string | null> {
+  for (const dep of ["google.golang.org/grpc", "github.com/klauspost/compress/snappy"]) {
+    try {
+      await Deno.stat(`${GOPATH}/src/${dep}`);
+    } catch {
+      return null;
+    }
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command("go", {
+      args: ["build", "-o", `${dir}/grpcgo_client`, PROGRAM],
+      env: { GO111MODULE: "off", GOPATH },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    return `${dir}/grpcgo_client`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+const client = await buildClient();
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+Deno.test({
+  name: "grpc-go client: health, Info, snappy Series, InvalidArgument, 10x200 streams then close",
+  ignore: client === null,
+  async fn() {
+    const server = await start();
+    try {
+      const series = hex(toBinary(
+        SeriesRequestSchema,
+        create(SeriesRequestSchema, {
+          minTime: 0n,
+          maxTime: 10_000n,
+          matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: "m|up" }],
+        }),
+      ));
+      const bad = hex(toBinary(
+        SeriesRequestSchema,
+        create(SeriesRequestSchema, {
+          matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: "(x" }],
+        }),
+      ));
+      const out = await new Deno.Command(client!, {
+        args: [String(server.port), series, bad],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const r = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(
+        fromBinary(HealthCheckResponseSchema, unhex(r.health)).status,
+        ServingStatus.SERVING,
+      );
+      const info = fromBinary(InfoResponseSchema, unhex(r.info));
+      assert.ok(info.store && info.query);
+      const msgs = (r.series_snappy as string[]).map((h) =>
+        fromBinary(SeriesResponseSchema, unhex(h))
+      );
+      const names = msgs.flatMap((m) =>
+        m.result.case === "series" ? [m.result.value.labels.map((l) => l.value).join(",")] : []
+      );
+      assert.deepEqual(names, ["m,1,1,x,A", "m,1,x,A", "up,x,x,api,A", "up,x,web,A"]);
+      assert.equal(r.bad_code, "InvalidArgument");
+      // 4 series + 1 warning per call, 200 calls per round, 10 rounds.
+      assert.equal(r.rounds_messages, 10 * 200 * 5);
+      assert.equal(
+        fromBinary(HealthCheckResponseSchema, unhex(r.health_after)).status,
+        ServingStatus.SERVING,
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+});
