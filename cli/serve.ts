@@ -16,8 +16,8 @@ import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
+import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
-import { queryableSource } from "../server/grpc/thanos/mod.ts";
 import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
@@ -178,7 +178,7 @@ export async function runServe(
         // Series already carry their stream's external labels (ParquetQueryable adds them).
         externalLabels: [],
         externalLabelsInSource: true,
-        source: () => queryableSource(db.queryable()),
+        source: () => parquetStoreSource(db.queryable()),
         info: () => {
           const range = db.timeRange();
           const sets = streamLabels();

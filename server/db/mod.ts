@@ -50,3 +50,4 @@ export {
   type SyncerOptions,
   SyncError,
 } from "./syncer.ts";
+export { parquetStoreSource, storedChunks } from "./store_source.ts";
