@@ -97,6 +97,7 @@ export async function runConvert(
                 sortLabels: c.sortingLabels,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,
+                onProgress: (n) => day.advance(n),
                 signal: stepSignal,
               },
             );

@@ -44,6 +44,10 @@ export class BlockCache {
       await block.close();
     }
     const missing = ulids.filter((u) => !this.#open.has(u));
+    // `--convert.tempdir` may name a directory that does not exist yet.
+    if (missing.length > 0 && this.#opts.tmpDir) {
+      await Deno.mkdir(this.#opts.tmpDir, { recursive: true });
+    }
     let next = 0;
     const worker = async () => {
       while (next < missing.length) {

@@ -52,6 +52,8 @@ export interface ConvertOptions {
    * {@linkcode MAX_COLUMNS}).
    */
   readonly maxColumns?: number;
+  /** Told, every few hundred series and at the end of each shard, how many more were processed. */
+  readonly onProgress?: (series: number) => void;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
   /** zstd level of the shard files. */
@@ -265,8 +267,13 @@ export async function convertDay(
         zstdLevel: options.zstdLevel,
       },
     );
+    let unreported = 0;
     try {
       for (let i = shard.start; i < shard.end; i++) {
+        if (++unreported === 256) {
+          options.onProgress?.(unreported);
+          unreported = 0;
+        }
         stop.throwIfAborted();
         const e = series[i];
         const data = await Promise.all(e.refs.map((r) => sources[r.source].read(r.ref)));
@@ -285,6 +292,7 @@ export async function convertDay(
       // Await first: `rows += await ...` would read `rows` before other shards add to it.
       const written = (await writer.close()).rows;
       rows += written;
+      if (unreported > 0) options.onProgress?.(unreported);
     } catch (err) {
       failure.abort(err);
       await writer.abort(err instanceof Error ? err : new Error(String(err)));

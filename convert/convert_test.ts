@@ -117,13 +117,17 @@ function fixture(): {
 Deno.test("convertDay writes sorted, sharded rows with every sample of the day exactly once", async () => {
   await withBucket(async (bucket) => {
     const { sources, want, labels } = fixture();
+    let progressed = 0;
     const result = await convertDay(bucket, DAY, EXT, sources, {
       rowGroupSize: 2,
       numRowGroups: 2,
       sortLabels: ["job"],
       recompress: true,
       writeConcurrency: 2,
+      onProgress: (n) => progressed += n,
     });
+    // Every merged series was reported as processed.
+    assert.equal(progressed, 10);
     const hash = externalLabelsHash(EXT);
     assert.deepEqual(result, { hash, shards: 3, rows: 10 });
 

@@ -35,7 +35,8 @@ async function tsdbBucket(
 function runner(root: string, retentionDays = 0) {
   const tsdb = new FilesystemBucket(`${root}/tsdb`), parquet = new FilesystemBucket(`${root}/pq`);
   const blocks = new BlockCache(tsdb, {
-    tmpDir: `${root}/tmp`,
+    // A temp dir that does not exist yet is created.
+    tmpDir: `${root}/tmp/not/yet`,
     fileConcurrency: 2,
     blockConcurrency: 1,
   });
@@ -83,7 +84,6 @@ function runner(root: string, retentionDays = 0) {
 
 Deno.test("a run converts the planned days, skips empty ones and leaves nothing to do", async () => {
   const root = await Deno.makeTempDir({ prefix: "pq-loop-test-" });
-  await Deno.mkdir(`${root}/tmp`);
   await tsdbBucket(`${root}/tsdb`, (ulid, meta) => {
     // Block 1 claims the day before its data too: that day has no sample.
     if (ulid === "01M88N5D9P8GWXTTFS4XSR85NF") meta.minTime = Date.UTC(2023, 10, 13);

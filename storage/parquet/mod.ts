@@ -1,6 +1,7 @@
 /**
  * The gateway's Parquet block format: schema and versions, bucket layout, hashes, the small
- * protobuf files, and the shard writer and reader.
+ * protobuf files, the shard writer and reader, page-level access for the query path, and
+ * discovery of committed days.
  *
  * @module
  */
@@ -25,3 +26,21 @@ export {
   ShardFormatError,
   ShardReader,
 } from "./reader.ts";
+export {
+  BucketSource,
+  type ByteSource,
+  type DecodedPage,
+  type DictionaryCache,
+  type FetchStats,
+  LocalFileSource,
+  LruDictionaryCache,
+  PageFile,
+  type PageSpan,
+  ParquetPageError,
+} from "./pages.ts";
+export {
+  type DiscoveredDay,
+  type DiscoveredStream,
+  ParquetDiscoverer,
+  type ParquetDiscoveryOptions,
+} from "./discovery.ts";

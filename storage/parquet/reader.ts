@@ -263,7 +263,7 @@ export class ShardReader {
       const cache = new Map<string, number[]>();
       perRow = index.map((v, i) => {
         const bytes = v as Uint8Array;
-        const key = String.fromCharCode(...bytes);
+        const key = bytes.join(","); // no spread: an index can hold thousands of positions
         let positions = cache.get(key);
         if (!positions) {
           positions = decodeLabelIndex(bytes, `${this.labels.key} row ${rowStart + i}`);

@@ -304,6 +304,31 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
   });
 });
 
+Deno.test("a label absent from a whole row group is an all-null column chunk", async () => {
+  await withBucket(async (bucket) => {
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", [
+      "__name__",
+      "rare",
+    ], {
+      rowGroupSize: 3,
+    });
+    const empty = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
+    for (let i = 0; i < 6; i++) {
+      const labels = [{ name: "__name__", value: `m${i}` }];
+      if (i === 1) labels.push({ name: "rare", value: "here" });
+      await w.append({ labels, chunks: empty });
+    }
+    await w.close();
+    const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
+    const [rare] = await labels.read(["___cf_meta_label_rare"], 0, 6);
+    assert.deepEqual(rare, [null, "here", null, null, null, null]);
+    const ci = await labels.columnIndex(1, "___cf_meta_label_rare");
+    assert.deepEqual(ci.null_pages, [true]);
+    const stats = col(labels.metadata, 1, "___cf_meta_label_rare").meta_data!;
+    assert.equal(stats.statistics?.null_count, 3n);
+  });
+});
+
 Deno.test("row groups are cut early at the chunk-byte limit, identically in both files", async () => {
   await withBucket(async (bucket) => {
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {

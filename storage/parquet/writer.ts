@@ -245,7 +245,12 @@ export class ShardWriter {
       if (values) { while (values.length < n) values.push(null); }
       labelColumns.push({
         name: labelColumn(name),
-        data: values ?? new Array<null>(n).fill(null),
+        // hyparquet-writer encodes one column at a time: the all-null columns of labels this row
+        // group lacks are made when read, so a shard with thousands of label names never holds
+        // them all at once.
+        get data() {
+          return values ?? new Array<null>(n).fill(null);
+        },
         encoding: "RLE_DICTIONARY",
         columnIndex: true,
         bloomFilter: name === METRIC_NAME ? { fpp: BLOOM_FPP } : undefined,
