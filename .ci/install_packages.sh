@@ -4,10 +4,17 @@
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# Independent gRPC clients of the Thanos services (Python grpcio, grpc-go 1.33 built offline with
+# Thanos' snappy library) and openssl for the TLS/mTLS test certificates.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+/usr/bin/python3 -c "import grpc, google.protobuf" >/dev/null 2>&1 || need+=(python3-grpcio python3-protobuf)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ -d /usr/share/gocode/src/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
+[ -d /usr/share/gocode/src/github.com/klauspost/compress ] || need+=(golang-github-klauspost-compress-dev)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
 fi
 # Test servers of the object storage providers, when that script exists.
 if [ -f .ci/install_test_servers.sh ]; then bash .ci/install_test_servers.sh; fi

@@ -178,6 +178,8 @@ export async function runServe(
         // Series already carry their stream's external labels (ParquetQueryable adds them).
         externalLabels: [],
         externalLabelsInSource: true,
+        // Replica labels (`without_replica_labels`) can be any of the streams' external labels.
+        externalLabelNames: () => new Set(streamLabels().flatMap((ls) => ls.map((l) => l.name))),
         source: () => parquetStoreSource(db.queryable()),
         info: () => {
           const range = db.timeRange();

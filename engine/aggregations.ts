@@ -109,6 +109,7 @@ function foldGroups(
   const hagg: (HistogramAggregator | undefined)[] = new Array(G);
   const haggName: string[] = new Array(G);
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) ev.checkAbort();
     seen.fill(0);
     hasFloat.fill(0);
     hasHist.fill(0);
@@ -336,6 +337,7 @@ function selectK(
   const members: number[][] = Array.from({ length: G }, () => []);
   const desc = op === "topk";
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) ev.checkAbort();
     for (const m of members) m.length = 0;
     const p = param[i];
     let k = 0;
@@ -433,6 +435,7 @@ async function countValues(
   const out = new SeriesBuilder(n);
   const counts = new Map<number, number>();
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) ev.checkAbort();
     counts.clear();
     for (const s of input) {
       if (s.k[i] === 0) continue;

@@ -310,6 +310,7 @@ function setOperation(
     else out.putHist(idx[j], i, s.h![i]!);
   };
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) ev.checkAbort();
     if (op === "or") {
       for (let j = 0; j < lhs.length; j++) {
         if (lhs[j].k[i] === ABSENT) continue;
@@ -426,6 +427,7 @@ function vectorBinop(
   };
 
   for (let i = 0; i < n; i++) {
+    if ((i & 63) === 0) ev.checkAbort();
     for (let j = 0; j < rhs.length; j++) {
       if (rhs[j].k[i] === ABSENT) continue;
       const s = sig.r[j];

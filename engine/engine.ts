@@ -20,6 +20,7 @@ import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "./queryable.ts";
 import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
 import { prepareExpr } from "./prepare.ts";
+import { planSelects } from "./prefetch.ts";
 import { HistogramError } from "./histogram_ops.ts";
 import { ABSENT, FLOAT, type StepSeries, type StepValue } from "./step_vector.ts";
 import type { MatrixSeries, QueryResult, Sample, Value } from "./value.ts";
@@ -151,12 +152,17 @@ export class Engine {
       currentSamples: 0,
       peakSamples: 0,
       totalSamples: 0,
-      queryStart: start,
-      queryEnd: end,
     };
     const prepared = prepareExpr(expr, { start, end, step });
     // Prometheus evaluates instant queries with an interval of 1ms over a single step.
     const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
+    // Send every selection to storage at once; evaluation then awaits each when it needs it.
+    ctx.prefetched = new Map();
+    for (const { selector, hints } of planSelects(prepared, start, end, step, ctx.lookbackDelta)) {
+      const result = (async () => await queryable.select(selector.matchers, hints, opts.signal))()
+        .catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
+      ctx.prefetched.set(selector, { hints, result });
+    }
     let v: StepValue;
     try {
       v = await ev.eval(prepared);

@@ -416,11 +416,42 @@ Deno.test("selectors pass Prometheus' select hints to storage", async () => {
     by: true,
     start: 45 * MIN + 1,
     end: 50 * MIN,
-    step: 1,
+    step: 0,
   });
+  seen.length = 0;
   await engine.instantQuery(recording, "rate(http_requests_total[5m] offset 1m) + gauge", 50 * MIN);
+  // Both selections go out before evaluation; evaluation reuses them (no further selects).
   assert.deepEqual(seen, [
-    { func: "rate", start: 44 * MIN + 1, end: 49 * MIN, step: 1, range: 5 * MIN },
-    { start: 45 * MIN + 1, end: 50 * MIN, step: 1 },
+    { func: "rate", start: 44 * MIN + 1, end: 49 * MIN, step: 0, range: 5 * MIN },
+    { start: 45 * MIN + 1, end: 50 * MIN, step: 0 },
   ]);
+  seen.length = 0;
+  // A range query over a subquery: one selection covering every subquery step's window.
+  await engine.rangeQuery(
+    recording,
+    "max_over_time(gauge[10m:1m] offset 1m)",
+    20 * MIN,
+    30 * MIN,
+    5 * MIN,
+  );
+  assert.deepEqual(seen, [{
+    func: "max_over_time",
+    start: 4 * MIN + 1,
+    end: 29 * MIN,
+    step: 5 * MIN,
+  }]);
+});
+
+Deno.test("a storage failure becomes a storage error naming the cause", async () => {
+  const failing: Queryable = {
+    select: () => Promise.reject(new Error("bucket unreachable")),
+    labelNames: () => storage.labelNames(),
+    labelValues: () => storage.labelValues(),
+  };
+  await assert.rejects(
+    () => engine.instantQuery(failing, "sum(up) + rate(x[5m])", 0),
+    (e: unknown) =>
+      e instanceof QueryError && e.kind === "storage" &&
+      e.message === "expanding series: bucket unreachable",
+  );
 });

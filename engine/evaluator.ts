@@ -12,7 +12,7 @@ import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "./histogram.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
-import type { Queryable, SelectHints } from "./queryable.ts";
+import type { Queryable, SelectHints, SeriesSet } from "./queryable.ts";
 import { isStaleNaN, type Series, ValueType } from "./series.ts";
 import {
   ABSENT,
@@ -57,10 +57,16 @@ export interface QueryContext {
   peakSamples: number;
   /** Samples loaded from storage. */
   totalSamples: number;
-  /** Start and end of the whole query, for `@ start()`/`@ end()` (already resolved). */
-  queryStart: number;
-  /** See `queryStart`. */
-  queryEnd: number;
+  /** Selections sent to storage before evaluation, by selector node. */
+  prefetched?: Map<VectorSelector, Prefetched>;
+}
+
+/** A selection started before evaluation: its hints and its outcome. */
+export interface Prefetched {
+  /** The hints it was sent with. */
+  hints: SelectHints;
+  /** The series set, or the error storage gave. */
+  result: Promise<SeriesSet | Error>;
 }
 
 const METADATA_LABELS: ReadonlySet<string> = new Set(["__name__", "__type__", "__unit__"]);
@@ -261,12 +267,26 @@ export class Evaluator {
     return { type: "vector", series: this.ctx.delayedNameRemoval ? out : mergeSameLabels(out) };
   }
 
-  /** Selects series for a selector, turning storage failures into query errors. */
-  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<Series[]> {
+  /**
+   * Selects series for a selector, turning storage failures into query errors. Uses the
+   * selection started before evaluation when it covers the requested time range.
+   */
+  async select(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    node?: VectorSelector,
+  ): Promise<Series[]> {
     this.checkAbort();
     let set;
     try {
-      set = await this.ctx.queryable.select(matchers, hints, this.ctx.signal);
+      const pre = node && this.ctx.prefetched?.get(node);
+      if (pre && pre.hints.start <= hints.start && hints.end <= pre.hints.end) {
+        const r = await pre.result;
+        if (r instanceof Error) throw r;
+        set = r;
+      } else {
+        set = await this.ctx.queryable.select(matchers, hints, this.ctx.signal);
+      }
     } catch (err) {
       this.checkAbort();
       if (err instanceof QueryError) throw err;
@@ -299,7 +319,7 @@ export class Evaluator {
       start: first - lookback + 1,
       end: last,
       step: this.interval,
-    });
+    }, vs);
     const out: StepSeries[] = [];
     const tsOut: Float64Array[] = [];
     let loaded = 0;
@@ -352,9 +372,11 @@ export class Evaluator {
         out.push(s);
         if (tsArr) tsOut.push(tsArr);
       }
+      // Check the limit series by series, before a huge selection is fully materialized.
+      this.ctx.totalSamples += loaded;
+      this.addSamples(loaded);
+      loaded = 0;
     }
-    this.ctx.totalSamples += loaded;
-    this.addSamples(loaded);
     return { series: out, ts: tsOut };
   }
 
@@ -368,10 +390,11 @@ export class Evaluator {
     const first = (vs.timestamp ?? this.start) - vs.offset;
     const last = (vs.timestamp ?? this.lastTime) - vs.offset;
     const all = await this.select(vs.matchers, {
+      ...vs.selectHints,
       start: first - lb + 1,
       end: last + lb,
       step: this.interval,
-    });
+    }, vs);
     const out: StepSeries[] = [];
     const pos = vs.pos;
     for (const series of all) {
@@ -454,7 +477,7 @@ export class Evaluator {
         step: this.interval,
         range,
         func: func ?? vs.selectHints?.func,
-      });
+      }, vs);
       const series: RangeSeries[] = [];
       let loaded = 0;
       for (const s of all) {

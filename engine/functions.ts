@@ -105,10 +105,6 @@ export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
     }
     case "pi":
       return { type: "scalar", v: new Float64Array(n).fill(Math.PI) };
-    case "start":
-      return { type: "scalar", v: new Float64Array(n).fill(ev.ctx.queryStart / 1000) };
-    case "end":
-      return { type: "scalar", v: new Float64Array(n).fill(ev.ctx.queryEnd / 1000) };
     case "min_of":
     case "max_of": {
       const a = await ev.evalScalar(args[0]);
@@ -302,7 +298,7 @@ function evalAbsent(ev: Evaluator, input: StepSeries[], arg: Expr): StepValue {
 
 async function evalSort(ev: Evaluator, call: Call): Promise<StepValue> {
   const name = call.func.name;
-  if (ev.ctx.queryStart !== ev.ctx.queryEnd) {
+  if (ev.start !== ev.end) {
     ev.warn(
       "sort is ineffective for range queries since results are always ordered by labels",
       call.pos,

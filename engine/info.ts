@@ -127,6 +127,7 @@ export async function evalInfo(ev: Evaluator, call: Call): Promise<StepValue> {
       matchers,
       offset,
       timestamp: at,
+      selectHints: { func: "info" },
       pos: call.pos,
     };
     const { series, ts } = await ev.selectVector(vs, true);

@@ -27,14 +27,26 @@ import {
   timeParam,
 } from "./params.ts";
 
+/** Per-query options of a {@linkcode QueryEngine}. */
+export interface EngineQueryOptions {
+  /** Overrides the lookback delta, ms. */
+  lookbackDelta?: number;
+  /** Cancels the query. */
+  signal?: AbortSignal;
+  /** The query's text when a parsed tree is passed (annotations cite positions in it). */
+  queryText?: string;
+}
+
 /** What the API needs from the engine (engine/engine.ts `Engine` satisfies it). */
 export interface QueryEngine {
+  /** Parses a query with the engine's feature flags (default: the plain parser). */
+  parse?(query: string): Expr;
   /** Evaluates an instant query at `time` (ms). */
   instantQuery(
     queryable: Queryable,
     query: string | Expr,
     time: number,
-    opts?: { lookbackDelta?: number; signal?: AbortSignal },
+    opts?: EngineQueryOptions,
   ): Promise<QueryResult>;
   /** Evaluates a range query (ms). */
   rangeQuery(
@@ -43,7 +55,7 @@ export interface QueryEngine {
     start: number,
     end: number,
     step: number,
-    opts?: { lookbackDelta?: number; signal?: AbortSignal },
+    opts?: EngineQueryOptions,
   ): Promise<QueryResult>;
 }
 
@@ -176,7 +188,7 @@ export function createPrometheusApi(
       throw new BadDataError(`invalid parameter "query": unknown query`);
     }
     try {
-      return { text, expr: parseExpr(text) };
+      return { text, expr: options.engine.parse ? options.engine.parse(text) : parseExpr(text) };
     } catch (e) {
       if (e instanceof ParseError) {
         throw new BadDataError(`invalid parameter "query": ${e.message}`);
@@ -244,12 +256,16 @@ export function createPrometheusApi(
   };
 
   const query = (form: FormValues): Promise<ApiSuccess> => {
-    const { expr } = parseQueryParam(form);
+    const { text, expr } = parseQueryParam(form);
     const time = timeParam(form, "time", now());
     return runQuery(
       form,
       (signal, lookbackDelta) =>
-        options.engine.instantQuery(options.queryable(), expr, time, { signal, lookbackDelta }),
+        options.engine.instantQuery(options.queryable(), expr, time, {
+          signal,
+          lookbackDelta,
+          queryText: text,
+        }),
     );
   };
 
@@ -274,7 +290,7 @@ export function createPrometheusApi(
           "resolution (?step=XX)",
       );
     }
-    const { expr } = parseQueryParam(form);
+    const { text, expr } = parseQueryParam(form);
     const type = exprType(expr);
     if (type !== "scalar" && type !== "vector") {
       throw new BadDataError(
@@ -289,6 +305,7 @@ export function createPrometheusApi(
         options.engine.rangeQuery(options.queryable(), expr, start, end, step, {
           signal,
           lookbackDelta,
+          queryText: text,
         }),
     );
   };

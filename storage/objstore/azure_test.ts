@@ -119,3 +119,35 @@ Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
     await server.stop();
   }
 });
+
+Deno.test("AZURE with a client secret asks Azure AD (here a closed local port), keeping the secret out of errors", async () => {
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  // @azure/identity reads the authority from the environment; this test file runs in its own
+  // process, so the change stays here.
+  Deno.env.set("AZURE_AUTHORITY_HOST", `https://127.0.0.1:${port}`);
+  try {
+    const secret = "client-secret-7373";
+    const cfg = parseBucketConfig(
+      `type: AZURE
+config:
+  storage_account: acct
+  container: thanos
+  az_tenant_id: 00000000-0000-0000-0000-000000000001
+  client_id: 00000000-0000-0000-0000-000000000002
+  client_secret: ${secret}
+  max_retries: 2
+`,
+      "test",
+    );
+    const err = await createBucket(cfg).then(() => undefined, (e) => e);
+    assert.ok(err instanceof BucketError, `${err}`);
+    // MSAL (under ClientSecretCredential) fails to resolve the authority's endpoints.
+    assert.match(err.message, /create_container.*endpoints_resolution_error/);
+    const text = `${err.message} ${err.cause} ${JSON.stringify(err.cause)}`;
+    assert.ok(!text.includes(secret), text);
+  } finally {
+    Deno.env.delete("AZURE_AUTHORITY_HOST");
+  }
+});

@@ -27,6 +27,8 @@ export interface ThanosGrpcOptions {
   source: () => StoreSource;
   /** The source's series already carry the external labels (see StoreServiceOptions). */
   externalLabelsInSource?: boolean;
+  /** External label names of all streams, for replica-label removal (see StoreServiceOptions). */
+  externalLabelNames?: () => ReadonlySet<string>;
   /** The current time range and TSDBs, for Info. */
   info: () => InfoState;
   /** Serve the Query API too (distributed-mode queriers use it). */
@@ -72,6 +74,7 @@ export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<Th
     source: opts.source,
     externalLabels: opts.externalLabels,
     externalLabelsInSource: opts.externalLabelsInSource,
+    externalLabelNames: opts.externalLabelNames,
   });
   if (opts.query) registerQueryService(grpc, opts.query);
   const server = await serveHttp2({

@@ -1,8 +1,8 @@
 /**
  * What the Store API needs from storage: series labels with their raw chunks in a time range,
  * plus label names and values. A Parquet reader can hand over stored chunk bytes unchanged;
- * {@linkcode queryableSource} adapts any engine {@linkcode Queryable} by re-encoding its float
- * samples into XOR chunks.
+ * {@linkcode queryableSource} adapts any engine {@linkcode Queryable} by re-encoding its
+ * samples into XOR and float histogram chunks.
  *
  * @module
  */
@@ -14,7 +14,9 @@ import type {
   SelectHints,
   StringsResult,
 } from "../../../engine/queryable.ts";
-import { ValueType } from "../../../engine/series.ts";
+import { type SampleIterator, ValueType } from "../../../engine/series.ts";
+import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
+import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
 import { XorChunkEncoder } from "../../../storage/tsdb/xor.ts";
 
 /** Prometheus chunk encodings (`chunkenc.Encoding`) a store may hand over. */
@@ -81,13 +83,69 @@ export interface StoreSource {
 /** Samples per re-encoded chunk, as in Prometheus' head (`DefaultSamplesPerChunk`). */
 const SAMPLES_PER_CHUNK = 120;
 
-const HISTOGRAM_WARNING =
-  "native histogram samples are not served by this store (no histogram chunk encoder)";
+/** A chunk being built: XOR for floats, float histogram for histograms. */
+interface OpenChunk {
+  encoding: number;
+  enc: XorChunkEncoder | FloatHistogramChunkEncoder;
+  minT: number;
+  maxT: number;
+}
 
 /**
- * Adapts a {@linkcode Queryable}: each series' samples in the range are re-encoded into XOR
- * chunks of up to 120 samples, lazily while the series are streamed. Histogram samples cannot
- * be re-encoded here and are skipped with a warning.
+ * Re-encodes the samples of `[start, end]` into chunks of up to 120 samples: XOR chunks for
+ * floats, float histogram chunks for histograms. A new chunk starts where the sample type
+ * changes or where the histogram encoder refuses a sample (layout change, counter reset), as
+ * Prometheus' appender does.
+ */
+export function encodeChunks(it: SampleIterator, start: number, end: number): RawChunk[] {
+  const chunks: RawChunk[] = [];
+  let open: OpenChunk | null = null;
+  const close = () => {
+    if (open) {
+      const { encoding, minT, maxT, enc } = open;
+      chunks.push({ encoding, minTime: minT, maxTime: maxT, data: enc.bytes() });
+    }
+    open = null;
+  };
+  for (let vt = it.seek(start); vt !== ValueType.None; vt = it.next()) {
+    const t = it.atT();
+    if (t > end) break;
+    const encoding = vt === ValueType.Float ? ChunkEncoding.XOR : ChunkEncoding.FloatHistogram;
+    if (
+      open !== null && (open.encoding !== encoding || open.enc.numSamples === SAMPLES_PER_CHUNK)
+    ) {
+      close();
+    }
+    const fresh = (): OpenChunk => ({
+      encoding,
+      enc: encoding === ChunkEncoding.XOR
+        ? new XorChunkEncoder()
+        : new FloatHistogramChunkEncoder(),
+      minT: t,
+      maxT: t,
+    });
+    open ??= fresh();
+    if (open.enc instanceof XorChunkEncoder) open.enc.append(t, it.atFloat());
+    else {
+      const h = it.atFloatHistogram();
+      try {
+        open.enc.append(t, h);
+      } catch (e) {
+        if (!(e instanceof ChunkEncodeError) || open.enc.numSamples === 0) throw e;
+        close();
+        open = fresh();
+        (open.enc as FloatHistogramChunkEncoder).append(t, h);
+      }
+    }
+    open.maxT = t;
+  }
+  close();
+  return chunks;
+}
+
+/**
+ * Adapts a {@linkcode Queryable}: each series' samples in the range are re-encoded into chunks
+ * ({@linkcode encodeChunks}) lazily while the series are streamed.
  */
 export function queryableSource(queryable: Queryable): StoreSource {
   return {
@@ -96,50 +154,13 @@ export function queryableSource(queryable: Queryable): StoreSource {
       const warnings = [...set.warnings];
       const skipChunks = hints.func === "series";
       function* series(): Generator<ChunkSeries> {
-        let warned = false;
         for (const s of set.series) {
           signal?.throwIfAborted();
           if (skipChunks) {
             yield { labels: s.labels, chunks: [] };
             continue;
           }
-          const chunks: RawChunk[] = [];
-          let enc: XorChunkEncoder | null = null;
-          let minT = 0;
-          let maxT = 0;
-          const it = s.iterator();
-          for (let vt = it.seek(hints.start); vt !== ValueType.None; vt = it.next()) {
-            const t = it.atT();
-            if (t > hints.end) break;
-            if (vt !== ValueType.Float) {
-              if (!warned) warnings.push(HISTOGRAM_WARNING);
-              warned = true;
-              continue;
-            }
-            if (enc === null) {
-              enc = new XorChunkEncoder();
-              minT = t;
-            }
-            enc.append(t, it.atFloat());
-            maxT = t;
-            if (enc.numSamples === SAMPLES_PER_CHUNK) {
-              chunks.push({
-                encoding: ChunkEncoding.XOR,
-                minTime: minT,
-                maxTime: maxT,
-                data: enc.bytes(),
-              });
-              enc = null;
-            }
-          }
-          if (enc !== null) {
-            chunks.push({
-              encoding: ChunkEncoding.XOR,
-              minTime: minT,
-              maxTime: maxT,
-              data: enc.bytes(),
-            });
-          }
+          const chunks = encodeChunks(s.iterator(), hints.start, hints.end);
           if (chunks.length > 0) yield { labels: s.labels, chunks };
         }
       }

@@ -50,6 +50,12 @@ export interface StoreServiceOptions {
    * series can change their order.
    */
   externalLabelsInSource?: boolean;
+  /**
+   * Names of the external labels of all streams the source serves, which are the labels
+   * `without_replica_labels` may remove. Needed when the source adds per-stream external
+   * labels itself (then `externalLabels` is empty); default: the names of `externalLabels`.
+   */
+  externalLabelNames?: () => ReadonlySet<string>;
 }
 
 type SeriesResponseInit = MessageInitShape<typeof SeriesResponseSchema>;
@@ -107,8 +113,10 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
   const external = opts.externalLabels;
   const externalNames = new Set(external.map((l) => l.name));
   /** Replica labels are dropped only when they are external labels (proxy.go semantics). */
-  const replicaDrop = (names: readonly string[]) =>
-    new Set(names.filter((n) => externalNames.has(n)));
+  const replicaDrop = (names: readonly string[]) => {
+    const droppable = opts.externalLabelNames?.() ?? externalNames;
+    return new Set(names.filter((n) => droppable.has(n)));
+  };
 
   async function* series(req: SeriesRequest, ctx: CallContext) {
     const matchers = toMatchers(req.matchers);

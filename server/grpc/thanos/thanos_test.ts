@@ -28,9 +28,10 @@ import { labelsFromRecord } from "../../../engine/labels.ts";
 import { serveHttp2 } from "../http2/server.ts";
 import { GrpcServer } from "../server.ts";
 import { TestClient } from "../testing.ts";
-import type { StoreSource } from "./source.ts";
+import { queryableSource, type StoreSource } from "./source.ts";
 import { registerStoreService, TRUNCATED_WARNING } from "./store.ts";
-import { DATA, range, start } from "./testing.ts";
+import { DATA, HIST, MemQueryable, range, start } from "./testing.ts";
+import { FloatHistogramIterator } from "../../../storage/tsdb/float_histogram.ts";
 
 function labelsOf(s: PbSeries): Record<string, string> {
   return Object.fromEntries(s.labels.map((l) => [l.name, l.value]));
@@ -199,12 +200,21 @@ Deno.test("thanos Series: batches only when response_batch_size > 1; limit trunc
       });
     const batched = await call({ responseBatchSize: 2n });
     const kinds = batched.map((m) => m.result.case);
-    assert.deepEqual(kinds, ["batch", "batch", "batch", "warning", "warning"]);
+    assert.deepEqual(kinds, ["batch", "batch", "batch", "warning"]);
     assert.deepEqual(
       batched.map((m) => m.result.case === "batch" ? m.result.value.series.length : 0),
-      [2, 2, 1, 0, 0],
+      [2, 2, 1, 0],
     );
-    assert.ok(warningsOf(batched).some((w) => /histogram/.test(w)));
+    // Series h: a histogram sample at 1000, then a float at 2000: two chunks of two kinds.
+    const h = seriesOf(batched).find((s) => labelsOf(s).__name__ === "h")!;
+    assert.deepEqual(h.chunks.map((c) => [c.raw?.type, c.minTime, c.maxTime]), [
+      [Chunk_Encoding.FLOAT_HISTOGRAM, 1000n, 1000n],
+      [Chunk_Encoding.XOR, 2000n, 2000n],
+    ]);
+    const hit = new FloatHistogramIterator(h.chunks[0].raw!.data);
+    assert.equal(hit.next(), ValueType.FloatHistogram);
+    // A chunk's first sample keeps only gauge/reset hints (Prometheus' chunk header rule).
+    assert.deepEqual(hit.atFloatHistogram(), { ...HIST, counterResetHint: 0 });
     const one = await call({ responseBatchSize: 1n });
     assert.equal(one.filter((m) => m.result.case === "series").length, 5);
 
@@ -392,6 +402,62 @@ Deno.test("thanos Series: sources with external labels stream through without bu
       call.on("end", resolve);
     }).finally(() => clearTimeout(timer));
     assert.deepEqual(names, ["a", "b"]);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("thanos Series: per-stream external labels from the source, replica labels dropped", async () => {
+  // Two replicas of one stream: after dropping "replica" their series merge into one.
+  const mem = new MemQueryable([
+    {
+      labels: labelsFromRecord({ __name__: "up", replica: "r1", zone: "z" }),
+      ts: [1000],
+      values: [1],
+    },
+    {
+      labels: labelsFromRecord({ __name__: "up", replica: "r2", zone: "z" }),
+      ts: [2000],
+      values: [2],
+    },
+    {
+      labels: labelsFromRecord({ __name__: "up", a: "x", replica: "r1", zone: "z" }),
+      ts: [1000],
+      values: [3],
+    },
+  ]);
+  const grpc = new GrpcServer();
+  registerStoreService(grpc, {
+    source: () => queryableSource(mem),
+    externalLabels: [],
+    externalLabelsInSource: true,
+    externalLabelNames: () => new Set(["replica", "zone"]),
+  });
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  const client = new TestClient(`127.0.0.1:${server.addr.port}`);
+  try {
+    const msgs = await client.stream(
+      "/thanos.Store/Series",
+      SeriesRequestSchema,
+      SeriesResponseSchema,
+      {
+        minTime: 0n,
+        maxTime: 10_000n,
+        matchers: [{ name: "__name__", value: "up" }],
+        withoutReplicaLabels: ["replica", "a"],
+      },
+    );
+    const series = seriesOf(msgs);
+    // "a" is not an external label: kept. Sorted after the removal.
+    assert.deepEqual(series.map(labelsOf), [
+      { __name__: "up", a: "x", zone: "z" },
+      { __name__: "up", zone: "z" },
+    ]);
+    assert.deepEqual(series[1].chunks.map((c) => decodeXor(c.raw!.data)), [[[1000, 1]], [[
+      2000,
+      2,
+    ]]]);
   } finally {
     client.close();
     await server.shutdown(1000);

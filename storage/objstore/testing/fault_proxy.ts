@@ -24,6 +24,8 @@ export interface FaultProxy {
   counts: { requests: number; unavailable: number; stalled: number; stalledBody: number };
   /** Requests seen, as `METHOD path`. */
   log: string[];
+  /** The headers of each request in `log`. */
+  headers: Headers[];
   /** Stops the proxy (stalled requests are released). */
   stop(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export interface FaultProxy {
 export function startFaultProxy(target: string, schedule: FaultSchedule): FaultProxy {
   const counts = { requests: 0, unavailable: 0, stalled: 0, stalledBody: 0 };
   const log: string[] = [];
+  const seenHeaders: Headers[] = [];
   const release = new AbortController();
   // Waits until the proxy stops; the client has given up long before and never reads this.
   const stall = () =>
@@ -45,6 +48,7 @@ export function startFaultProxy(target: string, schedule: FaultSchedule): FaultP
       const n = ++counts.requests;
       const url = new URL(req.url);
       log.push(`${req.method} ${url.pathname}${url.search}`);
+      seenHeaders.push(new Headers(req.headers));
       if (schedule.unavailable?.(n, req)) {
         counts.unavailable++;
         await req.body?.cancel();
@@ -90,6 +94,7 @@ export function startFaultProxy(target: string, schedule: FaultSchedule): FaultP
     port: server.addr.port,
     counts,
     log,
+    headers: seenHeaders,
     async stop() {
       release.abort();
       await server.shutdown();

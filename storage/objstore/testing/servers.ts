@@ -111,6 +111,11 @@ export async function startAzurite(): Promise<TestServer> {
     [
       "run",
       "-A",
+      // The project's config, so that azurite comes from its node_modules and deno.lock even
+      // though the process runs in a temporary directory.
+      "--config",
+      new URL("../../../deno.json", import.meta.url).pathname,
+      "--frozen",
       "npm:azurite@3.37.0/azurite-blob",
       "--blobHost",
       "127.0.0.1",

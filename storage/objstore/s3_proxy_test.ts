@@ -1,4 +1,7 @@
+// S3 requests through a local proxy in front of s3rver: injected faults, and what goes on the wire.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import { listAll } from "./bucket.ts";
 import { parseBucketConfig } from "./config.ts";
 import { patternBytes } from "./conformance.ts";
@@ -95,6 +98,58 @@ Deno.test("S3 caller abort is not retried and ends a stalled request at once", a
     assert.equal(proxy.counts.requests, 1);
     await bucket.close();
   } finally {
+    await proxy.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("S3 sse_config puts the server-side encryption headers on the wire", async () => {
+  const server = await startS3rver(["faults"]);
+  const proxy = startFaultProxy(server.url, {});
+  const keyFile = await Deno.makeTempFile();
+  const key = patternBytes(32, 77);
+  await Deno.writeFile(keyFile, key);
+  try {
+    const cases: Array<[string, (h: Headers, method: string) => void]> = [
+      ["{type: SSE-S3}", (h, m) => {
+        if (m === "PUT") assert.equal(h.get("x-amz-server-side-encryption"), "AES256");
+      }],
+      ["{type: SSE-KMS, kms_key_id: k1, kms_encryption_context: {team: obs}}", (h, m) => {
+        if (m !== "PUT") return;
+        assert.equal(h.get("x-amz-server-side-encryption"), "aws:kms");
+        assert.equal(h.get("x-amz-server-side-encryption-aws-kms-key-id"), "k1");
+        assert.deepEqual(
+          JSON.parse(atob(h.get("x-amz-server-side-encryption-context")!)),
+          { team: "obs" },
+        );
+      }],
+      [`{type: SSE-C, encryption_key: ${keyFile}}`, (h) => {
+        // Sent on reads and writes alike: the key, base64, with its MD5.
+        assert.equal(h.get("x-amz-server-side-encryption-customer-algorithm"), "AES256");
+        assert.equal(
+          h.get("x-amz-server-side-encryption-customer-key"),
+          Buffer.from(key).toString("base64"),
+        );
+        assert.equal(
+          h.get("x-amz-server-side-encryption-customer-key-md5"),
+          createHash("md5").update(key).digest("base64"),
+        );
+      }],
+    ];
+    for (const [sse, check] of cases) {
+      const from = proxy.log.length;
+      const cfg = parseBucketConfig(yaml(proxy.port) + `  sse_config: ${sse}\n`, "test");
+      const bucket = await createBucket(cfg);
+      await bucket.upload("sse/obj", new Uint8Array([1, 2, 3]));
+      await bucket.attributes("sse/obj").catch(() => {});
+      await bucket.close();
+      assert.ok(proxy.log.length > from);
+      for (let i = from; i < proxy.log.length; i++) {
+        check(proxy.headers[i], proxy.log[i].split(" ")[0]);
+      }
+    }
+  } finally {
+    await Deno.remove(keyFile);
     await proxy.stop();
     await server.stop();
   }
