@@ -14,7 +14,7 @@ import { ShardWriter } from "./writer.ts";
 import { xxHash64 } from "./xxhash64.ts";
 
 const ROWS = 20_000;
-const names = ["__name__", "container", "instance", "job", "namespace", "pod", "zone", "le"];
+const names = ["__name__", "container", "instance", "job", "le", "namespace", "pod", "zone"];
 const series: Labels[] = [];
 for (let i = 0; i < ROWS; i++) {
   series.push(names.map((name, k) => ({

@@ -329,6 +329,48 @@ Deno.test("a label absent from a whole row group is an all-null column chunk", a
   });
 });
 
+Deno.test("a shard with a label name per series (wide, sparse schema) reads back", async () => {
+  await withBucket(async (bucket) => {
+    const names = Array.from({ length: 1000 }, (_, i) => `l${String(i).padStart(4, "0")}`);
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", [
+      "__name__",
+      ...names,
+    ], {
+      rowGroupSize: 250,
+    });
+    const empty = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
+    for (let i = 0; i < 1000; i++) {
+      await w.append({
+        labels: [{ name: "__name__", value: "m" }, { name: names[i], value: `v${i}` }],
+        chunks: empty,
+      });
+    }
+    assert.deepEqual(await w.close(), { rows: 1000, rowGroups: 4 });
+    await bucket.upload(
+      metaFileKey(HASH, DATE),
+      encodeBlockMeta({
+        version: 2,
+        mint: 0,
+        maxt: 1,
+        shards: 1,
+        columnsForName: new Map(),
+        convertedFromBLIDs: [],
+      }),
+    );
+    await bucket.upload(labelsFileKey(HASH, DATE, 0), await bucket.get("x/0.labels.parquet"));
+    await bucket.upload(chunksFileKey(HASH, DATE, 0), await bucket.get("x/0.chunks.parquet"));
+    const shard = (await openBlock(bucket, HASH, DATE)).shards[0];
+    assert.equal(shard.labelNames.length, 1001);
+    const labels = await shard.readLabels(700, 703);
+    assert.deepEqual(
+      labels,
+      [700, 701, 702].map((
+        i,
+      ) => [{ name: "__name__", value: "m" }, { name: names[i], value: `v${i}` }]),
+    );
+  });
+});
+
 Deno.test("row groups are cut early at the chunk-byte limit, identically in both files", async () => {
   await withBucket(async (bucket) => {
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {

@@ -116,10 +116,10 @@ export class ShardWriter {
   readonly #labelsPageSize: number;
   readonly #chunksPageSize: number;
   readonly #key: string;
-  // Row-group buffers. Label columns are allocated on first use: a shard may have thousands of
-  // label names of which a row group uses few.
+  // Row-group buffers. Label values are kept as (row, value) pairs: a shard may have thousands of
+  // label names of which each row uses few.
   #index: Uint8Array[] = [];
-  #labelValues = new Map<number, (string | null)[]>();
+  #labelValues = new Map<number, { rows: number[]; values: string[] }>();
   #chunkValues: Uint8Array[][] = [[], [], []];
   #hashes: bigint[] = [];
   #rows = 0;
@@ -212,12 +212,9 @@ export class ShardWriter {
     }
     row.labels.forEach(({ value }, i) => {
       let col = this.#labelValues.get(positions[i]);
-      if (!col) {
-        col = new Array<string | null>(n).fill(null);
-        this.#labelValues.set(positions[i], col);
-      }
-      while (col.length < n) col.push(null);
-      col.push(value);
+      if (!col) this.#labelValues.set(positions[i], col = { rows: [], values: [] });
+      col.rows.push(n);
+      col.values.push(value);
     });
     this.#index.push(encodeLabelIndex(positions));
     for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) {
@@ -241,15 +238,16 @@ export class ShardWriter {
       statistics: false,
     }];
     this.#names.forEach((name, i) => {
-      const values = this.#labelValues.get(i + 1);
-      if (values) { while (values.length < n) values.push(null); }
+      const sparse = this.#labelValues.get(i + 1);
       labelColumns.push({
         name: labelColumn(name),
-        // hyparquet-writer encodes one column at a time: the all-null columns of labels this row
-        // group lacks are made when read, so a shard with thousands of label names never holds
-        // them all at once.
+        // Values are buffered sparsely and made dense only when hyparquet-writer reads this
+        // column, once, as it encodes it (one column at a time), so a shard with thousands of
+        // label names never holds thousands of row-group-long arrays.
         get data() {
-          return values ?? new Array<null>(n).fill(null);
+          const out = new Array<string | null>(n).fill(null);
+          if (sparse) sparse.rows.forEach((r, k) => out[r] = sparse.values[k]);
+          return out;
         },
         encoding: "RLE_DICTIONARY",
         columnIndex: true,
