@@ -1,6 +1,8 @@
 /**
- * Runs the PromQL conformance CLI over `../shared/promqltest` as a subprocess and checks that
- * it completes with a well-formed report. Pass-rate thresholds are not asserted here yet.
+ * Runs the PromQL conformance CLI over `../shared/promqltest` as a subprocess and checks its
+ * report: every eval of the stable scripts passes, and at least 95% of each experimental
+ * feature's script. `start_timestamps.test` is the exception: it needs sample start timestamps,
+ * which no storage here carries (TSDB blocks converted by this gateway do not have them).
  * Skipped (with a message) when the scripts or the evaluator are absent.
  */
 import assert from "node:assert/strict";
@@ -18,6 +20,16 @@ const skipReason = files === undefined
   ? "engine/engine.ts (the evaluator) is not present"
   : undefined;
 if (skipReason) console.log(`PromQL conformance skipped: ${skipReason}`);
+
+/** Scripts of experimental features (Prometheus runs them behind feature flags). */
+const EXPERIMENTAL = new Set([
+  "duration_expression",
+  "extended_vectors",
+  "fill-modifier",
+  "info",
+  "type_and_unit",
+  "name_label_dropping",
+]);
 
 // Generous: every eval of every file runs up to twelve queries on a shared machine.
 const TIMEOUT_MS = 60 * 60_000;
@@ -43,5 +55,13 @@ Deno.test({
     assert.ok(total, `no total line in:\n${stdout}`);
     assert.ok(Number(total[2]) > 0);
     console.log(lines.filter((l) => !l.startsWith(" ")).join("\n"));
+    const failures: string[] = [];
+    for (const line of fileLines) {
+      const [, file, passed, all] = /^(\S+)\.test: (\d+)\/(\d+)$/.exec(line)!;
+      if (file === "start_timestamps") continue;
+      const needed = EXPERIMENTAL.has(file) ? Math.ceil(0.95 * Number(all)) : Number(all);
+      if (Number(passed) < needed) failures.push(`${line} (needs ${needed})`);
+    }
+    assert.deepEqual(failures, []);
   },
 });
