@@ -55,6 +55,8 @@ export class BlockCache {
         const block = await Block.fromBucket(this.#bucket, ulid, {
           tmpDir: this.#opts.tmpDir,
           concurrency: this.#opts.fileConcurrency,
+          // Chunk segments are read on demand: memory must not grow with the block's size.
+          lazyChunks: true,
           signal,
         });
         this.#open.set(ulid, block);

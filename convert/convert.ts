@@ -34,6 +34,9 @@ import type { SeriesSource } from "./source.ts";
 
 /** Most columns a Parquet file may have (parquet-go's limit, kept for compatibility). */
 export const MAX_COLUMNS = 32767;
+
+/** Chunk bytes after which the converter cuts a row group early (64 MiB per shard written). */
+export const CONVERT_MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
 /** Columns of a shard that are not label columns (index, hash, three chunk columns). */
 const NON_LABEL_COLUMNS = 4;
 
@@ -263,6 +266,9 @@ export async function convertDay(
       shard.names,
       {
         rowGroupSize: options.rowGroupSize,
+        // A row group's chunk bytes are buffered until it is cut; with several shards written
+        // at once this cap is what bounds the converter's memory.
+        maxRowGroupBytes: CONVERT_MAX_ROW_GROUP_BYTES,
         sortingLabels: sortLabels,
         zstdLevel: options.zstdLevel,
       },
