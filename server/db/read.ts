@@ -302,7 +302,14 @@ export async function readChunks(
     const slot = makeSlotter(ranges);
     const pages: DecodedPage[] = new Array(spans.length);
     const index = new Map(spans.map((s, i) => [s, i] as const));
-    const groups = partitionPages([...spans].sort((a, b) => a.offset - b.offset), opts);
+    // Only pages missing from the page cache are fetched.
+    const missing: PageSpan[] = [];
+    for (let i = 0; i < spans.length; i++) {
+      const cached = file.cachedPage(col, spans[i]);
+      if (cached) pages[i] = cached;
+      else missing.push(spans[i]);
+    }
+    const groups = partitionPages(missing.sort((a, b) => a.offset - b.offset), opts);
     await withConcurrency(groups, opts.maxConcurrency, async (group) => {
       const start = group[0].offset;
       const end = Math.max(...group.map((s) => s.offset + s.length));
