@@ -199,18 +199,21 @@ export async function readLabels(
   const wanted = new Set<number>();
   for (const cols of perRow) for (const c of cols) wanted.add(c);
   const names = ref.file.columnNames;
-  const values = new Map<number, (string | null)[]>();
+  // Per column, its label name and values, looked up by position (not per row and label).
+  const labelNames: string[] = [];
+  const values: (string | null)[][] = [];
   await Promise.all(
     [...wanted].map(async (c) => {
-      values.set(c, await readStringColumn(ref, c, ranges, total, signal));
+      labelNames[c] = labelNameOf(names[c])!;
+      values[c] = await readStringColumn(ref, c, ranges, total, signal);
     }),
   );
   return perRow.map((cols, r) => {
     const out: Label[] = [];
     // Column order is label-name order, so the labels come out sorted.
     for (const c of cols) {
-      const v = values.get(c)![r];
-      if (v !== null && v !== "") out.push({ name: labelNameOf(names[c])!, value: v });
+      const v = values[c][r];
+      if (v !== null && v !== "") out.push({ name: labelNames[c], value: v });
     }
     return out;
   });
