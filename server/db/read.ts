@@ -303,28 +303,25 @@ export async function readChunks(
   const values: (Uint8Array | undefined)[][] = columns.map(() => new Array(total));
   await Promise.all(perColumn.map(async ({ col, spans }, ci) => {
     const slot = makeSlotter(ranges);
-    const pages: DecodedPage[] = new Array(spans.length);
-    const index = new Map(spans.map((s, i) => [s, i] as const));
-    // Only pages missing from the page cache are fetched.
-    const missing: PageSpan[] = [];
-    for (let i = 0; i < spans.length; i++) {
-      const cached = file.cachedPage(col, spans[i]);
-      if (cached) pages[i] = cached;
-      else missing.push(spans[i]);
-    }
-    const groups = partitionPages(missing.sort((a, b) => a.offset - b.offset), opts);
-    await withConcurrency(groups, opts.maxConcurrency, async (group) => {
-      const start = group[0].offset;
-      const end = Math.max(...group.map((s) => s.offset + s.length));
-      const bytes = await file.source.read(start, end - start, signal);
-      for (const s of group) {
-        pages[index.get(s)!] = file.decodePage(
-          col,
-          s,
-          bytes.subarray(s.offset - start, s.offset - start + s.length),
-        );
-      }
-    });
+    // Pages in the page cache (or being loaded by another query) are not fetched again.
+    const pages = await file.loadPages(col, spans, async (missing) => {
+      const decoded: DecodedPage[] = new Array(missing.length);
+      const index = new Map(missing.map((s, i) => [s, i] as const));
+      const groups = partitionPages([...missing].sort((a, b) => a.offset - b.offset), opts);
+      await withConcurrency(groups, opts.maxConcurrency, async (group) => {
+        const start = group[0].offset;
+        const end = Math.max(...group.map((s) => s.offset + s.length));
+        const bytes = await file.source.read(start, end - start, signal);
+        for (const s of group) {
+          decoded[index.get(s)!] = file.decodePage(
+            col,
+            s,
+            bytes.subarray(s.offset - start, s.offset - start + s.length),
+          );
+        }
+      });
+      return decoded;
+    }, signal);
     // Pages are in row order, so slots are assigned in ascending row order.
     for (const page of pages) {
       forSelectedRows(page, ranges, (row, k) => {

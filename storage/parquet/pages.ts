@@ -360,6 +360,8 @@ export class PageFile {
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
+  /** Pages being fetched and decoded, so that concurrent readers share one fetch. */
+  readonly #pending = new Map<string, Promise<DecodedPage>>();
 
   private constructor(
     /** Names the file in errors (object key or path). */
@@ -658,7 +660,65 @@ export class PageFile {
 
   /** The decoded data page `span` of `column` if the page cache holds it. */
   cachedPage(column: number, span: PageSpan): DecodedPage | undefined {
-    return this.#pages?.get(`${this.#id}/${column}/${span.offset}`);
+    return this.#pages?.get(this.#pageKey(column, span));
+  }
+
+  #pageKey(column: number, span: PageSpan): string {
+    return `${this.#id}/${column}/${span.offset}`;
+  }
+
+  /**
+   * The decoded pages `spans` of `column`, in order: from the page cache, from a load of the
+   * same page already under way (with a page cache, concurrent queries share one fetch), and
+   * the rest through `load`, which must return the decoded pages of the spans it is given (in
+   * their order, e.g. with {@linkcode decodePage}). If a load this call waits for fails (say its
+   * query was cancelled), the page is read again for this caller.
+   */
+  async loadPages(
+    column: number,
+    spans: readonly PageSpan[],
+    load: (missing: readonly PageSpan[]) => Promise<DecodedPage[]>,
+    signal?: AbortSignal,
+  ): Promise<DecodedPage[]> {
+    const out: DecodedPage[] = new Array(spans.length);
+    const waits: Promise<void>[] = [];
+    const missing: PageSpan[] = [], missingAt: number[] = [];
+    for (let i = 0; i < spans.length; i++) {
+      const key = this.#pageKey(column, spans[i]);
+      const cached = this.#pages?.get(key);
+      if (cached) {
+        out[i] = cached;
+        continue;
+      }
+      const pending = this.#pending.get(key);
+      if (pending) {
+        waits.push(pending.then(
+          (p) => void (out[i] = p),
+          async () => void (out[i] = await this.readPage(column, spans[i], signal)),
+        ));
+        continue;
+      }
+      missing.push(spans[i]);
+      missingAt.push(i);
+    }
+    if (missing.length > 0) {
+      const loading = load(missing);
+      const keys = this.#pages ? missing.map((s) => this.#pageKey(column, s)) : [];
+      keys.forEach((key, j) => {
+        const one = loading.then((pages) => pages[j]);
+        // Waiters handle a failure themselves; this copy must not count as unhandled.
+        one.catch(() => {});
+        this.#pending.set(key, one);
+      });
+      try {
+        const pages = await loading;
+        for (let j = 0; j < missing.length; j++) out[missingAt[j]] = pages[j];
+      } finally {
+        for (const key of keys) this.#pending.delete(key);
+      }
+    }
+    await Promise.all(waits);
+    return out;
   }
 
   /**
@@ -745,7 +805,9 @@ export class PageFile {
 
   /** Reads and decodes one data page (or takes it from the page cache). */
   async readPage(column: number, span: PageSpan, signal?: AbortSignal): Promise<DecodedPage> {
-    return this.cachedPage(column, span) ??
-      this.decodePage(column, span, await this.source.read(span.offset, span.length, signal));
+    const [page] = await this.loadPages(column, [span], async ([s]) => [
+      this.decodePage(column, s, await this.source.read(s.offset, s.length, signal)),
+    ], signal);
+    return page;
   }
 }

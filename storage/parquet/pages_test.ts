@@ -186,3 +186,42 @@ Deno.test("PageFile: data pages come from the page cache on the second read", as
     assert.ok(cache.bytes > 0);
   });
 });
+
+Deno.test("PageFile: concurrent reads of a page share one fetch; a failed one is retried", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const file = await PageFile.open(
+      key,
+      source,
+      "all",
+      undefined,
+      undefined,
+      new LruPageCache(1 << 20),
+    );
+    const col = file.columnPosition("___cf_meta_label_pod")!;
+    const [s0, s1] = await file.pages(0, col);
+    let requests = source.stats.requests;
+    const [a, b, c] = await Promise.all([
+      file.readPage(col, s0),
+      file.readPage(col, s0),
+      file.loadPages(col, [s1, s0], async (missing) => {
+        assert.deepEqual(missing, [s1]); // s0 is already being loaded
+        return await Promise.all(missing.map((s) => file.readPage(col, s)));
+      }),
+    ]);
+    assert.equal(source.stats.requests - requests, 2);
+    assert.equal(a, b);
+    assert.equal(c[1], a);
+    assert.deepEqual(c[0], file.cachedPage(col, s1));
+    // A load that fails (e.g. its query was cancelled) does not fail the queries waiting for it.
+    const [, s2] = await file.pages(1, col);
+    requests = source.stats.requests;
+    const failing = file.loadPages(col, [s2], () => Promise.reject(new Error("cancelled")));
+    const waiting = file.readPage(col, s2);
+    await assert.rejects(failing, /cancelled/);
+    const page = await waiting;
+    assert.equal(page.firstRow, s2.firstRow);
+    assert.equal(source.stats.requests - requests, 1);
+  });
+});
