@@ -279,7 +279,9 @@ Deno.test("a repeated select is served from the page cache, counted in metrics",
     for (const got of [first, second]) {
       assert.deepEqual(got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]), want);
     }
+    // Unloaded days leave the cache.
     await syncer.close();
+    assert.equal(await metric("parquet_page_cache_bytes"), 0);
   } finally {
     await fs.close();
     await Deno.remove(dir, { recursive: true });

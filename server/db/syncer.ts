@@ -275,6 +275,10 @@ export class Syncer {
         shards.push(await this.#openShard(stream.hash, date, i, meta, sources, signal));
       }
       return new LoadedDay(stream.hash, date, stream.externalLabels, meta, shards, async () => {
+        for (const s of shards) {
+          s.labels.dropCachedPages();
+          s.chunks.dropCachedPages();
+        }
         await Promise.all(sources.map((s) => s.close()));
       });
     } catch (err) {

@@ -225,6 +225,8 @@ export interface PageCache {
   get(key: string): DecodedPage | undefined;
   /** Stores a page that costs about `bytes` of memory. */
   set(key: string, page: DecodedPage, bytes: number): void;
+  /** Drops every page whose key starts with `prefix` (the pages of a closed file). */
+  deletePrefix(prefix: string): void;
 }
 
 /** Counters of a {@linkcode LruPageCache}. */
@@ -289,6 +291,15 @@ export class LruPageCache implements PageCache {
     }
     this.#map.set(key, { page, bytes });
     this.#bytes += bytes;
+  }
+
+  /** Drops every page whose key starts with `prefix`. */
+  deletePrefix(prefix: string): void {
+    for (const [k, e] of this.#map) {
+      if (!k.startsWith(prefix)) continue;
+      this.#map.delete(k);
+      this.#bytes -= e.bytes;
+    }
   }
 }
 
@@ -661,6 +672,11 @@ export class PageFile {
   /** The decoded data page `span` of `column` if the page cache holds it. */
   cachedPage(column: number, span: PageSpan): DecodedPage | undefined {
     return this.#pages?.get(this.#pageKey(column, span));
+  }
+
+  /** Drops this file's pages from the page cache (once the file is no longer read). */
+  dropCachedPages(): void {
+    this.#pages?.deletePrefix(`${this.#id}/`);
   }
 
   #pageKey(column: number, span: PageSpan): string {

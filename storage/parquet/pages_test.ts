@@ -183,7 +183,13 @@ Deno.test("PageFile: data pages come from the page cache on the second read", as
     // Another file's page with the same column and offset is not mistaken for it.
     const other = await PageFile.open(key, source, "all", undefined, undefined, cache);
     assert.equal(other.cachedPage(col, spans[0]), undefined);
-    assert.ok(cache.bytes > 0);
+    await other.readPage(col, spans[0]);
+    const bytes = cache.bytes;
+    // A closed file's pages leave the cache; the other file's stay.
+    file.dropCachedPages();
+    assert.equal(file.cachedPage(col, spans[0]), undefined);
+    assert.ok(other.cachedPage(col, spans[0]));
+    assert.equal(cache.bytes, bytes / 2);
   });
 });
 
