@@ -6,6 +6,11 @@
  * byte quota, grouped into ranges (see {@linkcode partitionPages}) and fetched with at most
  * `maxConcurrency` requests in flight per column and row group.
  *
+ * Unlike upstream, which caches nothing, decoded pages (chunk and label columns) are taken from
+ * the files' page cache when the syncer gave them one (`SyncerOptions.pageCacheBytes`): only the
+ * pages it lacks are fetched, and concurrent queries share the fetch of a page. The quota is
+ * charged as if every page were read, so limits do not depend on what happens to be cached.
+ *
  * @module
  */
 import type { Label, Labels } from "../../engine/labels.ts";

@@ -9,7 +9,8 @@
  * `locate_sync_corrupted_label_parquet_files_total` and its day skipped with a log line; the next
  * sync downloads it again. Unlike upstream, days that disappear from discovery (retention,
  * deletion markers) or stop passing the filter are unloaded, and a day whose `meta.pb` changed
- * is reloaded.
+ * is reloaded. The files of all days share a byte-bounded LRU cache of decoded data pages (not in
+ * upstream, see `pageCacheBytes`); a day's pages leave it when the day is closed.
  *
  * @module
  */
