@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Matcher, MatchType } from "../../engine/matchers.ts";
 import { compareLabels, labelsToString } from "../../engine/labels.ts";
+import { Registry } from "prom-client";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import type {
   Bucket,
@@ -128,6 +129,8 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
       streams: () => discoverer.streams,
       labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
       logger: NOP_LOGGER,
+      // Without the page cache, so that every query shows what its partitioning fetches.
+      pageCacheBytes: 0,
     });
     await syncer.sync();
     const sorted = [...all].sort((a, b) => compareLabels(a.labels, b.labels));
@@ -222,6 +225,63 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
     assert.ok(every7th.fetched <= 2 * every7th.minimal, figures.at(-1));
     console.log(figures.join("\n"));
     await syncer.close();
+  } finally {
+    await fs.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a repeated select is served from the page cache, counted in metrics", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-io-" });
+  const fs = new FilesystemBucket(`${dir}/bucket`);
+  try {
+    const all = makeSeries();
+    await writeDay(fs, {
+      ext: {},
+      date: DATE,
+      shards: [all],
+      rowGroupSize: 500,
+      chunksPageSize: 64 * 1024,
+    });
+    const bucket = new CountingBucket(fs);
+    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
+    await discoverer.discover();
+    const registry = new Registry();
+    const syncer = new Syncer({
+      bucket,
+      streams: () => discoverer.streams,
+      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
+      logger: NOP_LOGGER,
+      registry,
+    });
+    await syncer.sync();
+    const db = new ParquetDB({ days: () => syncer.days });
+    const matchers = [new Matcher(MatchType.Regexp, "__name__", "metric_[13]")];
+    const hints = { start: DAY + 3_600_000, end: DAY + 20 * 3_600_000 };
+    const want = expectedSelect(all, matchers, hints.start, hints.end)
+      .map((s) => [labelsToString(s.labels), s.samples]);
+    const metric = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values[0].value;
+
+    bucket.rangeBytes = 0;
+    const first = await db.queryable().select(matchers, hints);
+    assert.ok(bucket.rangeBytes > 0);
+    const misses = await metric("parquet_page_cache_misses_total");
+    assert.ok(misses > 0);
+    // Within one query the filter and the label reader share the __name__ page.
+    const hits = await metric("parquet_page_cache_hits_total");
+    bucket.rangeBytes = 0;
+    const second = await db.queryable().select(matchers, hints);
+    assert.equal(bucket.rangeBytes, 0);
+    assert.equal(await metric("parquet_page_cache_misses_total"), misses);
+    assert.ok(await metric("parquet_page_cache_hits_total") >= hits + misses);
+    assert.ok(await metric("parquet_page_cache_bytes") > 0);
+    for (const got of [first, second]) {
+      assert.deepEqual(got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]), want);
+    }
+    // Unloaded days leave the cache.
+    await syncer.close();
+    assert.equal(await metric("parquet_page_cache_bytes"), 0);
   } finally {
     await fs.close();
     await Deno.remove(dir, { recursive: true });

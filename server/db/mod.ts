@@ -46,6 +46,7 @@ export { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
 export {
   CorruptLabelsFileError,
   type DayRange,
+  DEFAULT_PAGE_CACHE_BYTES,
   Syncer,
   type SyncerOptions,
   SyncError,

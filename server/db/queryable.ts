@@ -39,7 +39,7 @@ import {
   readStringColumn,
 } from "./read.ts";
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
-import { ChunkSeries, MergedSeries } from "./series.ts";
+import { ChunkSeries, mergeChunkSeries } from "./series.ts";
 
 /** Warning when a limit cut the results. */
 export const WARN_TRUNCATED = "results truncated due to limit";
@@ -264,7 +264,7 @@ export class ParquetQueryable implements Queryable {
       for (let i = 0; i < found.length;) {
         let j = i + 1;
         while (j < found.length && compareLabels(found[i].labels, found[j].labels) === 0) j++;
-        series.push(j - i === 1 ? found[i] : new MergedSeries(found[i].labels, found.slice(i, j)));
+        series.push(mergeChunkSeries(found[i].labels, found.slice(i, j)));
         i = j;
       }
       if (limit > 0 && series.length > limit) {

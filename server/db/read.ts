@@ -6,6 +6,11 @@
  * byte quota, grouped into ranges (see {@linkcode partitionPages}) and fetched with at most
  * `maxConcurrency` requests in flight per column and row group.
  *
+ * Unlike upstream, which caches nothing, decoded pages (chunk and label columns) are taken from
+ * the files' page cache when the syncer gave them one (`SyncerOptions.pageCacheBytes`): only the
+ * pages it lacks are fetched, and concurrent queries share the fetch of a page. The quota is
+ * charged as if every page were read, so limits do not depend on what happens to be cached.
+ *
  * @module
  */
 import type { Label, Labels } from "../../engine/labels.ts";
@@ -199,18 +204,21 @@ export async function readLabels(
   const wanted = new Set<number>();
   for (const cols of perRow) for (const c of cols) wanted.add(c);
   const names = ref.file.columnNames;
-  const values = new Map<number, (string | null)[]>();
+  // Per column, its label name and values, looked up by position (not per row and label).
+  const labelNames: string[] = [];
+  const values: (string | null)[][] = [];
   await Promise.all(
     [...wanted].map(async (c) => {
-      values.set(c, await readStringColumn(ref, c, ranges, total, signal));
+      labelNames[c] = labelNameOf(names[c])!;
+      values[c] = await readStringColumn(ref, c, ranges, total, signal);
     }),
   );
   return perRow.map((cols, r) => {
     const out: Label[] = [];
     // Column order is label-name order, so the labels come out sorted.
     for (const c of cols) {
-      const v = values.get(c)![r];
-      if (v !== null && v !== "") out.push({ name: labelNameOf(names[c])!, value: v });
+      const v = values[c][r];
+      if (v !== null && v !== "") out.push({ name: labelNames[c], value: v });
     }
     return out;
   });
@@ -300,21 +308,25 @@ export async function readChunks(
   const values: (Uint8Array | undefined)[][] = columns.map(() => new Array(total));
   await Promise.all(perColumn.map(async ({ col, spans }, ci) => {
     const slot = makeSlotter(ranges);
-    const pages: DecodedPage[] = new Array(spans.length);
-    const index = new Map(spans.map((s, i) => [s, i] as const));
-    const groups = partitionPages([...spans].sort((a, b) => a.offset - b.offset), opts);
-    await withConcurrency(groups, opts.maxConcurrency, async (group) => {
-      const start = group[0].offset;
-      const end = Math.max(...group.map((s) => s.offset + s.length));
-      const bytes = await file.source.read(start, end - start, signal);
-      for (const s of group) {
-        pages[index.get(s)!] = file.decodePage(
-          col,
-          s,
-          bytes.subarray(s.offset - start, s.offset - start + s.length),
-        );
-      }
-    });
+    // Pages in the page cache (or being loaded by another query) are not fetched again.
+    const pages = await file.loadPages(col, spans, async (missing) => {
+      const decoded: DecodedPage[] = new Array(missing.length);
+      const index = new Map(missing.map((s, i) => [s, i] as const));
+      const groups = partitionPages([...missing].sort((a, b) => a.offset - b.offset), opts);
+      await withConcurrency(groups, opts.maxConcurrency, async (group) => {
+        const start = group[0].offset;
+        const end = Math.max(...group.map((s) => s.offset + s.length));
+        const bytes = await file.source.read(start, end - start, signal);
+        for (const s of group) {
+          decoded[index.get(s)!] = file.decodePage(
+            col,
+            s,
+            bytes.subarray(s.offset - start, s.offset - start + s.length),
+          );
+        }
+      });
+      return decoded;
+    }, signal);
     // Pages are in row order, so slots are assigned in ascending row order.
     for (const page of pages) {
       forSelectedRows(page, ranges, (row, k) => {

@@ -245,3 +245,36 @@ export class MergedSeries implements Series {
     return new MergeIterator(this.parts.map((p) => p.iterator()));
   }
 }
+
+/** The time span of a part's chunks, or `undefined` when it has none. */
+function chunkSpan(s: ChunkSeries): { minT: number; maxT: number } | undefined {
+  if (s.chunks.length === 0) return undefined;
+  let maxT = -Infinity;
+  for (const c of s.chunks) maxT = Math.max(maxT, c.maxT);
+  return { minT: s.chunks[0].minT, maxT };
+}
+
+/**
+ * The series made of `parts` (equal labels, e.g. one per day). When the parts' chunks lie in
+ * disjoint time spans (the usual case: days do not overlap), their samples cannot tie or
+ * interleave, so the merge equals reading the chunks one part after the other: one
+ * {@linkcode ChunkSeries} over the concatenated chunks, without the per-sample merge. Otherwise
+ * a {@linkcode MergedSeries}.
+ */
+export function mergeChunkSeries(labels: Labels, parts: readonly ChunkSeries[]): Series {
+  if (parts.length === 1) return parts[0];
+  const { mint, maxt } = parts[0];
+  const spans: { part: ChunkSeries; minT: number; maxT: number }[] = [];
+  for (const part of parts) {
+    if (part.mint !== mint || part.maxt !== maxt) return new MergedSeries(labels, parts);
+    const span = chunkSpan(part);
+    if (span) spans.push({ part, ...span });
+  }
+  spans.sort((a, b) => a.minT - b.minT);
+  const chunks: RawChunk[] = [];
+  for (let i = 0; i < spans.length; i++) {
+    if (i > 0 && spans[i].minT <= spans[i - 1].maxT) return new MergedSeries(labels, parts);
+    for (const c of spans[i].part.chunks) chunks.push(c);
+  }
+  return new ChunkSeries(labels, chunks, mint, maxt);
+}

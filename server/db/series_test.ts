@@ -4,7 +4,14 @@ import { ArraySampleIterator, type SampleIterator, ValueType } from "../../engin
 import type { RawChunk } from "../../storage/parquet/chunk_column.ts";
 import { HistogramChunkEncoder } from "../../storage/tsdb/histogram.ts";
 import { XorChunkEncoder } from "../../storage/tsdb/xor.ts";
-import { ChunkSeries, ChunksIterator, MergeIterator, UnknownChunkEncodingError } from "./series.ts";
+import {
+  ChunkSeries,
+  ChunksIterator,
+  mergeChunkSeries,
+  MergedSeries,
+  MergeIterator,
+  UnknownChunkEncodingError,
+} from "./series.ts";
 
 function xor(samples: [number, number][]): RawChunk {
   const e = new XorChunkEncoder();
@@ -109,4 +116,30 @@ Deno.test("ChunksIterator: histogram chunks decode to float histograms within bo
     got.push([it.atT(), h.count, h.sum, [...h.positiveBuckets]]);
   }
   assert.deepEqual(got, [[2000, 8, 20, [2, 4]], [3000, 12, 30, [3, 6]]]);
+});
+
+Deno.test("mergeChunkSeries: disjoint parts concatenate, overlapping ones merge, same samples", () => {
+  const D = xor([[200, 20], [210, 21]]);
+  const part = (chunks: RawChunk[], mint = 0, maxt = 1000) =>
+    new ChunkSeries(EMPTY_LABELS, chunks, mint, maxt);
+  const cases: [ChunkSeries[], boolean][] = [
+    [[part([C]), part([A, B]), part([]), part([D])], true], // days in any order
+    [[part([A]), part([B])], false], // A and B overlap: samples interleave
+    [[part([C]), part([C])], false], // the same chunk twice: ties
+    [[part([A]), part([C], 0, 500)], false], // different bounds
+    [[part([A, B], 20, 200), part([C, D], 20, 200)], true],
+  ];
+  for (const [parts, concatenated] of cases) {
+    const got = mergeChunkSeries(EMPTY_LABELS, parts);
+    assert.equal(got instanceof ChunkSeries, concatenated);
+    const want = drain(new MergedSeries(EMPTY_LABELS, parts).iterator());
+    assert.deepEqual(drain(got.iterator()), want);
+    // Seeking agrees too.
+    for (const t of [0, 25, 105, 205, 2000]) {
+      const a = got.iterator(), b = new MergedSeries(EMPTY_LABELS, parts).iterator();
+      const va = a.seek(t), vb = b.seek(t);
+      assert.equal(va, vb);
+      if (va !== ValueType.None) assert.deepEqual([a.atT(), a.atFloat()], [b.atT(), b.atFloat()]);
+    }
+  }
 });

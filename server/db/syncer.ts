@@ -9,7 +9,8 @@
  * `locate_sync_corrupted_label_parquet_files_total` and its day skipped with a log line; the next
  * sync downloads it again. Unlike upstream, days that disappear from discovery (retention,
  * deletion markers) or stop passing the filter are unloaded, and a day whose `meta.pb` changed
- * is reloaded.
+ * is reloaded. The files of all days share a byte-bounded LRU cache of decoded data pages (not in
+ * upstream, see `pageCacheBytes`); a day's pages leave it when the day is closed.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import {
   BucketSource,
   type ByteSource,
   LruDictionaryCache,
+  LruPageCache,
   PageFile,
 } from "../../storage/parquet/pages.ts";
 import {
@@ -64,7 +66,16 @@ export interface SyncerOptions {
    * (default 1,000,000; 0 disables the cache).
    */
   dictionaryCacheEntries?: number;
+  /**
+   * Decoded data pages (chunk and label columns) kept in memory across queries, as a total of
+   * their estimated bytes (default 256 MiB; 0 disables the cache). Metrics:
+   * `parquet_page_cache_{hits,misses,evictions}_total` and `parquet_page_cache_bytes`.
+   */
+  pageCacheBytes?: number;
 }
+
+/** The default of {@linkcode SyncerOptions.pageCacheBytes}. */
+export const DEFAULT_PAGE_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** A labels file is unreadable or does not belong with its chunks file. */
 export class CorruptLabelsFileError extends Error {
@@ -113,6 +124,7 @@ export class Syncer {
   #sorted: readonly LoadedDay[] = [];
   #running: Promise<void> = Promise.resolve();
   readonly #dictionaries: LruDictionaryCache | undefined;
+  readonly #pages: LruPageCache | undefined;
   readonly #corrupted: Counter;
   readonly #loadedGauge: Gauge;
   readonly #lastSync: Gauge;
@@ -125,6 +137,9 @@ export class Syncer {
     const cacheEntries = opts.dictionaryCacheEntries ?? 1_000_000;
     this.#dictionaries = cacheEntries > 0 ? new LruDictionaryCache(cacheEntries) : undefined;
     const registers = opts.registry ? [opts.registry] : [];
+    const pageBytes = opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES;
+    const pages = this.#pages = pageBytes > 0 ? new LruPageCache(pageBytes) : undefined;
+    if (pages) registerPageCacheMetrics(pages, registers);
     this.#corrupted = new Counter({
       name: "locate_sync_corrupted_label_parquet_files_total",
       help: "Labels files found corrupted while loading days (deleted and retried next sync).",
@@ -261,6 +276,10 @@ export class Syncer {
         shards.push(await this.#openShard(stream.hash, date, i, meta, sources, signal));
       }
       return new LoadedDay(stream.hash, date, stream.externalLabels, meta, shards, async () => {
+        for (const s of shards) {
+          s.labels.dropCachedPages();
+          s.chunks.dropCachedPages();
+        }
         await Promise.all(sources.map((s) => s.close()));
       });
     } catch (err) {
@@ -286,6 +305,8 @@ export class Syncer {
       new BucketSource(bucket, chunksKey, chunksSize),
       [...CHUNK_COLUMNS, LABEL_HASH_COLUMN],
       signal,
+      undefined,
+      this.#pages,
     );
     for (const c of CHUNK_COLUMNS) {
       if (chunks.columnPosition(c) === undefined) {
@@ -301,7 +322,14 @@ export class Syncer {
     sources.push(source);
     try {
       // The labels file is local: every page index is read up front for the filters.
-      const labels = await PageFile.open(labelsKey, source, "all", signal, this.#dictionaries);
+      const labels = await PageFile.open(
+        labelsKey,
+        source,
+        "all",
+        signal,
+        this.#dictionaries,
+        this.#pages,
+      );
       checkLabelsFile(labelsKey, labels, chunks, meta);
       return { index, labels, chunks };
     } catch (err) {
@@ -310,6 +338,43 @@ export class Syncer {
       throw new CorruptLabelsFileError(labelsKey, (err as Error).message, { cause: err });
     }
   }
+}
+
+/** Exposes the page cache's counters, read at scrape time. */
+function registerPageCacheMetrics(cache: LruPageCache, registers: Registry[]): void {
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter(
+    "parquet_page_cache_hits_total",
+    "Data page lookups served from memory.",
+    () => cache.stats.hits,
+  );
+  counter(
+    "parquet_page_cache_misses_total",
+    "Data page lookups that had to fetch.",
+    () => cache.stats.misses,
+  );
+  counter(
+    "parquet_page_cache_evictions_total",
+    "Data pages dropped from the cache to make room.",
+    () => cache.stats.evictions,
+  );
+  new Gauge({
+    name: "parquet_page_cache_bytes",
+    help: "Estimated memory of the cached data pages.",
+    registers,
+    collect() {
+      this.set(cache.bytes);
+    },
+  });
 }
 
 function checkLabelsFile(key: string, labels: PageFile, chunks: PageFile, meta: BlockMeta): void {

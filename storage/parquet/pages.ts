@@ -216,6 +216,99 @@ export class LruDictionaryCache implements DictionaryCache {
   }
 }
 
+/**
+ * A cache of decoded data pages shared by files, so that queries touching the same pages neither
+ * fetch nor decompress them again. Keys are unique per opened file, column and page.
+ */
+export interface PageCache {
+  /** The cached page, if any. */
+  get(key: string): DecodedPage | undefined;
+  /** Stores a page that costs about `bytes` of memory. */
+  set(key: string, page: DecodedPage, bytes: number): void;
+  /** Drops every page whose key starts with `prefix` (the pages of a closed file). */
+  deletePrefix(prefix: string): void;
+}
+
+/** Counters of a {@linkcode LruPageCache}. */
+export interface PageCacheStats {
+  /** Lookups that found the page. */
+  hits: number;
+  /** Lookups that did not. */
+  misses: number;
+  /** Pages dropped to make room. */
+  evictions: number;
+}
+
+/**
+ * A least-recently-used {@linkcode PageCache} bounded by the estimated memory of the pages it
+ * holds (a page larger than the bound is not cached).
+ */
+export class LruPageCache implements PageCache {
+  readonly #map = new Map<string, { page: DecodedPage; bytes: number }>();
+  #bytes = 0;
+  /** Hits, misses and evictions so far. */
+  readonly stats: PageCacheStats = { hits: 0, misses: 0, evictions: 0 };
+
+  /** Holds at most about `maxBytes` of decoded pages. */
+  constructor(readonly maxBytes: number) {}
+
+  /** Estimated bytes held. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Pages held. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Returns and refreshes a page. */
+  get(key: string): DecodedPage | undefined {
+    const e = this.#map.get(key);
+    if (!e) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    this.#map.delete(key);
+    this.#map.set(key, e);
+    return e.page;
+  }
+
+  /** Stores a page, evicting the least recently used ones to make room. */
+  set(key: string, page: DecodedPage, bytes: number): void {
+    if (bytes > this.maxBytes) return;
+    const old = this.#map.get(key);
+    if (old) {
+      this.#map.delete(key);
+      this.#bytes -= old.bytes;
+    }
+    for (const [k, e] of this.#map) {
+      if (this.#bytes + bytes <= this.maxBytes) break;
+      this.#map.delete(k);
+      this.#bytes -= e.bytes;
+      this.stats.evictions++;
+    }
+    this.#map.set(key, { page, bytes });
+    this.#bytes += bytes;
+  }
+
+  /** Drops every page whose key starts with `prefix`. */
+  deletePrefix(prefix: string): void {
+    for (const [k, e] of this.#map) {
+      if (!k.startsWith(prefix)) continue;
+      this.#map.delete(k);
+      this.#bytes -= e.bytes;
+    }
+  }
+}
+
+/**
+ * Memory of a decoded page beyond its decompressed bytes: a view object per byte-array value
+ * (or a slot per number), plus the null flags.
+ */
+const VALUE_OVERHEAD = 64;
+
 let nextFileId = 0;
 
 /** Bytes fetched from the end of a file to find the footer in one read (most footers fit). */
@@ -277,6 +370,9 @@ export class PageFile {
   readonly #columnIndexes = new Map<string, ColumnIndex>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
+  #pages: PageCache | undefined;
+  /** Pages being fetched and decoded, so that concurrent readers share one fetch. */
+  readonly #pending = new Map<string, Promise<DecodedPage>>();
 
   private constructor(
     /** Names the file in errors (object key or path). */
@@ -294,7 +390,7 @@ export class PageFile {
    * Opens a file: one read of its tail (a second one if the footer is larger), checking both
    * magic numbers. With `pageIndexColumns` (`"all"` for every column), also reads the page index
    * of those columns in every row group (one read covering their page-index region). Decoded
-   * dictionaries go to `dictionaryCache` when given.
+   * dictionaries go to `dictionaryCache` and decoded data pages to `pageCache` when given.
    */
   static async open(
     name: string,
@@ -302,6 +398,7 @@ export class PageFile {
     pageIndexColumns?: readonly string[] | "all",
     signal?: AbortSignal,
     dictionaryCache?: DictionaryCache,
+    pageCache?: PageCache,
   ): Promise<PageFile> {
     const size = source.size;
     if (size < 12) throw new ParquetPageError(name, `file of ${size} bytes is too short`);
@@ -334,6 +431,7 @@ export class PageFile {
     checkMetadata(name, metadata, size);
     const file = new PageFile(name, source, metadata);
     file.#dictionaries = dictionaryCache;
+    file.#pages = pageCache;
     if (pageIndexColumns) {
       const cols = pageIndexColumns === "all" ? file.columnNames : pageIndexColumns;
       await file.#loadPageIndexes(cols, tail, tailStart, signal);
@@ -571,8 +669,93 @@ export class PageFile {
     }
   }
 
-  /** Decodes the data page `span` of `column` from `bytes` (exactly the span's bytes). */
+  /** The decoded data page `span` of `column` if the page cache holds it. */
+  cachedPage(column: number, span: PageSpan): DecodedPage | undefined {
+    return this.#pages?.get(this.#pageKey(column, span));
+  }
+
+  /** Drops this file's pages from the page cache (once the file is no longer read). */
+  dropCachedPages(): void {
+    this.#pages?.deletePrefix(`${this.#id}/`);
+  }
+
+  #pageKey(column: number, span: PageSpan): string {
+    return `${this.#id}/${column}/${span.offset}`;
+  }
+
+  /**
+   * The decoded pages `spans` of `column`, in order: from the page cache, from a load of the
+   * same page already under way (with a page cache, concurrent queries share one fetch), and
+   * the rest through `load`, which must return the decoded pages of the spans it is given (in
+   * their order, e.g. with {@linkcode decodePage}). If a load this call waits for fails (say its
+   * query was cancelled), the page is read again for this caller.
+   */
+  async loadPages(
+    column: number,
+    spans: readonly PageSpan[],
+    load: (missing: readonly PageSpan[]) => Promise<DecodedPage[]>,
+    signal?: AbortSignal,
+  ): Promise<DecodedPage[]> {
+    const out: DecodedPage[] = new Array(spans.length);
+    const waits: Promise<void>[] = [];
+    const missing: PageSpan[] = [], missingAt: number[] = [];
+    for (let i = 0; i < spans.length; i++) {
+      const key = this.#pageKey(column, spans[i]);
+      const cached = this.#pages?.get(key);
+      if (cached) {
+        out[i] = cached;
+        continue;
+      }
+      const pending = this.#pending.get(key);
+      if (pending) {
+        waits.push(pending.then(
+          (p) => void (out[i] = p),
+          async () => void (out[i] = await this.readPage(column, spans[i], signal)),
+        ));
+        continue;
+      }
+      missing.push(spans[i]);
+      missingAt.push(i);
+    }
+    if (missing.length > 0) {
+      const loading = load(missing);
+      const keys = this.#pages ? missing.map((s) => this.#pageKey(column, s)) : [];
+      keys.forEach((key, j) => {
+        const one = loading.then((pages) => pages[j]);
+        // Waiters handle a failure themselves; this copy must not count as unhandled.
+        one.catch(() => {});
+        this.#pending.set(key, one);
+      });
+      try {
+        const pages = await loading;
+        for (let j = 0; j < missing.length; j++) out[missingAt[j]] = pages[j];
+      } finally {
+        for (const key of keys) this.#pending.delete(key);
+      }
+    }
+    await Promise.all(waits);
+    return out;
+  }
+
+  /**
+   * Decodes the data page `span` of `column` from `bytes` (exactly the span's bytes) and keeps
+   * it in the page cache.
+   */
   decodePage(column: number, span: PageSpan, bytes: Uint8Array): DecodedPage {
+    const { page, bytes: decoded } = this.#decodePage(column, span, bytes);
+    this.#pages?.set(
+      `${this.#id}/${column}/${span.offset}`,
+      page,
+      decoded + page.rows + VALUE_OVERHEAD * page.values.length,
+    );
+    return page;
+  }
+
+  #decodePage(
+    column: number,
+    span: PageSpan,
+    bytes: Uint8Array,
+  ): { page: DecodedPage; bytes: number } {
     try {
       const reader = {
         view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -617,11 +800,14 @@ export class PageFile {
         if (n === rows) defined = undefined;
       }
       return {
-        firstRow: span.firstRow,
-        rows,
-        dictionaryEncoded: encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY",
-        defined,
-        values: page.dataPage as ArrayLike<unknown>,
+        page: {
+          firstRow: span.firstRow,
+          rows,
+          dictionaryEncoded: encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY",
+          defined,
+          values: page.dataPage as ArrayLike<unknown>,
+        },
+        bytes: header.uncompressed_page_size,
       };
     } catch (err) {
       if (err instanceof ParquetPageError) throw err;
@@ -633,8 +819,11 @@ export class PageFile {
     }
   }
 
-  /** Reads and decodes one data page. */
+  /** Reads and decodes one data page (or takes it from the page cache). */
   async readPage(column: number, span: PageSpan, signal?: AbortSignal): Promise<DecodedPage> {
-    return this.decodePage(column, span, await this.source.read(span.offset, span.length, signal));
+    const [page] = await this.loadPages(column, [span], async ([s]) => [
+      this.decodePage(column, s, await this.source.read(s.offset, s.length, signal)),
+    ], signal);
+    return page;
   }
 }

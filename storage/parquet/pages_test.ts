@@ -5,8 +5,10 @@ import { encodeChunkColumn } from "./chunk_column.ts";
 import { chunksFileKey, labelsFileKey } from "./layout.ts";
 import {
   BucketSource,
+  type DecodedPage,
   LocalFileSource,
   LruDictionaryCache,
+  LruPageCache,
   PageFile,
   ParquetPageError,
 } from "./pages.ts";
@@ -136,5 +138,96 @@ Deno.test("PageFile: dictionaries come from the cache on the second read", async
     assert.equal(await file.dictionary(0, col), first);
     assert.equal(source.stats.requests, requests);
     assert.equal(cache.entries, first!.length);
+  });
+});
+
+Deno.test("LruPageCache: bounded by bytes, least recently used evicted first", () => {
+  const page = (rows: number): DecodedPage => ({
+    firstRow: 0,
+    rows,
+    dictionaryEncoded: false,
+    values: [],
+  });
+  const c = new LruPageCache(100);
+  const a = page(1), b = page(2), d = page(3);
+  c.set("a", a, 40);
+  c.set("b", b, 40);
+  assert.equal(c.get("a"), a); // a is now the most recent
+  c.set("d", d, 40); // 120 > 100: evicts b
+  assert.equal(c.get("b"), undefined);
+  assert.deepEqual([c.get("a"), c.get("d"), c.bytes, c.size], [a, d, 80, 2]);
+  c.set("big", page(4), 101); // larger than the bound: not cached
+  assert.equal(c.get("big"), undefined);
+  c.set("a", a, 10); // replacing adjusts the total
+  assert.equal(c.bytes, 50);
+  assert.deepEqual(c.stats, { hits: 3, misses: 2, evictions: 1 });
+});
+
+Deno.test("PageFile: data pages come from the page cache on the second read", async () => {
+  await withShard(async (bucket, _dir, rows) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const cache = new LruPageCache(1 << 20);
+    const file = await PageFile.open(key, source, "all", undefined, undefined, cache);
+    const col = file.columnPosition("___cf_meta_label___name__")!;
+    const spans = await file.pages(0, col);
+    const dict = (await file.dictionary(0, col))!;
+    const first = await file.readPage(col, spans[0]);
+    const requests = source.stats.requests;
+    assert.equal(file.cachedPage(col, spans[0]), first);
+    assert.equal(await file.readPage(col, spans[0]), first);
+    assert.equal(source.stats.requests, requests);
+    // The cached page still decodes to the written values.
+    const names = Array.from(first.values as ArrayLike<number>, (i) => dict[i]);
+    assert.deepEqual(names, rows.slice(0, names.length).map((l) => l[0].value));
+    // Another file's page with the same column and offset is not mistaken for it.
+    const other = await PageFile.open(key, source, "all", undefined, undefined, cache);
+    assert.equal(other.cachedPage(col, spans[0]), undefined);
+    await other.readPage(col, spans[0]);
+    const bytes = cache.bytes;
+    // A closed file's pages leave the cache; the other file's stay.
+    file.dropCachedPages();
+    assert.equal(file.cachedPage(col, spans[0]), undefined);
+    assert.ok(other.cachedPage(col, spans[0]));
+    assert.equal(cache.bytes, bytes / 2);
+  });
+});
+
+Deno.test("PageFile: concurrent reads of a page share one fetch; a failed one is retried", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const file = await PageFile.open(
+      key,
+      source,
+      "all",
+      undefined,
+      undefined,
+      new LruPageCache(1 << 20),
+    );
+    const col = file.columnPosition("___cf_meta_label_pod")!;
+    const [s0, s1] = await file.pages(0, col);
+    let requests = source.stats.requests;
+    const [a, b, c] = await Promise.all([
+      file.readPage(col, s0),
+      file.readPage(col, s0),
+      file.loadPages(col, [s1, s0], async (missing) => {
+        assert.deepEqual(missing, [s1]); // s0 is already being loaded
+        return await Promise.all(missing.map((s) => file.readPage(col, s)));
+      }),
+    ]);
+    assert.equal(source.stats.requests - requests, 2);
+    assert.equal(a, b);
+    assert.equal(c[1], a);
+    assert.deepEqual(c[0], file.cachedPage(col, s1));
+    // A load that fails (e.g. its query was cancelled) does not fail the queries waiting for it.
+    const [, s2] = await file.pages(1, col);
+    requests = source.stats.requests;
+    const failing = file.loadPages(col, [s2], () => Promise.reject(new Error("cancelled")));
+    const waiting = file.readPage(col, s2);
+    await assert.rejects(failing, /cancelled/);
+    const page = await waiting;
+    assert.equal(page.firstRow, s2.firstRow);
+    assert.equal(source.stats.requests - requests, 1);
   });
 });
