@@ -43,6 +43,7 @@ Deno.test("serve defaults are the Go gateway's", () => {
       maxConcurrentQueries: 100,
     },
     chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
+    pageCacheBytes: 256 * MiB,
   });
   assert.deepEqual(c.http, {
     prometheus: { port: 9000, shutdownTimeout: 10_000 },

@@ -92,6 +92,7 @@ export async function runServe(
         streams: () => discoverer.streams,
         labelFiles: new LocalLabelFileStore(bucket, config.syncer.labelFilePath),
         concurrency: config.syncer.concurrency,
+        pageCacheBytes: config.query.pageCacheBytes,
         keep,
         logger: logger.with({ component: "syncer" }),
         registry,

@@ -187,6 +187,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     default: "2",
     help: "Concurrent object storage reads per partition.",
   },
+  {
+    name: "query.storage.page-cache-size",
+    kind: "bytes",
+    default: "256MiB",
+    help:
+      "Decoded Parquet pages kept in memory across queries (not in the Go gateway; 0B disables).",
+  },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
   ...listenerFlags("thanos", 9001, "the Thanos gRPC API"),
   ...listenerFlags("internal", 6060, "metrics and health endpoints"),
@@ -260,6 +267,8 @@ export interface ServeConfig {
       readonly maxGapBytes: number;
       readonly maxConcurrency: number;
     };
+    /** Bytes of decoded pages cached across queries (0 disables). */
+    readonly pageCacheBytes: number;
   };
   /** Listeners. */
   readonly http: {
@@ -357,6 +366,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         maxGapBytes: num("query.storage.select.chunk-partition.max-gap-bytes"),
         maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
       },
+      pageCacheBytes: num("query.storage.page-cache-size"),
     },
     http: {
       prometheus: listenerConfig(v, "prometheus"),
