@@ -305,7 +305,7 @@ function startTimestampItem(item: string): (number | null)[] {
     throw new Error(`unexpected character ${JSON.stringify(rest[0])} after duration`);
   }
   const [step, tail] = signedDurationPrefix(rest.slice(1));
-  const delta = rest[0] === "-" ? -step : step;
+  const delta = rest[0] === "-" ? 0 - step : step;
   if (tail[0] !== "x") throw new Error("expected 'x<count>' after step duration");
   const n = repeatCount(tail.slice(1), 0);
   const out: number[] = [];
@@ -325,7 +325,8 @@ function signedDurationPrefix(s: string): [number, string] {
   const m = /^([+-]?)(\d+)([a-wyzA-Z]*)/.exec(s);
   if (!m) throw new Error(`expected digits in duration ${JSON.stringify(s)}`);
   const ms = parseDuration(m[2] + m[3]);
-  return [m[1] === "-" ? -ms : ms, s.slice(m[0].length)];
+  // `0 - ms`, not `-ms`: `-0ms` is a plain zero offset.
+  return [m[1] === "-" ? 0 - ms : ms, s.slice(m[0].length)];
 }
 
 function seriesLine(line: string, i: number): ReturnType<typeof parseSeriesDescription> {
