@@ -37,7 +37,8 @@ export interface EngineOptions {
   noStepSubqueryInterval?: number;
   /**
    * Enabled PromQL feature flags (see `Features` in parser.ts). Default: all of them, as the
-   * Prometheus test suite runs.
+   * Prometheus test suite runs. The engine flag {@linkcode USE_START_TIMESTAMPS} is only on
+   * when listed here.
    */
   features?: Iterable<string>;
   /**
@@ -63,6 +64,11 @@ export interface QueryOptions {
 const DEFAULT_LOOKBACK = 5 * 60_000;
 /** The feature flag name of delayed `__name__` removal. */
 export const DELAYED_NAME_REMOVAL = "promql-delayed-name-removal";
+/**
+ * The feature flag under which `rate`, `irate`, `increase` and `resets` use sample start
+ * timestamps and `start_timestamp()` returns them (Prometheus' `use-start-timestamps`).
+ */
+export const USE_START_TIMESTAMPS = "use-start-timestamps";
 
 /** Evaluates PromQL queries; satisfies the HTTP API's `QueryEngine`. */
 export class Engine {
@@ -146,6 +152,7 @@ export class Engine {
       maxSamples: this.#maxSamples,
       noStepSubqueryInterval: this.#noStepSubqueryInterval,
       delayedNameRemoval: this.#delayedNameRemoval,
+      useStartTimestamps: this.#features.has(USE_START_TIMESTAMPS),
       signal: opts.signal,
       deadline: Date.now() + this.#timeout,
       annotations: new Annotations(typeof query === "string" ? query : opts.queryText),

@@ -13,7 +13,7 @@ import type { FloatHistogram } from "./histogram.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
 import type { Queryable, SelectHints, SeriesSet } from "./queryable.ts";
-import { isStaleNaN, type Series, ValueType } from "./series.ts";
+import { isStaleNaN, type Series, startTimestampOf, ValueType } from "./series.ts";
 import {
   ABSENT,
   duplicateLabelsetError,
@@ -45,6 +45,11 @@ export interface QueryContext {
   noStepSubqueryInterval: number;
   /** Prometheus' `promql-delayed-name-removal`. */
   delayedNameRemoval: boolean;
+  /**
+   * Prometheus' `use-start-timestamps`: `rate`, `irate`, `increase` and `resets` read sample
+   * start timestamps and `start_timestamp()` returns them. Off when absent.
+   */
+  useStartTimestamps?: boolean;
   /** Cancels the query. */
   signal?: AbortSignal;
   /** When the query times out, in `Date.now()` ms (a clock check is cheaper than a timer). */
@@ -301,13 +306,15 @@ export class Evaluator {
   /**
    * Evaluates a vector selector at every step: the newest sample within the lookback window
    * `(t - lookback, t]` unless it is a stale marker. With `timestamps`, also returns each
-   * step's sample timestamp (for `timestamp()`).
+   * step's sample timestamp (for `timestamp()`); with `startTimestamps`, each step's sample
+   * start timestamp in `st` (for `start_timestamp()`, 0 when unknown).
    */
   async selectVector(
     vs: VectorSelector,
     timestamps = false,
-  ): Promise<{ series: StepSeries[]; ts: Float64Array[] }> {
-    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [] };
+    startTimestamps = false,
+  ): Promise<{ series: StepSeries[]; ts: Float64Array[]; st: Float64Array[] }> {
+    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [], st: [] };
     const n = this.n;
     const lookback = this.ctx.lookbackDelta;
     const off = vs.offset;
@@ -322,6 +329,7 @@ export class Evaluator {
     }, vs);
     const out: StepSeries[] = [];
     const tsOut: Float64Array[] = [];
+    const stOut: Float64Array[] = [];
     let loaded = 0;
     for (const series of all) {
       this.checkAbort();
@@ -329,8 +337,10 @@ export class Evaluator {
       const hints = vs.histogramStats ? new ResetHints() : undefined;
       const s = newStepSeries(series.labels, false, n);
       const tsArr = timestamps ? new Float64Array(n) : undefined;
+      const stArr = startTimestamps ? new Float64Array(n) : undefined;
       let typ: ValueType = it.next();
       let lastT = -Infinity;
+      let lastST = 0;
       let lastKind = 0;
       let lastV = 0;
       let lastH: FloatHistogram | undefined;
@@ -345,6 +355,7 @@ export class Evaluator {
         }
         while (typ !== ValueType.None && it.atT() <= ref) {
           lastT = it.atT();
+          if (stArr) lastST = startTimestampOf(it);
           if (typ === ValueType.Float) {
             lastV = it.atFloat();
             lastKind = FLOAT;
@@ -365,19 +376,21 @@ export class Evaluator {
           setHist(s, i, lastH!);
         }
         if (tsArr) tsArr[i] = lastT;
+        if (stArr) stArr[i] = lastST;
         any = true;
         loaded++;
       }
       if (any) {
         out.push(s);
         if (tsArr) tsOut.push(tsArr);
+        if (stArr) stOut.push(stArr);
       }
       // Check the limit series by series, before a huge selection is fully materialized.
       this.ctx.totalSamples += loaded;
       this.addSamples(loaded);
       loaded = 0;
     }
-    return { series: out, ts: tsOut };
+    return { series: out, ts: tsOut, st: stOut };
   }
 
   /**
@@ -480,9 +493,12 @@ export class Evaluator {
       }, vs);
       const series: RangeSeries[] = [];
       let loaded = 0;
+      // Only these functions read start timestamps (subqueries never carry them).
+      const withST = this.ctx.useStartTimestamps === true && func !== undefined &&
+        ST_FUNCTIONS.has(func);
       for (const s of all) {
         this.checkAbort();
-        const r = readRange(s, first - range, last, vs.histogramStats);
+        const r = readRange(s, first - range, last, vs.histogramStats, withST);
         if (r.ft.length + r.ht.length === 0) continue;
         loaded += r.ft.length + r.ht.length;
         series.push(r);
@@ -590,17 +606,32 @@ class ResetHints {
   }
 }
 
+/** The range functions that use start timestamps under `use-start-timestamps`. */
+const ST_FUNCTIONS: ReadonlySet<string> = new Set(["rate", "irate", "increase", "resets"]);
+
 // Scratch buffers for reading float samples; results are copied out at their exact size.
 let scratchT = new Float64Array(1024);
 let scratchV = new Float64Array(1024);
+let scratchST = new Float64Array(1024);
 
-/** Reads all non-stale samples of `s` with `minT < t <= maxT`. */
-function readRange(s: Series, minT: number, maxT: number, histogramStats = false): RangeSeries {
+/**
+ * Reads all non-stale samples of `s` with `minT < t <= maxT`; with `withST`, also their start
+ * timestamps.
+ */
+function readRange(
+  s: Series,
+  minT: number,
+  maxT: number,
+  histogramStats = false,
+  withST = false,
+): RangeSeries {
   const it = s.iterator();
   const hints = histogramStats ? new ResetHints() : undefined;
   let nf = 0;
   let ht: number[] | undefined;
   let hv: FloatHistogram[] | undefined;
+  let hst: number[] | undefined;
+  if (withST && scratchST.length < scratchT.length) scratchST = new Float64Array(scratchT.length);
   for (let typ = it.seek(minT + 1); typ !== ValueType.None; typ = it.next()) {
     const t = it.atT();
     if (t > maxT) break;
@@ -615,7 +646,13 @@ function readRange(s: Series, minT: number, maxT: number, histogramStats = false
         const v2 = new Float64Array(nf * 2);
         v2.set(scratchV);
         scratchV = v2;
+        if (withST) {
+          const st2 = new Float64Array(nf * 2);
+          st2.set(scratchST);
+          scratchST = st2;
+        }
       }
+      if (withST) scratchST[nf] = startTimestampOf(it);
       scratchT[nf] = t;
       scratchV[nf++] = v;
     } else {
@@ -624,9 +661,10 @@ function readRange(s: Series, minT: number, maxT: number, histogramStats = false
       if (hints) h = hints.next(h);
       (ht ??= []).push(t);
       (hv ??= []).push(h);
+      if (withST) (hst ??= []).push(startTimestampOf(it));
     }
   }
-  return {
+  const r: RangeSeries = {
     labels: s.labels,
     dropName: false,
     ft: scratchT.slice(0, nf),
@@ -634,6 +672,11 @@ function readRange(s: Series, minT: number, maxT: number, histogramStats = false
     ht: ht ? Float64Array.from(ht) : EMPTY,
     hv: hv ?? [],
   };
+  if (withST) {
+    r.fst = scratchST.slice(0, nf);
+    r.hst = hst ? Float64Array.from(hst) : EMPTY;
+  }
+  return r;
 }
 
 const EMPTY = new Float64Array(0);

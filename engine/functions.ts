@@ -164,10 +164,7 @@ export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
     case "info":
       return await evalInfo(ev, call);
     case "start_timestamp":
-      // The storage contract carries no start timestamps: as Prometheus without
-      // `use-start-timestamps`, the result is empty.
-      await ev.evalVector(args[0]);
-      return { type: "vector", series: [] };
+      return await evalStartTimestamp(ev, call);
   }
   throw new QueryError("execution", `function ${name}() is not supported by this engine`);
 }
@@ -232,6 +229,29 @@ async function evalDate(ev: Evaluator, call: Call, fn: (d: Date) => number): Pro
     if (!Number.isFinite(v)) return NaN;
     return fn(new Date(Math.trunc(v) * 1000));
   });
+}
+
+/**
+ * `start_timestamp(v)`: the start timestamp (seconds) of each selected sample, 0 where storage
+ * has none. As in Prometheus, start timestamps only reach the function from a vector selector
+ * passed directly and with `use-start-timestamps` on; otherwise the result is empty.
+ */
+async function evalStartTimestamp(ev: Evaluator, call: Call): Promise<StepValue> {
+  // Not unwrapped: in Prometheus even a parenthesized selector is an expression here.
+  const arg = call.args[0];
+  if (arg.kind !== "VectorSelector" || !ev.ctx.useStartTimestamps) {
+    await ev.evalVector(call.args[0]);
+    return { type: "vector", series: [] };
+  }
+  const n = ev.n;
+  const out = new SeriesBuilder(n);
+  const { series, st } = await ev.selectVector(arg, false, true);
+  for (let j = 0; j < series.length; j++) {
+    const s = series[j];
+    const o = out.index(ev.nameDropped(s.labels), true);
+    for (let i = 0; i < n; i++) if (s.k[i] !== ABSENT) out.putFloat(o, i, st[j][i] / 1000);
+  }
+  return { type: "vector", series: out.result() };
 }
 
 async function evalTimestamp(ev: Evaluator, call: Call): Promise<StepValue> {

@@ -1715,10 +1715,14 @@ export interface HistogramIncreaseResult {
  * seen; for counters every detected reset adds back the histogram before it, and a reset right
  * after the first sample discards that sample. `undefined` entries stand for float samples.
  * The caller extrapolates (scaling with {@linkcode mulHistogram}).
+ *
+ * @param resetBefore for counters, whether something other than the histograms themselves
+ *   (start timestamps) shows a reset between `points[i - 1]` and `points[i]`
  */
 export function histogramIncrease(
   points: readonly (FloatHistogram | undefined)[],
   isCounter: boolean,
+  resetBefore?: (i: number) => boolean,
 ): HistogramIncreaseResult {
   const res: HistogramIncreaseResult = {
     mixedFloatsHistograms: false,
@@ -1740,7 +1744,7 @@ export function histogramIncrease(
   let custom = usesCustomBuckets(prev);
   if (isCounter && points.length > 1) {
     const second = points[1];
-    if (second && detectReset(second, prev)) {
+    if (second && (resetBefore?.(1) || detectReset(second, prev))) {
       // Counting starts again after the first sample: compare with an empty histogram.
       prev = {
         counterResetHint: CounterResetHint.Unknown,
@@ -1785,7 +1789,7 @@ export function histogramIncrease(
     if (isCounter) {
       for (let i = 1; i < points.length; i++) {
         const cur = points[i]!;
-        if (detectReset(cur, prev)) {
+        if (resetBefore?.(i) || detectReset(cur, prev)) {
           const a = addHistograms(h, prev);
           h = a.histogram;
           if (a.nhcbBoundsReconciled) res.nhcbBoundsReconciled = true;

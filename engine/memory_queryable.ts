@@ -43,6 +43,8 @@ class MemorySeries {
   ts = new Float64Array(INITIAL_CAPACITY);
   values = new Float64Array(INITIAL_CAPACITY);
   histograms: (FloatHistogram | undefined)[] | undefined;
+  // Start timestamps (0: unknown); allocated once the series has a sample with one.
+  sts: Float64Array | undefined;
   length = 0;
   // The histograms with the counter reset hints a TSDB would report; rebuilt after appends.
   tsdbHistograms: (FloatHistogram | undefined)[] | undefined;
@@ -59,6 +61,11 @@ class MemorySeries {
     values.set(this.values);
     this.ts = ts;
     this.values = values;
+    if (this.sts) {
+      const sts = new Float64Array(cap);
+      sts.set(this.sts);
+      this.sts = sts;
+    }
   }
 
   // Index of the first sample with timestamp >= t.
@@ -85,14 +92,15 @@ class MemorySeries {
     return lo;
   }
 
-  add(t: number, v: number | FloatHistogram): void {
+  add(t: number, v: number | FloatHistogram, st: number): void {
     this.tsdbHistograms = undefined;
+    if (st !== 0 && !this.sts) this.sts = new Float64Array(this.ts.length);
     // Appends in time order are the common case and cost O(1).
     let i = this.length;
     if (i > 0 && this.ts[i - 1] >= t) {
       i = this.lowerBound(t);
       if (i < this.length && this.ts[i] === t) {
-        this.#set(i, v);
+        this.#set(i, v, st);
         return;
       }
     }
@@ -100,16 +108,18 @@ class MemorySeries {
     if (i < this.length) {
       this.ts.copyWithin(i + 1, i, this.length);
       this.values.copyWithin(i + 1, i, this.length);
+      this.sts?.copyWithin(i + 1, i, this.length);
       this.histograms?.splice(i, 0, undefined);
     } else if (this.histograms) {
       this.histograms.length = this.length + 1;
     }
     this.ts[i] = t;
     this.length++;
-    this.#set(i, v);
+    this.#set(i, v, st);
   }
 
-  #set(i: number, v: number | FloatHistogram): void {
+  #set(i: number, v: number | FloatHistogram, st: number): void {
+    if (this.sts) this.sts[i] = st;
     if (typeof v === "number") {
       this.values[i] = v;
       if (this.histograms) this.histograms[i] = undefined;
@@ -221,10 +231,11 @@ class SeriesView implements Series {
     readonly ts: Float64Array,
     readonly values: Float64Array,
     readonly histograms: (FloatHistogram | undefined)[] | undefined,
+    readonly sts: Float64Array | undefined,
   ) {}
 
   iterator(): ArraySampleIterator {
-    return new ArraySampleIterator(this.ts, this.values, this.histograms);
+    return new ArraySampleIterator(this.ts, this.values, this.histograms, this.sts);
   }
 }
 
@@ -269,13 +280,21 @@ export class MemoryQueryable implements Queryable {
    * @param labels the series' labels, sorted by name (see `labelsFromRecord`); must not be empty
    * @param t timestamp in ms, a safe integer
    * @param value a float (stale markers included) or a float histogram
-   * @throws {MemoryQueryableError} for an empty label set or a non-integer timestamp
+   * @param st the sample's start timestamp in ms, 0 (the default) when unknown; iterators
+   *   report it through `atST()`
+   * @throws {MemoryQueryableError} for an empty label set or a non-integer timestamp or start
+   *   timestamp
    */
-  append(labels: Labels, t: number, value: number | FloatHistogram): void {
+  append(labels: Labels, t: number, value: number | FloatHistogram, st = 0): void {
     if (!Number.isSafeInteger(t)) {
       throw new MemoryQueryableError(`invalid sample timestamp ${t}: must be an integer in ms`);
     }
-    this.#seriesFor(labels).add(t, value);
+    if (!Number.isSafeInteger(st)) {
+      throw new MemoryQueryableError(
+        `invalid sample start timestamp ${st}: must be an integer in ms`,
+      );
+    }
+    this.#seriesFor(labels).add(t, value, st);
   }
 
   #seriesFor(labels: Labels): MemorySeries {
@@ -331,6 +350,7 @@ export class MemoryQueryable implements Queryable {
           s.ts.subarray(lo, hi),
           s.values.subarray(lo, hi),
           this.#histograms(s)?.slice(lo, hi),
+          s.sts?.subarray(lo, hi),
         ),
       );
       if (limit > 0 && out.length >= limit) break;

@@ -194,3 +194,27 @@ Deno.test("MemoryQueryable TSDB hints: chunks end at 2h boundaries", async () =>
   const { Unknown, NotCounterReset } = CounterResetHint;
   assert.deepEqual(hints, [Unknown, NotCounterReset, NotCounterReset, Unknown, NotCounterReset]);
 });
+
+Deno.test("MemoryQueryable keeps start timestamps aligned with their samples", async () => {
+  const q = new MemoryQueryable();
+  const a = labelsFromRecord({ __name__: "a" });
+  // Out of order, past the initial capacity, the first start timestamp arriving late.
+  for (let i = 39; i >= 0; i--) q.append(a, i * 10, i, i % 2 === 0 ? 0 : i * 10 - 5);
+  q.append(a, 40 * 10, 40, 7); // replaces sample 40 with a start timestamp
+  q.append(labelsFromRecord({ __name__: "b" }), 5, 1);
+  const { series } = await q.select([], { start: 100, end: 400 });
+  const it = series[0].iterator();
+  const got: number[] = [];
+  for (let t = it.next(); t !== ValueType.None; t = it.next()) got.push(it.atST!());
+  const want: number[] = [];
+  for (let i = 10; i < 40; i++) want.push(i % 2 === 0 ? 0 : i * 10 - 5);
+  assert.deepEqual(got, [...want, 7]);
+  // A series stored without start timestamps reports them as unknown (0).
+  const b = (await q.select([], { start: 0, end: 10 })).series.find((s) =>
+    s.labels[0].value === "b"
+  )!;
+  const bi = b.iterator();
+  bi.next();
+  assert.equal(bi.atST!(), 0);
+  assert.throws(() => q.append(a, 1, 1, 0.5), MemoryQueryableError);
+});

@@ -30,6 +30,11 @@ import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
 import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
 import { absentLabels } from "./functions.ts";
+import {
+  isStartTimestampReset,
+  startTimeOverlapMessage,
+  startTimeOverlaps,
+} from "./start_timestamps.ts";
 
 /** The window of one series at one step. Reused across steps and series. */
 export interface Window {
@@ -43,6 +48,9 @@ export interface Window {
   hv: FloatHistogram[];
   ha: number;
   hb: number;
+  /** Start timestamps aligned with `ft` and `ht`, when loaded (`use-start-timestamps`). */
+  fst?: Float64Array;
+  hst?: Float64Array;
   /** Exclusive window start and inclusive end, ms. */
   rangeStart: number;
   rangeEnd: number;
@@ -98,24 +106,48 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
       return nf === 0 ? NONE : extendedRate(w, isCounter, isRate);
     }
     if (nh > 0) return histogramRate(w, ev, call, isCounter, isRate);
-    if (nf < 2) return NONE;
-    const { ft, fv, fa, fb } = w;
+    // With start timestamps one sample can do: see `startsInWindow`.
+    if (nf === 0 || (nf < 2 && w.fst === undefined)) return NONE;
+    const { ft, fv, fa, fb, fst } = w;
     const firstT = ft[fa];
     const lastT = ft[fb - 1];
     let result = fv[fb - 1] - fv[fa];
     if (isCounter) {
-      for (let i = fa + 1; i < fb; i++) if (fv[i] < fv[i - 1]) result += fv[i - 1];
+      let overlap = false;
+      for (let i = fa + 1; i < fb; i++) {
+        if (fst !== undefined && !overlap && startTimeOverlaps(fst[i - 1], ft[i - 1], fst[i])) {
+          ev.ctx.annotations.warnCounted(startTimeOverlapMessage(w.name), call.args[0].pos);
+          overlap = true;
+        }
+        if (
+          fv[i] < fv[i - 1] ||
+          (fst !== undefined && isStartTimestampReset(fst[i - 1], ft[i - 1], fst[i], ft[i]))
+        ) {
+          result += fv[i - 1];
+        }
+      }
     }
     let durationToStart = (firstT - w.rangeStart) / 1000;
     let durationToEnd = (w.rangeEnd - lastT) / 1000;
-    const sampledInterval = (lastT - firstT) / 1000;
-    const avg = sampledInterval / (nf - 1);
+    let sampledInterval = (lastT - firstT) / 1000;
+    const avg = nf > 1 ? sampledInterval / (nf - 1) : 0;
     const threshold = avg * 1.1;
-    if (durationToStart >= threshold) durationToStart = avg / 2;
-    if (isCounter) {
-      let durationToZero = durationToStart;
-      if (result > 0 && fv[fa] >= 0) durationToZero = sampledInterval * (fv[fa] / result);
-      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    const st = isCounter && fst !== undefined ? startsInWindow(fst[fa], w, firstT) : 0;
+    if (st !== 0) {
+      // The counter started inside the window: count from a zero at its start timestamp
+      // instead of extrapolating to the left.
+      durationToStart = 0;
+      sampledInterval = (lastT - st) / 1000;
+      result += fv[fa];
+    } else if (nf < 2) {
+      return NONE;
+    } else {
+      if (durationToStart >= threshold) durationToStart = avg / 2;
+      if (isCounter) {
+        let durationToZero = durationToStart;
+        if (result > 0 && fv[fa] >= 0) durationToZero = sampledInterval * (fv[fa] / result);
+        if (durationToZero < durationToStart) durationToStart = durationToZero;
+      }
     }
     if (durationToEnd >= threshold) durationToEnd = avg / 2;
     let factor = 1;
@@ -126,6 +158,15 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
     w.outF = result * factor;
     return FLOAT_OUT;
   };
+}
+
+/**
+ * The start timestamp `st` of the first sample of a window when it lies inside the window
+ * (after its exclusive start) and before the sample, else 0: the counter then started from
+ * zero at `st` within the window.
+ */
+function startsInWindow(st: number, w: Window, firstT: number): number {
+  return st !== 0 && st > w.rangeStart && st < firstT ? st : 0;
 }
 
 function instantValue(isRate: boolean): RangeFn {
@@ -139,17 +180,20 @@ function instantValue(isRate: boolean): RangeFn {
     const pickHist = () => j >= w.ha && (i < w.fa || w.ht[j] > w.ft[i]);
     const lastIsHist = pickHist();
     const t1 = lastIsHist ? w.ht[j] : w.ft[i];
+    const st1 = (lastIsHist ? w.hst?.[j] : w.fst?.[i]) ?? 0;
     const h1 = lastIsHist ? w.hv[j--] : undefined;
     const v1 = lastIsHist ? 0 : w.fv[i--];
     const prevIsHist = pickHist();
     const t0 = prevIsHist ? w.ht[j] : w.ft[i];
+    const st0 = (prevIsHist ? w.hst?.[j] : w.fst?.[i]) ?? 0;
     const h0 = prevIsHist ? w.hv[j] : undefined;
     const v0 = prevIsHist ? 0 : w.fv[i];
     const interval = t1 - t0;
     if (interval === 0) return NONE;
+    const stReset = isStartTimestampReset(st0, t0, st1, t1);
     if (h1 === undefined && h0 === undefined) {
       let r = v1;
-      if (!isRate || !(v1 < v0)) r = v1 - v0;
+      if (!isRate || !(v1 < v0 || stReset)) r = v1 - v0;
       if (isRate) r /= interval / 1000;
       w.outF = r;
       return FLOAT_OUT;
@@ -166,7 +210,7 @@ function instantValue(isRate: boolean): RangeFn {
       ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, call.args[0].pos);
     }
     let h = h1;
-    if (!isRate || !detectReset(h1, h0)) {
+    if (!isRate || (!stReset && !detectReset(h1, h0))) {
       try {
         const d = subHistograms(h1, h0);
         h = d.histogram;
@@ -204,35 +248,76 @@ function histogramRate(
   isRate: boolean,
 ): number {
   const nh = w.hb - w.ha;
-  if (nh < 2) return NONE;
+  const { ht, hst, ha } = w;
+  // With start timestamps one sample can do: see `startsInWindow`.
+  if (nh < 2 && hst === undefined) return NONE;
   const pos = call.args[0].pos;
-  const r = histogramIncrease(w.hv.slice(w.ha, w.hb), isCounter);
-  if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
-  if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
-  if (r.nhcbBoundsReconciled) {
-    ev.info("mismatched custom buckets were reconciled during subtraction", pos);
+  let result: FloatHistogram | undefined;
+  if (nh > 1) {
+    const stReset = hst === undefined
+      ? undefined
+      : (i: number) =>
+        isStartTimestampReset(hst[ha + i - 1], ht[ha + i - 1], hst[ha + i], ht[ha + i]);
+    const r = histogramIncrease(w.hv.slice(ha, w.hb), isCounter, stReset);
+    if (r.notCounter) ev.warn(`this native histogram metric is not a counter: "${w.name}"`, pos);
+    if (r.notGauge) ev.warn(`this native histogram metric is not a gauge: "${w.name}"`, pos);
+    if (r.nhcbBoundsReconciled) {
+      ev.info("mismatched custom buckets were reconciled during subtraction", pos);
+    }
+    if (r.mixedFloatsHistograms) {
+      mixedWarning(ev, w, call);
+      return NONE;
+    }
+    if (r.mixedExponentialCustom || r.histogram === undefined) {
+      mixedSchemasWarning(ev, w, call);
+      return NONE;
+    }
+    if (isCounter && hst !== undefined) {
+      for (let i = ha + 1; i < w.hb; i++) {
+        if (startTimeOverlaps(hst[i - 1], ht[i - 1], hst[i])) {
+          ev.ctx.annotations.warnCounted(startTimeOverlapMessage(w.name), pos);
+          break;
+        }
+      }
+    }
+    result = r.histogram;
   }
-  if (r.mixedFloatsHistograms) {
-    mixedWarning(ev, w, call);
-    return NONE;
-  }
-  if (r.mixedExponentialCustom || r.histogram === undefined) {
-    mixedSchemasWarning(ev, w, call);
-    return NONE;
-  }
-  const result = r.histogram;
-  const firstT = w.ht[w.ha];
-  const lastT = w.ht[w.hb - 1];
+  const firstT = ht[ha];
+  const lastT = ht[w.hb - 1];
   let durationToStart = (firstT - w.rangeStart) / 1000;
   let durationToEnd = (w.rangeEnd - lastT) / 1000;
-  const sampledInterval = (lastT - firstT) / 1000;
-  const avg = sampledInterval / (nh - 1);
+  let sampledInterval = (lastT - firstT) / 1000;
+  const avg = nh > 1 ? sampledInterval / (nh - 1) : 0;
   const threshold = avg * 1.1;
-  if (durationToStart >= threshold) durationToStart = avg / 2;
-  const first = w.hv[w.ha];
-  if (isCounter && result.count > 0 && first.count >= 0) {
-    const durationToZero = sampledInterval * (first.count / result.count);
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  const first = w.hv[ha];
+  const st = isCounter && hst !== undefined ? startsInWindow(hst[ha], w, firstT) : 0;
+  if (st !== 0) {
+    // The counter started inside the window: count from a zero at its start timestamp
+    // instead of extrapolating to the left.
+    durationToStart = 0;
+    sampledInterval = (lastT - st) / 1000;
+    if (result === undefined) result = copyHistogram(first);
+    else {
+      try {
+        const a = addHistograms(result, first);
+        if (a.nhcbBoundsReconciled) {
+          ev.info("mismatched custom buckets were reconciled during addition", pos);
+        }
+        result = a.histogram;
+      } catch (e) {
+        if (!(e instanceof HistogramError)) throw e;
+        mixedSchemasWarning(ev, w, call);
+        return NONE;
+      }
+    }
+  } else if (result === undefined) {
+    return NONE;
+  } else {
+    if (durationToStart >= threshold) durationToStart = avg / 2;
+    if (isCounter && result.count > 0 && first.count >= 0) {
+      const durationToZero = sampledInterval * (first.count / result.count);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
   }
   if (durationToEnd >= threshold) durationToEnd = avg / 2;
   let factor = 1;
@@ -591,30 +676,42 @@ function countTransitions(w: Window, changes: boolean): number {
   w.ha = ha0;
   let prevH: FloatHistogram | undefined;
   let prevF = 0;
+  let prevT = 0;
+  let prevST = 0;
   let first = true;
   let n = 0;
   while (i < w.fb || j < w.hb) {
     let curH: FloatHistogram | undefined;
     let curF = 0;
+    let curT: number;
+    let curST: number;
     if (j >= w.hb || (i < w.fb && w.ft[i] < w.ht[j])) {
+      curT = w.ft[i];
+      curST = w.fst?.[i] ?? 0;
       curF = w.fv[i++];
     } else {
+      curT = w.ht[j];
+      curST = w.hst?.[j] ?? 0;
       curH = w.hv[j++];
     }
     if (!first) {
+      // Start timestamps (loaded for `resets` only) may show resets the values do not.
+      const stReset = !changes && isStartTimestampReset(prevST, prevT, curST, curT);
       if (prevH === undefined && curH === undefined) {
         if (changes) {
           if (curF !== prevF && !(Number.isNaN(curF) && Number.isNaN(prevF))) n++;
-        } else if (curF < prevF) n++;
+        } else if (curF < prevF || stReset) n++;
       } else if (prevH === undefined || curH === undefined) {
         n++;
-      } else if (changes ? !histogramsEqual(prevH, curH) : detectReset(curH, prevH)) {
+      } else if (changes ? !histogramsEqual(prevH, curH) : stReset || detectReset(curH, prevH)) {
         n++;
       }
     }
     first = false;
     prevH = curH;
     prevF = curF;
+    prevT = curT;
+    prevST = curST;
   }
   return n;
 }
@@ -862,6 +959,8 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
     w.fv = s.fv;
     w.ht = s.ht;
     w.hv = s.hv;
+    w.fst = s.fst;
+    w.hst = s.hst;
     w.fa =
       w.fb =
       w.ha =

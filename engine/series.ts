@@ -60,6 +60,17 @@ export interface SampleIterator {
   atFloat(): number;
   /** The current histogram sample as a float histogram (a fresh object the caller may keep). */
   atFloatHistogram(): FloatHistogram;
+  /**
+   * Start timestamp of the current sample in ms (when its counter started counting), or 0 when
+   * unknown, Prometheus' convention. Optional: iterators of stores without start timestamps
+   * omit it, and every sample then reads as unknown (see {@linkcode startTimestampOf}).
+   */
+  atST?(): number;
+}
+
+/** The start timestamp of an iterator's current sample: 0 (unknown) when it has none. */
+export function startTimestampOf(it: SampleIterator): number {
+  return it.atST?.() ?? 0;
 }
 
 /** A series: its labels and a way to iterate its samples (may be called more than once). */
@@ -77,11 +88,13 @@ export class ArraySampleIterator implements SampleIterator {
    * @param ts timestamps in ms
    * @param values float values (ignored where `histograms[i]` is set)
    * @param histograms optional histogram per index
+   * @param sts optional start timestamp per index, ms (0: unknown)
    */
   constructor(
     readonly ts: ArrayLike<number>,
     readonly values: ArrayLike<number>,
     readonly histograms?: ReadonlyArray<FloatHistogram | undefined>,
+    readonly sts?: ArrayLike<number>,
   ) {}
   #type(): ValueType {
     if (this.#i >= this.ts.length) return ValueType.None;
@@ -105,6 +118,10 @@ export class ArraySampleIterator implements SampleIterator {
   /** Float value of the current sample. */
   atFloat(): number {
     return this.values[this.#i];
+  }
+  /** Start timestamp of the current sample, 0 when unknown. */
+  atST(): number {
+    return this.sts?.[this.#i] ?? 0;
   }
   /** A copy of the current histogram sample. */
   atFloatHistogram(): FloatHistogram {

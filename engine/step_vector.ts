@@ -133,4 +133,11 @@ export interface RangeSeries {
   ht: Float64Array;
   /** Histogram samples. */
   hv: FloatHistogram[];
+  /**
+   * Start timestamps of the float samples (ms, 0: unknown), aligned with `ft`; only loaded for
+   * the functions that use them under `use-start-timestamps`.
+   */
+  fst?: Float64Array;
+  /** Start timestamps of the histogram samples, aligned with `ht` (as `fst`). */
+  hst?: Float64Array;
 }

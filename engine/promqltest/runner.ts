@@ -115,7 +115,10 @@ export function applyLoad(cmd: LoadCommand, storage: MemoryQueryable): string | 
     for (const s of cmd.series) {
       for (let i = 0; i < s.values.length; i++) {
         const v = s.values[i];
-        if (v !== null) storage.append(s.labels, i * cmd.interval, v);
+        if (v === null) continue;
+        const t = i * cmd.interval;
+        const off = s.stOffsets?.[i];
+        storage.append(s.labels, t, v, off === null || off === undefined ? 0 : t + off);
       }
     }
     if (cmd.withNHCB) {

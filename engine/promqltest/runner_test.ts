@@ -291,3 +291,28 @@ load_with_nhcb 1m
   ) as LoadCommand[];
   assert.match(applyLoad(bad, new MemoryQueryable())!, /^load failed: count is not cumulative/);
 });
+
+Deno.test("applyLoad stores @st offsets as start timestamps t + offset (none: 0)", async () => {
+  const [load] = parseScript(`
+load 1m
+  c@st _ -30s 0 -1m-1mx1
+  c    1 2    _ 4 5
+  d    1
+`) as LoadCommand[];
+  const store = new MemoryQueryable();
+  assert.equal(applyLoad(load, store), undefined);
+  const { series } = await store.select([], { start: 0, end: 1e9 });
+  const sts = series.map((s) => {
+    const it = s.iterator();
+    const out: [number, number][] = [];
+    for (let vt = it.next(); vt !== ValueType.None; vt = it.next()) {
+      out.push([it.atT(), it.atST!()]);
+    }
+    return out;
+  });
+  // c: 0m no ST, 1m - 30s, (2m omitted), 3m - 1m, 4m - 2m; d has none.
+  assert.deepEqual(sts, [
+    [[0, 0], [60_000, 30_000], [180_000, 120_000], [240_000, 120_000]],
+    [[0, 0]],
+  ]);
+});

@@ -25,6 +25,11 @@ export interface LoadSeries {
   labels: Labels;
   /** Values per step. */
   values: (number | FloatHistogram | null)[];
+  /**
+   * Start-timestamp offsets per step from a preceding `@st` line, ms relative to the sample's
+   * timestamp (`null`: no start timestamp). Absent when the series has no `@st` line.
+   */
+  stOffsets?: (number | null)[];
 }
 
 /** A `load <interval>` or `load_with_nhcb <interval>` block. */
@@ -221,13 +226,37 @@ function parseLoad(lines: string[], i: number): [LoadCommand, number] {
     }
     cmd.interval = duration(m[2], i, "step");
     const byKey = new Map<string, LoadSeries>();
+    // A start-timestamp line (`metric@st ...`, 3.12+) waiting for its sample line.
+    let pending: { line: number; key: string; offsets: (number | null)[] } | undefined;
     for (let j = i + 1; j <= end; j++) {
-      // Start timestamps (`metric@st ...`, 3.12+) have no place in the storage contract: the
-      // line is skipped and the sample line that must follow it is loaded as usual.
-      if (isStartTimestampLine(lines[j])) continue;
+      if (isStartTimestampLine(lines[j])) {
+        if (pending) throw new ScriptError(pending.line, "@st line has no following sample line");
+        const st = startTimestampLine(lines[j], j);
+        pending = { line: j + 1, key: labelsKey(st.labels), offsets: st.offsets };
+        continue;
+      }
       const s = seriesLine(lines[j], j);
-      byKey.set(labelsKey(s.labels), { labels: s.labels, values: s.values });
+      const key = labelsKey(s.labels);
+      const series: LoadSeries = { labels: s.labels, values: s.values };
+      if (pending) {
+        if (pending.key !== key) {
+          throw new ScriptError(
+            pending.line,
+            "@st metric does not match the following sample line metric",
+          );
+        }
+        if (pending.offsets.length !== s.values.length) {
+          throw new ScriptError(
+            pending.line,
+            `@st line has ${pending.offsets.length} values but sample line has ${s.values.length}`,
+          );
+        }
+        series.stOffsets = pending.offsets;
+        pending = undefined;
+      }
+      byKey.set(key, series);
     }
+    if (pending) throw new ScriptError(pending.line, "@st line has no following sample line");
     cmd.series = [...byKey.values()];
   } catch (e) {
     cmd.error = errorMessage(e);
@@ -239,6 +268,65 @@ function parseLoad(lines: string[], i: number): [LoadCommand, number] {
 function isStartTimestampLine(line: string): boolean {
   const space = line.search(/[ \t]/);
   return space >= 0 && line.slice(0, space).endsWith("@st");
+}
+
+// Parses `metric{labels}@st <items>`: the labels and one offset (ms) or null per sample.
+function startTimestampLine(
+  line: string,
+  i: number,
+): { labels: Labels; offsets: (number | null)[] } {
+  const t = line.trim();
+  const space = t.search(/[ \t]/);
+  const metric = t.slice(0, space - "@st".length);
+  const { labels } = seriesLine(`${metric} _`, i);
+  const offsets: (number | null)[] = [];
+  for (const item of t.slice(space + 1).trim().split(PAT_SPACE)) {
+    try {
+      offsets.push(...startTimestampItem(item));
+    } catch (e) {
+      throw new ScriptError(
+        i + 1,
+        `invalid @st sequence: invalid ST item ${JSON.stringify(item)}: ${errorMessage(e)}`,
+      );
+    }
+  }
+  return { labels, offsets };
+}
+
+// One `@st` item: `_`, `_xN` (N omitted), `<dur>`, `<dur>xN` (N+1 copies) or
+// `<dur>(+|-)<dur>xN` (N+1 offsets stepping by the second duration).
+function startTimestampItem(item: string): (number | null)[] {
+  if (item === "_") return [null];
+  if (item.startsWith("_x")) return new Array(repeatCount(item.slice(2), 1)).fill(null);
+  const [base, rest] = signedDurationPrefix(item);
+  if (rest === "") return [base];
+  if (rest[0] === "x") return new Array(repeatCount(rest.slice(1), 0) + 1).fill(base);
+  if (rest[0] !== "+" && rest[0] !== "-") {
+    throw new Error(`unexpected character ${JSON.stringify(rest[0])} after duration`);
+  }
+  const [step, tail] = signedDurationPrefix(rest.slice(1));
+  const delta = rest[0] === "-" ? 0 - step : step;
+  if (tail[0] !== "x") throw new Error("expected 'x<count>' after step duration");
+  const n = repeatCount(tail.slice(1), 0);
+  const out: number[] = [];
+  for (let k = 0; k <= n; k++) out.push(base + k * delta);
+  return out;
+}
+
+function repeatCount(text: string, min: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new Error("invalid repeat count");
+  return n;
+}
+
+// A duration with an optional sign at the start of `s` (digits, then letters other than `x`),
+// in ms, and the rest of `s`.
+function signedDurationPrefix(s: string): [number, string] {
+  const m = /^([+-]?)(\d+)([a-wyzA-Z]*)/.exec(s);
+  if (!m) throw new Error(`expected digits in duration ${JSON.stringify(s)}`);
+  const ms = parseDuration(m[2] + m[3]);
+  // `0 - ms`, not `-ms`: `-0ms` is a plain zero offset.
+  return [m[1] === "-" ? 0 - ms : ms, s.slice(m[0].length)];
 }
 
 function seriesLine(line: string, i: number): ReturnType<typeof parseSeriesDescription> {

@@ -86,6 +86,46 @@ Deno.test("parseScript: load_with_nhcb, @st lines and histogram values", () => {
   const h = load.series[2].values[1] as FloatHistogram;
   assert.equal(h.count, 3);
   assert.deepEqual([...h.positiveBuckets], [1, 2]);
+  assert.deepEqual(load.series[1].stOffsets, [0, -1000]);
+  assert.equal(load.series[0].stOffsets, undefined);
+});
+
+Deno.test("parseScript: @st sequences expand as upstream's and are checked against their line", () => {
+  const [load] = only(
+    parseScript(
+      "load 1m\n  a@st _ -30s-1mx2 _x2 5sx1 +1m 1ms+2msx1 -0ms\n  a 1 2 3 4 5 6 7 8 9 10 11 12\n",
+    ),
+    "load",
+  );
+  assert.equal(load.error, undefined);
+  // One, three, two omitted, two, one, two and one offsets: twelve in all.
+  assert.deepEqual(load.series[0].stOffsets, [
+    null,
+    -30_000,
+    -90_000,
+    -150_000,
+    null,
+    null,
+    5000,
+    5000,
+    60_000,
+    1,
+    3,
+    0,
+  ]);
+  const err = (text: string) => only(parseScript(`load 1m\n${text}\n`), "load")[0].error;
+  assert.equal(err("  a@st 0 0\n  a 1"), "line 2: @st line has 2 values but sample line has 1");
+  assert.equal(
+    err("  a@st 0\n  b 1"),
+    "line 2: @st metric does not match the following sample line metric",
+  );
+  assert.equal(err("  a 1\n  a@st 0"), "line 3: @st line has no following sample line");
+  assert.equal(err("  a@st 0\n  a@st 0\n  a 1"), "line 2: @st line has no following sample line");
+  assert.match(
+    err("  a@st 1mx\n  a 1") ?? "",
+    /^line 2: invalid @st sequence: invalid ST item "1mx"/,
+  );
+  assert.match(err("  a@st 1m*2\n  a 1") ?? "", /unexpected character "\*" after duration/);
 });
 
 Deno.test("parseScript: expect lines, their validation and positions", () => {
