@@ -11,18 +11,11 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { writeOpenMetrics } from "../tests/oracle/datagen.ts";
-import { startServe } from "../tests/oracle/gateway.ts";
-import {
-  createBlocks,
-  freePort,
-  prometheusAvailable,
-  startPrometheus,
-} from "../tests/oracle/prometheus.ts";
+import { convertOnce, startServe } from "../tests/oracle/gateway.ts";
+import { createBlocks, prometheusAvailable, startPrometheus } from "../tests/oracle/prometheus.ts";
 import { QUERIES } from "../tests/oracle/queries.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 10);
 
@@ -67,22 +60,7 @@ if (import.meta.main) {
       instances,
     });
     const ulids = await createBlocks(`${root}/data.om`, `${root}/tsdb`);
-    const convert = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN,
-        "convert",
-        "--convert.once",
-        "--convert.grace-period=1h",
-        `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
-        `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
-        `--http.internal.port=${freePort()}`,
-        `--convert.tempdir=${root}`,
-        "--log.level=warn",
-      ],
-    }).output();
-    if (!convert.success) throw new Error(new TextDecoder().decode(convert.stderr));
+    await convertOnce(root, ["--convert.grace-period=1h"]);
     const [prom, gw] = await Promise.all([
       startPrometheus({ blocks: ulids.map((u) => `${root}/tsdb/${u}`) }),
       startServe(root),

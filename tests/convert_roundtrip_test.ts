@@ -8,7 +8,6 @@
  * Skips with a message when promtool is not installed.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { ValueType } from "../engine/series.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
@@ -16,14 +15,9 @@ import { openBlock } from "../storage/parquet/reader.ts";
 import { dumpKey, parseDump } from "../storage/tsdb/_dump_testutil.ts";
 import { XorIterator } from "../storage/tsdb/xor.ts";
 import { openMetricsChunks } from "./oracle/datagen.ts";
-import {
-  createBlocks,
-  freePort,
-  prometheusAvailable,
-  setExternalLabels,
-} from "./oracle/prometheus.ts";
+import { convertOnce } from "./oracle/gateway.ts";
+import { createBlocks, prometheusAvailable, setExternalLabels } from "./oracle/prometheus.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 10);
 const DAYS = ["2025-01-10", "2025-01-11"];
@@ -78,24 +72,7 @@ Deno.test({
         want.set(externalLabelsHash(s.labels), parseDump(await dump(dir)));
       }
 
-      const convert = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          MAIN,
-          "convert",
-          "--convert.once",
-          "--convert.grace-period=1h",
-          "--convert.max-plan-days=10",
-          `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
-          `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
-          `--http.internal.port=${freePort()}`,
-          `--convert.tempdir=${root}/tmp`,
-          "--log.level=warn",
-        ],
-        stderr: "piped",
-      }).output();
-      assert.equal(convert.code, 0, new TextDecoder().decode(convert.stderr));
+      await convertOnce(root, ["--convert.grace-period=1h", "--convert.max-plan-days=10"]);
 
       const bucket = new FilesystemBucket(`${root}/parquet`);
       try {

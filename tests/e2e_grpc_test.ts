@@ -7,7 +7,6 @@
  * `/api/v1/query_range` for the oracle query set.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { writeDemoBlocks } from "../examples/demo.ts";
 import { ValueType } from "../engine/series.ts";
 import {
@@ -29,11 +28,9 @@ import type { TimeSeries } from "../proto/gen/store/storepb/prompb/types_pb.ts";
 import { LabelMatcher_Type } from "../proto/gen/store/storepb/types_pb.ts";
 import { TestClient } from "../server/grpc/testing.ts";
 import { XorIterator } from "../storage/tsdb/xor.ts";
-import { type GatewayServer, startServe } from "./oracle/gateway.ts";
-import { freePort } from "./oracle/prometheus.ts";
+import { convertOnce, type GatewayServer, startServe } from "./oracle/gateway.ts";
 import { QUERIES } from "./oracle/queries.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
@@ -112,23 +109,7 @@ Deno.test({
       await Deno.mkdir(`${root}/tsdb`);
       const now = Date.now();
       await writeDemoBlocks(`${root}/tsdb`, now);
-      const convert = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          MAIN,
-          "convert",
-          "--convert.once",
-          "--convert.max-plan-days=4",
-          `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
-          `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
-          `--http.internal.port=${freePort()}`,
-          `--convert.tempdir=${root}`,
-          "--log.level=warn",
-        ],
-        stderr: "piped",
-      }).output();
-      assert.equal(convert.code, 0, new TextDecoder().decode(convert.stderr));
+      await convertOnce(root, ["--convert.max-plan-days=4"]);
       gw = await startServe(root);
       client = new TestClient(`127.0.0.1:${gw.grpcPort}`);
       const c = client;

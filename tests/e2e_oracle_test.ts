@@ -7,13 +7,11 @@
  * (`.ci/install_packages.sh` installs them).
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { compareQueryData, compareSeriesData, compareStrings } from "./oracle/compare.ts";
 import { writeOpenMetrics } from "./oracle/datagen.ts";
-import { type GatewayServer, startServe } from "./oracle/gateway.ts";
+import { convertOnce, type GatewayServer, startServe } from "./oracle/gateway.ts";
 import {
   createBlocks,
-  freePort,
   prometheusAvailable,
   type PrometheusServer,
   startPrometheus,
@@ -25,7 +23,6 @@ import {
   SERIES_MATCHERS,
 } from "./oracle/queries.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const available = await prometheusAvailable();
 if (!available) console.log("e2e_oracle_test: promtool/prometheus not installed; skipped");
 
@@ -57,24 +54,7 @@ Deno.test({
         instances: 6,
       });
       const ulids = await createBlocks(`${root}/data.om`, `${root}/tsdb`);
-      const convert = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          MAIN,
-          "convert",
-          "--convert.once",
-          "--convert.grace-period=1h",
-          `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
-          `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
-          `--http.internal.port=${freePort()}`,
-          `--convert.tempdir=${root}`,
-          "--log.level=warn",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(convert.code, 0, new TextDecoder().decode(convert.stderr));
+      await convertOnce(root, ["--convert.grace-period=1h"]);
       for (const d of ["2025-01-10", "2025-01-11"]) {
         await Deno.stat(`${root}/parquet/${d}/meta.pb`);
       }

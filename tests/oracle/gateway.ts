@@ -1,5 +1,6 @@
 /**
- * Starts the real `serve` process over a FILESYSTEM Parquet bucket on free 127.0.0.1 ports, for
+ * Runs the real `convert --convert.once` and starts the real `serve` over FILESYSTEM buckets
+ * under one root directory (`<root>/tsdb`, `<root>/parquet`) on free 127.0.0.1 ports, for
  * end-to-end tests and benchmarks.
  *
  * @module
@@ -8,6 +9,33 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "./prometheus.ts";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
+
+/**
+ * Runs `convert --convert.once` from `<root>/tsdb` into `<root>/parquet` (temporary files under
+ * `<root>`); throws with the converter's standard error when it fails.
+ */
+export async function convertOnce(root: string, extraFlags: string[] = []): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "convert",
+      "--convert.once",
+      `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
+      `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
+      `--http.internal.port=${freePort()}`,
+      `--convert.tempdir=${root}`,
+      "--log.level=warn",
+      ...extraFlags,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`convert failed (${out.code}): ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
 
 /** A running `serve`. */
 export interface GatewayServer {
