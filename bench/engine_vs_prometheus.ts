@@ -3,8 +3,8 @@
  * deterministic OpenMetrics data (`tests/oracle/datagen.ts`, about 10k series) -> TSDB blocks by
  * `promtool` -> a `prometheus` over those blocks, and the same blocks read back with our TSDB
  * reader into a {@linkcode MemoryQueryable}. Every query of {@linkcode BENCH_QUERIES} runs as a
- * range query several times against both, alternating. Prometheus' time is its engine's own
- * `stats=all` figure (`data.stats.timings.execTotalTime`, which includes its storage reads from
+ * range query once against both, compared (which also warms both up), then several times against
+ * both, alternating. Prometheus' time is its engine's own `stats=all` figure (`data.stats.timings.execTotalTime`, which includes its storage reads from
  * the mmapped blocks, not the HTTP round trip); ours is the wall time of `Engine.rangeQuery`
  * (samples already decoded in memory). Each result is compared with Prometheus' answer
  * (`tests/oracle/compare.ts`); the table shows both medians, their ratio and whether the
@@ -245,35 +245,38 @@ async function main(): Promise<void> {
         intervalMs / 1000
       } s); range queries over ${rangeHours} h at step ${stepMs / 1000} s (${
         Math.floor((end - start) / stepMs) + 1
-      } steps); median of ${runs} runs after a warm-up`,
+      } steps); median of ${runs} runs after a checked warm-up run of every query`,
     );
     console.log("");
     console.log("| query | ours ms | Prometheus ms | ratio | equal |");
     console.log("|---|---:|---:|---:|---|");
-    const ratios: number[] = [];
+    // First every query once on both sides, compared: this also warms up both engines (JIT,
+    // page cache) for all queries before any is timed.
+    const equal = new Map<string, string>();
     const problems: string[] = [];
     for (const q of queries) {
-      const ours: number[] = [], theirs: number[] = [];
-      let diff: string | undefined;
-      for (let r = 0; r <= runs; r++) {
-        t0 = performance.now();
-        const res = await engine.rangeQuery(store, q, start, end, stepMs);
-        const ms = performance.now() - t0;
-        const p = await prometheusRange(prom, q, start, end, stepMs, r === 0);
-        if (r === 0) {
-          diff = compareQueryData(JSON.parse(resultJson(res.value)), p.data, /^sort/.test(q));
-          continue;
-        }
-        ours.push(ms);
-        theirs.push(p.ms);
-      }
+      const res = await engine.rangeQuery(store, q, start, end, stepMs);
+      const p = await prometheusRange(prom, q, start, end, stepMs, true);
+      const diff = compareQueryData(JSON.parse(resultJson(res.value)), p.data, /^sort/.test(q));
       const known = KNOWN_DIFFERENCES.get(q);
-      const equal = diff === undefined ? "yes" : known ? "known difference" : "NO";
+      equal.set(q, diff === undefined ? "yes" : known ? "known difference" : "NO");
       if (diff) problems.push(`${q}: ${diff}${known ? ` (known: ${known})` : ""}`);
+    }
+    const ratios: number[] = [];
+    for (const q of queries) {
+      const ours: number[] = [], theirs: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        t0 = performance.now();
+        await engine.rangeQuery(store, q, start, end, stepMs);
+        ours.push(performance.now() - t0);
+        theirs.push((await prometheusRange(prom, q, start, end, stepMs, false)).ms);
+      }
       const o = median(ours), t = median(theirs);
       ratios.push(o / t);
       console.log(
-        `| \`${q}\` | ${o.toFixed(1)} | ${t.toFixed(1)} | ${(o / t).toFixed(2)} | ${equal} |`,
+        `| \`${q}\` | ${o.toFixed(1)} | ${t.toFixed(1)} | ${(o / t).toFixed(2)} | ${
+          equal.get(q)
+        } |`,
       );
     }
     console.log("");
