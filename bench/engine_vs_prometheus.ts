@@ -4,8 +4,9 @@
  * `promtool` -> a `prometheus` over those blocks, and the same blocks read back with our TSDB
  * reader into a {@linkcode MemoryQueryable}. Every query of {@linkcode BENCH_QUERIES} runs as a
  * range query once against both, compared (which also warms both up), then several times against
- * both, alternating. Prometheus' time is its engine's own `stats=all` figure (`data.stats.timings.execTotalTime`, which includes its storage reads from
- * the mmapped blocks, not the HTTP round trip); ours is the wall time of `Engine.rangeQuery`
+ * both, alternating. Prometheus' time is its engine's own `stats=all` figure
+ * (`data.stats.timings.execTotalTime`, which includes its storage reads from the mmapped blocks,
+ * not the HTTP round trip); ours is the wall time of `Engine.rangeQuery`
  * (samples already decoded in memory). Each result is compared with Prometheus' answer
  * (`tests/oracle/compare.ts`); the table shows both medians, their ratio and whether the
  * results are equal, then the median ratio (target <= 0.8).
