@@ -19,7 +19,8 @@
  * `deno run -A --cpu-prof`, summarised by `bench/cpuprofile_top.ts`), `BENCH_DIR` a directory
  * to keep the data and blocks in and reuse on the next run (default: a temporary directory,
  * removed at the end). Needs promtool and prometheus on PATH. At the defaults a run takes
- * about 4 minutes on 2 shared cores (data 6 s, promtool 17 s, our reader 3 s, queries the rest).
+ * 3 to 4 minutes on 2 shared cores (data 3-6 s, promtool 8-17 s, our reader 2-3 s, the
+ * rest queries, most of it the 6-8 s runs of the unaggregated histogram_quantile).
  *
  * @module
  */
