@@ -142,6 +142,14 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
       }
     }
   }
+  // Native histogram series with a classic group's labels take precedence over that group at
+  // the steps where they have a sample: find them once, not per step and group.
+  const nativeOf: number[][] = groupLabels.map(() => []);
+  for (let j = 0; j < input.length; j++) {
+    if (!input[j].k.some((k) => k === HIST)) continue;
+    const g = groupKeys.get(labelsKey(input[j].labels));
+    if (g !== undefined) nativeOf[g].push(j);
+  }
   const perGroup: Bucket[][] = groupLabels.map(() => []);
   for (let i = 0; i < n; i++) {
     for (const b of perGroup) b.length = 0;
@@ -200,7 +208,7 @@ export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<
     for (let g = 0; g < perGroup.length; g++) {
       const buckets = perGroup[g];
       if (buckets.length === 0) continue;
-      if (nativeAt(input, groupLabels[g], i)) continue;
+      if (nativeAt(input, nativeOf[g], i)) continue;
       for (let a = 0; a < qs.length; a++) {
         let v: number;
         if (isFraction) v = bucketFraction(params[0][i], params[1][i], buckets);
@@ -230,9 +238,8 @@ function hasBucketAt(input: StepSeries[], groupOf: Int32Array, g: number, i: num
   return false;
 }
 
-function nativeAt(input: StepSeries[], labels: Labels, i: number): boolean {
-  const key = labelsKey(labels);
-  for (const s of input) if (s.k[i] === HIST && labelsKey(s.labels) === key) return true;
+function nativeAt(input: StepSeries[], candidates: readonly number[], i: number): boolean {
+  for (const j of candidates) if (input[j].k[i] === HIST) return true;
   return false;
 }
 
