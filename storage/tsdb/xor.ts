@@ -19,37 +19,6 @@ import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
 /** Largest number of samples a chunk can hold (the count is a uint16). */
 export const MAX_CHUNK_SAMPLES = 0xffff;
 
-/**
- * Returns the 32 bits at bit position `pos` of `b[0, end)`, zeros past `end`. Kept tiny so V8
- * inlines it into the decoder (a call returning a uint32 above 2^31 would box it).
- */
-function peek32(b: Uint8Array, end: number, pos: number): number {
-  const i = pos >>> 3;
-  if (i + 4 >= end) return peekTail(b, end, pos);
-  // For s = 0 the fifth byte shifts out entirely.
-  const s = pos & 7;
-  return (((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) << s |
-    (b[i + 4] >>> (8 - s))) >>> 0;
-}
-
-/** Scratch words of {@linkcode decodeXorChunk}, grown as needed (no allocation per chunk). */
-let words = new Uint32Array(1024);
-
-/** The 32 bits at bit `pos` of big-endian words `w` (zero words pad the end). */
-function pk(w: Uint32Array, pos: number): number {
-  const i = pos >>> 5;
-  const s = pos & 31;
-  return s === 0 ? w[i] : ((w[i] << s) | (w[i + 1] >>> (32 - s))) >>> 0;
-}
-
-function peekTail(b: Uint8Array, end: number, pos: number): number {
-  const i = pos >>> 3;
-  const s = pos & 7;
-  let w = 0;
-  for (let k = 0; k < 4; k++) w = (w << 8) | (i + k < end ? b[i + k] : 0);
-  return ((w << s) | ((i + 4 < end ? b[i + 4] : 0) >>> (8 - s))) >>> 0;
-}
-
 // Slots of the iterator state array.
 const T = 0;
 const TDELTA = 1;
@@ -61,12 +30,53 @@ const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 
 /**
+ * A chunk's bit stream as big-endian 32-bit words, so that a bit-window read is two word loads
+ * instead of five byte loads and a bounds check. The buffer is reused across chunks; words past
+ * the chunk are kept zero, so reads past the end see zero bits exactly as byte reads do.
+ */
+class Words {
+  w = new Uint32Array(64);
+  #filled = 0;
+
+  /** Loads `data` and returns the word array. */
+  load(data: Uint8Array): Uint32Array {
+    const end = data.length;
+    const nw = (end + 3) >>> 2;
+    if (this.w.length < nw + 2) this.w = new Uint32Array(Math.max(nw + 2, this.w.length * 2));
+    const w = this.w;
+    const full = end >>> 2;
+    for (let k = 0, b = 0; k < full; k++, b += 4) {
+      w[k] = ((data[b] << 24) | (data[b + 1] << 16) | (data[b + 2] << 8) | data[b + 3]) >>> 0;
+    }
+    if (full < nw) {
+      let last = 0;
+      for (let b = full * 4, sh = 24; b < end; b++, sh -= 8) last |= data[b] << sh;
+      w[full] = last >>> 0;
+    }
+    w.fill(0, nw, Math.max(nw + 2, this.#filled));
+    this.#filled = nw + 2;
+    return w;
+  }
+}
+
+/** The 32 bits at bit `pos` of `w` (reads past the array give zero bits). */
+function pk(w: Uint32Array, pos: number): number {
+  const i = pos >>> 5;
+  const s = pos & 31;
+  return s === 0 ? w[i] >>> 0 : ((w[i] << s) | (w[i + 1] >>> (32 - s))) >>> 0;
+}
+
+const bulkWords = new Words();
+
+/**
  * Iterates the samples of an XOR chunk without allocating per sample or per chunk (the bytes
  * are read in place; do not modify them while iterating). Malformed data throws
  * {@linkcode TsdbFormatError} naming `source`.
  */
 export class XorIterator implements SampleIterator {
   #b: Uint8Array;
+  readonly #words = new Words();
+  #w: Uint32Array;
   #end: number;
   #bitLength: number;
   #total: number;
@@ -94,6 +104,7 @@ export class XorIterator implements SampleIterator {
     this.#source = source;
     if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
     this.#b = data;
+    this.#w = this.#words.load(data);
     this.#end = data.length;
     this.#bitLength = data.length * 8;
     this.#total = (data[0] << 8) | data[1];
@@ -107,6 +118,7 @@ export class XorIterator implements SampleIterator {
     if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
     this.#source = source;
     this.#b = data;
+    this.#w = this.#words.load(data);
     this.#end = data.length;
     this.#bitLength = data.length * 8;
     this.#total = (data[0] << 8) | data[1];
@@ -124,16 +136,15 @@ export class XorIterator implements SampleIterator {
     // Kept small so V8 can inline it into the caller's loop; rare paths live in methods.
     const read = this.#read;
     if (read < 2 || read >= this.#total || this.#done) return this.#nextSlow();
-    const b = this.#b;
-    const end = this.#end;
+    const w = this.#w;
     let pos = this.#pos;
-    const p = peek32(b, end, pos);
+    const p = pk(w, pos);
     // dod == 0 (a regular scrape interval) takes one bit.
     if (p < 0x80000000) pos += 1;
     else pos = this.#readDod(p, pos);
     const st = this.#s;
     st[T] += st[TDELTA];
-    pos = this.#readValue(b, end, pos);
+    pos = this.#readValue(w, pos);
     if (pos > this.#bitLength) this.#truncated();
     this.#pos = pos;
     this.#read = read + 1;
@@ -176,8 +187,8 @@ export class XorIterator implements SampleIterator {
       pos += 24;
       if (dod > 0x80000) dod -= 0x100000;
     } else {
-      const hi = peek32(this.#b, this.#end, pos + 4);
-      const lo = peek32(this.#b, this.#end, pos + 36);
+      const hi = pk(this.#w, pos + 4);
+      const lo = pk(this.#w, pos + 36);
       pos += 68;
       dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
     }
@@ -197,17 +208,17 @@ export class XorIterator implements SampleIterator {
     } else {
       this.#s[TDELTA] = r.readUvarint();
       this.#s[T] += this.#s[TDELTA];
-      this.#pos = this.#readValue(this.#b, this.#end, r.pos);
+      this.#pos = this.#readValue(this.#w, r.pos);
     }
   }
 
   /** Reads one XOR-encoded value at `pos`; returns the position after it. */
-  #readValue(b: Uint8Array, end: number, pos: number): number {
-    const p = peek32(b, end, pos);
+  #readValue(w: Uint32Array, pos: number): number {
+    const p = pk(w, pos);
     if (p < 0x80000000) return pos + 1;
     if (p < 0xc0000000) {
       if (this.#leading === 0xff) this.#badWindow("reused bit window before any");
-      return this.#xorBits(b, end, pos + 2);
+      return this.#xorBits(w, pos + 2);
     }
     // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
     const leading = (p >>> 25) & 0x1f;
@@ -215,7 +226,7 @@ export class XorIterator implements SampleIterator {
     if (leading + mbits > 64) this.#badWindow("bit window exceeds 64 bits");
     this.#leading = leading;
     this.#trailing = 64 - leading - mbits;
-    return this.#xorBits(b, end, pos + 13);
+    return this.#xorBits(w, pos + 13);
   }
 
   #badWindow(detail: string): never {
@@ -224,16 +235,16 @@ export class XorIterator implements SampleIterator {
   }
 
   /** Reads the significant bits of the current window at `pos` and XORs them into the value. */
-  #xorBits(b: Uint8Array, end: number, pos: number): number {
+  #xorBits(w: Uint32Array, pos: number): number {
     const t = this.#trailing;
     const mbits = 64 - this.#leading - t;
     let h = 0;
     let l: number;
     if (mbits > 32) {
-      h = peek32(b, end, pos) >>> (64 - mbits);
-      l = peek32(b, end, pos + mbits - 32);
+      h = pk(w, pos) >>> (64 - mbits);
+      l = pk(w, pos + mbits - 32);
     } else {
-      l = peek32(b, end, pos) >>> (32 - mbits);
+      l = pk(w, pos) >>> (32 - mbits);
     }
     if (t >= 32) {
       h = l << (t - 32);
@@ -297,17 +308,7 @@ export function decodeXorChunk(
   }
   const end = data.length;
   const bitLength = end * 8;
-  // Big-endian 32-bit words of the chunk (plus two zero words for reads near the end): every
-  // bit-window read is then two word loads instead of five byte loads and a bounds check.
-  const nw = (end + 3) >>> 2;
-  if (words.length < nw + 2) words = new Uint32Array(Math.max(nw + 2, words.length * 2));
-  const w = words;
-  for (let k = 0, b = 0; k < nw; k++, b += 4) {
-    w[k] = ((data[b] << 24) | ((b + 1 < end ? data[b + 1] : 0) << 16) |
-      ((b + 2 < end ? data[b + 2] : 0) << 8) | (b + 3 < end ? data[b + 3] : 0)) >>> 0;
-  }
-  w[nw] = 0;
-  w[nw + 1] = 0;
+  const w = bulkWords.load(data);
   // Samples 0 and 1 through the general bit reader (a reused one: no allocation per chunk).
   const r = headReader.reset(data);
   r.pos = 16;
