@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { forEachConcurrently } from "../internal/concurrency.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { Block } from "../storage/tsdb/block.ts";
 
@@ -48,24 +49,16 @@ export class BlockCache {
     if (missing.length > 0 && this.#opts.tmpDir) {
       await Deno.mkdir(this.#opts.tmpDir, { recursive: true });
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        const ulid = missing[next++];
-        const block = await Block.fromBucket(this.#bucket, ulid, {
-          tmpDir: this.#opts.tmpDir,
-          concurrency: this.#opts.fileConcurrency,
-          // Chunk segments are read on demand: memory must not grow with the block's size.
-          lazyChunks: true,
-          signal,
-        });
-        this.#open.set(ulid, block);
-      }
-    };
-    const width = Math.max(1, Math.min(this.#opts.blockConcurrency, missing.length));
-    const results = await Promise.allSettled(Array.from({ length: width }, worker));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await forEachConcurrently(missing, this.#opts.blockConcurrency, async (ulid) => {
+      const block = await Block.fromBucket(this.#bucket, ulid, {
+        tmpDir: this.#opts.tmpDir,
+        concurrency: this.#opts.fileConcurrency,
+        // Chunk segments are read on demand: memory must not grow with the block's size.
+        lazyChunks: true,
+        signal,
+      });
+      this.#open.set(ulid, block);
+    });
     return ulids.map((u) => this.#open.get(u)!);
   }
 

@@ -15,6 +15,7 @@ import type { Labels } from "../engine/labels.ts";
 import { labelsFromRecord } from "../engine/labels.ts";
 import { type Matcher, matchesAll } from "../engine/matchers.ts";
 import { parseMetricSelector } from "../engine/parser.ts";
+import { forEachConcurrently } from "../internal/concurrency.ts";
 import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import {
@@ -117,17 +118,10 @@ export class TsdbDiscoverer {
       .map(([dir]) => dir);
     const fresh = candidates.filter((d) => !this.#cache.has(d) && !this.#rejected.has(d));
     const loaded = new Map<string, DiscoveredBlock>();
-    let next = 0;
-    const worker = async () => {
-      while (next < fresh.length) {
-        const dir = fresh[next++];
-        const block = await this.#load(dir, signal);
-        if (block) loaded.set(dir, block);
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(this.#opts.concurrency, fresh.length)) }, worker),
-    );
+    await forEachConcurrently(fresh, this.#opts.concurrency, async (dir) => {
+      const block = await this.#load(dir, signal);
+      if (block) loaded.set(dir, block);
+    });
 
     const now = (this.#opts.now ?? Date.now)();
     const present = new Set(candidates);

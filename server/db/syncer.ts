@@ -15,6 +15,7 @@
  * @module
  */
 import { Counter, Gauge, type Registry } from "prom-client";
+import { forEachConcurrently } from "../../internal/concurrency.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
@@ -107,14 +108,6 @@ function sameMeta(a: BlockMeta, b: BlockMeta): boolean {
   return a.version === b.version && a.mint === b.mint && a.maxt === b.maxt &&
     a.shards === b.shards &&
     a.convertedFromBLIDs.join(",") === b.convertedFromBLIDs.join(",");
-}
-
-async function inParallel<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
 }
 
 /** Loads and unloads days; {@linkcode days} is the current set, sorted by start time. */
@@ -213,7 +206,7 @@ export class Syncer {
     }
     const toLoad = [...wanted].filter(([key]) => !next.has(key));
     const failures = new Map<string, unknown>();
-    await inParallel(toLoad, this.#opts.concurrency ?? 1, async ([key, w]) => {
+    await forEachConcurrently(toLoad, this.#opts.concurrency ?? 1, async ([key, w]) => {
       try {
         next.set(key, await this.#load(w.stream, w.date, w.meta, signal));
       } catch (err) {

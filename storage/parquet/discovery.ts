@@ -11,6 +11,7 @@
  * @module
  */
 import type { Day } from "../../convert/days.ts";
+import { forEachConcurrently } from "../../internal/concurrency.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { externalLabelsHash } from "./hash.ts";
@@ -48,20 +49,6 @@ export interface ParquetDiscoveryOptions {
   concurrency: number;
   /** Logger for skipped streams and days. */
   logger: Logger;
-}
-
-async function inParallel<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker),
-  );
 }
 
 /** Discovers streams and days; {@linkcode streams} is replaced atomically by each good pass. */
@@ -119,7 +106,7 @@ export class ParquetDiscoverer {
 
     const labels = new Map<bigint, Record<string, string>>([[0n, {}]]);
     const hashes = [...files.keys()].filter((h) => h !== 0n && streamFiles.has(h));
-    await inParallel(hashes, this.#opts.concurrency, async (hash) => {
+    await forEachConcurrently(hashes, this.#opts.concurrency, async (hash) => {
       const cached = this.#streamCache.get(hash);
       if (cached) {
         labels.set(hash, cached);
@@ -146,7 +133,7 @@ export class ParquetDiscoverer {
         if (names.has(META_FILE) && !names.has(DELETION_MARKER_FILE)) wanted.push({ hash, date });
       }
     }
-    await inParallel(wanted, this.#opts.concurrency, async ({ hash, date }) => {
+    await forEachConcurrently(wanted, this.#opts.concurrency, async ({ hash, date }) => {
       const key = metaFileKey(hash, date);
       const cached = this.#metaCache.get(key);
       if (cached) {

@@ -9,6 +9,7 @@
  */
 import type { Labels } from "../../engine/labels.ts";
 import type { Series } from "../../engine/series.ts";
+import { forEachConcurrently } from "../../internal/concurrency.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { isObjectNotFound } from "../objstore/bucket.ts";
 import { type ChunkIterator, chunkIterator, ChunkSeriesIterator } from "./chunk.ts";
@@ -260,33 +261,18 @@ async function downloadBlock(
   if (!keys.includes(`${ulid}/${META_FILENAME}`)) {
     throw new BlockMetaError(`${ulid}/${META_FILENAME}`, "missing in bucket");
   }
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < keys.length && !failed) {
-      const key = keys[next++];
-      const rel = key.slice(ulid.length + 1);
-      if (rel === "" || rel.split("/").some((p) => p === ".." || p === "")) {
-        throw new TsdbFormatError(key, "download", "unsafe object key");
-      }
-      const path = `${dir}/${rel}`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      const body = await bucket.getStream(key, signal);
-      const file = await Deno.open(path, { write: true, create: true, truncate: true });
-      await body.pipeTo(file.writable, { signal });
+  // Every download stops before the error is reported, so none writes after cleanup.
+  await forEachConcurrently(keys, concurrency, async (key) => {
+    const rel = key.slice(ulid.length + 1);
+    if (rel === "" || rel.split("/").some((p) => p === ".." || p === "")) {
+      throw new TsdbFormatError(key, "download", "unsafe object key");
     }
-  };
-  const n = Math.max(1, Math.min(concurrency, keys.length));
-  // Wait for every worker to stop before reporting, so none writes after cleanup.
-  const results = await Promise.allSettled(Array.from({ length: n }, async () => {
-    try {
-      await worker();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  }));
-  for (const r of results) if (r.status === "rejected") throw r.reason;
+    const path = `${dir}/${rel}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    const body = await bucket.getStream(key, signal);
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    await body.pipeTo(file.writable, { signal });
+  });
 }
 
 async function readText(path: string): Promise<string> {
