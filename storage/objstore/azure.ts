@@ -23,7 +23,7 @@ import type { TokenCredential } from "@azure/identity";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
 
@@ -262,14 +262,8 @@ export class AzureBucket implements Bucket {
   }
 
   /** Reports whether a blob exists. */
-  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.attributes(key, signal);
-      return true;
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) return false;
-      throw e;
-    }
+  exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    return existsByAttributes(this, key, signal);
   }
 
   /** Returns a blob's size and modification time. */

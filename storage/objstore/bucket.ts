@@ -97,6 +97,24 @@ export function isObjectNotFound(err: unknown): err is ObjectNotFoundError {
   return err instanceof ObjectNotFoundError;
 }
 
+/**
+ * `exists` for providers whose existence check is reading attributes (a HEAD): true when they
+ * can be read, false on not-found, and every other failure passed on.
+ */
+export async function existsByAttributes(
+  bucket: Pick<Bucket, "attributes">,
+  key: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    await bucket.attributes(key, signal);
+    return true;
+  } catch (e) {
+    if (isObjectNotFound(e)) return false;
+    throw e;
+  }
+}
+
 /** Collects a listing into an array. */
 export async function listAll(
   bucket: Bucket,

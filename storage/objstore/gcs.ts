@@ -18,7 +18,7 @@ import { type File, IdempotencyStrategy, Storage } from "@google-cloud/storage";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
 
@@ -240,14 +240,8 @@ export class GcsBucket implements Bucket {
   }
 
   /** Reports whether an object exists. */
-  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.attributes(key, signal);
-      return true;
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) return false;
-      throw e;
-    }
+  exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    return existsByAttributes(this, key, signal);
   }
 
   /** Returns an object's size and update time. */

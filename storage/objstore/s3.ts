@@ -32,7 +32,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { concatBytes, fixedSizeParts } from "./parts.ts";
 import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
@@ -406,14 +406,8 @@ export class S3Bucket implements Bucket {
   }
 
   /** Reports whether an object exists (HEAD). */
-  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.attributes(key, signal);
-      return true;
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) return false;
-      throw e;
-    }
+  exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    return existsByAttributes(this, key, signal);
   }
 
   /** Returns an object's size and modification time (HEAD). */

@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
 import { isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
 import {
@@ -241,14 +241,8 @@ export class SwiftBucket implements Bucket {
   }
 
   /** Reports whether an object exists. */
-  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
-    try {
-      await this.attributes(key, signal);
-      return true;
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) return false;
-      throw e;
-    }
+  exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    return existsByAttributes(this, key, signal);
   }
 
   async #head(key: string, s: AbortSignal): Promise<Headers> {
