@@ -6,7 +6,7 @@
  */
 import type { Expr, VectorSelector } from "../../engine/ast.ts";
 import type { Matcher } from "../../engine/matchers.ts";
-import { toFixedShortest } from "./json.ts";
+import { formatGoFloat } from "../../engine/format.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -97,7 +97,7 @@ export function astJson(expr: Expr): Json {
         startOrEnd: expr.startOrEnd ?? null,
       });
     case "NumberLiteral":
-      return sorted({ type: "numberLiteral", val: toFixedShortest(expr.value) });
+      return sorted({ type: "numberLiteral", val: formatGoFloat(expr.value) });
     case "ParenExpr":
       return sorted({ type: "parenExpr", expr: astJson(expr.expr) });
     case "StringLiteral":

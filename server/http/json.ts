@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatGoFloat } from "../../engine/format.ts";
 import type { FloatHistogram } from "../../engine/histogram.ts";
 import { CUSTOM_BUCKETS_SCHEMA } from "../../engine/histogram.ts";
 import type { Labels } from "../../engine/labels.ts";
@@ -21,31 +22,9 @@ export function formatFloat(f: number): string {
   if (f === -Infinity) return "-Inf";
   if (f === 0) return Object.is(f, -0) ? "-0" : "0";
   const abs = Math.abs(f);
-  if (abs >= 1e-6 && abs < 1e21) return toFixedShortest(f);
+  if (abs >= 1e-6 && abs < 1e21) return formatGoFloat(f);
   // JS exponent form is the shortest round-trip digits too; Go pads the exponent to 2 digits.
   return f.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
-}
-
-/** Formats a float in fixed notation with the shortest round-trip digits (Go's 'f', -1). */
-export function toFixedShortest(f: number): string {
-  if (Number.isNaN(f)) return "NaN";
-  if (!Number.isFinite(f)) return f > 0 ? "+Inf" : "-Inf";
-  if (f === 0) return Object.is(f, -0) ? "-0" : "0";
-  const s = String(f);
-  const e = s.indexOf("e");
-  if (e < 0) return s;
-  // Expand "d.ddde±x" into plain digits.
-  const negative = s.startsWith("-");
-  const mantissa = s.slice(negative ? 1 : 0, e);
-  const exponent = Number(s.slice(e + 1));
-  const dot = mantissa.indexOf(".");
-  const digits = mantissa.replace(".", "");
-  const pointPos = (dot < 0 ? mantissa.length : dot) + exponent;
-  let out: string;
-  if (pointPos <= 0) out = "0." + "0".repeat(-pointPos) + digits;
-  else if (pointPos >= digits.length) out = digits + "0".repeat(pointPos - digits.length);
-  else out = digits.slice(0, pointPos) + "." + digits.slice(pointPos);
-  return (negative ? "-" : "") + out;
 }
 
 /**
@@ -67,7 +46,7 @@ function goJsonNumber(f: number): string {
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
     return f.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
   }
-  return toFixedShortest(f);
+  return formatGoFloat(f);
 }
 
 function labelsJson(labels: Labels): string {
@@ -192,7 +171,7 @@ export function resultJson(value: Value): string {
   switch (value.type) {
     case "scalar":
       return `{"resultType":"scalar","result":[${goJsonNumber(value.t / 1000)},${
-        JSON.stringify(toFixedShortest(value.v))
+        JSON.stringify(formatGoFloat(value.v))
       }]}`;
     case "string":
       return `{"resultType":"string","result":[${goJsonNumber(value.t / 1000)},${

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
+import { formatGoFloat } from "../../engine/format.ts";
 import { labelsFromRecord } from "../../engine/labels.ts";
-import {
-  formatFloat,
-  formatTimestamp,
-  histogramJson,
-  resultJson,
-  toFixedShortest,
-} from "./json.ts";
+import { formatFloat, formatTimestamp, histogramJson, resultJson } from "./json.ts";
 import { CounterResetHint } from "../../engine/histogram.ts";
 
 Deno.test("floats are formatted like Go's strconv with Prometheus' thresholds", () => {
@@ -33,9 +28,9 @@ Deno.test("floats are formatted like Go's strconv with Prometheus' thresholds", 
 });
 
 Deno.test("scalar values use fixed notation always", () => {
-  assert.equal(toFixedShortest(1e-7), "0.0000001");
-  assert.equal(toFixedShortest(1.5e22), "15000000000000000000000");
-  assert.equal(toFixedShortest(-1.25e-8), "-0.0000000125");
+  assert.equal(formatGoFloat(1e-7), "0.0000001");
+  assert.equal(formatGoFloat(1.5e22), "15000000000000000000000");
+  assert.equal(formatGoFloat(-1.25e-8), "-0.0000000125");
 });
 
 Deno.test("sample timestamps have exactly three millisecond digits when not whole", () => {
