@@ -7,15 +7,10 @@
  * @module
  */
 
-/** Prometheus chunk encodings (`chunkenc.Encoding`). */
-export const ChunkEncoding = {
-  /** Float samples, Gorilla XOR. */
-  XOR: 1,
-  /** Integer native histograms. */
-  Histogram: 2,
-  /** Float native histograms. */
-  FloatHistogram: 3,
-} as const;
+import { Encoding as ChunkEncoding } from "../tsdb/chunks_reader.ts";
+
+/** Prometheus chunk encodings (`chunkenc.Encoding`), as the TSDB reader defines them. */
+export { ChunkEncoding };
 
 /** One chunk of one series. */
 export interface RawChunk {

@@ -19,12 +19,10 @@ import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
 import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
 import { XorChunkEncoder } from "../../../storage/tsdb/xor.ts";
 
+import { Encoding as ChunkEncoding } from "../../../storage/tsdb/chunks_reader.ts";
+
 /** Prometheus chunk encodings (`chunkenc.Encoding`) a store may hand over. */
-export const ChunkEncoding = {
-  XOR: 1,
-  Histogram: 2,
-  FloatHistogram: 3,
-} as const;
+export { ChunkEncoding };
 
 /** A chunk as stored: its Prometheus encoding, inclusive time range and `Chunk.Bytes()`. */
 export interface RawChunk {
