@@ -1,5 +1,6 @@
 /**
- * Bounded concurrency for I/O fan-out (metadata reads, downloads, day loads).
+ * Bounded concurrency: I/O fan-out (metadata reads, downloads, day loads) and a semaphore for
+ * admitting queries.
  *
  * @module
  */
@@ -34,4 +35,69 @@ export async function forEachConcurrently<T>(
   const width = Math.max(1, Math.min(limit, items.length));
   const results = await Promise.allSettled(Array.from({ length: width }, worker));
   for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
+/**
+ * A counting semaphore (e.g. `--query.limits.queries.max-concurrent`); size 0 means
+ * unlimited. Waiters are served in arrival order and leave the queue when their signal aborts.
+ */
+export class Semaphore {
+  #active = 0;
+  readonly #waiters: { grant: () => void }[] = [];
+
+  /** Creates a semaphore admitting `size` holders at once. */
+  constructor(readonly size: number) {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`semaphore size must be a non-negative integer, got ${size}`);
+    }
+  }
+
+  /** Holders right now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Callers waiting right now. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /**
+   * Waits for a slot and returns its release function (idempotent). Rejects with the signal's
+   * reason if `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.size === 0 || this.#active < this.size) {
+      this.#active++;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(this.#releaser());
+        },
+      };
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      // The slot passes straight to the next waiter, so `active` stays the same.
+      if (next) next.grant();
+      else this.#active--;
+    };
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { forEachConcurrently } from "./concurrency.ts";
+import { forEachConcurrently, Semaphore } from "./concurrency.ts";
 
 Deno.test("forEachConcurrently visits every item with at most `limit` calls in flight", async () => {
   let inFlight = 0, most = 0;
@@ -31,4 +31,42 @@ Deno.test("after a failure no item starts and the error comes once all calls hav
   // 1 fails while 2 runs; 2 finishes, nothing after it starts.
   assert.deepEqual(started, [1, 2]);
   assert.equal(running, 0);
+});
+
+Deno.test("Semaphore: admits size holders, queues the rest in order", async () => {
+  const s = new Semaphore(2);
+  const r1 = await s.acquire();
+  const r2 = await s.acquire();
+  const order: number[] = [];
+  const p3 = s.acquire().then((r) => (order.push(3), r));
+  const p4 = s.acquire().then((r) => (order.push(4), r));
+  assert.deepEqual([s.active, s.waiting], [2, 2]);
+  r1();
+  r1(); // idempotent: must not free a second slot
+  const r3 = await p3;
+  assert.deepEqual([s.active, s.waiting, order], [2, 1, [3]]);
+  r2();
+  const r4 = await p4;
+  assert.deepEqual(order, [3, 4]);
+  r3();
+  r4();
+  assert.deepEqual(s.active, 0);
+});
+
+Deno.test("Semaphore: an aborted waiter leaves the queue with the abort reason", async () => {
+  const s = new Semaphore(1);
+  const release = await s.acquire();
+  const ac = new AbortController();
+  const p = s.acquire(ac.signal);
+  ac.abort(new Error("gave up"));
+  await assert.rejects(p, /gave up/);
+  assert.deepEqual(s.waiting, 0);
+  release();
+  assert.deepEqual(s.active, 0);
+});
+
+Deno.test("Semaphore: size 0 is unlimited", async () => {
+  const s = new Semaphore(0);
+  for (let i = 0; i < 1000; i++) await s.acquire();
+  assert.deepEqual(s.active, 1000);
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { QueryError } from "../../engine/errors.ts";
 import { toGrpcError } from "../grpc/thanos/convert.ts";
 import { Code } from "../grpc/status.ts";
-import { Quota, QuotaExceededError, RequestQuotas, Semaphore } from "./limits.ts";
+import { Quota, QuotaExceededError, RequestQuotas } from "./limits.ts";
 
 Deno.test("Quota: reservations accumulate up to the limit, then fail without reserving", () => {
   const q = new Quota("select rows", 10);
@@ -41,44 +41,6 @@ Deno.test("RequestQuotas: one quota per resource from the limits", () => {
     [1, 2, 3, 4, 5],
   );
   assert.throws(() => r.shards.reserve(2), /too many shards/);
-});
-
-Deno.test("Semaphore: admits size holders, queues the rest in order", async () => {
-  const s = new Semaphore(2);
-  const r1 = await s.acquire();
-  const r2 = await s.acquire();
-  const order: number[] = [];
-  const p3 = s.acquire().then((r) => (order.push(3), r));
-  const p4 = s.acquire().then((r) => (order.push(4), r));
-  assert.deepEqual([s.active, s.waiting], [2, 2]);
-  r1();
-  r1(); // idempotent: must not free a second slot
-  const r3 = await p3;
-  assert.deepEqual([s.active, s.waiting, order], [2, 1, [3]]);
-  r2();
-  const r4 = await p4;
-  assert.deepEqual(order, [3, 4]);
-  r3();
-  r4();
-  assert.deepEqual(s.active, 0);
-});
-
-Deno.test("Semaphore: an aborted waiter leaves the queue with the abort reason", async () => {
-  const s = new Semaphore(1);
-  const release = await s.acquire();
-  const ac = new AbortController();
-  const p = s.acquire(ac.signal);
-  ac.abort(new Error("gave up"));
-  await assert.rejects(p, /gave up/);
-  assert.deepEqual(s.waiting, 0);
-  release();
-  assert.deepEqual(s.active, 0);
-});
-
-Deno.test("Semaphore: size 0 is unlimited", async () => {
-  const s = new Semaphore(0);
-  for (let i = 0; i < 1000; i++) await s.acquire();
-  assert.deepEqual(s.active, 1000);
 });
 
 Deno.test("QuotaExceededError maps to RESOURCE_EXHAUSTED in the gRPC API", () => {

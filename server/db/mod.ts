@@ -33,7 +33,6 @@ export {
   QuotaExceededError,
   type QuotaResource,
   RequestQuotas,
-  Semaphore,
   UNLIMITED,
 } from "./limits.ts";
 export {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Semaphore } from "../../internal/concurrency.ts";
 import type { Expr } from "../../engine/ast.ts";
 import { ParseError, QueryError } from "../../engine/errors.ts";
 import { compareLabels, type Labels, labelsKey } from "../../engine/labels.ts";
@@ -137,42 +138,6 @@ function errorResponse(err: ApiError): Response {
     err.status,
     JSON.stringify({ status: "error", errorType: err.type, error: err.message }),
   );
-}
-
-/** A counting semaphore whose waiters give up when their signal aborts. */
-class Semaphore {
-  #free: number;
-  #waiters: Array<() => void> = [];
-  constructor(readonly size: number) {
-    this.#free = size;
-  }
-  async acquire(signal: AbortSignal): Promise<() => void> {
-    if (this.size === 0) return () => {};
-    if (this.#free > 0) {
-      this.#free--;
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          signal.removeEventListener("abort", onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          this.#waiters = this.#waiters.filter((w) => w !== wake);
-          reject(signal.reason);
-        };
-        this.#waiters.push(wake);
-        signal.addEventListener("abort", onAbort, { once: true });
-      });
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#free++;
-    };
-  }
 }
 
 /** Creates the request handler for `/api/v1/*`; other paths answer 404. */
