@@ -8,12 +8,7 @@
  */
 import type { Labels } from "../../../engine/labels.ts";
 import type { Matcher } from "../../../engine/matchers.ts";
-import type {
-  LabelHints,
-  Queryable,
-  SelectHints,
-  StringsResult,
-} from "../../../engine/queryable.ts";
+import type { Queryable, SelectHints } from "../../../engine/queryable.ts";
 import { type SampleIterator, ValueType } from "../../../engine/series.ts";
 import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
 import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
@@ -52,8 +47,8 @@ export interface ChunkSeriesSet {
   readonly warnings: string[];
 }
 
-/** The storage contract of the Store API. */
-export interface StoreSource {
+/** The storage contract of the Store API: chunks, plus a Queryable's label lookups. */
+export interface StoreSource extends Pick<Queryable, "labelNames" | "labelValues"> {
   /**
    * Selects series matching all matchers with data in `[hints.start, hints.end]`.
    * With `hints.func === "series"` chunks may be left out.
@@ -63,19 +58,6 @@ export interface StoreSource {
     hints: SelectHints,
     signal?: AbortSignal,
   ): Promise<ChunkSeriesSet>;
-  /** Label names of matching series. */
-  labelNames(
-    matchers: readonly Matcher[],
-    hints: LabelHints,
-    signal?: AbortSignal,
-  ): Promise<StringsResult>;
-  /** Values of label `name` over matching series. */
-  labelValues(
-    name: string,
-    matchers: readonly Matcher[],
-    hints: LabelHints,
-    signal?: AbortSignal,
-  ): Promise<StringsResult>;
 }
 
 /** Samples per re-encoded chunk, as in Prometheus' head (`DefaultSamplesPerChunk`). */
