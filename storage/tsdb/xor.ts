@@ -35,15 +35,15 @@ const U32 = new Uint32Array(F64.buffer);
  * the chunk are kept zero, so reads past the end see zero bits exactly as byte reads do.
  */
 class Words {
-  w = new Uint32Array(64);
+  #w = new Uint32Array(64);
   #filled = 0;
 
   /** Loads `data` and returns the word array. */
   load(data: Uint8Array): Uint32Array {
     const end = data.length;
     const nw = (end + 3) >>> 2;
-    if (this.w.length < nw + 2) this.w = new Uint32Array(Math.max(nw + 2, this.w.length * 2));
-    const w = this.w;
+    if (this.#w.length < nw + 2) this.#w = new Uint32Array(Math.max(nw + 2, this.#w.length * 2));
+    const w = this.#w;
     const full = end >>> 2;
     for (let k = 0, b = 0; k < full; k++, b += 4) {
       w[k] = ((data[b] << 24) | (data[b + 1] << 16) | (data[b + 2] << 8) | data[b + 3]) >>> 0;
