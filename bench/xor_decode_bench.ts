@@ -4,7 +4,9 @@
  * `deno bench -A bench/xor_decode_bench.ts` reports time per pass over 1000 chunks of 120
  * samples (120k samples); samples/s = 120000 / time. `deno run -A bench/xor_decode_bench.ts`
  * prints the throughput directly. Two paths: the `SampleIterator` (one iterator reset per
- * chunk) and `decodeXorChunk` into arrays.
+ * chunk, reading each sample through `next`/`atT`/`atFloat`) and `decodeXorChunk` into arrays.
+ * On a shared machine whole runs land ~1.5x apart (the CPU time moves too, so it is the host, not
+ * waiting); compare figures from the same run.
  *
  * Data: Prometheus-like series at a 15 s scrape interval with millisecond jitter on some
  * scrapes, half counters (integer increments) and half gauges (two-decimal values).

@@ -19,345 +19,126 @@ import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
 /** Largest number of samples a chunk can hold (the count is a uint16). */
 export const MAX_CHUNK_SAMPLES = 0xffff;
 
-// Slots of the iterator state array.
-const T = 0;
-const TDELTA = 1;
-const HI_BITS = 2;
-const LO_BITS = 3;
-
-// Module-local scratch for bits <-> float (avoids cross-module binding loads in atFloat).
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
-
 /**
  * A chunk's bit stream as big-endian 32-bit words, so that a bit-window read is two word loads
- * instead of five byte loads and a bounds check. The buffer is reused across chunks; words past
- * the chunk are kept zero, so reads past the end see zero bits exactly as byte reads do.
+ * instead of five byte loads. Signed words keep every intermediate a 32-bit integer (V8 turns
+ * uint32 values above 2^31 into doubles). One buffer serves every decode, which runs to
+ * completion synchronously; words past the chunk are kept zero, so reads past the end see
+ * zero bits exactly as byte reads do.
  */
-class Words {
-  #w = new Uint32Array(64);
-  #filled = 0;
+let wordBytes = new Uint8Array(256);
+let words = new Int32Array(wordBytes.buffer);
+let wordsFilled = 0;
+const LITTLE_ENDIAN = HI === 1;
 
-  /** Loads `data` and returns the word array. */
-  load(data: Uint8Array): Uint32Array {
-    const end = data.length;
-    const nw = (end + 3) >>> 2;
-    if (this.#w.length < nw + 2) this.#w = new Uint32Array(Math.max(nw + 2, this.#w.length * 2));
-    const w = this.#w;
-    const full = end >>> 2;
-    for (let k = 0, b = 0; k < full; k++, b += 4) {
-      w[k] = ((data[b] << 24) | (data[b + 1] << 16) | (data[b + 2] << 8) | data[b + 3]) >>> 0;
-    }
-    if (full < nw) {
-      let last = 0;
-      for (let b = full * 4, sh = 24; b < end; b++, sh -= 8) last |= data[b] << sh;
-      w[full] = last >>> 0;
-    }
-    w.fill(0, nw, Math.max(nw + 2, this.#filled));
-    this.#filled = nw + 2;
-    return w;
+function loadWords(data: Uint8Array): Int32Array {
+  const end = data.length;
+  const nw = (end + 3) >>> 2;
+  if (words.length < nw + 2) {
+    wordBytes = new Uint8Array(4 * Math.max(nw + 2, words.length * 2));
+    words = new Int32Array(wordBytes.buffer);
   }
+  const w = words;
+  // One memcpy, then a byte swap per word: fewer loads than assembling words byte by byte.
+  wordBytes.set(data);
+  for (let b = end; b < nw * 4; b++) wordBytes[b] = 0;
+  if (LITTLE_ENDIAN) {
+    for (let k = 0; k < nw; k++) {
+      const x = w[k];
+      w[k] = (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+    }
+  }
+  for (let k = nw, stop = Math.max(nw + 2, wordsFilled); k < stop; k++) w[k] = 0;
+  wordsFilled = nw + 2;
+  return w;
 }
 
-/** The 32 bits at bit `pos` of `w` (reads past the array give zero bits). */
-function pk(w: Uint32Array, pos: number): number {
+/** The 32 bits at bit `pos` of `w`, as a signed integer (the first bit is the sign). */
+function pk(w: Int32Array, pos: number): number {
   const i = pos >>> 5;
   const s = pos & 31;
-  return s === 0 ? w[i] >>> 0 : ((w[i] << s) | (w[i + 1] >>> (32 - s))) >>> 0;
+  // Two shifts, because a JavaScript shift by 32 is a shift by 0.
+  return (w[i] << s) | ((w[i + 1] >>> 1) >>> (31 - s));
 }
 
-const bulkWords = new Words();
+const headReader = new BitReader(new Uint8Array(0));
 
-/**
- * Iterates the samples of an XOR chunk without allocating per sample or per chunk (the bytes
- * are read in place; do not modify them while iterating). Malformed data throws
- * {@linkcode TsdbFormatError} naming `source`.
- */
-export class XorIterator implements SampleIterator {
-  #b: Uint8Array;
-  readonly #words = new Words();
-  #w: Uint32Array;
-  #end: number;
-  #bitLength: number;
-  #total: number;
-  #source: string;
-  /** Bit position in `#b` (the stream starts after the 2-byte count). */
-  #pos = 16;
-  #read = 0;
-  /**
-   * Timestamp, timestamp delta and the value's high and low 32 bits. A typed array, because
-   * V8 boxes every store of a non-small-integer number into an object field (an allocation
-   * per sample); typed array elements are updated in place.
-   */
-  readonly #s = new Float64Array(4);
-  #leading = 0xff;
-  #trailing = 0;
-  #done = false;
-
-  /**
-   * Starts iterating a chunk.
-   *
-   * @param data the chunk bytes (`Chunk.Bytes()`: count header then bit stream)
-   * @param source names the chunk in errors
-   */
-  constructor(data: Uint8Array, source = "XOR chunk") {
-    this.#source = source;
-    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
-    this.#b = data;
-    this.#w = this.#words.load(data);
-    this.#end = data.length;
-    this.#bitLength = data.length * 8;
-    this.#total = (data[0] << 8) | data[1];
-  }
-
-  /**
-   * Restarts the iterator on another chunk, reusing its state (Prometheus' `Iterator.Reset`):
-   * decoding many chunks then allocates nothing per chunk either.
-   */
-  reset(data: Uint8Array, source = "XOR chunk"): this {
-    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
-    this.#source = source;
-    this.#b = data;
-    this.#w = this.#words.load(data);
-    this.#end = data.length;
-    this.#bitLength = data.length * 8;
-    this.#total = (data[0] << 8) | data[1];
-    this.#pos = 16;
-    this.#read = 0;
-    this.#s.fill(0);
-    this.#leading = 0xff;
-    this.#trailing = 0;
-    this.#done = false;
-    return this;
-  }
-
-  /** Advances to the next sample. */
-  next(): ValueType {
-    // Kept small so V8 can inline it into the caller's loop; rare paths live in methods.
-    const read = this.#read;
-    if (read < 2 || read >= this.#total || this.#done) return this.#nextSlow();
-    const w = this.#w;
-    let pos = this.#pos;
-    const p = pk(w, pos);
-    // dod == 0 (a regular scrape interval) takes one bit.
-    if (p < 0x80000000) pos += 1;
-    else pos = this.#readDod(p, pos);
-    const st = this.#s;
-    st[T] += st[TDELTA];
-    pos = this.#readValue(w, pos);
-    if (pos > this.#bitLength) this.#truncated();
-    this.#pos = pos;
-    this.#read = read + 1;
-    return ValueType.Float;
-  }
-
-  #nextSlow(): ValueType {
-    if (this.#read >= this.#total || this.#done) {
-      this.#done = true;
-      return ValueType.None;
-    }
-    this.#readFirst();
-    if (this.#pos > this.#bitLength) this.#truncated();
-    this.#read++;
-    return ValueType.Float;
-  }
-
-  #truncated(): never {
-    this.#done = true;
-    throw new TsdbFormatError(
-      this.#source,
-      "XOR samples",
-      `truncated at sample ${this.#read + 1} of ${this.#total}`,
-    );
-  }
-
-  /** Reads a non-zero delta-of-delta whose first 32 bits are `p`; returns the new position. */
-  #readDod(p: number, pos: number): number {
-    let dod: number;
-    if (p < 0xc0000000) {
-      dod = (p >>> 16) & 0x3fff;
-      pos += 16;
-      if (dod > 0x2000) dod -= 0x4000;
-    } else if (p < 0xe0000000) {
-      dod = (p >>> 12) & 0x1ffff;
-      pos += 20;
-      if (dod > 0x10000) dod -= 0x20000;
-    } else if (p < 0xf0000000) {
-      dod = (p >>> 8) & 0xfffff;
-      pos += 24;
-      if (dod > 0x80000) dod -= 0x100000;
-    } else {
-      const hi = pk(this.#w, pos + 4);
-      const lo = pk(this.#w, pos + 36);
-      pos += 68;
-      dod = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
-    }
-    this.#s[TDELTA] += dod;
-    return pos;
-  }
-
-  /** Samples 0 and 1: varint timestamp and raw value, then uvarint delta and XOR value. */
-  #readFirst(): void {
-    const r = headReader.reset(this.#b, 0, this.#end);
-    r.pos = this.#pos;
-    if (this.#read === 0) {
-      this.#s[T] = r.readVarint();
-      this.#s[HI_BITS] = r.readBits(32);
-      this.#s[LO_BITS] = r.readBits(32);
-      this.#pos = r.pos;
-    } else {
-      this.#s[TDELTA] = r.readUvarint();
-      this.#s[T] += this.#s[TDELTA];
-      this.#pos = this.#readValue(this.#w, r.pos);
-    }
-  }
-
-  /** Reads one XOR-encoded value at `pos`; returns the position after it. */
-  #readValue(w: Uint32Array, pos: number): number {
-    const p = pk(w, pos);
-    if (p < 0x80000000) return pos + 1;
-    if (p < 0xc0000000) {
-      if (this.#leading === 0xff) this.#badWindow("reused bit window before any");
-      return this.#xorBits(w, pos + 2);
-    }
-    // 2 control bits, 5 bits leading zeros, 6 bits significant-bit count (0 means 64).
-    const leading = (p >>> 25) & 0x1f;
-    const mbits = ((p >>> 19) & 0x3f) || 64;
-    if (leading + mbits > 64) this.#badWindow("bit window exceeds 64 bits");
-    this.#leading = leading;
-    this.#trailing = 64 - leading - mbits;
-    return this.#xorBits(w, pos + 13);
-  }
-
-  #badWindow(detail: string): never {
-    this.#done = true;
-    throw new TsdbFormatError(this.#source, "XOR samples", detail);
-  }
-
-  /** Reads the significant bits of the current window at `pos` and XORs them into the value. */
-  #xorBits(w: Uint32Array, pos: number): number {
-    const t = this.#trailing;
-    const mbits = 64 - this.#leading - t;
-    let h = 0;
-    let l: number;
-    if (mbits > 32) {
-      h = pk(w, pos) >>> (64 - mbits);
-      l = pk(w, pos + mbits - 32);
-    } else {
-      l = pk(w, pos) >>> (32 - mbits);
-    }
-    if (t >= 32) {
-      h = l << (t - 32);
-      l = 0;
-    } else if (t > 0) {
-      h = (h << t) | (l >>> (32 - t));
-      l <<= t;
-    }
-    const st = this.#s;
-    st[HI_BITS] = (st[HI_BITS] ^ h) >>> 0;
-    st[LO_BITS] = (st[LO_BITS] ^ l) >>> 0;
-    return pos + mbits;
-  }
-
-  /** Advances to the first sample at or after `t`. */
-  seek(t: number): ValueType {
-    if (this.#done) return ValueType.None;
-    if (this.#read > 0 && this.#s[T] >= t) return ValueType.Float;
-    while (this.next() !== ValueType.None) {
-      if (this.#s[T] >= t) return ValueType.Float;
-    }
-    return ValueType.None;
-  }
-
-  /** Timestamp of the current sample. */
-  atT(): number {
-    return this.#s[T];
-  }
-
-  /** Value of the current sample (NaN payloads such as the stale marker preserved). */
-  atFloat(): number {
-    U32[HI] = this.#s[HI_BITS];
-    U32[LO] = this.#s[LO_BITS];
-    return F64[0];
-  }
-
-  /** Always throws: XOR chunks hold floats. */
-  atFloatHistogram(): FloatHistogram {
-    throw new TypeError("XOR chunk samples are floats, not histograms");
-  }
+function truncated(source: string, total: number): TsdbFormatError {
+  return new TsdbFormatError(source, "XOR samples", `truncated: too few bits for ${total} samples`);
 }
 
 /**
- * Decodes a whole XOR chunk into `ts` and `values` (from index 0) and returns the sample count:
- * the fast path for consumers that want every sample, with all decoder state in locals.
- * Values are written through their bit patterns, so stale markers keep their payload.
- * Throws {@linkcode TsdbFormatError} naming `source` for malformed data and `RangeError` when
- * the arrays are shorter than the chunk's sample count.
+ * Decodes the `n` samples of an XOR chunk: timestamps into `ts`, each value's bits into `bits`
+ * (two signed 32-bit halves per value, in platform order: a view of a Float64Array). All
+ * decoder state lives in locals; values never pass through arithmetic, so NaN payloads such as
+ * the stale marker survive.
  */
-export function decodeXorChunk(
+function decodeXorBits(
   data: Uint8Array,
+  n: number,
   ts: Float64Array,
-  values: Float64Array,
-  source = "XOR chunk",
-): number {
-  if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
-  const n = (data[0] << 8) | data[1];
-  if (n === 0) return 0;
-  if (ts.length < n || values.length < n) {
-    throw new RangeError(`arrays hold ${Math.min(ts.length, values.length)} of ${n} samples`);
-  }
-  const end = data.length;
-  const bitLength = end * 8;
-  const w = bulkWords.load(data);
+  bits: Int32Array,
+  source: string,
+): void {
+  const bitLength = data.length * 8;
+  const w = loadWords(data);
   // Samples 0 and 1 through the general bit reader (a reused one: no allocation per chunk).
   const r = headReader.reset(data);
   r.pos = 16;
   let t = r.readVarint();
-  let hi = r.readBits(32);
-  let lo = r.readBits(32);
+  let hi = r.readBits(32) | 0;
+  let lo = r.readBits(32) | 0;
   if (r.overrun) throw truncated(source, n);
   ts[0] = t;
-  U32[HI] = hi;
-  U32[LO] = lo;
-  // Typed array stores keep NaN payloads (stale markers).
-  values[0] = F64[0];
-  if (n === 1) return 1;
+  bits[HI] = hi;
+  bits[LO] = lo;
+  if (n === 1) return;
   let tDelta = r.readUvarint();
   let pos = r.pos;
   let leading = 0xff;
   let trailing = 0;
+  let mbits = 0;
+  // Sample 1 has no delta of delta: its value control bits come first.
+  let p = pk(w, pos);
   for (let k = 1; k < n; k++) {
     if (k > 1) {
-      const p = pk(w, pos);
-      if (p < 0x80000000) pos += 1;
-      else {
+      // Delta of delta: `0`, or `10`/`110`/`1110` + 14/17/20 bits, or `1111` + 64 bits. The
+      // bucket is told by comparing the signed window; the payload is sign-extended by shifts.
+      // Prometheus reads a payload of exactly 2^(size-1) as positive (bitRange's asymmetry).
+      p = pk(w, pos);
+      if (p >= 0) {
+        // dod 0 (a regular interval): the value's control bits follow in the same window.
+        pos += 1;
+        p <<= 1;
+      } else {
         let dod: number;
-        if (p < 0xc0000000) {
-          dod = (p >>> 16) & 0x3fff;
+        if (p < -0x40000000) {
+          dod = (p << 2) >> 18;
           pos += 16;
-          if (dod > 0x2000) dod -= 0x4000;
-        } else if (p < 0xe0000000) {
-          dod = (p >>> 12) & 0x1ffff;
+          if (dod === -0x2000) dod = 0x2000;
+        } else if (p < -0x20000000) {
+          dod = (p << 3) >> 15;
           pos += 20;
-          if (dod > 0x10000) dod -= 0x20000;
-        } else if (p < 0xf0000000) {
-          dod = (p >>> 8) & 0xfffff;
+          if (dod === -0x10000) dod = 0x10000;
+        } else if (p < -0x10000000) {
+          dod = (p << 4) >> 12;
           pos += 24;
-          if (dod > 0x80000) dod -= 0x100000;
+          if (dod === -0x80000) dod = 0x80000;
         } else {
           const dh = pk(w, pos + 4);
           const dl = pk(w, pos + 36);
           pos += 68;
-          dod = Number(BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(dl)));
+          dod = Number(BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(dl >>> 0)));
         }
         tDelta += dod;
+        p = pk(w, pos);
       }
     }
     t += tDelta;
-    const p = pk(w, pos);
-    if (p < 0x80000000) pos += 1;
+    // Value: `0` unchanged, `10` reuse the window, `11` + 5-bit leading + 6-bit length.
+    if (p >= 0) pos += 1;
     else {
-      if (p < 0xc0000000) {
+      if (p < -0x40000000) {
         if (leading === 0xff) {
           throw new TsdbFormatError(source, "XOR samples", "reused bit window before any");
         }
@@ -370,9 +151,9 @@ export function decodeXorChunk(
         }
         leading = lead;
         trailing = 64 - lead - m;
+        mbits = m;
         pos += 13;
       }
-      const mbits = 64 - leading - trailing;
       let h = 0;
       let l: number;
       if (mbits > 32) {
@@ -389,23 +170,160 @@ export function decodeXorChunk(
         h = (h << trailing) | (l >>> (32 - trailing));
         l <<= trailing;
       }
-      hi = (hi ^ h) >>> 0;
-      lo = (lo ^ l) >>> 0;
+      hi ^= h;
+      lo ^= l;
     }
     ts[k] = t;
-    U32[HI] = hi;
-    U32[LO] = lo;
-    values[k] = F64[0];
+    bits[2 * k + HI] = hi;
+    bits[2 * k + LO] = lo;
   }
   // Reads past the end see zero bits, so one check after the loop finds any truncation.
   if (pos > bitLength) throw truncated(source, n);
-  return n;
 }
 
-const headReader = new BitReader(new Uint8Array(0));
+/**
+ * Iterates the samples of an XOR chunk. The chunk is decoded in one pass on the first `next`
+ * or `seek` into arrays the iterator keeps and reuses across {@linkcode XorIterator.reset}, so
+ * iterating allocates nothing per sample, and nothing per chunk once the arrays are big enough.
+ * Malformed data throws {@linkcode TsdbFormatError} naming `source` from that first call.
+ */
+export class XorIterator implements SampleIterator {
+  #data: Uint8Array;
+  #source: string;
+  #ts = new Float64Array(0);
+  #values = new Float64Array(0);
+  #bits = new Int32Array(0);
+  /** Samples decoded, or -1 before decoding. */
+  #n = -1;
+  /** Index of the current sample. */
+  #i = -1;
+  #done = false;
 
-function truncated(source: string, total: number): TsdbFormatError {
-  return new TsdbFormatError(source, "XOR samples", `truncated: too few bits for ${total} samples`);
+  /**
+   * Starts iterating a chunk.
+   *
+   * @param data the chunk bytes (`Chunk.Bytes()`: count header then bit stream)
+   * @param source names the chunk in errors
+   */
+  constructor(data: Uint8Array, source = "XOR chunk") {
+    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+    this.#data = data;
+    this.#source = source;
+  }
+
+  /**
+   * Restarts the iterator on another chunk, reusing its arrays (Prometheus' `Iterator.Reset`).
+   */
+  reset(data: Uint8Array, source = "XOR chunk"): this {
+    if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+    this.#data = data;
+    this.#source = source;
+    this.#n = -1;
+    this.#i = -1;
+    this.#done = false;
+    return this;
+  }
+
+  #decode(): void {
+    const data = this.#data;
+    const n = (data[0] << 8) | data[1];
+    // An error leaves the iterator exhausted rather than half decoded.
+    this.#n = 0;
+    if (n === 0) return;
+    if (this.#ts.length < n) {
+      const size = Math.max(n, 2 * this.#ts.length);
+      this.#ts = new Float64Array(size);
+      this.#values = new Float64Array(size);
+      this.#bits = new Int32Array(this.#values.buffer);
+    }
+    decodeXorBits(data, n, this.#ts, this.#bits, this.#source);
+    this.#n = n;
+  }
+
+  /** Advances to the next sample. */
+  next(): ValueType {
+    if (this.#n < 0) this.#decode();
+    const i = this.#i + 1;
+    if (i < this.#n) {
+      this.#i = i;
+      return ValueType.Float;
+    }
+    // Like Prometheus, the last sample stays current after the end.
+    this.#done = true;
+    return ValueType.None;
+  }
+
+  /** Advances to the first sample at or after `t` (never backwards). */
+  seek(t: number): ValueType {
+    if (this.#n < 0) this.#decode();
+    if (this.#done) return ValueType.None;
+    const ts = this.#ts;
+    let lo = Math.max(this.#i, 0);
+    let hi = this.#n;
+    if (lo < hi && ts[lo] >= t) {
+      this.#i = lo;
+      return ValueType.Float;
+    }
+    // Binary search: ts[lo] < t, and the answer is in (lo, hi].
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (ts[mid] < t) lo = mid;
+      else hi = mid;
+    }
+    if (hi < this.#n) {
+      this.#i = hi;
+      return ValueType.Float;
+    }
+    this.#i = this.#n - 1;
+    this.#done = true;
+    return ValueType.None;
+  }
+
+  /** Timestamp of the current sample. */
+  atT(): number {
+    return this.#ts[this.#i];
+  }
+
+  /** Value of the current sample (NaN payloads such as the stale marker preserved). */
+  atFloat(): number {
+    return this.#values[this.#i];
+  }
+
+  /** Always throws: XOR chunks hold floats. */
+  atFloatHistogram(): FloatHistogram {
+    throw new TypeError("XOR chunk samples are floats, not histograms");
+  }
+}
+
+// The 32-bit view of the last `values` array given to decodeXorChunk, so that decoding many
+// chunks into one array creates no view per chunk.
+let lastValues: Float64Array = new Float64Array(0);
+let lastBits: Int32Array = new Int32Array(0);
+
+/**
+ * Decodes a whole XOR chunk into `ts` and `values` (from index 0) and returns the sample count:
+ * for consumers that want every sample. Values are written through their bit patterns, so
+ * stale markers keep their payload. Throws {@linkcode TsdbFormatError} naming `source` for
+ * malformed data and `RangeError` when the arrays are shorter than the chunk's sample count.
+ */
+export function decodeXorChunk(
+  data: Uint8Array,
+  ts: Float64Array,
+  values: Float64Array,
+  source = "XOR chunk",
+): number {
+  if (data.length < 2) throw new TsdbFormatError(source, "XOR chunk header", "truncated");
+  const n = (data[0] << 8) | data[1];
+  if (n === 0) return 0;
+  if (ts.length < n || values.length < n) {
+    throw new RangeError(`arrays hold ${Math.min(ts.length, values.length)} of ${n} samples`);
+  }
+  if (values !== lastValues) {
+    lastValues = values;
+    lastBits = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  }
+  decodeXorBits(data, n, ts, lastBits, source);
+  return n;
 }
 
 /**

@@ -150,3 +150,45 @@ Deno.test("decodeXorChunk matches the iterator, keeps stale bits and fails typed
   }
   assert.throws(() => decodeXorChunk(VECTOR, new Float64Array(2), vs), RangeError);
 });
+
+Deno.test("every delta-of-delta bucket edge decodes to the appended timestamp", () => {
+  // bitRange is asymmetric: +2^(n-1) fits an n-bit bucket, -2^(n-1) takes the next one.
+  const edges = [1, 8191, 8192, 8193, 65535, 65536, 65537, 524287, 524288, 524289, 2 ** 40];
+  const dods = [0, ...edges.flatMap((d) => [d, -d])];
+  const ts = new Float64Array(8);
+  const vs = new Float64Array(8);
+  for (const dod of dods) {
+    const e = new XorChunkEncoder();
+    const want = [2 ** 42, 2 ** 42 + 2 ** 41, 2 ** 42 + 2 ** 42 + dod, 2 ** 43 + 2 ** 42 + 2 * dod];
+    for (const t of want) e.append(t, 1);
+    const it = new XorIterator(e.bytes());
+    const got: number[] = [];
+    while (it.next() === ValueType.Float) got.push(it.atT());
+    assert.deepEqual(got, want, `dod ${dod}`);
+    assert.equal(decodeXorChunk(e.bytes(), ts, vs), 4);
+    assert.deepEqual([...ts.subarray(0, 4)], want, `dod ${dod}, bulk`);
+  }
+});
+
+Deno.test("XOR iterator seek goes forward only and keeps the last sample after the end", () => {
+  const e = new XorChunkEncoder();
+  for (let i = 0; i < 100; i++) e.append(i * 10, i);
+  const it = new XorIterator(e.bytes());
+  assert.equal(it.seek(455), ValueType.Float);
+  assert.deepEqual([it.atT(), it.atFloat()], [460, 46]);
+  assert.equal(it.seek(460), ValueType.Float);
+  assert.equal(it.seek(0), ValueType.Float);
+  assert.equal(it.atT(), 460);
+  assert.equal(it.next(), ValueType.Float);
+  assert.equal(it.atT(), 470);
+  assert.equal(it.seek(990), ValueType.Float);
+  assert.equal(it.next(), ValueType.None);
+  assert.equal(it.atT(), 990);
+  assert.equal(it.seek(0), ValueType.None);
+  it.reset(e.bytes());
+  assert.equal(it.seek(991), ValueType.None);
+  assert.equal(it.next(), ValueType.None);
+  it.reset(e.bytes());
+  assert.equal(it.seek(-5), ValueType.Float);
+  assert.equal(it.atT(), 0);
+});
