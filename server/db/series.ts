@@ -64,6 +64,16 @@ export class ChunksIterator implements SampleIterator {
     readonly source = "parquet series",
   ) {}
 
+  #xor: XorIterator | undefined;
+
+  /** The chunk's iterator; XOR chunks share one (it keeps its decoded arrays across chunks). */
+  #open(c: RawChunk): SampleIterator {
+    if (c.encoding === ChunkEncoding.XOR && this.#xor) return this.#xor.reset(c.data, this.source);
+    const it = chunkIterator(c, this.source);
+    if (it instanceof XorIterator) this.#xor = it;
+    return it;
+  }
+
   /** Advances to the next sample. */
   next(): ValueType {
     if (this.#done) return ValueType.None;
@@ -77,7 +87,7 @@ export class ChunksIterator implements SampleIterator {
         if (this.#i >= this.chunks.length || this.chunks[this.#i].minT > this.maxt) {
           return this.#finish();
         }
-        this.#cur = chunkIterator(this.chunks[this.#i], this.source);
+        this.#cur = this.#open(this.chunks[this.#i]);
         const from = Math.max(this.mint, this.#lastT + 1);
         const vt = this.#cur.seek(from);
         if (vt === ValueType.None) {
