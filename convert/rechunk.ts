@@ -21,6 +21,10 @@ import { TsdbFormatError } from "../storage/tsdb/errors.ts";
 /** Samples per chunk when float samples are re-encoded (Prometheus' compaction target). */
 export const SAMPLES_PER_CHUNK = 120;
 
+// One decoder for every XOR chunk: each decode runs to completion without awaiting, and the
+// iterator keeps its sample arrays across resets.
+const xorIterator = new XorIterator(new Uint8Array(2));
+
 /**
  * Float samples. Values live in a Float64Array: V8 canonicalises NaNs stored into plain arrays
  * of doubles, which would turn Prometheus' stale marker (a signalling NaN) into a quiet one.
@@ -54,7 +58,7 @@ export class FloatSamples {
 
   /** Appends the samples of an XOR chunk whose timestamps `keep` accepts. */
   decode(c: RawChunk, source: string, keep: (t: number) => boolean): void {
-    const it = new XorIterator(c.data, source);
+    const it = xorIterator.reset(c.data, source);
     while (it.next() !== ValueType.None) {
       const t = it.atT();
       if (keep(t)) this.push(t, it.atFloat());
