@@ -161,7 +161,7 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     name: "convert.encoding.concurrency",
     kind: "int",
     default: "4",
-    help: "Concurrency for encoding chunks.",
+    help: "Accepted for compatibility with the Go converter; encoding uses one thread.",
   },
   {
     name: "convert.write.concurrency",
