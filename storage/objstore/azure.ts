@@ -25,7 +25,13 @@ import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
 import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
-import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  retrying,
+  type RetryingCall,
+  type RetryPolicy,
+} from "./retry.ts";
 
 const PROVIDER = "AZURE";
 
@@ -136,11 +142,19 @@ export class AzureBucket implements Bucket {
   readonly #container: ContainerClient;
   readonly #opts: AzureOptions;
   readonly #logger?: Logger;
+  readonly #retry: RetryingCall;
 
   private constructor(container: ContainerClient, options: AzureOptions, logger?: Logger) {
     this.#container = container;
     this.#opts = options;
     this.#logger = logger;
+    this.#retry = retrying({
+      policy: options.retry,
+      retryable: isRetryableAzureError,
+      logger,
+      provider: PROVIDER,
+      wrap: (op, key, e) => this.#wrap(op, key, e),
+    });
   }
 
   /** Connects (creating the container when configured so). */
@@ -181,26 +195,6 @@ export class AzureBucket implements Bucket {
       err?.statusCode ? `${what} (HTTP ${err.statusCode})` : what,
       { cause: e },
     );
-  }
-
-  #retry<T>(
-    op: string,
-    key: string,
-    signal: AbortSignal | undefined,
-    fn: (signal: AbortSignal, done: () => void) => Promise<T>,
-  ): Promise<T> {
-    return withRetries(
-      {
-        policy: this.#opts.retry,
-        retryable: isRetryableAzureError,
-        logger: this.#logger,
-        what: { provider: PROVIDER, operation: op, key },
-      },
-      fn,
-      signal,
-    ).catch((e) => {
-      throw this.#wrap(op, key, e);
-    });
   }
 
   #download(

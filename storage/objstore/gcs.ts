@@ -20,7 +20,13 @@ import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
 import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
-import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  retrying,
+  type RetryingCall,
+  type RetryPolicy,
+} from "./retry.ts";
 
 const PROVIDER = "GCS";
 const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
@@ -114,11 +120,19 @@ export class GcsBucket implements Bucket {
   readonly #resumable: Storage;
   readonly #opts: GcsOptions;
   readonly #logger?: Logger;
+  readonly #retry: RetryingCall;
 
   /** Creates the client; no request is made until the first operation. */
   constructor(options: GcsOptions, logger?: Logger) {
     this.#opts = options;
     this.#logger = logger;
+    this.#retry = retrying({
+      policy: options.retry,
+      retryable: isRetryableGcsError,
+      logger,
+      provider: PROVIDER,
+      wrap: (op, key, e) => this.#wrap(op, key, e),
+    });
     const common = {
       apiEndpoint: options.endpoint || undefined,
       credentials: options.credentials,
@@ -155,26 +169,6 @@ export class GcsBucket implements Bucket {
     const status = statusOf(e);
     return new BucketError(PROVIDER, op, key, status ? `${message} (HTTP ${status})` : message, {
       cause: e,
-    });
-  }
-
-  #retry<T>(
-    op: string,
-    key: string,
-    signal: AbortSignal | undefined,
-    fn: (signal: AbortSignal, done: () => void) => Promise<T>,
-  ): Promise<T> {
-    return withRetries(
-      {
-        policy: this.#opts.retry,
-        retryable: isRetryableGcsError,
-        logger: this.#logger,
-        what: { provider: PROVIDER, operation: op, key },
-      },
-      fn,
-      signal,
-    ).catch((e) => {
-      throw this.#wrap(op, key, e);
     });
   }
 

@@ -166,3 +166,42 @@ export async function withRetries<T>(
     }
   }
 }
+
+/** A provider's retry settings and error mapping, bound once by {@linkcode retrying}. */
+export interface ProviderRetry {
+  /** The policy. */
+  policy: RetryPolicy;
+  /** Whether an error deserves another attempt (see {@linkcode RetryContext}). */
+  retryable: (err: unknown) => boolean;
+  /** Where retries are reported. */
+  logger?: Logger;
+  /** The provider's name, for the log line. */
+  provider: string;
+  /** Maps the last error of operation `op` on `key` to the error the caller sees. */
+  wrap: (op: string, key: string, err: unknown) => Error;
+}
+
+/** An operation run with retries: {@linkcode withRetries} plus the provider's error mapping. */
+export type RetryingCall = <T>(
+  op: string,
+  key: string,
+  signal: AbortSignal | undefined,
+  attempt: (signal: AbortSignal, done: () => void) => Promise<T>,
+) => Promise<T>;
+
+/** Binds a provider's retry settings, so each bucket operation only names itself and its key. */
+export function retrying(p: ProviderRetry): RetryingCall {
+  return (op, key, signal, attempt) =>
+    withRetries(
+      {
+        policy: p.policy,
+        retryable: p.retryable,
+        logger: p.logger,
+        what: { provider: p.provider, operation: op, key },
+      },
+      attempt,
+      signal,
+    ).catch((e) => {
+      throw p.wrap(op, key, e);
+    });
+}

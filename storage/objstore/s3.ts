@@ -5,7 +5,7 @@
  *
  * Every request body is a byte array (never a stream: the SDK's Node handler rejects web streams
  * under Deno, and a byte array can be sent again), and every request goes through
- * {@linkcode withRetries} with the SDK's own retries off.
+ * `withRetries` (retry.ts) with the SDK's own retries off.
  *
  * Accepted without effect: `trace.enable` (no request tracing here), `sts_endpoint` and
  * `disable_dualstack` (the SDK's credential chain and endpoint rules apply), and
@@ -35,7 +35,13 @@ import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions }
 import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { concatBytes, fixedSizeParts } from "./parts.ts";
-import { DEFAULT_RETRY_POLICY, isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableStatus,
+  retrying,
+  type RetryingCall,
+  type RetryPolicy,
+} from "./retry.ts";
 
 /** S3 refuses parts below 5 MiB (but the last) and more than 10000 parts. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -247,12 +253,20 @@ export class S3Bucket implements Bucket {
   readonly #client: S3Client;
   readonly #opts: S3Options;
   readonly #logger?: Logger;
+  readonly #retry: RetryingCall;
 
   /** Creates the client; no request is made until the first operation. */
   constructor(options: S3Options, logger?: Logger) {
     this.provider = options.provider;
     this.#opts = options;
     this.#logger = logger;
+    this.#retry = retrying({
+      policy: options.retry,
+      retryable: isRetryableS3Error,
+      logger,
+      provider: this.provider,
+      wrap: (op, key, e) => this.#wrap(op, key, e),
+    });
     const agents = agentsFromHttpConfig(options.httpConfig);
     this.#client = new S3Client({
       endpoint: options.endpoint,
@@ -286,26 +300,6 @@ export class S3Bucket implements Bucket {
       status ? `${what} (HTTP ${status})` : what,
       { cause: e },
     );
-  }
-
-  #retry<T>(
-    op: string,
-    key: string,
-    signal: AbortSignal | undefined,
-    fn: (signal: AbortSignal, done: () => void) => Promise<T>,
-  ): Promise<T> {
-    return withRetries(
-      {
-        policy: this.#opts.retry,
-        retryable: isRetryableS3Error,
-        logger: this.#logger,
-        what: { provider: this.provider, operation: op, key },
-      },
-      fn,
-      signal,
-    ).catch((e) => {
-      throw this.#wrap(op, key, e);
-    });
   }
 
   #readSse() {

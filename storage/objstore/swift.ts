@@ -20,7 +20,7 @@ import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
 import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
 import { fixedSizeParts } from "./parts.ts";
-import { isRetryableStatus, type RetryPolicy, withRetries } from "./retry.ts";
+import { isRetryableStatus, retrying, type RetryingCall, type RetryPolicy } from "./retry.ts";
 import {
   authenticate,
   authVersion,
@@ -96,11 +96,19 @@ export class SwiftBucket implements Bucket {
   readonly provider: string = PROVIDER;
   readonly #opts: SwiftOptions;
   readonly #logger?: Logger;
+  readonly #retry: RetryingCall;
   #session?: Promise<SwiftSession>;
 
   private constructor(options: SwiftOptions, logger?: Logger) {
     this.#opts = options;
     this.#logger = logger;
+    this.#retry = retrying({
+      policy: options.retry,
+      retryable: isRetryableSwiftError,
+      logger,
+      provider: PROVIDER,
+      wrap: (op, key, e) => this.#wrap(op, key, e),
+    });
   }
 
   /** Authenticates and checks that the containers exist (upstream does not create them). */
@@ -126,26 +134,6 @@ export class SwiftBucket implements Bucket {
     }
     return new BucketError(PROVIDER, op, key, e instanceof Error ? e.message : String(e), {
       cause: e,
-    });
-  }
-
-  #retry<T>(
-    op: string,
-    key: string,
-    signal: AbortSignal | undefined,
-    fn: (signal: AbortSignal, done: () => void) => Promise<T>,
-  ): Promise<T> {
-    return withRetries(
-      {
-        policy: this.#opts.retry,
-        retryable: isRetryableSwiftError,
-        logger: this.#logger,
-        what: { provider: PROVIDER, operation: op, key },
-      },
-      fn,
-      signal,
-    ).catch((e) => {
-      throw this.#wrap(op, key, e);
     });
   }
 
