@@ -9,36 +9,8 @@
 import type { FloatHistogram } from "../../engine/histogram.ts";
 import type { Labels } from "../../engine/labels.ts";
 import { type SampleIterator, type Series, ValueType } from "../../engine/series.ts";
-import { ChunkEncoding, type RawChunk } from "../../storage/parquet/chunk_column.ts";
-import { FloatHistogramIterator } from "../../storage/tsdb/float_histogram.ts";
-import { HistogramIterator } from "../../storage/tsdb/histogram.ts";
-import { XorIterator } from "../../storage/tsdb/xor.ts";
-
-/** A chunk has an encoding this reader does not know. */
-export class UnknownChunkEncodingError extends Error {
-  /** The error's name, for logs. */
-  override readonly name = "UnknownChunkEncodingError";
-  /**
-   * @param source names the chunk
-   * @param encoding the stored encoding number
-   */
-  constructor(readonly source: string, readonly encoding: number) {
-    super(`${source}: unknown chunk encoding ${encoding}`);
-  }
-}
-
-function chunkIterator(c: RawChunk, source: string): SampleIterator {
-  switch (c.encoding) {
-    case ChunkEncoding.XOR:
-      return new XorIterator(c.data, source);
-    case ChunkEncoding.Histogram:
-      return new HistogramIterator(c.data, source);
-    case ChunkEncoding.FloatHistogram:
-      return new FloatHistogramIterator(c.data, source);
-    default:
-      throw new UnknownChunkEncodingError(source, c.encoding);
-  }
-}
+import type { RawChunk } from "../../storage/parquet/chunk_column.ts";
+import { ChunkOpener } from "../../storage/tsdb/chunk.ts";
 
 /**
  * Iterates a series' chunks (sorted by min time) in order, keeping samples in `[mint, maxt]`.
@@ -64,15 +36,7 @@ export class ChunksIterator implements SampleIterator {
     readonly source = "parquet series",
   ) {}
 
-  #xor: XorIterator | undefined;
-
-  /** The chunk's iterator; XOR chunks share one (it keeps its decoded arrays across chunks). */
-  #open(c: RawChunk): SampleIterator {
-    if (c.encoding === ChunkEncoding.XOR && this.#xor) return this.#xor.reset(c.data, this.source);
-    const it = chunkIterator(c, this.source);
-    if (it instanceof XorIterator) this.#xor = it;
-    return it;
-  }
+  readonly #opener = new ChunkOpener();
 
   /** Advances to the next sample. */
   next(): ValueType {
@@ -87,7 +51,7 @@ export class ChunksIterator implements SampleIterator {
         if (this.#i >= this.chunks.length || this.chunks[this.#i].minT > this.maxt) {
           return this.#finish();
         }
-        this.#cur = this.#open(this.chunks[this.#i]);
+        this.#cur = this.#opener.open(this.chunks[this.#i], this.source);
         const from = Math.max(this.mint, this.#lastT + 1);
         const vt = this.#cur.seek(from);
         if (vt === ValueType.None) {

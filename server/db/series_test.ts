@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { EMPTY_LABELS } from "../../engine/labels.ts";
 import { ArraySampleIterator, type SampleIterator, ValueType } from "../../engine/series.ts";
 import type { RawChunk } from "../../storage/parquet/chunk_column.ts";
+import { TsdbFormatError } from "../../storage/tsdb/errors.ts";
 import { HistogramChunkEncoder } from "../../storage/tsdb/histogram.ts";
 import { XorChunkEncoder } from "../../storage/tsdb/xor.ts";
 import {
@@ -10,7 +11,6 @@ import {
   mergeChunkSeries,
   MergedSeries,
   MergeIterator,
-  UnknownChunkEncodingError,
 } from "./series.ts";
 
 function xor(samples: [number, number][]): RawChunk {
@@ -64,7 +64,7 @@ Deno.test("ChunksIterator: seek never moves backwards and crosses chunks", () =>
 
 Deno.test("ChunksIterator: unknown encodings are a typed error", () => {
   const it = new ChunkSeries(EMPTY_LABELS, [{ ...A, encoding: 9 }], 0, 100).iterator();
-  assert.throws(() => it.next(), UnknownChunkEncodingError);
+  assert.throws(() => it.next(), TsdbFormatError);
 });
 
 Deno.test("MergeIterator: interleaves by time, one sample per timestamp, first source wins", () => {

@@ -34,9 +34,24 @@ export function chunkIterator(chunk: RawChunk, source = "chunk"): ChunkIterator 
 }
 
 /**
+ * Opens a series' chunks one after another. XOR chunks share one decoder, which keeps its
+ * sample arrays across chunks, so a float series allocates no decoder per chunk.
+ */
+export class ChunkOpener {
+  #xor: XorIterator | undefined;
+
+  /** The iterator over `chunk`; an XOR one is reused by the next XOR chunk opened. */
+  open(chunk: RawChunk, source: string): ChunkIterator {
+    if (chunk.encoding === Encoding.XOR && this.#xor) return this.#xor.reset(chunk.data, source);
+    const it = chunkIterator(chunk, source);
+    if (it instanceof XorIterator) this.#xor = it;
+    return it;
+  }
+}
+
+/**
  * Iterates the chunks of a series in order, reading each lazily through `raw`, and skips
- * samples inside the sorted, merged `deleted` intervals. Consecutive XOR chunks share one
- * decoder (reset per chunk), so a float series allocates no decoder per chunk.
+ * samples inside the sorted, merged `deleted` intervals.
  */
 export class ChunkSeriesIterator implements SampleIterator {
   #i = -1;
@@ -60,16 +75,10 @@ export class ChunkSeriesIterator implements SampleIterator {
     readonly deleted: readonly Interval[] = [],
   ) {}
 
-  #xor: XorIterator | undefined;
+  readonly #opener = new ChunkOpener();
 
   #open(i: number): ChunkIterator {
-    const raw = this.raw(i);
-    if (raw.encoding === Encoding.XOR && this.#xor) {
-      return this.#xor.reset(raw.data, this.source(i));
-    }
-    const it = chunkIterator(raw, this.source(i));
-    if (it instanceof XorIterator) this.#xor = it;
-    return it;
+    return this.#opener.open(this.raw(i), this.source(i));
   }
 
   #deleted(t: number): boolean {

@@ -24,7 +24,7 @@ export {
   type BucketOpenOptions,
   readBlockMarkers,
 } from "./block.ts";
-export { type ChunkIterator, chunkIterator, ChunkSeriesIterator } from "./chunk.ts";
+export { type ChunkIterator, chunkIterator, ChunkOpener, ChunkSeriesIterator } from "./chunk.ts";
 export {
   ChunksReader,
   Encoding,
