@@ -7,21 +7,24 @@
  *
  * @module
  */
-import { CounterResetHint as Hint, type FloatHistogram } from "../../engine/histogram.ts";
+import type { FloatHistogram } from "../../engine/histogram.ts";
 import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../engine/series.ts";
-import { BitReader, BitWriter } from "./bstream.ts";
-import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
-import { defaultHeader } from "./histogram.ts";
+import { BitWriter } from "./bstream.ts";
+import { ChunkEncodeError } from "./errors.ts";
 import {
-  COUNTER_RESET_MASK,
-  CounterResetHeader,
-  countSpans,
+  checkAppendable,
+  checkBucketCounts,
+  copyLayout,
+  defaultHeader,
+  EMPTY_LAYOUT,
+  HistogramChunkIterator,
+  staleHistogram,
+} from "./_histogram_chunk.ts";
+import {
+  type CounterResetHeader,
   hintForSample,
   HISTOGRAM_HEADER_SIZE,
   type HistogramLayout,
-  isKnownSchema,
-  readLayout,
-  sameLayout,
   slotFloat,
   sumBits,
   writeFloat64,
@@ -29,16 +32,8 @@ import {
   xorReadSlot,
   xorWriteFloat,
 } from "./histogram_meta.ts";
-import { readVarbitInt, writeVarbitInt } from "./varbit.ts";
+import { writeVarbitInt } from "./varbit.ts";
 import { MAX_CHUNK_SAMPLES, type XorWindow, xorWrite } from "./xor.ts";
-
-const EMPTY_LAYOUT: HistogramLayout = {
-  schema: 0,
-  zeroThreshold: 0,
-  positiveSpans: [],
-  negativeSpans: [],
-  customValues: new Float64Array(0),
-};
 
 // Value slots: count, zero count, sum, then positive and negative buckets.
 const CNT = 0;
@@ -47,18 +42,7 @@ const SUM = 2;
 const FIRST_BUCKET = 3;
 
 /** Iterates a float histogram chunk; decoding state lives in typed arrays sized per chunk. */
-export class FloatHistogramIterator implements SampleIterator {
-  readonly #r: BitReader;
-  readonly #total: number;
-  readonly #source: string;
-  /** The chunk's counter reset header (top two bits of the flags byte). */
-  readonly counterResetHeader: number;
-  #read = 0;
-  #done = false;
-  #layout: HistogramLayout = EMPTY_LAYOUT;
-  #t = 0;
-  #tDelta = 0;
-  #numPos = 0;
+export class FloatHistogramIterator extends HistogramChunkIterator implements SampleIterator {
   #hi = new Uint32Array(FIRST_BUCKET);
   #lo = new Uint32Array(FIRST_BUCKET);
   #lead = new Uint8Array(FIRST_BUCKET);
@@ -71,93 +55,41 @@ export class FloatHistogramIterator implements SampleIterator {
    * @param source names the chunk in errors
    */
   constructor(data: Uint8Array, source = "float histogram chunk") {
-    this.#source = source;
-    if (data.length < HISTOGRAM_HEADER_SIZE) {
-      throw new TsdbFormatError(source, "float histogram chunk header", "truncated");
-    }
-    this.#total = (data[0] << 8) | data[1];
-    this.counterResetHeader = data[2] & COUNTER_RESET_MASK;
-    this.#r = new BitReader(data, HISTOGRAM_HEADER_SIZE);
+    super(data, source, "float histogram", ValueType.FloatHistogram);
   }
 
-  #fail(detail: string): never {
-    this.#done = true;
-    throw new TsdbFormatError(this.#source, "float histogram samples", detail);
+  protected allocate(buckets: number): void {
+    const n = FIRST_BUCKET + buckets;
+    this.#hi = new Uint32Array(n);
+    this.#lo = new Uint32Array(n);
+    this.#lead = new Uint8Array(n);
+    this.#trail = new Uint8Array(n);
   }
 
-  /** Advances to the next sample. */
-  next(): ValueType {
-    if (this.#done || this.#read === this.#total) {
-      this.#done = true;
-      return ValueType.None;
+  protected readFirst(): void {
+    const r = this.r;
+    for (let i = 0; i < this.#hi.length; i++) {
+      this.#hi[i] = r.readBits(32);
+      this.#lo[i] = r.readBits(32);
     }
-    const r = this.#r;
-    if (this.#read === 0) {
-      const l = readLayout(r);
-      if (r.overrun) this.#fail("truncated layout");
-      if (!isKnownSchema(l.schema)) this.#fail(`unknown schema ${l.schema}`);
-      this.#layout = l;
-      this.#numPos = countSpans(l.positiveSpans);
-      const n = FIRST_BUCKET + this.#numPos + countSpans(l.negativeSpans);
-      if (n > r.bitLength) this.#fail(`${n} buckets cannot fit the chunk`);
-      this.#hi = new Uint32Array(n);
-      this.#lo = new Uint32Array(n);
-      this.#lead = new Uint8Array(n);
-      this.#trail = new Uint8Array(n);
-      this.#t = readVarbitInt(r);
-      for (let i = 0; i < n; i++) {
-        this.#hi[i] = r.readBits(32);
-        this.#lo[i] = r.readBits(32);
-      }
-    } else {
-      this.#tDelta += readVarbitInt(r);
-      this.#t += this.#tDelta;
-      const hi = this.#hi;
-      const lo = this.#lo;
-      xorReadSlot(r, hi, lo, this.#lead, this.#trail, CNT);
-      xorReadSlot(r, hi, lo, this.#lead, this.#trail, ZCNT);
-      xorReadSlot(r, hi, lo, this.#lead, this.#trail, SUM);
-      if (!this.#stale()) {
-        for (let i = FIRST_BUCKET; i < hi.length; i++) {
-          xorReadSlot(r, hi, lo, this.#lead, this.#trail, i);
-        }
+  }
+
+  protected readNext(): void {
+    const r = this.r;
+    const hi = this.#hi;
+    const lo = this.#lo;
+    xorReadSlot(r, hi, lo, this.#lead, this.#trail, CNT);
+    xorReadSlot(r, hi, lo, this.#lead, this.#trail, ZCNT);
+    xorReadSlot(r, hi, lo, this.#lead, this.#trail, SUM);
+    if (!this.stale()) {
+      for (let i = FIRST_BUCKET; i < hi.length; i++) {
+        xorReadSlot(r, hi, lo, this.#lead, this.#trail, i);
       }
     }
-    if (r.overrun) this.#fail(`truncated at sample ${this.#read + 1} of ${this.#total}`);
-    this.#read++;
-    return ValueType.FloatHistogram;
   }
 
-  #stale(): boolean {
+  protected stale(): boolean {
     return this.#hi[SUM] === 0x7ff00000 && this.#lo[SUM] === 2;
-  }
-
-  /**
-   * Reports whether the current sample is a stale marker. Use this rather than testing the
-   * returned histogram's `sum`: NaN payloads do not survive object properties in V8.
-   */
-  isStale(): boolean {
-    return this.#read > 0 && this.#stale();
-  }
-
-  /** Advances to the first sample at or after `t`. */
-  seek(t: number): ValueType {
-    if (this.#done) return ValueType.None;
-    if (this.#read > 0 && this.#t >= t) return ValueType.FloatHistogram;
-    while (this.next() !== ValueType.None) {
-      if (this.#t >= t) return ValueType.FloatHistogram;
-    }
-    return ValueType.None;
-  }
-
-  /** Timestamp of the current sample. */
-  atT(): number {
-    return this.#t;
-  }
-
-  /** Always throws: float histogram chunks hold histograms. */
-  atFloat(): number {
-    throw new TypeError("float histogram chunk samples are histograms, not floats");
   }
 
   /** The current sample (a new object). */
@@ -165,30 +97,16 @@ export class FloatHistogramIterator implements SampleIterator {
     const hi = this.#hi;
     const lo = this.#lo;
     const sum = slotFloat(hi, lo, SUM);
-    const l = this.#layout;
-    if (this.#stale()) {
-      return {
-        counterResetHint: Hint.Unknown,
-        schema: 0,
-        zeroThreshold: 0,
-        zeroCount: 0,
-        count: 0,
-        sum,
-        positiveSpans: [],
-        negativeSpans: [],
-        positiveBuckets: new Float64Array(0),
-        negativeBuckets: new Float64Array(0),
-        customValues: new Float64Array(0),
-      };
-    }
-    const np = this.#numPos;
+    if (this.stale()) return staleHistogram(sum);
+    const l = this.layout;
+    const np = this.numPos;
     const nn = hi.length - FIRST_BUCKET - np;
     const pos = new Float64Array(np);
     const neg = new Float64Array(nn);
     for (let i = 0; i < np; i++) pos[i] = slotFloat(hi, lo, FIRST_BUCKET + i);
     for (let i = 0; i < nn; i++) neg[i] = slotFloat(hi, lo, FIRST_BUCKET + np + i);
     return {
-      counterResetHint: hintForSample(this.counterResetHeader, this.#read),
+      counterResetHint: hintForSample(this.counterResetHeader, this.read),
       schema: l.schema,
       zeroThreshold: l.zeroThreshold,
       zeroCount: slotFloat(hi, lo, ZCNT),
@@ -271,13 +189,7 @@ export class FloatHistogramChunkEncoder {
       const l: HistogramLayout = stale ? EMPTY_LAYOUT : h;
       if (!stale) checkBucketCounts(h);
       writeLayout(w, l);
-      this.#layout = {
-        schema: l.schema,
-        zeroThreshold: l.zeroThreshold,
-        positiveSpans: l.positiveSpans.map((s) => ({ ...s })),
-        negativeSpans: l.negativeSpans.map((s) => ({ ...s })),
-        customValues: l.customValues.slice(),
-      };
+      this.#layout = copyLayout(l);
       const np = stale ? 0 : h.positiveBuckets.length;
       const n = FIRST_BUCKET + np + (stale ? 0 : h.negativeBuckets.length);
       const prev = this.#prev = new Float64Array(n);
@@ -326,21 +238,8 @@ export class FloatHistogramChunkEncoder {
   }
 
   #checkAppendable(h: FloatHistogram): void {
-    if (this.#sum[0] === 0x7ff00000 && this.#sum[1] === 2) {
-      throw new ChunkEncodeError("only stale markers may follow a stale marker in a chunk");
-    }
-    if (!sameLayout(this.#layout, h)) {
-      throw new ChunkEncodeError("histogram layout changed: start a new chunk");
-    }
-    checkBucketCounts(h);
-    const gauge = (this.#w.getByte(2) & COUNTER_RESET_MASK) === CounterResetHeader.Gauge;
-    if (gauge !== (h.counterResetHint === Hint.Gauge)) {
-      throw new ChunkEncodeError("gauge and counter histograms cannot share a chunk");
-    }
-    if (gauge) return;
-    if (h.counterResetHint === Hint.CounterReset) {
-      throw new ChunkEncodeError("explicit counter reset: start a new chunk");
-    }
+    // Gauge chunks may go down; counter chunks may not.
+    if (checkAppendable(this.#sum, this.#layout, this.#w.getByte(2), h)) return;
     const prev = this.#prev;
     if (h.count < prev[CNT] || h.zeroCount < prev[ZCNT]) {
       throw new ChunkEncodeError("counter reset: start a new chunk");
@@ -359,25 +258,4 @@ export class FloatHistogramChunkEncoder {
   }
 }
 
-function checkBucketCounts(h: FloatHistogram): void {
-  if (
-    h.positiveBuckets.length !== countSpans(h.positiveSpans) ||
-    h.negativeBuckets.length !== countSpans(h.negativeSpans)
-  ) {
-    throw new ChunkEncodeError("bucket counts do not match the spans");
-  }
-}
-
-const STALE_FLOAT: FloatHistogram = {
-  counterResetHint: Hint.Unknown,
-  schema: 0,
-  zeroThreshold: 0,
-  zeroCount: 0,
-  count: 0,
-  sum: STALE_NAN,
-  positiveSpans: [],
-  negativeSpans: [],
-  positiveBuckets: new Float64Array(0),
-  negativeBuckets: new Float64Array(0),
-  customValues: new Float64Array(0),
-};
+const STALE_FLOAT: FloatHistogram = staleHistogram(STALE_NAN);

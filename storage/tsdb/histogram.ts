@@ -7,25 +7,24 @@
  *
  * @module
  */
-import {
-  type CounterResetHint,
-  CounterResetHint as Hint,
-  type FloatHistogram,
-  type IntHistogram,
-} from "../../engine/histogram.ts";
+import type { FloatHistogram, IntHistogram } from "../../engine/histogram.ts";
 import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../engine/series.ts";
-import { BitReader, BitWriter } from "./bstream.ts";
-import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";
+import { BitWriter } from "./bstream.ts";
+import { ChunkEncodeError } from "./errors.ts";
 import {
-  COUNTER_RESET_MASK,
-  CounterResetHeader,
-  countSpans,
+  checkAppendable,
+  checkBucketCounts,
+  copyLayout,
+  defaultHeader,
+  EMPTY_LAYOUT,
+  HistogramChunkIterator,
+  staleHistogram,
+} from "./_histogram_chunk.ts";
+import {
+  type CounterResetHeader,
   hintForSample,
   HISTOGRAM_HEADER_SIZE,
   type HistogramLayout,
-  isKnownSchema,
-  readLayout,
-  sameLayout,
   slotFloat,
   sumBits,
   writeLayout,
@@ -34,29 +33,11 @@ import {
 import { readVarbitInt, readVarbitUint, writeVarbitInt, writeVarbitUint } from "./varbit.ts";
 import { MAX_CHUNK_SAMPLES, type XorWindow, xorWrite } from "./xor.ts";
 
-const EMPTY_LAYOUT: HistogramLayout = {
-  schema: 0,
-  zeroThreshold: 0,
-  positiveSpans: [],
-  negativeSpans: [],
-  customValues: new Float64Array(0),
-};
-
 /**
  * Iterates an integer histogram chunk. Decoding state lives in typed arrays sized once per
  * chunk; `atFloatHistogram()`/`atHistogram()` build the (caller-owned) result objects.
  */
-export class HistogramIterator implements SampleIterator {
-  readonly #r: BitReader;
-  readonly #total: number;
-  readonly #source: string;
-  /** The chunk's counter reset header (top two bits of the flags byte). */
-  readonly counterResetHeader: number;
-  #read = 0;
-  #done = false;
-  #layout: HistogramLayout = EMPTY_LAYOUT;
-  #t = 0;
-  #tDelta = 0;
+export class HistogramIterator extends HistogramChunkIterator implements SampleIterator {
   #cnt = 0;
   #cntDelta = 0;
   #zCnt = 0;
@@ -69,7 +50,6 @@ export class HistogramIterator implements SampleIterator {
   /** Bucket deltas (as stored) and their per-sample deltas: positive buckets then negative. */
   #buckets = new Float64Array(0);
   #bucketsDelta = new Float64Array(0);
-  #numPos = 0;
 
   /**
    * Starts iterating a chunk (the header is checked here, the layout on the first `next`).
@@ -78,105 +58,52 @@ export class HistogramIterator implements SampleIterator {
    * @param source names the chunk in errors
    */
   constructor(data: Uint8Array, source = "histogram chunk") {
-    this.#source = source;
-    if (data.length < HISTOGRAM_HEADER_SIZE) {
-      throw new TsdbFormatError(source, "histogram chunk header", "truncated");
-    }
-    this.#total = (data[0] << 8) | data[1];
-    this.counterResetHeader = data[2] & COUNTER_RESET_MASK;
-    this.#r = new BitReader(data, HISTOGRAM_HEADER_SIZE);
+    super(data, source, "histogram", ValueType.Histogram);
   }
 
-  #fail(detail: string): never {
-    this.#done = true;
-    throw new TsdbFormatError(this.#source, "histogram samples", detail);
+  protected allocate(buckets: number): void {
+    this.#buckets = new Float64Array(buckets);
+    this.#bucketsDelta = new Float64Array(buckets);
   }
 
-  /** Advances to the next sample. */
-  next(): ValueType {
-    if (this.#done || this.#read === this.#total) {
-      this.#done = true;
-      return ValueType.None;
-    }
-    const r = this.#r;
-    if (this.#read === 0) {
-      const l = readLayout(r);
-      if (r.overrun) this.#fail("truncated layout");
-      if (!isKnownSchema(l.schema)) this.#fail(`unknown schema ${l.schema}`);
-      this.#layout = l;
-      this.#numPos = countSpans(l.positiveSpans);
-      const n = this.#numPos + countSpans(l.negativeSpans);
-      if (n > r.bitLength) this.#fail(`${n} buckets cannot fit the chunk`);
-      this.#buckets = new Float64Array(n);
-      this.#bucketsDelta = new Float64Array(n);
-      this.#t = readVarbitInt(r);
-      this.#cnt = readVarbitUint(r);
-      this.#zCnt = readVarbitUint(r);
-      this.#sumHi[0] = r.readBits(32);
-      this.#sumLo[0] = r.readBits(32);
+  protected readFirst(): void {
+    const r = this.r;
+    this.#cnt = readVarbitUint(r);
+    this.#zCnt = readVarbitUint(r);
+    this.#sumHi[0] = r.readBits(32);
+    this.#sumLo[0] = r.readBits(32);
+    const b = this.#buckets;
+    for (let i = 0; i < b.length; i++) b[i] = readVarbitInt(r);
+  }
+
+  protected readNext(): void {
+    const r = this.r;
+    this.#cntDelta += readVarbitInt(r);
+    this.#cnt += this.#cntDelta;
+    this.#zCntDelta += readVarbitInt(r);
+    this.#zCnt += this.#zCntDelta;
+    xorReadSlot(r, this.#sumHi, this.#sumLo, this.#lead, this.#trail, 0);
+    if (!this.stale()) {
       const b = this.#buckets;
-      for (let i = 0; i < n; i++) b[i] = readVarbitInt(r);
-    } else {
-      this.#tDelta += readVarbitInt(r);
-      this.#t += this.#tDelta;
-      this.#cntDelta += readVarbitInt(r);
-      this.#cnt += this.#cntDelta;
-      this.#zCntDelta += readVarbitInt(r);
-      this.#zCnt += this.#zCntDelta;
-      xorReadSlot(r, this.#sumHi, this.#sumLo, this.#lead, this.#trail, 0);
-      if (!this.#stale()) {
-        const b = this.#buckets;
-        const d = this.#bucketsDelta;
-        for (let i = 0; i < b.length; i++) {
-          d[i] += readVarbitInt(r);
-          b[i] += d[i];
-        }
+      const d = this.#bucketsDelta;
+      for (let i = 0; i < b.length; i++) {
+        d[i] += readVarbitInt(r);
+        b[i] += d[i];
       }
     }
-    if (r.overrun) this.#fail(`truncated at sample ${this.#read + 1} of ${this.#total}`);
-    this.#read++;
-    return ValueType.Histogram;
   }
 
-  #stale(): boolean {
+  protected stale(): boolean {
     return this.#sumHi[0] === 0x7ff00000 && this.#sumLo[0] === 2;
-  }
-
-  /**
-   * Reports whether the current sample is a stale marker. Use this rather than testing the
-   * returned histogram's `sum`: NaN payloads do not survive object properties in V8.
-   */
-  isStale(): boolean {
-    return this.#read > 0 && this.#stale();
-  }
-
-  /** Advances to the first sample at or after `t`. */
-  seek(t: number): ValueType {
-    if (this.#done) return ValueType.None;
-    if (this.#read > 0 && this.#t >= t) return ValueType.Histogram;
-    while (this.next() !== ValueType.None) {
-      if (this.#t >= t) return ValueType.Histogram;
-    }
-    return ValueType.None;
-  }
-
-  /** Timestamp of the current sample. */
-  atT(): number {
-    return this.#t;
-  }
-
-  /** Always throws: histogram chunks hold histograms. */
-  atFloat(): number {
-    throw new TypeError("histogram chunk samples are histograms, not floats");
   }
 
   /** The current sample with delta-encoded integer buckets, as stored. */
   atHistogram(): IntHistogram {
     const sum = slotFloat(this.#sumHi, this.#sumLo, 0);
-    if (this.#stale()) return staleInt(sum);
-    const l = this.#layout;
+    if (this.stale()) return staleHistogram(sum);
+    const l = this.layout;
     return {
-      counterResetHint: hintForSample(this.counterResetHeader, this.#read),
+      counterResetHint: hintForSample(this.counterResetHeader, this.read),
       schema: l.schema,
       zeroThreshold: l.zeroThreshold,
       zeroCount: this.#zCnt,
@@ -184,8 +111,8 @@ export class HistogramIterator implements SampleIterator {
       sum,
       positiveSpans: l.positiveSpans.map((s) => ({ ...s })),
       negativeSpans: l.negativeSpans.map((s) => ({ ...s })),
-      positiveBuckets: this.#buckets.slice(0, this.#numPos),
-      negativeBuckets: this.#buckets.slice(this.#numPos),
+      positiveBuckets: this.#buckets.slice(0, this.numPos),
+      negativeBuckets: this.#buckets.slice(this.numPos),
       customValues: l.customValues.slice(),
     };
   }
@@ -193,10 +120,10 @@ export class HistogramIterator implements SampleIterator {
   /** The current sample as a float histogram with absolute bucket counts. */
   atFloatHistogram(): FloatHistogram {
     const sum = slotFloat(this.#sumHi, this.#sumLo, 0);
-    if (this.#stale()) return staleInt(sum);
-    const l = this.#layout;
+    if (this.stale()) return staleHistogram(sum);
+    const l = this.layout;
     const b = this.#buckets;
-    const np = this.#numPos;
+    const np = this.numPos;
     const pos = new Float64Array(np);
     const neg = new Float64Array(b.length - np);
     let acc = 0;
@@ -204,7 +131,7 @@ export class HistogramIterator implements SampleIterator {
     acc = 0;
     for (let i = np; i < b.length; i++) neg[i - np] = acc += b[i];
     return {
-      counterResetHint: hintForSample(this.counterResetHeader, this.#read),
+      counterResetHint: hintForSample(this.counterResetHeader, this.read),
       schema: l.schema,
       zeroThreshold: l.zeroThreshold,
       zeroCount: this.#zCnt,
@@ -219,23 +146,7 @@ export class HistogramIterator implements SampleIterator {
   }
 }
 
-const STALE_INT: IntHistogram = staleInt(STALE_NAN);
-
-function staleInt(sum: number): IntHistogram & FloatHistogram {
-  return {
-    counterResetHint: Hint.Unknown,
-    schema: 0,
-    zeroThreshold: 0,
-    zeroCount: 0,
-    count: 0,
-    sum,
-    positiveSpans: [],
-    negativeSpans: [],
-    positiveBuckets: new Float64Array(0),
-    negativeBuckets: new Float64Array(0),
-    customValues: new Float64Array(0),
-  };
-}
+const STALE_INT: IntHistogram = staleHistogram(STALE_NAN);
 
 /** Options of a histogram chunk encoder. */
 export interface HistogramEncoderOptions {
@@ -368,21 +279,8 @@ export class HistogramChunkEncoder {
   }
 
   #checkAppendable(h: IntHistogram): void {
-    if (this.#sum[0] === 0x7ff00000 && this.#sum[1] === 2) {
-      throw new ChunkEncodeError("only stale markers may follow a stale marker in a chunk");
-    }
-    if (!sameLayout(this.#layout, h)) {
-      throw new ChunkEncodeError("histogram layout changed: start a new chunk");
-    }
-    checkBucketCounts(h);
-    const gauge = (this.#w.getByte(2) & COUNTER_RESET_MASK) === CounterResetHeader.Gauge;
-    if (gauge !== (h.counterResetHint === Hint.Gauge)) {
-      throw new ChunkEncodeError("gauge and counter histograms cannot share a chunk");
-    }
-    if (gauge) return;
-    if (h.counterResetHint === Hint.CounterReset) {
-      throw new ChunkEncodeError("explicit counter reset: start a new chunk");
-    }
+    // Gauge chunks may go down; counter chunks may not.
+    if (checkAppendable(this.#sum, this.#layout, this.#w.getByte(2), h)) return;
     if (h.count < this.#cnt || h.zeroCount < this.#zCnt) {
       throw new ChunkEncodeError("counter reset: start a new chunk");
     }
@@ -403,33 +301,4 @@ export class HistogramChunkEncoder {
   bytes(): Uint8Array {
     return this.#w.bytes().slice();
   }
-}
-
-function checkBucketCounts(h: IntHistogram): void {
-  if (
-    h.positiveBuckets.length !== countSpans(h.positiveSpans) ||
-    h.negativeBuckets.length !== countSpans(h.negativeSpans)
-  ) {
-    throw new ChunkEncodeError("bucket counts do not match the spans");
-  }
-}
-
-function copyLayout(l: HistogramLayout): HistogramLayout {
-  return {
-    schema: l.schema,
-    zeroThreshold: l.zeroThreshold,
-    positiveSpans: l.positiveSpans.map((s) => ({ ...s })),
-    negativeSpans: l.negativeSpans.map((s) => ({ ...s })),
-    customValues: l.customValues.slice(),
-  };
-}
-
-/**
- * The header Prometheus' appender gives a chunk from its first sample when there is no previous
- * chunk to compare with: gauge, explicit counter reset, else unknown.
- */
-export function defaultHeader(hint: CounterResetHint): CounterResetHeader {
-  if (hint === Hint.Gauge) return CounterResetHeader.Gauge;
-  if (hint === Hint.CounterReset) return CounterResetHeader.CounterReset;
-  return CounterResetHeader.Unknown;
 }
