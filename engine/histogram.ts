@@ -29,23 +29,34 @@ export const CounterResetHint = {
 export type CounterResetHint = typeof CounterResetHint[keyof typeof CounterResetHint];
 
 /** The schema number of native histograms with custom bucket boundaries (NHCB). */
-export const CUSTOM_BUCKETS_SCHEMA = -53;
+export const CUSTOM_BUCKETS_SCHEMA: number = -53;
 
 /**
  * A native histogram with float counts. Bucket counts are absolute (not delta encoded).
  * `customValues` holds the upper bounds for the custom-buckets schema, else is empty.
  */
 export interface FloatHistogram {
+  /** What the sample says about a counter reset before it. */
   counterResetHint: CounterResetHint;
+  /** Bucket resolution: -4..8 exponential, or {@linkcode CUSTOM_BUCKETS_SCHEMA}. */
   schema: number;
+  /** Width of the zero bucket (observations with |v| <= it). */
   zeroThreshold: number;
+  /** Observations in the zero bucket. */
   zeroCount: number;
+  /** All observations. */
   count: number;
+  /** Sum of all observations. */
   sum: number;
+  /** Runs of positive buckets (offset, length). */
   positiveSpans: BucketSpan[];
+  /** Runs of negative buckets (offset, length). */
   negativeSpans: BucketSpan[];
+  /** Counts of the positive buckets, in span order. */
   positiveBuckets: Float64Array;
+  /** Counts of the negative buckets, in span order. */
   negativeBuckets: Float64Array;
+  /** Upper bounds of the custom buckets (custom-buckets schema only, else empty). */
   customValues: Float64Array;
 }
 
@@ -55,18 +66,27 @@ export interface FloatHistogram {
  * that are outside what a float histogram can represent exactly anyway.
  */
 export interface IntHistogram {
+  /** What the sample says about a counter reset before it. */
   counterResetHint: CounterResetHint;
+  /** Bucket resolution: -4..8 exponential, or {@linkcode CUSTOM_BUCKETS_SCHEMA}. */
   schema: number;
+  /** Width of the zero bucket (observations with |v| <= it). */
   zeroThreshold: number;
+  /** Observations in the zero bucket. */
   zeroCount: number;
+  /** All observations. */
   count: number;
+  /** Sum of all observations. */
   sum: number;
+  /** Runs of positive buckets (offset, length). */
   positiveSpans: BucketSpan[];
+  /** Runs of negative buckets (offset, length). */
   negativeSpans: BucketSpan[];
   /** Delta-encoded bucket counts. */
   positiveBuckets: Float64Array;
   /** Delta-encoded bucket counts. */
   negativeBuckets: Float64Array;
+  /** Upper bounds of the custom buckets (custom-buckets schema only, else empty). */
   customValues: Float64Array;
 }
 

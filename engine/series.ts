@@ -85,6 +85,8 @@ export interface Series {
 export class ArraySampleIterator implements SampleIterator {
   #i = -1;
   /**
+   * Iterates the given arrays (not copied).
+   *
    * @param ts timestamps in ms
    * @param values float values (ignored where `histograms[i]` is set)
    * @param histograms optional histogram per index

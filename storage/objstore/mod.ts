@@ -29,11 +29,15 @@ export * from "./config.ts";
 export { FilesystemBucket } from "./filesystem.ts";
 export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
-export { S3Bucket, s3OptionsFromConfig } from "./s3.ts";
-export { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
-export { GcsBucket, gcsOptionsFromConfig } from "./gcs.ts";
+export { S3Bucket, type S3Encryption, type S3Options, s3OptionsFromConfig } from "./s3.ts";
+export { type AzureAuth, AzureBucket, type AzureOptions, azureOptionsFromConfig } from "./azure.ts";
+export { GcsBucket, type GcsOptions, gcsOptionsFromConfig } from "./gcs.ts";
 export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
-export { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
+export { SwiftBucket, type SwiftOptions, swiftOptionsFromConfig } from "./swift.ts";
+export type { LogFields, Logger } from "../../internal/log.ts";
+export type { HttpConfig } from "./http_agent.ts";
+export type { SwiftAuthConfig } from "./swift_auth.ts";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.ts";
 
 /** Options of {@linkcode createBucket}. */
 export interface CreateBucketOptions {
