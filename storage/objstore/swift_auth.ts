@@ -10,22 +10,39 @@
 
 /** The validated SWIFT auth fields (see config.ts). */
 export interface SwiftAuthConfig {
+  /** 0 picks the version from the URL's ending; else 1, 2 or 3. */
   auth_version: number;
+  /** Identity endpoint (tempauth `/auth/v1.0`, Keystone `/v2.0` or `/v3`). */
   auth_url: string;
+  /** User name (tempauth `account:user`, Keystone user name). */
   username: string;
+  /** Keystone v3: domain of the user named by `username`. */
   user_domain_name: string;
+  /** Keystone v3: domain ID of the user named by `username`. */
   user_domain_id: string;
+  /** Keystone v3: user ID (instead of `username`). */
   user_id: string;
+  /** Password (tempauth key); never logged. */
   password: string;
+  /** Keystone v3: domain ID to scope the token to (instead of a project). */
   domain_id: string;
+  /** Keystone v3: domain name to scope the token to (instead of a project). */
   domain_name: string;
+  /** Keystone v3: application credential ID (instead of a password). */
   application_credential_id: string;
+  /** Keystone v3: application credential name, with the user. */
   application_credential_name: string;
+  /** Keystone v3: application credential secret; never logged. */
   application_credential_secret: string;
+  /** Project (tenant) ID to scope the token to. */
   project_id: string;
+  /** Project (tenant) name to scope the token to. */
   project_name: string;
+  /** Keystone v3: domain ID of the project named by `project_name`. */
   project_domain_id: string;
+  /** Keystone v3: domain name of the project named by `project_name`. */
   project_domain_name: string;
+  /** Catalog region of the object-store endpoint (empty: the first one). */
   region_name: string;
 }
 

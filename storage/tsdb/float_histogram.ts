@@ -17,9 +17,9 @@ import {
   copyLayout,
   defaultHeader,
   EMPTY_LAYOUT,
-  HistogramChunkIterator,
   staleHistogram,
 } from "./_histogram_chunk.ts";
+import { HistogramChunkIterator } from "./histogram_chunk_iterator.ts";
 import {
   type CounterResetHeader,
   hintForSample,
@@ -58,6 +58,7 @@ export class FloatHistogramIterator extends HistogramChunkIterator implements Sa
     super(data, source, "float histogram", ValueType.FloatHistogram);
   }
 
+  /** Sizes the decoding state for `buckets` buckets (positive then negative). */
   protected allocate(buckets: number): void {
     const n = FIRST_BUCKET + buckets;
     this.#hi = new Uint32Array(n);
@@ -66,6 +67,7 @@ export class FloatHistogramIterator extends HistogramChunkIterator implements Sa
     this.#trail = new Uint8Array(n);
   }
 
+  /** Reads the first sample's values (after its timestamp). */
   protected readFirst(): void {
     const r = this.r;
     for (let i = 0; i < this.#hi.length; i++) {
@@ -74,6 +76,7 @@ export class FloatHistogramIterator extends HistogramChunkIterator implements Sa
     }
   }
 
+  /** Reads a later sample's values (after its timestamp). */
   protected readNext(): void {
     const r = this.r;
     const hi = this.#hi;
@@ -88,6 +91,7 @@ export class FloatHistogramIterator extends HistogramChunkIterator implements Sa
     }
   }
 
+  /** Whether the current sample's sum is the stale marker. */
   protected stale(): boolean {
     return this.#hi[SUM] === 0x7ff00000 && this.#lo[SUM] === 2;
   }

@@ -17,9 +17,9 @@ import {
   copyLayout,
   defaultHeader,
   EMPTY_LAYOUT,
-  HistogramChunkIterator,
   staleHistogram,
 } from "./_histogram_chunk.ts";
+import { HistogramChunkIterator } from "./histogram_chunk_iterator.ts";
 import {
   type CounterResetHeader,
   hintForSample,
@@ -61,11 +61,13 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
     super(data, source, "histogram", ValueType.Histogram);
   }
 
+  /** Sizes the decoding state for `buckets` buckets (positive then negative). */
   protected allocate(buckets: number): void {
     this.#buckets = new Float64Array(buckets);
     this.#bucketsDelta = new Float64Array(buckets);
   }
 
+  /** Reads the first sample's values (after its timestamp). */
   protected readFirst(): void {
     const r = this.r;
     this.#cnt = readVarbitUint(r);
@@ -76,6 +78,7 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
     for (let i = 0; i < b.length; i++) b[i] = readVarbitInt(r);
   }
 
+  /** Reads a later sample's values (after its timestamp). */
   protected readNext(): void {
     const r = this.r;
     this.#cntDelta += readVarbitInt(r);
@@ -93,6 +96,7 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
     }
   }
 
+  /** Whether the current sample's sum is the stale marker. */
   protected stale(): boolean {
     return this.#sumHi[0] === 0x7ff00000 && this.#sumLo[0] === 2;
   }

@@ -46,10 +46,15 @@ export function hintForSample(header: number, numRead: number): CounterResetHint
 
 /** Schema, zero threshold, spans and custom bounds of a histogram chunk. */
 export interface HistogramLayout {
+  /** Bucket resolution: -4..8 exponential, or the custom-buckets schema. */
   schema: number;
+  /** Width of the zero bucket. */
   zeroThreshold: number;
+  /** Runs of positive buckets. */
   positiveSpans: BucketSpan[];
+  /** Runs of negative buckets. */
   negativeSpans: BucketSpan[];
+  /** Upper bounds of custom buckets (custom-buckets schema only). */
   customValues: Float64Array;
 }
 

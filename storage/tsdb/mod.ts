@@ -36,7 +36,9 @@ export { crc32c } from "./crc32c.ts";
 export { BlockMetaError, ChunkEncodeError, TsdbFormatError } from "./errors.ts";
 export { FloatHistogramChunkEncoder, FloatHistogramIterator } from "./float_histogram.ts";
 export { HistogramChunkEncoder, HistogramIterator } from "./histogram.ts";
-export { CounterResetHeader } from "./histogram_meta.ts";
+export { HistogramChunkIterator } from "./histogram_chunk_iterator.ts";
+export { CounterResetHeader, type HistogramLayout } from "./histogram_meta.ts";
+export { BitReader, BitWriter } from "./bstream.ts";
 export {
   type ChunkMeta,
   chunkRefOffset,

@@ -50,6 +50,8 @@ export const HealthCheckResponseSchema: GenMessage<HealthCheckResponse> = /*@__P
   messageDesc(file_grpc_health_v1_health, 1);
 
 /**
+ * Whether the service answers requests.
+ *
  * @generated from enum grpc.health.v1.HealthCheckResponse.ServingStatus
  */
 export enum HealthCheckResponse_ServingStatus {
