@@ -10,7 +10,10 @@ import type { Matcher } from "./matchers.ts";
 /** The type of value an expression produces. */
 export type ValueTypeName = "none" | "scalar" | "vector" | "matrix" | "string";
 
-/** Byte offsets of a node in the query text, `[start, end)`. */
+/**
+ * Offsets of a node in the query text, `[start, end)`, as JS string indices: UTF-16 code units,
+ * not Prometheus' bytes (the two differ only after non-ASCII text).
+ */
 export interface PositionRange {
   /** Offset of the first character. */
   start: number;
@@ -94,7 +97,9 @@ export interface FunctionDef {
 
 /** `sum by (job) (x)`, `topk(3, x)`, ... */
 export interface AggregateExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "AggregateExpr";
+  /** The aggregation operator. */
   op: AggregateOp;
   /** The aggregated expression. */
   expr: Expr;
@@ -104,44 +109,62 @@ export interface AggregateExpr {
   grouping: string[];
   /** True for `without`. */
   without: boolean;
+  /** Where the expression is in the query text, grouping included. */
   pos: PositionRange;
 }
 
 /** `a + b`, `a > bool b`, `a and on(x) b`, ... */
 export interface BinaryExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "BinaryExpr";
+  /** The operator. */
   op: BinaryOp;
+  /** The left operand. */
   lhs: Expr;
+  /** The right operand. */
   rhs: Expr;
   /** Present when both sides are vectors. */
   matching?: VectorMatching;
   /** The `bool` modifier of comparisons. */
   returnBool: boolean;
+  /** Where the expression is in the query text, from the start of `lhs` to the end of `rhs`. */
   pos: PositionRange;
 }
 
 /** A function call. */
 export interface Call {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "Call";
+  /** The called function's signature, from the parser's function table. */
   func: FunctionDef;
+  /** The arguments in call order, as checked against `func`. */
   args: Expr[];
+  /** Where the call is in the query text, from the name to the closing parenthesis. */
   pos: PositionRange;
 }
 
 /** `x[5m]`. */
 export interface MatrixSelector {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "MatrixSelector";
+  /**
+   * The selected series. It carries the range's `offset` and `@` modifiers, which are written
+   * after the range (`x[5m] offset 1m`).
+   */
   vectorSelector: VectorSelector;
   /** Range in ms. */
   range: number;
   /** Experimental duration expression for the range (`x[1m+30s]`), when not a literal. */
   rangeExpr?: Expr;
+  /** Where the selector is in the query text, trailing `offset`/`@` modifiers included. */
   pos: PositionRange;
 }
 
 /** `expr[range:step]`. */
 export interface SubqueryExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "SubqueryExpr";
+  /** The inner expression, evaluated at each subquery step. */
   expr: Expr;
   /** Range in ms. */
   range: number;
@@ -159,42 +182,57 @@ export interface SubqueryExpr {
   stepExpr?: Expr;
   /** See `rangeExpr`. */
   offsetExpr?: Expr;
+  /** Where the subquery is in the query text, trailing `offset`/`@` modifiers included. */
   pos: PositionRange;
 }
 
 /** A number literal. */
 export interface NumberLiteral {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "NumberLiteral";
+  /** The value; a leading unary minus is folded in (`-1` is a literal, not a `UnaryExpr`). */
   value: number;
   /** Set when the literal was written as a duration (`5m` used as a number, in seconds). */
   duration?: boolean;
+  /** Where the literal is in the query text, a folded sign included. */
   pos: PositionRange;
 }
 
 /** `( expr )`. */
 export interface ParenExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "ParenExpr";
+  /** The parenthesized expression. */
   expr: Expr;
+  /** Where the expression is in the query text, parentheses included. */
   pos: PositionRange;
 }
 
 /** A string literal. */
 export interface StringLiteral {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "StringLiteral";
+  /** The unquoted value (escape sequences resolved). */
   value: string;
+  /** Where the literal is in the query text, quotes included. */
   pos: PositionRange;
 }
 
 /** `-expr` or `+expr`. */
 export interface UnaryExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "UnaryExpr";
+  /** The sign. */
   op: "+" | "-";
+  /** The operand. A sign written directly before a number is folded into the literal instead. */
   expr: Expr;
+  /** Where the expression is in the query text, from the sign to the end of the operand. */
   pos: PositionRange;
 }
 
 /** `name{matchers} offset 5m @ 123`. */
 export interface VectorSelector {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "VectorSelector";
   /** The metric name, when given outside the braces (or `""`). */
   name: string;
@@ -224,13 +262,17 @@ export interface VectorSelector {
    * of a directly enclosing aggregation, passed to storage as select hints.
    */
   selectHints?: { func?: string; grouping?: string[]; by?: boolean };
+  /** Where the selector is in the query text, its own `offset`/`@` modifiers included. */
   pos: PositionRange;
 }
 
 /** Marks a subtree whose value is the same at every step (the engine evaluates it once). */
 export interface StepInvariantExpr {
+  /** Discriminates the {@linkcode Expr} union. */
   kind: "StepInvariantExpr";
+  /** The step-invariant subtree. */
   expr: Expr;
+  /** The wrapped subtree's position. */
   pos: PositionRange;
 }
 

@@ -41,6 +41,7 @@ export interface MatrixSeries {
 
 /** A scalar result. */
 export interface ScalarValue {
+  /** Discriminates the {@linkcode Value} union; Prometheus' `resultType`. */
   type: "scalar";
   /** Timestamp in ms. */
   t: number;
@@ -50,6 +51,7 @@ export interface ScalarValue {
 
 /** A string result. */
 export interface StringValue {
+  /** Discriminates the {@linkcode Value} union; Prometheus' `resultType`. */
   type: "string";
   /** Timestamp in ms. */
   t: number;
@@ -59,6 +61,7 @@ export interface StringValue {
 
 /** An instant vector result. */
 export interface VectorValue {
+  /** Discriminates the {@linkcode Value} union; Prometheus' `resultType`. */
   type: "vector";
   /** The samples, in the engine's output order (sorted by labels unless the query orders). */
   samples: Sample[];
@@ -66,6 +69,7 @@ export interface VectorValue {
 
 /** A range vector (matrix) result. */
 export interface MatrixValue {
+  /** Discriminates the {@linkcode Value} union; Prometheus' `resultType`. */
   type: "matrix";
   /** The series, sorted by labels. */
   series: MatrixSeries[];

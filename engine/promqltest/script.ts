@@ -34,6 +34,7 @@ export interface LoadSeries {
 
 /** A `load <interval>` or `load_with_nhcb <interval>` block. */
 export interface LoadCommand {
+  /** Discriminates the {@linkcode Command} union. */
   kind: "load";
   /** 1-based line of the `load` line. */
   line: number;
@@ -49,6 +50,7 @@ export interface LoadCommand {
 
 /** A `clear` command. */
 export interface ClearCommand {
+  /** Discriminates the {@linkcode Command} union. */
   kind: "clear";
   /** 1-based line. */
   line: number;
@@ -84,6 +86,7 @@ export interface ExpectedSeries {
 
 /** An `eval` block. */
 export interface EvalCommand {
+  /** Discriminates the {@linkcode Command} union. */
   kind: "eval";
   /** 1-based line of the `eval` line. */
   line: number;
@@ -127,6 +130,7 @@ export interface EvalCommand {
 
 /** A script-level problem (an unknown command): reported, then skipped to the next block. */
 export interface ScriptProblem {
+  /** Discriminates the {@linkcode Command} union. */
   kind: "problem";
   /** 1-based line. */
   line: number;
