@@ -16,7 +16,11 @@ export class BlockSource implements SeriesSource {
   /** The block's ULID. */
   readonly id: string;
 
-  /** @param block an open block */
+  /**
+   * Adapts `block`; the source's `id` is the block's ULID.
+   *
+   * @param block an open block
+   */
   constructor(readonly block: Block) {
     this.id = block.meta.ulid;
   }

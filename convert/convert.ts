@@ -79,7 +79,11 @@ export interface ConvertResult {
 export class NoSeriesError extends Error {
   /** The error's name, for logs. */
   override readonly name = "NoSeriesError";
-  /** @param date the day */
+  /**
+   * Creates the error for the day `date` (`YYYY-MM-DD`).
+   *
+   * @param date the day
+   */
   constructor(readonly date: string) {
     super(`${date}: no series found in the day`);
   }
@@ -90,6 +94,8 @@ export class SourceChangedError extends Error {
   /** The error's name, for logs. */
   override readonly name = "SourceChangedError";
   /**
+   * Creates the error for the series `series`.
+   *
    * @param series names the source and series
    * @param detail what changed
    */
@@ -106,6 +112,8 @@ export class StreamConflictError extends Error {
   /** The error's name, for logs. */
   override readonly name = "StreamConflictError";
   /**
+   * Creates the error for the `stream.pb` at `key`.
+   *
    * @param key the `stream.pb` key
    * @param existing its labels
    * @param wanted the labels being converted

@@ -44,6 +44,8 @@ export class MemorySource implements SeriesSource {
   readonly #series: { labels: Labels; chunks: RawChunk[] }[];
 
   /**
+   * Serves `series` (kept, not copied) under the name `id`.
+   *
    * @param id source name
    * @param series the series, in any order
    */

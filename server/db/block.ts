@@ -25,6 +25,8 @@ export class LoadedDay {
   #closed: Promise<void> | undefined;
 
   /**
+   * Creates a loaded day holding one reference, the syncer's.
+   *
    * @param hash the stream's external-labels hash
    * @param date the UTC date, `YYYY-MM-DD`
    * @param externalLabels the stream's external labels

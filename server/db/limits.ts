@@ -31,6 +31,8 @@ const UNIT: Record<QuotaResource, string> = {
 /** A request would use more of a resource than its limit allows. */
 export class QuotaExceededError extends QueryError {
   /**
+   * Creates the error for the exhausted `resource`.
+   *
    * @param resource the exhausted quota
    * @param limit the configured limit
    * @param requested what the request needed in total when it failed

@@ -83,6 +83,8 @@ export class CorruptLabelsFileError extends Error {
   /** The error's name, for logs. */
   override readonly name = "CorruptLabelsFileError";
   /**
+   * Creates the error for the labels file `key`.
+   *
    * @param key the labels-file object key
    * @param detail what is wrong
    */
@@ -95,7 +97,11 @@ export class CorruptLabelsFileError extends Error {
 export class SyncError extends Error {
   /** The error's name, for logs. */
   override readonly name = "SyncError";
-  /** @param failures day key -> error */
+  /**
+   * Creates the error from the days that failed.
+   *
+   * @param failures day key -> error
+   */
   constructor(readonly failures: ReadonlyMap<string, unknown>) {
     super(
       `failed to load ${failures.size} day(s): ` +

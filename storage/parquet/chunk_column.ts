@@ -39,6 +39,8 @@ export class ChunkColumnError extends Error {
   /** The error's name, for logs. */
   override readonly name = "ChunkColumnError";
   /**
+   * Creates the error for the value `source` names.
+   *
    * @param source names the value (file, column, row)
    * @param detail what is wrong
    */

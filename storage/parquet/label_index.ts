@@ -12,6 +12,8 @@ export class LabelIndexError extends Error {
   /** The error's name, for logs. */
   override readonly name = "LabelIndexError";
   /**
+   * Creates the error for the value `source` names.
+   *
    * @param source names the value being decoded (file, row)
    * @param detail what is wrong
    */

@@ -18,6 +18,8 @@ export class BlockMetaFileError extends Error {
   /** The error's name, for logs. */
   override readonly name = "BlockMetaFileError";
   /**
+   * Creates the error for the object `source`.
+   *
    * @param source the object key
    * @param detail what is wrong
    */

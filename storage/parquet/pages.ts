@@ -46,6 +46,8 @@ export class BucketSource implements ByteSource {
   readonly stats: FetchStats = { requests: 0, bytes: 0 };
 
   /**
+   * Reads `key` from `bucket`; nothing is fetched until the first read.
+   *
    * @param bucket the bucket
    * @param key the object key
    * @param size the object's size (from `attributes`)
@@ -120,6 +122,8 @@ export class ParquetPageError extends Error {
   /** The error's name, for logs. */
   override readonly name = "ParquetPageError";
   /**
+   * Creates the error for the file `source`.
+   *
    * @param source the file (object key or local path)
    * @param detail what is wrong
    */

@@ -48,6 +48,8 @@ export class ShardFormatError extends Error {
   /** The error's name, for logs. */
   override readonly name = "ShardFormatError";
   /**
+   * Creates the error for the shard file `source`.
+   *
    * @param source the object key
    * @param detail what is wrong
    */

@@ -52,6 +52,8 @@ export class UnsupportedVersionError extends Error {
   /** The error's name, for logs. */
   override readonly name = "UnsupportedVersionError";
   /**
+   * Creates the error for the `version` that `source` declares.
+   *
    * @param source the object that declared the version (e.g. the `meta.pb` key)
    * @param version the declared version
    */

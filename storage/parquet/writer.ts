@@ -70,6 +70,8 @@ export class ShardRowError extends Error {
   /** The error's name, for logs. */
   override readonly name = "ShardRowError";
   /**
+   * Creates the error for the shard `shard`.
+   *
    * @param shard the labels-file key of the shard
    * @param detail what is wrong
    */

@@ -1,5 +1,6 @@
 /**
- * The Thanos gRPC services: Info, Store (Series, LabelNames, LabelValues) and Query.
+ * The Thanos gRPC services: Info, Store (Series, LabelNames, LabelValues) and Query (over any
+ * {@linkcode QueryEngine}).
  *
  * @module
  */
@@ -11,6 +12,7 @@ export {
 } from "./info.ts";
 export { registerStoreService, type StoreServiceOptions, TRUNCATED_WARNING } from "./store.ts";
 export { type QueryServiceOptions, registerQueryService } from "./query.ts";
+export type { EngineQueryOptions, QueryEngine } from "../../http/api.ts";
 export {
   ChunkEncoding,
   type ChunkSeries,
