@@ -160,7 +160,12 @@ export class Engine {
       peakSamples: 0,
       totalSamples: 0,
     };
-    const prepared = prepareExpr(expr, { start, end, step });
+    const prepared = prepareExpr(expr, {
+      start,
+      end,
+      step,
+      query: typeof query === "string" ? query : opts.queryText,
+    });
     // Prometheus evaluates instant queries with an interval of 1ms over a single step.
     const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
     // Send every selection to storage at once; evaluation then awaits each when it needs it.

@@ -28,18 +28,30 @@ const AT_MODIFIER_UNSAFE: ReadonlySet<string> = new Set([
   "timestamp",
 ]);
 
-/** Query times the preparation needs, ms. */
-export interface PrepareTimes {
+/** What the preparation needs: the query's times (ms) and its text. */
+export interface PrepareContext {
   /** First evaluation time. */
   start: number;
   /** Last evaluation time. */
   end: number;
   /** Step (0 for instant queries). */
   step: number;
+  /** The query text; with it, positions in errors count bytes, as Prometheus' do. */
+  query?: string;
+}
+
+const utf8 = new TextEncoder();
+
+/** `start:end` of `pos` for an error message: byte offsets when the query text is known. */
+function positionText(pos: Expr["pos"], t: PrepareContext): string {
+  if (t.query === undefined) return `${pos.start}:${pos.end}`;
+  const start = utf8.encode(t.query.slice(0, pos.start)).length;
+  const end = start + utf8.encode(t.query.slice(pos.start, pos.end)).length;
+  return `${start}:${end}`;
 }
 
 /** Returns a prepared copy of `expr`; the input tree is not modified. */
-export function prepareExpr(expr: Expr, times: PrepareTimes): Expr {
+export function prepareExpr(expr: Expr, times: PrepareContext): Expr {
   const copy = clone(expr, times);
   markHistogramStats(copy, false);
   markSelectHints(copy, []);
@@ -56,7 +68,7 @@ function invariant(e: Expr): Expr {
 }
 
 /** Evaluates a duration expression to seconds. */
-function durationSeconds(e: Expr, t: PrepareTimes): number {
+function durationSeconds(e: Expr, t: PrepareContext): number {
   switch (e.kind) {
     case "NumberLiteral":
       return e.value;
@@ -89,12 +101,12 @@ function durationSeconds(e: Expr, t: PrepareTimes): number {
           return a * b;
         case "/":
           if (b === 0) {
-            throw new QueryError("execution", `${e.pos.start}:${e.pos.end}: division by zero`);
+            throw new QueryError("execution", `${positionText(e.pos, t)}: division by zero`);
           }
           return a / b;
         case "%":
           if (b === 0) {
-            throw new QueryError("execution", `${e.pos.start}:${e.pos.end}: modulo by zero`);
+            throw new QueryError("execution", `${positionText(e.pos, t)}: modulo by zero`);
           }
           return a % b;
         case "^":
@@ -105,21 +117,21 @@ function durationSeconds(e: Expr, t: PrepareTimes): number {
   throw new QueryError("execution", `unexpected duration expression ${e.kind}`);
 }
 
-function durationMs(e: Expr, t: PrepareTimes, allowNegative: boolean): number {
+function durationMs(e: Expr, t: PrepareContext, allowNegative: boolean): number {
   const d = durationSeconds(e, t);
   if (!Number.isFinite(d)) {
-    throw new QueryError("execution", `${e.pos.start}:${e.pos.end}: duration is NaN or infinite`);
+    throw new QueryError("execution", `${positionText(e.pos, t)}: duration is NaN or infinite`);
   }
   if (d <= 0 && !allowNegative) {
     throw new QueryError(
       "execution",
-      `${e.pos.start}:${e.pos.end}: duration must be greater than 0`,
+      `${positionText(e.pos, t)}: duration must be greater than 0`,
     );
   }
   return Math.trunc(d * 1000);
 }
 
-function clone(e: Expr, t: PrepareTimes): Expr {
+function clone(e: Expr, t: PrepareContext): Expr {
   switch (e.kind) {
     case "NumberLiteral":
     case "StringLiteral":
@@ -177,7 +189,7 @@ function clone(e: Expr, t: PrepareTimes): Expr {
  * Wraps step-invariant children; returns `[isInvariant, shouldWrap]` for `e` itself, as
  * Prometheus' `preprocessExprHelper` does.
  */
-function wrapInvariants(e: Expr, t: PrepareTimes): [boolean, boolean] {
+function wrapInvariants(e: Expr, t: PrepareContext): [boolean, boolean] {
   switch (e.kind) {
     case "VectorSelector":
       return [e.timestamp !== undefined, e.timestamp !== undefined];

@@ -62,3 +62,17 @@ Deno.test("prepare does not modify the parsed tree", () => {
   prepareExpr(parsed, times);
   assert.equal(exprToString(parsed), before);
 });
+
+Deno.test("duration errors give byte offsets, as Prometheus does", () => {
+  const fail = (q: string) => () =>
+    prepareExpr(parseExpr(q, { features: ALL }), { ...times, query: q });
+  assert.throws(fail("rate(x[1m - 2m])"), { message: "7:14: duration must be greater than 0" });
+  // "é" is one UTF-16 unit but two bytes.
+  assert.throws(fail('rate(x{l="é"}[1m - 2m])'), {
+    message: "15:22: duration must be greater than 0",
+  });
+  // A zero known only at preparation (a literal zero is a parse error).
+  assert.throws(fail('x{l="é"}[1m / (step() - step())]'), {
+    message: "10:32: division by zero",
+  });
+});
