@@ -5,6 +5,7 @@
  * @module
  */
 import type { PositionRange } from "./ast.ts";
+import { lineColumn } from "./_position.ts";
 
 /** Collects the warnings and infos of one query, deduplicated, in first-seen order. */
 export class Annotations {
@@ -55,9 +56,6 @@ export class Annotations {
 
   #render(message: string, pos?: PositionRange): string {
     if (pos === undefined || this.query === undefined) return message;
-    const before = this.query.slice(0, pos.start);
-    const line = before.split("\n").length;
-    const col = new TextEncoder().encode(before.slice(before.lastIndexOf("\n") + 1)).length + 1;
-    return `${message} (${line}:${col})`;
+    return `${message} (${lineColumn(this.query, pos.start)})`;
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { PositionRange } from "./ast.ts";
+import { lineColumn } from "./_position.ts";
 
 /** One syntax or type error in a query, with its position. */
 export interface ParseErrorDetail {
@@ -26,12 +27,7 @@ export class ParseError extends Error {
 }
 
 function formatDetail(d: ParseErrorDetail): string {
-  // Prometheus reports line:column (1-based, column counted in bytes from the line start).
-  const before = d.query.slice(0, d.pos.start);
-  const line = before.split("\n").length;
-  const lastNl = before.lastIndexOf("\n");
-  const col = new TextEncoder().encode(before.slice(lastNl + 1)).length + 1;
-  return `${line}:${col}: parse error: ${d.message}`;
+  return `${lineColumn(d.query, d.pos.start)}: parse error: ${d.message}`;
 }
 
 /** Why a query stopped before producing a result. */

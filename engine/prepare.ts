@@ -8,6 +8,7 @@
  */
 import type { Expr, NumberLiteral } from "./ast.ts";
 import { QueryError } from "./errors.ts";
+import { byteRange } from "./_position.ts";
 
 /** Functions whose value depends on the evaluation time even with `@`. */
 const AT_MODIFIER_UNSAFE: ReadonlySet<string> = new Set([
@@ -40,14 +41,9 @@ export interface PrepareContext {
   query?: string;
 }
 
-const utf8 = new TextEncoder();
-
 /** `start:end` of `pos` for an error message: byte offsets when the query text is known. */
 function positionText(pos: Expr["pos"], t: PrepareContext): string {
-  if (t.query === undefined) return `${pos.start}:${pos.end}`;
-  const start = utf8.encode(t.query.slice(0, pos.start)).length;
-  const end = start + utf8.encode(t.query.slice(pos.start, pos.end)).length;
-  return `${start}:${end}`;
+  return t.query === undefined ? `${pos.start}:${pos.end}` : byteRange(t.query, pos);
 }
 
 /** Returns a prepared copy of `expr`; the input tree is not modified. */
