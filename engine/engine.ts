@@ -70,8 +70,33 @@ export const DELAYED_NAME_REMOVAL = "promql-delayed-name-removal";
  */
 export const USE_START_TIMESTAMPS = "use-start-timestamps";
 
-/** Evaluates PromQL queries; satisfies the HTTP API's `QueryEngine`. */
-export class Engine {
+/**
+ * What a query front end (the HTTP and gRPC APIs, the PromQL test runner) needs from an
+ * engine; {@linkcode Engine} is the implementation.
+ */
+export interface QueryEngine {
+  /** Parses a query with the engine's feature flags (default: the plain parser). */
+  parse?(query: string): Expr;
+  /** Evaluates an instant query at `time` (ms). */
+  instantQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    time: number,
+    opts?: QueryOptions,
+  ): Promise<QueryResult>;
+  /** Evaluates a range query (ms). */
+  rangeQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    start: number,
+    end: number,
+    step: number,
+    opts?: QueryOptions,
+  ): Promise<QueryResult>;
+}
+
+/** Evaluates PromQL queries. */
+export class Engine implements QueryEngine {
   readonly #lookbackDelta: number;
   readonly #maxSamples: number;
   readonly #timeout: number;

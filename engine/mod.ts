@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { Engine, type EngineOptions, type QueryOptions } from "./engine.ts";
+export { Engine, type EngineOptions, type QueryEngine, type QueryOptions } from "./engine.ts";
 export { exprType, Features, parseExpr, parseMetricSelector, type ParseOptions } from "./parser.ts";
 export { exprToString } from "./printer.ts";
 export { ParseError, type ParseErrorDetail, QueryError, type QueryErrorKind } from "./errors.ts";

@@ -15,7 +15,7 @@
  */
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { QueryEngine } from "../server/http/api.ts";
+import type { QueryEngine } from "../engine/engine.ts";
 import { Features } from "../engine/parser.ts";
 import { type EvalResult, runScript, type ScriptResult } from "../engine/promqltest/mod.ts";
 

@@ -16,5 +16,3 @@ export * from "./compare.ts";
 export * from "./nhcb.ts";
 export * from "./at_modifier.ts";
 export * from "./runner.ts";
-// The engine shape the runner drives; `Engine` satisfies it.
-export type { EngineQueryOptions, QueryEngine } from "../../server/http/api.ts";

@@ -1,5 +1,5 @@
 /**
- * Runs PromQL test scripts against any engine with the HTTP API's `QueryEngine` shape, over an
+ * Runs PromQL test scripts against any {@linkcode QueryEngine}, over an
  * in-memory store. Unlike Prometheus' interpreter, which stops a file at its first failure,
  * every eval runs and is reported, so a script yields a pass count.
  *
@@ -13,7 +13,7 @@ import type { FloatHistogram } from "../histogram.ts";
 import type { ParseOptions } from "../parser.ts";
 import { MemoryQueryable } from "../memory_queryable.ts";
 import type { QueryResult, Sample, Value } from "../value.ts";
-import type { QueryEngine } from "../../server/http/api.ts";
+import type { QueryEngine } from "../engine.ts";
 import { atModifierCases } from "./at_modifier.ts";
 import { checkMatrixSorted, compareResult } from "./compare.ts";
 import { convertClassicHistograms } from "./nhcb.ts";

@@ -13,7 +13,7 @@ import { getLabel } from "../labels.ts";
 import { parseExpr } from "../parser.ts";
 import { isStaleNaN, ValueType } from "../series.ts";
 import type { MatrixSeries, QueryResult, Sample } from "../value.ts";
-import type { QueryEngine } from "../../server/http/api.ts";
+import type { QueryEngine } from "../engine.ts";
 import { applyLoad, runScript } from "./runner.ts";
 import { type LoadCommand, parseScript } from "./script.ts";
 

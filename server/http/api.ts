@@ -8,6 +8,7 @@
  */
 import { Semaphore } from "../../internal/concurrency.ts";
 import type { Expr } from "../../engine/ast.ts";
+import type { QueryEngine } from "../../engine/engine.ts";
 import { ParseError, QueryError } from "../../engine/errors.ts";
 import { compareLabels, type Labels, labelsKey } from "../../engine/labels.ts";
 import type { Matcher } from "../../engine/matchers.ts";
@@ -27,38 +28,6 @@ import {
   parseLimitParam,
   timeParam,
 } from "./params.ts";
-
-/** Per-query options of a {@linkcode QueryEngine}. */
-export interface EngineQueryOptions {
-  /** Overrides the lookback delta, ms. */
-  lookbackDelta?: number;
-  /** Cancels the query. */
-  signal?: AbortSignal;
-  /** The query's text when a parsed tree is passed (annotations cite positions in it). */
-  queryText?: string;
-}
-
-/** What the API needs from the engine (engine/engine.ts `Engine` satisfies it). */
-export interface QueryEngine {
-  /** Parses a query with the engine's feature flags (default: the plain parser). */
-  parse?(query: string): Expr;
-  /** Evaluates an instant query at `time` (ms). */
-  instantQuery(
-    queryable: Queryable,
-    query: string | Expr,
-    time: number,
-    opts?: EngineQueryOptions,
-  ): Promise<QueryResult>;
-  /** Evaluates a range query (ms). */
-  rangeQuery(
-    queryable: Queryable,
-    query: string | Expr,
-    start: number,
-    end: number,
-    step: number,
-    opts?: EngineQueryOptions,
-  ): Promise<QueryResult>;
-}
 
 /** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
 export class LimitExceededError extends Error {

@@ -1,6 +1,6 @@
 /**
  * The Thanos gRPC services: Info, Store (Series, LabelNames, LabelValues) and Query (over any
- * {@linkcode QueryEngine}).
+ * engine with the shape of engine/'s `QueryEngine`).
  *
  * @module
  */
@@ -12,7 +12,6 @@ export {
 } from "./info.ts";
 export { registerStoreService, type StoreServiceOptions, TRUNCATED_WARNING } from "./store.ts";
 export { type QueryServiceOptions, registerQueryService } from "./query.ts";
-export type { EngineQueryOptions, QueryEngine } from "../../http/api.ts";
 export {
   ChunkEncoding,
   type ChunkSeries,

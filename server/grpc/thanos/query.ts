@@ -23,7 +23,7 @@ import type {
   HistogramSchema,
   TimeSeriesSchema,
 } from "../../../proto/gen/store/storepb/prompb/types_pb.ts";
-import type { QueryEngine } from "../../http/api.ts";
+import type { QueryEngine } from "../../../engine/engine.ts";
 import type { CallContext, GrpcServer } from "../server.ts";
 import { fromMs, toGrpcError, toPbLabels } from "./convert.ts";
 

@@ -17,7 +17,7 @@ import { Matcher, matchesAll, MatchType } from "../../../engine/matchers.ts";
 import type { Queryable, SeriesSet } from "../../../engine/queryable.ts";
 import { ArraySampleIterator, type Series, ValueType } from "../../../engine/series.ts";
 import type { QueryResult } from "../../../engine/value.ts";
-import type { QueryEngine } from "../../http/api.ts";
+import type { QueryEngine } from "../../../engine/engine.ts";
 import { serveHttp2 } from "../http2/server.ts";
 import { HealthService } from "../health.ts";
 import { GrpcServer } from "../server.ts";
