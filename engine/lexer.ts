@@ -137,6 +137,20 @@ export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenTyp
   ["nan", "NUMBER"],
 ]);
 
+// Single characters that are a token wherever they appear outside braces.
+const OPERATOR_TOKENS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+  ["+", "ADD"],
+  ["-", "SUB"],
+  ["*", "MUL"],
+  ["/", "DIV"],
+  ["%", "MOD"],
+  ["^", "POW"],
+  [",", "COMMA"],
+]);
+
+// What a lexer state helper returns for a character it does not handle.
+const NOT_COMMON: unique symbol = Symbol("not common");
+
 const DURATION_KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
   ["step", "STEP"],
   ["range", "RANGE"],
@@ -415,34 +429,44 @@ export class Lexer {
     return this.#emit("COMMENT");
   }
 
-  #lexStatements(): Token | undefined {
-    if (this.input.startsWith("#", this.#pos)) return this.#lexComment();
-    const r = this.#nextChar();
+  /**
+   * What statements and duration expressions lex alike: spaces, operators, commas and
+   * parentheses. Returns {@linkcode NOT_COMMON} for any other character.
+   */
+  #lexCommon(r: string): Token | undefined | typeof NOT_COMMON {
+    const op = OPERATOR_TOKENS.get(r);
+    if (op !== undefined) return this.#emit(op);
     switch (r) {
-      case "":
-        if (this.#parenDepth !== 0) return this.#error("unclosed left parenthesis");
-        if (this.#bracketOpen) return this.#error("unclosed left bracket");
-        return this.#emit("EOF");
-      case ",":
-        return this.#emit("COMMA");
       case " ":
       case "\t":
       case "\n":
       case "\r":
         this.#skipSpaces();
         return undefined;
-      case "*":
-        return this.#emit("MUL");
-      case "/":
-        return this.#emit("DIV");
-      case "%":
-        return this.#emit("MOD");
-      case "+":
-        return this.#emit("ADD");
-      case "-":
-        return this.#emit("SUB");
-      case "^":
-        return this.#emit("POW");
+      case "(":
+        this.#parenDepth++;
+        return this.#emit("LEFT_PAREN");
+      case ")": {
+        const t = this.#emit("RIGHT_PAREN");
+        this.#parenDepth--;
+        // Prometheus reports this after emitting, so the error starts after the ")".
+        if (this.#parenDepth < 0) return this.#error("unexpected right parenthesis ')'");
+        return t;
+      }
+    }
+    return NOT_COMMON;
+  }
+
+  #lexStatements(): Token | undefined {
+    if (this.input.startsWith("#", this.#pos)) return this.#lexComment();
+    const r = this.#nextChar();
+    const common = this.#lexCommon(r);
+    if (common !== NOT_COMMON) return common;
+    switch (r) {
+      case "":
+        if (this.#parenDepth !== 0) return this.#error("unclosed left parenthesis");
+        if (this.#bracketOpen) return this.#error("unclosed left bracket");
+        return this.#emit("EOF");
       case "=": {
         const t = this.#peek();
         if (t === "=") {
@@ -471,16 +495,6 @@ export class Lexer {
         return this.#lexString();
       case "`":
         return this.#lexRawString();
-      case "(":
-        this.#parenDepth++;
-        return this.#emit("LEFT_PAREN");
-      case ")": {
-        const t = this.#emit("RIGHT_PAREN");
-        this.#parenDepth--;
-        // Prometheus reports this after emitting, so the error starts after the ")".
-        if (this.#parenDepth < 0) return this.#error("unexpected right parenthesis ')'");
-        return t;
-      }
       case "{":
         this.#state = "braces";
         return this.#emit("LEFT_BRACE");
@@ -530,6 +544,8 @@ export class Lexer {
 
   #lexDurationExpr(): Token | undefined {
     const r = this.#nextChar();
+    const common = this.#lexCommon(r);
+    if (common !== NOT_COMMON) return common;
     switch (r) {
       case "":
         return this.#error("unexpected end of input in duration expression");
@@ -547,36 +563,6 @@ export class Lexer {
         this.#gotColon = true;
         return t;
       }
-      case "(":
-        this.#parenDepth++;
-        return this.#emit("LEFT_PAREN");
-      case ")": {
-        const t = this.#emit("RIGHT_PAREN");
-        this.#parenDepth--;
-        // Prometheus reports this after emitting, so the error starts after the ")".
-        if (this.#parenDepth < 0) return this.#error("unexpected right parenthesis ')'");
-        return t;
-      }
-      case " ":
-      case "\t":
-      case "\n":
-      case "\r":
-        this.#skipSpaces();
-        return undefined;
-      case "+":
-        return this.#emit("ADD");
-      case "-":
-        return this.#emit("SUB");
-      case "*":
-        return this.#emit("MUL");
-      case "/":
-        return this.#emit("DIV");
-      case "%":
-        return this.#emit("MOD");
-      case "^":
-        return this.#emit("POW");
-      case ",":
-        return this.#emit("COMMA");
     }
     if (isDigit(r) || (r === "." && isDigit(this.#peek()))) {
       this.#pos--;
