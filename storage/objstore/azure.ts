@@ -23,8 +23,8 @@ import type { TokenCredential } from "@azure/identity";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
-import { fixedSizeParts } from "./parts.ts";
+import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
+import { type FirstParts, firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -274,7 +274,7 @@ export class AzureBucket implements Bucket {
     options: ListOptions = {},
     signal?: AbortSignal,
   ): AsyncIterable<string> {
-    const dir = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const dir = listDirectory(prefix);
     let token: string | undefined;
     do {
       const page = await this.#retry("iter", prefix, signal, async (s) => {
@@ -312,16 +312,14 @@ export class AzureBucket implements Bucket {
   ): Promise<void> {
     const blob = this.#container.getBlockBlobClient(key);
     const size = this.#opts.blockSize;
-    const parts = fixedSizeParts(body, size);
-    let first: Uint8Array;
-    let second: IteratorResult<Uint8Array>;
+    let parts: FirstParts;
     try {
-      first = (await parts.next()).value as Uint8Array;
-      second = first.length < size ? { done: true, value: undefined } : await parts.next();
+      parts = await firstParts(body, size);
     } catch (e) {
       throw this.#wrap("upload", key, e);
     }
-    if (second.done) {
+    const { first, second, rest } = parts;
+    if (second === undefined) {
       return await this.#retry("upload", key, signal, async (s) => {
         await blob.upload(first, first.length, { abortSignal: s });
       });
@@ -339,12 +337,12 @@ export class AzureBucket implements Bucket {
     };
     try {
       let pending = stage(0, first);
-      let data: Uint8Array | undefined = second.value;
+      let data: Uint8Array | undefined = second;
       for (let n = 1; data !== undefined; n++) {
         await pending;
         pending = stage(n, data);
         pending.catch(() => {});
-        const r = await parts.next();
+        const r = await rest.next();
         data = r.done ? undefined : r.value;
       }
       await pending;
@@ -352,7 +350,7 @@ export class AzureBucket implements Bucket {
         await blob.commitBlockList(ids, { abortSignal: s });
       });
     } catch (e) {
-      await parts.return(undefined).catch(() => {});
+      await rest.return(undefined).catch(() => {});
       throw this.#wrap("upload", key, e);
     }
   }

@@ -97,6 +97,11 @@ export function isObjectNotFound(err: unknown): err is ObjectNotFoundError {
   return err instanceof ObjectNotFoundError;
 }
 
+/** The directory a list prefix names: the prefix with a trailing `/` (the root stays `""`). */
+export function listDirectory(prefix: string): string {
+  return prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+}
+
 /**
  * `exists` for providers whose existence check is reading attributes (a HEAD): true when they
  * can be read, false on not-found, and every other failure passed on.

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, listDirectory, ObjectNotFoundError } from "./bucket.ts";
 
 const PROVIDER = "FILESYSTEM";
 // Uploads in progress live beside their target under this name prefix and are never listed,
@@ -128,7 +128,7 @@ export class FilesystemBucket implements Bucket {
 
   /** Lists keys below a prefix, in order. */
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<string> {
-    const dirKey = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const dirKey = listDirectory(prefix);
     if (dirKey !== "") this.#path("iter", dirKey.slice(0, -1));
     const keys: string[] = [];
     try {

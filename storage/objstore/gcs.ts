@@ -18,8 +18,8 @@ import { type File, IdempotencyStrategy, Storage } from "@google-cloud/storage";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
-import { fixedSizeParts } from "./parts.ts";
+import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
+import { type FirstParts, firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -255,7 +255,7 @@ export class GcsBucket implements Bucket {
     options: ListOptions = {},
     signal?: AbortSignal,
   ): AsyncIterable<string> {
-    const dir = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const dir = listDirectory(prefix);
     let pageToken: string | undefined;
     do {
       const page = await this.#retry("iter", prefix, signal, async (s) => {
@@ -287,16 +287,14 @@ export class GcsBucket implements Bucket {
     signal?: AbortSignal,
   ): Promise<void> {
     const size = this.#opts.chunkSize;
-    const parts = fixedSizeParts(body, size);
-    let first: Uint8Array;
-    let second: IteratorResult<Uint8Array>;
+    let parts: FirstParts;
     try {
-      first = (await parts.next()).value as Uint8Array;
-      second = first.length < size ? { done: true, value: undefined } : await parts.next();
+      parts = await firstParts(body, size);
     } catch (e) {
       throw this.#wrap("upload", key, e);
     }
-    if (second.done) {
+    const { first, second, rest } = parts;
+    if (second === undefined) {
       return await this.#retry("upload", key, signal, async (s) => {
         await untilAborted(
           this.#file(key).save(first, { resumable: false, validation: false }),
@@ -304,10 +302,10 @@ export class GcsBucket implements Bucket {
         );
       });
     }
-    const rest = async function* () {
+    const all = async function* () {
       yield first;
-      yield second.value;
-      yield* parts;
+      yield second;
+      yield* rest;
     };
     const out = this.#resumable.bucket(this.#opts.bucket).file(key).createWriteStream({
       resumable: true,
@@ -322,7 +320,7 @@ export class GcsBucket implements Bucket {
     const onAbort = () => out.destroy(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const chunk of rest()) {
+      for await (const chunk of all()) {
         if (!out.write(chunk)) {
           await Promise.race([
             new Promise((resolve) => out.once("drain", resolve)),
@@ -334,7 +332,7 @@ export class GcsBucket implements Bucket {
       await finished;
     } catch (e) {
       out.destroy();
-      await parts.return(undefined).catch(() => {});
+      await rest.return(undefined).catch(() => {});
       throw this.#wrap("upload", key, e);
     } finally {
       signal?.removeEventListener("abort", onAbort);

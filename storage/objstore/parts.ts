@@ -45,6 +45,28 @@ export async function* fixedSizeParts(
   if (filled > 0 || !yielded) yield buf.subarray(0, filled);
 }
 
+/** An upload body cut into parts, its first two read ahead. */
+export interface FirstParts {
+  /** The first part (empty for an empty body). */
+  first: Uint8Array;
+  /** The second part; `undefined` when the body fits one part and one request suffices. */
+  second: Uint8Array | undefined;
+  /** The parts after the second. */
+  rest: AsyncGenerator<Uint8Array>;
+}
+
+/**
+ * Reads the first two parts of `body` ({@linkcode fixedSizeParts}), which tells a provider
+ * whether to upload in one request or in parts. Errors reading the body are the caller's to
+ * name.
+ */
+export async function firstParts(body: UploadBody, partSize: number): Promise<FirstParts> {
+  const rest = fixedSizeParts(body, partSize);
+  const first = (await rest.next()).value as Uint8Array;
+  const second = first.length < partSize ? undefined : (await rest.next()).value;
+  return { first, second: second as Uint8Array | undefined, rest };
+}
+
 /** Concatenates byte arrays. */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { concatBytes, fixedSizeParts } from "./parts.ts";
+import { concatBytes, firstParts, fixedSizeParts } from "./parts.ts";
 import { patternBytes } from "./conformance.ts";
 
 async function sizes(body: Uint8Array | AsyncIterable<Uint8Array>, size: number) {
@@ -26,4 +26,22 @@ Deno.test("fixedSizeParts yields one empty part for an empty body", async () => 
   assert.deepEqual((await sizes(new Uint8Array(0), 4)).map((p) => p.length), [0]);
   assert.deepEqual((await sizes(chunked(new Uint8Array(0), 1), 4)).map((p) => p.length), [0]);
   await assert.rejects(sizes(new Uint8Array(1), 0), RangeError);
+});
+
+Deno.test("firstParts reads two parts ahead and says when one request suffices", async () => {
+  const stream = async function* (sizes: number[]) {
+    for (const n of sizes) yield new Uint8Array(n).fill(n);
+  };
+  for (const body of [new Uint8Array(4), stream([1, 3])]) {
+    const p = await firstParts(body, 4);
+    assert.equal(p.first.length, 4);
+    assert.equal(p.second, undefined, "exactly one part");
+  }
+  const empty = await firstParts(new Uint8Array(0), 4);
+  assert.deepEqual([empty.first.length, empty.second], [0, undefined]);
+  const many = await firstParts(stream([5, 5]), 4);
+  assert.deepEqual([many.first.length, many.second?.length], [4, 4]);
+  const rest: number[] = [];
+  for await (const part of many.rest) rest.push(part.length);
+  assert.deepEqual(rest, [2]);
 });

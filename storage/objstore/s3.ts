@@ -32,9 +32,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
-import { concatBytes, fixedSizeParts } from "./parts.ts";
+import { concatBytes, type FirstParts, firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -421,7 +421,7 @@ export class S3Bucket implements Bucket {
     options: ListOptions = {},
     signal?: AbortSignal,
   ): AsyncIterable<string> {
-    const dir = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const dir = listDirectory(prefix);
     const delimiter = options.recursive ? undefined : "/";
     let token: string | undefined;
     for (;;) {
@@ -485,19 +485,15 @@ export class S3Bucket implements Bucket {
       else for await (const c of body) chunks.push(c);
       return await this.#put(key, concatBytes(chunks), signal);
     }
-    const parts = fixedSizeParts(body, partSize);
-    let first: IteratorResult<Uint8Array>;
-    let second: IteratorResult<Uint8Array>;
+    let parts: FirstParts;
     try {
-      first = await parts.next();
-      second = first.value.length < partSize
-        ? { done: true, value: undefined }
-        : await parts.next();
+      parts = await firstParts(body, partSize);
     } catch (e) {
       throw this.#wrap("upload", key, e);
     }
-    if (second.done) return await this.#put(key, first.value, signal);
-    await this.#multipart(key, first.value, second.value, parts, signal);
+    const { first, second, rest } = parts;
+    if (second === undefined) return await this.#put(key, first, signal);
+    await this.#multipart(key, first, second, rest, signal);
   }
 
   #put(key: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {

@@ -18,8 +18,8 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, ObjectNotFoundError } from "./bucket.ts";
-import { fixedSizeParts } from "./parts.ts";
+import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
+import { type FirstParts, firstParts } from "./parts.ts";
 import { isRetryableStatus, retrying, type RetryingCall, type RetryPolicy } from "./retry.ts";
 import {
   authenticate,
@@ -274,7 +274,7 @@ export class SwiftBucket implements Bucket {
     options: ListOptions = {},
     signal?: AbortSignal,
   ): AsyncIterable<string> {
-    const dir = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const dir = listDirectory(prefix);
     const hideSegments = this.#opts.segmentsContainer === this.#opts.container;
     let marker = "";
     for (;;) {
@@ -328,16 +328,14 @@ export class SwiftBucket implements Bucket {
     signal?: AbortSignal,
   ): Promise<void> {
     const size = this.#opts.segmentSize;
-    const parts = fixedSizeParts(body, size);
-    let first: Uint8Array;
-    let second: IteratorResult<Uint8Array>;
+    let parts: FirstParts;
     try {
-      first = (await parts.next()).value as Uint8Array;
-      second = first.length < size ? { done: true, value: undefined } : await parts.next();
+      parts = await firstParts(body, size);
     } catch (e) {
       throw this.#wrap("upload", key, e);
     }
-    if (second.done) {
+    const { first, second, rest } = parts;
+    if (second === undefined) {
       await this.#putObject(this.#opts.container, key, first, {}, signal);
       return;
     }
@@ -347,15 +345,19 @@ export class SwiftBucket implements Bucket {
     const manifest: { path: string; etag: string; size_bytes: number }[] = [];
     try {
       let data: Uint8Array | undefined = first;
-      let next: IteratorResult<Uint8Array> | undefined = second;
+      let next: Uint8Array | undefined = second;
       for (let n = 0; data !== undefined; n++) {
         const name = `${segPrefix}${String(n).padStart(8, "0")}`;
         written.push(name);
         const etag = await this.#putObject(segContainer, name, data, {}, signal);
         manifest.push({ path: `/${segContainer}/${name}`, etag, size_bytes: data.length });
-        const r: IteratorResult<Uint8Array> = next ?? await parts.next();
-        next = undefined;
-        data = r.done ? undefined : r.value;
+        if (next !== undefined) {
+          data = next;
+          next = undefined;
+        } else {
+          const r = await rest.next();
+          data = r.done ? undefined : r.value;
+        }
       }
       if (this.#opts.dynamicLargeObjects) {
         await this.#putObject(this.#opts.container, key, new Uint8Array(0), {
@@ -374,7 +376,7 @@ export class SwiftBucket implements Bucket {
         });
       }
     } catch (e) {
-      await parts.return(undefined).catch(() => {});
+      await rest.return(undefined).catch(() => {});
       for (const name of written) {
         await this.#deleteRaw(segContainer, name).catch((err) =>
           this.#logger?.warn("cannot delete segment of a failed upload", {
