@@ -296,8 +296,8 @@ export class XorIterator implements SampleIterator {
 }
 
 // The 32-bit view of the last `values` array given to decodeXorChunk, so that decoding many
-// chunks into one array creates no view per chunk.
-let lastValues: Float64Array = new Float64Array(0);
+// chunks into one array creates no view per chunk. Matched by buffer, offset and length (a
+// length-tracking array over a resizable buffer changes length).
 let lastBits: Int32Array = new Int32Array(0);
 
 /**
@@ -318,8 +318,10 @@ export function decodeXorChunk(
   if (ts.length < n || values.length < n) {
     throw new RangeError(`arrays hold ${Math.min(ts.length, values.length)} of ${n} samples`);
   }
-  if (values !== lastValues) {
-    lastValues = values;
+  if (
+    lastBits.buffer !== values.buffer || lastBits.byteOffset !== values.byteOffset ||
+    lastBits.length !== values.length * 2
+  ) {
     lastBits = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
   }
   decodeXorBits(data, n, ts, lastBits, source);
@@ -351,8 +353,11 @@ export class XorChunkEncoder {
   append(t: number, v: number): void {
     const w = this.#w;
     BITS_F64[0] = v;
-    const hi = BITS_U32[HI];
+    let hi = BITS_U32[HI];
     const lo = BITS_U32[LO];
+    // V8 may set the quiet bit of a stale marker that passed through a JS array; write the
+    // marker Prometheus compares bit for bit.
+    if (hi === 0x7ff80000 && lo === 2) hi = 0x7ff00000;
     if (this.#num === MAX_CHUNK_SAMPLES) throw new ChunkEncodeError("XOR chunk is full");
     if (this.#num > 0 && !(t > this.#t)) {
       throw new ChunkEncodeError(`timestamp ${t} not after ${this.#t}`);

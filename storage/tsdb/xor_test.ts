@@ -192,3 +192,31 @@ Deno.test("XOR iterator seek goes forward only and keeps the last sample after t
   assert.equal(it.seek(-5), ValueType.Float);
   assert.equal(it.atT(), 0);
 });
+
+Deno.test("the encoder writes a quieted stale marker as Prometheus' exact stale marker", () => {
+  const quiet = new DataView(new ArrayBuffer(8));
+  quiet.setUint32(0, 0x7ff80000);
+  quiet.setUint32(4, 2);
+  const a = new XorChunkEncoder();
+  a.append(1000, 1);
+  a.append(2000, quiet.getFloat64(0));
+  const b = new XorChunkEncoder();
+  b.append(1000, 1);
+  b.append(2000, STALE_NAN);
+  assert.deepEqual(a.bytes(), b.bytes());
+});
+
+Deno.test("decodeXorChunk writes into an array that grew with its resizable buffer", () => {
+  const chunk = (n: number) => {
+    const e = new XorChunkEncoder();
+    for (let i = 0; i < n; i++) e.append(i * 1000, i + 0.5);
+    return e.bytes();
+  };
+  const buf = new ArrayBuffer(4 * 8, { maxByteLength: 8 * 8 });
+  const vs = new Float64Array(buf);
+  const ts = new Float64Array(8);
+  assert.equal(decodeXorChunk(chunk(4), ts, vs), 4);
+  buf.resize(8 * 8);
+  assert.equal(decodeXorChunk(chunk(8), ts, vs), 8);
+  assert.deepEqual([...vs], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]);
+});
