@@ -1,6 +1,6 @@
 /**
- * The gRPC server: our HTTP/2 transport, gRPC framing and status handling, the health service
- * and the Thanos Info/Store/Query services.
+ * The gRPC server: our HTTP/2 transport, gRPC framing and status handling (unary, server- and
+ * bidirectional-streaming methods), the health service and the Thanos Info/Store/Query services.
  *
  * The transport is our own (`http2/`): Deno 2.9's `node:http2` server aborts the process when a
  * client closes a connection with GOAWAY right after many streams (denoland/deno#36788), and
@@ -25,7 +25,9 @@
  */
 export { Code, GrpcError } from "./status.ts";
 export {
+  type BidiStreamingImpl,
   type CallContext,
+  type CallKind,
   type CallObserver,
   GrpcServer,
   type GrpcServerOptions,

@@ -1,8 +1,9 @@
 /**
  * A gRPC server over the {@linkcode ServerStream} transport interface: routes
- * `/package.Service/Method` paths to unary and server-streaming handlers typed by
- * protobuf-es service descriptors, with gzip or snappy message compression, `grpc-timeout` deadlines as
- * an AbortSignal, and status codes in trailers (trailers-only for early errors).
+ * `/package.Service/Method` paths to unary, server-streaming and bidirectional-streaming handlers
+ * typed by protobuf-es service descriptors, with gzip or snappy message compression,
+ * `grpc-timeout` deadlines as an AbortSignal, and status codes in trailers (trailers-only for
+ * early errors).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import {
   create,
   type DescMessage,
   type DescMethod,
+  type DescService,
   fromBinary,
   type MessageInitShape,
   type MessageShape,
@@ -52,11 +54,23 @@ export type ServerStreamingImpl<I extends DescMessage, O extends DescMessage> = 
   ctx: CallContext,
 ) => AsyncIterable<MessageInitShape<O>>;
 
+/**
+ * A bidirectional-streaming method implementation: reads request messages as the client sends
+ * them and yields response messages. Iterating `requests` throws the call's error (a
+ * {@linkcode GrpcError} for an oversized or malformed message, the abort reason once the
+ * deadline passes or the client cancels); it ends when the client half-closes.
+ */
+export type BidiStreamingImpl<I extends DescMessage, O extends DescMessage> = (
+  requests: AsyncIterable<MessageShape<I>>,
+  ctx: CallContext,
+) => AsyncIterable<MessageInitShape<O>>;
+
 /** Implementations for (some of) a service's methods, keyed by their protobuf-es local name. */
 export type ServiceImpl<S extends GenServiceMethods> = {
   [K in keyof S]?: S[K]["methodKind"] extends "unary" ? UnaryImpl<S[K]["input"], S[K]["output"]>
     : S[K]["methodKind"] extends "server_streaming"
       ? ServerStreamingImpl<S[K]["input"], S[K]["output"]>
+    : S[K]["methodKind"] extends "bidi_streaming" ? BidiStreamingImpl<S[K]["input"], S[K]["output"]>
     : never;
 };
 
@@ -72,23 +86,34 @@ export interface GrpcServerOptions {
   observer?: CallObserver;
 }
 
-/** Receives call events; `kind` is the method kind as in `grpc_type` ("unary", "server_stream"). */
+/** A method kind as go-grpc-middleware's `grpc_type` label spells it. */
+export type CallKind = "unary" | "server_stream" | "bidi_stream";
+
+/** Receives call events; `kind` is the method kind as in `grpc_type`. */
 export interface CallObserver {
   /** A call to a known method started. */
-  started(method: string, kind: "unary" | "server_stream"): void;
-  /** The request message was received and decoded. */
-  received(method: string, kind: "unary" | "server_stream"): void;
+  started(method: string, kind: CallKind): void;
+  /** A request message was received (once per message on a bidirectional stream). */
+  received(method: string, kind: CallKind): void;
   /** A message was sent on the call. */
-  sent(method: string, kind: "unary" | "server_stream"): void;
+  sent(method: string, kind: CallKind): void;
   /** The call ended with `code` (Canceled when the client went away) after `seconds`. */
-  handled(method: string, kind: "unary" | "server_stream", code: Code, seconds: number): void;
+  handled(method: string, kind: CallKind, code: Code, seconds: number): void;
 }
+
+type MethodKind = "unary" | "server_streaming" | "bidi_streaming";
 
 interface Route {
   method: DescMethod;
-  kind: "unary" | "server_streaming";
+  kind: MethodKind;
   impl: (req: unknown, ctx: CallContext) => unknown;
 }
+
+const CALL_KINDS: Record<MethodKind, CallKind> = {
+  unary: "unary",
+  server_streaming: "server_stream",
+  bidi_streaming: "bidi_stream",
+};
 
 const DEFAULT_MAX_RECEIVE = 64 << 20;
 /** How long trailers may wait for flow control after a deadline before the stream is reset. */
@@ -98,6 +123,7 @@ const ACCEPT_ENCODING = "identity,gzip,snappy";
 /** Routes gRPC calls arriving on HTTP/2 streams to registered service implementations. */
 export class GrpcServer {
   readonly #routes = new Map<string, Route>();
+  readonly #services = new Map<string, DescService>();
   readonly #maxReceive: number;
   readonly #compress: boolean;
   readonly #onError?: (err: unknown, method: string) => void;
@@ -111,12 +137,15 @@ export class GrpcServer {
     this.#observer = options.observer;
   }
 
-  /** Registers a service; only unary and server-streaming methods are supported. */
+  /**
+   * Registers a service; unary, server-streaming and bidirectional-streaming methods are
+   * supported (client streaming is not).
+   */
   addService<S extends GenServiceMethods>(service: GenService<S>, impl: ServiceImpl<S>): this {
     for (const [local, fn] of Object.entries(impl)) {
       const method = (service.method as Record<string, DescMethod>)[local];
       if (!method) throw new TypeError(`${service.typeName} has no method ${local}`);
-      if (method.methodKind !== "unary" && method.methodKind !== "server_streaming") {
+      if (method.methodKind === "client_streaming") {
         throw new TypeError(`${method.methodKind} methods are not supported (${local})`);
       }
       this.#routes.set(`/${service.typeName}/${method.name}`, {
@@ -125,7 +154,13 @@ export class GrpcServer {
         impl: fn as Route["impl"],
       });
     }
+    this.#services.set(service.typeName, service);
     return this;
+  }
+
+  /** The registered services, in registration order (what reflection lists). */
+  services(): DescService[] {
+    return [...this.#services.values()];
   }
 
   /** Serves one HTTP/2 stream as a gRPC call; never throws. */
@@ -156,7 +191,7 @@ export class GrpcServer {
         : `malformed method name: ${stream.path}`;
       return call.finish(Code.Unimplemented, msg);
     }
-    const kind = route.kind === "unary" ? "unary" : "server_stream";
+    const kind = CALL_KINDS[route.kind];
     const obs = this.#observer;
     if (!obs) return await this.#serveCall(stream, route, call);
     const t0 = performance.now();
@@ -222,22 +257,44 @@ export class GrpcServer {
       method: stream.path,
       deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
     };
+    // A failure reading a bidirectional stream's requests decides the status even if the
+    // handler caught it.
+    let readError: unknown;
     try {
-      const request = await this.#readRequest(stream, route.method.input, reqEncoding, ctrl.signal);
-      call.onReceived?.();
-      if (route.kind === "unary") {
-        const res = await route.impl(request, ctx) as MessageInitShape<DescMessage>;
-        ctrl.signal.throwIfAborted();
-        await call.send(route.method.output, res);
-      } else {
-        const it = route.impl(request, ctx) as AsyncIterable<MessageInitShape<DescMessage>>;
+      if (route.kind === "bidi_streaming") {
+        const requests = this.#readRequests(stream, route.method.input, reqEncoding, ctrl.signal, {
+          received: () => call.onReceived?.(),
+          failed: (e) => readError ??= e,
+        });
+        const it = route.impl(requests, ctx) as AsyncIterable<MessageInitShape<DescMessage>>;
         for await (const res of it) {
           ctrl.signal.throwIfAborted();
           await call.send(route.method.output, res);
         }
+        if (readError !== undefined) throw readError;
+      } else {
+        const request = await this.#readRequest(
+          stream,
+          route.method.input,
+          reqEncoding,
+          ctrl.signal,
+        );
+        call.onReceived?.();
+        if (route.kind === "unary") {
+          const res = await route.impl(request, ctx) as MessageInitShape<DescMessage>;
+          ctrl.signal.throwIfAborted();
+          await call.send(route.method.output, res);
+        } else {
+          const it = route.impl(request, ctx) as AsyncIterable<MessageInitShape<DescMessage>>;
+          for await (const res of it) {
+            ctrl.signal.throwIfAborted();
+            await call.send(route.method.output, res);
+          }
+        }
       }
       await call.finish(Code.OK, "");
-    } catch (e) {
+    } catch (thrown) {
+      const e = readError ?? thrown;
       if (call.cancelled || e instanceof StreamClosedError) return;
       if (e instanceof GrpcError) return await call.finish(e.code, e.message);
       this.#onError?.(e, stream.path);
@@ -273,15 +330,77 @@ export class GrpcServer {
     if (request === undefined) {
       throw new GrpcError(Code.Unimplemented, "grpc: no request message");
     }
+    return decodeRequest(schema, request);
+  }
+
+  /**
+   * The request messages of a bidirectional stream, decoded as they arrive. A wait for the next
+   * message ends with the abort reason when `signal` aborts (the client may never half-close).
+   */
+  async *#readRequests(
+    stream: ServerStream,
+    schema: DescMessage,
+    encoding: MessageEncoding,
+    signal: AbortSignal,
+    events: { received: () => void; failed: (e: unknown) => void },
+  ): AsyncGenerator<unknown> {
+    const messages = readMessages(stream.body, encoding, this.#maxReceive)[Symbol.asyncIterator]();
+    let done = false;
     try {
-      return fromBinary(schema, request);
-    } catch (e) {
-      throw new GrpcError(
-        Code.Internal,
-        `grpc: error unmarshalling request: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      while (true) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await untilAborted(messages.next(), signal);
+          if (next.done) {
+            done = true;
+            return;
+          }
+          events.received();
+        } catch (e) {
+          done = true;
+          if (!signal.aborted) events.failed(e);
+          throw e;
+        }
+        let request: unknown;
+        try {
+          request = decodeRequest(schema, next.value);
+        } catch (e) {
+          events.failed(e);
+          throw e;
+        }
+        yield request;
+      }
+    } finally {
+      // A handler that stops reading early leaves the body to the stream's end (finishing the
+      // call resets the client's half); a pending read is not awaited.
+      if (!done) messages.return(undefined).catch(() => {});
     }
   }
+}
+
+/** Decodes one request message; a malformed one is Internal, as in grpc-go. */
+function decodeRequest(schema: DescMessage, bytes: Uint8Array): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (e) {
+    throw new GrpcError(
+      Code.Internal,
+      `grpc: error unmarshalling request: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+/** Settles like `p`, or rejects with the abort reason once `signal` aborts first. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) {
+      p.catch(() => {});
+      return onAbort();
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The response side of one call: headers once, messages, then exactly one status. */

@@ -10,7 +10,15 @@ import {
   SeriesResponseSchema,
   Store,
 } from "../../proto/gen/store/storepb/rpc_pb.ts";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import type { GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+} from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
 import { ErrorCode, Flag, FrameType } from "./http2/frame.ts";
 import { HpackDecoder } from "./http2/hpack.ts";
 import { type Frame, RawClient, u32 } from "./http2/testing.ts";
@@ -19,7 +27,7 @@ import { HealthService } from "./health.ts";
 import { serveHttp2 } from "./http2/server.ts";
 import { type CallContext, GrpcServer } from "./server.ts";
 import { Code, GrpcError } from "./status.ts";
-import { TestClient } from "./testing.ts";
+import { duplexReader, TestClient } from "./testing.ts";
 
 /** Awaits `fn` and returns what it rejected with; fails if it resolved. */
 async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
@@ -401,6 +409,211 @@ Deno.test("grpc: compressResponses gzips answers for clients that accept gzip", 
     assert.equal(fromBinary(SeriesResponseSchema, plain).result.value, `0${"x".repeat(100)}`);
   } finally {
     c.close();
+    await server.shutdown(1000);
+  }
+});
+
+// A test-only service with a bidirectional method, described in code:
+// `package test; message Text { string text = 1; }`
+// `service Echo { rpc Chat(stream Text) returns (stream Text); }`
+const echoRegistry = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "echo_test.proto",
+    package: "test",
+    syntax: "proto3",
+    messageType: [{
+      name: "Text",
+      field: [{
+        name: "text",
+        jsonName: "text",
+        number: 1,
+        type: FieldDescriptorProto_Type.STRING,
+        label: FieldDescriptorProto_Label.OPTIONAL,
+      }],
+    }],
+    service: [{
+      name: "Echo",
+      method: [{
+        name: "Chat",
+        inputType: ".test.Text",
+        outputType: ".test.Text",
+        clientStreaming: true,
+        serverStreaming: true,
+      }],
+    }],
+  }),
+  () => undefined,
+);
+const TextSchema = echoRegistry.getMessage("test.Text") as GenMessage<
+  Message<"test.Text"> & { text: string }
+>;
+const EchoService = echoRegistry.getService("test.Echo") as GenService<{
+  chat: { methodKind: "bidi_streaming"; input: typeof TextSchema; output: typeof TextSchema };
+}>;
+const CHAT = "/test.Echo/Chat";
+
+/**
+ * A server whose test.Echo/Chat answers `echo <text>` to each request as it arrives, `end` after
+ * the client's half-close; `fail` is InvalidArgument, `stop` ends the call early (OK).
+ */
+async function startEchoServer(observed: Observed = {}, grpcOpts = {}) {
+  const grpc = new GrpcServer(grpcOpts);
+  grpc.addService(EchoService, {
+    async *chat(requests, ctx) {
+      observed.encoding = ctx.metadata.get("grpc-encoding");
+      try {
+        for await (const req of requests) {
+          if (req.text === "fail") throw new GrpcError(Code.InvalidArgument, "no fail please");
+          if (req.text === "stop") return;
+          yield { text: `echo ${req.text}` };
+        }
+        yield { text: "end" };
+      } catch (e) {
+        observed.abortReason = ctx.signal.aborted ? ctx.signal.reason : e;
+        throw e;
+      }
+    },
+  });
+  const server = await serveHttp2({ port: 0, hostname: "127.0.0.1" }, grpc.handle);
+  return { server, target: `127.0.0.1:${server.addr.port}` };
+}
+
+Deno.test("grpc: bidirectional streams answer each request as it arrives, then end on half-close", async () => {
+  const events: string[] = [];
+  const observer = {
+    started: (m: string, k: string) => events.push(`start ${m} ${k}`),
+    received: (m: string, k: string) => events.push(`recv ${m} ${k}`),
+    sent: (m: string, k: string) => events.push(`sent ${m} ${k}`),
+    handled: (m: string, k: string, code: number) => events.push(`done ${m} ${k} ${code}`),
+  };
+  const observed: Observed = {};
+  const { server, target } = await startEchoServer(observed, { observer });
+  const client = new TestClient(target);
+  // grpc.default_compression_algorithm 2 = gzip in grpc-js.
+  const gzipClient = new TestClient(target, { "grpc.default_compression_algorithm": 2 });
+  try {
+    const call = client.openBidi(CHAT, TextSchema, TextSchema);
+    const r = duplexReader(call);
+    // Each answer arrives before the next request is written: requests are read as they come.
+    call.write({ text: "a" });
+    assert.equal((await r.next()).text, "echo a");
+    // 300 kB: more than the 64 KiB stream windows both ways.
+    const big = "b".repeat(300_000);
+    call.write({ text: big });
+    assert.equal((await r.next()).text, `echo ${big}`);
+    call.end();
+    assert.equal((await r.next()).text, "end");
+    assert.equal((await r.status).code, Code.OK);
+    assert.deepEqual(events, [
+      `start ${CHAT} bidi_stream`,
+      `recv ${CHAT} bidi_stream`,
+      `sent ${CHAT} bidi_stream`,
+      `recv ${CHAT} bidi_stream`,
+      `sent ${CHAT} bidi_stream`,
+      `sent ${CHAT} bidi_stream`,
+      `done ${CHAT} bidi_stream 0`,
+    ]);
+
+    const gz = gzipClient.openBidi(CHAT, TextSchema, TextSchema);
+    const gr = duplexReader(gz);
+    gz.write({ text: "z".repeat(1000) });
+    assert.equal((await gr.next()).text, `echo ${"z".repeat(1000)}`);
+    gz.end();
+    assert.equal((await gr.next()).text, "end");
+    assert.equal((await gr.status).code, Code.OK);
+    assert.equal(observed.encoding, "gzip");
+  } finally {
+    client.close();
+    gzipClient.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: bidirectional stream errors: handler status, early end, malformed and oversized requests", async () => {
+  const { server, target } = await startEchoServer({}, { maxReceiveMessageSize: 1000 });
+  const client = new TestClient(target);
+  try {
+    const failing = client.openBidi(CHAT, TextSchema, TextSchema);
+    const fr = duplexReader(failing);
+    failing.write({ text: "x" });
+    assert.equal((await fr.next()).text, "echo x");
+    failing.write({ text: "fail" });
+    assert.deepEqual(await fr.status, { code: Code.InvalidArgument, details: "no fail please" });
+
+    // The handler returns while the client still has its half open: OK, and the client is told
+    // to stop sending.
+    const early = client.openBidi(CHAT, TextSchema, TextSchema);
+    const er = duplexReader(early);
+    early.write({ text: "stop" });
+    assert.equal((await er.status).code, Code.OK);
+
+    const oversized = client.openBidi(CHAT, TextSchema, TextSchema);
+    const or = duplexReader(oversized);
+    oversized.write({ text: "ok" });
+    assert.equal((await or.next()).text, "echo ok");
+    oversized.write({ text: "o".repeat(2000) });
+    const os = await or.status;
+    assert.equal(os.code, Code.ResourceExhausted, os.details);
+
+    // Bytes that do not parse as test.Text (field 1 with wire type 7).
+    const malformed = client.client.makeBidiStreamRequest(
+      CHAT,
+      (b: Uint8Array) => Buffer.from(b),
+      (b: Buffer) => b,
+      new grpc.Metadata(),
+      {},
+    );
+    const mr = duplexReader(malformed);
+    malformed.write(new Uint8Array([0x0f, 0x01]));
+    const ms = await mr.status;
+    assert.equal(ms.code, Code.Internal, ms.details);
+    assert.match(ms.details, /error unmarshalling request/);
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("grpc: bidirectional streams end with the deadline or the client's cancel", async () => {
+  const observed: Observed = {};
+  const { server, target } = await startEchoServer(observed);
+  const client = new TestClient(target);
+  try {
+    // The client sends nothing and keeps its half open: the deadline must still end the wait.
+    const t0 = performance.now();
+    const waiting = client.openBidi(CHAT, TextSchema, TextSchema, { timeoutMs: 300 });
+    assert.equal((await duplexReader(waiting).status).code, Code.DeadlineExceeded);
+    assert.ok(performance.now() - t0 < 5000);
+    for (let i = 0; i < 50 && observed.abortReason === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(observed.abortReason instanceof GrpcError);
+    assert.ok(
+      [Code.DeadlineExceeded, Code.Canceled].includes(observed.abortReason.code as 1 | 4),
+      `abort reason ${observed.abortReason.code}`,
+    );
+
+    observed.abortReason = undefined;
+    const cancelled = client.openBidi(CHAT, TextSchema, TextSchema);
+    const cr = duplexReader(cancelled);
+    cancelled.write({ text: "c" });
+    assert.equal((await cr.next()).text, "echo c");
+    cancelled.cancel();
+    assert.equal((await cr.status).code, Code.Canceled);
+    for (let i = 0; i < 50 && observed.abortReason === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(observed.abortReason instanceof GrpcError);
+    assert.equal(observed.abortReason.code, Code.Canceled);
+
+    // The server carries on.
+    const again = client.openBidi(CHAT, TextSchema, TextSchema);
+    const ar = duplexReader(again);
+    again.end();
+    assert.equal((await ar.next()).text, "end");
+    assert.equal((await ar.status).code, Code.OK);
+  } finally {
+    client.close();
     await server.shutdown(1000);
   }
 });

@@ -1,6 +1,7 @@
 /**
- * Test helpers: a real @grpc/grpc-js client calling methods by path with protobuf-es
- * (de)serialization, so tests exercise an independent HTTP/2 + gRPC implementation.
+ * Test helpers: a real @grpc/grpc-js client calling unary, server-streaming and bidirectional
+ * methods by path with protobuf-es (de)serialization, so tests exercise an independent HTTP/2 +
+ * gRPC implementation.
  *
  * @module
  */
@@ -111,10 +112,58 @@ export class TestClient {
     });
   }
 
+  /** Opens a bidirectional-streaming call and returns the raw grpc-js duplex stream. */
+  openBidi<I extends DescMessage, O extends DescMessage>(
+    path: string,
+    input: I,
+    output: O,
+    opts: TestCallOptions = {},
+  ): grpc.ClientDuplexStream<MessageInitShape<I>, MessageShape<O>> {
+    const [md, co] = this.#meta(opts);
+    return this.client.makeBidiStreamRequest(
+      path,
+      (v: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, v))),
+      (b: Buffer) => fromBinary(output, b),
+      md,
+      co,
+    );
+  }
+
   /** Closes the channel (grpc-js sends GOAWAY). */
   close(): void {
     this.client.close();
   }
+}
+
+/** What {@linkcode duplexReader} gives. */
+export interface DuplexReader<T> {
+  /** Resolves to the next message received (in order). */
+  next(): Promise<T>;
+  /** Resolves to the call's final status. */
+  readonly status: Promise<CallError>;
+}
+
+/** Reads a streaming call's messages one at a time, and its final status. */
+export function duplexReader<T>(call: grpc.ClientReadableStream<T>): DuplexReader<T> {
+  const queue: T[] = [];
+  const waiting: ((m: T) => void)[] = [];
+  call.on("data", (m: T) => {
+    const w = waiting.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  const status = new Promise<CallError>((resolve) => {
+    call.on("status", (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details }));
+  });
+  // Failures are reported through `status`.
+  call.on("error", () => {});
+  return {
+    next: () =>
+      queue.length > 0
+        ? Promise.resolve(queue.shift()!)
+        : new Promise<T>((resolve) => waiting.push(resolve)),
+    status,
+  };
 }
 
 function toCallError(e: grpc.ServiceError): CallError {
