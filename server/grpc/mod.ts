@@ -1,6 +1,7 @@
 /**
  * The gRPC server: our HTTP/2 transport, gRPC framing and status handling (unary, server- and
- * bidirectional-streaming methods), the health service and the Thanos Info/Store/Query services.
+ * bidirectional-streaming methods), the health and reflection services and the Thanos
+ * Info/Store/Query services.
  *
  * The transport is our own (`http2/`): Deno 2.9's `node:http2` server aborts the process when a
  * client closes a connection with GOAWAY right after many streams (denoland/deno#36788), and
@@ -36,6 +37,7 @@ export {
   type UnaryImpl,
 } from "./server.ts";
 export { HealthService, ServingStatus } from "./health.ts";
+export { registerReflectionService } from "./reflection.ts";
 export {
   type Http2Server,
   type Http2ServerOptions,

@@ -1,12 +1,14 @@
 /**
- * Assembles the Thanos gRPC endpoint (`--http.thanos.port`): health, Info, Store and optionally
- * Query on our HTTP/2 transport, with graceful shutdown that first reports NOT_SERVING.
+ * Assembles the Thanos gRPC endpoint (`--http.thanos.port`): health, Info, Store, optionally
+ * Query, and server reflection (as Thanos and thanos-parquet-gateway register it) on our HTTP/2
+ * transport, with graceful shutdown that first reports NOT_SERVING.
  *
  * @module
  */
 import type { Labels } from "../../../engine/labels.ts";
 import { HealthService } from "../health.ts";
 import { serveHttp2, type TlsConfig } from "../http2/server.ts";
+import { registerReflectionService } from "../reflection.ts";
 import { type CallObserver, GrpcServer } from "../server.ts";
 import { type InfoState, registerInfoService } from "./info.ts";
 import { type QueryServiceOptions, registerQueryService } from "./query.ts";
@@ -77,6 +79,7 @@ export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<Th
     externalLabelNames: opts.externalLabelNames,
   });
   if (opts.query) registerQueryService(grpc, opts.query);
+  registerReflectionService(grpc);
   const server = await serveHttp2({
     port: opts.port,
     hostname: opts.hostname,
