@@ -5,7 +5,8 @@ set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # Independent gRPC clients of the Thanos services (Python grpcio, grpc-go 1.33 built offline with
-# Thanos' snappy library) and openssl for the TLS/mTLS test certificates.
+# Thanos' snappy library; its reflection stubs for the reflection test) and openssl for the
+# TLS/mTLS test certificates.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 /usr/bin/python3 -c "import grpc, google.protobuf" >/dev/null 2>&1 || need+=(python3-grpcio python3-protobuf)
 command -v go >/dev/null 2>&1 || need+=(golang-go)

@@ -10,41 +10,15 @@ import {
   SeriesResponseSchema,
 } from "../../../proto/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
+import { buildGoProgram } from "../testing_go.ts";
 import { start } from "./testing.ts";
 
 const PROGRAM = new URL("../testdata/grpcgo_client.go", import.meta.url).pathname;
-const GOPATH = "/usr/share/gocode";
-
-/**
- * Builds testdata/grpcgo_client.go with Debian's golang-google-grpc-dev (grpc-go 1.33) and
- * golang-github-klauspost-compress-dev; null when they are not installed. Go's build cache keeps
- * later runs fast.
- */
-async function buildClient(): Promise<string | null> {
-  for (const dep of ["google.golang.org/grpc", "github.com/klauspost/compress/snappy"]) {
-    try {
-      await Deno.stat(`${GOPATH}/src/${dep}`);
-    } catch {
-      return null;
-    }
-  }
-  const dir = await Deno.makeTempDir();
-  try {
-    const out = await new Deno.Command("go", {
-      args: ["build", "-o", `${dir}/grpcgo_client`, PROGRAM],
-      env: { GO111MODULE: "off", GOPATH },
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-    return `${dir}/grpcgo_client`;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
-const client = await buildClient();
+// testdata/grpcgo_client.go with Thanos' snappy library (golang-github-klauspost-compress-dev).
+const client = await buildGoProgram(PROGRAM, [
+  "google.golang.org/grpc",
+  "github.com/klauspost/compress/snappy",
+]);
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 
