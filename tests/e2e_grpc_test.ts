@@ -3,8 +3,9 @@
  * `convert --convert.once`, served by the real `serve`, and a grpc-js client built from the same
  * protos checks that Info announces the streams and time range, that Store.Series returns the
  * series and raw samples (XOR chunks decoded) the HTTP API returns, that LabelNames and
- * LabelValues equal the HTTP API's, and that Query and QueryRange equal `/api/v1/query` and
- * `/api/v1/query_range` for the oracle query set.
+ * LabelValues equal the HTTP API's, that Query and QueryRange equal `/api/v1/query` and
+ * `/api/v1/query_range` for the oracle query set, and that server reflection (what
+ * `grpcurl list` and `describe` use) lists the services and describes thanos.Store.
  */
 import assert from "node:assert/strict";
 import { writeDemoBlocks } from "../examples/demo.ts";
@@ -15,6 +16,12 @@ import {
   QueryRequestSchema,
   QueryResponseSchema,
 } from "../proto/gen/api/query/querypb/query_pb.ts";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import {
+  ServerReflectionRequestSchema,
+  ServerReflectionResponseSchema,
+} from "../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import { InfoRequestSchema, InfoResponseSchema } from "../proto/gen/info/infopb/rpc_pb.ts";
 import {
   LabelNamesRequestSchema,
@@ -26,7 +33,7 @@ import {
 } from "../proto/gen/store/storepb/rpc_pb.ts";
 import type { TimeSeries } from "../proto/gen/store/storepb/prompb/types_pb.ts";
 import { LabelMatcher_Type } from "../proto/gen/store/storepb/types_pb.ts";
-import { TestClient } from "../server/grpc/testing.ts";
+import { duplexReader, TestClient } from "../server/grpc/testing.ts";
 import { XorIterator } from "../storage/tsdb/xor.ts";
 import { convertOnce, type GatewayServer, startServe } from "./oracle/gateway.ts";
 import { QUERIES } from "./oracle/queries.ts";
@@ -132,6 +139,41 @@ Deno.test({
         assert.equal(info.store?.minTime, BigInt(firstDay));
         assert.equal(info.store?.maxTime, BigInt(firstDay + 2 * DAY));
         assert.ok(info.query, "the Query API is announced");
+      });
+
+      await t.step("reflection lists the services and describes thanos.Store", async () => {
+        const call = c.openBidi(
+          "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+          ServerReflectionRequestSchema,
+          ServerReflectionResponseSchema,
+        );
+        const r = duplexReader(call);
+        call.write({ messageRequest: { case: "listServices", value: "" } });
+        const list = await r.next();
+        if (list.messageResponse.case !== "listServicesResponse") assert.fail(String(list));
+        assert.deepEqual(list.messageResponse.value.service.map((s) => s.name), [
+          "grpc.health.v1.Health",
+          "grpc.reflection.v1.ServerReflection",
+          "grpc.reflection.v1alpha.ServerReflection",
+          "thanos.Query",
+          "thanos.Store",
+          "thanos.info.Info",
+        ]);
+        call.write({ messageRequest: { case: "fileContainingSymbol", value: "thanos.Store" } });
+        const store = await r.next();
+        if (store.messageResponse.case !== "fileDescriptorResponse") assert.fail(String(store));
+        const file = fromBinary(
+          FileDescriptorProtoSchema,
+          store.messageResponse.value.fileDescriptorProto[0],
+        );
+        assert.equal(file.name, "store/storepb/rpc.proto");
+        assert.ok(file.service[0].method.some((m) => m.name === "Series"));
+        call.write({ messageRequest: { case: "fileContainingSymbol", value: "nope.Nope" } });
+        const unknown = await r.next();
+        assert.equal(unknown.messageResponse.case, "errorResponse");
+        assert.equal(unknown.messageResponse.value.errorCode, 5);
+        call.end();
+        assert.equal((await r.status).code, 0);
       });
 
       await t.step("Series returns what /api/v1/series and raw-sample queries return", async () => {

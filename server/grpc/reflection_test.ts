@@ -12,7 +12,6 @@ import {
 } from "../../proto/gen/grpc/reflection/v1/reflection_pb.ts";
 import {
   ServerReflectionRequestSchema as AlphaRequestSchema,
-  type ServerReflectionResponse as AlphaResponse,
   ServerReflectionResponseSchema as AlphaResponseSchema,
 } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { labelsFromRecord } from "../../engine/labels.ts";
@@ -102,7 +101,7 @@ Deno.test("reflection: list_services names every registered service, v1 and v1al
     const alpha = client.openBidi(V1ALPHA, AlphaRequestSchema, AlphaResponseSchema);
     const ar = duplexReader(alpha);
     alpha.write({ messageRequest: { case: "listServices", value: "" } });
-    const a: AlphaResponse = await ar.next();
+    const a = await ar.next();
     assert.equal(a.$typeName, "grpc.reflection.v1alpha.ServerReflectionResponse");
     if (a.messageResponse.case !== "listServicesResponse") assert.fail(JSON.stringify(a));
     assert.deepEqual(a.messageResponse.value.service.map((s) => s.name), SERVICES);

@@ -143,8 +143,8 @@ export interface DuplexReader<T> {
   readonly status: Promise<CallError>;
 }
 
-/** Reads a streaming call's messages one at a time, and its final status. */
-export function duplexReader<T>(call: grpc.ClientReadableStream<T>): DuplexReader<T> {
+/** Reads a bidirectional call's messages one at a time, and its final status. */
+export function duplexReader<T>(call: grpc.ClientDuplexStream<never, T>): DuplexReader<T> {
   const queue: T[] = [];
   const waiting: ((m: T) => void)[] = [];
   call.on("data", (m: T) => {
