@@ -46,26 +46,86 @@ export async function* readMessages(
   encoding: MessageEncoding,
   maxMessageSize: number,
 ): AsyncGenerator<Uint8Array> {
-  let buf: Uint8Array = new Uint8Array(0);
+  const pending = new ByteQueue();
   for await (const chunk of body) {
-    buf = buf.length === 0 ? chunk : concat(buf, chunk);
-    while (buf.length >= 5) {
-      const len = new DataView(buf.buffer, buf.byteOffset, 5).getUint32(1);
+    pending.push(chunk);
+    while (pending.length >= 5) {
+      const len = pending.uint32At(1);
       if (len > maxMessageSize) {
         throw new GrpcError(
           Code.ResourceExhausted,
           `grpc: received message larger than max (${len} vs. ${maxMessageSize})`,
         );
       }
-      if (buf.length < 5 + len) break;
-      const flag = buf[0];
-      const payload = buf.subarray(5, 5 + len);
-      buf = buf.subarray(5 + len);
-      yield decompress(flag, payload, encoding, maxMessageSize);
+      if (pending.length < 5 + len) break;
+      const frame = pending.take(5 + len);
+      yield decompress(frame[0], frame.subarray(5), encoding, maxMessageSize);
     }
   }
-  if (buf.length > 0) {
+  if (pending.length > 0) {
     throw new GrpcError(Code.Internal, "grpc: request body ends inside a message");
+  }
+}
+
+/**
+ * Bytes received but not yet framed, kept as the chunks that brought them: a message that
+ * arrives in many chunks is copied once when complete, not once per chunk.
+ */
+class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  /** Offset of the first unread byte in the first chunk. */
+  #offset = 0;
+  /** Unread bytes. */
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** The big-endian uint32 at unread byte `at` (`at + 4 <= length`). */
+  uint32At(at: number): number {
+    let v = 0;
+    for (let i = 0; i < 4; i++) v = v * 256 + this.#byteAt(at + i);
+    return v;
+  }
+
+  #byteAt(at: number): number {
+    let i = 0;
+    let pos = this.#offset + at;
+    while (pos >= this.#chunks[i].length) pos -= this.#chunks[i++].length;
+    return this.#chunks[i][pos];
+  }
+
+  /** Removes and returns the first `n` unread bytes (`n <= length`). */
+  take(n: number): Uint8Array {
+    const first = this.#chunks[0];
+    let out: Uint8Array;
+    if (first.length - this.#offset >= n) {
+      out = first.subarray(this.#offset, this.#offset + n);
+      this.#offset += n;
+    } else {
+      out = new Uint8Array(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.#chunks[0];
+        const k = Math.min(c.length - this.#offset, n - filled);
+        out.set(c.subarray(this.#offset, this.#offset + k), filled);
+        filled += k;
+        this.#offset += k;
+        if (this.#offset === c.length) {
+          this.#chunks.shift();
+          this.#offset = 0;
+        }
+      }
+    }
+    if (this.#chunks.length > 0 && this.#offset === this.#chunks[0].length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+    this.length -= n;
+    return out;
   }
 }
 
@@ -96,11 +156,4 @@ function decompress(
     }
     throw new GrpcError(Code.Internal, `grpc: failed to decompress the message: ${msg}`);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
