@@ -407,7 +407,7 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 class Call {
   encoding: MessageEncoding = "identity";
   cancelled = false;
-  /** The status sent, once sent. */
+  /** The status the call ended with, once it has ended. */
   status: Code | undefined;
   /** Called after each message sent. */
   onSent: (() => void) | undefined;
@@ -447,6 +447,9 @@ class Call {
   async finish(code: Code, message: string): Promise<void> {
     if (this.#finished || this.#stream.closed) return;
     this.#finished = true;
+    // The code the call ended with, even if the trailers cannot be delivered (a client that
+    // stopped reading past its deadline gets a reset, but the call still ended DeadlineExceeded).
+    this.status = code;
     const status: HeaderField[] = [["grpc-status", String(code)]];
     if (message) status.push(["grpc-message", encodeGrpcMessage(message)]);
     try {
@@ -456,7 +459,6 @@ class Call {
         this.#headersQueued = true;
         await this.#stream.respond([...this.#headers(), ...status], true);
       } else await this.#stream.end(status);
-      this.status = code;
     } catch (e) {
       if (!(e instanceof StreamClosedError)) throw e;
     }

@@ -290,7 +290,14 @@ Deno.test("grpc: the call observer sees start, each message and the final code",
 
 Deno.test("grpc: a deadline while the reader stalls resets the stream; the server carries on", async () => {
   const observed: Observed = {};
-  const { server, target } = await startServer(observed);
+  const codes: number[] = [];
+  const observer = {
+    started: () => {},
+    received: () => {},
+    sent: () => {},
+    handled: (_m: string, _k: string, code: number) => codes.push(code),
+  };
+  const { server, target } = await startServer(observed, { observer });
   const c = await RawClient.connect(server.addr.port);
   try {
     // Series with 1000 messages of 100 kB; the client never grants window beyond 64 KiB.
@@ -311,6 +318,9 @@ Deno.test("grpc: a deadline while the reader stalls resets the stream; the serve
     const rst = await c.until((f) => f.type === FrameType.RST_STREAM && f.stream === 1);
     assert.equal(u32(rst!.payload), ErrorCode.CANCEL);
     assert.ok(performance.now() - t0 < 2900, "reset within deadline + grace");
+    // The call ended DeadlineExceeded although its trailers could not be delivered.
+    for (let i = 0; i < 100 && codes.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(codes, [Code.DeadlineExceeded]);
     const client = new TestClient(target);
     const res = await client.unary(CHECK, HealthCheckRequestSchema, HealthCheckResponseSchema, {});
     assert.equal(res.status, ServingStatus.SERVING);
