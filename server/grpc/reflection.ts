@@ -177,7 +177,7 @@ function answer(req: Request, index: DescriptorIndex, sent: Set<string>): Respon
           case: "allExtensionNumbersResponse",
           value: {
             baseTypeName: r.value,
-            extensionNumber: index.extensionsOf(r.value).map((x) => x.number),
+            extensionNumber: index.extensionsOf(r.value).map((x) => x.number).sort((a, b) => a - b),
           },
         }
         : notFound(`unknown type: ${r.value}`);

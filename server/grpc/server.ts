@@ -355,7 +355,6 @@ export class GrpcServer {
             done = true;
             return;
           }
-          events.received();
         } catch (e) {
           done = true;
           if (!signal.aborted) events.failed(e);
@@ -368,6 +367,8 @@ export class GrpcServer {
           events.failed(e);
           throw e;
         }
+        // Counted once decoded, as for unary requests (grpc-go counts what it could unmarshal).
+        events.received();
         yield request;
       }
     } finally {
