@@ -23,8 +23,15 @@ import type { TokenCredential } from "@azure/identity";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
-import { type FirstParts, firstParts } from "./parts.ts";
+import {
+  BucketError,
+  checkRange,
+  existsByAttributes,
+  keysByPage,
+  listDirectory,
+  ObjectNotFoundError,
+} from "./bucket.ts";
+import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -224,9 +231,7 @@ export class AzureBucket implements Bucket {
     length: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
-      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
-    }
+    checkRange(PROVIDER, key, offset, length);
     if (length === 0) {
       await this.attributes(key, signal);
       return new Uint8Array(0);
@@ -275,9 +280,8 @@ export class AzureBucket implements Bucket {
     signal?: AbortSignal,
   ): AsyncIterable<string> {
     const dir = listDirectory(prefix);
-    let token: string | undefined;
-    do {
-      const page = await this.#retry("iter", prefix, signal, async (s) => {
+    yield* keysByPage(dir, (token) =>
+      this.#retry("iter", prefix, signal, async (s) => {
         const pages = options.recursive
           ? this.#container.listBlobsFlat({ prefix: dir, abortSignal: s })
             .byPage({ continuationToken: token })
@@ -294,10 +298,7 @@ export class AzureBucket implements Bucket {
           ...(seg.blobPrefixes ?? []).map((p) => p.name),
         ].sort();
         return { keys, next: r.value.continuationToken || undefined };
-      });
-      for (const key of page.keys) if (key !== dir) yield key;
-      token = page.next;
-    } while (token);
+      }));
   }
 
   /**
@@ -312,13 +313,9 @@ export class AzureBucket implements Bucket {
   ): Promise<void> {
     const blob = this.#container.getBlockBlobClient(key);
     const size = this.#opts.blockSize;
-    let parts: FirstParts;
-    try {
-      parts = await firstParts(body, size);
-    } catch (e) {
+    const { first, second, rest } = await firstParts(body, size).catch((e) => {
       throw this.#wrap("upload", key, e);
-    }
-    const { first, second, rest } = parts;
+    });
     if (second === undefined) {
       return await this.#retry("upload", key, signal, async (s) => {
         await blob.upload(first, first.length, { abortSignal: s });

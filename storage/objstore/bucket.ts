@@ -97,9 +97,44 @@ export function isObjectNotFound(err: unknown): err is ObjectNotFoundError {
   return err instanceof ObjectNotFoundError;
 }
 
+/**
+ * Throws {@linkcode BucketError} unless `offset`/`length` is a valid byte range: both
+ * non-negative, the end a safe integer. Every provider's `getRange` checks this first.
+ */
+export function checkRange(provider: string, key: string, offset: number, length: number): void {
+  if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
+    throw new BucketError(provider, "get_range", key, `invalid range ${offset}+${length}`);
+  }
+}
+
 /** The directory a list prefix names: the prefix with a trailing `/` (the root stays `""`). */
 export function listDirectory(prefix: string): string {
   return prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+}
+
+/** One page of a provider's listing. */
+export interface ListPage {
+  /** The keys and sub-directories of the page, sorted. */
+  keys: string[];
+  /** Where the next page starts; `undefined` (or empty) after the last page. */
+  next?: string;
+}
+
+/**
+ * Yields the keys of a paged listing of directory `dir`: `page(undefined)` first, then each
+ * `next` token until there is none. The directory's own key is left out (some tools create
+ * "directory" marker objects named like the prefix).
+ */
+export async function* keysByPage(
+  dir: string,
+  page: (token: string | undefined) => Promise<ListPage>,
+): AsyncGenerator<string> {
+  let token: string | undefined;
+  do {
+    const p = await page(token);
+    for (const key of p.keys) if (key !== dir) yield key;
+    token = p.next;
+  } while (token);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, listDirectory, ObjectNotFoundError } from "./bucket.ts";
+import { BucketError, checkRange, listDirectory, ObjectNotFoundError } from "./bucket.ts";
 
 const PROVIDER = "FILESYSTEM";
 // Uploads in progress live beside their target under this name prefix and are never listed,
@@ -68,9 +68,7 @@ export class FilesystemBucket implements Bucket {
 
   /** Reads a byte range without reading the whole file. */
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
-    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
-      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
-    }
+    checkRange(PROVIDER, key, offset, length);
     let file: Deno.FsFile | undefined;
     try {
       const info = await this.#statFile("get_range", key);

@@ -18,8 +18,15 @@ import { type File, IdempotencyStrategy, Storage } from "@google-cloud/storage";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
-import { type FirstParts, firstParts } from "./parts.ts";
+import {
+  BucketError,
+  checkRange,
+  existsByAttributes,
+  keysByPage,
+  listDirectory,
+  ObjectNotFoundError,
+} from "./bucket.ts";
+import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -187,9 +194,7 @@ export class GcsBucket implements Bucket {
     length: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
-      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
-    }
+    checkRange(PROVIDER, key, offset, length);
     if (length === 0) {
       await this.attributes(key, signal);
       return new Uint8Array(0);
@@ -256,9 +261,8 @@ export class GcsBucket implements Bucket {
     signal?: AbortSignal,
   ): AsyncIterable<string> {
     const dir = listDirectory(prefix);
-    let pageToken: string | undefined;
-    do {
-      const page = await this.#retry("iter", prefix, signal, async (s) => {
+    yield* keysByPage(dir, (pageToken) =>
+      this.#retry("iter", prefix, signal, async (s) => {
         const [files, next, raw] = await untilAborted(
           this.#storage.bucket(this.#opts.bucket).getFiles({
             prefix: dir,
@@ -273,10 +277,7 @@ export class GcsBucket implements Bucket {
           keys: [...files.map((f) => f.name), ...prefixes].sort(),
           next: (next as { pageToken?: string } | null)?.pageToken,
         };
-      });
-      for (const key of page.keys) if (key !== dir) yield key;
-      pageToken = page.next;
-    } while (pageToken);
+      }));
   }
 
   /** Uploads in one request up to a chunk, else through one resumable upload. */
@@ -287,13 +288,9 @@ export class GcsBucket implements Bucket {
     signal?: AbortSignal,
   ): Promise<void> {
     const size = this.#opts.chunkSize;
-    let parts: FirstParts;
-    try {
-      parts = await firstParts(body, size);
-    } catch (e) {
+    const { first, second, rest } = await firstParts(body, size).catch((e) => {
       throw this.#wrap("upload", key, e);
-    }
-    const { first, second, rest } = parts;
+    });
     if (second === undefined) {
       return await this.#retry("upload", key, signal, async (s) => {
         await untilAborted(

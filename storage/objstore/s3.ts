@@ -32,9 +32,16 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
+import {
+  BucketError,
+  checkRange,
+  existsByAttributes,
+  keysByPage,
+  listDirectory,
+  ObjectNotFoundError,
+} from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
-import { concatBytes, type FirstParts, firstParts } from "./parts.ts";
+import { concatBytes, firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -370,9 +377,7 @@ export class S3Bucket implements Bucket {
     length: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
-      throw new BucketError(this.provider, "get_range", key, `invalid range ${offset}+${length}`);
-    }
+    checkRange(this.provider, key, offset, length);
     if (length === 0) {
       await this.attributes(key, signal);
       return new Uint8Array(0);
@@ -423,9 +428,8 @@ export class S3Bucket implements Bucket {
   ): AsyncIterable<string> {
     const dir = listDirectory(prefix);
     const delimiter = options.recursive ? undefined : "/";
-    let token: string | undefined;
-    for (;;) {
-      const page = await this.#retry("iter", prefix, signal, async (s) => {
+    yield* keysByPage(dir, (token) =>
+      this.#retry("iter", prefix, signal, async (s) => {
         if (this.#opts.listObjectsV1) {
           const out = await this.#client.send(
             new ListObjectsCommand({
@@ -454,14 +458,7 @@ export class S3Bucket implements Bucket {
           keys: pageKeys(out.Contents, out.CommonPrefixes),
           next: out.IsTruncated ? out.NextContinuationToken : undefined,
         };
-      });
-      for (const key of page.keys) {
-        // Some tools create "directory" marker objects named like the prefix itself.
-        if (key !== dir) yield key;
-      }
-      if (page.next === undefined) return;
-      token = page.next;
-    }
+      }));
   }
 
   /**
@@ -485,13 +482,9 @@ export class S3Bucket implements Bucket {
       else for await (const c of body) chunks.push(c);
       return await this.#put(key, concatBytes(chunks), signal);
     }
-    let parts: FirstParts;
-    try {
-      parts = await firstParts(body, partSize);
-    } catch (e) {
+    const { first, second, rest } = await firstParts(body, partSize).catch((e) => {
       throw this.#wrap("upload", key, e);
-    }
-    const { first, second, rest } = parts;
+    });
     if (second === undefined) return await this.#put(key, first, signal);
     await this.#multipart(key, first, second, rest, signal);
   }

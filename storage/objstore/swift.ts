@@ -18,8 +18,15 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
-import { BucketError, existsByAttributes, listDirectory, ObjectNotFoundError } from "./bucket.ts";
-import { type FirstParts, firstParts } from "./parts.ts";
+import {
+  BucketError,
+  checkRange,
+  existsByAttributes,
+  keysByPage,
+  listDirectory,
+  ObjectNotFoundError,
+} from "./bucket.ts";
+import { firstParts } from "./parts.ts";
 import { isRetryableStatus, retrying, type RetryingCall, type RetryPolicy } from "./retry.ts";
 import {
   authenticate,
@@ -194,9 +201,7 @@ export class SwiftBucket implements Bucket {
     length: number,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    if (!(offset >= 0) || !(length >= 0) || !Number.isSafeInteger(offset + length)) {
-      throw new BucketError(PROVIDER, "get_range", key, `invalid range ${offset}+${length}`);
-    }
+    checkRange(PROVIDER, key, offset, length);
     if (length === 0) {
       await this.attributes(key, signal);
       return new Uint8Array(0);
@@ -276,8 +281,7 @@ export class SwiftBucket implements Bucket {
   ): AsyncIterable<string> {
     const dir = listDirectory(prefix);
     const hideSegments = this.#opts.segmentsContainer === this.#opts.container;
-    let marker = "";
-    for (;;) {
+    yield* keysByPage(dir, async (marker) => {
       const page = await this.#retry(
         "iter",
         prefix,
@@ -287,17 +291,16 @@ export class SwiftBucket implements Bucket {
             this.#opts.container,
             dir,
             options.recursive ? undefined : "/",
-            marker,
+            marker ?? "",
             s,
           ),
       );
-      for (const key of page) {
-        if (key === dir || (hideSegments && key.startsWith(SEGMENTS_DIR))) continue;
-        yield key;
-      }
-      if (page.length < PAGE_SIZE) return;
-      marker = page[page.length - 1];
-    }
+      return {
+        keys: hideSegments ? page.filter((key) => !key.startsWith(SEGMENTS_DIR)) : page,
+        // A full page may have a successor, listed from its last name on.
+        next: page.length < PAGE_SIZE ? undefined : page[page.length - 1],
+      };
+    });
   }
 
   #putObject(
@@ -328,13 +331,9 @@ export class SwiftBucket implements Bucket {
     signal?: AbortSignal,
   ): Promise<void> {
     const size = this.#opts.segmentSize;
-    let parts: FirstParts;
-    try {
-      parts = await firstParts(body, size);
-    } catch (e) {
+    const { first, second, rest } = await firstParts(body, size).catch((e) => {
       throw this.#wrap("upload", key, e);
-    }
-    const { first, second, rest } = parts;
+    });
     if (second === undefined) {
       await this.#putObject(this.#opts.container, key, first, {}, signal);
       return;
