@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { concatBytes } from "../../internal/bytes.ts";
 import { frameMessage, readMessages } from "./framing.ts";
 import { Code, GrpcError } from "./status.ts";
 
@@ -12,19 +13,9 @@ async function readAll(body: AsyncIterable<Uint8Array>, max = 1 << 30): Promise<
   return out;
 }
 
-function joined(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 Deno.test("readMessages frames messages however the body is chunked", async () => {
   const payloads = [0, 1, 4, 5, 300].map((n) => Uint8Array.from({ length: n }, (_, i) => i * 7));
-  const body = joined(payloads.map((p) => frameMessage(p, "identity")));
+  const body = concatBytes(payloads.map((p) => frameMessage(p, "identity")));
   for (let size = 1; size <= body.length; size++) {
     assert.deepEqual(await readAll(chunks(body, size)), payloads, `chunks of ${size}`);
   }

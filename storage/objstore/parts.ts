@@ -66,17 +66,3 @@ export async function firstParts(body: UploadBody, partSize: number): Promise<Fi
   const second = first.length < partSize ? undefined : (await rest.next()).value;
   return { first, second: second as Uint8Array | undefined, rest };
 }
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { concatBytes, firstParts, fixedSizeParts } from "./parts.ts";
+import { concatBytes } from "../../internal/bytes.ts";
+import { firstParts, fixedSizeParts } from "./parts.ts";
 import { patternBytes } from "./conformance.ts";
 
 async function sizes(body: Uint8Array | AsyncIterable<Uint8Array>, size: number) {

@@ -41,7 +41,8 @@ import {
   ObjectNotFoundError,
 } from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
-import { concatBytes, firstParts } from "./parts.ts";
+import { concatBytes } from "../../internal/bytes.ts";
+import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,

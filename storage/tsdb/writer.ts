@@ -17,6 +17,7 @@ import { INDEX_MAGIC, makeChunkRef, SERIES_ALIGN } from "./index_reader.ts";
 import { type BlockMeta, formatBlockMeta, META_FILENAME, type ThanosMeta } from "./meta.ts";
 import { encodeTombstones } from "./tombstones.ts";
 import { XorChunkEncoder } from "./xor.ts";
+import { concatBytes } from "../../internal/bytes.ts";
 
 /** A chunk to write: encoding, bytes (`Chunk.Bytes()`) and the times of its first/last sample. */
 export interface ChunkToWrite {
@@ -133,7 +134,7 @@ export async function writeBlock(
   }
   if (segments.length === 0) startSegment();
   for (let i = 0; i < segments.length; i++) {
-    await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concat(segments[i]));
+    await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concatBytes(segments[i]));
   }
 
   await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs, opts.indexVersion ?? 2));
@@ -386,16 +387,6 @@ class ByteWriter {
   pad(align: number): void {
     while (this.length % align !== 0) this.byte(0);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
