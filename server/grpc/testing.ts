@@ -66,8 +66,7 @@ export class TestClient {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         path,
-        (v: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, v))),
-        (b: Buffer) => fromBinary(output, b),
+        ...codec(input, output),
         request,
         md,
         co,
@@ -87,8 +86,7 @@ export class TestClient {
     const [md, co] = this.#meta(opts);
     return this.client.makeServerStreamRequest(
       path,
-      (v: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, v))),
-      (b: Buffer) => fromBinary(output, b),
+      ...codec(input, output),
       request,
       md,
       co,
@@ -122,8 +120,7 @@ export class TestClient {
     const [md, co] = this.#meta(opts);
     return this.client.makeBidiStreamRequest(
       path,
-      (v: MessageInitShape<I>) => Buffer.from(toBinary(input, create(input, v))),
-      (b: Buffer) => fromBinary(output, b),
+      ...codec(input, output),
       md,
       co,
     );
@@ -133,6 +130,17 @@ export class TestClient {
   close(): void {
     this.client.close();
   }
+}
+
+/** grpc-js serializer and deserializer for protobuf-es message schemas. */
+function codec<I extends DescMessage, O extends DescMessage>(
+  input: I,
+  output: O,
+): [(v: MessageInitShape<I>) => Buffer, (b: Buffer) => MessageShape<O>] {
+  return [
+    (v) => Buffer.from(toBinary(input, create(input, v))),
+    (b) => fromBinary(output, b),
+  ];
 }
 
 /** What {@linkcode duplexReader} gives. */
