@@ -86,12 +86,24 @@ async function startProcess(
   return { url: `http://127.0.0.1:${port}`, port, stop };
 }
 
+/** The lockfile of tests and test servers: the runtime's deno.lock plus test-only packages. */
+const DEV_LOCK = new URL("../../../deno.dev.lock", import.meta.url).pathname;
+
 /** Starts npm `s3rver` with the given buckets, storing into a temporary directory. */
 export async function startS3rver(buckets: string[]): Promise<TestServer> {
   const dir = await Deno.makeTempDir({ prefix: "s3rver-" });
   return await startProcess(
     "s3rver",
-    ["run", "-A", new URL("./s3rver_main.ts", import.meta.url).pathname, dir, ...buckets],
+    [
+      "run",
+      "-A",
+      "--lock",
+      DEV_LOCK,
+      "--frozen",
+      new URL("./s3rver_main.ts", import.meta.url).pathname,
+      dir,
+      ...buckets,
+    ],
     /^\{"port":(\d+)\}$/,
     () => Deno.remove(dir, { recursive: true }),
   );
@@ -111,10 +123,12 @@ export async function startAzurite(): Promise<TestServer> {
     [
       "run",
       "-A",
-      // The project's config, so that azurite comes from its node_modules and deno.lock even
-      // though the process runs in a temporary directory.
+      // The project's config and its test lockfile (test servers are not in the runtime's
+      // deno.lock), even though the process runs in a temporary directory.
       "--config",
       new URL("../../../deno.json", import.meta.url).pathname,
+      "--lock",
+      DEV_LOCK,
       "--frozen",
       "npm:azurite@3.37.0/azurite-blob",
       "--blobHost",
