@@ -120,7 +120,9 @@ if (import.meta.main) {
       } |`,
     );
     console.log(`| npm bytes on disk (blocks) | ${mb(npm.diskBytes)} MB | | |`);
-    console.log(`| whole Deno cache on disk (with compiled-code caches) | ${mb(all.diskBytes)} MB | | |`);
+    console.log(
+      `| whole Deno cache on disk (with compiled-code caches) | ${mb(all.diskBytes)} MB | | |`,
+    );
   } finally {
     await Deno.remove(denoDir, { recursive: true });
   }

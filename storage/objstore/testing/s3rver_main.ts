@@ -5,6 +5,8 @@
  *
  * @module
  */
+// A test server, so not in deno.json's import map: everything there is installed to run the gateway.
+// deno-lint-ignore no-import-prefix
 import S3rver from "npm:s3rver@3.7.1";
 
 if (import.meta.main) {
