@@ -51,11 +51,18 @@ export class BucketSource implements ByteSource {
    * @param bucket the bucket
    * @param key the object key
    * @param size the object's size (from `attributes`)
+   * @param onRequest called as each ranged GET is sent (for a process-wide request counter)
    */
-  constructor(readonly bucket: Bucket, readonly key: string, readonly size: number) {}
+  constructor(
+    readonly bucket: Bucket,
+    readonly key: string,
+    readonly size: number,
+    readonly onRequest?: () => void,
+  ) {}
 
   /** One ranged GET. */
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    this.onRequest?.();
     const b = await this.bucket.getRange(this.key, offset, length, signal);
     this.stats.requests++;
     this.stats.bytes += b.length;
