@@ -74,10 +74,10 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
               { status: 400 },
             );
           }
-          logger.info("taking a CPU profile", { seconds });
           // Not req.signal: Deno 2.9 warns when it is used (it also fires on every response).
           // So a client that leaves does not end the profile early; shutting down does.
           const profile = await profiler.cpuProfile(seconds * 1000, stopping.signal);
+          logger.info("CPU profile taken", { seconds, samples: profile.samples.length });
           return new Response(JSON.stringify(profile), {
             headers: {
               "content-type": "application/json",
@@ -87,8 +87,9 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
         });
       case "/debug/pprof/heap":
         return await profileResponse(() => {
+          const snapshot = profiler.heapSnapshot();
           logger.info("taking a heap snapshot");
-          return new Response(profiler.heapSnapshot(), {
+          return new Response(snapshot, {
             headers: {
               "content-type": "application/json",
               "content-disposition": 'attachment; filename="heap.heapsnapshot"',

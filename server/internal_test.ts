@@ -153,6 +153,19 @@ Deno.test("internal server: a heap snapshot holds what the process keeps", async
       if (type === objectType && snapshot.strings[name] === "HeapSnapshotTestMarker") markers++;
     }
     assert.equal(markers, kept.length);
+    // A client leaving mid-snapshot leaves the server able to take the next one.
+    const left = await fetch(`http://127.0.0.1:${server.port}/debug/pprof/heap`);
+    const reader = left.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    let next = await fetch(`http://127.0.0.1:${server.port}/debug/pprof/heap`);
+    for (let i = 0; i < 50 && next.status === 409; i++) {
+      await next.body?.cancel();
+      await new Promise((r) => setTimeout(r, 100));
+      next = await fetch(`http://127.0.0.1:${server.port}/debug/pprof/heap`);
+    }
+    assert.equal(next.status, 200);
+    assert.ok((await next.json()).snapshot.node_count > 1000);
   } finally {
     await server.shutdown(1000);
   }

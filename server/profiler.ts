@@ -103,21 +103,26 @@ export class Profiler {
       this.#heapBusy = false;
     };
     const encoder = new TextEncoder();
+    // A reader that goes away cancels the stream; V8 still delivers the rest of the snapshot.
+    let cancelled = false;
     return new ReadableStream<Uint8Array>({
       start(controller) {
         session.on("HeapProfiler.addHeapSnapshotChunk", (message) => {
-          controller.enqueue(encoder.encode(message.params.chunk));
+          if (!cancelled) controller.enqueue(encoder.encode(message.params.chunk));
         });
         session.post("HeapProfiler.takeHeapSnapshot", { reportProgress: false }).then(
           () => {
             release();
-            controller.close();
+            if (!cancelled) controller.close();
           },
           (err) => {
             release();
-            controller.error(err);
+            if (!cancelled) controller.error(err);
           },
         );
+      },
+      cancel() {
+        cancelled = true;
       },
     });
   }
