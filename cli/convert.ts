@@ -76,10 +76,12 @@ export async function runConvert(
           selectors: config.tsdbDiscovery.selectExternalLabels,
           streamKey: (labels) => externalLabelsHash(labels).toString(),
           logger: logger.with({ component: "tsdb-discovery" }),
+          registry,
         }),
         parquetDiscoverer: new ParquetDiscoverer(parquet, {
           concurrency: config.parquetDiscovery.concurrency,
           logger: logger.with({ component: "parquet-discovery" }),
+          registry,
         }),
         convertStep: async (step, stepSignal) => {
           const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);

@@ -86,6 +86,7 @@ export async function runServe(
       const discoverer = new ParquetDiscoverer(bucket, {
         concurrency: config.discovery.concurrency,
         logger: logger.with({ component: "discoverer" }),
+        registry,
       });
       const sync = syncer = new Syncer({
         bucket,

@@ -7,7 +7,9 @@
  * when they are downsampled, when they hold no chunks, or while they are younger than
  * `--tsdb.discovery.min-block-age`. A `meta.json` that cannot be parsed is reported and skipped
  * (and retried next pass) rather than stopping every other block's conversion; a bucket error
- * fails the pass and keeps the previous state.
+ * fails the pass and keeps the previous state. A good pass sets
+ * `locate_sync_{min,max}_time_unix_seconds{what="tsdb_discoverer"}` to the range of the blocks
+ * kept and `locate_sync_last_successful_update_time_unix_seconds{what="tsdb_discoverer"}` to now.
  *
  * @module
  */
@@ -15,7 +17,9 @@ import type { Labels } from "../engine/labels.ts";
 import { labelsFromRecord } from "../engine/labels.ts";
 import { type Matcher, matchesAll } from "../engine/matchers.ts";
 import { parseMetricSelector } from "../engine/parser.ts";
+import type { Registry } from "prom-client";
 import { forEachConcurrently } from "../internal/concurrency.ts";
+import { type LocateMetrics, locateMetrics } from "../internal/locate_metrics.ts";
 import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import {
@@ -46,6 +50,8 @@ export interface TsdbDiscoveryOptions {
   streamKey: (externalLabels: Readonly<Record<string, string>>) => string;
   /** Logger for skipped blocks. */
   logger: Logger;
+  /** Registry for the `locate_sync_*{what="tsdb_discoverer"}` gauges (none when absent). */
+  registry?: Registry;
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -73,12 +79,14 @@ export class TsdbDiscoverer {
   readonly #cache = new Map<string, DiscoveredBlock>();
   /** Directories whose meta.json was read but rejected, so it is not re-read every pass. */
   readonly #rejected = new Set<string>();
+  readonly #metrics: LocateMetrics;
 
   /** Creates a discoverer; selectors are validated here. */
   constructor(bucket: Bucket, opts: TsdbDiscoveryOptions) {
     this.#bucket = bucket;
     this.#opts = opts;
     this.#matchers = parseSelectors(opts.selectors);
+    this.#metrics = locateMetrics(opts.registry);
   }
 
   /** The blocks found by the last successful pass, by ULID order. */
@@ -132,6 +140,13 @@ export class TsdbDiscoverer {
       // Too young: it may still be compacted or replaced; look again in a later pass.
       if (block.maxTime > now - this.#opts.minBlockAgeMs) this.#cache.delete(dir);
     }
+    let mint = Infinity, maxt = -Infinity;
+    for (const block of this.#cache.values()) {
+      mint = Math.min(mint, block.minTime);
+      maxt = Math.max(maxt, block.maxTime);
+    }
+    if (mint <= maxt) this.#metrics.setRange("tsdb_discoverer", mint, maxt);
+    this.#metrics.succeeded("tsdb_discoverer");
   }
 
   async #load(dir: string, signal?: AbortSignal): Promise<DiscoveredBlock | undefined> {

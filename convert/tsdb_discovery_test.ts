@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Registry } from "prom-client";
 import { createLogger } from "../internal/log.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import { TsdbDiscoverer } from "./tsdb_discovery.ts";
@@ -130,6 +131,44 @@ Deno.test("discovery forgets deleted and newly marked blocks and waits for young
     await bucket.delete(`${B}/meta.json`);
     await discoverer.discover();
     assert.deepEqual(discoverer.blocks(), []);
+  });
+});
+
+Deno.test("discovery reports its blocks' range and last success as tsdb_discoverer", async () => {
+  await withBucket(async (bucket) => {
+    await bucket.upload(`${A}/meta.json`, metaJson(A, T0, T0 + 2 * H));
+    await bucket.upload(`${B}/meta.json`, metaJson(B, T0 + 2 * H, T0 + 4 * H));
+    await bucket.upload(`${C}/meta.json`, metaJson(C, T0 - 2 * H, T0 + 6 * H));
+    await bucket.upload(`${C}/deletion-mark.json`, enc.encode("{}"));
+    const registry = new Registry();
+    const discoverer = new TsdbDiscoverer(bucket, {
+      concurrency: 1,
+      minBlockAgeMs: 0,
+      selectors: [],
+      streamKey: () => "0",
+      logger,
+      now: () => T0 + 10 * H,
+      registry,
+    });
+    const gauge = async (name: string, what: string) =>
+      (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.what === what)
+        ?.value;
+    // Upstream's series exist from the start, at 0.
+    for (const what of ["syncer", "discoverer", "tsdb_discoverer"]) {
+      assert.equal(await gauge("locate_sync_last_successful_update_time_unix_seconds", what), 0);
+      assert.equal(await gauge("locate_sync_min_time_unix_seconds", what), 0);
+    }
+    const before = Date.now() / 1000;
+    await discoverer.discover();
+    const after = Date.now() / 1000;
+    assert.equal(await gauge("locate_sync_min_time_unix_seconds", "tsdb_discoverer"), T0);
+    assert.equal(await gauge("locate_sync_max_time_unix_seconds", "tsdb_discoverer"), T0 + 4 * H);
+    const last = await gauge(
+      "locate_sync_last_successful_update_time_unix_seconds",
+      "tsdb_discoverer",
+    );
+    assert.ok(last! >= before && last! <= after, `${before} <= ${last} <= ${after}`);
+    assert.equal(await gauge("locate_sync_min_time_unix_seconds", "discoverer"), 0);
   });
 });
 

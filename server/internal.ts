@@ -1,11 +1,19 @@
 /**
  * The internal HTTP server of both subcommands: `/metrics` (Prometheus text format),
- * `/-/healthy` (the process is up) and `/-/ready` (503 until the component reports ready).
+ * `/-/healthy` (the process is up), `/-/ready` (503 until the component reports ready), and
+ * profiling in place of Go's pprof (see `profiler.ts`): `/debug/pprof/profile?seconds=N` (a V8
+ * `.cpuprofile` of the next N seconds, default 30, at most 300) and `/debug/pprof/heap` (a V8
+ * `.heapsnapshot`). A profile already running answers 409, a process without `--allow-sys`
+ * 501; shutting down ends a running CPU profile early (a client going away does not).
  *
  * @module
  */
 import type { Registry } from "prom-client";
 import type { Logger } from "../internal/log.ts";
+import { Profiler, ProfilerBusyError, ProfilerUnavailableError } from "./profiler.ts";
+
+/** Default and largest `seconds` of `/debug/pprof/profile`. */
+export const CPU_PROFILE_SECONDS = { default: 30, max: 300 } as const;
 
 /** Options of {@linkcode startInternalServer}. */
 export interface InternalServerOptions {
@@ -34,6 +42,8 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
   let ready = false;
   let notReadyReason = "starting";
   const { registry, logger } = options;
+  const profiler = new Profiler();
+  const stopping = new AbortController();
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname ?? "0.0.0.0",
@@ -43,8 +53,8 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
       return new Response("internal error\n", { status: 500 });
     },
   }, async (req) => {
-    const path = new URL(req.url).pathname;
-    switch (path) {
+    const url = new URL(req.url);
+    switch (url.pathname) {
       case "/metrics":
         return new Response(await registry.metrics(), {
           headers: { "content-type": registry.contentType },
@@ -55,12 +65,46 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
         return ready
           ? new Response("OK\n")
           : new Response(`not ready: ${notReadyReason}\n`, { status: 503 });
+      case "/debug/pprof/profile":
+        return await profileResponse(async () => {
+          const seconds = parseSeconds(url.searchParams.get("seconds"));
+          if (seconds === undefined) {
+            return new Response(
+              `seconds must be an integer from 1 to ${CPU_PROFILE_SECONDS.max}\n`,
+              { status: 400 },
+            );
+          }
+          // Not req.signal: Deno 2.9 warns when it is used (it also fires on every response).
+          // So a client that leaves does not end the profile early; shutting down does.
+          const profile = await profiler.cpuProfile(seconds * 1000, stopping.signal);
+          logger.info("CPU profile taken", { seconds, samples: profile.samples.length });
+          return new Response(JSON.stringify(profile), {
+            headers: {
+              "content-type": "application/json",
+              "content-disposition": 'attachment; filename="cpu.cpuprofile"',
+            },
+          });
+        });
+      case "/debug/pprof/heap":
+        return await profileResponse(() => {
+          const snapshot = profiler.heapSnapshot();
+          logger.info("taking a heap snapshot");
+          return new Response(snapshot, {
+            headers: {
+              "content-type": "application/json",
+              "content-disposition": 'attachment; filename="heap.heapsnapshot"',
+            },
+          });
+        });
       default:
         return new Response("404 page not found\n", { status: 404 });
     }
   });
   const port = server.addr.port;
-  logger.info("internal server listening", { port, endpoints: "/metrics /-/healthy /-/ready" });
+  logger.info("internal server listening", {
+    port,
+    endpoints: "/metrics /-/healthy /-/ready /debug/pprof/profile /debug/pprof/heap",
+  });
   return {
     port,
     setReady(value, reason) {
@@ -68,9 +112,33 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
       notReadyReason = reason ?? (value ? "" : "not ready");
     },
     async shutdown(timeoutMs) {
+      stopping.abort();
       await shutdownWithin(server, timeoutMs);
     },
   };
+}
+
+/** `seconds` of a CPU profile request, or `undefined` when it is not valid. */
+function parseSeconds(value: string | null): number | undefined {
+  if (value === null || value === "") return CPU_PROFILE_SECONDS.default;
+  if (!/^[0-9]+$/.test(value)) return undefined;
+  const n = Number(value);
+  return n >= 1 && n <= CPU_PROFILE_SECONDS.max ? n : undefined;
+}
+
+/** Runs a profiling request, answering 409 when one is running and 501 without the inspector. */
+async function profileResponse(run: () => Response | Promise<Response>): Promise<Response> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ProfilerBusyError) {
+      return new Response(`${err.message}\n`, { status: 409 });
+    }
+    if (err instanceof ProfilerUnavailableError) {
+      return new Response(`${err.message}\n`, { status: 501 });
+    }
+    throw err;
+  }
 }
 
 /** Shuts a `Deno.serve` server down gracefully, cutting connections after `timeoutMs`. */

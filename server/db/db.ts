@@ -11,6 +11,7 @@ import type { FilterStats } from "./filter.ts";
 import { type QueryLimits, RequestQuotas, UNLIMITED } from "./limits.ts";
 import { type OperationType, ParquetQueryable, type QueryMetrics } from "./queryable.ts";
 import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
+import { SearchMetrics } from "./search_metrics.ts";
 import type { DayRange } from "./syncer.ts";
 
 /** Options of {@linkcode ParquetDB}. */
@@ -25,7 +26,10 @@ export interface ParquetDBOptions {
   chunkPartition?: ChunkPartitionOptions;
   /** Query-time block filter, the syncer's `keep` (default: keep all). */
   keep?: (day: DayRange) => boolean;
-  /** Registry for `db_queryable_operations_total` and `db_queryable_operations_seconds`. */
+  /**
+   * Registry for `db_queryable_operations_total`, `db_queryable_operations_seconds` and the
+   * read path's `search_*` counters.
+   */
   registry?: Registry;
 }
 
@@ -57,6 +61,7 @@ function queryMetrics(registry: Registry): QueryMetrics {
 export class ParquetDB {
   readonly #opts: ParquetDBOptions;
   readonly #metrics: QueryMetrics | undefined;
+  readonly #search: SearchMetrics | undefined;
   /** Filter work done by all requests so far. */
   readonly filterStats: FilterStats = { pagesRead: 0, pagesPrunedByBounds: 0 };
 
@@ -68,6 +73,7 @@ export class ParquetDB {
       externalLabels: ext && Object.keys(ext).length > 0 ? ext : undefined,
     };
     this.#metrics = opts.registry ? queryMetrics(opts.registry) : undefined;
+    this.#search = opts.registry ? new SearchMetrics(opts.registry) : undefined;
   }
 
   /**
@@ -84,6 +90,7 @@ export class ParquetDB {
       filterStats: this.filterStats,
       replicaLabels: opts.replicaLabels?.length ? new Set(opts.replicaLabels) : undefined,
       metrics: this.#metrics,
+      search: this.#search,
     }, new RequestQuotas(o.limits ?? UNLIMITED));
   }
 

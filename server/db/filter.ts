@@ -15,6 +15,7 @@ import { type Matcher, MatchType } from "../../engine/matchers.ts";
 import type { PageFile } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
+import { scanKind, type SearchRecorder } from "./search_metrics.ts";
 
 const encoder = new TextEncoder();
 
@@ -74,7 +75,7 @@ export interface FilterStats {
 
 /**
  * The rows of row group `rg` matching every matcher (all rows for none), as row-group-relative
- * ranges.
+ * ranges. Scanned pages are reported to `search` (`search_pages_scanned_total`).
  */
 export async function filterRowGroup(
   file: PageFile,
@@ -82,11 +83,12 @@ export async function filterRowGroup(
   matchers: readonly Matcher[],
   stats?: FilterStats,
   signal?: AbortSignal,
+  search?: SearchRecorder,
 ): Promise<RowRanges> {
   let ranges = allRows(file.rowGroupRows[rg]);
   for (const m of orderMatchers(matchers, sortingLabels(file, rg))) {
     if (ranges.length === 0) break;
-    ranges = await applyMatcher(file, rg, m, ranges, stats, signal);
+    ranges = await applyMatcher(file, rg, m, ranges, stats, signal, search);
   }
   return ranges;
 }
@@ -98,9 +100,11 @@ async function applyMatcher(
   ranges: RowRanges,
   stats?: FilterStats,
   signal?: AbortSignal,
+  search?: SearchRecorder,
 ): Promise<RowRanges> {
   const nullMatch = m.matches("");
-  const col = file.columnPosition(labelColumn(m.name));
+  const column = labelColumn(m.name);
+  const col = file.columnPosition(column);
   if (col === undefined) return nullMatch ? ranges : [];
   const dict = await file.dictionary(rg, col, signal);
   let dictMatch: Uint8Array | undefined;
@@ -140,6 +144,7 @@ async function applyMatcher(
     }
     const page = await file.readPage(col, span, signal);
     if (stats) stats.pagesRead++;
+    search?.pageScanned(column, scanKind(m));
     const { defined, values } = page;
     let k = 0;
     let runStart = -1;

@@ -39,6 +39,7 @@ import {
   readStringColumn,
 } from "./read.ts";
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
+import type { SearchMetrics, SearchRecorder } from "./search_metrics.ts";
 import { ChunkSeries, mergeChunkSeries } from "./series.ts";
 
 /** Warning when a limit cut the results. */
@@ -68,6 +69,8 @@ export interface QueryContext {
   replicaLabels?: ReadonlySet<string>;
   /** Per-shard operation metrics, if registered. */
   metrics?: QueryMetrics;
+  /** Read-path metrics (`search_*`), if registered. */
+  search?: SearchMetrics;
 }
 
 /** Operation kinds of {@linkcode QueryMetrics}. */
@@ -173,12 +176,14 @@ export class ParquetQueryable implements Queryable {
   async #filterShard(
     shard: LoadedShard,
     matchers: readonly Matcher[],
+    search: SearchRecorder | undefined,
     signal?: AbortSignal,
   ): Promise<ShardRows[]> {
     const file = shard.labels;
+    const stats = this.#ctx.filterStats;
     return await Promise.all(
       file.rowGroupRows.map(async (_, rg) => {
-        const ranges = await filterRowGroup(file, rg, matchers, this.#ctx.filterStats, signal);
+        const ranges = await filterRowGroup(file, rg, matchers, stats, signal, search);
         return { rg, ranges, count: countRows(ranges) };
       }),
     );
@@ -193,6 +198,7 @@ export class ParquetQueryable implements Queryable {
     const { start: mint, end: maxt } = hints;
     const limit = hints.limit ?? 0;
     const onlySeries = hints.func === "series";
+    const search = this.#ctx.search?.recorder("select");
     return this.#withDays(mint, maxt, async (days) => {
       const warnings = new Set<string>();
       let truncated = false;
@@ -210,7 +216,7 @@ export class ParquetQueryable implements Queryable {
         ) columns.push(c);
         await Promise.all(day.shards.map((shard) =>
           this.#shardOp("select", async () => {
-            const rowGroups = await this.#filterShard(shard, rest, signal);
+            const rowGroups = await this.#filterShard(shard, rest, search, signal);
             // Row groups are read in parallel; their series are kept in row order.
             const perRowGroup = await Promise.all(rowGroups.map(async ({ rg, ranges, count }) => {
               const out: ChunkSeries[] = [];
@@ -221,11 +227,11 @@ export class ParquetQueryable implements Queryable {
                 truncated = true;
               }
               this.#quotas.selectRows.reserve(count);
-              const ref = { file: shard.labels, rg };
+              const ref = { file: shard.labels, rg, search };
               const [labels, chunks] = await Promise.all([
                 readLabels(ref, day.meta, ranges, count, signal),
                 onlySeries ? undefined : readChunks(
-                  { file: shard.chunks, rg },
+                  { file: shard.chunks, rg, search },
                   columns,
                   ranges,
                   count,
@@ -282,6 +288,7 @@ export class ParquetQueryable implements Queryable {
     hints: LabelHints,
     signal?: AbortSignal,
   ): Promise<StringsResult> {
+    const search = this.#ctx.search?.recorder("label_names");
     return this.#withDays(hints.start, hints.end, async (days) => {
       const names = new Set<string>();
       await Promise.all(days.map(async (day) => {
@@ -298,11 +305,12 @@ export class ParquetQueryable implements Queryable {
               }
               return;
             }
-            for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
+            const rowGroups = await this.#filterShard(shard, rest, search, signal);
+            for (const { rg, ranges, count } of rowGroups) {
               if (count === 0) continue;
               any = true;
               this.#quotas.labelNamesRows.reserve(count);
-              const ref = { file: shard.labels, rg };
+              const ref = { file: shard.labels, rg, search };
               for (const n of await readLabelNamesOfRows(ref, day.meta, ranges, count, signal)) {
                 names.add(n);
               }
@@ -324,6 +332,7 @@ export class ParquetQueryable implements Queryable {
     signal?: AbortSignal,
   ): Promise<StringsResult> {
     if (this.#ctx.replicaLabels?.has(name)) return Promise.resolve({ values: [], warnings: [] });
+    const search = this.#ctx.search?.recorder("label_values");
     return this.#withDays(hints.start, hints.end, async (days) => {
       const values = new Set<string>();
       const warnings: string[] = [];
@@ -343,7 +352,7 @@ export class ParquetQueryable implements Queryable {
                 const dict = await file.dictionary(rg, col, signal);
                 const vals = dict ??
                   await readStringColumn(
-                    { file, rg },
+                    { file, rg, search },
                     col,
                     [0, file.rowGroupRows[rg]],
                     file.rowGroupRows[rg],
@@ -353,12 +362,14 @@ export class ParquetQueryable implements Queryable {
               }
               return;
             }
-            for (const { rg, ranges, count } of await this.#filterShard(shard, rest, signal)) {
+            const rowGroups = await this.#filterShard(shard, rest, search, signal);
+            for (const { rg, ranges, count } of rowGroups) {
               if (count === 0) continue;
               matched = true;
               if (col === undefined) continue;
               this.#quotas.labelValuesRows.reserve(count);
-              for (const v of await readStringColumn({ file, rg }, col, ranges, count, signal)) {
+              const ref = { file, rg, search };
+              for (const v of await readStringColumn(ref, col, ranges, count, signal)) {
                 if (v) dayValues.add(v);
               }
             }

@@ -432,7 +432,7 @@ Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped
     });
     await syncer3.sync();
     assert.equal(syncer3.days.length, 2, "the corrupted day is skipped, the others load");
-    assert.equal(await syncer3.corruptedLabelFiles(), 1);
+    assert.equal(syncer3.corruptedLabelFiles, 1);
     const text = await registry.metrics();
     assert.match(text, /locate_sync_corrupted_label_parquet_files_total 1\n/);
     assert.match(text, /locate_sync_loaded_days 2\n/);

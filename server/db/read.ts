@@ -28,6 +28,7 @@ import {
 } from "../../storage/parquet/schema.ts";
 import type { Quota } from "./limits.ts";
 import { overlapsRows, type RowRanges } from "./row_ranges.ts";
+import type { SearchRecorder } from "./search_metrics.ts";
 
 /** How chunk pages are coalesced into ranged reads. */
 export interface ChunkPartitionOptions {
@@ -46,10 +47,36 @@ export const DEFAULT_CHUNK_PARTITION: ChunkPartitionOptions = Object.freeze({
   maxConcurrency: 2,
 });
 
-/** A label file's row group of one shard, with what the readers need. */
+/** A row group of one of a shard's files, with what the readers need. */
 interface RowGroupRef {
   readonly file: PageFile;
   readonly rg: number;
+  /** Where materialised columns and page reads are reported (`search_*` metrics). */
+  readonly search?: SearchRecorder;
+}
+
+/** The name of column `column` of `file`. */
+function columnName(file: PageFile, column: number): string {
+  return file.metadata.schema[column + 1].name;
+}
+
+/**
+ * Reads one page of a column being materialised (from the page cache when there), reporting a
+ * read from the file.
+ */
+function readPage(
+  { file, search }: RowGroupRef,
+  column: number,
+  name: string,
+  span: PageSpan,
+  signal?: AbortSignal,
+): Promise<DecodedPage> {
+  return file.readPage(
+    column,
+    span,
+    signal,
+    search && ((bytes) => search.pagesRead(name, 1, bytes)),
+  );
 }
 
 /** Calls `fn` for every selected row of a decoded page with the index of its value (-1 = null). */
@@ -95,19 +122,22 @@ function makeSlotter(ranges: RowRanges): (row: number) => number {
  * where the row has no value.
  */
 export async function readStringColumn(
-  { file, rg }: RowGroupRef,
+  ref: RowGroupRef,
   column: number,
   ranges: RowRanges,
   total: number,
   signal?: AbortSignal,
 ): Promise<(string | null)[]> {
+  const { file, rg } = ref;
+  const name = columnName(file, column);
+  ref.search?.columnMaterialized(name, total);
   const out = new Array<string | null>(total).fill(null);
   const dict = await file.dictionary(rg, column, signal);
   const slot = makeSlotter(ranges);
   const decoder = new TextDecoder();
   for (const span of await file.pages(rg, column, signal)) {
     if (!overlapsRows(ranges, span.firstRow, span.endRow)) continue;
-    const page = await file.readPage(column, span, signal);
+    const page = await readPage(ref, column, name, span, signal);
     const values = page.values;
     forSelectedRows(page, ranges, (row, k) => {
       if (k < 0) return;
@@ -122,17 +152,20 @@ export async function readStringColumn(
 
 /** Reads a required BYTE_ARRAY column (e.g. `___cf_meta_index`) for the selected rows. */
 async function readBytesColumn(
-  { file, rg }: RowGroupRef,
+  ref: RowGroupRef,
   column: number,
   ranges: RowRanges,
   total: number,
   signal?: AbortSignal,
 ): Promise<Uint8Array[]> {
+  const { file, rg } = ref;
+  const name = columnName(file, column);
+  ref.search?.columnMaterialized(name, total);
   const out = new Array<Uint8Array>(total);
   const slot = makeSlotter(ranges);
   for (const span of await file.pages(rg, column, signal)) {
     if (!overlapsRows(ranges, span.firstRow, span.endRow)) continue;
-    const page = await file.readPage(column, span, signal);
+    const page = await readPage(ref, column, name, span, signal);
     forSelectedRows(page, ranges, (row, k) => {
       out[slot(row)] = k < 0 ? new Uint8Array(0) : page.values[k] as Uint8Array;
     });
@@ -284,7 +317,7 @@ async function withConcurrency<T>(
  * `CHUNK_COLUMNS`), per row in column order, keeping only chunks intersecting `[mint, maxt]`.
  */
 export async function readChunks(
-  { file, rg }: RowGroupRef,
+  { file, rg, search }: RowGroupRef,
   columns: readonly number[],
   ranges: RowRanges,
   total: number,
@@ -302,6 +335,7 @@ export async function readChunks(
     let bytes = 0;
     for (const s of spans) bytes += s.length;
     quota.reserve(bytes);
+    search?.columnMaterialized(CHUNK_COLUMNS[c], total);
     return { col, spans };
   }));
   const out: RawChunk[][] = Array.from({ length: total }, () => []);
@@ -317,6 +351,7 @@ export async function readChunks(
         const start = group[0].offset;
         const end = Math.max(...group.map((s) => s.offset + s.length));
         const bytes = await file.source.read(start, end - start, signal);
+        search?.pagesRead(CHUNK_COLUMNS[columns[ci]], group.length, bytes.length);
         for (const s of group) {
           decoded[index.get(s)!] = file.decodePage(
             col,
@@ -326,7 +361,7 @@ export async function readChunks(
         }
       });
       return decoded;
-    }, signal);
+    });
     // Pages are in row order, so slots are assigned in ascending row order.
     for (const page of pages) {
       forSelectedRows(page, ranges, (row, k) => {

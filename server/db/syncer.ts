@@ -7,7 +7,8 @@
  * (by default a local copy under `--block.labelfilepath`). A labels file that does not open or
  * does not match its chunks file is deleted, counted in
  * `locate_sync_corrupted_label_parquet_files_total` and its day skipped with a log line; the next
- * sync downloads it again. Unlike upstream, days that disappear from discovery (retention,
+ * sync downloads it again. Every ranged read of a chunks file, when the day is loaded and by
+ * queries, counts in `locate_bucket_requests_total`. Unlike upstream, days that disappear from discovery (retention,
  * deletion markers) or stop passing the filter are unloaded, and a day whose `meta.pb` changed
  * is reloaded. The files of all days share a byte-bounded LRU cache of decoded data pages (not in
  * upstream, see `pageCacheBytes`); a day's pages leave it when the day is closed.
@@ -16,6 +17,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import { forEachConcurrently } from "../../internal/concurrency.ts";
+import { type LocateMetrics, locateMetrics } from "../../internal/locate_metrics.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
@@ -124,11 +126,9 @@ export class Syncer {
   #running: Promise<void> = Promise.resolve();
   readonly #dictionaries: LruDictionaryCache | undefined;
   readonly #pages: LruPageCache | undefined;
-  readonly #corrupted: Counter;
+  readonly #locate: LocateMetrics;
+  #corrupted = 0;
   readonly #loadedGauge: Gauge;
-  readonly #lastSync: Gauge;
-  readonly #minTime: Gauge;
-  readonly #maxTime: Gauge;
 
   /** Creates a syncer; call {@linkcode sync} to load days. */
   constructor(opts: SyncerOptions) {
@@ -139,33 +139,10 @@ export class Syncer {
     const pageBytes = opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES;
     const pages = this.#pages = pageBytes > 0 ? new LruPageCache(pageBytes) : undefined;
     if (pages) registerPageCacheMetrics(pages, registers);
-    this.#corrupted = new Counter({
-      name: "locate_sync_corrupted_label_parquet_files_total",
-      help: "Labels files found corrupted while loading days (deleted and retried next sync).",
-      registers,
-    });
+    this.#locate = locateMetrics(opts.registry);
     this.#loadedGauge = new Gauge({
       name: "locate_sync_loaded_days",
       help: "Days currently loaded by the syncer.",
-      registers,
-    });
-    // Upstream's names; like upstream, the values are milliseconds despite the suffix.
-    this.#minTime = new Gauge({
-      name: "locate_sync_min_time_unix_seconds",
-      help: "Start of the oldest loaded day (milliseconds, as upstream).",
-      labelNames: ["what"],
-      registers,
-    });
-    this.#maxTime = new Gauge({
-      name: "locate_sync_max_time_unix_seconds",
-      help: "End of the newest loaded day (milliseconds, as upstream).",
-      labelNames: ["what"],
-      registers,
-    });
-    this.#lastSync = new Gauge({
-      name: "locate_sync_last_successful_update_time_unix_seconds",
-      help: "Time of the last successful sync.",
-      labelNames: ["what"],
       registers,
     });
   }
@@ -175,9 +152,9 @@ export class Syncer {
     return this.#sorted;
   }
 
-  /** Corrupted labels files seen so far. */
-  async corruptedLabelFiles(): Promise<number> {
-    return (await this.#corrupted.get()).values[0]?.value ?? 0;
+  /** Corrupted labels files this syncer has seen so far. */
+  get corruptedLabelFiles(): number {
+    return this.#corrupted;
   }
 
   /**
@@ -217,7 +194,8 @@ export class Syncer {
         next.set(key, await this.#load(w.stream, w.date, w.meta, signal));
       } catch (err) {
         if (err instanceof CorruptLabelsFileError) {
-          this.#corrupted.inc();
+          this.#corrupted++;
+          this.#locate.corruptedLabelFiles.inc();
           this.#opts.logger.warn("skipping day with a corrupted labels file", { day: key, err });
         } else {
           failures.set(key, err);
@@ -230,11 +208,11 @@ export class Syncer {
     );
     this.#loadedGauge.set(next.size);
     if (this.#sorted.length > 0) {
-      this.#minTime.set({ what: "syncer" }, this.#sorted[0].mint);
-      this.#maxTime.set({ what: "syncer" }, Math.max(...this.#sorted.map((d) => d.maxt)));
+      const maxt = Math.max(...this.#sorted.map((d) => d.maxt));
+      this.#locate.setRange("syncer", this.#sorted[0].mint, maxt);
     }
     if (failures.size > 0) throw new SyncError(failures);
-    this.#lastSync.set({ what: "syncer" }, Date.now() / 1000);
+    this.#locate.succeeded("syncer");
   }
 
   /**
@@ -301,7 +279,7 @@ export class Syncer {
     const chunksSize = (await bucket.attributes(chunksKey, signal)).size;
     const chunks = await PageFile.open(
       chunksKey,
-      new BucketSource(bucket, chunksKey, chunksSize),
+      new BucketSource(bucket, chunksKey, chunksSize, () => this.#locate.bucketRequests.inc()),
       [...CHUNK_COLUMNS, LABEL_HASH_COLUMN],
       signal,
       undefined,

@@ -4,6 +4,7 @@ import { labelsToString } from "../../engine/labels.ts";
 import { Matcher, MatchType } from "../../engine/matchers.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
+import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
@@ -122,6 +123,82 @@ Deno.test("Syncer: a day with a missing shard file fails the pass, the others st
     assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01"]);
     await syncer.close();
     assert.deepEqual(syncer.days, []);
+  });
+});
+
+Deno.test("locate_* metrics: discoverer and syncer ranges, last successes and bucket requests", async () => {
+  await withDir(async (dir, fs) => {
+    const hash = await writeDay(fs, { ext: { a: "1" }, date: "2025-02-01", shards: [series()] });
+    await writeDay(fs, { ext: { a: "1" }, date: "2025-02-02", shards: [series(), series()] });
+    const registry = new Registry();
+    const bucket = instrumentBucket(fs, registry, "parquet");
+    const discoverer = new ParquetDiscoverer(bucket, {
+      concurrency: 1,
+      logger: NOP_LOGGER,
+      registry,
+    });
+    const syncer = new Syncer({
+      bucket,
+      streams: () => discoverer.streams,
+      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
+      logger: NOP_LOGGER,
+      registry,
+    });
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await registry.getSingleMetric(name)!.get()).values
+        .find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))?.value;
+    const lastSuccess = (what: string) =>
+      value("locate_sync_last_successful_update_time_unix_seconds", { what });
+    const getRanges = () =>
+      value("objstore_bucket_operations_total", { bucket: "parquet", operation: "get_range" });
+
+    let before = Date.now() / 1000;
+    await discoverer.discover();
+    let after = Date.now() / 1000;
+    assert.equal(await value("locate_sync_min_time_unix_seconds", { what: "discoverer" }), DAY);
+    assert.equal(
+      await value("locate_sync_max_time_unix_seconds", { what: "discoverer" }),
+      DAY + 2 * 86_400_000,
+    );
+    const discovered = (await lastSuccess("discoverer"))!;
+    assert.ok(discovered >= before && discovered <= after);
+    assert.equal(await lastSuccess("syncer"), 0);
+    assert.equal(await value("locate_bucket_requests_total"), 0);
+
+    before = Date.now() / 1000;
+    await syncer.sync();
+    after = Date.now() / 1000;
+    assert.equal(await value("locate_sync_min_time_unix_seconds", { what: "syncer" }), DAY);
+    assert.equal(
+      await value("locate_sync_max_time_unix_seconds", { what: "syncer" }),
+      DAY + 2 * 86_400_000,
+    );
+    const synced = (await lastSuccess("syncer"))!;
+    assert.ok(synced >= before && synced <= after);
+    // Opening the 3 chunks files takes ranged reads (magic, footer); those are all the ranged
+    // reads of a sync, since labels files are downloaded whole.
+    const opened = (await getRanges())!;
+    assert.ok(opened >= 3 * 2, `${opened}`);
+    assert.equal(await value("locate_bucket_requests_total"), opened);
+
+    const q = new ParquetDB({ days: () => syncer.days }).queryable();
+    const got = await q.select([new Matcher(MatchType.Equal, "__name__", "up")], {
+      start: DAY,
+      end: DAY + 2 * 86_400_000,
+    });
+    assert.equal(got.series.length, 4);
+    assert.ok((await getRanges())! > opened);
+    assert.equal(await value("locate_bucket_requests_total"), await getRanges());
+
+    // A failed pass leaves the last success (and the loaded range) as they were.
+    await syncer.close();
+    await fs.delete(chunksFileKey(hash, "2025-02-01", 0));
+    await assert.rejects(syncer.sync(), SyncError);
+    assert.equal(await lastSuccess("syncer"), synced);
+    assert.equal(
+      await value("locate_sync_min_time_unix_seconds", { what: "syncer" }),
+      DAY + 86_400_000,
+    );
   });
 });
 

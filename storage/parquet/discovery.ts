@@ -6,12 +6,16 @@
  * `meta.pb` (the commit marker) and no `deletion-marker.pb`. A stream with a hash directory needs a
  * `stream.pb` whose labels hash back to that directory. A stream or day whose metadata cannot be
  * decoded is logged and left out of this pass, without hiding the others (the Go gateway fails
- * the whole pass); a bucket error fails the pass and keeps the previous state.
+ * the whole pass); a bucket error fails the pass and keeps the previous state. A good pass sets
+ * `locate_sync_{min,max}_time_unix_seconds{what="discoverer"}` to the range of its days and
+ * `locate_sync_last_successful_update_time_unix_seconds{what="discoverer"}` to now.
  *
  * @module
  */
 import type { Day } from "../../convert/days.ts";
+import type { Registry } from "prom-client";
 import { forEachConcurrently } from "../../internal/concurrency.ts";
+import { type LocateMetrics, locateMetrics } from "../../internal/locate_metrics.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { externalLabelsHash } from "./hash.ts";
@@ -49,6 +53,8 @@ export interface ParquetDiscoveryOptions {
   concurrency: number;
   /** Logger for skipped streams and days. */
   logger: Logger;
+  /** Registry for the `locate_sync_*{what="discoverer"}` gauges (none when absent). */
+  registry?: Registry;
 }
 
 /** Discovers streams and days; {@linkcode streams} is replaced atomically by each good pass. */
@@ -59,11 +65,13 @@ export class ParquetDiscoverer {
   #metaCache = new Map<string, BlockMeta>();
   #streamCache = new Map<bigint, Record<string, string>>();
   #lastSync = 0;
+  readonly #metrics: LocateMetrics;
 
   /** Creates a discoverer over `bucket`. */
   constructor(bucket: Bucket, opts: ParquetDiscoveryOptions) {
     this.#bucket = bucket;
     this.#opts = opts;
+    this.#metrics = locateMetrics(opts.registry);
   }
 
   /** Streams found by the last successful pass, by hash. */
@@ -163,5 +171,14 @@ export class ParquetDiscoverer {
     this.#metaCache = metas;
     this.#streamCache = new Map([...labels].filter(([h]) => h !== 0n));
     this.#lastSync = Date.now();
+    let mint = Infinity, maxt = -Infinity;
+    for (const s of streams.values()) {
+      for (const { meta } of s.days.values()) {
+        mint = Math.min(mint, meta.mint);
+        maxt = Math.max(maxt, meta.maxt);
+      }
+    }
+    if (mint <= maxt) this.#metrics.setRange("discoverer", mint, maxt);
+    this.#metrics.succeeded("discoverer");
   }
 }

@@ -51,11 +51,18 @@ export class BucketSource implements ByteSource {
    * @param bucket the bucket
    * @param key the object key
    * @param size the object's size (from `attributes`)
+   * @param onRequest called as each ranged GET is sent (for a process-wide request counter)
    */
-  constructor(readonly bucket: Bucket, readonly key: string, readonly size: number) {}
+  constructor(
+    readonly bucket: Bucket,
+    readonly key: string,
+    readonly size: number,
+    readonly onRequest?: () => void,
+  ) {}
 
   /** One ranged GET. */
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    this.onRequest?.();
     const b = await this.bucket.getRange(this.key, offset, length, signal);
     this.stats.requests++;
     this.stats.bytes += b.length;
@@ -692,13 +699,12 @@ export class PageFile {
    * same page already under way (with a page cache, concurrent queries share one fetch), and
    * the rest through `load`, which must return the decoded pages of the spans it is given (in
    * their order, e.g. with {@linkcode decodePage}). If a load this call waits for fails (say its
-   * query was cancelled), the page is read again for this caller.
+   * query was cancelled), the page is read again for this caller, through `load`.
    */
   async loadPages(
     column: number,
     spans: readonly PageSpan[],
     load: (missing: readonly PageSpan[]) => Promise<DecodedPage[]>,
-    signal?: AbortSignal,
   ): Promise<DecodedPage[]> {
     const out: DecodedPage[] = new Array(spans.length);
     const waits: Promise<void>[] = [];
@@ -714,7 +720,7 @@ export class PageFile {
       if (pending) {
         waits.push(pending.then(
           (p) => void (out[i] = p),
-          async () => void (out[i] = await this.readPage(column, spans[i], signal)),
+          async () => void (out[i] = (await load([spans[i]]))[0]),
         ));
         continue;
       }
@@ -823,11 +829,21 @@ export class PageFile {
     }
   }
 
-  /** Reads and decodes one data page (or takes it from the page cache). */
-  async readPage(column: number, span: PageSpan, signal?: AbortSignal): Promise<DecodedPage> {
-    const [page] = await this.loadPages(column, [span], async ([s]) => [
-      this.decodePage(column, s, await this.source.read(s.offset, s.length, signal)),
-    ], signal);
+  /**
+   * Reads and decodes one data page (or takes it from the page cache); `onRead` is given the
+   * bytes read when the page is read from the source.
+   */
+  async readPage(
+    column: number,
+    span: PageSpan,
+    signal?: AbortSignal,
+    onRead?: (bytes: number) => void,
+  ): Promise<DecodedPage> {
+    const [page] = await this.loadPages(column, [span], async ([s]) => {
+      const bytes = await this.source.read(s.offset, s.length, signal);
+      onRead?.(bytes.length);
+      return [this.decodePage(column, s, bytes)];
+    });
     return page;
   }
 }

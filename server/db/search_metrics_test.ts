@@ -1,0 +1,308 @@
+import assert from "node:assert/strict";
+import { parquetMetadata, readOffsetIndex } from "hyparquet";
+import { Registry } from "prom-client";
+import { compareLabels, labelsToString } from "../../engine/labels.ts";
+import { Matcher, MatchType } from "../../engine/matchers.ts";
+import { NOP_LOGGER } from "../../internal/log.ts";
+import type { Bucket } from "../../storage/objstore/bucket.ts";
+import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
+import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
+import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
+import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
+import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import { ParquetDB } from "./db.ts";
+import { LocalLabelFileStore } from "./label_files.ts";
+import { scanKind } from "./search_metrics.ts";
+import { Syncer } from "./syncer.ts";
+
+const DAY = Date.UTC(2025, 6, 1);
+const DATE = "2025-07-01";
+const NAME = "___cf_meta_label___name__";
+const INSTANCE = "___cf_meta_label_instance";
+const INDEX = "___cf_meta_index";
+const CHUNKS = ["___cf_meta_chunk_0", "___cf_meta_chunk_1", "___cf_meta_chunk_2"];
+
+/** 3 metrics x 40 instances, a sample every 10 minutes all day (every chunk column is used). */
+function makeSeries(): TestSeries[] {
+  const out: TestSeries[] = [];
+  for (let m = 0; m < 3; m++) {
+    for (let i = 0; i < 40; i++) {
+      const ts: number[] = [], vs: number[] = [];
+      for (let t = DAY; t < DAY + 86_400_000; t += 600_000) {
+        ts.push(t);
+        vs.push(m * 1000 + i + (t - DAY) / 1e6);
+      }
+      out.push({ labels: L({ __name__: `metric_${m}`, instance: `host-${i}` }), ts, vs });
+    }
+  }
+  return out;
+}
+
+/**
+ * From the file itself (hyparquet, not the gateway's reader): per row group holding any of
+ * `rows` (file-absolute), the pages of `column` overlapping them and their bytes.
+ */
+async function pagesOverlapping(bucket: Bucket, key: string, column: string, rows: number[]) {
+  const file = await bucket.get(key);
+  const md = parquetMetadata(file.slice().buffer);
+  const c = md.schema.slice(1).findIndex((e) => e.name === column);
+  assert.ok(c >= 0, column);
+  let rowGroups = 0, pages = 0, bytes = 0, start = 0;
+  for (const rg of md.row_groups) {
+    const end = start + Number(rg.num_rows);
+    const inGroup = rows.filter((r) => r >= start && r < end);
+    if (inGroup.length > 0) {
+      rowGroups++;
+      const ch = rg.columns[c];
+      const locs = readOffsetIndex({
+        view: new DataView(file.buffer, file.byteOffset + Number(ch.offset_index_offset)),
+        offset: 0,
+      }).page_locations;
+      locs.forEach((p, i) => {
+        const from = start + Number(p.first_row_index);
+        const to = i + 1 < locs.length ? start + Number(locs[i + 1].first_row_index) : end;
+        if (inGroup.some((r) => r >= from && r < to)) {
+          pages++;
+          bytes += p.compressed_page_size;
+        }
+      });
+    }
+    start = end;
+  }
+  return { rowGroups, pages, bytes };
+}
+
+/** The sum of the series of metric `name` whose labels include `labels`. */
+async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  assert.ok(m, name);
+  let sum = 0;
+  for (const v of (await m.get()).values) {
+    const l = v.labels as Record<string, string>;
+    if (Object.entries(labels).every(([k, want]) => l[k] === want)) sum += v.value;
+  }
+  return sum;
+}
+
+async function withServe(
+  pageCacheBytes: number,
+  fn: (env: {
+    fs: FilesystemBucket;
+    registry: Registry;
+    db: ParquetDB;
+    all: TestSeries[];
+    rowsOf: (matchers: Matcher[]) => number[];
+    hash: bigint;
+  }) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-search-metrics-" });
+  const fs = new FilesystemBucket(`${dir}/bucket`);
+  try {
+    const all = makeSeries();
+    const hash = await writeDay(fs, {
+      ext: {},
+      date: DATE,
+      shards: [all],
+      rowGroupSize: 50,
+      labelsPageSize: 64,
+      chunksPageSize: 4096,
+    });
+    const registry = new Registry();
+    const bucket = instrumentBucket(fs, registry, "parquet");
+    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
+    await discoverer.discover();
+    const syncer = new Syncer({
+      bucket,
+      streams: () => discoverer.streams,
+      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
+      logger: NOP_LOGGER,
+      registry,
+      pageCacheBytes,
+    });
+    await syncer.sync();
+    const db = new ParquetDB({ days: () => syncer.days, registry });
+    // Rows are written sorted by labels.
+    const sorted = [...all].sort((a, b) => compareLabels(a.labels, b.labels));
+    const rowsOf = (matchers: Matcher[]) =>
+      sorted.flatMap((s, i) => matchers.every((m) => m.matchesLabels(s.labels)) ? [i] : []);
+    try {
+      await fn({ fs, registry, db, all, rowsOf, hash });
+    } finally {
+      await syncer.close();
+    }
+  } finally {
+    await fs.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("scanKind: equality, and regexes that are one plain literal, scan as equal", () => {
+  const kind = (type: MatchType, value: string) => scanKind(new Matcher(type, "a", value));
+  assert.equal(kind(MatchType.Equal, "x.y"), "equal");
+  assert.equal(kind(MatchType.NotEqual, ""), "equal");
+  assert.equal(kind(MatchType.Regexp, "host-3"), "equal");
+  assert.equal(kind(MatchType.NotRegexp, "host-3"), "equal");
+  assert.equal(kind(MatchType.Regexp, "a|b"), "regex");
+  assert.equal(kind(MatchType.NotRegexp, "host-.*"), "regex");
+});
+
+Deno.test("search_* metrics count the pages and rows a select reads, and match the bucket's reads", async () => {
+  await withServe(0, async ({ fs, registry, db, all, rowsOf, hash }) => {
+    const labelsKey = labelsFileKey(hash, DATE, 0);
+    const chunksKey = chunksFileKey(hash, DATE, 0);
+    const byName = new Matcher(MatchType.Equal, "__name__", "metric_1");
+    const matchers = [byName, new Matcher(MatchType.Regexp, "instance", "host-1.*")];
+    const rows = rowsOf(matchers);
+    assert.equal(rows.length, 11);
+    const fetched = () =>
+      metric(registry, "objstore_bucket_operation_fetched_bytes_total", {
+        operation: "get_range",
+      });
+    const gets = () =>
+      metric(registry, "objstore_bucket_operations_total", {
+        operation: "get_range",
+      });
+    const bytesBefore = await fetched(), getsBefore = await gets();
+    assert.equal(await metric(registry, "locate_bucket_requests_total"), getsBefore);
+
+    const hints = { start: DAY, end: DAY + 86_400_000 - 1 };
+    const got = await db.queryable().select(matchers, hints);
+    assert.deepEqual(
+      got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
+      expectedSelect(all, matchers, hints.start, hints.end)
+        .map((s) => [labelsToString(s.labels), s.samples]),
+    );
+    const select = { method: "select" };
+    // Every read column is materialised once per row group with selected rows, for those rows:
+    // as many rows as series returned.
+    const rowGroups = (await pagesOverlapping(fs, labelsKey, INDEX, rows)).rowGroups;
+    assert.equal(rowGroups, 2);
+    for (const column of [INDEX, NAME, INSTANCE, ...CHUNKS]) {
+      const labels = { column, ...select };
+      assert.equal(
+        await metric(registry, "search_rows_materialized_total", labels),
+        got.series.length,
+        column,
+      );
+      assert.equal(
+        await metric(registry, "search_column_materialized_total", labels),
+        rowGroups,
+        column,
+      );
+    }
+    // Without the page cache every page overlapping the selected rows is read once.
+    for (const [key, column] of [[labelsKey, INDEX], [labelsKey, NAME], [labelsKey, INSTANCE]]) {
+      const want = await pagesOverlapping(fs, key, column, rows);
+      const labels = { column, ...select };
+      assert.equal(await metric(registry, "search_pages_read_total", labels), want.pages, column);
+      assert.equal(
+        await metric(registry, "search_pages_read_size_bytes_total", labels),
+        want.bytes,
+        column,
+      );
+    }
+    let chunkBytes = 0;
+    for (const column of CHUNKS) {
+      const want = await pagesOverlapping(fs, chunksKey, column, rows);
+      const labels = { column, ...select };
+      assert.equal(await metric(registry, "search_pages_read_total", labels), want.pages, column);
+      const bytes = await metric(registry, "search_pages_read_size_bytes_total", labels);
+      // Coalesced ranges may include gaps between the wanted pages.
+      assert.ok(bytes >= want.bytes, column);
+      chunkBytes += bytes;
+    }
+    // The chunk pages are the only remote reads of a query, and their bytes are the bucket's.
+    assert.equal(await fetched() - bytesBefore, chunkBytes);
+    assert.ok(await gets() > getsBefore);
+    assert.equal(await metric(registry, "locate_bucket_requests_total"), await gets());
+
+    // The __name__ equality scans the pages holding metric_1 (the others are outside its
+    // column-index bounds or their row group's dictionary); the regex then scans every instance
+    // page of the rows left.
+    const nameRows = rowsOf([byName]);
+    assert.equal(
+      await metric(registry, "search_pages_scanned_total", { column: NAME, scan: "equal" }),
+      (await pagesOverlapping(fs, labelsKey, NAME, nameRows)).pages,
+    );
+    assert.equal(
+      await metric(registry, "search_pages_scanned_total", { column: INSTANCE, scan: "regex" }),
+      (await pagesOverlapping(fs, labelsKey, INSTANCE, nameRows)).pages,
+    );
+    assert.equal(
+      await metric(registry, "search_pages_scanned_total", { method: "select" }),
+      (await pagesOverlapping(fs, labelsKey, NAME, nameRows)).pages +
+        (await pagesOverlapping(fs, labelsKey, INSTANCE, nameRows)).pages,
+    );
+  });
+});
+
+Deno.test("search_* metrics: label values and label names are counted under their method", async () => {
+  await withServe(0, async ({ fs, registry, db, rowsOf, hash }) => {
+    const labelsKey = labelsFileKey(hash, DATE, 0);
+    const metric2 = [new Matcher(MatchType.Equal, "__name__", "metric_2")];
+    const values = await db.queryable().labelValues("instance", metric2, { start: DAY, end: DAY });
+    assert.equal(values.values.length, 40);
+    const rows = rowsOf(metric2);
+    const want = await pagesOverlapping(fs, labelsKey, INSTANCE, rows);
+    const lv = { column: INSTANCE, method: "label_values" };
+    assert.equal(await metric(registry, "search_rows_materialized_total", lv), rows.length);
+    assert.equal(await metric(registry, "search_column_materialized_total", lv), want.rowGroups);
+    assert.equal(await metric(registry, "search_pages_read_total", lv), want.pages);
+    assert.equal(await metric(registry, "search_pages_read_size_bytes_total", lv), want.bytes);
+    assert.equal(
+      await metric(registry, "search_pages_scanned_total", {
+        column: NAME,
+        scan: "equal",
+        method: "label_values",
+      }),
+      (await pagesOverlapping(fs, labelsKey, NAME, rows)).pages,
+    );
+
+    // A regex that is one literal scans as an equality.
+    const host3 = [new Matcher(MatchType.Regexp, "instance", "host-3")];
+    const names = await db.queryable().labelNames(host3, { start: DAY, end: DAY });
+    assert.deepEqual(names.values, ["__name__", "instance"]);
+    const ln = { column: INDEX, method: "label_names" };
+    assert.equal(await metric(registry, "search_rows_materialized_total", ln), 3);
+    assert.equal(
+      await metric(registry, "search_pages_scanned_total", { scan: "regex" }),
+      0,
+    );
+    assert.ok(
+      await metric(registry, "search_pages_scanned_total", {
+        column: INSTANCE,
+        scan: "equal",
+        method: "label_names",
+      }) > 0,
+    );
+    // Nothing of these went to the chunks files.
+    for (const method of ["label_values", "label_names"]) {
+      for (const column of CHUNKS) {
+        assert.equal(await metric(registry, "search_pages_read_total", { column, method }), 0);
+      }
+    }
+  });
+});
+
+Deno.test("search_* metrics: with the page cache a repeated select materialises again but reads no page", async () => {
+  await withServe(64 << 20, async ({ registry, db }) => {
+    const matchers = [new Matcher(MatchType.Regexp, "__name__", "metric_[02]")];
+    const hints = { start: DAY + 3_600_000, end: DAY + 20 * 3_600_000 };
+    const first = await db.queryable().select(matchers, hints);
+    assert.equal(first.series.length, 80);
+    const rows = () => metric(registry, "search_rows_materialized_total", { column: INDEX });
+    const pages = () => metric(registry, "search_pages_read_total");
+    const bytes = () => metric(registry, "search_pages_read_size_bytes_total");
+    assert.equal(await rows(), 80);
+    const [pages1, bytes1] = [await pages(), await bytes()];
+    assert.ok(pages1 > 0 && bytes1 > 0);
+    await db.queryable().select(matchers, hints);
+    assert.equal(await rows(), 160);
+    assert.equal(await pages(), pages1);
+    assert.equal(await bytes(), bytes1);
+  });
+});
