@@ -19,7 +19,6 @@ import {
   type ContainerClient,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import type { TokenCredential } from "@azure/identity";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
@@ -31,6 +30,12 @@ import {
   listDirectory,
   ObjectNotFoundError,
 } from "./bucket.ts";
+import {
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from "./azure_credential.ts";
 import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
@@ -49,7 +54,7 @@ export const AZURE_BLOCK_SIZE = 8 * 1024 * 1024;
 export type AzureAuth =
   | { kind: "connection-string"; connectionString: string }
   | { kind: "shared-key"; url: string; account: string; key: string }
-  | { kind: "token"; url: string; credential: () => Promise<TokenCredential> };
+  | { kind: "token"; url: string; credential: TokenCredential };
 
 /** A resolved Azure setup; {@linkcode azureOptionsFromConfig} builds it from YAML fields. */
 export interface AzureOptions {
@@ -88,7 +93,7 @@ export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions
       key: s("storage_account_key"),
     };
   } else {
-    auth = { kind: "token", url, credential: () => tokenCredential(c) };
+    auth = { kind: "token", url, credential: tokenCredential(c) };
   }
   return {
     auth,
@@ -105,22 +110,25 @@ export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions
   };
 }
 
-/** The upstream order: a client secret, else a user-assigned managed identity, else the chain. */
-async function tokenCredential(c: Record<string, unknown>): Promise<TokenCredential> {
-  // Loaded only when used: it is a large module and most setups use keys.
-  const identity = await import("@azure/identity");
+/**
+ * Upstream's choice of Azure AD credential: the configured client secret when `az_tenant_id`,
+ * `client_id` and `client_secret` are all set, else the user-assigned managed identity
+ * `user_assigned_id`, else the default chain (see azure_credential.ts). `msi_resource` is not
+ * read: upstream deprecated it, the resource follows from the storage scope.
+ */
+function tokenCredential(c: Record<string, unknown>): TokenCredential {
   const s = (k: string) => c[k] as string;
   if (s("client_secret") !== "" && s("az_tenant_id") !== "" && s("client_id") !== "") {
-    return new identity.ClientSecretCredential(
-      s("az_tenant_id"),
-      s("client_id"),
-      s("client_secret"),
-    );
+    return new ClientSecretCredential({
+      tenantId: s("az_tenant_id"),
+      clientId: s("client_id"),
+      clientSecret: s("client_secret"),
+    });
   }
   if (s("user_assigned_id") !== "") {
-    return new identity.ManagedIdentityCredential({ clientId: s("user_assigned_id") });
+    return new ManagedIdentityCredential({ clientId: s("user_assigned_id") });
   }
-  return new identity.DefaultAzureCredential();
+  return new DefaultAzureCredential();
 }
 
 interface RestErrorLike {
@@ -179,7 +187,7 @@ export class AzureBucket implements Bucket {
         pipeline,
       );
     } else {
-      service = new BlobServiceClient(a.url, await a.credential(), pipeline);
+      service = new BlobServiceClient(a.url, a.credential, pipeline);
     }
     const bucket = new AzureBucket(service.getContainerClient(options.container), options, logger);
     if (options.createContainer) {

@@ -4,7 +4,13 @@ import { parseBucketConfig } from "./config.ts";
 import { patternBytes, runBucketConformance } from "./conformance.ts";
 import { startFaultProxy } from "./testing/fault_proxy.ts";
 import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import {
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+} from "./azure_credential.ts";
 import { createBucket } from "./mod.ts";
+import { startAadStandIn } from "./testing/aad_standin.ts";
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "./testing/servers.ts";
 
 function azuriteYaml(port: number, container: string, extra = ""): string {
@@ -83,8 +89,18 @@ Deno.test("AZURE options follow upstream: URL, retries, auth choice", () => {
   assert.equal(o.createContainer, true);
   const sovereign = azureOptionsFromConfig({ ...base, endpoint: "blob.core.chinacloudapi.cn" });
   assert.equal((sovereign.auth as { url: string }).url, "https://acct.blob.core.chinacloudapi.cn");
-  const token = azureOptionsFromConfig({ ...base, storage_account_key: "" });
-  assert.equal(token.auth.kind, "token");
+  // Upstream's choice: a complete client secret, else the user-assigned identity, else the chain.
+  const credential = (fields: Record<string, string>) => {
+    const o = azureOptionsFromConfig({ ...base, storage_account_key: "", ...fields });
+    assert.equal(o.auth.kind, "token");
+    return (o.auth as { credential: unknown }).credential;
+  };
+  const sp = { az_tenant_id: "t", client_id: "c", client_secret: "s" };
+  assert.ok(credential(sp) instanceof ClientSecretCredential);
+  assert.ok(credential({ ...sp, user_assigned_id: "u" }) instanceof ClientSecretCredential);
+  assert.ok(credential({ user_assigned_id: "u" }) instanceof ManagedIdentityCredential);
+  assert.ok(credential({ client_id: "c", client_secret: "s" }) instanceof DefaultAzureCredential);
+  assert.ok(credential({}) instanceof DefaultAzureCredential);
 });
 
 Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
@@ -120,13 +136,11 @@ Deno.test("AZURE bucket recovers from 503s and a stalled request", async () => {
   }
 });
 
-Deno.test("AZURE with a client secret asks Azure AD (here a closed local port), keeping the secret out of errors", async () => {
-  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (closed.addr as Deno.NetAddr).port;
-  closed.close();
-  // @azure/identity reads the authority from the environment; this test file runs in its own
+Deno.test("AZURE with a wrong client secret reports Azure AD's refusal, keeping the secret out of errors", async () => {
+  const aad = startAadStandIn({ secrets: { "00000000-0000-0000-0000-000000000002": "right" } });
+  // The credential reads the authority from the environment; this test file runs in its own
   // process, so the change stays here.
-  Deno.env.set("AZURE_AUTHORITY_HOST", `https://127.0.0.1:${port}`);
+  Deno.env.set("AZURE_AUTHORITY_HOST", aad.url);
   try {
     const secret = "client-secret-7373";
     const cfg = parseBucketConfig(
@@ -143,11 +157,16 @@ config:
     );
     const err = await createBucket(cfg).then(() => undefined, (e) => e);
     assert.ok(err instanceof BucketError, `${err}`);
-    // MSAL (under ClientSecretCredential) fails to resolve the authority's endpoints.
-    assert.match(err.message, /create_container.*endpoints_resolution_error/);
+    assert.match(
+      err.message,
+      /create_container.*ClientSecretCredential: POST http:\/\/127\.0\.0\.1:\d+\/00000000-0000-0000-0000-000000000001\/oauth2\/v2\.0\/token: HTTP 401: AADSTS7000215/,
+    );
+    // A refusal is not retried.
+    assert.equal(aad.requests.length, 1);
     const text = `${err.message} ${err.cause} ${JSON.stringify(err.cause)}`;
     assert.ok(!text.includes(secret), text);
   } finally {
     Deno.env.delete("AZURE_AUTHORITY_HOST");
+    await aad.stop();
   }
 });
