@@ -7,9 +7,14 @@
  * end (nothing is visible before the commit), at most two blocks in memory. Retries are ours
  * (retry.ts) with the SDK's pipeline retries off.
  *
- * Accepted without effect: `http_config` except `response_header_timeout` (the SDK's pipeline
- * takes no Node agent, it keeps its own keep-alive one), `reader_config.max_retry_requests`
- * (reads are retried whole) and `msi_resource`.
+ * `http_config` shapes the Node agent the SDK's pipeline sends through (http_agent.ts: idle and
+ * per-host limits, TLS CA, client certificate, server name, verification); its
+ * `response_header_timeout` is the per-attempt timeout unless `pipeline_config.try_timeout` is
+ * set.
+ *
+ * Accepted without effect: `http_config.tls_handshake_timeout`, `expect_continue_timeout`,
+ * `max_idle_conns` and `disable_compression`, `reader_config.max_retry_requests` (reads are
+ * retried whole) and `msi_resource` (deprecated upstream).
  *
  * @module
  */
@@ -36,6 +41,7 @@ import {
   ManagedIdentityCredential,
   type TokenCredential,
 } from "./azure_credential.ts";
+import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
@@ -68,6 +74,8 @@ export interface AzureOptions {
   retry: RetryPolicy;
   /** Staged-upload block size, bytes. */
   blockSize: number;
+  /** Connection and TLS settings. */
+  httpConfig: HttpConfig;
 }
 
 /**
@@ -79,7 +87,7 @@ export interface AzureOptions {
 export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions {
   const s = (k: string) => c[k] as string;
   const pipeline = c.pipeline_config as Record<string, number>;
-  const http = c.http_config as { response_header_timeout: number };
+  const http = c.http_config as HttpConfig;
   const maxTries = pipeline.max_tries || (c.max_retries as number);
   let auth: AzureAuth;
   const url = `https://${s("storage_account")}.${s("endpoint") || "blob.core.windows.net"}`;
@@ -100,6 +108,7 @@ export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions
     container: s("container"),
     createContainer: c.storage_create_container as boolean,
     blockSize: AZURE_BLOCK_SIZE,
+    httpConfig: http,
     retry: {
       maxAttempts: maxTries > 0 ? maxTries : DEFAULT_RETRY_POLICY.maxAttempts,
       baseDelayMs: pipeline.retry_delay || DEFAULT_RETRY_POLICY.baseDelayMs,
@@ -138,6 +147,15 @@ interface RestErrorLike {
   message?: string;
 }
 
+/** The scheme of a connection string's blob endpoint: `BlobEndpoint=`'s, else the default. */
+function connectionStringScheme(cs: string): "http:" | "https:" {
+  const field = (name: string) =>
+    new RegExp(`(?:^|;)\\s*${name}\\s*=([^;]*)`, "i").exec(cs)?.[1].trim().toLowerCase();
+  if (field("UseDevelopmentStorage") === "true") return "http:";
+  const scheme = field("BlobEndpoint")?.split(":")[0] ?? field("DefaultEndpointsProtocol");
+  return scheme === "http" ? "http:" : "https:";
+}
+
 /** Whether an Azure error is throttling, a server failure or a failed send. */
 export function isRetryableAzureError(e: unknown): boolean {
   const err = e as RestErrorLike | undefined;
@@ -174,9 +192,18 @@ export class AzureBucket implements Bucket {
 
   /** Connects (creating the container when configured so). */
   static async create(options: AzureOptions, logger?: Logger): Promise<AzureBucket> {
-    // Our retries replace the pipeline's (one try each); keep-alive stays on.
-    const pipeline = { retryOptions: { maxTries: 1 } };
     const a = options.auth;
+    const agents = agentsFromHttpConfig(options.httpConfig);
+    const scheme = a.kind === "connection-string"
+      ? connectionStringScheme(a.connectionString)
+      : new URL(a.url).protocol;
+    const pipeline = {
+      // Our retries replace the pipeline's (one try each).
+      retryOptions: { maxTries: 1 },
+      // core-rest-pipeline sends every request through this agent (its agentPolicy), though the
+      // storage options' type does not list the field.
+      agent: scheme === "http:" ? agents.http : agents.https,
+    };
     let service: BlobServiceClient;
     if (a.kind === "connection-string") {
       service = BlobServiceClient.fromConnectionString(a.connectionString, pipeline);

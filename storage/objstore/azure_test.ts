@@ -3,7 +3,7 @@ import { BucketError, listAll } from "./bucket.ts";
 import { parseBucketConfig } from "./config.ts";
 import { patternBytes, runBucketConformance } from "./conformance.ts";
 import { startFaultProxy } from "./testing/fault_proxy.ts";
-import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
+import { type AzureAuth, AzureBucket, type AzureOptions, azureOptionsFromConfig } from "./azure.ts";
 import {
   ClientSecretCredential,
   DefaultAzureCredential,
@@ -11,7 +11,13 @@ import {
 } from "./azure_credential.ts";
 import { createBucket } from "./mod.ts";
 import { startAadStandIn } from "./testing/aad_standin.ts";
-import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "./testing/servers.ts";
+import {
+  AZURITE_ACCOUNT,
+  AZURITE_KEY,
+  hasOpenssl,
+  selfSignedCertificate,
+  startAzurite,
+} from "./testing/servers.ts";
 
 function azuriteYaml(port: number, container: string, extra = ""): string {
   const cs =
@@ -169,4 +175,78 @@ config:
     Deno.env.delete("AZURE_AUTHORITY_HOST");
     await aad.stop();
   }
+});
+
+Deno.test({
+  name:
+    "AZURE with an Azure AD token uploads, lists and reads on azurite over https (--oauth basic)",
+  ignore: !hasOpenssl(),
+  fn: async () => {
+    const tenant = "00000000-0000-0000-0000-00000000000a";
+    const client = "00000000-0000-0000-0000-00000000000b";
+    const secret = "oauth-secret-4242";
+    const tls = await selfSignedCertificate();
+    const server = await startAzurite({ oauth: tls });
+    const aad = startAadStandIn({ secrets: { [client]: secret } });
+    // Mints tokens for another resource, which Azure Storage (and azurite) refuse.
+    const elsewhere = startAadStandIn({
+      secrets: { [client]: secret },
+      audience: "https://vault.azure.net",
+    });
+    try {
+      // The bucket's options from YAML; azurite serves the account under a path rather than as
+      // a host name, so only the URL is replaced.
+      const options = (authority: string, extra = "") => {
+        Deno.env.set("AZURE_AUTHORITY_HOST", authority);
+        const cfg = parseBucketConfig(
+          `type: AZURE
+config:
+  storage_account: ${AZURITE_ACCOUNT}
+  container: oauth
+  az_tenant_id: ${tenant}
+  client_id: ${client}
+  client_secret: ${secret}
+  max_retries: 1
+${extra}`,
+          "test",
+        );
+        const o = azureOptionsFromConfig(cfg.config);
+        return {
+          ...o,
+          auth: { ...o.auth, url: `${server.url}/${AZURITE_ACCOUNT}` } as AzureAuth,
+        } as AzureOptions;
+      };
+      const trusted = `  http_config:\n    tls_config:\n      ca_file: ${tls.certFile}\n`;
+
+      const bucket = await AzureBucket.create(options(aad.url, trusted));
+      const enc = new TextEncoder();
+      await bucket.upload("dir/a", enc.encode("alpha"));
+      await bucket.upload("dir/b", patternBytes(9 * 1024 * 1024, 3));
+      assert.deepEqual(await listAll(bucket, "dir/"), ["dir/a", "dir/b"]);
+      assert.equal(new TextDecoder().decode(await bucket.get("dir/a")), "alpha");
+      assert.deepEqual(await bucket.get("dir/b"), patternBytes(9 * 1024 * 1024, 3));
+      // One token served the container's creation and every request since.
+      assert.equal(aad.requests.length, 1);
+      assert.equal(aad.requests[0].form.client_secret, secret);
+
+      // azurite checks the token: one for another audience is refused.
+      const refused = await AzureBucket.create(options(elsewhere.url, trusted))
+        .then(() => undefined, (e) => e);
+      assert.ok(refused instanceof BucketError, `${refused}`);
+      assert.match(refused.message, /create_container.*AuthenticationFailed.*\(HTTP 403\)/s);
+      assert.equal(elsewhere.requests.length, 1);
+
+      // Without http_config's CA the self-signed certificate is not trusted.
+      const untrusted = await AzureBucket.create(options(aad.url))
+        .then(() => undefined, (e) => e);
+      assert.ok(untrusted instanceof BucketError, `${untrusted}`);
+      assert.match(untrusted.message, /self-signed certificate/);
+    } finally {
+      Deno.env.delete("AZURE_AUTHORITY_HOST");
+      await elsewhere.stop();
+      await aad.stop();
+      await server.stop();
+      await tls.remove();
+    }
+  },
 });
