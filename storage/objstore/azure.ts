@@ -7,9 +7,14 @@
  * end (nothing is visible before the commit), at most two blocks in memory. Retries are ours
  * (retry.ts) with the SDK's pipeline retries off.
  *
- * Accepted without effect: `http_config` except `response_header_timeout` (the SDK's pipeline
- * takes no Node agent, it keeps its own keep-alive one), `reader_config.max_retry_requests`
- * (reads are retried whole) and `msi_resource`.
+ * `http_config` shapes the Node agent the SDK's pipeline sends through (http_agent.ts: idle and
+ * per-host limits, TLS CA, client certificate, server name, verification); its
+ * `response_header_timeout` is the per-attempt timeout unless `pipeline_config.try_timeout` is
+ * set.
+ *
+ * Accepted without effect: `http_config.tls_handshake_timeout`, `expect_continue_timeout`,
+ * `max_idle_conns` and `disable_compression`, `reader_config.max_retry_requests` (reads are
+ * retried whole) and `msi_resource` (deprecated upstream).
  *
  * @module
  */
@@ -19,7 +24,6 @@ import {
   type ContainerClient,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
-import type { TokenCredential } from "@azure/identity";
 import { Readable } from "node:stream";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket, ListOptions, ObjectAttributes, UploadBody, UploadOptions } from "./bucket.ts";
@@ -31,6 +35,13 @@ import {
   listDirectory,
   ObjectNotFoundError,
 } from "./bucket.ts";
+import {
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from "./azure_credential.ts";
+import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
@@ -49,7 +60,7 @@ export const AZURE_BLOCK_SIZE = 8 * 1024 * 1024;
 export type AzureAuth =
   | { kind: "connection-string"; connectionString: string }
   | { kind: "shared-key"; url: string; account: string; key: string }
-  | { kind: "token"; url: string; credential: () => Promise<TokenCredential> };
+  | { kind: "token"; url: string; credential: TokenCredential };
 
 /** A resolved Azure setup; {@linkcode azureOptionsFromConfig} builds it from YAML fields. */
 export interface AzureOptions {
@@ -63,6 +74,8 @@ export interface AzureOptions {
   retry: RetryPolicy;
   /** Staged-upload block size, bytes. */
   blockSize: number;
+  /** Connection and TLS settings. */
+  httpConfig: HttpConfig;
 }
 
 /**
@@ -74,7 +87,7 @@ export interface AzureOptions {
 export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions {
   const s = (k: string) => c[k] as string;
   const pipeline = c.pipeline_config as Record<string, number>;
-  const http = c.http_config as { response_header_timeout: number };
+  const http = c.http_config as HttpConfig;
   const maxTries = pipeline.max_tries || (c.max_retries as number);
   let auth: AzureAuth;
   const url = `https://${s("storage_account")}.${s("endpoint") || "blob.core.windows.net"}`;
@@ -88,13 +101,14 @@ export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions
       key: s("storage_account_key"),
     };
   } else {
-    auth = { kind: "token", url, credential: () => tokenCredential(c) };
+    auth = { kind: "token", url, credential: tokenCredential(c) };
   }
   return {
     auth,
     container: s("container"),
     createContainer: c.storage_create_container as boolean,
     blockSize: AZURE_BLOCK_SIZE,
+    httpConfig: http,
     retry: {
       maxAttempts: maxTries > 0 ? maxTries : DEFAULT_RETRY_POLICY.maxAttempts,
       baseDelayMs: pipeline.retry_delay || DEFAULT_RETRY_POLICY.baseDelayMs,
@@ -105,22 +119,25 @@ export function azureOptionsFromConfig(c: Record<string, unknown>): AzureOptions
   };
 }
 
-/** The upstream order: a client secret, else a user-assigned managed identity, else the chain. */
-async function tokenCredential(c: Record<string, unknown>): Promise<TokenCredential> {
-  // Loaded only when used: it is a large module and most setups use keys.
-  const identity = await import("@azure/identity");
+/**
+ * Upstream's choice of Azure AD credential: the configured client secret when `az_tenant_id`,
+ * `client_id` and `client_secret` are all set, else the user-assigned managed identity
+ * `user_assigned_id`, else the default chain (see azure_credential.ts). `msi_resource` is not
+ * read: upstream deprecated it, the resource follows from the storage scope.
+ */
+function tokenCredential(c: Record<string, unknown>): TokenCredential {
   const s = (k: string) => c[k] as string;
   if (s("client_secret") !== "" && s("az_tenant_id") !== "" && s("client_id") !== "") {
-    return new identity.ClientSecretCredential(
-      s("az_tenant_id"),
-      s("client_id"),
-      s("client_secret"),
-    );
+    return new ClientSecretCredential({
+      tenantId: s("az_tenant_id"),
+      clientId: s("client_id"),
+      clientSecret: s("client_secret"),
+    });
   }
   if (s("user_assigned_id") !== "") {
-    return new identity.ManagedIdentityCredential({ clientId: s("user_assigned_id") });
+    return new ManagedIdentityCredential({ clientId: s("user_assigned_id") });
   }
-  return new identity.DefaultAzureCredential();
+  return new DefaultAzureCredential();
 }
 
 interface RestErrorLike {
@@ -128,6 +145,15 @@ interface RestErrorLike {
   code?: string;
   statusCode?: number;
   message?: string;
+}
+
+/** The scheme of a connection string's blob endpoint: `BlobEndpoint=`'s, else the default. */
+function connectionStringScheme(cs: string): "http:" | "https:" {
+  const field = (name: string) =>
+    new RegExp(`(?:^|;)\\s*${name}\\s*=([^;]*)`, "i").exec(cs)?.[1].trim().toLowerCase();
+  if (field("UseDevelopmentStorage") === "true") return "http:";
+  const scheme = field("BlobEndpoint")?.split(":")[0] ?? field("DefaultEndpointsProtocol");
+  return scheme === "http" ? "http:" : "https:";
 }
 
 /** Whether an Azure error is throttling, a server failure or a failed send. */
@@ -166,9 +192,18 @@ export class AzureBucket implements Bucket {
 
   /** Connects (creating the container when configured so). */
   static async create(options: AzureOptions, logger?: Logger): Promise<AzureBucket> {
-    // Our retries replace the pipeline's (one try each); keep-alive stays on.
-    const pipeline = { retryOptions: { maxTries: 1 } };
     const a = options.auth;
+    const agents = agentsFromHttpConfig(options.httpConfig);
+    const scheme = a.kind === "connection-string"
+      ? connectionStringScheme(a.connectionString)
+      : new URL(a.url).protocol;
+    const pipeline = {
+      // Our retries replace the pipeline's (one try each).
+      retryOptions: { maxTries: 1 },
+      // core-rest-pipeline sends every request through this agent (its agentPolicy), though the
+      // storage options' type does not list the field.
+      agent: scheme === "http:" ? agents.http : agents.https,
+    };
     let service: BlobServiceClient;
     if (a.kind === "connection-string") {
       service = BlobServiceClient.fromConnectionString(a.connectionString, pipeline);
@@ -179,7 +214,7 @@ export class AzureBucket implements Bucket {
         pipeline,
       );
     } else {
-      service = new BlobServiceClient(a.url, await a.credential(), pipeline);
+      service = new BlobServiceClient(a.url, a.credential, pipeline);
     }
     const bucket = new AzureBucket(service.getContainerClient(options.container), options, logger);
     if (options.createContainer) {

@@ -31,6 +31,7 @@ export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
 export { S3Bucket, type S3Encryption, type S3Options, s3OptionsFromConfig } from "./s3.ts";
 export { type AzureAuth, AzureBucket, type AzureOptions, azureOptionsFromConfig } from "./azure.ts";
+export type { AccessToken, TokenCredential } from "./azure_credential.ts";
 export { GcsBucket, type GcsOptions, gcsOptionsFromConfig } from "./gcs.ts";
 export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
 export { SwiftBucket, type SwiftOptions, swiftOptionsFromConfig } from "./swift.ts";

@@ -35,6 +35,7 @@ async function startProcess(
   ready: RegExp,
   cleanup: () => Promise<void>,
   cwd?: string,
+  scheme = "http",
 ): Promise<TestServer> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -83,7 +84,7 @@ async function startProcess(
     await stop();
     throw e;
   });
-  return { url: `http://127.0.0.1:${port}`, port, stop };
+  return { url: `${scheme}://127.0.0.1:${port}`, port, stop };
 }
 
 /** The lockfile of tests and test servers: the runtime's deno.lock plus test-only packages. */
@@ -115,9 +116,21 @@ export const AZURITE_ACCOUNT = "devstoreaccount1";
 export const AZURITE_KEY =
   "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+/** Options of {@linkcode startAzurite}. */
+export interface AzuriteOptions {
+  /**
+   * Serve https with this certificate and key (PEM files) and accept Azure AD bearer tokens
+   * (`--oauth basic`: azurite checks their shape, lifetime, issuer and audience, not signatures).
+   */
+  oauth?: { certFile: string; keyFile: string };
+}
+
 /** Starts npm `azurite`'s blob service, in memory, in loose mode. */
-export async function startAzurite(): Promise<TestServer> {
+export async function startAzurite(options: AzuriteOptions = {}): Promise<TestServer> {
   const dir = await Deno.makeTempDir({ prefix: "azurite-" });
+  const oauth = options.oauth
+    ? ["--oauth", "basic", "--cert", options.oauth.certFile, "--key", options.oauth.keyFile]
+    : [];
   return await startProcess(
     "azurite",
     [
@@ -139,10 +152,67 @@ export async function startAzurite(): Promise<TestServer> {
       "--loose",
       "--skipApiVersionCheck",
       "--disableTelemetry",
+      ...oauth,
     ],
-    /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/,
+    /successfully listens on https?:\/\/127\.0\.0\.1:(\d+)/,
     () => Deno.remove(dir, { recursive: true }),
     // In memory, but anything it writes still lands in a directory removed afterwards.
     dir,
+    options.oauth ? "https" : "http",
   );
+}
+
+/** A self-signed certificate for 127.0.0.1 and its key, as PEM files. */
+export interface SelfSignedCertificate {
+  /** The certificate, which is also its own CA. */
+  certFile: string;
+  /** The private key. */
+  keyFile: string;
+  /** Removes both. */
+  remove(): Promise<void>;
+}
+
+/** Reports whether `openssl` can be run here. */
+export function hasOpenssl(): boolean {
+  try {
+    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes a one-day self-signed certificate for `127.0.0.1` and `localhost` with `openssl`. */
+export async function selfSignedCertificate(): Promise<SelfSignedCertificate> {
+  const dir = await Deno.makeTempDir({ prefix: "tls-" });
+  const out = await new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      `${dir}/cert.pem`,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`openssl req: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return {
+    certFile: `${dir}/cert.pem`,
+    keyFile: `${dir}/key.pem`,
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
 }
