@@ -110,6 +110,20 @@ Deno.test("serve flags are parsed into the config", () => {
   assert.equal(c.http.prometheus.port, 0);
   assert.deepEqual(c.grpcTls, { cert: "c.pem", key: "k.pem", clientCa: undefined });
   assert.deepEqual(c.log, { level: "debug", format: "json" });
+  // Every flag, as text, for /api/v1/status/flags.
+  assert.equal(c.flags["objstore.config-file"], "/etc/bucket.yaml");
+  assert.equal(c.flags["query.external-label"], "cluster=eu,replica=b");
+  assert.equal(c.flags["query.lookback"], "10m");
+  assert.equal(c.flags["query.step"], "30s");
+  assert.equal(c.flags["logger.level"], "DEBUG");
+  assert.ok(Object.isFrozen(c.flags));
+});
+
+Deno.test("serve's inline objstore config is not echoed in the flags", () => {
+  const yaml = "type: S3\nconfig: {bucket: b, secret_key: hunter2}";
+  const c = parseServeConfig([`--objstore.config=${yaml}`]);
+  assert.equal(c.objstore.inline, yaml);
+  assert.equal(c.flags["objstore.config"], "<secret>");
 });
 
 Deno.test("convert flags are parsed into the config", () => {

@@ -39,6 +39,8 @@ export interface FlagDef {
   placeholder?: string;
   /** Help text shown in `--help` for where the default comes from, when not a literal. */
   defaultHelp?: string;
+  /** The value may hold credentials: reported as `<secret>` where flag values are shown. */
+  secret?: boolean;
 }
 
 /** Parsed flag values by name: numbers for int/float/duration(ms)/bytes, etc. */

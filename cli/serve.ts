@@ -22,7 +22,12 @@ import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import {
+  bucketConfigYaml,
+  createBucket,
+  instrumentBucket,
+  loadBucketConfig,
+} from "../storage/objstore/mod.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ServeConfig } from "./serve_config.ts";
 
@@ -32,6 +37,10 @@ export const DEFAULT_SERVE_BUCKET = {
   config: { directory: "./data/parquet" },
   prefix: "",
 };
+
+const SERVE_CONFIG_HEADER =
+  "# parquet-gateway serve has no Prometheus configuration. This is the object storage\n" +
+  "# configuration in effect (defaults filled in, credentials redacted).\n";
 
 /** Runs `serve` until `signal` aborts; resolves to the process exit code. */
 export async function runServe(
@@ -46,6 +55,7 @@ export async function runServe(
     "objstore.config",
     DEFAULT_SERVE_BUCKET,
   );
+  const configLoadedAt = Date.now();
   if (bucketConfig === DEFAULT_SERVE_BUCKET) {
     logger.info("no --objstore.config given, using the local FILESYSTEM bucket", {
       directory: DEFAULT_SERVE_BUCKET.config.directory,
@@ -161,6 +171,12 @@ export async function runServe(
           lookbackDelta: config.query.lookback,
           maxConcurrentQueries: config.query.limits.maxConcurrentQueries,
           version: denoJson.version,
+          flags: config.flags,
+          // There is no Prometheus configuration; the bucket's configuration is what this
+          // server was configured with, so /status/config shows it, credentials redacted.
+          configYaml: SERVE_CONFIG_HEADER + bucketConfigYaml(bucketConfig),
+          configLoadedAt,
+          corruptionCount: () => sync.corruptedLabelFiles(),
           logger: logger.with({ component: "prometheus-api" }),
         }),
       });

@@ -14,6 +14,7 @@ import {
   type LogConfig,
   logConfig,
 } from "./common.ts";
+import { flagStrings } from "./flag_strings.ts";
 import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
 
 /** Every flag of `serve`. */
@@ -30,6 +31,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     kind: "string",
     placeholder: "YAML",
     help: "Alternative to --objstore.config-file: the YAML content itself.",
+    secret: true,
   },
   {
     name: "tracing.exporter.type",
@@ -280,6 +282,8 @@ export interface ServeConfig {
   readonly grpcTls: { readonly cert?: string; readonly key?: string; readonly clientCa?: string };
   /** Logging. */
   readonly log: LogConfig;
+  /** Every flag with its effective value as text (secrets masked), for `/api/v1/status/flags`. */
+  readonly flags: Readonly<Record<string, string>>;
 }
 
 /** Parses `serve`'s arguments into its config. Throws UsageError for bad input. */
@@ -375,5 +379,6 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
     },
     grpcTls: tls,
     log: logConfig(v),
+    flags: flagStrings(SERVE_FLAGS, v),
   });
 }

@@ -77,3 +77,52 @@ export function parseBytes(input: string): number {
   }
   return Math.floor(value);
 }
+
+// Largest first; years and weeks are only used when they divide the duration exactly.
+const DURATION_FORMAT_UNITS: [string, number, boolean][] = [
+  ["y", DURATION_UNITS_MS.y, true],
+  ["w", DURATION_UNITS_MS.w, true],
+  ["d", DURATION_UNITS_MS.d, false],
+  ["h", DURATION_UNITS_MS.h, false],
+  ["m", DURATION_UNITS_MS.m, false],
+  ["s", DURATION_UNITS_MS.s, false],
+  ["ms", DURATION_UNITS_MS.ms, false],
+];
+
+/**
+ * Formats milliseconds the way Prometheus prints its durations (`model.Duration`): `5m`,
+ * `1h30m`, `1d12h`, `2w`, `0s`. Fractions of a millisecond are dropped, as there.
+ */
+export function formatDuration(ms: number): string {
+  let rest = Math.floor(ms);
+  if (rest <= 0) return "0s";
+  let out = "";
+  for (const [unit, size, exactOnly] of DURATION_FORMAT_UNITS) {
+    if (exactOnly && rest % size !== 0) continue;
+    const count = Math.floor(rest / size);
+    if (count > 0) {
+      out += `${count}${unit}`;
+      rest -= count * size;
+    }
+  }
+  return out;
+}
+
+const BYTE_FORMAT_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+
+/**
+ * Formats a byte size the way Thanos and Prometheus print base-2 sizes (`units.Base2Bytes`):
+ * each non-zero base-1024 digit with its unit, largest first: `64MiB`, `1KiB512B`, `0B`.
+ */
+export function formatBytes(bytes: number): string {
+  let rest = Math.floor(bytes);
+  if (rest <= 0) return "0B";
+  const parts: string[] = [];
+  for (const unit of BYTE_FORMAT_UNITS) {
+    const digit = rest % 1024;
+    if (digit !== 0) parts.unshift(`${digit}${unit}`);
+    rest = Math.floor(rest / 1024);
+    if (rest === 0) break;
+  }
+  return parts.join("");
+}

@@ -1,8 +1,9 @@
 /**
  * The Prometheus HTTP API (`/api/v1/...`) over the PromQL engine and a {@linkcode Queryable}:
- * query, query_range, series, labels, label values, plus buildinfo, format_query, parse_query and
- * the empty-but-valid metadata and exemplars endpoints Grafana expects. Envelopes, error types and
- * status codes are Prometheus'.
+ * query, query_range, series, labels, label values, format_query, parse_query, the status endpoints
+ * (buildinfo, runtimeinfo, flags, config) and the empty-but-valid metadata and exemplars endpoints
+ * Grafana expects. Envelopes, error types, status codes and response compression are
+ * Prometheus'.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import type { Queryable } from "../../engine/queryable.ts";
 import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
 import { astJson } from "./ast_json.ts";
+import { compressResponse } from "./compression.ts";
 import { labelSetJson, resultJson } from "./json.ts";
 import {
   BadDataError,
@@ -28,6 +30,7 @@ import {
   parseLimitParam,
   timeParam,
 } from "./params.ts";
+import { buildInfo, runtimeInfo } from "./status.ts";
 
 /** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
 export class LimitExceededError extends Error {
@@ -56,6 +59,17 @@ export interface PrometheusApiOptions {
   maxConcurrentQueries: number;
   /** Version reported by buildinfo. */
   version: string;
+  /**
+   * Every flag of the running command with its effective value, as `/status/flags` shows them;
+   * secrets already masked by the caller. Default: none.
+   */
+  flags?: Readonly<Record<string, string>>;
+  /** The configuration `/status/config` shows, secrets already redacted. Default: empty. */
+  configYaml?: string;
+  /** When that configuration was loaded, ms since the epoch. Default: when the API was created. */
+  configLoadedAt?: number;
+  /** Corrupted files found so far, for runtimeinfo. Default: none. */
+  corruptionCount?: () => Promise<number>;
   /** Logger for internal errors. */
   logger: Logger;
   /** Clock, ms (tests). */
@@ -115,6 +129,8 @@ export function createPrometheusApi(
 ): (req: Request) => Promise<Response> {
   const now = options.now ?? Date.now;
   const semaphore = new Semaphore(options.maxConcurrentQueries);
+  const configLoadedAt = options.configLoadedAt ?? now();
+  let requestsInFlight = 0;
 
   const parseQueryParam = (form: FormValues): { text: string; expr: Expr } => {
     const text = form.get("query");
@@ -326,17 +342,32 @@ export function createPrometheusApi(
     },
     "/api/v1/status/buildinfo": {
       methods: ["GET"],
+      handle: () => Promise.resolve({ data: JSON.stringify(buildInfo(options.version)) }),
+    },
+    "/api/v1/status/runtimeinfo": {
+      methods: ["GET"],
+      handle: async () => ({
+        data: JSON.stringify(runtimeInfo({
+          configLoadedAt,
+          corruptionCount: (await options.corruptionCount?.()) ?? 0,
+          requestsInFlight,
+          now: now(),
+        })),
+      }),
+    },
+    "/api/v1/status/flags": {
+      methods: ["GET"],
+      // Sorted by name, as Prometheus' JSON encoding of its flag map is.
       handle: () =>
         Promise.resolve({
-          data: JSON.stringify({
-            version: options.version,
-            revision: "",
-            branch: "",
-            buildUser: "",
-            buildDate: "",
-            goVersion: `deno ${Deno.version.deno}`,
-          }),
+          data: JSON.stringify(Object.fromEntries(
+            Object.entries(options.flags ?? {}).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
+          )),
         }),
+    },
+    "/api/v1/status/config": {
+      methods: ["GET"],
+      handle: () => Promise.resolve({ data: JSON.stringify({ yaml: options.configYaml ?? "" }) }),
     },
     "/api/v1/format_query": {
       methods: ["GET", "POST"],
@@ -363,7 +394,7 @@ export function createPrometheusApi(
     },
   };
 
-  return async (req: Request): Promise<Response> => {
+  const respond = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     let route = routes[path];
     let labelName: string | undefined;
@@ -380,21 +411,32 @@ export function createPrometheusApi(
           ),
       };
     }
+    // As in Prometheus, the router answers unknown paths and methods uncompressed; the API's own
+    // answers, errors and OPTIONS included, are compressed.
     if (!route) return new Response("404 page not found\n", { status: 404 });
-    if (req.method === "OPTIONS") return new Response(null, { status: 204 });
+    if (req.method === "OPTIONS") return compressResponse(req, new Response(null, { status: 204 }));
     if (!route.methods.includes(req.method)) {
       return new Response("Method Not Allowed\n", { status: 405 });
     }
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
       const form = await FormValues.from(req);
-      return jsonResponse(200, successBody(await route.handle(form)));
+      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form))));
     } catch (e) {
       const err = toApiError(e);
       if (err.status >= 500 && err.type === "internal") {
         options.logger.error("API request failed", { path, err: e });
       }
-      return errorResponse(err);
+      return compressResponse(req, errorResponse(err));
+    }
+  };
+
+  return async (req: Request): Promise<Response> => {
+    requestsInFlight++;
+    try {
+      return await respond(req);
+    } finally {
+      requestsInFlight--;
     }
   };
 }

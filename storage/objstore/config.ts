@@ -1,12 +1,13 @@
 /**
  * The Thanos objstore YAML (`type:`, `config:`, `prefix:`): parsing, `$(ENV)` expansion and strict
  * validation of every provider's fields with their upstream defaults. Unknown types and unknown
- * fields are errors that name them, as with Thanos' strict YAML decoding.
+ * fields are errors that name them, as with Thanos' strict YAML decoding. A validated config can
+ * be written back as YAML with its credentials redacted, for display.
  *
  * @module
  */
-import { parseDocument } from "yaml";
-import { parseDuration } from "../../internal/units.ts";
+import { parseDocument, stringify } from "yaml";
+import { formatDuration, parseDuration } from "../../internal/units.ts";
 
 /** Provider types this gateway implements. `ALIYUNOSS` is accepted as an alias of `OSS`. */
 export const PROVIDER_TYPES = ["FILESYSTEM", "S3", "GCS", "AZURE", "SWIFT", "COS", "OSS"] as const;
@@ -384,4 +385,58 @@ export async function loadBucketConfig(
     `--${flagName}`,
     `no bucket configured: pass --${flagName}-file or --${flagName}`,
   );
+}
+
+/**
+ * Fields that hold credentials, whatever the provider: keys, tokens, passwords, the GCS service
+ * account JSON and the Azure connection string (it embeds the account key). Key and account IDs
+ * (`access_key`, `secret_id`, `access_key_id`, `client_id`) name rather than prove an identity and
+ * stay visible.
+ */
+const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  "secret_key",
+  "session_token",
+  "encryption_key",
+  "service_account",
+  "client_secret",
+  "storage_account_key",
+  "storage_connection_string",
+  "password",
+  "application_credential_secret",
+  "access_key_secret",
+]);
+
+/** What a set credential reads as in {@linkcode bucketConfigYaml} (Prometheus' placeholder). */
+export const REDACTED_SECRET = "<secret>";
+
+/**
+ * Writes a validated config back as objstore YAML for display: every field with its default
+ * filled in, durations in Go's notation, and each non-empty credential replaced by
+ * {@linkcode REDACTED_SECRET}.
+ */
+export function bucketConfigYaml(config: BucketConfig): string {
+  return stringify({
+    type: config.type,
+    config: redactObject(PROVIDER_SPECS[config.type], config.config),
+    prefix: config.prefix,
+  });
+}
+
+function redactObject(
+  fields: Record<string, Spec>,
+  values: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(fields)) {
+    const value = values[name];
+    if (value === undefined) continue;
+    if (spec.kind === "object") {
+      out[name] = redactObject(spec.fields, value as Record<string, unknown>);
+    } else if (spec.kind === "duration") {
+      out[name] = formatDuration(value as number);
+    } else {
+      out[name] = SECRET_FIELDS.has(name) && value !== "" ? REDACTED_SECRET : value;
+    }
+  }
+  return out;
 }

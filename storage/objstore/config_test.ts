@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { expandEnv, loadBucketConfig, ObjstoreConfigError, parseBucketConfig } from "./config.ts";
+import { parse } from "yaml";
+import {
+  bucketConfigYaml,
+  expandEnv,
+  loadBucketConfig,
+  ObjstoreConfigError,
+  parseBucketConfig,
+} from "./config.ts";
 
 const noEnv = () => undefined;
 
@@ -117,4 +124,83 @@ Deno.test("AZURE defaults follow upstream: public endpoint, container created", 
   );
   assert.equal(cfg.config.endpoint, "blob.core.windows.net");
   assert.equal(cfg.config.storage_create_container, true);
+});
+
+Deno.test("bucketConfigYaml shows the config in effect with credentials redacted", () => {
+  const s3 = parseBucketConfig(
+    `type: s3
+config:
+  bucket: b
+  access_key: AKIDEXAMPLE
+  secret_key: very-secret
+  session_token: token-secret
+  sse_config: {type: SSE-C, encryption_key: key-secret}
+  http_config: {idle_conn_timeout: 45s}
+prefix: p/
+`,
+    "inline",
+    noEnv,
+  );
+  const text = bucketConfigYaml(s3);
+  for (const secret of ["very-secret", "token-secret", "key-secret"]) {
+    assert.ok(!text.includes(secret), `${secret} leaked:\n${text}`);
+  }
+  const shown = parse(text);
+  assert.equal(shown.type, "S3");
+  assert.equal(shown.prefix, "p");
+  assert.equal(shown.config.access_key, "AKIDEXAMPLE");
+  assert.equal(shown.config.secret_key, "<secret>");
+  assert.equal(shown.config.session_token, "<secret>");
+  assert.equal(shown.config.sse_config.encryption_key, "<secret>");
+  // Durations in Go's notation, defaults included.
+  assert.equal(shown.config.http_config.idle_conn_timeout, "45s");
+  assert.equal(shown.config.http_config.response_header_timeout, "2m");
+  assert.equal(shown.config.part_size, 67108864);
+  // What is shown parses back to the same config, but for the redacted values.
+  const reparsed = parseBucketConfig(text, "shown", noEnv);
+  assert.deepEqual(reparsed, {
+    ...s3,
+    config: {
+      ...s3.config,
+      secret_key: "<secret>",
+      session_token: "<secret>",
+      sse_config: { ...(s3.config.sse_config as object), encryption_key: "<secret>" },
+    },
+  });
+});
+
+Deno.test("bucketConfigYaml leaves unset credentials empty and redacts each provider's", () => {
+  const unset = parse(
+    bucketConfigYaml(parseBucketConfig("type: S3\nconfig: {bucket: b}", "i", noEnv)),
+  );
+  assert.equal(unset.config.secret_key, "");
+  const cases: [string, string[]][] = [
+    [
+      "type: AZURE\nconfig: {container: c, storage_account: a, storage_account_key: K1, " +
+      "client_secret: K2, storage_connection_string: K3}",
+      ["storage_account_key", "client_secret", "storage_connection_string"],
+    ],
+    ["type: GCS\nconfig: {bucket: b, service_account: K1}", ["service_account"]],
+    [
+      "type: SWIFT\nconfig: {container_name: c, auth_url: u, password: K1, " +
+      "application_credential_secret: K2}",
+      ["password", "application_credential_secret"],
+    ],
+    [
+      "type: COS\nconfig: {bucket: b, region: r, app_id: a, secret_id: ID, secret_key: K1}",
+      ["secret_key"],
+    ],
+    [
+      "type: OSS\nconfig: {endpoint: e, bucket: b, access_key_id: ID, access_key_secret: K1}",
+      ["access_key_secret"],
+    ],
+  ];
+  for (const [yaml, fields] of cases) {
+    const text = bucketConfigYaml(parseBucketConfig(yaml, "inline", noEnv));
+    assert.doesNotMatch(text, /K\d/, text);
+    const shown = parse(text).config;
+    for (const field of fields) assert.equal(shown[field], "<secret>", `${yaml}: ${field}`);
+    if ("secret_id" in shown) assert.equal(shown.secret_id, "ID");
+    if ("access_key_id" in shown) assert.equal(shown.access_key_id, "ID");
+  }
 });
