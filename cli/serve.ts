@@ -176,7 +176,7 @@ export async function runServe(
           // server was configured with, so /status/config shows it, credentials redacted.
           configYaml: SERVE_CONFIG_HEADER + bucketConfigYaml(bucketConfig),
           configLoadedAt,
-          corruptionCount: () => sync.corruptedLabelFiles(),
+          corruptionCount: () => sync.corruptedLabelFiles,
           logger: logger.with({ component: "prometheus-api" }),
         }),
       });
