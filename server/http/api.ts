@@ -69,7 +69,7 @@ export interface PrometheusApiOptions {
   /** When that configuration was loaded, ms since the epoch. Default: when the API was created. */
   configLoadedAt?: number;
   /** Corrupted files found so far, for runtimeinfo. Default: none. */
-  corruptionCount?: () => Promise<number>;
+  corruptionCount?: () => number;
   /** Logger for internal errors. */
   logger: Logger;
   /** Clock, ms (tests). */
@@ -349,7 +349,7 @@ export function createPrometheusApi(
       handle: async () => ({
         data: JSON.stringify(runtimeInfo({
           configLoadedAt,
-          corruptionCount: (await options.corruptionCount?.()) ?? 0,
+          corruptionCount: options.corruptionCount?.() ?? 0,
           requestsInFlight,
           now: now(),
         })),

@@ -51,7 +51,7 @@ Deno.test("runtimeinfo has current Prometheus' keys with this process's values",
   let corrupted = 0;
   const api = startTestApi({
     configLoadedAt: loadedAt,
-    corruptionCount: () => Promise.resolve(corrupted),
+    corruptionCount: () => corrupted,
   });
   try {
     const before = Date.now();
