@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type FlagDef, formatHelp, parseFlags, UsageError } from "./flags.ts";
+import { type FlagDef, formatHelp, parseFlags, parseFlagsSpelled, UsageError } from "./flags.ts";
 
 const DEFS: FlagDef[] = [
   { name: "a.duration", kind: "duration", default: "5m", help: "d" },
@@ -85,4 +85,51 @@ Deno.test("help lists every flag with its default", () => {
   assert.match(help, /--a\.duration=DURATION\n\s+d Default: 5m\./);
   assert.match(help, /--a\.bytes=BYTES\n\s+b Default: 2MiB\./);
   assert.match(help, /--a\.list=STRING\n\s+l Repeatable\. Default: __name__\./);
+});
+
+const ALIASED: FlagDef[] = [
+  { name: "store.config", kind: "string", aliases: ["go.store-config"], help: "s" },
+  { name: "store.timeout", kind: "duration", default: "5m", aliases: ["go.timeout"], help: "t" },
+  { name: "store.label", kind: "strings", aliases: ["go.label"], help: "l" },
+  { name: "store.enabled", kind: "bool", aliases: ["go.enabled"], help: "b" },
+];
+
+Deno.test("an alias is the same flag: the last value wins, repeated values collect in order", () => {
+  const { values, spelling } = parseFlagsSpelled(ALIASED, [
+    "--store.config=a",
+    "--go.store-config",
+    "b",
+    "--go.label=x",
+    "--store.label=y",
+    "--go.label=z",
+    "--go.enabled",
+    "--no-store.enabled",
+    "--go.timeout=1m",
+  ]);
+  assert.deepEqual(values, {
+    "store.config": "b",
+    "store.timeout": 60_000,
+    "store.label": ["x", "y", "z"],
+    "store.enabled": false,
+  });
+  assert.deepEqual(Object.fromEntries(spelling), {
+    "store.config": "go.store-config",
+    "store.timeout": "go.timeout",
+    "store.label": "go.label",
+    "store.enabled": "store.enabled",
+  });
+  assert.equal(parseFlags(ALIASED, ["--no-go.enabled"])["store.enabled"], false);
+  assert.equal(parseFlags(ALIASED, [])["store.timeout"], 300_000, "defaults stay");
+});
+
+Deno.test("errors name a flag as it was typed; help shows every name", () => {
+  assert.throws(() => parseFlags(ALIASED, ["--go.timeout=soon"]), /^UsageError: --go\.timeout:/);
+  assert.throws(() => parseFlags(ALIASED, ["--go.store-config"]), /--go\.store-config: expected/);
+  assert.throws(
+    () => parseFlags(ALIASED, ["--go.store-confg=x"]),
+    /unknown flag --go\.store-confg, did you mean --go\.store-config\?/,
+  );
+  const help = formatHelp("x", "X.", ALIASED);
+  assert.match(help, /^ {2}--store\.config=STRING, --go\.store-config=STRING\n/m);
+  assert.match(help, /^ {2}--\[no-\]store\.enabled, --\[no-\]go\.enabled\n/m);
 });
