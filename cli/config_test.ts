@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 Deno.test("serve defaults are the Go gateway's", () => {
   const c = parseServeConfig([]);
-  assert.deepEqual(c.objstore, { file: undefined, inline: undefined });
+  assert.deepEqual(c.objstore, { file: undefined, inline: undefined, flag: "objstore.config" });
   assert.deepEqual(c.tracing, {
     exporterType: "",
     jaegerEndpoint: undefined,
@@ -130,6 +130,41 @@ Deno.test("convert flags are parsed into the config", () => {
   assert.equal(c.convert.once, true);
   assert.equal(c.convert.rowGroupSize, 250);
   assert.deepEqual(c.tsdbDiscovery.selectExternalLabels, ['{cluster="a"}']);
+});
+
+Deno.test("the Go gateway's objstore flag spellings are accepted", () => {
+  const serve = parseServeConfig(["--parquet.objstore-config-file=/etc/pq.yaml"]);
+  assert.deepEqual(serve.objstore, {
+    file: "/etc/pq.yaml",
+    inline: undefined,
+    flag: "parquet.objstore-config",
+  });
+  assert.equal(
+    parseServeConfig(["--parquet.objstore-config=type: GCS"]).objstore.inline,
+    "type: GCS",
+  );
+  const convert = parseConvertConfig([
+    "--tsdb.objstore-config-file=/etc/tsdb.yaml",
+    "--parquet.objstore-config=type: FILESYSTEM",
+  ]);
+  assert.deepEqual(convert.tsdbObjstore, {
+    file: "/etc/tsdb.yaml",
+    inline: undefined,
+    flag: "tsdb.objstore-config",
+  });
+  assert.deepEqual(convert.parquetObjstore, {
+    file: undefined,
+    inline: "type: FILESYSTEM",
+    flag: "parquet.objstore-config",
+  });
+  assert.equal(
+    parseConvertConfig(["--tsdb.objstore-config=type: S3"]).tsdbObjstore.inline,
+    "type: S3",
+  );
+  assert.equal(
+    parseConvertConfig(["--parquet.objstore-config-file=p.yaml"]).parquetObjstore.file,
+    "p.yaml",
+  );
 });
 
 Deno.test("cross-flag validation names the flags", () => {

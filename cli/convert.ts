@@ -7,7 +7,7 @@
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
 import { BlockCache } from "../convert/block_cache.ts";
 import { BlockSource } from "../convert/block_source.ts";
 import { convertDay } from "../convert/convert.ts";
@@ -17,6 +17,7 @@ import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ConvertConfig } from "./convert_config.ts";
+import { loadObjstore } from "./objstore.ts";
 
 /** The source bucket `convert` uses when no TSDB objstore flag is given. */
 export const DEFAULT_TSDB_BUCKET = {
@@ -39,17 +40,11 @@ export async function runConvert(
   signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
-  const tsdbConfig = await loadBucketConfig(
-    config.tsdbObjstore.file,
-    config.tsdbObjstore.inline,
-    "tsdb.objstore.config",
-    DEFAULT_TSDB_BUCKET,
-  );
-  const parquetConfig = await loadBucketConfig(
-    config.parquetObjstore.file,
-    config.parquetObjstore.inline,
-    "parquet.objstore.config",
+  const tsdbConfig = await loadObjstore(config.tsdbObjstore, DEFAULT_TSDB_BUCKET, logger);
+  const parquetConfig = await loadObjstore(
+    config.parquetObjstore,
     DEFAULT_PARQUET_BUCKET,
+    logger,
   );
   const registry = createRegistry();
   const c = config.convert;

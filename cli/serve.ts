@@ -22,8 +22,9 @@ import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { loadObjstore } from "./objstore.ts";
 import type { ServeConfig } from "./serve_config.ts";
 
 /** The bucket `serve` uses when no objstore flag is given: the demo's local data. */
@@ -40,17 +41,7 @@ export async function runServe(
   signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
-  const bucketConfig = await loadBucketConfig(
-    config.objstore.file,
-    config.objstore.inline,
-    "objstore.config",
-    DEFAULT_SERVE_BUCKET,
-  );
-  if (bucketConfig === DEFAULT_SERVE_BUCKET) {
-    logger.info("no --objstore.config given, using the local FILESYSTEM bucket", {
-      directory: DEFAULT_SERVE_BUCKET.config.directory,
-    });
-  }
+  const bucketConfig = await loadObjstore(config.objstore, DEFAULT_SERVE_BUCKET, logger);
   const tls = config.grpcTls.cert
     ? {
       cert: await Deno.readTextFile(config.grpcTls.cert),

@@ -1,6 +1,7 @@
 /**
  * The `serve` subcommand's flags (every flag of the Go gateway's `cmd/serve.go`, with the
- * objstore flags named `--objstore.config(-file)`) and its typed, immutable config.
+ * objstore flags named `--objstore.config(-file)` and accepted under the Go spelling
+ * `--parquet.objstore-config(-file)` too) and its typed, immutable config.
  *
  * @module
  */
@@ -14,23 +15,17 @@ import {
   type LogConfig,
   logConfig,
 } from "./common.ts";
-import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
+import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
+import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
 
 /** Every flag of `serve`. */
 export const SERVE_FLAGS: readonly FlagDef[] = [
-  {
-    name: "objstore.config-file",
-    kind: "string",
-    placeholder: "FILE",
-    help: "YAML file with the object store configuration of the Parquet bucket (Thanos objstore " +
-      "format). Without it and --objstore.config, a FILESYSTEM bucket under ./data/parquet.",
-  },
-  {
-    name: "objstore.config",
-    kind: "string",
-    placeholder: "YAML",
-    help: "Alternative to --objstore.config-file: the YAML content itself.",
-  },
+  ...objstoreFlags(
+    "objstore.config",
+    "parquet.objstore-config",
+    "the Parquet bucket",
+    "./data/parquet",
+  ),
   {
     name: "tracing.exporter.type",
     kind: "enum",
@@ -221,7 +216,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
 /** The typed configuration of `serve`. */
 export interface ServeConfig {
   /** The Parquet bucket's objstore config source. */
-  readonly objstore: { readonly file?: string; readonly inline?: string };
+  readonly objstore: ObjstoreSource;
   /** Tracing. */
   readonly tracing: {
     readonly exporterType: "" | "JAEGER" | "STDOUT";
@@ -284,7 +279,8 @@ export interface ServeConfig {
 
 /** Parses `serve`'s arguments into its config. Throws UsageError for bad input. */
 export function parseServeConfig(args: readonly string[]): ServeConfig {
-  const v = parseFlags(SERVE_FLAGS, args);
+  const parsed = parseFlagsSpelled(SERVE_FLAGS, args);
+  const v = parsed.values;
   const str = (name: string) => v[name] as string | undefined;
   const num = (name: string) => v[name] as number;
   for (
@@ -322,7 +318,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
   return deepFreeze({
-    objstore: { file: str("objstore.config-file"), inline: str("objstore.config") },
+    objstore: objstoreSource(parsed, "objstore.config"),
     tracing: {
       exporterType: str("tracing.exporter.type") as "" | "JAEGER" | "STDOUT",
       jaegerEndpoint: str("tracing.jaeger.endpoint"),

@@ -25,6 +25,8 @@ Deno.test("help lists every flag of both subcommands", async () => {
     const flag of [
       "--objstore.config-file",
       "--objstore.config=",
+      "--parquet.objstore-config-file=FILE",
+      "--parquet.objstore-config=YAML",
       "--query.lookback",
       "--query.external-label",
       "--query.storage.select.chunk-partition.max-concurrency",
@@ -42,6 +44,10 @@ Deno.test("help lists every flag of both subcommands", async () => {
     const flag of [
       "--tsdb.objstore.config-file",
       "--parquet.objstore.config-file",
+      "--tsdb.objstore-config-file=FILE",
+      "--tsdb.objstore-config=YAML",
+      "--parquet.objstore-config-file=FILE",
+      "--parquet.objstore-config=YAML",
       "--convert.sorting.label",
       "--[no-]convert.recompress",
       "--[no-]convert.once",
@@ -61,6 +67,7 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
       "type: S3\nconfig: {bucket: b, buckit: c}\n",
     );
     await Deno.writeTextFile(`${dir}/bad.yaml`, "type: FILESYSTEM\nconfig: [\n");
+    await Deno.writeTextFile(`${dir}/tsdb.yaml`, `type: FILESYSTEM\nconfig: {directory: ${dir}}\n`);
     const cases: Array<[string[], RegExp]> = [
       [
         ["serve", "--query.lookbak=5m"],
@@ -82,6 +89,20 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
       [["serve", `--objstore.config-file=${dir}/bad.yaml`], /bad\.yaml: invalid YAML/],
       [["serve", `--objstore.config-file=${dir}/missing.yaml`], /missing\.yaml: cannot read file/],
       [["convert", "--tsdb.objstore.config=type: S3"], /--tsdb\.objstore\.config: missing bucket/],
+      // The Go gateway's spellings work and are named as typed.
+      [
+        ["serve", `--parquet.objstore-config-file=${dir}/missing.yaml`],
+        /--parquet\.objstore-config-file=.*missing\.yaml: cannot read file/,
+      ],
+      [["convert", "--tsdb.objstore-config=type: S3"], /--tsdb\.objstore-config: missing bucket/],
+      [
+        [
+          "convert",
+          `--tsdb.objstore-config-file=${dir}/tsdb.yaml`,
+          "--parquet.objstore-config=type: FILESYSTEM",
+        ],
+        /--parquet\.objstore-config: missing directory/,
+      ],
       [["frobnicate"], /unknown command "frobnicate"/],
     ];
     for (const [args, pattern] of cases) {
@@ -91,6 +112,25 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
       assert.equal(lines.length, 1, `${args.join(" ")}: one line, got\n${r.stderr}`);
       assert.match(lines[0], pattern, args.join(" "));
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("convert without objstore flags says which local buckets it uses", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runCli(["convert", "--convert.dry-run", "--http.internal.port=0"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "nothing to convert\n");
+    assert.match(
+      r.stderr,
+      /msg="no --tsdb\.objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/tsdb"/,
+    );
+    assert.match(
+      r.stderr,
+      /msg="no --parquet\.objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/parquet"/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
