@@ -1,13 +1,18 @@
 /**
- * Flags and config pieces shared by `serve` and `convert`: logging and the internal HTTP port.
+ * Flags and config pieces shared by `serve` and `convert`: the global flags (logging) and the
+ * HTTP listeners.
  *
  * @module
  */
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../internal/log.ts";
 import { type FlagDef, type FlagValues, UsageError } from "./flags.ts";
 
-/** Logging flags. `--logger.level` is the Go gateway's spelling, kept for its users' scripts. */
-export const LOG_FLAGS: readonly FlagDef[] = [
+/**
+ * The flags that, as in the Go gateway (kingpin application flags), go before or after the
+ * command: logging, and `--memlimit.ratio`. `--logger.level` is the Go gateway's spelling of
+ * `--log.level`, kept for its users' scripts.
+ */
+export const GLOBAL_FLAGS: readonly FlagDef[] = [
   {
     name: "log.level",
     kind: "enum",
@@ -27,6 +32,13 @@ export const LOG_FLAGS: readonly FlagDef[] = [
     values: [...LOG_FORMATS],
     default: "logfmt",
     help: "Log line format.",
+  },
+  {
+    name: "memlimit.ratio",
+    kind: "float",
+    placeholder: "RATIO",
+    help: "Accepted for the Go gateway's scripts, where it sets GOMEMLIMIT to this share of the " +
+      "memory limit; no effect here (V8's heap limit is its --max-old-space-size flag).",
   },
 ];
 
@@ -66,6 +78,18 @@ export function logConfig(v: FlagValues): LogConfig {
     level: (alias ? alias.toLowerCase() : v["log.level"]) as LogLevel,
     format: v["log.format"] as LogFormat,
   };
+}
+
+/**
+ * Reads `--memlimit.ratio`: undefined when not given. Validated as the Go gateway's memlimit
+ * library does (within (0, 1]) so that a script this accepts also works there.
+ */
+export function memlimitRatio(v: FlagValues): number | undefined {
+  const ratio = v["memlimit.ratio"] as number | undefined;
+  if (ratio !== undefined && !(ratio > 0 && ratio <= 1)) {
+    throw new UsageError(`--memlimit.ratio: must be within (0, 1], got ${ratio}`);
+  }
+  return ratio;
 }
 
 /** Reads and validates a listener's flags. */

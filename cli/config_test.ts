@@ -167,6 +167,18 @@ Deno.test("the Go gateway's objstore flag spellings are accepted", () => {
   );
 });
 
+Deno.test("--memlimit.ratio is accepted as in the Go gateway, and only within (0, 1]", () => {
+  assert.equal(parseServeConfig([]).memlimitRatio, undefined);
+  assert.equal(parseServeConfig(["--memlimit.ratio=0.9"]).memlimitRatio, 0.9);
+  assert.equal(parseConvertConfig(["--memlimit.ratio", "1"]).memlimitRatio, 1);
+  for (const bad of ["0", "1.5", "-0.1"]) {
+    assert.throws(
+      () => parseServeConfig([`--memlimit.ratio=${bad}`]),
+      (e: Error) => e instanceof UsageError && /^--memlimit\.ratio: must be within/.test(e.message),
+    );
+  }
+});
+
 Deno.test("cross-flag validation names the flags", () => {
   const cases: Array<[() => unknown, RegExp]> = [
     [() => parseServeConfig(["--block.filter.type=thanos-backfill"]), /thanos-backfill\.endpoint/],

@@ -11,12 +11,13 @@ import { tmpdir } from "node:os";
 import {
   atLeast,
   deepFreeze,
+  GLOBAL_FLAGS,
   type ListenerConfig,
   listenerConfig,
   listenerFlags,
-  LOG_FLAGS,
   type LogConfig,
   logConfig,
+  memlimitRatio,
 } from "./common.ts";
 import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
 import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
@@ -175,7 +176,7 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     help: "Print the plan (days, source blocks, estimated series) and exit.",
   },
   ...listenerFlags("internal", 6060, "metrics and health endpoints"),
-  ...LOG_FLAGS,
+  ...GLOBAL_FLAGS,
 ];
 
 /** The typed configuration of `convert`; durations in ms. */
@@ -219,6 +220,8 @@ export interface ConvertConfig {
   readonly http: { readonly internal: ListenerConfig };
   /** Logging. */
   readonly log: LogConfig;
+  /** `--memlimit.ratio` if given: accepted for the Go gateway's scripts, without effect. */
+  readonly memlimitRatio?: number;
 }
 
 /** Parses `convert`'s arguments into its config. Throws UsageError for bad input. */
@@ -275,5 +278,6 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
     },
     http: { internal: listenerConfig(v, "internal") },
     log: logConfig(v),
+    memlimitRatio: memlimitRatio(v),
   });
 }

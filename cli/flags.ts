@@ -198,6 +198,54 @@ export function parseFlagsSpelled(defs: readonly FlagDef[], args: readonly strin
   return { values, spelling };
 }
 
+/** What {@linkcode splitAtCommand} returns. */
+export interface CommandLine {
+  /** The arguments before the command: global flags and their values. */
+  readonly before: string[];
+  /** The command, if any. */
+  readonly command?: string;
+  /** The arguments after the command. */
+  readonly after: string[];
+}
+
+/**
+ * Splits `args` at the command: the first argument that is neither a flag nor a flag's value.
+ * As with kingpin, only application-wide flags may come before it: those of `globals` and the
+ * bare switches in `switches` (e.g. `--help`). Anything else there throws a
+ * {@linkcode UsageError}; values are checked later, when the command parses them.
+ */
+export function splitAtCommand(
+  globals: readonly FlagDef[],
+  switches: readonly string[],
+  args: readonly string[],
+): CommandLine {
+  const byName = new Map<string, FlagDef>();
+  for (const def of globals) {
+    for (const name of [def.name, ...def.aliases ?? []]) byName.set(name, def);
+  }
+  const before: string[] = [];
+  let i = 0;
+  while (i < args.length && args[i].startsWith("-")) {
+    const arg = args[i++];
+    before.push(arg);
+    if (switches.includes(arg)) continue;
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
+    if (!arg.startsWith("--") || !def) {
+      throw new UsageError(
+        `unknown flag ${eq < 0 ? arg : arg.slice(0, eq)} before the command; ` +
+          "a command's own flags go after it",
+      );
+    }
+    // `--flag value`: the value is the next argument, even if it looks like a command.
+    if (eq < 0 && def.kind !== "bool" && byName.has(name) && i < args.length) {
+      before.push(args[i++]);
+    }
+  }
+  return { before, command: args[i], after: args.slice(i + 1) };
+}
+
 function defaultValue(def: FlagDef): FlagValues[string] {
   if (def.kind === "strings") {
     return def.default === undefined ? [] : [...(def.default as string[])];
@@ -284,7 +332,12 @@ function wrap(text: string, indent: number): string[] {
 
 /** Renders help text: usage line, description, then one entry per flag with its default. */
 export function formatHelp(usage: string, description: string, defs: readonly FlagDef[]): string {
-  const lines = [`usage: ${usage}`, "", description, "", "Flags:"];
+  return [`usage: ${usage}`, "", description, "", "Flags:", ...formatFlags(defs)].join("\n") + "\n";
+}
+
+/** Renders one help entry per flag: its names, then its help and default, indented. */
+export function formatFlags(defs: readonly FlagDef[]): string[] {
+  const lines: string[] = [];
   for (const d of defs) {
     const placeholder = d.placeholder ??
       (d.kind === "bool"
@@ -304,5 +357,5 @@ export function formatHelp(usage: string, description: string, defs: readonly Fl
     const text = `${d.help}${repeat}${dflt !== undefined ? ` Default: ${dflt || '""'}.` : ""}`;
     for (const l of wrap(text, 8)) lines.push(`        ${l}`);
   }
-  return lines.join("\n") + "\n";
+  return lines;
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type FlagDef, formatHelp, parseFlags, parseFlagsSpelled, UsageError } from "./flags.ts";
+import {
+  type FlagDef,
+  formatHelp,
+  parseFlags,
+  parseFlagsSpelled,
+  splitAtCommand,
+  UsageError,
+} from "./flags.ts";
 
 const DEFS: FlagDef[] = [
   { name: "a.duration", kind: "duration", default: "5m", help: "d" },
@@ -132,4 +139,25 @@ Deno.test("errors name a flag as it was typed; help shows every name", () => {
   const help = formatHelp("x", "X.", ALIASED);
   assert.match(help, /^ {2}--store\.config=STRING, --go\.store-config=STRING\n/m);
   assert.match(help, /^ {2}--\[no-\]store\.enabled, --\[no-\]go\.enabled\n/m);
+});
+
+Deno.test("global flags and their values come before the command; other flags may not", () => {
+  const globals: FlagDef[] = [
+    { name: "log.level", kind: "string", aliases: ["logger.level"], help: "l" },
+    { name: "verbose", kind: "bool", help: "v" },
+  ];
+  const split = (...args: string[]) => splitAtCommand(globals, ["--help"], args);
+  assert.deepEqual(split("--log.level", "serve", "--verbose", "serve", "--x=1"), {
+    before: ["--log.level", "serve", "--verbose"],
+    command: "serve",
+    after: ["--x=1"],
+  });
+  assert.deepEqual(split("--logger.level=DEBUG", "--no-verbose", "--help", "convert"), {
+    before: ["--logger.level=DEBUG", "--no-verbose", "--help"],
+    command: "convert",
+    after: [],
+  });
+  assert.deepEqual(split("--verbose"), { before: ["--verbose"], command: undefined, after: [] });
+  assert.throws(() => split("--x=1", "serve"), /^UsageError: unknown flag --x before the command;/);
+  assert.throws(() => split("-v", "serve"), /unknown flag -v before the command/);
 });

@@ -8,12 +8,13 @@
 import {
   atLeast,
   deepFreeze,
+  GLOBAL_FLAGS,
   type ListenerConfig,
   listenerConfig,
   listenerFlags,
-  LOG_FLAGS,
   type LogConfig,
   logConfig,
+  memlimitRatio,
 } from "./common.ts";
 import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
 import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
@@ -210,7 +211,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     placeholder: "FILE",
     help: "CA to verify gRPC client certificates with (enables mTLS).",
   },
-  ...LOG_FLAGS,
+  ...GLOBAL_FLAGS,
 ];
 
 /** The typed configuration of `serve`. */
@@ -275,6 +276,8 @@ export interface ServeConfig {
   readonly grpcTls: { readonly cert?: string; readonly key?: string; readonly clientCa?: string };
   /** Logging. */
   readonly log: LogConfig;
+  /** `--memlimit.ratio` if given: accepted for the Go gateway's scripts, without effect. */
+  readonly memlimitRatio?: number;
 }
 
 /** Parses `serve`'s arguments into its config. Throws UsageError for bad input. */
@@ -371,5 +374,6 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
     },
     grpcTls: tls,
     log: logConfig(v),
+    memlimitRatio: memlimitRatio(v),
   });
 }

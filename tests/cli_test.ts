@@ -57,6 +57,11 @@ Deno.test("help lists every flag of both subcommands", async () => {
   const top = await runCli(["--help"]);
   assert.equal(top.code, 0);
   assert.match(top.stdout, /serve .*\n\s+convert/);
+  assert.match(top.stdout, /Global flags \(before or after the command\):\n/);
+  assert.match(top.stdout, /--logger\.level=DEBUG\|INFO\|WARN\|ERROR/);
+  assert.match(top.stdout, /--memlimit\.ratio=RATIO/);
+  assert.equal((await runCli(["help", "convert"])).stdout, convert.stdout);
+  assert.equal((await runCli(["--log.level=debug", "serve", "--help"])).stdout, serve.stdout);
 });
 
 Deno.test("bad flags and bad configs exit 2 with one line naming the problem", async () => {
@@ -136,6 +141,43 @@ Deno.test("convert without objstore flags says which local buckets it uses", asy
   }
 });
 
+Deno.test("global flags work before the command as after it, as with kingpin", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["--convert.dry-run", "--http.internal.port=0"];
+    // At warn level the start-up info lines are not written, wherever the flag stands.
+    for (
+      const line of [
+        ["--log.level=warn", "convert", ...args],
+        ["--logger.level", "WARN", "convert", ...args],
+        ["convert", "--log.level=warn", ...args],
+        ["--memlimit.ratio=0.8", "--logger.level=ERROR", "convert", ...args],
+      ]
+    ) {
+      const r = await runCli(line, dir);
+      assert.equal(r.code, 0, `${line.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout, "nothing to convert\n");
+      assert.equal(r.stderr, "", line.join(" "));
+    }
+    const json = await runCli(
+      ["--log.level=debug", "--log.format", "json", "--memlimit.ratio=0.5", "convert", ...args],
+      dir,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const records = json.stderr.trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.ok(records.some((r) => r.msg.startsWith("no --tsdb.objstore.config(-file) given")));
+    assert.ok(records.some((r) => r.msg.startsWith("--memlimit.ratio has no effect here")));
+    const bad = await runCli(["--convert.once", "convert"], dir);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^parquet-gateway: error: unknown flag --convert\.once before the command;/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serve process answers /metrics, /-/healthy, /-/ready and stops on SIGTERM", async () => {
   const dir = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
@@ -143,11 +185,13 @@ Deno.test("serve process answers /metrics, /-/healthy, /-/ready and stops on SIG
       "run",
       "-A",
       MAIN,
+      // Global flags before the command, in the Go gateway's spelling.
+      "--logger.level=DEBUG",
+      "--log.format=json",
       "serve",
       "--http.internal.port=0",
       "--http.prometheus.port=0",
       "--http.thanos.port=0",
-      "--log.format=json",
       `--objstore.config=type: FILESYSTEM\nconfig: {directory: ${dir}/bucket}`,
     ],
     stdout: "piped",
