@@ -101,6 +101,56 @@ export function listenerConfig(v: FlagValues, name: string): ListenerConfig {
   return { port, shutdownTimeout: v[`http.${name}.shutdown-timeout`] as number };
 }
 
+/**
+ * A listener could not bind its port. The message is one line naming the flag and the port; the
+ * CLI prints it and exits with 1.
+ */
+export class ListenError extends Error {
+  /** Creates the error for `--<flag>=<port>`. */
+  constructor(readonly flag: string, readonly port: number, why: string) {
+    super(`--${flag}=${port}: ${why}`);
+    this.name = "ListenError";
+  }
+}
+
+/**
+ * Runs `start`, which binds `port` (the value of `--<flag>`), turning "address in use" into a
+ * {@linkcode ListenError} that says which flag to change.
+ */
+export async function listenOn<T>(
+  flag: string,
+  port: number,
+  start: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new ListenError(
+      flag,
+      port,
+      `address already in use (another process listens there; pick another port with --${flag})`,
+    );
+  }
+}
+
+/**
+ * Requires the listeners' ports to differ (0, a free port each, may repeat): otherwise the
+ * second would fail to bind as if another process held the port.
+ */
+export function distinctPorts(listeners: Record<string, ListenerConfig>): void {
+  const seen = new Map<number, string>();
+  for (const [name, { port }] of Object.entries(listeners)) {
+    const other = seen.get(port);
+    if (port !== 0 && other !== undefined) {
+      throw new UsageError(
+        `--http.${name}.port=${port}: the same port as --http.${other}.port; give each its own`,
+      );
+    }
+    seen.set(port, name);
+  }
+}
+
 /** Requires an integer flag to be at least `min`. */
 export function atLeast(v: FlagValues, name: string, min: number): number {
   const n = v[name] as number;

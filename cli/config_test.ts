@@ -108,6 +108,11 @@ Deno.test("serve flags are parsed into the config", () => {
   assert.equal(c.query.limits.selectMaxChunkBytes, 1024 * MiB);
   assert.equal(c.filter.thanosBackfill.endpoint, "thanos:10901");
   assert.equal(c.http.prometheus.port, 0);
+  // Port 0 (a free port each) may repeat.
+  assert.equal(
+    parseServeConfig(["--http.thanos.port=0", "--http.internal.port=0"]).http.thanos.port,
+    0,
+  );
   assert.deepEqual(c.grpcTls, { cert: "c.pem", key: "k.pem", clientCa: undefined });
   assert.deepEqual(c.log, { level: "debug", format: "json" });
 });
@@ -184,6 +189,14 @@ Deno.test("cross-flag validation names the flags", () => {
     [() => parseServeConfig(["--block.filter.type=thanos-backfill"]), /thanos-backfill\.endpoint/],
     [() => parseServeConfig(["--grpc-server-tls-cert=c"]), /--grpc-server-tls-key/],
     [() => parseServeConfig(["--http.thanos.port=70000"]), /--http\.thanos\.port: port 70000/],
+    [
+      () => parseServeConfig(["--http.thanos.port=9000"]),
+      /^--http\.thanos\.port=9000: the same port as --http\.prometheus\.port/,
+    ],
+    [
+      () => parseServeConfig(["--http.internal.port=9001"]),
+      /^--http\.internal\.port=9001: the same port as --http\.thanos\.port/,
+    ],
     [() => parseServeConfig(["--tracing.sampling.param=2"]), /--tracing\.sampling\.param/],
     [() => parseServeConfig(["--block.syncer.concurrency=0"]), /at least 1/],
     [() => parseConvertConfig(["--convert.retention-days=40000"]), /at most 36500/],

@@ -16,6 +16,7 @@ import { ConversionProgress } from "../convert/progress.ts";
 import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { listenOn } from "./common.ts";
 import type { ConvertConfig } from "./convert_config.ts";
 import { loadObjstore } from "./objstore.ts";
 
@@ -48,11 +49,17 @@ export async function runConvert(
   );
   const registry = createRegistry();
   const c = config.convert;
-  const internal = startInternalServer({
+  const internalOptions = {
     port: config.http.internal.port,
     registry,
     logger: logger.with({ component: "internal" }),
-  });
+  };
+  // A dry run only prints the plan: it takes no port, so it can run beside a running converter.
+  const internal = c.dryRun ? undefined : await listenOn(
+    "http.internal.port",
+    internalOptions.port,
+    () => startInternalServer(internalOptions),
+  );
   try {
     const tsdb = instrumentBucket(await createBucket(tsdbConfig), registry, "tsdb");
     const parquet = instrumentBucket(await createBucket(parquetConfig), registry, "parquet");
@@ -114,7 +121,7 @@ export async function runConvert(
         printOut(ConvertRunner.describePlan(await runner.plan(signal)));
         return 0;
       }
-      internal.setReady(true);
+      internal?.setReady(true);
       if (c.once) {
         const summary = await runner.runOnce(signal);
         await runner.applyRetention(signal);
@@ -157,7 +164,7 @@ export async function runConvert(
       await Promise.all([tsdb.close(), parquet.close()]);
     }
   } finally {
-    await internal.shutdown(config.http.internal.shutdownTimeout);
+    await internal?.shutdown(config.http.internal.shutdownTimeout);
   }
 }
 

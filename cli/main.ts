@@ -12,7 +12,7 @@ import { createLogger } from "../internal/log.ts";
 import { ObjstoreConfigError } from "../storage/objstore/config.ts";
 import { runConvert } from "./convert.ts";
 import { CONVERT_FLAGS, parseConvertConfig } from "./convert_config.ts";
-import { GLOBAL_FLAGS } from "./common.ts";
+import { GLOBAL_FLAGS, ListenError } from "./common.ts";
 import { formatFlags, formatHelp, splitAtCommand, UsageError } from "./flags.ts";
 import { runServe } from "./serve.ts";
 import { parseServeConfig, SERVE_FLAGS } from "./serve_config.ts";
@@ -123,6 +123,10 @@ export async function main(args: readonly string[]): Promise<number> {
         );
     } catch (e) {
       if (e instanceof ObjstoreConfigError) throw e;
+      if (e instanceof ListenError) {
+        printErr(`${NAME} ${command}: error: ${e.message}\n`);
+        return 1;
+      }
       logger.error(`${command} failed`, { err: e });
       return 1;
     } finally {

@@ -8,6 +8,7 @@
 import {
   atLeast,
   deepFreeze,
+  distinctPorts,
   GLOBAL_FLAGS,
   type ListenerConfig,
   listenerConfig,
@@ -320,6 +321,12 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   }
   if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
+  const http = {
+    prometheus: listenerConfig(v, "prometheus"),
+    thanos: listenerConfig(v, "thanos"),
+    internal: listenerConfig(v, "internal"),
+  };
+  distinctPorts(http);
   return deepFreeze({
     objstore: objstoreSource(parsed, "objstore.config"),
     tracing: {
@@ -367,11 +374,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
     },
-    http: {
-      prometheus: listenerConfig(v, "prometheus"),
-      thanos: listenerConfig(v, "thanos"),
-      internal: listenerConfig(v, "internal"),
-    },
+    http,
     grpcTls: tls,
     log: logConfig(v),
     memlimitRatio: memlimitRatio(v),

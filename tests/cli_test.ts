@@ -13,6 +13,8 @@ async function runCli(args: string[], cwd?: string) {
     cwd,
     stdout: "piped",
     stderr: "piped",
+    // A process that should have failed would otherwise serve until the test runner gives up.
+    signal: AbortSignal.timeout(60_000),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -174,6 +176,47 @@ Deno.test("global flags work before the command as after it, as with kingpin", a
       /^parquet-gateway: error: unknown flag --convert\.once before the command;/,
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a port clash exits 1 with one line naming the flag and the port", async () => {
+  const dir = await Deno.makeTempDir();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = busy.addr.port;
+  const clash = (command: string, flag: string) =>
+    `parquet-gateway ${command}: error: --${flag}=${port}: address already in use ` +
+    `(another process listens there; pick another port with --${flag})`;
+  try {
+    const free = ["--http.internal.port=0", "--http.prometheus.port=0", "--http.thanos.port=0"];
+    for (const flag of ["http.internal.port", "http.prometheus.port", "http.thanos.port"]) {
+      // The last value of a flag wins, so this one takes the busy port.
+      const r = await runCli(["serve", ...free, `--${flag}=${port}`], dir);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.at(-1), clash("serve", flag));
+      assert.ok(!lines.some((l) => l.includes("level=error")), r.stderr);
+      assert.match(
+        lines[0],
+        /msg="no --objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/parquet"/,
+      );
+    }
+    const bucket = (name: string) => `type: FILESYSTEM\nconfig: {directory: ${dir}/${name}}`;
+    const convert = await runCli([
+      "convert",
+      "--convert.once",
+      `--tsdb.objstore-config=${bucket("tsdb")}`,
+      `--parquet.objstore-config=${bucket("pq")}`,
+      `--http.internal.port=${port}`,
+    ], dir);
+    assert.equal(convert.code, 1, convert.stderr);
+    assert.equal(convert.stderr, clash("convert", "http.internal.port") + "\n");
+    // A dry run takes no port: it can run beside a converter.
+    const dry = await runCli(["convert", "--convert.dry-run", `--http.internal.port=${port}`], dir);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, "nothing to convert\n");
+  } finally {
+    busy.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
