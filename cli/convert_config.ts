@@ -119,7 +119,7 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     name: "convert.max-plan-days",
     kind: "int",
     default: "2",
-    help: "Soft limit of days to plan per run.",
+    help: "Soft limit of days to plan per stream and run (more when they reuse planned blocks).",
   },
   {
     name: "convert.rowgroup.size",

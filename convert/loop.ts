@@ -45,7 +45,7 @@ export interface ConvertRunnerOptions {
   convertStep: ConvertStep;
   /** Planning limits. */
   gracePeriodMs: number;
-  /** Soft limit of days per plan. */
+  /** Soft limit of days per stream and plan. */
   maxPlanDays: number;
   /** Retention in days (0 disables). */
   retentionDays: number;
