@@ -83,11 +83,10 @@ export async function runConvert(
           concurrency: config.parquetDiscovery.concurrency,
           logger: logger.with({ component: "parquet-discovery" }),
         }),
-        convertStep: async (step, stepSignal) => {
-          const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
-          const estimate = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
-          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, estimate);
+        convertStep: async (step, stepSignal, position) => {
+          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, position);
           try {
+            const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
             const result = await convertDay(
               parquet,
               step.day,
@@ -99,6 +98,9 @@ export async function runConvert(
                 sortLabels: c.sortingLabels,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,
+                // The day's distinct series, not the sum over its blocks' meta.json counts (a
+                // series in twelve 2h blocks counts once).
+                onSeriesCounted: (n) => day.begin(n),
                 onProgress: (n) => day.advance(n),
                 signal: stepSignal,
               },
