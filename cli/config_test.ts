@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 Deno.test("serve defaults are the Go gateway's", () => {
   const c = parseServeConfig([]);
-  assert.deepEqual(c.objstore, { file: undefined, inline: undefined });
+  assert.deepEqual(c.objstore, { file: undefined, inline: undefined, flag: "objstore.config" });
   assert.deepEqual(c.tracing, {
     exporterType: "",
     jaegerEndpoint: undefined,
@@ -108,6 +108,11 @@ Deno.test("serve flags are parsed into the config", () => {
   assert.equal(c.query.limits.selectMaxChunkBytes, 1024 * MiB);
   assert.equal(c.filter.thanosBackfill.endpoint, "thanos:10901");
   assert.equal(c.http.prometheus.port, 0);
+  // Port 0 (a free port each) may repeat.
+  assert.equal(
+    parseServeConfig(["--http.thanos.port=0", "--http.internal.port=0"]).http.thanos.port,
+    0,
+  );
   assert.deepEqual(c.grpcTls, { cert: "c.pem", key: "k.pem", clientCa: undefined });
   assert.deepEqual(c.log, { level: "debug", format: "json" });
   // Every flag, as text, for /api/v1/status/flags.
@@ -146,11 +151,66 @@ Deno.test("convert flags are parsed into the config", () => {
   assert.deepEqual(c.tsdbDiscovery.selectExternalLabels, ['{cluster="a"}']);
 });
 
+Deno.test("the Go gateway's objstore flag spellings are accepted", () => {
+  const serve = parseServeConfig(["--parquet.objstore-config-file=/etc/pq.yaml"]);
+  assert.deepEqual(serve.objstore, {
+    file: "/etc/pq.yaml",
+    inline: undefined,
+    flag: "parquet.objstore-config",
+  });
+  assert.equal(
+    parseServeConfig(["--parquet.objstore-config=type: GCS"]).objstore.inline,
+    "type: GCS",
+  );
+  const convert = parseConvertConfig([
+    "--tsdb.objstore-config-file=/etc/tsdb.yaml",
+    "--parquet.objstore-config=type: FILESYSTEM",
+  ]);
+  assert.deepEqual(convert.tsdbObjstore, {
+    file: "/etc/tsdb.yaml",
+    inline: undefined,
+    flag: "tsdb.objstore-config",
+  });
+  assert.deepEqual(convert.parquetObjstore, {
+    file: undefined,
+    inline: "type: FILESYSTEM",
+    flag: "parquet.objstore-config",
+  });
+  assert.equal(
+    parseConvertConfig(["--tsdb.objstore-config=type: S3"]).tsdbObjstore.inline,
+    "type: S3",
+  );
+  assert.equal(
+    parseConvertConfig(["--parquet.objstore-config-file=p.yaml"]).parquetObjstore.file,
+    "p.yaml",
+  );
+});
+
+Deno.test("--memlimit.ratio is accepted as in the Go gateway, and only within (0, 1]", () => {
+  assert.equal(parseServeConfig([]).memlimitRatio, undefined);
+  assert.equal(parseServeConfig(["--memlimit.ratio=0.9"]).memlimitRatio, 0.9);
+  assert.equal(parseConvertConfig(["--memlimit.ratio", "1"]).memlimitRatio, 1);
+  for (const bad of ["0", "1.5", "-0.1"]) {
+    assert.throws(
+      () => parseServeConfig([`--memlimit.ratio=${bad}`]),
+      (e: Error) => e instanceof UsageError && /^--memlimit\.ratio: must be within/.test(e.message),
+    );
+  }
+});
+
 Deno.test("cross-flag validation names the flags", () => {
   const cases: Array<[() => unknown, RegExp]> = [
     [() => parseServeConfig(["--block.filter.type=thanos-backfill"]), /thanos-backfill\.endpoint/],
     [() => parseServeConfig(["--grpc-server-tls-cert=c"]), /--grpc-server-tls-key/],
     [() => parseServeConfig(["--http.thanos.port=70000"]), /--http\.thanos\.port: port 70000/],
+    [
+      () => parseServeConfig(["--http.thanos.port=9000"]),
+      /^--http\.thanos\.port=9000: the same port as --http\.prometheus\.port/,
+    ],
+    [
+      () => parseServeConfig(["--http.internal.port=9001"]),
+      /^--http\.internal\.port=9001: the same port as --http\.thanos\.port/,
+    ],
     [() => parseServeConfig(["--tracing.sampling.param=2"]), /--tracing\.sampling\.param/],
     [() => parseServeConfig(["--block.syncer.concurrency=0"]), /at least 1/],
     [() => parseConvertConfig(["--convert.retention-days=40000"]), /at most 36500/],

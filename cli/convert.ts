@@ -7,7 +7,7 @@
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import { createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
 import { BlockCache } from "../convert/block_cache.ts";
 import { BlockSource } from "../convert/block_source.ts";
 import { convertDay } from "../convert/convert.ts";
@@ -16,7 +16,9 @@ import { ConversionProgress } from "../convert/progress.ts";
 import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { listenOn } from "./common.ts";
 import type { ConvertConfig } from "./convert_config.ts";
+import { loadObjstore } from "./objstore.ts";
 
 /** The source bucket `convert` uses when no TSDB objstore flag is given. */
 export const DEFAULT_TSDB_BUCKET = {
@@ -39,25 +41,25 @@ export async function runConvert(
   signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
-  const tsdbConfig = await loadBucketConfig(
-    config.tsdbObjstore.file,
-    config.tsdbObjstore.inline,
-    "tsdb.objstore.config",
-    DEFAULT_TSDB_BUCKET,
-  );
-  const parquetConfig = await loadBucketConfig(
-    config.parquetObjstore.file,
-    config.parquetObjstore.inline,
-    "parquet.objstore.config",
+  const tsdbConfig = await loadObjstore(config.tsdbObjstore, DEFAULT_TSDB_BUCKET, logger);
+  const parquetConfig = await loadObjstore(
+    config.parquetObjstore,
     DEFAULT_PARQUET_BUCKET,
+    logger,
   );
   const registry = createRegistry();
   const c = config.convert;
-  const internal = startInternalServer({
+  const internalOptions = {
     port: config.http.internal.port,
     registry,
     logger: logger.with({ component: "internal" }),
-  });
+  };
+  // A dry run only prints the plan: it takes no port, so it can run beside a running converter.
+  const internal = c.dryRun ? undefined : await listenOn(
+    "http.internal.port",
+    internalOptions.port,
+    () => startInternalServer(internalOptions),
+  );
   try {
     const tsdb = instrumentBucket(await createBucket(tsdbConfig), registry, "tsdb");
     const parquet = instrumentBucket(await createBucket(parquetConfig), registry, "parquet");
@@ -83,11 +85,10 @@ export async function runConvert(
           logger: logger.with({ component: "parquet-discovery" }),
           registry,
         }),
-        convertStep: async (step, stepSignal) => {
-          const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
-          const estimate = step.sources.reduce((n, b) => n + b.meta.stats.numSeries, 0);
-          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, estimate);
+        convertStep: async (step, stepSignal, position) => {
+          const day = progress.startDay(`${step.streamKey}/${step.day.date}`, position);
           try {
+            const open = await blocks.acquire(step.sources.map((b) => b.ulid), stepSignal);
             const result = await convertDay(
               parquet,
               step.day,
@@ -99,6 +100,9 @@ export async function runConvert(
                 sortLabels: c.sortingLabels,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,
+                // The day's distinct series, not the sum over its blocks' meta.json counts (a
+                // series in twelve 2h blocks counts once).
+                onSeriesCounted: (n) => day.begin(n),
                 onProgress: (n) => day.advance(n),
                 signal: stepSignal,
               },
@@ -121,7 +125,7 @@ export async function runConvert(
         printOut(ConvertRunner.describePlan(await runner.plan(signal)));
         return 0;
       }
-      internal.setReady(true);
+      internal?.setReady(true);
       if (c.once) {
         const summary = await runner.runOnce(signal);
         await runner.applyRetention(signal);
@@ -164,7 +168,7 @@ export async function runConvert(
       await Promise.all([tsdb.close(), parquet.close()]);
     }
   } finally {
-    await internal.shutdown(config.http.internal.shutdownTimeout);
+    await internal?.shutdown(config.http.internal.shutdownTimeout);
   }
 }
 

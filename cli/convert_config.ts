@@ -1,6 +1,8 @@
 /**
  * The `convert` subcommand's flags (every flag of the Go gateway's `cmd/convert.go`, with the
- * objstore flags named `--tsdb.objstore.config(-file)` / `--parquet.objstore.config(-file)`, plus
+ * objstore flags named `--tsdb.objstore.config(-file)` / `--parquet.objstore.config(-file)` and
+ * accepted under the Go spellings `--tsdb.objstore-config(-file)` /
+ * `--parquet.objstore-config(-file)` too, plus
  * `--convert.once` and `--convert.dry-run` for scripting) and its typed, immutable config.
  *
  * @module
@@ -9,43 +11,31 @@ import { tmpdir } from "node:os";
 import {
   atLeast,
   deepFreeze,
+  GLOBAL_FLAGS,
   type ListenerConfig,
   listenerConfig,
   listenerFlags,
-  LOG_FLAGS,
   type LogConfig,
   logConfig,
+  memlimitRatio,
 } from "./common.ts";
-import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
+import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
+import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
 
 /** Every flag of `convert`. */
 export const CONVERT_FLAGS: readonly FlagDef[] = [
-  {
-    name: "tsdb.objstore.config-file",
-    kind: "string",
-    placeholder: "FILE",
-    help: "YAML file with the object store configuration of the TSDB (source) bucket. Without " +
-      "it and --tsdb.objstore.config, a FILESYSTEM bucket under ./data/tsdb.",
-  },
-  {
-    name: "tsdb.objstore.config",
-    kind: "string",
-    placeholder: "YAML",
-    help: "Alternative to --tsdb.objstore.config-file: the YAML content itself.",
-  },
-  {
-    name: "parquet.objstore.config-file",
-    kind: "string",
-    placeholder: "FILE",
-    help: "YAML file with the object store configuration of the Parquet (destination) bucket. " +
-      "Without it and --parquet.objstore.config, a FILESYSTEM bucket under ./data/parquet.",
-  },
-  {
-    name: "parquet.objstore.config",
-    kind: "string",
-    placeholder: "YAML",
-    help: "Alternative to --parquet.objstore.config-file: the YAML content itself.",
-  },
+  ...objstoreFlags(
+    "tsdb.objstore.config",
+    "tsdb.objstore-config",
+    "the TSDB (source) bucket",
+    "./data/tsdb",
+  ),
+  ...objstoreFlags(
+    "parquet.objstore.config",
+    "parquet.objstore-config",
+    "the Parquet (destination) bucket",
+    "./data/parquet",
+  ),
   {
     name: "parquet.discovery.interval",
     kind: "duration",
@@ -129,7 +119,7 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     name: "convert.max-plan-days",
     kind: "int",
     default: "2",
-    help: "Soft limit of days to plan per run.",
+    help: "Soft limit of days to plan per stream and run (more when they reuse planned blocks).",
   },
   {
     name: "convert.rowgroup.size",
@@ -186,15 +176,15 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     help: "Print the plan (days, source blocks, estimated series) and exit.",
   },
   ...listenerFlags("internal", 6060, "metrics and health endpoints"),
-  ...LOG_FLAGS,
+  ...GLOBAL_FLAGS,
 ];
 
 /** The typed configuration of `convert`; durations in ms. */
 export interface ConvertConfig {
   /** Source bucket config source. */
-  readonly tsdbObjstore: { readonly file?: string; readonly inline?: string };
+  readonly tsdbObjstore: ObjstoreSource;
   /** Destination bucket config source. */
-  readonly parquetObjstore: { readonly file?: string; readonly inline?: string };
+  readonly parquetObjstore: ObjstoreSource;
   /** Parquet-side discovery. */
   readonly parquetDiscovery: { readonly interval: number; readonly concurrency: number };
   /** TSDB-side discovery. */
@@ -230,11 +220,14 @@ export interface ConvertConfig {
   readonly http: { readonly internal: ListenerConfig };
   /** Logging. */
   readonly log: LogConfig;
+  /** `--memlimit.ratio` if given: accepted for the Go gateway's scripts, without effect. */
+  readonly memlimitRatio?: number;
 }
 
 /** Parses `convert`'s arguments into its config. Throws UsageError for bad input. */
 export function parseConvertConfig(args: readonly string[]): ConvertConfig {
-  const v = parseFlags(CONVERT_FLAGS, args);
+  const parsed = parseFlagsSpelled(CONVERT_FLAGS, args);
+  const v = parsed.values;
   const str = (name: string) => v[name] as string | undefined;
   const num = (name: string) => v[name] as number;
   const retentionDays = atLeast(v, "convert.retention-days", 0);
@@ -251,11 +244,8 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
     }
   }
   return deepFreeze({
-    tsdbObjstore: { file: str("tsdb.objstore.config-file"), inline: str("tsdb.objstore.config") },
-    parquetObjstore: {
-      file: str("parquet.objstore.config-file"),
-      inline: str("parquet.objstore.config"),
-    },
+    tsdbObjstore: objstoreSource(parsed, "tsdb.objstore.config"),
+    parquetObjstore: objstoreSource(parsed, "parquet.objstore.config"),
     parquetDiscovery: {
       interval: num("parquet.discovery.interval"),
       concurrency: atLeast(v, "parquet.discovery.concurrency", 1),
@@ -288,5 +278,6 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
     },
     http: { internal: listenerConfig(v, "internal") },
     log: logConfig(v),
+    memlimitRatio: memlimitRatio(v),
   });
 }

@@ -41,6 +41,11 @@ export interface FlagDef {
   defaultHelp?: string;
   /** The value may hold credentials: reported as `<secret>` where flag values are shown. */
   secret?: boolean;
+  /**
+   * Other names of the same flag, e.g. the Go gateway's spelling of a renamed flag. Given under
+   * several names, the flag takes the last value (a repeatable flag collects all, in order).
+   */
+  aliases?: readonly string[];
 }
 
 /** Parsed flag values by name: numbers for int/float/duration(ms)/bytes, etc. */
@@ -58,9 +63,9 @@ export class UsageError extends Error {
   }
 }
 
-function convert(def: FlagDef, raw: string): string | number | boolean {
+function convert(def: FlagDef, raw: string, spelled = def.name): string | number | boolean {
   const bad = (why: string): never => {
-    throw new UsageError(`--${def.name}: ${why}`);
+    throw new UsageError(`--${spelled}: ${why}`);
   };
   switch (def.kind) {
     case "string":
@@ -106,17 +111,36 @@ function convert(def: FlagDef, raw: string): string | number | boolean {
   }
 }
 
+/** What {@linkcode parseFlagsSpelled} returns. */
+export interface ParsedFlags {
+  /** Values by each flag's (canonical) name. */
+  readonly values: FlagValues;
+  /** For each flag given, the name it was last given under: its own or one of its aliases. */
+  readonly spelling: ReadonlyMap<string, string>;
+}
+
 /**
  * Parses `args` against `defs`. Unknown flags, missing values, stray positional arguments and
  * bad values throw {@linkcode UsageError} naming the flag and the value.
  */
 export function parseFlags(defs: readonly FlagDef[], args: readonly string[]): FlagValues {
-  const byName = new Map(defs.map((d) => [d.name, d]));
+  return parseFlagsSpelled(defs, args).values;
+}
+
+/**
+ * Parses as {@linkcode parseFlags} does and also tells which name each given flag was spelled
+ * with, so that later messages can name the flag as the user typed it.
+ */
+export function parseFlagsSpelled(defs: readonly FlagDef[], args: readonly string[]): ParsedFlags {
+  const byName = new Map<string, FlagDef>();
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
   for (const def of defs) {
-    options[def.name] = def.kind === "strings" || def.kind === "keyValues"
-      ? { type: "string", multiple: true }
-      : { type: def.kind === "bool" ? "boolean" : "string" };
+    for (const name of [def.name, ...def.aliases ?? []]) {
+      byName.set(name, def);
+      options[name] = def.kind === "strings" || def.kind === "keyValues"
+        ? { type: "string", multiple: true }
+        : { type: def.kind === "bool" ? "boolean" : "string" };
+    }
   }
   let parsed;
   try {
@@ -126,34 +150,102 @@ export function parseFlags(defs: readonly FlagDef[], args: readonly string[]): F
       strict: true,
       allowPositionals: false,
       allowNegative: true,
+      tokens: true,
     });
   } catch (e) {
     throw new UsageError(describeParseArgsError(e, byName));
   }
-  const out: FlagValues = {};
+  // Tokens, not `parsed.values`: aliases are separate options there, and only the tokens keep
+  // the order in which a flag's names were given.
+  const raw = new Map<string, string | boolean | string[]>();
+  const spelling = new Map<string, string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option") continue;
+    const negated = !byName.has(token.name) && token.name.startsWith("no-");
+    const name = negated ? token.name.slice(3) : token.name;
+    const def = byName.get(name)!;
+    spelling.set(def.name, name);
+    if (def.kind === "bool") {
+      raw.set(def.name, !negated);
+    } else if (def.kind === "strings" || def.kind === "keyValues") {
+      const list = (raw.get(def.name) ?? []) as string[];
+      raw.set(def.name, [...list, token.value!]);
+    } else {
+      raw.set(def.name, token.value!);
+    }
+  }
+  const values: FlagValues = {};
   for (const def of defs) {
-    const raw = (parsed.values as Record<string, unknown>)[def.name];
-    if (raw === undefined) {
-      out[def.name] = defaultValue(def);
-    } else if (def.kind === "bool") {
-      out[def.name] = raw as boolean;
-    } else if (def.kind === "strings") {
-      out[def.name] = raw as string[];
+    const given = raw.get(def.name);
+    if (given === undefined) {
+      values[def.name] = defaultValue(def);
+    } else if (def.kind === "bool" || def.kind === "strings") {
+      values[def.name] = given;
     } else if (def.kind === "keyValues") {
       const map: Record<string, string> = {};
-      for (const item of raw as string[]) {
+      for (const item of given as string[]) {
         const eq = item.indexOf("=");
         if (eq <= 0) {
-          throw new UsageError(`--${def.name}: expected KEY=VALUE, got ${JSON.stringify(item)}`);
+          throw new UsageError(
+            `--${spelling.get(def.name)}: expected KEY=VALUE, got ${JSON.stringify(item)}`,
+          );
         }
         map[item.slice(0, eq)] = item.slice(eq + 1);
       }
-      out[def.name] = map;
+      values[def.name] = map;
     } else {
-      out[def.name] = convert(def, raw as string);
+      values[def.name] = convert(def, given as string, spelling.get(def.name)!);
     }
   }
-  return out;
+  return { values, spelling };
+}
+
+/** What {@linkcode splitAtCommand} returns. */
+export interface CommandLine {
+  /** The arguments before the command: global flags and their values. */
+  readonly before: string[];
+  /** The command, if any. */
+  readonly command?: string;
+  /** The arguments after the command. */
+  readonly after: string[];
+}
+
+/**
+ * Splits `args` at the command: the first argument that is neither a flag nor a flag's value.
+ * As with kingpin, only application-wide flags may come before it: those of `globals` and the
+ * bare switches in `switches` (e.g. `--help`). Anything else there throws a
+ * {@linkcode UsageError}; values are checked later, when the command parses them.
+ */
+export function splitAtCommand(
+  globals: readonly FlagDef[],
+  switches: readonly string[],
+  args: readonly string[],
+): CommandLine {
+  const byName = new Map<string, FlagDef>();
+  for (const def of globals) {
+    for (const name of [def.name, ...def.aliases ?? []]) byName.set(name, def);
+  }
+  const before: string[] = [];
+  let i = 0;
+  while (i < args.length && args[i].startsWith("-")) {
+    const arg = args[i++];
+    before.push(arg);
+    if (switches.includes(arg)) continue;
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const def = byName.get(name) ?? byName.get(name.replace(/^no-/, ""));
+    if (!arg.startsWith("--") || !def) {
+      throw new UsageError(
+        `unknown flag ${eq < 0 ? arg : arg.slice(0, eq)} before the command; ` +
+          "a command's own flags go after it",
+      );
+    }
+    // `--flag value`: the value is the next argument, even if it looks like a command.
+    if (eq < 0 && def.kind !== "bool" && byName.has(name) && i < args.length) {
+      before.push(args[i++]);
+    }
+  }
+  return { before, command: args[i], after: args.slice(i + 1) };
 }
 
 function defaultValue(def: FlagDef): FlagValues[string] {
@@ -242,7 +334,12 @@ function wrap(text: string, indent: number): string[] {
 
 /** Renders help text: usage line, description, then one entry per flag with its default. */
 export function formatHelp(usage: string, description: string, defs: readonly FlagDef[]): string {
-  const lines = [`usage: ${usage}`, "", description, "", "Flags:"];
+  return [`usage: ${usage}`, "", description, "", "Flags:", ...formatFlags(defs)].join("\n") + "\n";
+}
+
+/** Renders one help entry per flag: its names, then its help and default, indented. */
+export function formatFlags(defs: readonly FlagDef[]): string[] {
+  const lines: string[] = [];
   for (const d of defs) {
     const placeholder = d.placeholder ??
       (d.kind === "bool"
@@ -254,13 +351,13 @@ export function formatHelp(usage: string, description: string, defs: readonly Fl
         : d.kind === "strings"
         ? "STRING"
         : d.kind.toUpperCase());
-    lines.push(
-      `  --${d.kind === "bool" ? "[no-]" : ""}${d.name}${placeholder ? `=${placeholder}` : ""}`,
-    );
+    const spell = (name: string) =>
+      `--${d.kind === "bool" ? "[no-]" : ""}${name}${placeholder ? `=${placeholder}` : ""}`;
+    lines.push(`  ${[d.name, ...d.aliases ?? []].map(spell).join(", ")}`);
     const dflt = formatDefault(d);
     const repeat = d.kind === "strings" || d.kind === "keyValues" ? " Repeatable." : "";
     const text = `${d.help}${repeat}${dflt !== undefined ? ` Default: ${dflt || '""'}.` : ""}`;
     for (const l of wrap(text, 8)) lines.push(`        ${l}`);
   }
-  return lines.join("\n") + "\n";
+  return lines;
 }

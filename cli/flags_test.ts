@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type FlagDef, formatHelp, parseFlags, UsageError } from "./flags.ts";
+import {
+  type FlagDef,
+  formatHelp,
+  parseFlags,
+  parseFlagsSpelled,
+  splitAtCommand,
+  UsageError,
+} from "./flags.ts";
 
 const DEFS: FlagDef[] = [
   { name: "a.duration", kind: "duration", default: "5m", help: "d" },
@@ -85,4 +92,72 @@ Deno.test("help lists every flag with its default", () => {
   assert.match(help, /--a\.duration=DURATION\n\s+d Default: 5m\./);
   assert.match(help, /--a\.bytes=BYTES\n\s+b Default: 2MiB\./);
   assert.match(help, /--a\.list=STRING\n\s+l Repeatable\. Default: __name__\./);
+});
+
+const ALIASED: FlagDef[] = [
+  { name: "store.config", kind: "string", aliases: ["go.store-config"], help: "s" },
+  { name: "store.timeout", kind: "duration", default: "5m", aliases: ["go.timeout"], help: "t" },
+  { name: "store.label", kind: "strings", aliases: ["go.label"], help: "l" },
+  { name: "store.enabled", kind: "bool", aliases: ["go.enabled"], help: "b" },
+];
+
+Deno.test("an alias is the same flag: the last value wins, repeated values collect in order", () => {
+  const { values, spelling } = parseFlagsSpelled(ALIASED, [
+    "--store.config=a",
+    "--go.store-config",
+    "b",
+    "--go.label=x",
+    "--store.label=y",
+    "--go.label=z",
+    "--go.enabled",
+    "--no-store.enabled",
+    "--go.timeout=1m",
+  ]);
+  assert.deepEqual(values, {
+    "store.config": "b",
+    "store.timeout": 60_000,
+    "store.label": ["x", "y", "z"],
+    "store.enabled": false,
+  });
+  assert.deepEqual(Object.fromEntries(spelling), {
+    "store.config": "go.store-config",
+    "store.timeout": "go.timeout",
+    "store.label": "go.label",
+    "store.enabled": "store.enabled",
+  });
+  assert.equal(parseFlags(ALIASED, ["--no-go.enabled"])["store.enabled"], false);
+  assert.equal(parseFlags(ALIASED, [])["store.timeout"], 300_000, "defaults stay");
+});
+
+Deno.test("errors name a flag as it was typed; help shows every name", () => {
+  assert.throws(() => parseFlags(ALIASED, ["--go.timeout=soon"]), /^UsageError: --go\.timeout:/);
+  assert.throws(() => parseFlags(ALIASED, ["--go.store-config"]), /--go\.store-config: expected/);
+  assert.throws(
+    () => parseFlags(ALIASED, ["--go.store-confg=x"]),
+    /unknown flag --go\.store-confg, did you mean --go\.store-config\?/,
+  );
+  const help = formatHelp("x", "X.", ALIASED);
+  assert.match(help, /^ {2}--store\.config=STRING, --go\.store-config=STRING\n/m);
+  assert.match(help, /^ {2}--\[no-\]store\.enabled, --\[no-\]go\.enabled\n/m);
+});
+
+Deno.test("global flags and their values come before the command; other flags may not", () => {
+  const globals: FlagDef[] = [
+    { name: "log.level", kind: "string", aliases: ["logger.level"], help: "l" },
+    { name: "verbose", kind: "bool", help: "v" },
+  ];
+  const split = (...args: string[]) => splitAtCommand(globals, ["--help"], args);
+  assert.deepEqual(split("--log.level", "serve", "--verbose", "serve", "--x=1"), {
+    before: ["--log.level", "serve", "--verbose"],
+    command: "serve",
+    after: ["--x=1"],
+  });
+  assert.deepEqual(split("--logger.level=DEBUG", "--no-verbose", "--help", "convert"), {
+    before: ["--logger.level=DEBUG", "--no-verbose", "--help"],
+    command: "convert",
+    after: [],
+  });
+  assert.deepEqual(split("--verbose"), { before: ["--verbose"], command: undefined, after: [] });
+  assert.throws(() => split("--x=1", "serve"), /^UsageError: unknown flag --x before the command;/);
+  assert.throws(() => split("-v", "serve"), /unknown flag -v before the command/);
 });

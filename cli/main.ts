@@ -12,7 +12,8 @@ import { createLogger } from "../internal/log.ts";
 import { ObjstoreConfigError } from "../storage/objstore/config.ts";
 import { runConvert } from "./convert.ts";
 import { CONVERT_FLAGS, parseConvertConfig } from "./convert_config.ts";
-import { formatHelp, UsageError } from "./flags.ts";
+import { GLOBAL_FLAGS, ListenError } from "./common.ts";
+import { formatFlags, formatHelp, splitAtCommand, UsageError } from "./flags.ts";
 import { runServe } from "./serve.ts";
 import { parseServeConfig, SERVE_FLAGS } from "./serve_config.ts";
 
@@ -20,7 +21,7 @@ const NAME = "parquet-gateway";
 /** The gateway's version. */
 export const VERSION: string = denoJson.version;
 
-const MAIN_HELP = `usage: ${NAME} <command> [<flags>]
+const MAIN_HELP = `usage: ${NAME} [<global flags>] <command> [<flags>]
 
 Converts Prometheus TSDB blocks to Parquet and serves them to PromQL, the Prometheus HTTP API
 and Thanos Queriers.
@@ -28,11 +29,17 @@ and Thanos Queriers.
 Commands:
   serve     Serve PromQL and the Thanos Store/Query APIs from Parquet blocks in a bucket.
   convert   Convert TSDB blocks from one bucket into Parquet blocks in another.
+  help      Show the help of a command: ${NAME} help <command>.
 
-Flags:
-  --help     Show help (also: ${NAME} <command> --help).
-  --version  Show the version.
+Global flags (before or after the command):
+  --help
+        Show help (also: ${NAME} <command> --help).
+  --version
+        Show the version.
+${formatFlags(GLOBAL_FLAGS).join("\n")}
 `;
+
+const SWITCHES = ["--help", "-h", "--version"];
 
 /** Help text of `serve`. */
 export const SERVE_HELP: string = formatHelp(
@@ -58,28 +65,50 @@ function printErr(text: string) {
 
 /** Runs the command line `args`; resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    printOut(MAIN_HELP);
-    return command === undefined ? 2 : 0;
+  let line;
+  try {
+    line = splitAtCommand(GLOBAL_FLAGS, SWITCHES, args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    printErr(`${NAME}: error: ${e.message} (see ${NAME} --help)\n`);
+    return 2;
   }
-  if (command === "--version") {
+  const { before, command, after } = line;
+  const given = [...before, ...after];
+  const help = given.includes("--help") || given.includes("-h");
+  if (given.includes("--version") && !help) {
     printOut(`${NAME} ${VERSION} (deno ${Deno.version.deno})\n`);
     return 0;
+  }
+  if (command === "help") {
+    const topic = after[0];
+    printOut(topic === "serve" ? SERVE_HELP : topic === "convert" ? CONVERT_HELP : MAIN_HELP);
+    return 0;
+  }
+  if (command === undefined) {
+    printOut(MAIN_HELP);
+    return help ? 0 : 2;
   }
   if (command !== "serve" && command !== "convert") {
     printErr(`${NAME}: error: unknown command ${JSON.stringify(command)}, try --help\n`);
     return 2;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if (help) {
     printOut(command === "serve" ? SERVE_HELP : CONVERT_HELP);
     return 0;
   }
+  // Global flags before the command are parsed with the command's own, which include them.
+  const rest = [...before, ...after];
   try {
     const config = command === "serve" ? parseServeConfig(rest) : parseConvertConfig(rest);
     const logger = createLogger({ level: config.log.level, format: config.log.format }).with({
       component: command,
     });
+    if (config.memlimitRatio !== undefined) {
+      logger.info(
+        "--memlimit.ratio has no effect here: V8 sizes its heap with --max-old-space-size",
+      );
+    }
     const shutdown = new AbortController();
     const onSignal = () => shutdown.abort();
     Deno.addSignalListener("SIGINT", onSignal);
@@ -94,6 +123,10 @@ export async function main(args: readonly string[]): Promise<number> {
         );
     } catch (e) {
       if (e instanceof ObjstoreConfigError) throw e;
+      if (e instanceof ListenError) {
+        printErr(`${NAME} ${command}: error: ${e.message}\n`);
+        return 1;
+      }
       logger.error(`${command} failed`, { err: e });
       return 1;
     } finally {

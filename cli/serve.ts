@@ -18,17 +18,14 @@ import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
-import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
+import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
-import { startHttpServer } from "../server/http/server.ts";
+import { type HttpServerOptions, startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
-import {
-  bucketConfigYaml,
-  createBucket,
-  instrumentBucket,
-  loadBucketConfig,
-} from "../storage/objstore/mod.ts";
+import { bucketConfigYaml, createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
+import { loadObjstore } from "./objstore.ts";
+import { listenOn } from "./common.ts";
 import type { ServeConfig } from "./serve_config.ts";
 
 /** The bucket `serve` uses when no objstore flag is given: the demo's local data. */
@@ -49,18 +46,8 @@ export async function runServe(
   signal: AbortSignal,
 ): Promise<number> {
   // Configuration errors surface before anything listens.
-  const bucketConfig = await loadBucketConfig(
-    config.objstore.file,
-    config.objstore.inline,
-    "objstore.config",
-    DEFAULT_SERVE_BUCKET,
-  );
+  const bucketConfig = await loadObjstore(config.objstore, DEFAULT_SERVE_BUCKET, logger);
   const configLoadedAt = Date.now();
-  if (bucketConfig === DEFAULT_SERVE_BUCKET) {
-    logger.info("no --objstore.config given, using the local FILESYSTEM bucket", {
-      directory: DEFAULT_SERVE_BUCKET.config.directory,
-    });
-  }
   const tls = config.grpcTls.cert
     ? {
       cert: await Deno.readTextFile(config.grpcTls.cert),
@@ -71,11 +58,16 @@ export async function runServe(
     }
     : undefined;
   const registry = createRegistry();
-  const internal = startInternalServer({
+  const internalOptions = {
     port: config.http.internal.port,
     registry,
     logger: logger.with({ component: "internal" }),
-  });
+  };
+  const internal = await listenOn(
+    "http.internal.port",
+    internalOptions.port,
+    () => startInternalServer(internalOptions),
+  );
   const stopLoops = new AbortController();
   const loops: Promise<void>[] = [];
   let filter: ThanosBackfillFilter | undefined;
@@ -157,7 +149,7 @@ export async function runServe(
         maxSamples: 10_000_000,
         features: [],
       });
-      const http = startHttpServer({
+      const httpOptions: HttpServerOptions = {
         port: config.http.prometheus.port,
         registry,
         logger: logger.with({ component: "prometheus-api" }),
@@ -179,7 +171,12 @@ export async function runServe(
           corruptionCount: () => sync.corruptedLabelFiles,
           logger: logger.with({ component: "prometheus-api" }),
         }),
-      });
+      };
+      const http = await listenOn(
+        "http.prometheus.port",
+        httpOptions.port,
+        () => startHttpServer(httpOptions),
+      );
 
       const overrides = labelsFromRecord(config.query.externalLabels);
       const streamLabels = () => {
@@ -190,7 +187,7 @@ export async function runServe(
         return sets.sort(compareLabels);
       };
       const grpcLogger = logger.with({ component: "grpc" });
-      const grpc = await startThanosGrpcServer({
+      const grpcOptions: ThanosGrpcOptions = {
         port: config.http.thanos.port,
         tls,
         // Series already carry their stream's external labels (ParquetQueryable adds them).
@@ -218,7 +215,19 @@ export async function runServe(
         },
         observer: grpcMetricsObserver(registry),
         onError: (err) => grpcLogger.warn("gRPC connection or handler error", { err }),
-      });
+      };
+      let grpc;
+      try {
+        grpc = await listenOn(
+          "http.thanos.port",
+          grpcOptions.port,
+          () => startThanosGrpcServer(grpcOptions),
+        );
+      } catch (err) {
+        // The Prometheus API listens already; a process that cannot serve both stops both.
+        await http.shutdown(0);
+        throw err;
+      }
 
       internal.setReady(true);
       logger.info("serve started", {

@@ -1,38 +1,34 @@
 /**
  * The `serve` subcommand's flags (every flag of the Go gateway's `cmd/serve.go`, with the
- * objstore flags named `--objstore.config(-file)`) and its typed, immutable config.
+ * objstore flags named `--objstore.config(-file)` and accepted under the Go spelling
+ * `--parquet.objstore-config(-file)` too) and its typed, immutable config.
  *
  * @module
  */
 import {
   atLeast,
   deepFreeze,
+  distinctPorts,
+  GLOBAL_FLAGS,
   type ListenerConfig,
   listenerConfig,
   listenerFlags,
-  LOG_FLAGS,
   type LogConfig,
   logConfig,
+  memlimitRatio,
 } from "./common.ts";
 import { flagStrings } from "./flag_strings.ts";
-import { type FlagDef, parseFlags, UsageError } from "./flags.ts";
+import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
+import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
 
 /** Every flag of `serve`. */
 export const SERVE_FLAGS: readonly FlagDef[] = [
-  {
-    name: "objstore.config-file",
-    kind: "string",
-    placeholder: "FILE",
-    help: "YAML file with the object store configuration of the Parquet bucket (Thanos objstore " +
-      "format). Without it and --objstore.config, a FILESYSTEM bucket under ./data/parquet.",
-  },
-  {
-    name: "objstore.config",
-    kind: "string",
-    placeholder: "YAML",
-    help: "Alternative to --objstore.config-file: the YAML content itself.",
-    secret: true,
-  },
+  ...objstoreFlags(
+    "objstore.config",
+    "parquet.objstore-config",
+    "the Parquet bucket",
+    "./data/parquet",
+  ),
   {
     name: "tracing.exporter.type",
     kind: "enum",
@@ -217,13 +213,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     placeholder: "FILE",
     help: "CA to verify gRPC client certificates with (enables mTLS).",
   },
-  ...LOG_FLAGS,
+  ...GLOBAL_FLAGS,
 ];
 
 /** The typed configuration of `serve`. */
 export interface ServeConfig {
   /** The Parquet bucket's objstore config source. */
-  readonly objstore: { readonly file?: string; readonly inline?: string };
+  readonly objstore: ObjstoreSource;
   /** Tracing. */
   readonly tracing: {
     readonly exporterType: "" | "JAEGER" | "STDOUT";
@@ -284,11 +280,14 @@ export interface ServeConfig {
   readonly log: LogConfig;
   /** Every flag with its effective value as text (secrets masked), for `/api/v1/status/flags`. */
   readonly flags: Readonly<Record<string, string>>;
+  /** `--memlimit.ratio` if given: accepted for the Go gateway's scripts, without effect. */
+  readonly memlimitRatio?: number;
 }
 
 /** Parses `serve`'s arguments into its config. Throws UsageError for bad input. */
 export function parseServeConfig(args: readonly string[]): ServeConfig {
-  const v = parseFlags(SERVE_FLAGS, args);
+  const parsed = parseFlagsSpelled(SERVE_FLAGS, args);
+  const v = parsed.values;
   const str = (name: string) => v[name] as string | undefined;
   const num = (name: string) => v[name] as number;
   for (
@@ -325,8 +324,14 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   }
   if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
+  const http = {
+    prometheus: listenerConfig(v, "prometheus"),
+    thanos: listenerConfig(v, "thanos"),
+    internal: listenerConfig(v, "internal"),
+  };
+  distinctPorts(http);
   return deepFreeze({
-    objstore: { file: str("objstore.config-file"), inline: str("objstore.config") },
+    objstore: objstoreSource(parsed, "objstore.config"),
     tracing: {
       exporterType: str("tracing.exporter.type") as "" | "JAEGER" | "STDOUT",
       jaegerEndpoint: str("tracing.jaeger.endpoint"),
@@ -372,13 +377,10 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
     },
-    http: {
-      prometheus: listenerConfig(v, "prometheus"),
-      thanos: listenerConfig(v, "thanos"),
-      internal: listenerConfig(v, "internal"),
-    },
+    http,
     grpcTls: tls,
     log: logConfig(v),
     flags: flagStrings(SERVE_FLAGS, v),
+    memlimitRatio: memlimitRatio(v),
   });
 }

@@ -55,6 +55,11 @@ export interface ConvertOptions {
    * {@linkcode MAX_COLUMNS}).
    */
   readonly maxColumns?: number;
+  /**
+   * Told once, after the labels of all sources are read, how many distinct series the day has
+   * (series in several sources count once): the total that {@linkcode onProgress} counts up to.
+   */
+  readonly onSeriesCounted?: (series: number) => void;
   /** Told, every few hundred series and at the end of each shard, how many more were processed. */
   readonly onProgress?: (series: number) => void;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
@@ -237,6 +242,7 @@ export async function convertDay(
     else series.push(e);
   }
   if (series.length === 0) throw new NoSeriesError(day.date);
+  options.onSeriesCounted?.(series.length);
 
   // Shards: row count and column count bounded.
   const maxRows = options.numRowGroups * options.rowGroupSize;

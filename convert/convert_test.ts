@@ -118,14 +118,19 @@ Deno.test("convertDay writes sorted, sharded rows with every sample of the day e
   await withBucket(async (bucket) => {
     const { sources, want, labels } = fixture();
     let progressed = 0;
+    const counted: number[] = [];
     const result = await convertDay(bucket, DAY, EXT, sources, {
       rowGroupSize: 2,
       numRowGroups: 2,
       sortLabels: ["job"],
       recompress: true,
       writeConcurrency: 2,
+      onSeriesCounted: (n) => counted.push(n),
       onProgress: (n) => progressed += n,
     });
+    // The day has the ten distinct series, once each: not 16 (A's ten plus B's six shared ones),
+    // nor with B's series that starts at the next midnight.
+    assert.deepEqual(counted, [10]);
     // Every merged series was reported as processed.
     assert.equal(progressed, 10);
     const hash = externalLabelsHash(EXT);

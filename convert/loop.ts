@@ -14,6 +14,7 @@ import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import type { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { planConversion, type PlanStep } from "./plan.ts";
+import type { RunPosition } from "./progress.ts";
 import { NoSeriesError } from "./convert.ts";
 import { DAY_MS } from "./days.ts";
 import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
@@ -27,10 +28,11 @@ export interface StepResult {
   shards: number;
 }
 
-/** Converts one planned day; must leave no `meta.pb` when it fails. */
+/** Converts one planned day, the `position`-th of its run; must leave no `meta.pb` on failure. */
 export type ConvertStep = (
   step: PlanStep<DiscoveredBlock>,
   signal: AbortSignal,
+  position: RunPosition,
 ) => Promise<StepResult>;
 
 /** Options of {@linkcode ConvertRunner}. */
@@ -45,7 +47,7 @@ export interface ConvertRunnerOptions {
   convertStep: ConvertStep;
   /** Planning limits. */
   gracePeriodMs: number;
-  /** Soft limit of days per plan. */
+  /** Soft limit of days per stream and plan. */
   maxPlanDays: number;
   /** Retention in days (0 disables). */
   retentionDays: number;
@@ -162,12 +164,12 @@ export class ConvertRunner {
   async runOnce(signal: AbortSignal): Promise<RunSummary> {
     const steps = await this.plan(signal);
     const summary: RunSummary = { planned: steps.length, converted: [], failed: [], skipped: [] };
-    for (const step of steps) {
+    for (const [index, step] of steps.entries()) {
       signal.throwIfAborted();
       const name = stepName(step);
       const started = this.#now();
       try {
-        const result = await this.#o.convertStep(step, signal);
+        const result = await this.#o.convertStep(step, signal, { index, count: steps.length });
         this.#daysConverted.inc();
         this.#series.inc(result.series);
         this.#duration.observe((this.#now() - started) / 1000);

@@ -53,5 +53,10 @@ export {
   type RunSummary,
   type StepResult,
 } from "./loop.ts";
-export { ConversionProgress, DayProgress, type ProgressOptions } from "./progress.ts";
+export {
+  ConversionProgress,
+  DayProgress,
+  type ProgressOptions,
+  type RunPosition,
+} from "./progress.ts";
 export { DELETE_CONSISTENCY_DELAY_MS, deleteMarkedDays, markExpiredDays } from "./retention.ts";

@@ -44,7 +44,7 @@ export interface PlanOptions {
   now: number;
   /** Days starting after `now - gracePeriod` are not converted yet, ms. */
   gracePeriod: number;
-  /** Soft limit of days per plan (see {@linkcode planConversion}). */
+  /** Soft limit of days per stream (see {@linkcode planConversion}). */
   maxDays: number;
 }
 
@@ -55,8 +55,10 @@ export interface PlanOptions {
  * - a stream's most recent candidate is dropped unless its blocks cover the whole day (some block
  *   starts at or before midnight and some ends at or after the next); older partial days are
  *   converted anyway, since no more data will arrive for them;
- * - the first `maxDays` steps are kept, then further steps as long as they need no block beyond
- *   those already planned (their downloads are shared).
+ * - of each stream, the first `maxDays` steps are kept, then further steps as long as they need
+ *   no block beyond those already planned (their downloads are shared). The limit is per stream,
+ *   as in the Go gateway, so every stream advances in each run;
+ * - the streams' steps are then interleaved, most recent day first.
  */
 export function planConversion<B extends SourceBlock>(
   streams: readonly SourceStream<B>[],
@@ -83,19 +85,22 @@ export function planConversion<B extends SourceBlock>(
         sources.some((b) => b.maxTime >= day.end);
       if (!covered) candidates.shift();
     }
-    for (const { day, sources } of candidates) {
-      steps.push({
-        streamKey: stream.key,
-        externalLabels: stream.externalLabels,
-        day,
-        sources: [...sources].sort((a, b) => a.minTime - b.minTime || cmp(a.ulid, b.ulid)),
-      });
-    }
+    const streamSteps = candidates.map(({ day, sources }) => ({
+      streamKey: stream.key,
+      externalLabels: stream.externalLabels,
+      day,
+      sources: [...sources].sort((a, b) => a.minTime - b.minTime || cmp(a.ulid, b.ulid)),
+    }));
+    steps.push(...limitSteps(streamSteps, options.maxDays));
   }
-  steps.sort((a, b) => b.day.start - a.day.start || cmp(a.streamKey, b.streamKey));
-  const kept = steps.slice(0, options.maxDays);
+  return steps.sort((a, b) => b.day.start - a.day.start || cmp(a.streamKey, b.streamKey));
+}
+
+/** Keeps the first `maxDays` of one stream's steps, then those needing no further block. */
+function limitSteps<B extends SourceBlock>(steps: PlanStep<B>[], maxDays: number): PlanStep<B>[] {
+  const kept = steps.slice(0, maxDays);
   const planned = new Set(kept.flatMap((s) => s.sources.map((b) => b.ulid)));
-  for (const step of steps.slice(options.maxDays)) {
+  for (const step of steps.slice(maxDays)) {
     if (!step.sources.every((b) => planned.has(b.ulid))) break;
     kept.push(step);
   }

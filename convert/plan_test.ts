@@ -107,3 +107,24 @@ Deno.test("plan: streams are planned independently and interleaved by day", () =
   ]);
   assert.deepEqual(steps[0].externalLabels, { c: "y" });
 });
+
+Deno.test("plan: maxDays counts per stream, so every stream advances in a run", () => {
+  // Stream 1 has the three most recent days; stream 2 is two days behind. A global limit of 2
+  // would plan only stream 1's days and leave stream 2 waiting for stream 1 to catch up.
+  const daily = (prefix: string, days: number[]) =>
+    days.map((d) => block(`${prefix}${d}`, D0 + d * DAY_MS, D0 + (d + 1) * DAY_MS));
+  const steps = planConversion(
+    [
+      { key: "1", externalLabels: { s: "1" }, blocks: daily("a", [3, 4, 5]) },
+      { key: "2", externalLabels: { s: "2" }, blocks: daily("b", [0, 1, 2]) },
+    ],
+    new Set(),
+    { now: NOW, gracePeriod: 48 * H, maxDays: 2 },
+  );
+  assert.deepEqual(steps.map((s) => `${s.streamKey}/${s.day.date}:${s.sources[0].ulid}`), [
+    "1/2026-01-15:a5",
+    "1/2026-01-14:a4",
+    "2/2026-01-12:b2",
+    "2/2026-01-11:b1",
+  ]);
+});

@@ -1,7 +1,8 @@
 /**
- * Progress of a conversion: on a terminal, one redrawn line per day with a bar, the series done
- * and the estimated time left; elsewhere (logs collected by a supervisor) a log line every
- * `logIntervalMs` and one when the day ends.
+ * Progress of a conversion: on a terminal, one redrawn line per day with the day's place in the
+ * run (`day 2/5`), a bar, the series done and the estimated time left for the day and for the
+ * whole run; elsewhere (logs collected by a supervisor) a log line every `logIntervalMs` and one
+ * when the day ends.
  *
  * @module
  */
@@ -45,9 +46,19 @@ export function formatEta(ms: number): string {
   return `${sec}s`;
 }
 
+/** Where a day stands in its run: the `index`-th (from 0) of `count` days planned. */
+export interface RunPosition {
+  /** The day's index in the run, from 0. */
+  readonly index: number;
+  /** Days in the run. */
+  readonly count: number;
+}
+
 /** Creates one {@linkcode DayProgress} per converted day. */
 export class ConversionProgress {
   readonly #opts: Required<ProgressOptions>;
+  /** Durations of the days finished in the current run, ms. */
+  #finished: number[] = [];
 
   /** Creates a progress reporter. */
   constructor(opts: ProgressOptions) {
@@ -62,29 +73,41 @@ export class ConversionProgress {
     };
   }
 
-  /** Starts tracking a day of `totalSeries` series; `name` identifies it (stream and date). */
-  startDay(name: string, totalSeries: number): DayProgress {
-    return new DayProgress(name, totalSeries, this.#opts);
+  /**
+   * Starts tracking the day `name` (stream and date) at `position` of its run: from here on its
+   * blocks are fetched and read; {@linkcode DayProgress.begin} then tells how many series it has.
+   */
+  startDay(name: string, position: RunPosition): DayProgress {
+    if (position.index === 0) this.#finished = [];
+    return new DayProgress(name, position, this.#opts, this.#finished);
   }
 }
 
 /** Progress of one day's conversion. */
 export class DayProgress {
   readonly #name: string;
-  readonly #total: number;
+  readonly #position: RunPosition;
   readonly #opts: Required<ProgressOptions>;
+  readonly #runFinished: number[];
   readonly #started: number;
+  #begun = NaN;
+  #total: number | undefined;
   #done = 0;
   #lastOutput = -Infinity;
   #finished = false;
 
   /** Use {@linkcode ConversionProgress.startDay}. */
-  constructor(name: string, total: number, opts: Required<ProgressOptions>) {
+  constructor(
+    name: string,
+    position: RunPosition,
+    opts: Required<ProgressOptions>,
+    runFinished: number[],
+  ) {
     this.#name = name;
-    this.#total = total;
+    this.#position = position;
     this.#opts = opts;
+    this.#runFinished = runFinished;
     this.#started = opts.now();
-    this.#opts.logger.info("converting day", { day: name, series: total });
     this.#output(true);
   }
 
@@ -93,15 +116,49 @@ export class DayProgress {
     return this.#done;
   }
 
-  /** Estimated ms left, from the average rate so far (NaN before any progress). */
+  /** `x/N`: the day's place in its run, from 1. */
+  get step(): string {
+    return `${this.#position.index + 1}/${this.#position.count}`;
+  }
+
+  /** Starts the bar: the day has `totalSeries` distinct series to write. */
+  begin(totalSeries: number): void {
+    this.#total = totalSeries;
+    this.#begun = this.#opts.now();
+    this.#opts.logger.info("converting day", {
+      day: this.#name,
+      step: this.step,
+      series: totalSeries,
+    });
+    this.#output(true);
+  }
+
+  /** Estimated ms left for this day, from its average rate so far (NaN before any progress). */
   eta(): number {
-    if (this.#done === 0) return NaN;
-    const elapsed = this.#opts.now() - this.#started;
+    if (this.#done === 0 || this.#total === undefined) return NaN;
+    const elapsed = this.#opts.now() - this.#begun;
     return elapsed / this.#done * (this.#total - this.#done);
+  }
+
+  /**
+   * Estimated ms left for the whole run: this day's {@linkcode eta} plus, for each day after
+   * it, the average duration of the run's days finished so far (this day's expected duration
+   * while none is).
+   */
+  runEta(): number {
+    const left = this.eta();
+    const later = this.#position.count - this.#position.index - 1;
+    if (later === 0) return left;
+    const finished = this.#runFinished;
+    const perDay = finished.length > 0
+      ? finished.reduce((a, b) => a + b, 0) / finished.length
+      : this.#opts.now() - this.#started + left;
+    return left + later * perDay;
   }
 
   /** Records `series` more series written. */
   advance(series: number): void {
+    if (this.#total === undefined) return;
     this.#done = Math.min(this.#total, this.#done + series);
     this.#output(false);
   }
@@ -110,12 +167,15 @@ export class DayProgress {
   finish(fields: Record<string, unknown> = {}): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#done = this.#total;
+    const duration = this.#opts.now() - this.#started;
+    this.#runFinished.push(duration);
+    this.#done = this.#total ?? 0;
     if (this.#opts.tty) this.#opts.write(`${this.#line()}\n`);
     this.#opts.logger.info("converted day", {
       day: this.#name,
+      step: this.step,
       series: this.#total,
-      duration: `${((this.#opts.now() - this.#started) / 1000).toFixed(1)}s`,
+      duration: `${(duration / 1000).toFixed(1)}s`,
       ...fields,
     });
   }
@@ -128,12 +188,17 @@ export class DayProgress {
   }
 
   #line(): string {
+    const head = `\rday ${this.step} ${this.#name}`;
+    if (this.#total === undefined) return `${head} reading series...\x1b[K`;
     const frac = this.#total === 0 ? 1 : this.#done / this.#total;
     const filled = Math.round(frac * this.#opts.barWidth);
     const bar = "#".repeat(filled) + "-".repeat(this.#opts.barWidth - filled);
     const pct = (frac * 100).toFixed(0).padStart(3);
-    const eta = this.#done >= this.#total ? "done" : `ETA ${formatEta(this.eta())}`;
-    return `\r${this.#name} [${bar}] ${pct}% ${this.#done}/${this.#total} series ${eta}\x1b[K`;
+    let eta = this.#done >= this.#total ? "done" : `ETA ${formatEta(this.eta())}`;
+    if (this.#position.index + 1 < this.#position.count) {
+      eta += `, all days ${formatEta(this.runEta())}`;
+    }
+    return `${head} [${bar}] ${pct}% ${this.#done}/${this.#total} series ${eta}\x1b[K`;
   }
 
   #output(force: boolean): void {
@@ -147,9 +212,11 @@ export class DayProgress {
     } else if (!force) {
       this.#opts.logger.info("conversion progress", {
         day: this.#name,
+        step: this.step,
         series_done: this.#done,
         series_total: this.#total,
         eta: formatEta(this.eta()),
+        eta_all_days: formatEta(this.runEta()),
       });
     }
   }

@@ -13,6 +13,8 @@ async function runCli(args: string[], cwd?: string) {
     cwd,
     stdout: "piped",
     stderr: "piped",
+    // A process that should have failed would otherwise serve until the test runner gives up.
+    signal: AbortSignal.timeout(60_000),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -25,6 +27,8 @@ Deno.test("help lists every flag of both subcommands", async () => {
     const flag of [
       "--objstore.config-file",
       "--objstore.config=",
+      "--parquet.objstore-config-file=FILE",
+      "--parquet.objstore-config=YAML",
       "--query.lookback",
       "--query.external-label",
       "--query.storage.select.chunk-partition.max-concurrency",
@@ -42,6 +46,10 @@ Deno.test("help lists every flag of both subcommands", async () => {
     const flag of [
       "--tsdb.objstore.config-file",
       "--parquet.objstore.config-file",
+      "--tsdb.objstore-config-file=FILE",
+      "--tsdb.objstore-config=YAML",
+      "--parquet.objstore-config-file=FILE",
+      "--parquet.objstore-config=YAML",
       "--convert.sorting.label",
       "--[no-]convert.recompress",
       "--[no-]convert.once",
@@ -51,6 +59,11 @@ Deno.test("help lists every flag of both subcommands", async () => {
   const top = await runCli(["--help"]);
   assert.equal(top.code, 0);
   assert.match(top.stdout, /serve .*\n\s+convert/);
+  assert.match(top.stdout, /Global flags \(before or after the command\):\n/);
+  assert.match(top.stdout, /--logger\.level=DEBUG\|INFO\|WARN\|ERROR/);
+  assert.match(top.stdout, /--memlimit\.ratio=RATIO/);
+  assert.equal((await runCli(["help", "convert"])).stdout, convert.stdout);
+  assert.equal((await runCli(["--log.level=debug", "serve", "--help"])).stdout, serve.stdout);
 });
 
 Deno.test("bad flags and bad configs exit 2 with one line naming the problem", async () => {
@@ -61,6 +74,7 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
       "type: S3\nconfig: {bucket: b, buckit: c}\n",
     );
     await Deno.writeTextFile(`${dir}/bad.yaml`, "type: FILESYSTEM\nconfig: [\n");
+    await Deno.writeTextFile(`${dir}/tsdb.yaml`, `type: FILESYSTEM\nconfig: {directory: ${dir}}\n`);
     const cases: Array<[string[], RegExp]> = [
       [
         ["serve", "--query.lookbak=5m"],
@@ -82,6 +96,20 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
       [["serve", `--objstore.config-file=${dir}/bad.yaml`], /bad\.yaml: invalid YAML/],
       [["serve", `--objstore.config-file=${dir}/missing.yaml`], /missing\.yaml: cannot read file/],
       [["convert", "--tsdb.objstore.config=type: S3"], /--tsdb\.objstore\.config: missing bucket/],
+      // The Go gateway's spellings work and are named as typed.
+      [
+        ["serve", `--parquet.objstore-config-file=${dir}/missing.yaml`],
+        /--parquet\.objstore-config-file=.*missing\.yaml: cannot read file/,
+      ],
+      [["convert", "--tsdb.objstore-config=type: S3"], /--tsdb\.objstore-config: missing bucket/],
+      [
+        [
+          "convert",
+          `--tsdb.objstore-config-file=${dir}/tsdb.yaml`,
+          "--parquet.objstore-config=type: FILESYSTEM",
+        ],
+        /--parquet\.objstore-config: missing directory/,
+      ],
       [["frobnicate"], /unknown command "frobnicate"/],
     ];
     for (const [args, pattern] of cases) {
@@ -96,6 +124,103 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
   }
 });
 
+Deno.test("convert without objstore flags says which local buckets it uses", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runCli(["convert", "--convert.dry-run", "--http.internal.port=0"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "nothing to convert\n");
+    assert.match(
+      r.stderr,
+      /msg="no --tsdb\.objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/tsdb"/,
+    );
+    assert.match(
+      r.stderr,
+      /msg="no --parquet\.objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/parquet"/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("global flags work before the command as after it, as with kingpin", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["--convert.dry-run", "--http.internal.port=0"];
+    // At warn level the start-up info lines are not written, wherever the flag stands.
+    for (
+      const line of [
+        ["--log.level=warn", "convert", ...args],
+        ["--logger.level", "WARN", "convert", ...args],
+        ["convert", "--log.level=warn", ...args],
+        ["--memlimit.ratio=0.8", "--logger.level=ERROR", "convert", ...args],
+      ]
+    ) {
+      const r = await runCli(line, dir);
+      assert.equal(r.code, 0, `${line.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout, "nothing to convert\n");
+      assert.equal(r.stderr, "", line.join(" "));
+    }
+    const json = await runCli(
+      ["--log.level=debug", "--log.format", "json", "--memlimit.ratio=0.5", "convert", ...args],
+      dir,
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const records = json.stderr.trimEnd().split("\n").map((l) => JSON.parse(l));
+    assert.ok(records.some((r) => r.msg.startsWith("no --tsdb.objstore.config(-file) given")));
+    assert.ok(records.some((r) => r.msg.startsWith("--memlimit.ratio has no effect here")));
+    const bad = await runCli(["--convert.once", "convert"], dir);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^parquet-gateway: error: unknown flag --convert\.once before the command;/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a port clash exits 1 with one line naming the flag and the port", async () => {
+  const dir = await Deno.makeTempDir();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = busy.addr.port;
+  const clash = (command: string, flag: string) =>
+    `parquet-gateway ${command}: error: --${flag}=${port}: address already in use ` +
+    `(another process listens there; pick another port with --${flag})`;
+  try {
+    const free = ["--http.internal.port=0", "--http.prometheus.port=0", "--http.thanos.port=0"];
+    for (const flag of ["http.internal.port", "http.prometheus.port", "http.thanos.port"]) {
+      // The last value of a flag wins, so this one takes the busy port.
+      const r = await runCli(["serve", ...free, `--${flag}=${port}`], dir);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.at(-1), clash("serve", flag));
+      assert.ok(!lines.some((l) => l.includes("level=error")), r.stderr);
+      assert.match(
+        lines[0],
+        /msg="no --objstore\.config\(-file\) given: using FILESYSTEM bucket at \.\/data\/parquet"/,
+      );
+    }
+    const bucket = (name: string) => `type: FILESYSTEM\nconfig: {directory: ${dir}/${name}}`;
+    const convert = await runCli([
+      "convert",
+      "--convert.once",
+      `--tsdb.objstore-config=${bucket("tsdb")}`,
+      `--parquet.objstore-config=${bucket("pq")}`,
+      `--http.internal.port=${port}`,
+    ], dir);
+    assert.equal(convert.code, 1, convert.stderr);
+    assert.equal(convert.stderr, clash("convert", "http.internal.port") + "\n");
+    // A dry run takes no port: it can run beside a converter.
+    const dry = await runCli(["convert", "--convert.dry-run", `--http.internal.port=${port}`], dir);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, "nothing to convert\n");
+  } finally {
+    busy.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serve process answers /metrics, /-/healthy, /-/ready and stops on SIGTERM", async () => {
   const dir = await Deno.makeTempDir();
   const child = new Deno.Command(Deno.execPath(), {
@@ -103,11 +228,13 @@ Deno.test("serve process answers /metrics, /-/healthy, /-/ready and stops on SIG
       "run",
       "-A",
       MAIN,
+      // Global flags before the command, in the Go gateway's spelling.
+      "--logger.level=DEBUG",
+      "--log.format=json",
       "serve",
       "--http.internal.port=0",
       "--http.prometheus.port=0",
       "--http.thanos.port=0",
-      "--log.format=json",
       `--objstore.config=type: FILESYSTEM\nconfig: {directory: ${dir}/bucket}`,
     ],
     stdout: "piped",

@@ -68,7 +68,7 @@ Deno.test("convert: dry-run prints the plan, once converts it, a second run has 
     );
     const once = await convert(root, "pq", "--convert.once");
     assert.equal(once.code, 0, once.stderr);
-    assert.match(once.stderr, /msg="converted day" day=0\/2023-11-14 series=4/);
+    assert.match(once.stderr, /msg="converted day" day=0\/2023-11-14 step=1\/1 series=4/);
     const written = await files(`${root}/pq`);
     assert.deepEqual([...written.keys()].sort(), [
       "0/2023-11-14/0.chunks.parquet",
@@ -78,6 +78,32 @@ Deno.test("convert: dry-run prints the plan, once converts it, a second run has 
     ]);
     const again = await convert(root, "pq", "--convert.dry-run");
     assert.equal(again.stdout, "nothing to convert\n");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("convert: a day's log lines count its distinct series, not the sum over its blocks", async () => {
+  const root = await Deno.makeTempDir({ prefix: "convert-cli-" });
+  try {
+    await copyFixture(`${root}/tsdb`);
+    // Let the blocks of 2023-11-15 reach from its start to its end, so that it is planned.
+    const edit = async (ulid: string, field: "minTime" | "maxTime", value: number) => {
+      const path = `${root}/tsdb/${ulid}/meta.json`;
+      const meta = JSON.parse(await Deno.readTextFile(path));
+      meta[field] = value;
+      await Deno.writeTextFile(path, JSON.stringify(meta));
+    };
+    await edit("01M88N5DB4F62E1YJ3Z2G3ZSB2", "minTime", Date.UTC(2023, 10, 15));
+    await edit("01M88N5DD8N0QG6XDTXEX68HTY", "maxTime", Date.UTC(2023, 10, 16));
+    const dry = await convert(root, "pq", "--convert.dry-run");
+    // The three blocks of the 15th hold 4 + 4 + 2 series by their meta.json...
+    assert.match(dry.stdout, /^2023-11-15 .* estimated_series<=10$/m);
+    const once = await convert(root, "pq", "--convert.once");
+    assert.equal(once.code, 0, once.stderr);
+    // ...but the fixture (testdata/fixture.om) has four series in all.
+    assert.match(once.stderr, /msg="converting day" day=0\/2023-11-15 step=1\/2 series=4\n/);
+    assert.match(once.stderr, /msg="converting day" day=0\/2023-11-14 step=2\/2 series=4\n/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
