@@ -16,7 +16,7 @@ import { quantileOf } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
 import { goQuote } from "./lexer.ts";
-import { labelsHash } from "./xxhash.ts";
+import { labelsHash, sampleOffset } from "./xxhash.ts";
 import { histogramToString } from "./histogram_functions.ts";
 
 /** Computes the grouping labels of `labels` for `by (grouping)` / `without (grouping)`. */
@@ -333,7 +333,11 @@ function selectK(
     }
   }
   const outIdx = new Int32Array(input.length).fill(-1);
-  const ratioOffset = op === "limit_ratio" ? input.map((s) => labelsHash(s.labels)) : [];
+  // limit_ratio hashes each input series' labels as they are, __name__ included while its
+  // removal is delayed, as Prometheus hashes the sample's metric.
+  const ratioOffset = op === "limit_ratio"
+    ? input.map((s) => sampleOffset(labelsHash(s.labels)))
+    : [];
   const members: number[][] = Array.from({ length: G }, () => []);
   const desc = op === "topk";
   for (let i = 0; i < n; i++) {
@@ -366,6 +370,7 @@ function selectK(
       } else if (op === "limitk") {
         m = m.slice(0, k);
       } else {
+        // A ratio r >= 0 keeps offsets in [0, r), a negative one the complementary [1 + r, 1].
         m = m.filter((j) => r >= 0 ? ratioOffset[j] < r : ratioOffset[j] >= 1 + r);
       }
       for (const j of m) {
