@@ -19,9 +19,9 @@
  * @module
  */
 export * from "./storage/objstore/mod.ts";
-export * from "./engine/labels.ts";
-export * from "./engine/matchers.ts";
-export type * from "./engine/queryable.ts";
-export type * from "./engine/series.ts";
+export * from "./model/labels.ts";
+export * from "./model/matchers.ts";
+export type * from "./model/queryable.ts";
+export type * from "./model/series.ts";
 export { main } from "./cli/main.ts";
-export type * from "./engine/histogram.ts";
+export type * from "./model/histogram.ts";

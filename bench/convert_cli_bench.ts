@@ -12,7 +12,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { labelsFromRecord } from "../engine/labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
 import { type SeriesToWrite, writeBlock, xorChunks } from "../storage/tsdb/writer.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));

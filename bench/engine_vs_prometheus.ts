@@ -26,7 +26,7 @@
  */
 import { Engine } from "../engine/engine.ts";
 import { MemoryQueryable } from "../engine/memory_queryable.ts";
-import { ValueType } from "../engine/series.ts";
+import { ValueType } from "../model/series.ts";
 import { resultJson } from "../server/http/json.ts";
 import { Block } from "../storage/tsdb/mod.ts";
 import { compareQueryData } from "../tests/oracle/compare.ts";

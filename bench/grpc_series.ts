@@ -5,7 +5,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import process from "node:process";
-import { labelsFromRecord } from "../engine/labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
 import { SeriesRequestSchema, SeriesResponseSchema } from "../proto/gen/store/storepb/rpc_pb.ts";
 import { serveNodeHttp2 } from "../server/grpc/http2/node_adapter.ts";
 import { serveHttp2 } from "../server/grpc/http2/server.ts";

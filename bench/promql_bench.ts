@@ -14,11 +14,11 @@
  * @module
  */
 import { Engine } from "../engine/engine.ts";
-import { type Labels, labelsFromRecord } from "../engine/labels.ts";
-import { type Matcher, matchesAll } from "../engine/matchers.ts";
+import { type Labels, labelsFromRecord } from "../model/labels.ts";
+import { type Matcher, matchesAll } from "../model/matchers.ts";
 import { parseExpr } from "../engine/parser.ts";
-import type { Queryable, SeriesSet, StringsResult } from "../engine/queryable.ts";
-import { ArraySampleIterator, type Series } from "../engine/series.ts";
+import type { Queryable, SeriesSet, StringsResult } from "../model/queryable.ts";
+import { ArraySampleIterator, type Series } from "../model/series.ts";
 
 const SERIES = Number(Deno.env.get("PROMQL_BENCH_SERIES") ?? 10_000);
 const HOURS = Number(Deno.env.get("PROMQL_BENCH_HOURS") ?? 24);

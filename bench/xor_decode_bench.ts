@@ -14,7 +14,7 @@
  * @module
  */
 import process from "node:process";
-import { ValueType } from "../engine/series.ts";
+import { ValueType } from "../model/series.ts";
 import { decodeXorChunk, XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 
 const CHUNKS = 1000;

@@ -11,7 +11,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { repeat } from "../convert/loop.ts";
 import { Engine } from "../engine/engine.ts";
-import { compareLabels, labelsFromRecord } from "../engine/labels.ts";
+import { compareLabels, labelsFromRecord } from "../model/labels.ts";
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ValueType } from "../engine/series.ts";
+import { ValueType } from "../model/series.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import { openBlock } from "../storage/parquet/reader.ts";
 import { Block } from "../storage/tsdb/block.ts";
@@ -7,7 +7,7 @@ import { chunkIterator } from "../storage/tsdb/chunk.ts";
 import { dumpKey, parseDump } from "../storage/tsdb/_dump_testutil.ts";
 import { BlockSource } from "./block_source.ts";
 import { convertDay } from "./convert.ts";
-import { daysInRange } from "./days.ts";
+import { daysInRange } from "../storage/parquet/days.ts";
 
 const FIXTURE = new URL("../storage/tsdb/testdata/", import.meta.url);
 

@@ -15,7 +15,7 @@ import {
   chunkColumnForTime,
 } from "../storage/parquet/schema.ts";
 import { filterChunk, mergeChunks } from "./rechunk.ts";
-import type { Day } from "./days.ts";
+import type { Day } from "../storage/parquet/days.ts";
 
 /** Options of {@linkcode dayChunkColumns}. */
 export interface ChunkColumnsOptions {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { compareStrings, getLabel, type Labels } from "../engine/labels.ts";
+import { compareStrings, getLabel, type Labels } from "../model/labels.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { isObjectNotFound } from "../storage/objstore/bucket.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
@@ -29,7 +29,7 @@ import {
 import { WRITE_VERSION } from "../storage/parquet/schema.ts";
 import { ShardWriter } from "../storage/parquet/writer.ts";
 import { dayChunkColumns } from "./chunks.ts";
-import type { Day } from "./days.ts";
+import type { Day } from "../storage/parquet/days.ts";
 import type { SeriesSource } from "./source.ts";
 
 /** Most columns a Parquet file may have (parquet-go's limit, kept for compatibility). */

@@ -4,12 +4,12 @@
  *
  * Run: `deno bench -A convert/convert_bench.ts`
  */
-import { labelsFromRecord } from "../engine/labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 import { XorChunkEncoder } from "../storage/tsdb/xor.ts";
 import { convertDay } from "./convert.ts";
-import { parseDay } from "./days.ts";
+import { parseDay } from "../storage/parquet/days.ts";
 import { MemorySource } from "./source.ts";
 
 const DAY = parseDay("2025-03-02");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { compareLabels, compareStrings, type Labels, labelsFromRecord } from "../engine/labels.ts";
-import { STALE_NAN, ValueType } from "../engine/series.ts";
+import { compareLabels, compareStrings, type Labels, labelsFromRecord } from "../model/labels.ts";
+import { STALE_NAN, ValueType } from "../model/series.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import type { RawChunk } from "../storage/parquet/chunk_column.ts";
@@ -12,7 +12,7 @@ import { chunkColumnForTime } from "../storage/parquet/schema.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
 import { convertDay, NoSeriesError, sortKey, StreamConflictError } from "./convert.ts";
-import { parseDay } from "./days.ts";
+import { parseDay } from "../storage/parquet/days.ts";
 import { MemorySource, type SeriesSource } from "./source.ts";
 
 const H = 3_600_000;

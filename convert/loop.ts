@@ -16,7 +16,7 @@ import type { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { planConversion, type PlanStep } from "./plan.ts";
 import type { RunPosition } from "./progress.ts";
 import { NoSeriesError } from "./convert.ts";
-import { DAY_MS } from "./days.ts";
+import { DAY_MS } from "../storage/parquet/days.ts";
 import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
 import type { DiscoveredBlock, TsdbDiscoverer } from "./tsdb_discovery.ts";
 

@@ -16,7 +16,7 @@
  *
  * @module
  */
-export { type Day, DAY_MS, dayOf, daysInRange, parseDay } from "./days.ts";
+export { type Day, DAY_MS, dayOf, daysInRange, parseDay } from "../storage/parquet/mod.ts";
 export {
   planConversion,
   type PlanOptions,

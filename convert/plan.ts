@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Day, daysInRange } from "./days.ts";
+import { type Day, daysInRange } from "../storage/parquet/days.ts";
 
 /** What planning needs to know of a TSDB block. */
 export interface SourceBlock {

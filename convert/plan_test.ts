@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DAY_MS, dayOf, daysInRange, parseDay } from "./days.ts";
+import { DAY_MS, dayOf, daysInRange, parseDay } from "../storage/parquet/days.ts";
 import { planConversion, type SourceBlock } from "./plan.ts";
 
 const H = 3_600_000;

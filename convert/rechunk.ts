@@ -14,8 +14,8 @@ import {
 import { HistogramChunkEncoder, HistogramIterator } from "../storage/tsdb/histogram.ts";
 import { CounterResetHeader } from "../storage/tsdb/histogram_meta.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
-import type { FloatHistogram, IntHistogram } from "../engine/histogram.ts";
-import { ValueType } from "../engine/series.ts";
+import type { FloatHistogram, IntHistogram } from "../model/histogram.ts";
+import { ValueType } from "../model/series.ts";
 import { TsdbFormatError } from "../storage/tsdb/errors.ts";
 
 /** Samples per chunk when float samples are re-encoded (Prometheus' compaction target). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CounterResetHint, type FloatHistogram, type IntHistogram } from "../engine/histogram.ts";
-import { ValueType } from "../engine/series.ts";
+import { CounterResetHint, type FloatHistogram, type IntHistogram } from "../model/histogram.ts";
+import { ValueType } from "../model/series.ts";
 import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 import { decodeChunkColumn } from "../storage/parquet/chunk_column.ts";
 import { chunkIterator } from "../storage/tsdb/chunk.ts";
@@ -8,7 +8,7 @@ import { FloatHistogramChunkEncoder } from "../storage/tsdb/float_histogram.ts";
 import { HistogramChunkEncoder } from "../storage/tsdb/histogram.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
-import { parseDay } from "./days.ts";
+import { parseDay } from "../storage/parquet/days.ts";
 import { filterChunk, mergeChunks } from "./rechunk.ts";
 
 const H = 3_600_000;

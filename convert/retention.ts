@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { DAY_MS } from "./days.ts";
+import { DAY_MS } from "../storage/parquet/days.ts";
 import type { Logger } from "../internal/log.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { isObjectNotFound } from "../storage/objstore/bucket.ts";

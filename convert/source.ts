@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Labels } from "../engine/labels.ts";
+import type { Labels } from "../model/labels.ts";
 import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 
 /** One series of a source, without its chunks. */

@@ -13,9 +13,9 @@
  *
  * @module
  */
-import type { Labels } from "../engine/labels.ts";
-import { labelsFromRecord } from "../engine/labels.ts";
-import { type Matcher, matchesAll } from "../engine/matchers.ts";
+import type { Labels } from "../model/labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
+import { type Matcher, matchesAll } from "../model/matchers.ts";
 import { parseMetricSelector } from "../engine/parser.ts";
 import type { Registry } from "prom-client";
 import { forEachConcurrently } from "../internal/concurrency.ts";

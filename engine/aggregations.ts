@@ -8,7 +8,7 @@
  */
 import type { AggregateExpr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { HistogramAggregator } from "./histogram_ops.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Engine } from "./engine.ts";
-import { getLabel, labelsFromRecord } from "./labels.ts";
+import { getLabel, labelsFromRecord } from "../model/labels.ts";
 import { MemoryQueryable } from "./memory_queryable.ts";
 
 /** limit_ratio's choices that testdata/stringlabels_hash.go computed with Prometheus' algorithm. */

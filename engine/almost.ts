@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStaleNaN } from "./series.ts";
+import { isStaleNaN } from "../model/series.ts";
 
 // The smallest positive normal float64.
 const MIN_NORMAL = 2.2250738585072014e-308;

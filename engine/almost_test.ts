@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { almostEqual } from "./almost.ts";
-import { STALE_NAN } from "./series.ts";
+import { STALE_NAN } from "../model/series.ts";
 
 Deno.test("almostEqual takes its relative epsilon from the caller", () => {
   // |a-b| / (|a|+|b|): 1e-13 / 2 passes 1e-12, 1e-11 / 2 does not.

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Matcher } from "./matchers.ts";
+import type { Matcher } from "../model/matchers.ts";
 
 /** The type of value an expression produces. */
 export type ValueTypeName = "none" | "scalar" | "vector" | "matrix" | "string";

@@ -8,11 +8,11 @@
  */
 import type { BinaryExpr, BinaryOp, VectorMatching } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import type { FloatHistogram } from "./histogram.ts";
-import { getLabel, type Labels, METRIC_NAME, setLabel } from "./labels.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import { getLabel, type Labels, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { exprType } from "./parser.ts";
 import { dropMetricName, type Evaluator } from "./evaluator.ts";
-import { CounterResetHint } from "./histogram.ts";
+import { CounterResetHint } from "../model/histogram.ts";
 import {
   addHistograms,
   compactHistogram,

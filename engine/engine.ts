@@ -15,9 +15,9 @@
 import type { Expr } from "./ast.ts";
 import { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
-import { compareLabels } from "./labels.ts";
+import { compareLabels } from "../model/labels.ts";
 import { exprType, Features, parseExpr } from "./parser.ts";
-import type { Queryable } from "./queryable.ts";
+import type { Queryable } from "../model/queryable.ts";
 import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
 import { prepareExpr } from "./prepare.ts";
 import { planSelects } from "./prefetch.ts";

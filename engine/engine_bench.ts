@@ -3,7 +3,7 @@
  * (1.44M samples), queried as Grafana dashboards do: range queries over the 6h at a 60s step.
  */
 import { Engine } from "./engine.ts";
-import { labelsFromRecord } from "./labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
 import { MemoryQueryable } from "./memory_queryable.ts";
 
 const HOUR = 3_600_000;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Engine } from "./engine.ts";
 import { QueryError } from "./errors.ts";
-import { compareLabels, labelsToString } from "./labels.ts";
-import { type Matcher, matchesAll } from "./matchers.ts";
-import type { Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
-import { ArraySampleIterator, type Series } from "./series.ts";
+import { compareLabels, labelsToString } from "../model/labels.ts";
+import { type Matcher, matchesAll } from "../model/matchers.ts";
+import type { Queryable, SelectHints, SeriesSet, StringsResult } from "../model/queryable.ts";
+import { ArraySampleIterator, type Series } from "../model/series.ts";
 import { parseSeriesDescription } from "./series_desc.ts";
 import type { QueryResult } from "./value.ts";
 

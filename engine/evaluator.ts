@@ -9,11 +9,11 @@
 import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
 import type { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
-import type { FloatHistogram } from "./histogram.ts";
-import { getLabel, type Labels, labelsKey, METRIC_NAME } from "./labels.ts";
-import type { Matcher } from "./matchers.ts";
-import type { Queryable, SelectHints, SeriesSet } from "./queryable.ts";
-import { isStaleNaN, type Series, startTimestampOf, ValueType } from "./series.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
+import type { Matcher } from "../model/matchers.ts";
+import type { Queryable, SelectHints, SeriesSet } from "../model/queryable.ts";
+import { isStaleNaN, type Series, startTimestampOf, ValueType } from "../model/series.ts";
 import {
   ABSENT,
   duplicateLabelsetError,
@@ -31,7 +31,7 @@ import { evalBinary } from "./binary_ops.ts";
 import { detectReset, HistogramError, mulHistogram, usesCustomBuckets } from "./histogram_ops.ts";
 import { interpolateHistograms } from "./range_functions.ts";
 import { extendFloats, interpolateAt, lowerIndex, searchAtLeast } from "./windows.ts";
-import { CounterResetHint } from "./histogram.ts";
+import { CounterResetHint } from "../model/histogram.ts";
 
 /** Settings shared by every evaluator of one query. */
 export interface QueryContext {

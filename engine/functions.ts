@@ -16,8 +16,8 @@ import {
   type Labels,
   METRIC_NAME,
   setLabel,
-} from "./labels.ts";
-import { MatchType } from "./matchers.ts";
+} from "../model/labels.ts";
+import { MatchType } from "../model/matchers.ts";
 import { type Evaluator, mergeSameLabels } from "./evaluator.ts";
 import {
   ABSENT,

@@ -7,7 +7,7 @@
  */
 import type { Call, Expr } from "./ast.ts";
 import { formatGoG } from "./printer.ts";
-import type { FloatHistogram } from "./histogram.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
 import {
   histogramAvg,
   type HistogramBucket,
@@ -21,7 +21,7 @@ import {
   positiveBuckets,
   zeroBucket,
 } from "./histogram_ops.ts";
-import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "./labels.ts";
+import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "../model/labels.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { type Bucket, bucketFraction, bucketQuantile } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import type { BucketSpan, FloatHistogram } from "./histogram.ts";
-import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "./histogram.ts";
+import type { BucketSpan, FloatHistogram } from "../model/histogram.ts";
+import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../model/histogram.ts";
 
 /** Thrown when two histograms cannot be combined or a histogram is malformed. */
 export class HistogramError extends Error {

@@ -1,5 +1,5 @@
 /** Costs of the histogram operations the engine runs per sample. */
-import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
+import { CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
 import {
   addHistograms,
   detectReset,

@@ -4,7 +4,7 @@
  * is (bound[i-1], bound[i]] with -Inf and +Inf at the ends.
  */
 import assert from "node:assert/strict";
-import { type BucketSpan, CounterResetHint, type FloatHistogram } from "./histogram.ts";
+import { type BucketSpan, CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
 import {
   addHistograms,
   allBuckets,

@@ -7,8 +7,8 @@
  */
 import type { Call, Expr, VectorSelector } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import { getLabel, type Labels, METRIC_NAME, setLabel } from "./labels.ts";
-import { Matcher, MatchType } from "./matchers.ts";
+import { getLabel, type Labels, METRIC_NAME, setLabel } from "../model/labels.ts";
+import { Matcher, MatchType } from "../model/matchers.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepValue } from "./step_vector.ts";
 

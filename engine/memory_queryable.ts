@@ -7,21 +7,27 @@
  *
  * @module
  */
-import type { FloatHistogram } from "./histogram.ts";
-import { CounterResetHint } from "./histogram.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import { CounterResetHint } from "../model/histogram.ts";
 import {
   customBoundsMatch,
   negativeBuckets,
   positiveBuckets,
   usesCustomBuckets,
 } from "./histogram_ops.ts";
-import type { Labels } from "./labels.ts";
-import { compareLabels, compareStrings, labelsKey } from "./labels.ts";
-import type { Matcher } from "./matchers.ts";
-import { matchesAll } from "./matchers.ts";
-import type { LabelHints, Queryable, SelectHints, SeriesSet, StringsResult } from "./queryable.ts";
-import type { Series } from "./series.ts";
-import { ArraySampleIterator, isStaleNaN } from "./series.ts";
+import type { Labels } from "../model/labels.ts";
+import { compareLabels, compareStrings, labelsKey } from "../model/labels.ts";
+import type { Matcher } from "../model/matchers.ts";
+import { matchesAll } from "../model/matchers.ts";
+import type {
+  LabelHints,
+  Queryable,
+  SelectHints,
+  SeriesSet,
+  StringsResult,
+} from "../model/queryable.ts";
+import type { Series } from "../model/series.ts";
+import { ArraySampleIterator, isStaleNaN } from "../model/series.ts";
 
 /** Thrown when a sample cannot be stored (bad timestamp or label set). */
 export class MemoryQueryableError extends Error {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
-import { labelsFromRecord, labelsToRecord } from "./labels.ts";
-import { Matcher, MatchType } from "./matchers.ts";
+import { CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
+import { labelsFromRecord, labelsToRecord } from "../model/labels.ts";
+import { Matcher, MatchType } from "../model/matchers.ts";
 import { MemoryQueryable, MemoryQueryableError } from "./memory_queryable.ts";
-import { isStaleNaN, type Series, STALE_NAN, ValueType } from "./series.ts";
+import { isStaleNaN, type Series, STALE_NAN, ValueType } from "../model/series.ts";
 
 function hist(count: number): FloatHistogram {
   return {

@@ -16,4 +16,4 @@ export {
 } from "./memory_queryable.ts";
 export type * from "./ast.ts";
 export type * from "./value.ts";
-export type * from "./queryable.ts";
+export type * from "../model/queryable.ts";

@@ -42,8 +42,8 @@ import {
   UnquoteError,
   unquoteString,
 } from "./lexer.ts";
-import { METRIC_NAME } from "./labels.ts";
-import { Matcher, MatchType, RegexpError } from "./matchers.ts";
+import { METRIC_NAME } from "../model/labels.ts";
+import { Matcher, MatchType, RegexpError } from "../model/matchers.ts";
 
 /** Parser options. */
 export interface ParseOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { BinaryExpr, Expr, VectorSelector } from "./ast.ts";
 import { ParseError } from "./errors.ts";
-import { MatchType } from "./matchers.ts";
+import { MatchType } from "../model/matchers.ts";
 import { exprType, Features, parseExpr, parseMetricSelector } from "./parser.ts";
 
 const ALL = new Set<string>([

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Expr, VectorSelector } from "./ast.ts";
-import type { SelectHints } from "./queryable.ts";
+import type { SelectHints } from "../model/queryable.ts";
 
 /** The selection of one selector node. */
 export interface PlannedSelect {

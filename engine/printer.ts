@@ -7,8 +7,8 @@
 import type { AggregateExpr, BinaryExpr, Expr, SubqueryExpr, VectorSelector } from "./ast.ts";
 import { formatDuration } from "./durations.ts";
 import { goQuote } from "./lexer.ts";
-import { compareStrings, METRIC_NAME } from "./labels.ts";
-import type { Matcher } from "./matchers.ts";
+import { compareStrings, METRIC_NAME } from "../model/labels.ts";
+import type { Matcher } from "../model/matchers.ts";
 
 /**
  * Formats an expression as PromQL.

@@ -8,7 +8,7 @@
  */
 import type { Call, Expr, PositionRange } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
+import { CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
 import {
   addHistograms,
   compactHistogram,
@@ -23,7 +23,7 @@ import {
   subHistograms,
   usesCustomBuckets,
 } from "./histogram_ops.ts";
-import { getLabel, METRIC_NAME } from "./labels.ts";
+import { getLabel, METRIC_NAME } from "../model/labels.ts";
 import { dropMetricName, type Evaluator } from "./evaluator.ts";
 import { pickLeft, pickRight, searchAbove, searchAtLeast } from "./windows.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";

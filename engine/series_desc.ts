@@ -12,13 +12,13 @@
  */
 import type { PositionRange } from "./ast.ts";
 import { ParseError } from "./errors.ts";
-import type { FloatHistogram } from "./histogram.ts";
-import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "./histogram.ts";
-import type { Labels } from "./labels.ts";
-import { labelsFromPairs } from "./labels.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../model/histogram.ts";
+import type { Labels } from "../model/labels.ts";
+import { labelsFromPairs } from "../model/labels.ts";
 import { addHistograms, HistogramError, subHistograms } from "./histogram_ops.ts";
 import { parseGoNumber, parseMetricPrefix } from "./parser.ts";
-import { STALE_NAN } from "./series.ts";
+import { STALE_NAN } from "../model/series.ts";
 
 /** A parsed series description. */
 export interface SeriesDescription {

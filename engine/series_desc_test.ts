@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { FloatHistogram } from "./histogram.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
 import { ParseError } from "./errors.ts";
-import { labelsToRecord } from "./labels.ts";
-import { isStaleNaN } from "./series.ts";
+import { labelsToRecord } from "../model/labels.ts";
+import { isStaleNaN } from "../model/series.ts";
 import { parseSeriesDescription } from "./series_desc.ts";
 
 function hists(line: string): FloatHistogram[] {

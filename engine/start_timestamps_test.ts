@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Engine, USE_START_TIMESTAMPS } from "./engine.ts";
-import { CounterResetHint, type FloatHistogram } from "./histogram.ts";
-import { labelsFromRecord, labelsToString } from "./labels.ts";
+import { CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
+import { labelsFromRecord, labelsToString } from "../model/labels.ts";
 import { MemoryQueryable } from "./memory_queryable.ts";
 import { Features } from "./parser.ts";
 import {

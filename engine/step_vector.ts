@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { FloatHistogram } from "./histogram.ts";
-import { type Labels, labelsKey } from "./labels.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import { type Labels, labelsKey } from "../model/labels.ts";
 import { QueryError } from "./errors.ts";
 
 /** Presence of a step value: absent. */

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { FloatHistogram } from "./histogram.ts";
-import type { Labels } from "./labels.ts";
+import type { FloatHistogram } from "../model/histogram.ts";
+import type { Labels } from "../model/labels.ts";
 
 /** One element of an instant vector: a float (`h` undefined) or a histogram sample. */
 export interface Sample {

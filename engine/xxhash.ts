@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Labels } from "./labels.ts";
+import type { Labels } from "../model/labels.ts";
 
 const M = (1n << 64n) - 1n;
 const P1 = 11400714785074694791n;

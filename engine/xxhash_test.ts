@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { labelsHash, sampleOffset, xxhash64 } from "./xxhash.ts";
-import type { Label, Labels } from "./labels.ts";
+import type { Label, Labels } from "../model/labels.ts";
 
 const enc = new TextEncoder();
 

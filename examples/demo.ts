@@ -12,7 +12,7 @@
  * @module
  */
 import { main } from "../cli/main.ts";
-import { labelsFromRecord } from "../engine/labels.ts";
+import { labelsFromRecord } from "../model/labels.ts";
 import { type SeriesToWrite, writeBlock, xorChunks } from "../storage/tsdb/writer.ts";
 import { type GeneratedSeries, generateFamilies } from "../tests/oracle/datagen.ts";
 

@@ -8,7 +8,7 @@
  * Skips with a message when promtool is not installed.
  */
 import assert from "node:assert/strict";
-import { ValueType } from "../engine/series.ts";
+import { ValueType } from "../model/series.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { openBlock } from "../storage/parquet/reader.ts";

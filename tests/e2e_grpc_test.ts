@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { writeDemoBlocks } from "../examples/demo.ts";
-import { ValueType } from "../engine/series.ts";
+import { ValueType } from "../model/series.ts";
 import {
   QueryRangeRequestSchema,
   QueryRangeResponseSchema,

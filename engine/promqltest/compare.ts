@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { BucketSpan, FloatHistogram } from "../histogram.ts";
-import { CUSTOM_BUCKETS_SCHEMA } from "../histogram.ts";
-import type { Labels } from "../labels.ts";
-import { compareLabels, labelsKey, labelsToString } from "../labels.ts";
-import { isStaleNaN } from "../series.ts";
+import type { BucketSpan, FloatHistogram } from "../../model/histogram.ts";
+import { CUSTOM_BUCKETS_SCHEMA } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
+import { compareLabels, labelsKey, labelsToString } from "../../model/labels.ts";
+import { isStaleNaN } from "../../model/series.ts";
 import { almostEqual as almost } from "../almost.ts";
 import type { MatrixSeries, Sample, Value } from "../value.ts";
 import type { EvalCommand } from "./script.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { CounterResetHint, type FloatHistogram } from "../histogram.ts";
-import { labelsFromRecord } from "../labels.ts";
-import { STALE_NAN } from "../series.ts";
+import { CounterResetHint, type FloatHistogram } from "../../model/histogram.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
+import { STALE_NAN } from "../../model/series.ts";
 import type { MatrixSeries, Sample } from "../value.ts";
 import { almostEqual, compareResult, formatHistogram, histogramsMatch } from "./compare.ts";
 import { type EvalCommand, parseScript } from "./script.ts";

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../histogram.ts";
-import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../histogram.ts";
-import type { Labels } from "../labels.ts";
-import { getLabel, labelsKey, METRIC_NAME, setLabel } from "../labels.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
+import { getLabel, labelsKey, METRIC_NAME, setLabel } from "../../model/labels.ts";
 
 /** Thrown when classic histogram samples do not form a valid histogram. */
 export class NhcbError extends Error {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { labelsFromRecord, labelsToRecord } from "../labels.ts";
+import { labelsFromRecord, labelsToRecord } from "../../model/labels.ts";
 import { convertClassicHistograms, NhcbError, parseLe } from "./nhcb.ts";
 
 const at0 = (v: number) => [{ t: 0, v }];

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../histogram.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
 import type { ParseOptions } from "../parser.ts";
 import { MemoryQueryable } from "../memory_queryable.ts";
 import type { QueryResult, Sample, Value } from "../value.ts";

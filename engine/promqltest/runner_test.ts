@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import type { Expr } from "../ast.ts";
 import { QueryError } from "../errors.ts";
-import type { Queryable } from "../queryable.ts";
+import type { Queryable } from "../../model/queryable.ts";
 import { MemoryQueryable } from "../memory_queryable.ts";
-import { getLabel } from "../labels.ts";
+import { getLabel } from "../../model/labels.ts";
 import { parseExpr } from "../parser.ts";
-import { isStaleNaN, ValueType } from "../series.ts";
+import { isStaleNaN, ValueType } from "../../model/series.ts";
 import type { MatrixSeries, QueryResult, Sample } from "../value.ts";
 import type { QueryEngine } from "../engine.ts";
 import { applyLoad, runScript } from "./runner.ts";

@@ -12,9 +12,9 @@
  */
 import { RE2JS } from "re2js";
 import { parseDuration } from "../durations.ts";
-import type { FloatHistogram } from "../histogram.ts";
-import type { Labels } from "../labels.ts";
-import { labelsKey } from "../labels.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
+import { labelsKey } from "../../model/labels.ts";
 import { unquoteString } from "../lexer.ts";
 import { parseGoNumber } from "../parser.ts";
 import { parseSeriesDescription } from "../series_desc.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { FloatHistogram } from "../histogram.ts";
-import { labelsToRecord } from "../labels.ts";
-import { isStaleNaN } from "../series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { labelsToRecord } from "../../model/labels.ts";
+import { isStaleNaN } from "../../model/series.ts";
 import {
   type Command,
   type EvalCommand,

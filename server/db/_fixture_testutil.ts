@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { compareLabels, type Labels, labelsFromRecord, setLabel } from "../../engine/labels.ts";
-import { type Matcher, matchesAll } from "../../engine/matchers.ts";
-import { ValueType } from "../../engine/series.ts";
-import type { Series } from "../../engine/series.ts";
+import { compareLabels, type Labels, labelsFromRecord, setLabel } from "../../model/labels.ts";
+import { type Matcher, matchesAll } from "../../model/matchers.ts";
+import { ValueType } from "../../model/series.ts";
+import type { Series } from "../../model/series.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { encodeChunkColumn, type RawChunk } from "../../storage/parquet/chunk_column.ts";
 import { externalLabelsHash } from "../../storage/parquet/hash.ts";

@@ -5,11 +5,12 @@
  * @module
  */
 import { Counter, exponentialBuckets, Histogram, type Registry } from "prom-client";
-import type { Queryable } from "../../engine/queryable.ts";
+import type { Queryable } from "../../model/queryable.ts";
 import type { LoadedDay } from "./block.ts";
 import type { FilterStats } from "./filter.ts";
 import { type QueryLimits, RequestQuotas, UNLIMITED } from "./limits.ts";
-import { type OperationType, ParquetQueryable, type QueryMetrics } from "./queryable.ts";
+import { ParquetQueryable, type QueryMetrics } from "./queryable.ts";
+import type { OperationType } from "./search_metrics.ts";
 import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
 import { SearchMetrics } from "./search_metrics.ts";
 import type { DayRange } from "./syncer.ts";

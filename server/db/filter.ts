@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Matcher, MatchType } from "../../engine/matchers.ts";
+import { type Matcher, MatchType } from "../../model/matchers.ts";
 import type { PageFile } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";

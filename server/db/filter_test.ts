@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Matcher, MatchType } from "../../engine/matchers.ts";
-import { compareLabels } from "../../engine/labels.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
+import { compareLabels } from "../../model/labels.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { labelsFileKey } from "../../storage/parquet/layout.ts";
 import { BucketSource, PageFile } from "../../storage/parquet/pages.ts";

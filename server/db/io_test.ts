@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parquetMetadata, readOffsetIndex } from "hyparquet";
-import { Matcher, MatchType } from "../../engine/matchers.ts";
-import { compareLabels, labelsToString } from "../../engine/labels.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
+import { compareLabels, labelsToString } from "../../model/labels.ts";
 import { Registry } from "prom-client";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import type {

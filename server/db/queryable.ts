@@ -17,16 +17,16 @@ import {
   type Labels,
   labelsKey,
   setLabel,
-} from "../../engine/labels.ts";
-import type { Matcher } from "../../engine/matchers.ts";
+} from "../../model/labels.ts";
+import type { Matcher } from "../../model/matchers.ts";
 import type {
   LabelHints,
   Queryable,
   SelectHints,
   SeriesSet,
   StringsResult,
-} from "../../engine/queryable.ts";
-import type { Series } from "../../engine/series.ts";
+} from "../../model/queryable.ts";
+import type { Series } from "../../model/series.ts";
 import { chunkColumnForQueryTime, labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import type { LoadedDay, LoadedShard } from "./block.ts";
 import { filterRowGroup, type FilterStats } from "./filter.ts";
@@ -39,7 +39,7 @@ import {
   readStringColumn,
 } from "./read.ts";
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
-import type { SearchMetrics, SearchRecorder } from "./search_metrics.ts";
+import type { OperationType, SearchMetrics, SearchRecorder } from "./search_metrics.ts";
 import { ChunkSeries, mergeChunkSeries } from "./series.ts";
 
 /** Warning when a limit cut the results. */
@@ -72,9 +72,6 @@ export interface QueryContext {
   /** Read-path metrics (`search_*`), if registered. */
   search?: SearchMetrics;
 }
-
-/** Operation kinds of {@linkcode QueryMetrics}. */
-export type OperationType = "select" | "label_names" | "label_values";
 
 /** Metrics of shard-level operations (`db_queryable_operations_*`, `where="shard"`). */
 export interface QueryMetrics {

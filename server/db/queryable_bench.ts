@@ -3,8 +3,8 @@
  * (one series), a metric-wide query (100 series) and a series-only query, all whole-day.
  * Run: `deno bench -A server/db/queryable_bench.ts`.
  */
-import { Matcher, MatchType } from "../../engine/matchers.ts";
-import { ValueType } from "../../engine/series.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
+import { ValueType } from "../../model/series.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { labelsToString } from "../../engine/labels.ts";
-import { Matcher, MatchType } from "../../engine/matchers.ts";
-import type { Queryable, SelectHints } from "../../engine/queryable.ts";
+import { labelsToString } from "../../model/labels.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
+import type { Queryable, SelectHints } from "../../model/queryable.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";

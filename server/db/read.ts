@@ -13,8 +13,8 @@
  *
  * @module
  */
-import type { Label, Labels } from "../../engine/labels.ts";
-import { METRIC_NAME } from "../../engine/labels.ts";
+import type { Label, Labels } from "../../model/labels.ts";
+import { METRIC_NAME } from "../../model/labels.ts";
 import { decodeChunkColumn, type RawChunk } from "../../storage/parquet/chunk_column.ts";
 import { decodeLabelIndex } from "../../storage/parquet/label_index.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";

@@ -17,8 +17,10 @@
  * @module
  */
 import { Counter, type Registry } from "prom-client";
-import { type Matcher, MatchType } from "../../engine/matchers.ts";
-import type { OperationType } from "./queryable.ts";
+import { type Matcher, MatchType } from "../../model/matchers.ts";
+
+/** Operation kinds of the queryable's metrics: a selection or a label lookup. */
+export type OperationType = "select" | "label_names" | "label_values";
 
 /** How a matcher scans a page (the `scan` label). */
 export type ScanKind = "equal" | "regex";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Registry } from "prom-client";
-import { compareLabels, labelsToString } from "../../engine/labels.ts";
-import { Matcher, MatchType } from "../../engine/matchers.ts";
+import { compareLabels, labelsToString } from "../../model/labels.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import type { Labels } from "../../engine/labels.ts";
-import { type SampleIterator, type Series, ValueType } from "../../engine/series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
+import { type SampleIterator, type Series, ValueType } from "../../model/series.ts";
 import type { RawChunk } from "../../storage/parquet/chunk_column.ts";
 import { ChunkOpener } from "../../storage/tsdb/chunk.ts";
 

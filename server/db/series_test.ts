@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { EMPTY_LABELS } from "../../engine/labels.ts";
-import { ArraySampleIterator, type SampleIterator, ValueType } from "../../engine/series.ts";
+import { EMPTY_LABELS } from "../../model/labels.ts";
+import { ArraySampleIterator, type SampleIterator, ValueType } from "../../model/series.ts";
 import type { RawChunk } from "../../storage/parquet/chunk_column.ts";
 import { TsdbFormatError } from "../../storage/tsdb/errors.ts";
 import { HistogramChunkEncoder } from "../../storage/tsdb/histogram.ts";

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Matcher } from "../../engine/matchers.ts";
-import type { Queryable, SelectHints } from "../../engine/queryable.ts";
-import type { Series } from "../../engine/series.ts";
+import type { Matcher } from "../../model/matchers.ts";
+import type { Queryable, SelectHints } from "../../model/queryable.ts";
+import type { Series } from "../../model/series.ts";
 import type { ChunkSeries as StoreSeries, RawChunk, StoreSource } from "../grpc/thanos/source.ts";
 import { ChunkSeries, MergedSeries } from "./series.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { xorChunks } from "../../storage/tsdb/writer.ts";
 import { ChunkSeries, MergedSeries } from "./series.ts";
 import { storedChunks } from "./store_source.ts";

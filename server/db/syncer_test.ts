@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { labelsToString } from "../../engine/labels.ts";
-import { Matcher, MatchType } from "../../engine/matchers.ts";
+import { labelsToString } from "../../model/labels.ts";
+import { Matcher, MatchType } from "../../model/matchers.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { instrumentBucket } from "../../storage/objstore/instrumented.ts";

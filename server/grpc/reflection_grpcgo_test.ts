@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { Code } from "./status.ts";
 import { buildGoProgram } from "./testing_go.ts";
 import { startThanosGrpcServer } from "./thanos/serve.ts";

@@ -14,7 +14,7 @@ import {
   ServerReflectionRequestSchema as AlphaRequestSchema,
   ServerReflectionResponseSchema as AlphaResponseSchema,
 } from "../../proto/gen/grpc/reflection/v1alpha/reflection_pb.ts";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { Code } from "./status.ts";
 import { duplexReader, TestClient } from "./testing.ts";
 import { startThanosGrpcServer, type ThanosGrpcServer } from "./thanos/serve.ts";

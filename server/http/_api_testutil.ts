@@ -8,7 +8,7 @@
 import { request } from "node:http";
 import { Registry } from "prom-client";
 import { Engine } from "../../engine/engine.ts";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
 import { concatBytes } from "../../internal/bytes.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";

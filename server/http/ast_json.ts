@@ -5,7 +5,7 @@
  * @module
  */
 import type { Expr, VectorSelector } from "../../engine/ast.ts";
-import type { Matcher } from "../../engine/matchers.ts";
+import type { Matcher } from "../../model/matchers.ts";
 import { formatGoFloat } from "../../engine/format.ts";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

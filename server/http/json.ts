@@ -6,9 +6,9 @@
  * @module
  */
 import { formatGoFloat } from "../../engine/format.ts";
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import { CUSTOM_BUCKETS_SCHEMA } from "../../engine/histogram.ts";
-import type { Labels } from "../../engine/labels.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { CUSTOM_BUCKETS_SCHEMA } from "../../model/histogram.ts";
+import type { Labels } from "../../model/labels.ts";
 import type { MatrixSeries, Sample, Value } from "../../engine/value.ts";
 
 /**

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { formatGoFloat } from "../../engine/format.ts";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { formatFloat, formatTimestamp, histogramJson, resultJson } from "./json.ts";
-import { CounterResetHint } from "../../engine/histogram.ts";
+import { CounterResetHint } from "../../model/histogram.ts";
 
 Deno.test("floats are formatted like Go's strconv with Prometheus' thresholds", () => {
   // Expected strings as Go's FormatFloat(f, 'f'|'e', -1, 64) prints them.

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Day } from "../../convert/days.ts";
+import type { Day } from "./days.ts";
 import type { Registry } from "prom-client";
 import { forEachConcurrently } from "../../internal/concurrency.ts";
 import { type LocateMetrics, locateMetrics } from "../../internal/locate_metrics.ts";

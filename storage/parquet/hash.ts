@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { compareStrings, type Labels } from "../../engine/labels.ts";
+import { compareStrings, type Labels } from "../../model/labels.ts";
 import { xxHash64 } from "./xxhash64.ts";
 
 const encoder = new TextEncoder();

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Day, parseDay } from "../../convert/days.ts";
+import { type Day, parseDay } from "./days.ts";
 
 /** Name of a day's metadata file (written last: its presence commits the day). */
 export const META_FILE = "meta.pb";

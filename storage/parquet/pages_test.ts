@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Labels } from "../../engine/labels.ts";
+import type { Labels } from "../../model/labels.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { encodeChunkColumn } from "./chunk_column.ts";
 import { chunksFileKey, labelsFileKey } from "./layout.ts";

@@ -18,7 +18,7 @@ import {
 } from "hyparquet";
 import zlib from "node:zlib";
 import { compressors as jsDecompressors } from "hyparquet-compressors";
-import { type Label, type Labels, METRIC_NAME } from "../../engine/labels.ts";
+import { type Label, type Labels, METRIC_NAME } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { decodeChunkColumn, type RawChunk } from "./chunk_column.ts";
 import { decodeLabelIndex } from "./label_index.ts";

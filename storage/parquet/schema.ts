@@ -11,7 +11,7 @@
  * @module
  */
 import type { SchemaElement } from "hyparquet";
-import { compareStrings } from "../../engine/labels.ts";
+import { compareStrings } from "../../model/labels.ts";
 
 /** Prefix of every label column: the column of label `job` is `___cf_meta_label_job`. */
 export const LABEL_COLUMN_PREFIX = "___cf_meta_label_";

@@ -4,7 +4,7 @@
  *
  * Run: `deno bench -A storage/parquet/shard_bench.ts`
  */
-import type { Labels } from "../../engine/labels.ts";
+import type { Labels } from "../../model/labels.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { seriesHash } from "./hash.ts";
 import { openBlock } from "./reader.ts";

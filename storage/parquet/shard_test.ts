@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ColumnChunk, FileMetaData } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { readBloomFilter, sbbfContains } from "hyparquet/src/bloom.js";
-import type { Labels } from "../../engine/labels.ts";
+import type { Labels } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { decodeChunkColumn, encodeChunkColumn, type RawChunk } from "./chunk_column.ts";

@@ -16,7 +16,7 @@
 import zlib from "node:zlib";
 import type { RowGroup, SchemaElement } from "hyparquet";
 import { type ColumnSource, ParquetWriter } from "hyparquet-writer";
-import { compareStrings, type Labels, METRIC_NAME } from "../../engine/labels.ts";
+import { compareStrings, type Labels, METRIC_NAME } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { seriesHash } from "./hash.ts";
 import { encodeLabelIndex } from "./label_index.ts";

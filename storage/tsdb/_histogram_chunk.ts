@@ -9,7 +9,7 @@ import {
   CounterResetHint as Hint,
   type FloatHistogram,
   type IntHistogram,
-} from "../../engine/histogram.ts";
+} from "../../model/histogram.ts";
 import { ChunkEncodeError } from "./errors.ts";
 import {
   COUNTER_RESET_MASK,

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Labels } from "../../engine/labels.ts";
-import type { Series } from "../../engine/series.ts";
+import type { Labels } from "../../model/labels.ts";
+import type { Series } from "../../model/series.ts";
 import { forEachConcurrently } from "../../internal/concurrency.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { isObjectNotFound } from "../objstore/bucket.ts";

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { ValueType } from "../../engine/series.ts";
+import { ValueType } from "../../model/series.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
 import { Block, readBlockMarkers } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { encodeTombstones } from "./tombstones.ts";
 import { BlockMetaError, TsdbFormatError } from "./errors.ts";
 import { FileSegment } from "./segment_file.ts";
-import { CounterResetHint } from "../../engine/histogram.ts";
-import { labelsFromRecord } from "../../engine/labels.ts";
+import { CounterResetHint } from "../../model/histogram.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
 import { ChunksReader, Encoding } from "./chunks_reader.ts";
 import { HistogramChunkEncoder } from "./histogram.ts";
 import { writeBlock, xorChunks } from "./writer.ts";

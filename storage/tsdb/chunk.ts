@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import { type SampleIterator, ValueType } from "../../engine/series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { type SampleIterator, ValueType } from "../../model/series.ts";
 import { Encoding, type RawChunk } from "./chunks_reader.ts";
 import { TsdbFormatError } from "./errors.ts";
 import { FloatHistogramIterator } from "./float_histogram.ts";

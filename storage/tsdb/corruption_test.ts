@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ValueType } from "../../engine/series.ts";
+import { ValueType } from "../../model/series.ts";
 import { Block } from "./block.ts";
 import { chunkIterator } from "./chunk.ts";
 import { ChunksReader, Encoding } from "./chunks_reader.ts";
@@ -10,7 +10,7 @@ import { IndexReader } from "./index_reader.ts";
 import { parseTombstones } from "./tombstones.ts";
 import { decodeXorChunk, XorIterator } from "./xor.ts";
 import { crc32c } from "./crc32c.ts";
-import { CounterResetHint } from "../../engine/histogram.ts";
+import { CounterResetHint } from "../../model/histogram.ts";
 
 const SRC = new URL("./testdata/blocks/01M88N5D9P8GWXTTFS4XSR85NF/", import.meta.url).pathname;
 const INDEX = await Deno.readFile(`${SRC}index`);

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../engine/series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../model/series.ts";
 import { BitWriter } from "./bstream.ts";
 import { ChunkEncodeError } from "./errors.ts";
 import {

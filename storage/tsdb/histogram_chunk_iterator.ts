@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ValueType } from "../../engine/series.ts";
+import { ValueType } from "../../model/series.ts";
 import { BitReader } from "./bstream.ts";
 import { TsdbFormatError } from "./errors.ts";
 import { EMPTY_LAYOUT } from "./_histogram_chunk.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { BucketSpan } from "../../engine/histogram.ts";
-import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../../engine/histogram.ts";
+import type { BucketSpan } from "../../model/histogram.ts";
+import { CounterResetHint, CUSTOM_BUCKETS_SCHEMA } from "../../model/histogram.ts";
 import type { BitReader, BitWriter } from "./bstream.ts";
 import { readVarbitInt, readVarbitUint, writeVarbitInt, writeVarbitUint } from "./varbit.ts";
 import { BITS_F64, BITS_U32, HI, LO } from "./_float_bits.ts";

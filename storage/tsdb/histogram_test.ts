@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  CounterResetHint,
-  type FloatHistogram,
-  type IntHistogram,
-} from "../../engine/histogram.ts";
-import { isStaleNaN, STALE_NAN, ValueType } from "../../engine/series.ts";
+import { CounterResetHint, type FloatHistogram, type IntHistogram } from "../../model/histogram.ts";
+import { isStaleNaN, STALE_NAN, ValueType } from "../../model/series.ts";
 import { BitReader, BitWriter } from "./bstream.ts";
 import { HistogramChunkEncoder, HistogramIterator } from "./histogram.ts";
 import { FloatHistogramChunkEncoder, FloatHistogramIterator } from "./float_histogram.ts";

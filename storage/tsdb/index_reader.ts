@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { compareStrings, type Label, type Labels } from "../../engine/labels.ts";
+import { compareStrings, type Label, type Labels } from "../../model/labels.ts";
 import { crc32c } from "./crc32c.ts";
 import { be32At, Decbuf, hex8 } from "./_decbuf.ts";
 import { TsdbFormatError } from "./errors.ts";

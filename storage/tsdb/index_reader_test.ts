@@ -4,7 +4,7 @@ import { ChunksReader, Encoding } from "./chunks_reader.ts";
 import { XorIterator } from "./xor.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { TsdbFormatError } from "./errors.ts";
-import { ValueType } from "../../engine/series.ts";
+import { ValueType } from "../../model/series.ts";
 
 const BLOCKS = new URL("./testdata/blocks/", import.meta.url);
 const BLOCK = new URL("01M88N5D9P8GWXTTFS4XSR85NF/", BLOCKS);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import { ValueType } from "../../engine/series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { ValueType } from "../../model/series.ts";
 import { Block } from "./block.ts";
 import { Encoding } from "./chunks_reader.ts";
 import { HistogramChunkEncoder, HistogramIterator } from "./histogram.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { compareLabels, compareStrings, type Labels } from "../../engine/labels.ts";
+import { compareLabels, compareStrings, type Labels } from "../../model/labels.ts";
 import { crc32c } from "./crc32c.ts";
 import { CHUNKS_MAGIC, Encoding, SEGMENT_HEADER_SIZE, segmentFileName } from "./chunks_reader.ts";
 import { INDEX_MAGIC, makeChunkRef, SERIES_ALIGN } from "./index_reader.ts";

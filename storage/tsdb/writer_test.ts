@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { labelsFromRecord } from "../../engine/labels.ts";
-import { STALE_NAN, ValueType } from "../../engine/series.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
+import { STALE_NAN, ValueType } from "../../model/series.ts";
 import { Block } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { IndexReader } from "./index_reader.ts";

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import type { FloatHistogram } from "../../engine/histogram.ts";
-import { type SampleIterator, ValueType } from "../../engine/series.ts";
+import type { FloatHistogram } from "../../model/histogram.ts";
+import { type SampleIterator, ValueType } from "../../model/series.ts";
 import { BitReader, BitWriter } from "./bstream.ts";
 import { BITS_F64, BITS_U32, clz64, ctz64, HI, LO } from "./_float_bits.ts";
 import { ChunkEncodeError, TsdbFormatError } from "./errors.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isStaleNaN, STALE_NAN, ValueType } from "../../engine/series.ts";
+import { isStaleNaN, STALE_NAN, ValueType } from "../../model/series.ts";
 import { decodeXorChunk, XorChunkEncoder, XorIterator } from "./xor.ts";
 import { TsdbFormatError } from "./errors.ts";
 import { Block } from "./block.ts";

@@ -6,8 +6,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { ParseError, QueryError } from "../../../engine/errors.ts";
-import { compareStrings, type Label, type Labels } from "../../../engine/labels.ts";
-import { Matcher, MatchType, RegexpError } from "../../../engine/matchers.ts";
+import { compareStrings, type Label, type Labels } from "../../../model/labels.ts";
+import { Matcher, MatchType, RegexpError } from "../../../model/matchers.ts";
 import { type Label as PbLabel, LabelSchema } from "../../../proto/gen/store/labelpb/types_pb.ts";
 import { type LabelMatcher, LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
 import { LimitExceededError } from "../../http/api.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { QueryError } from "../../../engine/errors.ts";
-import { labelsFromRecord } from "../../../engine/labels.ts";
-import { Matcher, MatchType } from "../../../engine/matchers.ts";
+import { labelsFromRecord } from "../../../model/labels.ts";
+import { Matcher, MatchType } from "../../../model/matchers.ts";
 import { LimitExceededError } from "../../http/api.ts";
 import { Code, GrpcError } from "../status.ts";
 import { fromMs, matchExternalLabels, toGrpcError, toMs, withExternalLabels } from "./convert.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { Info } from "../../../proto/gen/info/infopb/rpc_pb.ts";
-import type { Labels } from "../../../engine/labels.ts";
+import type { Labels } from "../../../model/labels.ts";
 import type { GrpcServer } from "../server.ts";
 import { fromMs, toPbLabels } from "./convert.ts";
 

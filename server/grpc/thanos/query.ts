@@ -7,10 +7,10 @@
  * @module
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { FloatHistogram } from "../../../engine/histogram.ts";
-import type { Labels } from "../../../engine/labels.ts";
-import { dropLabels } from "../../../engine/labels.ts";
-import type { Queryable } from "../../../engine/queryable.ts";
+import type { FloatHistogram } from "../../../model/histogram.ts";
+import type { Labels } from "../../../model/labels.ts";
+import { dropLabels } from "../../../model/labels.ts";
+import type { Queryable } from "../../../model/queryable.ts";
 import type { QueryResult } from "../../../engine/value.ts";
 import {
   Query,

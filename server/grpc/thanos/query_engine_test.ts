@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Engine } from "../../../engine/engine.ts";
-import { labelsFromRecord } from "../../../engine/labels.ts";
+import { labelsFromRecord } from "../../../model/labels.ts";
 import { MemoryQueryable } from "../../../engine/memory_queryable.ts";
 import {
   QueryRangeRequestSchema,

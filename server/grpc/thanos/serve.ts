@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Labels } from "../../../engine/labels.ts";
+import type { Labels } from "../../../model/labels.ts";
 import { HealthService } from "../health.ts";
 import { serveHttp2, type TlsConfig } from "../http2/server.ts";
 import { registerReflectionService } from "../reflection.ts";

@@ -9,7 +9,7 @@ import {
   SeriesRequestSchema,
   SeriesResponseSchema,
 } from "../../../proto/gen/store/storepb/rpc_pb.ts";
-import { labelsFromRecord } from "../../../engine/labels.ts";
+import { labelsFromRecord } from "../../../model/labels.ts";
 import { Code } from "../status.ts";
 import { TestClient } from "../testing.ts";
 import { startThanosGrpcServer } from "./serve.ts";

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { Labels } from "../../../engine/labels.ts";
-import type { Matcher } from "../../../engine/matchers.ts";
-import type { Queryable, SelectHints } from "../../../engine/queryable.ts";
-import { type SampleIterator, ValueType } from "../../../engine/series.ts";
+import type { Labels } from "../../../model/labels.ts";
+import type { Matcher } from "../../../model/matchers.ts";
+import type { Queryable, SelectHints } from "../../../model/queryable.ts";
+import { type SampleIterator, ValueType } from "../../../model/series.ts";
 import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
 import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
 import { XorChunkEncoder } from "../../../storage/tsdb/xor.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { FloatHistogram } from "../../../engine/histogram.ts";
-import { ArraySampleIterator, ValueType } from "../../../engine/series.ts";
+import type { FloatHistogram } from "../../../model/histogram.ts";
+import { ArraySampleIterator, ValueType } from "../../../model/series.ts";
 import { chunkIterator } from "../../../storage/tsdb/chunk.ts";
 import { encodeChunks } from "./source.ts";
 

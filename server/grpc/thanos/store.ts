@@ -8,8 +8,8 @@
  * @module
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { compareLabels, compareStrings, type Labels, labelsKey } from "../../../engine/labels.ts";
-import type { SelectHints } from "../../../engine/queryable.ts";
+import { compareLabels, compareStrings, type Labels, labelsKey } from "../../../model/labels.ts";
+import type { SelectHints } from "../../../model/queryable.ts";
 import {
   type LabelNamesRequest,
   type LabelValuesRequest,

@@ -5,17 +5,17 @@
  * @module
  */
 import { ParseError, QueryError } from "../../../engine/errors.ts";
-import type { FloatHistogram } from "../../../engine/histogram.ts";
+import type { FloatHistogram } from "../../../model/histogram.ts";
 import {
   compareLabels,
   compareStrings,
   getLabel,
   type Labels,
   labelsFromRecord,
-} from "../../../engine/labels.ts";
-import { Matcher, matchesAll, MatchType } from "../../../engine/matchers.ts";
-import type { Queryable, SeriesSet } from "../../../engine/queryable.ts";
-import { ArraySampleIterator, type Series, ValueType } from "../../../engine/series.ts";
+} from "../../../model/labels.ts";
+import { Matcher, matchesAll, MatchType } from "../../../model/matchers.ts";
+import type { Queryable, SeriesSet } from "../../../model/queryable.ts";
+import { ArraySampleIterator, type Series, ValueType } from "../../../model/series.ts";
 import type { QueryResult } from "../../../engine/value.ts";
 import type { QueryEngine } from "../../../engine/engine.ts";
 import { serveHttp2 } from "../http2/server.ts";

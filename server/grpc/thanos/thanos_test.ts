@@ -20,11 +20,11 @@ import {
   LabelMatcher_Type,
   type Series as PbSeries,
 } from "../../../proto/gen/store/storepb/types_pb.ts";
-import { ValueType } from "../../../engine/series.ts";
+import { ValueType } from "../../../model/series.ts";
 import { XorIterator } from "../../../storage/tsdb/xor.ts";
 import { LimitExceededError } from "../../http/api.ts";
 import { Code } from "../status.ts";
-import { labelsFromRecord } from "../../../engine/labels.ts";
+import { labelsFromRecord } from "../../../model/labels.ts";
 import { serveHttp2 } from "../http2/server.ts";
 import { GrpcServer } from "../server.ts";
 import { TestClient } from "../testing.ts";

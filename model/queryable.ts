@@ -1,6 +1,6 @@
 /**
- * The storage contract of the engine: everything the evaluator and the HTTP/gRPC APIs need from
- * a data source. The server implements it over Parquet blocks; tests use an in-memory store.
+ * The storage contract: everything the PromQL evaluator and the HTTP/gRPC APIs need from a data
+ * source. The server implements it over Parquet blocks; the engine's tests use an in-memory store.
  *
  * @module
  */

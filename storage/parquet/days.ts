@@ -1,6 +1,7 @@
 /**
- * UTC days: the unit of conversion. A day is the half-open interval `[midnight, next midnight)`,
- * so a sample at exactly midnight belongs to exactly one day (the Go gateway counts it twice).
+ * UTC days: the unit of conversion and of the Parquet layout (one folder per day). A day is the
+ * half-open interval `[midnight, next midnight)`, so a sample at exactly midnight belongs to
+ * exactly one day (the Go gateway counts it twice).
  *
  * @module
  */
