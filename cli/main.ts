@@ -3,7 +3,8 @@
  * them from Prometheus TSDB blocks. Entry point of `deno run -A cli/main.ts` and of the compiled
  * binary.
  *
- * Exit codes: 0 success, 1 runtime failure, 2 bad flags or configuration.
+ * Exit codes: 0 success, 1 runtime failure (a refused Deno permission is one line naming it and
+ * the `--allow-*` flag to add), 2 bad flags or configuration.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { createLogger } from "../internal/log.ts";
 import { ObjstoreConfigError } from "../storage/objstore/config.ts";
 import { runConvert } from "./convert.ts";
+import { explainDenial } from "./permissions.ts";
 import { CONVERT_FLAGS, parseConvertConfig } from "./convert_config.ts";
 import { formatHelp, UsageError } from "./flags.ts";
 import { runServe } from "./serve.ts";
@@ -94,6 +96,11 @@ export async function main(args: readonly string[]): Promise<number> {
         );
     } catch (e) {
       if (e instanceof ObjstoreConfigError) throw e;
+      const denied = explainDenial(e, []);
+      if (denied) {
+        printErr(`${NAME} ${command}: ${denied.message}\n`);
+        return 1;
+      }
       logger.error(`${command} failed`, { err: e });
       return 1;
     } finally {

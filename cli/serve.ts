@@ -13,6 +13,7 @@ import { repeat } from "../convert/loop.ts";
 import { Engine } from "../engine/engine.ts";
 import { compareLabels, labelsFromRecord } from "../engine/labels.ts";
 import type { Logger } from "../internal/log.ts";
+import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
@@ -22,9 +23,24 @@ import { startThanosGrpcServer } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi } from "../server/http/api.ts";
 import { startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket, loadBucketConfig } from "../storage/objstore/mod.ts";
+import {
+  type BucketConfig,
+  createBucket,
+  instrumentBucket,
+  loadBucketConfig,
+} from "../storage/objstore/mod.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import type { ServeConfig } from "./serve_config.ts";
+import {
+  bucketScopes,
+  checkPermissions,
+  configFileScopes,
+  explainDenial,
+  listenScope,
+  objstoreFlag,
+  pathScopes,
+  type PermissionScope,
+} from "./permissions.ts";
 
 /** The bucket `serve` uses when no objstore flag is given: the demo's local data. */
 export const DEFAULT_SERVE_BUCKET = {
@@ -33,19 +49,73 @@ export const DEFAULT_SERVE_BUCKET = {
   prefix: "",
 };
 
-/** Runs `serve` until `signal` aborts; resolves to the process exit code. */
+/**
+ * Runs `serve` until `signal` aborts; resolves to the process exit code. Rejects with a
+ * `PermissionDeniedError` when a permission it needs is refused: checked before anything listens
+ * (the bucket's directory, `--block.labelfilepath`, the TLS files, the ports) and reported
+ * whenever Deno refuses one later, the first discovery and sync included, so that it never turns
+ * ready without the days it may not load.
+ */
 export async function runServe(
   config: ServeConfig,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<number> {
-  // Configuration errors surface before anything listens.
-  const bucketConfig = await loadBucketConfig(
-    config.objstore.file,
-    config.objstore.inline,
-    "objstore.config",
-    DEFAULT_SERVE_BUCKET,
-  );
+  const scopes: PermissionScope[] = configFileScopes(config.objstore, "objstore.config");
+  try {
+    // Configuration errors surface before anything listens.
+    const bucketConfig = await loadBucketConfig(
+      config.objstore.file,
+      config.objstore.inline,
+      "objstore.config",
+      DEFAULT_SERVE_BUCKET,
+    );
+    scopes.push(...serveScopes(config, bucketConfig));
+    checkPermissions(scopes);
+    return await serve(config, bucketConfig, logger, signal);
+  } catch (err) {
+    throw explainDenial(err, scopes) ?? err;
+  }
+}
+
+/** What `serve`'s flags make it touch, besides the objstore YAML file. */
+function serveScopes(config: ServeConfig, bucketConfig: BucketConfig): PermissionScope[] {
+  const tls = config.grpcTls;
+  const files: [string | undefined, string][] = [
+    [tls.cert, "--grpc-server-tls-cert"],
+    [tls.key, "--grpc-server-tls-key"],
+    [tls.clientCa, "--grpc-server-tls-client-ca"],
+  ];
+  const backfill = config.filter.type === "thanos-backfill"
+    ? config.filter.thanosBackfill.endpoint
+    : undefined;
+  return [
+    ...bucketScopes(bucketConfig, objstoreFlag(config.objstore, "objstore.config"), false),
+    ...pathScopes(
+      config.syncer.labelFilePath,
+      "the label file directory of --block.labelfilepath",
+      true,
+    ),
+    ...files.flatMap(([file, flag]) => file ? pathScopes(file, flag, false) : []),
+    listenScope(config.http.internal.port, "http.internal.port"),
+    listenScope(config.http.prometheus.port, "http.prometheus.port"),
+    listenScope(config.http.thanos.port, "http.thanos.port"),
+    ...(backfill
+      ? [{
+        permission: "net" as const,
+        resource: backfill,
+        origin: "--block.filter.thanos-backfill.endpoint",
+      }]
+      : []),
+  ];
+}
+
+async function serve(
+  config: ServeConfig,
+  bucketConfig: BucketConfig,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<number> {
   if (bucketConfig === DEFAULT_SERVE_BUCKET) {
     logger.info("no --objstore.config given, using the local FILESYSTEM bucket", {
       directory: DEFAULT_SERVE_BUCKET.config.directory,
@@ -101,8 +171,9 @@ export async function runServe(
       try {
         await sync.sync(signal);
       } catch (err) {
-        // Days that failed are logged and retried by the next sync; the others are served.
-        if (!(err instanceof SyncError)) throw err;
+        // Days that failed are logged and retried by the next sync; the others are served. A
+        // refused permission is not transient: serve stops rather than turn ready without them.
+        if (!(err instanceof SyncError) || permissionDenial(err)) throw err;
         logger.warn("some days failed to load", { err });
       }
       logger.info("initial sync done", { days: sync.days.length });
@@ -124,6 +195,11 @@ export async function runServe(
           false,
         ),
       );
+
+      // A loop ends before the signal only with a refused permission, which stops serve. Handled
+      // here so that it cannot go unobserved while the listeners start.
+      const loopsEnded = Promise.all(loops);
+      loopsEnded.catch(() => {});
 
       const db = new ParquetDB({
         days: () => sync.days,
@@ -210,16 +286,19 @@ export async function runServe(
         grpc_port: grpc.addr.port,
         tls: tls !== undefined,
       });
-      await abortPromise(signal);
-      logger.info("shutting down");
-      internal.setReady(false, "shutting down");
-      await Promise.all([
-        http.shutdown(config.http.prometheus.shutdownTimeout),
-        grpc.shutdown(config.http.thanos.shutdownTimeout),
-      ]);
+      try {
+        await Promise.race([abortPromise(signal), loopsEnded]);
+      } finally {
+        logger.info("shutting down");
+        internal.setReady(false, "shutting down");
+        await Promise.all([
+          http.shutdown(config.http.prometheus.shutdownTimeout),
+          grpc.shutdown(config.http.thanos.shutdownTimeout),
+        ]);
+      }
     } finally {
       stopLoops.abort();
-      await Promise.all(loops);
+      await Promise.allSettled(loops);
       await syncer?.close();
       filter?.stop();
       await bucket.close();
