@@ -10,6 +10,8 @@ RUN tools/node_modules/.bin/deno cache --frozen cli/main.ts
 # deno compile downloads its runtime (denort) here; offline builds can pass DENORT_BIN instead.
 ARG DENORT_BIN
 ENV DENORT_BIN=${DENORT_BIN}
+# The binary's Deno permissions are the compile task's (deno.json, README "Single binary"): paths,
+# ports and endpoints are chosen at run time, so the container's mounts and network bound them.
 RUN tools/node_modules/.bin/deno task compile && ./parquet-gateway --version
 
 FROM gcr.io/distroless/cc-debian12:nonroot

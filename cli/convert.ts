@@ -7,7 +7,7 @@
 import type { Logger } from "../internal/log.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
+import { type BucketConfig, createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
 import { BlockCache } from "../convert/block_cache.ts";
 import { BlockSource } from "../convert/block_source.ts";
 import { convertDay } from "../convert/convert.ts";
@@ -19,6 +19,16 @@ import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { listenOn } from "./common.ts";
 import type { ConvertConfig } from "./convert_config.ts";
 import { loadObjstore } from "./objstore.ts";
+import {
+  bucketScopes,
+  checkPermissions,
+  configFileScopes,
+  explainDenial,
+  listenScope,
+  objstoreFlag,
+  pathScopes,
+  type PermissionScope,
+} from "./permissions.ts";
 
 /** The source bucket `convert` uses when no TSDB objstore flag is given. */
 export const DEFAULT_TSDB_BUCKET = {
@@ -34,19 +44,57 @@ export const DEFAULT_PARQUET_BUCKET = {
   prefix: "",
 };
 
-/** Runs `convert`; resolves to the process exit code. */
+/**
+ * Runs `convert`; resolves to the process exit code. Rejects with a `PermissionDeniedError` when
+ * a permission it needs is refused: checked before anything starts (the buckets' directories,
+ * `--convert.tempdir`, the internal port) and reported whenever Deno refuses one later.
+ */
 export async function runConvert(
   config: ConvertConfig,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<number> {
-  // Configuration errors surface before anything listens.
-  const tsdbConfig = await loadObjstore(config.tsdbObjstore, DEFAULT_TSDB_BUCKET, logger);
-  const parquetConfig = await loadObjstore(
-    config.parquetObjstore,
-    DEFAULT_PARQUET_BUCKET,
-    logger,
-  );
+  const scopes: PermissionScope[] = [
+    ...configFileScopes(config.tsdbObjstore),
+    ...configFileScopes(config.parquetObjstore),
+  ];
+  try {
+    // Configuration errors surface before anything listens.
+    const tsdbConfig = await loadObjstore(config.tsdbObjstore, DEFAULT_TSDB_BUCKET, logger);
+    const parquetConfig = await loadObjstore(
+      config.parquetObjstore,
+      DEFAULT_PARQUET_BUCKET,
+      logger,
+    );
+    const dryRun = config.convert.dryRun;
+    const tempDir = config.convert.tempDir;
+    scopes.push(
+      ...bucketScopes(tsdbConfig, objstoreFlag(config.tsdbObjstore), false),
+      // A dry run only reads the destination, and downloads nothing.
+      ...bucketScopes(
+        parquetConfig,
+        objstoreFlag(config.parquetObjstore),
+        !dryRun,
+      ),
+      ...(dryRun || !tempDir
+        ? []
+        : pathScopes(tempDir, "the temporary directory of --convert.tempdir", true)),
+      ...(dryRun ? [] : [listenScope(config.http.internal.port, "http.internal.port")]),
+    );
+    checkPermissions(scopes);
+    return await convert(config, tsdbConfig, parquetConfig, logger, signal);
+  } catch (err) {
+    throw explainDenial(err, scopes) ?? err;
+  }
+}
+
+async function convert(
+  config: ConvertConfig,
+  tsdbConfig: BucketConfig,
+  parquetConfig: BucketConfig,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<number> {
   const registry = createRegistry();
   const c = config.convert;
   const internalOptions = {

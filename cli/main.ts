@@ -3,7 +3,8 @@
  * them from Prometheus TSDB blocks. Entry point of `deno run -A cli/main.ts` and of the compiled
  * binary.
  *
- * Exit codes: 0 success, 1 runtime failure, 2 bad flags or configuration.
+ * Exit codes: 0 success, 1 runtime failure (a refused Deno permission is one line naming it and
+ * the `--allow-*` flag to add), 2 bad flags or configuration.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { createLogger } from "../internal/log.ts";
 import { ObjstoreConfigError } from "../storage/objstore/config.ts";
 import { runConvert } from "./convert.ts";
+import { explainDenial } from "./permissions.ts";
 import { CONVERT_FLAGS, parseConvertConfig } from "./convert_config.ts";
 import { GLOBAL_FLAGS, ListenError } from "./common.ts";
 import { formatFlags, formatHelp, splitAtCommand, UsageError } from "./flags.ts";
@@ -125,6 +127,11 @@ export async function main(args: readonly string[]): Promise<number> {
       if (e instanceof ObjstoreConfigError) throw e;
       if (e instanceof ListenError) {
         printErr(`${NAME} ${command}: error: ${e.message}\n`);
+        return 1;
+      }
+      const denied = explainDenial(e, []);
+      if (denied) {
+        printErr(`${NAME} ${command}: ${denied.message}\n`);
         return 1;
       }
       logger.error(`${command} failed`, { err: e });

@@ -13,6 +13,7 @@ import { repeat } from "../convert/loop.ts";
 import { Engine } from "../engine/engine.ts";
 import { compareLabels, labelsFromRecord } from "../model/labels.ts";
 import type { Logger } from "../internal/log.ts";
+import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
@@ -22,11 +23,26 @@ import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/th
 import { createPrometheusApi } from "../server/http/api.ts";
 import { type HttpServerOptions, startHttpServer } from "../server/http/server.ts";
 import { startInternalServer } from "../server/internal.ts";
-import { bucketConfigYaml, createBucket, instrumentBucket } from "../storage/objstore/mod.ts";
+import {
+  type BucketConfig,
+  bucketConfigYaml,
+  createBucket,
+  instrumentBucket,
+} from "../storage/objstore/mod.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { loadObjstore } from "./objstore.ts";
 import { listenOn } from "./common.ts";
 import type { ServeConfig } from "./serve_config.ts";
+import {
+  bucketScopes,
+  checkPermissions,
+  configFileScopes,
+  explainDenial,
+  listenScope,
+  objstoreFlag,
+  pathScopes,
+  type PermissionScope,
+} from "./permissions.ts";
 
 /** The bucket `serve` uses when no objstore flag is given: the demo's local data. */
 export const DEFAULT_SERVE_BUCKET = {
@@ -39,14 +55,68 @@ const SERVE_CONFIG_HEADER =
   "# parquet-gateway serve has no Prometheus configuration. This is the object storage\n" +
   "# configuration in effect (defaults filled in, credentials redacted).\n";
 
-/** Runs `serve` until `signal` aborts; resolves to the process exit code. */
+/**
+ * Runs `serve` until `signal` aborts; resolves to the process exit code. Rejects with a
+ * `PermissionDeniedError` when a permission it needs is refused: checked before anything listens
+ * (the bucket's directory, `--block.labelfilepath`, the TLS files, the ports) and reported
+ * whenever Deno refuses one later, the first discovery and sync included, so that it never turns
+ * ready without the days it may not load.
+ */
 export async function runServe(
   config: ServeConfig,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<number> {
-  // Configuration errors surface before anything listens.
-  const bucketConfig = await loadObjstore(config.objstore, DEFAULT_SERVE_BUCKET, logger);
+  const scopes: PermissionScope[] = configFileScopes(config.objstore);
+  try {
+    // Configuration errors surface before anything listens.
+    const bucketConfig = await loadObjstore(config.objstore, DEFAULT_SERVE_BUCKET, logger);
+    scopes.push(...serveScopes(config, bucketConfig));
+    checkPermissions(scopes);
+    return await serve(config, bucketConfig, logger, signal);
+  } catch (err) {
+    throw explainDenial(err, scopes) ?? err;
+  }
+}
+
+/** What `serve`'s flags make it touch, besides the objstore YAML file. */
+function serveScopes(config: ServeConfig, bucketConfig: BucketConfig): PermissionScope[] {
+  const tls = config.grpcTls;
+  const files: [string | undefined, string][] = [
+    [tls.cert, "--grpc-server-tls-cert"],
+    [tls.key, "--grpc-server-tls-key"],
+    [tls.clientCa, "--grpc-server-tls-client-ca"],
+  ];
+  const backfill = config.filter.type === "thanos-backfill"
+    ? config.filter.thanosBackfill.endpoint
+    : undefined;
+  return [
+    ...bucketScopes(bucketConfig, objstoreFlag(config.objstore), false),
+    ...pathScopes(
+      config.syncer.labelFilePath,
+      "the label file directory of --block.labelfilepath",
+      true,
+    ),
+    ...files.flatMap(([file, flag]) => file ? pathScopes(file, flag, false) : []),
+    listenScope(config.http.internal.port, "http.internal.port"),
+    listenScope(config.http.prometheus.port, "http.prometheus.port"),
+    listenScope(config.http.thanos.port, "http.thanos.port"),
+    ...(backfill
+      ? [{
+        permission: "net" as const,
+        resource: backfill,
+        origin: "--block.filter.thanos-backfill.endpoint",
+      }]
+      : []),
+  ];
+}
+
+async function serve(
+  config: ServeConfig,
+  bucketConfig: BucketConfig,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<number> {
   const configLoadedAt = Date.now();
   const tls = config.grpcTls.cert
     ? {
@@ -104,8 +174,9 @@ export async function runServe(
       try {
         await sync.sync(signal);
       } catch (err) {
-        // Days that failed are logged and retried by the next sync; the others are served.
-        if (!(err instanceof SyncError)) throw err;
+        // Days that failed are logged and retried by the next sync; the others are served. A
+        // refused permission is not transient: serve stops rather than turn ready without them.
+        if (!(err instanceof SyncError) || permissionDenial(err)) throw err;
         logger.warn("some days failed to load", { err });
       }
       logger.info("initial sync done", { days: sync.days.length });
@@ -127,6 +198,11 @@ export async function runServe(
           false,
         ),
       );
+
+      // A loop ends before the signal only with a refused permission, which stops serve. Handled
+      // here so that it cannot go unobserved while the listeners start.
+      const loopsEnded = Promise.all(loops);
+      loopsEnded.catch(() => {});
 
       const db = new ParquetDB({
         days: () => sync.days,
@@ -236,16 +312,19 @@ export async function runServe(
         grpc_port: grpc.addr.port,
         tls: tls !== undefined,
       });
-      await abortPromise(signal);
-      logger.info("shutting down");
-      internal.setReady(false, "shutting down");
-      await Promise.all([
-        http.shutdown(config.http.prometheus.shutdownTimeout),
-        grpc.shutdown(config.http.thanos.shutdownTimeout),
-      ]);
+      try {
+        await Promise.race([abortPromise(signal), loopsEnded]);
+      } finally {
+        logger.info("shutting down");
+        internal.setReady(false, "shutting down");
+        await Promise.all([
+          http.shutdown(config.http.prometheus.shutdownTimeout),
+          grpc.shutdown(config.http.thanos.shutdownTimeout),
+        ]);
+      }
     } finally {
       stopLoops.abort();
-      await Promise.all(loops);
+      await Promise.allSettled(loops);
       await syncer?.close();
       filter?.stop();
       await bucket.close();

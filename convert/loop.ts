@@ -11,6 +11,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../internal/log.ts";
+import { permissionDenial } from "../internal/permission.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import type { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { planConversion, type PlanStep } from "./plan.ts";
@@ -160,7 +161,10 @@ export class ConvertRunner {
     return lines.join("\n") + "\n";
   }
 
-  /** Plans and converts every planned day once; failures are collected, not thrown. */
+  /**
+   * Plans and converts every planned day once; failures are collected, not thrown, except a
+   * refused Deno permission, which ends the pass.
+   */
   async runOnce(signal: AbortSignal): Promise<RunSummary> {
     const steps = await this.plan(signal);
     const summary: RunSummary = { planned: steps.length, converted: [], failed: [], skipped: [] };
@@ -177,7 +181,8 @@ export class ConvertRunner {
         this.#todo.dec();
         summary.converted.push(name);
       } catch (err) {
-        if (signal.aborted) throw err;
+        // A refused permission would fail every other day the same way.
+        if (signal.aborted || permissionDenial(err)) throw err;
         if (err instanceof NoSeriesError) {
           this.#o.logger.warn("no samples in day, nothing written", { day: name });
           summary.skipped.push(name);
@@ -194,7 +199,8 @@ export class ConvertRunner {
 
   /**
    * One iteration of the loop: retries the run every `retryIntervalMs` until it converts all it
-   * planned, or `runTimeoutMs` passes, or `signal` aborts.
+   * planned, or `runTimeoutMs` passes, or `signal` aborts. A refused Deno permission is thrown:
+   * no retry can succeed.
    */
   async runWithRetries(
     signal: AbortSignal,
@@ -208,6 +214,7 @@ export class ConvertRunner {
         if (summary.failed.length === 0) return;
       } catch (err) {
         if (run.aborted) break;
+        if (permissionDenial(err)) throw err;
         this.#o.logger.error("conversion run failed", { err });
       }
       await sleep(retryIntervalMs, run);
@@ -260,7 +267,8 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /**
  * Runs `fn` now (or first after one interval when `immediate` is false) and then every
  * `intervalMs` until `signal` aborts (Thanos' `runutil.Repeat`); errors are logged and do not
- * stop the loop.
+ * stop the loop, except a refused Deno permission: it would recur on every pass, so the loop
+ * rejects with it and the process reports it.
  */
 export async function repeat(
   intervalMs: number,
@@ -275,6 +283,7 @@ export async function repeat(
     try {
       await fn();
     } catch (err) {
+      if (permissionDenial(err)) throw err;
       if (!signal.aborted) logger.error(`${what} failed`, { err });
     }
     await sleep(intervalMs, signal);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { NOP_LOGGER } from "../internal/log.ts";
+import { createLogger, NOP_LOGGER } from "../internal/log.ts";
+import { notCapable } from "../internal/permission.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
@@ -8,7 +9,7 @@ import { openBlock } from "../storage/parquet/reader.ts";
 import { BlockCache } from "./block_cache.ts";
 import { BlockSource } from "./block_source.ts";
 import { convertDay } from "./convert.ts";
-import { ConvertRunner } from "./loop.ts";
+import { ConvertRunner, type ConvertStep, repeat } from "./loop.ts";
 import { TsdbDiscoverer } from "./tsdb_discovery.ts";
 
 const FIXTURE = new URL("../storage/tsdb/testdata/blocks/", import.meta.url).pathname;
@@ -32,7 +33,7 @@ async function tsdbBucket(
   }
 }
 
-function runner(root: string, retentionDays = 0) {
+function runner(root: string, retentionDays = 0, step?: ConvertStep) {
   const tsdb = new FilesystemBucket(`${root}/tsdb`), parquet = new FilesystemBucket(`${root}/pq`);
   const blocks = new BlockCache(tsdb, {
     // A temp dir that does not exist yet is created.
@@ -51,7 +52,7 @@ function runner(root: string, retentionDays = 0) {
       now: () => NOW,
     }),
     parquetDiscoverer: new ParquetDiscoverer(parquet, { concurrency: 2, logger: NOP_LOGGER }),
-    convertStep: async (step, signal) => {
+    convertStep: step ?? (async (step, signal) => {
       const open = await blocks.acquire(step.sources.map((b) => b.ulid), signal);
       const res = await convertDay(
         parquet,
@@ -66,7 +67,7 @@ function runner(root: string, retentionDays = 0) {
         },
       );
       return { series: res.rows, shards: res.shards };
-    },
+    }),
     gracePeriodMs: 0,
     maxPlanDays: 10,
     retentionDays,
@@ -143,6 +144,53 @@ Deno.test("days past retention are not planned", async () => {
     assert.deepEqual((await r.plan()).map((s) => s.day.date), ["2023-11-15"]);
   } finally {
     await close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("repeat: failures are logged and retried, a refused permission ends the loop", async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ write: (l) => lines.push(l) });
+  const refusal = notCapable("write", "/var/cache/labels");
+  let calls = 0;
+  const loop = repeat(1, new AbortController().signal, logger, "sync", () => {
+    calls++;
+    // Wrapped, as the syncer and the buckets report it.
+    throw calls < 3 ? new Error("bucket unavailable") : new Error("sync", { cause: refusal });
+  });
+  await assert.rejects(loop, (err: Error) => err.cause === refusal);
+  assert.equal(calls, 3);
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /msg="sync failed" err="bucket unavailable"/);
+});
+
+Deno.test("a refused permission ends a conversion pass instead of failing each day", async () => {
+  const root = await Deno.makeTempDir({ prefix: "convert-loop-" });
+  try {
+    // Two days due: 2023-11-14, and the 13th that the block claims too.
+    await tsdbBucket(`${root}/tsdb`, (ulid, meta) => {
+      if (ulid === "01M88N5D9P8GWXTTFS4XSR85NF") meta.minTime = Date.UTC(2023, 10, 13);
+    });
+    const refusal = notCapable("write", `${root}/tmp`);
+    let steps = 0;
+    const { r, close } = runner(root, 0, () => {
+      steps++;
+      throw new Error("download failed", { cause: refusal });
+    });
+    try {
+      assert.equal((await r.plan()).length, 2);
+      await assert.rejects(
+        r.runOnce(new AbortController().signal),
+        (e: Error) => e.cause === refusal,
+      );
+      assert.equal(steps, 1, "the other planned days are not tried");
+      const signal = new AbortController().signal;
+      await assert.rejects(r.runWithRetries(signal, 60_000, 1), (e: Error) => e.cause === refusal);
+      assert.equal(steps, 2, "no retry");
+    } finally {
+      await close();
+    }
+  } finally {
     await Deno.remove(root, { recursive: true });
   }
 });

@@ -95,8 +95,11 @@ export class CorruptLabelsFileError extends Error {
   }
 }
 
-/** One or more days failed to load for reasons other than a corrupted labels file. */
-export class SyncError extends Error {
+/**
+ * One or more days failed to load for reasons other than a corrupted labels file. Its `errors`
+ * are the days' errors, so that what caused them (e.g. a refused permission) can be found.
+ */
+export class SyncError extends AggregateError {
   /** The error's name, for logs. */
   override readonly name = "SyncError";
   /**
@@ -106,6 +109,7 @@ export class SyncError extends Error {
    */
   constructor(readonly failures: ReadonlyMap<string, unknown>) {
     super(
+      [...failures.values()],
       `failed to load ${failures.size} day(s): ` +
         [...failures].map(([k, e]) => `${k}: ${(e as Error)?.message ?? e}`).join("; "),
     );

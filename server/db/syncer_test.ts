@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
+import { ObjectNotFoundError } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
@@ -118,6 +119,10 @@ Deno.test("Syncer: a day with a missing shard file fails the pass, the others st
     await assert.rejects(syncer.sync(), (err: unknown) => {
       assert.ok(err instanceof SyncError);
       assert.deepEqual([...err.failures.keys()], [`${hash}/2025-02-02`]);
+      // The days' errors are its aggregate errors, where their causes can be looked for.
+      assert.ok(err instanceof AggregateError);
+      assert.deepEqual(err.errors, [...err.failures.values()]);
+      assert.ok(err.errors[0] instanceof ObjectNotFoundError, String(err.errors[0]));
       return true;
     });
     assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01"]);

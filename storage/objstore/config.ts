@@ -7,6 +7,7 @@
  * @module
  */
 import { parseDocument, stringify } from "yaml";
+import { notCapable, permissionDenial } from "../../internal/permission.ts";
 import { formatDuration, parseDuration } from "../../internal/units.ts";
 
 /** Provider types this gateway implements. `ALIYUNOSS` is accepted as an alias of `OSS`. */
@@ -220,17 +221,18 @@ export function expandEnv(text: string, env: (name: string) => string | undefine
 }
 
 function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    // Without --allow-env an expansion cannot be honoured; treat as unset like a missing var.
-    return undefined;
+  // Under `--ignore-env` a variable that is not granted reads as unset: an expansion the YAML
+  // asks for would silently become "" instead of failing as the refusal it is.
+  if (Deno.permissions.requestSync({ name: "env", variable: name }).state !== "granted") {
+    throw notCapable("env", name);
   }
+  return Deno.env.get(name);
 }
 
 /**
  * Parses and validates objstore YAML. `source` names the input in errors (a file path or the
- * flag name). Throws {@linkcode ObjstoreConfigError}.
+ * flag name). Throws {@linkcode ObjstoreConfigError}, or `Deno.errors.NotCapable` when the
+ * default `env` may not read a variable that a `$(NAME)` names.
  */
 export function parseBucketConfig(
   yamlText: string,
@@ -359,7 +361,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * Reads a config from a file flag or an inline flag (the file wins, as upstream). With neither,
- * returns `fallback` (the embedded default) or throws when there is none.
+ * returns `fallback` (the embedded default) or throws when there is none. A file that may not
+ * be read is a permission error (`Deno.errors.NotCapable`), not a configuration error.
  */
 export async function loadBucketConfig(
   file: string | undefined,
@@ -372,6 +375,7 @@ export async function loadBucketConfig(
     try {
       text = await Deno.readTextFile(file);
     } catch (e) {
+      if (permissionDenial(e)) throw e;
       throw new ObjstoreConfigError(
         `--${flagName}-file=${file}`,
         `cannot read file: ${e instanceof Error ? e.message : e}`,
