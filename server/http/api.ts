@@ -30,6 +30,7 @@ import {
   parseLimitParam,
   timeParam,
 } from "./params.ts";
+import type { RoutedHandler } from "./server.ts";
 import { buildInfo, runtimeInfo } from "./status.ts";
 
 /** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
@@ -75,6 +76,10 @@ export interface PrometheusApiOptions {
   /** Clock, ms (tests). */
   now?: () => number;
 }
+
+/** Paths of the label values endpoint; the label name is the one path parameter. */
+const LABEL_VALUES_PATH = /^\/api\/v1\/label\/([^/]+)\/values$/;
+const LABEL_VALUES_ROUTE = "/api/v1/label/:name/values";
 
 /** The most points a range query may return per series. */
 const MAX_POINTS = 11_000;
@@ -124,9 +129,7 @@ function errorResponse(err: ApiError): Response {
 }
 
 /** Creates the request handler for `/api/v1/*`; other paths answer 404. */
-export function createPrometheusApi(
-  options: PrometheusApiOptions,
-): (req: Request) => Promise<Response> {
+export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandler {
   const now = options.now ?? Date.now;
   const semaphore = new Semaphore(options.maxConcurrentQueries);
   const configLoadedAt = options.configLoadedAt ?? now();
@@ -394,11 +397,18 @@ export function createPrometheusApi(
     },
   };
 
+  const routeOf = (path: string): string =>
+    Object.hasOwn(routes, path)
+      ? path
+      : LABEL_VALUES_PATH.test(path)
+      ? LABEL_VALUES_ROUTE
+      : "other";
+
   const respond = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     let route = routes[path];
     let labelName: string | undefined;
-    const valuesMatch = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
+    const valuesMatch = LABEL_VALUES_PATH.exec(path);
     if (!route && valuesMatch) {
       labelName = decodeLabelName(decodeURIComponent(valuesMatch[1]));
       const name = labelName ?? "";
@@ -431,14 +441,14 @@ export function createPrometheusApi(
     }
   };
 
-  return async (req: Request): Promise<Response> => {
+  return Object.assign(async (req: Request): Promise<Response> => {
     requestsInFlight++;
     try {
       return await respond(req);
     } finally {
       requestsInFlight--;
     }
-  };
+  }, { route: routeOf });
 }
 
 function requiredTime(form: FormValues, name: string): number {
