@@ -20,7 +20,7 @@ import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
 import { astJson } from "./ast_json.ts";
 import { compressResponse } from "./compression.ts";
-import { labelSetJson, resultJson } from "./json.ts";
+import { goJsonEscape, labelSetJson, resultJson } from "./json.ts";
 import {
   BadDataError,
   durationParam,
@@ -98,7 +98,7 @@ class ApiError extends Error {
 }
 
 function jsonResponse(status: number, body: string): Response {
-  return new Response(body, {
+  return new Response(goJsonEscape(body), {
     status,
     headers: { "content-type": "application/json" },
   });

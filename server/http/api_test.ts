@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { Engine } from "../../engine/engine.ts";
+import { labelsFromRecord } from "../../model/labels.ts";
+import { MemoryQueryable } from "../../engine/memory_queryable.ts";
+import { NOP_LOGGER } from "../../internal/log.ts";
+import { createPrometheusApi, type PrometheusApiOptions } from "./api.ts";
+
+/** The API over `up{job="api"} 1` at t=0, called directly (no listener). */
+function api(options: Partial<PrometheusApiOptions> = {}) {
+  const store = new MemoryQueryable();
+  store.append(labelsFromRecord({ __name__: "up", job: "api" }), 0, 1);
+  return createPrometheusApi({
+    engine: new Engine({ features: [] }),
+    queryable: () => store,
+    defaultStep: 60_000,
+    defaultTimeout: 30_000,
+    maxTimeout: 60_000,
+    lookbackDelta: 300_000,
+    maxConcurrentQueries: 10,
+    version: "test",
+    logger: NOP_LOGGER,
+    ...options,
+  });
+}
+
+async function get(path: string, params: Record<string, string>) {
+  const res = await api()(new Request(`http://x${path}?${new URLSearchParams(params)}`));
+  return { status: res.status, body: await res.text() };
+}
+
+Deno.test("JSON bodies escape <, >, &, U+2028/9, backspace and form feed as Go does", async () => {
+  // Expected bodies as Prometheus 2.42 writes them (jsoniter, compatible with encoding/json).
+  const ok = await get("/api/v1/query", {
+    // PromQL "\\b\b\f": a backslash, a "b", a backspace and a form feed.
+    query: 'label_replace(vector(1), "a", "<&>\u2028\u2029\\\\b\\b\\f", "", "")',
+    time: "100",
+  });
+  assert.equal(ok.status, 200);
+  assert.equal(
+    ok.body,
+    '{"status":"success","data":{"resultType":"vector","result":[{"metric":' +
+      '{"a":"\\u003c\\u0026\\u003e\\u2028\\u2029\\\\b\\u0008\\u000c"},"value":[100,"1"]}]}}',
+  );
+  assert.equal(JSON.parse(ok.body).data.result[0].metric.a, "<&>\u2028\u2029\\b\b\f");
+
+  const bad = await get("/api/v1/query", { query: "sum(up) by (<)" });
+  assert.equal(bad.status, 400);
+  assert.equal(
+    bad.body,
+    '{"status":"error","errorType":"bad_data","error":"invalid parameter \\"query\\": 1:13: ' +
+      'parse error: unexpected \\u003cop:\\u003c\\u003e in grouping opts, expected label"}',
+  );
+});
