@@ -29,7 +29,6 @@ Deno.test("serve defaults are the Go gateway's", () => {
     thanosBackfill: { endpoint: undefined, interval: MIN, overlap: 24 * H },
   });
   assert.deepEqual(c.query, {
-    step: 30_000,
     lookback: 5 * MIN,
     timeout: 30_000,
     engineTimeout: 5 * MIN,

@@ -157,7 +157,6 @@ export async function runServe(
         handler: createPrometheusApi({
           engine,
           queryable: () => db.queryable(),
-          defaultStep: config.query.step,
           defaultTimeout: config.query.timeout,
           maxTimeout: config.query.engineTimeout,
           lookbackDelta: config.query.lookback,

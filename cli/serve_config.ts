@@ -117,7 +117,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     placeholder: "DIR",
     help: "Directory where label files are kept locally.",
   },
-  { name: "query.step", kind: "duration", default: "30s", help: "Default step of range queries." },
+  {
+    name: "query.step",
+    kind: "duration",
+    default: "30s",
+    help: "Accepted for compatibility with the Go gateway, whose range queries default to this " +
+      "step; here, as in Prometheus, a range query without step is a 400 error.",
+  },
   { name: "query.lookback", kind: "duration", default: "5m", help: "Lookback delta of queries." },
   { name: "query.timeout", kind: "duration", default: "30s", help: "Default timeout of queries." },
   {
@@ -247,7 +253,6 @@ export interface ServeConfig {
   };
   /** Query settings; durations in ms. */
   readonly query: {
-    readonly step: number;
     readonly lookback: number;
     readonly timeout: number;
     readonly engineTimeout: number;
@@ -322,7 +327,6 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   if (samplingParam < 0 || samplingParam > 1) {
     throw new UsageError(`--tracing.sampling.param: must be within 0..1, got ${samplingParam}`);
   }
-  if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
   const http = {
     prometheus: listenerConfig(v, "prometheus"),
@@ -357,7 +361,6 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       },
     },
     query: {
-      step: num("query.step"),
       lookback: num("query.lookback"),
       timeout: num("query.timeout"),
       engineTimeout: num("query.engine.timeout"),

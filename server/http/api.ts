@@ -48,8 +48,6 @@ export interface PrometheusApiOptions {
   engine: QueryEngine;
   /** Returns the data source for one request (fresh limit quotas per request). */
   queryable: () => Queryable;
-  /** Default step of range queries without `step`, ms. */
-  defaultStep: number;
   /** Default timeout when a request has none, ms. */
   defaultTimeout: number;
   /** Upper bound of any timeout, ms. */
@@ -230,7 +228,10 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
         `invalid parameter "end": end timestamp must not be before start time`,
       );
     }
-    const step = durationParam(form, "step") ?? options.defaultStep;
+    const step = durationParam(form, "step");
+    if (step === undefined) {
+      throw new BadDataError(`invalid parameter "step": cannot parse "" to a valid duration`);
+    }
     if (step <= 0) {
       throw new BadDataError(
         `invalid parameter "step": zero or negative query resolution step widths are not ` +

@@ -12,7 +12,6 @@ function api(options: Partial<PrometheusApiOptions> = {}) {
   return createPrometheusApi({
     engine: new Engine({ features: [] }),
     queryable: () => store,
-    defaultStep: 60_000,
     defaultTimeout: 30_000,
     maxTimeout: 60_000,
     lookbackDelta: 300_000,
@@ -50,4 +49,16 @@ Deno.test("JSON bodies escape <, >, &, U+2028/9, backspace and form feed as Go d
     '{"status":"error","errorType":"bad_data","error":"invalid parameter \\"query\\": 1:13: ' +
       'parse error: unexpected \\u003cop:\\u003c\\u003e in grouping opts, expected label"}',
   );
+});
+
+Deno.test("query_range without step is 400 bad_data, as in Prometheus", async () => {
+  const want = '{"status":"error","errorType":"bad_data","error":' +
+    '"invalid parameter \\"step\\": cannot parse \\"\\" to a valid duration"}';
+  for (const params of [{}, { step: "" }] as Record<string, string>[]) {
+    const res = await get("/api/v1/query_range", { query: "up", start: "0", end: "60", ...params });
+    assert.deepEqual(res, { status: 400, body: want });
+  }
+  const res = await get("/api/v1/query_range", { query: "up", start: "0", end: "60", step: "30" });
+  assert.equal(res.status, 200);
+  assert.deepEqual(JSON.parse(res.body).data.result[0].values, [[0, "1"], [30, "1"], [60, "1"]]);
 });

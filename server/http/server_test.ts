@@ -20,7 +20,6 @@ Deno.test("request metrics: one route label value per route, one for every unkno
     handler: createPrometheusApi({
       engine: new Engine({ features: [] }),
       queryable: () => store,
-      defaultStep: 60_000,
       defaultTimeout: 30_000,
       maxTimeout: 60_000,
       lookbackDelta: 300_000,
