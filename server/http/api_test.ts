@@ -62,3 +62,27 @@ Deno.test("query_range without step is 400 bad_data, as in Prometheus", async ()
   assert.equal(res.status, 200);
   assert.deepEqual(JSON.parse(res.body).data.result[0].values, [[0, "1"], [30, "1"], [60, "1"]]);
 });
+
+Deno.test("deep expressions: 400 bad_data naming the nesting limit, not a 500", async () => {
+  const tooDeep = [
+    "(".repeat(5000) + "1" + ")".repeat(5000),
+    "-".repeat(5000) + "up",
+    "abs(".repeat(5000) + "up" + ")".repeat(5000),
+  ];
+  for (const query of tooDeep) {
+    const res = await get("/api/v1/query", { query, time: "100" });
+    assert.equal(res.status, 400, res.body.slice(0, 200));
+    const body = JSON.parse(res.body);
+    assert.equal(body.errorType, "bad_data");
+    assert.match(
+      body.error,
+      /^invalid parameter "query": 1:\d+: parse error: expressions nested deeper than 256 levels are not supported$/,
+    );
+  }
+  // Signs before a number fold into it at any length: Prometheus answers this too.
+  const signs = await get("/api/v1/query", { query: "-".repeat(5000) + "1", time: "100" });
+  assert.deepEqual(signs, {
+    status: 200,
+    body: '{"status":"success","data":{"resultType":"scalar","result":[100,"1"]}}',
+  });
+});
