@@ -45,7 +45,12 @@ Deno.test("serve defaults are the Go gateway's", () => {
     pageCacheBytes: 256 * MiB,
   });
   assert.deepEqual(c.http, {
-    prometheus: { port: 9000, shutdownTimeout: 10_000 },
+    prometheus: {
+      port: 9000,
+      shutdownTimeout: 10_000,
+      maxRequestBodyBytes: 10 * MiB,
+      maxQueryBytes: MiB,
+    },
     thanos: { port: 9001, shutdownTimeout: 10_000 },
     internal: { port: 6060, shutdownTimeout: 10_000 },
   });

@@ -161,6 +161,8 @@ export async function runServe(
           maxTimeout: config.query.engineTimeout,
           lookbackDelta: config.query.lookback,
           maxConcurrentQueries: config.query.limits.maxConcurrentQueries,
+          maxRequestBodyBytes: config.http.prometheus.maxRequestBodyBytes,
+          maxQueryBytes: config.http.prometheus.maxQueryBytes,
           version: denoJson.version,
           flags: config.flags,
           // There is no Prometheus configuration; the bucket's configuration is what this

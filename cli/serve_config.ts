@@ -199,6 +199,20 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
       "Decoded Parquet pages kept in memory across queries (not in the Go gateway; 0B disables).",
   },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
+  {
+    name: "http.prometheus.max-request-body-bytes",
+    kind: "bytes",
+    default: "10MiB",
+    help: "Largest url-encoded request body the Prometheus HTTP API reads, as Go's form " +
+      "parsing in Prometheus; larger ones are a 400 error (0B is unlimited).",
+  },
+  {
+    name: "http.prometheus.max-query-bytes",
+    kind: "bytes",
+    default: "1MiB",
+    help: "Longest PromQL query the Prometheus HTTP API accepts; longer ones are a 400 error " +
+      "(0B is unlimited).",
+  },
   ...listenerFlags("thanos", 9001, "the Thanos gRPC API"),
   ...listenerFlags("internal", 6060, "metrics and health endpoints"),
   {
@@ -275,7 +289,12 @@ export interface ServeConfig {
   };
   /** Listeners. */
   readonly http: {
-    readonly prometheus: ListenerConfig;
+    readonly prometheus: ListenerConfig & {
+      /** Largest url-encoded request body read, bytes (0: no limit). */
+      readonly maxRequestBodyBytes: number;
+      /** Longest query accepted, UTF-8 bytes (0: no limit). */
+      readonly maxQueryBytes: number;
+    };
     readonly thanos: ListenerConfig;
     readonly internal: ListenerConfig;
   };
@@ -329,7 +348,11 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   }
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
   const http = {
-    prometheus: listenerConfig(v, "prometheus"),
+    prometheus: {
+      ...listenerConfig(v, "prometheus"),
+      maxRequestBodyBytes: num("http.prometheus.max-request-body-bytes"),
+      maxQueryBytes: num("http.prometheus.max-query-bytes"),
+    },
     thanos: listenerConfig(v, "thanos"),
     internal: listenerConfig(v, "internal"),
   };

@@ -56,6 +56,13 @@ export interface PrometheusApiOptions {
   lookbackDelta: number;
   /** Concurrent instant/range queries (0 = unlimited). */
   maxConcurrentQueries: number;
+  /**
+   * Largest url-encoded request body read, bytes; larger ones are 400 `bad_data` (0: no limit).
+   * Default: 10 MiB, the limit of Go's form parsing that Prometheus has.
+   */
+  maxRequestBodyBytes?: number;
+  /** Longest query accepted, UTF-8 bytes; longer ones are 400 `bad_data` (default 0: no limit). */
+  maxQueryBytes?: number;
   /** Version reported by buildinfo. */
   version: string;
   /**
@@ -78,6 +85,8 @@ export interface PrometheusApiOptions {
 /** Paths of the label values endpoint; the label name is the one path parameter. */
 const LABEL_VALUES_PATH = /^\/api\/v1\/label\/([^/]+)\/values$/;
 const LABEL_VALUES_ROUTE = "/api/v1/label/:name/values";
+
+const utf8 = new TextEncoder();
 
 /** The most points a range query may return per series. */
 const MAX_POINTS = 11_000;
@@ -133,10 +142,19 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
   const configLoadedAt = options.configLoadedAt ?? now();
   let requestsInFlight = 0;
 
+  const maxQueryBytes = options.maxQueryBytes || Infinity;
   const parseQueryParam = (form: FormValues): { text: string; expr: Expr } => {
     const text = form.get("query");
     if (text === undefined || text === "") {
       throw new BadDataError(`invalid parameter "query": unknown query`);
+    }
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: most queries need no encoding to tell.
+    const bytes = text.length * 3 > maxQueryBytes ? utf8.encode(text).length : 0;
+    if (bytes > maxQueryBytes) {
+      throw new BadDataError(
+        `invalid parameter "query": the query is ${bytes} bytes long, ` +
+          `more than the limit of ${maxQueryBytes} bytes`,
+      );
     }
     try {
       return { text, expr: options.engine.parse ? options.engine.parse(text) : parseExpr(text) };
@@ -431,7 +449,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     }
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
-      const form = await FormValues.from(req);
+      const form = await FormValues.from(req, options.maxRequestBodyBytes);
       return compressResponse(req, jsonResponse(200, successBody(await route.handle(form))));
     } catch (e) {
       const err = toApiError(e);

@@ -86,3 +86,83 @@ Deno.test("deep expressions: 400 bad_data naming the nesting limit, not a 500", 
     body: '{"status":"success","data":{"resultType":"scalar","result":[100,"1"]}}',
   });
 });
+
+/** A form body of `bytes` bytes (`query=1&pad=aaa...`) made on demand, counting what is read. */
+function lazyForm(bytes: number, chunk = 64 << 10) {
+  const head = new TextEncoder().encode("query=1&pad=");
+  let made = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (made >= bytes) return controller.close();
+      const n = Math.min(chunk, bytes - made);
+      const part = new Uint8Array(n).fill(0x61);
+      if (made === 0) part.set(head);
+      made += n;
+      controller.enqueue(part);
+    },
+  }, { highWaterMark: 0 });
+  return { stream, read: () => made };
+}
+
+function post(
+  handler: (req: Request) => Promise<Response>,
+  body: ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+) {
+  return handler(
+    new Request("http://x/api/v1/query", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    }),
+  );
+}
+
+Deno.test("a form body over the limit is 400 bad_data and is not read past the limit", async () => {
+  const limit = 1 << 20;
+  const handler = api({ maxRequestBodyBytes: limit });
+  const tooLarge = '{"status":"error","errorType":"bad_data","error":"error parsing form values: ' +
+    'http: POST too large (more than 1048576 bytes)"}';
+
+  // Chunked, 100 MB: reading stops at the first chunk past the limit.
+  const chunked = lazyForm(100_000_000);
+  const res = await post(handler, chunked.stream);
+  assert.deepEqual({ status: res.status, body: await res.text() }, { status: 400, body: tooLarge });
+  assert.ok(chunked.read() <= limit + (64 << 10), `read ${chunked.read()} bytes`);
+
+  // A Content-Length over the limit is answered without reading anything.
+  const declared = lazyForm(100_000_000);
+  const early = await post(handler, declared.stream, { "content-length": "100000000" });
+  assert.deepEqual({ status: early.status, body: await early.text() }, {
+    status: 400,
+    body: tooLarge,
+  });
+  assert.equal(declared.read(), 0);
+
+  // Exactly the limit is read and answered.
+  const atLimit = await post(handler, lazyForm(limit).stream);
+  assert.equal(atLimit.status, 200);
+  assert.equal(JSON.parse(await atLimit.text()).data.result[1], "1");
+});
+
+Deno.test("a query longer than the limit is 400 bad_data", async () => {
+  const handler = api({ maxQueryBytes: 100 });
+  const query = "up + " + "0 + ".repeat(30) + "0";
+  const res = await handler(
+    new Request(`http://x/api/v1/query?${new URLSearchParams({ query, time: "0" })}`),
+  );
+  assert.deepEqual({ status: res.status, body: await res.text() }, {
+    status: 400,
+    body: '{"status":"error","errorType":"bad_data","error":"invalid parameter \\"query\\": ' +
+      'the query is 126 bytes long, more than the limit of 100 bytes"}',
+  });
+  // Bytes, not characters: 50 two-byte characters are 100 bytes plus the quotes.
+  const wide = await handler(
+    new Request(`http://x/api/v1/query?${new URLSearchParams({ query: `"${"é".repeat(50)}"` })}`),
+  );
+  assert.equal(wide.status, 400);
+  const ok = await handler(
+    new Request(`http://x/api/v1/query?${new URLSearchParams({ query: `"${"é".repeat(49)}"` })}`),
+  );
+  assert.equal(ok.status, 200);
+});

@@ -59,3 +59,39 @@ Deno.test("request metrics: one route label value per route, one for every unkno
     await server.shutdown(1000);
   }
 });
+
+Deno.test("a 100 MB form POST through the listener is answered 400", async () => {
+  const server = startHttpServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    registry: new Registry(),
+    logger: NOP_LOGGER,
+    name: "test",
+    handler: createPrometheusApi({
+      engine: new Engine({ features: [] }),
+      queryable: () => new MemoryQueryable(),
+      defaultTimeout: 30_000,
+      maxTimeout: 60_000,
+      lookbackDelta: 300_000,
+      maxConcurrentQueries: 10,
+      version: "test",
+      logger: NOP_LOGGER,
+    }),
+  });
+  try {
+    const body = new Uint8Array(100_000_000).fill(0x61);
+    body.set(new TextEncoder().encode("query=1&pad="));
+    const res = await fetch(`http://127.0.0.1:${server.port}/api/v1/query`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    assert.equal(res.status, 400);
+    assert.equal(
+      (await res.json()).error,
+      "error parsing form values: http: POST too large (more than 10485760 bytes)",
+    );
+  } finally {
+    await server.shutdown(1000);
+  }
+});
