@@ -368,14 +368,15 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     },
     "/api/v1/status/runtimeinfo": {
       methods: ["GET"],
-      handle: async () => ({
-        data: JSON.stringify(runtimeInfo({
-          configLoadedAt,
-          corruptionCount: options.corruptionCount?.() ?? 0,
-          requestsInFlight,
-          now: now(),
-        })),
-      }),
+      handle: () =>
+        Promise.resolve({
+          data: JSON.stringify(runtimeInfo({
+            configLoadedAt,
+            corruptionCount: options.corruptionCount?.() ?? 0,
+            requestsInFlight,
+            now: now(),
+          })),
+        }),
     },
     "/api/v1/status/flags": {
       methods: ["GET"],
