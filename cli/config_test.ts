@@ -29,7 +29,6 @@ Deno.test("serve defaults are the Go gateway's", () => {
     thanosBackfill: { endpoint: undefined, interval: MIN, overlap: 24 * H },
   });
   assert.deepEqual(c.query, {
-    step: 30_000,
     lookback: 5 * MIN,
     timeout: 30_000,
     engineTimeout: 5 * MIN,
@@ -46,7 +45,12 @@ Deno.test("serve defaults are the Go gateway's", () => {
     pageCacheBytes: 256 * MiB,
   });
   assert.deepEqual(c.http, {
-    prometheus: { port: 9000, shutdownTimeout: 10_000 },
+    prometheus: {
+      port: 9000,
+      shutdownTimeout: 10_000,
+      maxRequestBodyBytes: 10 * MiB,
+      maxQueryBytes: MiB,
+    },
     thanos: { port: 9001, shutdownTimeout: 10_000 },
     internal: { port: 6060, shutdownTimeout: 10_000 },
   });

@@ -12,7 +12,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { repeat } from "../convert/loop.ts";
 import { Engine } from "../engine/engine.ts";
 import { compareLabels, labelsFromRecord } from "../model/labels.ts";
-import type { Logger } from "../internal/log.ts";
+import { type Logger, rateLimitedWarn } from "../internal/log.ts";
 import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
@@ -54,6 +54,9 @@ export const DEFAULT_SERVE_BUCKET = {
 const SERVE_CONFIG_HEADER =
   "# parquet-gateway serve has no Prometheus configuration. This is the object storage\n" +
   "# configuration in effect (defaults filled in, credentials redacted).\n";
+
+/** gRPC connection and handler errors are logged at most once per this interval, ms. */
+const GRPC_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Runs `serve` until `signal` aborts; resolves to the process exit code. Rejects with a
@@ -233,11 +236,12 @@ async function serve(
         handler: createPrometheusApi({
           engine,
           queryable: () => db.queryable(),
-          defaultStep: config.query.step,
           defaultTimeout: config.query.timeout,
           maxTimeout: config.query.engineTimeout,
           lookbackDelta: config.query.lookback,
           maxConcurrentQueries: config.query.limits.maxConcurrentQueries,
+          maxRequestBodyBytes: config.http.prometheus.maxRequestBodyBytes,
+          maxQueryBytes: config.http.prometheus.maxQueryBytes,
           version: denoJson.version,
           flags: config.flags,
           // There is no Prometheus configuration; the bucket's configuration is what this
@@ -262,7 +266,11 @@ async function serve(
         );
         return sets.sort(compareLabels);
       };
-      const grpcLogger = logger.with({ component: "grpc" });
+      const grpcErrorLog = rateLimitedWarn(
+        logger.with({ component: "grpc" }),
+        "gRPC connection or handler error",
+        GRPC_ERROR_LOG_INTERVAL_MS,
+      );
       const grpcOptions: ThanosGrpcOptions = {
         port: config.http.thanos.port,
         tls,
@@ -290,7 +298,8 @@ async function serve(
           lookbackDelta: config.query.lookback,
         },
         observer: grpcMetricsObserver(registry),
-        onError: (err) => grpcLogger.warn("gRPC connection or handler error", { err }),
+        // A flood of failing connections must not flood the log: one line per 10 s, counted.
+        onError: (err) => grpcErrorLog({ err }),
       };
       let grpc;
       try {

@@ -117,7 +117,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     placeholder: "DIR",
     help: "Directory where label files are kept locally.",
   },
-  { name: "query.step", kind: "duration", default: "30s", help: "Default step of range queries." },
+  {
+    name: "query.step",
+    kind: "duration",
+    default: "30s",
+    help: "Accepted for compatibility with the Go gateway, whose range queries default to this " +
+      "step; here, as in Prometheus, a range query without step is a 400 error.",
+  },
   { name: "query.lookback", kind: "duration", default: "5m", help: "Lookback delta of queries." },
   { name: "query.timeout", kind: "duration", default: "30s", help: "Default timeout of queries." },
   {
@@ -193,6 +199,20 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
       "Decoded Parquet pages kept in memory across queries (not in the Go gateway; 0B disables).",
   },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
+  {
+    name: "http.prometheus.max-request-body-bytes",
+    kind: "bytes",
+    default: "10MiB",
+    help: "Largest url-encoded request body the Prometheus HTTP API reads, as Go's form " +
+      "parsing in Prometheus; larger ones are a 400 error (0B is unlimited).",
+  },
+  {
+    name: "http.prometheus.max-query-bytes",
+    kind: "bytes",
+    default: "1MiB",
+    help: "Longest PromQL query the Prometheus HTTP API accepts; longer ones are a 400 error " +
+      "(0B is unlimited).",
+  },
   ...listenerFlags("thanos", 9001, "the Thanos gRPC API"),
   ...listenerFlags("internal", 6060, "metrics and health endpoints"),
   {
@@ -247,7 +267,6 @@ export interface ServeConfig {
   };
   /** Query settings; durations in ms. */
   readonly query: {
-    readonly step: number;
     readonly lookback: number;
     readonly timeout: number;
     readonly engineTimeout: number;
@@ -270,7 +289,12 @@ export interface ServeConfig {
   };
   /** Listeners. */
   readonly http: {
-    readonly prometheus: ListenerConfig;
+    readonly prometheus: ListenerConfig & {
+      /** Largest url-encoded request body read, bytes (0: no limit). */
+      readonly maxRequestBodyBytes: number;
+      /** Longest query accepted, UTF-8 bytes (0: no limit). */
+      readonly maxQueryBytes: number;
+    };
     readonly thanos: ListenerConfig;
     readonly internal: ListenerConfig;
   };
@@ -322,10 +346,13 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   if (samplingParam < 0 || samplingParam > 1) {
     throw new UsageError(`--tracing.sampling.param: must be within 0..1, got ${samplingParam}`);
   }
-  if (num("query.step") <= 0) throw new UsageError("--query.step: must be positive");
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
   const http = {
-    prometheus: listenerConfig(v, "prometheus"),
+    prometheus: {
+      ...listenerConfig(v, "prometheus"),
+      maxRequestBodyBytes: num("http.prometheus.max-request-body-bytes"),
+      maxQueryBytes: num("http.prometheus.max-query-bytes"),
+    },
     thanos: listenerConfig(v, "thanos"),
     internal: listenerConfig(v, "internal"),
   };
@@ -357,7 +384,6 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       },
     },
     query: {
-      step: num("query.step"),
       lookback: num("query.lookback"),
       timeout: num("query.timeout"),
       engineTimeout: num("query.engine.timeout"),

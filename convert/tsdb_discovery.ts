@@ -2,12 +2,14 @@
  * TSDB block discovery for `convert` (gateway.md 3.2): which blocks the source bucket holds, read
  * from their `meta.json`, cached between passes, grouped into streams by external labels.
  *
- * A block is a top-level directory with a `meta.json` and no `deletion-mark.json`. Blocks are
- * left out when their external labels do not match `--tsdb.discovery.select-external-labels`,
- * when they are downsampled, when they hold no chunks, or while they are younger than
- * `--tsdb.discovery.min-block-age`. A `meta.json` that cannot be parsed is reported and skipped
- * (and retried next pass) rather than stopping every other block's conversion; a bucket error
- * fails the pass and keeps the previous state. A good pass sets
+ * A block is a top-level directory with a `meta.json` and no `deletion-mark.json`, as in the Go
+ * gateway. Blocks are left out when their external labels do not match
+ * `--tsdb.discovery.select-external-labels`, when they are downsampled, when they hold no chunks,
+ * or while they are younger than `--tsdb.discovery.min-block-age`. A `meta.json` that cannot be
+ * read or parsed fails the pass, as a bucket error does, and the previous state is kept: the
+ * block's stream and days are unknown, so any day converted without it could lack its samples
+ * for good (a converted day is not converted again). Fixing the file, or deleting or marking the
+ * block for deletion, lets the next pass go on. A good pass sets
  * `locate_sync_{min,max}_time_unix_seconds{what="tsdb_discoverer"}` to the range of the blocks
  * kept and `locate_sync_last_successful_update_time_unix_seconds{what="tsdb_discoverer"}` to now.
  *
@@ -156,8 +158,11 @@ export class TsdbDiscoverer {
     try {
       meta = parseBlockMeta(new TextDecoder().decode(bytes), path);
     } catch (err) {
-      this.#opts.logger.warn("skipping TSDB block with an unreadable meta.json", { path, err });
-      return undefined;
+      throw new Error(
+        `${(err as Error).message}; the days its block covers are unknown, so none is ` +
+          "converted until the file is fixed or the block deleted or marked for deletion",
+        { cause: err },
+      );
     }
     const externalLabels = meta.thanos?.labels ?? {};
     const reject = (reason: string) => {

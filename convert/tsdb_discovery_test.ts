@@ -51,7 +51,7 @@ async function withBucket(fn: (bucket: FilesystemBucket) => Promise<void>) {
   }
 }
 
-Deno.test("discovery finds blocks, skips marked, downsampled, empty, unselected and broken ones", async () => {
+Deno.test("discovery finds blocks, skips marked, downsampled, empty and unselected ones", async () => {
   await withBucket(async (bucket) => {
     await bucket.upload(
       `${A}/meta.json`,
@@ -72,7 +72,6 @@ Deno.test("discovery finds blocks, skips marked, downsampled, empty, unselected 
       metaJson(D, T0, T0 + 2 * H, { labels: { cluster: "a" }, resolution: 300000 }),
     );
     await bucket.upload(`${E}/meta.json`, metaJson(E, T0, T0 + 2 * H, { chunks: 0 }));
-    await bucket.upload(`${F}/meta.json`, enc.encode("{not json"));
     // Not a block directory: a nested meta.json is ignored.
     await bucket.upload(`debug/x/meta.json`, metaJson(A, T0, T0 + H));
 
@@ -184,4 +183,32 @@ Deno.test("a bad selector is an error naming the flag", () => {
       }),
     /--tsdb.discovery.select-external-labels "\{cluster=\\"a\\"": /,
   );
+});
+
+Deno.test("an unreadable meta.json fails the pass and keeps the previous state", async () => {
+  await withBucket(async (bucket) => {
+    await bucket.upload(`${A}/meta.json`, metaJson(A, T0, T0 + 2 * H));
+    const discoverer = new TsdbDiscoverer(bucket, {
+      concurrency: 2,
+      minBlockAgeMs: 0,
+      selectors: [],
+      streamKey: () => "0",
+      logger,
+      now: () => T0 + 100 * H,
+    });
+    await discoverer.discover();
+    assert.deepEqual(discoverer.blocks().map((b) => b.ulid), [A]);
+    // F's stream and days are unknown: converting any day without it could lose its samples.
+    await bucket.upload(`${B}/meta.json`, metaJson(B, T0 + 2 * H, T0 + 4 * H));
+    await bucket.upload(`${F}/meta.json`, enc.encode("{not json"));
+    await assert.rejects(
+      () => discoverer.discover(),
+      new RegExp(`^Error: ${F}/meta.json: invalid JSON: .*; the days its block covers are unknown`),
+    );
+    assert.deepEqual(discoverer.blocks().map((b) => b.ulid), [A]);
+    // Once fixed (or deleted, or marked for deletion), the next pass sees everything.
+    await bucket.upload(`${F}/meta.json`, metaJson(F, T0 + 4 * H, T0 + 6 * H));
+    await discoverer.discover();
+    assert.deepEqual(discoverer.blocks().map((b) => b.ulid), [A, B, F]);
+  });
 });

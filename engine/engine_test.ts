@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Engine } from "./engine.ts";
-import { QueryError } from "./errors.ts";
+import { MAX_EXPRESSION_DEPTH } from "./parser.ts";
+import { ParseError, QueryError } from "./errors.ts";
 import { compareLabels, labelsToString } from "../model/labels.ts";
 import { type Matcher, matchesAll } from "../model/matchers.ts";
 import type { Queryable, SelectHints, SeriesSet, StringsResult } from "../model/queryable.ts";
@@ -454,4 +455,37 @@ Deno.test("a storage failure becomes a storage error naming the cause", async ()
       e instanceof QueryError && e.kind === "storage" &&
       e.message === "expanding series: bucket unreachable",
   );
+});
+
+Deno.test("deep expressions: answered up to the nesting limit, a ParseError beyond it", async () => {
+  const n = MAX_EXPRESSION_DEPTH;
+  // Each exactly n levels deep; `-(` and `max_over_time(...[10m:5m])` are two levels each.
+  const x = 'http_requests_total{job="db"}';
+  const k = (n - 2) / 2;
+  const db = '{instance="0", job="db"}';
+  const deepest: [string, string][] = [
+    ["(".repeat(n - 1) + x + ")".repeat(n - 1), `http_requests_total${db} 300`],
+    ["abs(".repeat(n - 1) + x + ")".repeat(n - 1), `${db} 300`],
+    ["-(".repeat(k) + `-${x}` + ")".repeat(k), `${db} ${k % 2 === 0 ? -300 : 300}`],
+    [Array(n).fill(x).join(" + on(job, instance) "), `${db} ${300 * n}`],
+    ["max_over_time(".repeat(k) + `(${x})` + "[10m:5m])".repeat(k), `${db} 300`],
+  ];
+  for (const [q, want] of deepest) {
+    same(await instant(q, 50 * MIN), [want]);
+    const range = await engine.rangeQuery(storage, q, 40 * MIN, 50 * MIN, 5 * MIN);
+    assert.equal(range.value.type === "matrix" && range.value.series.length, 1);
+  }
+  for (
+    const q of [
+      "(".repeat(5000) + "1" + ")".repeat(5000),
+      "-".repeat(5000) + "http_requests_total",
+      "abs(".repeat(5000) + "http_requests_total" + ")".repeat(5000),
+      Array(5000).fill("http_requests_total").join(" or "),
+    ]
+  ) {
+    await assert.rejects(
+      () => engine.instantQuery(storage, q, 50 * MIN),
+      (e: unknown) => e instanceof ParseError && /nested deeper than/.test(e.message),
+    );
+  }
 });

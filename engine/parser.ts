@@ -11,6 +11,11 @@
  * `UnaryExpr`, `ParenExpr` and calls of `step()`, `range()`, `min_of()` and `max_of()`; the
  * evaluator computes them as scalars in seconds.
  *
+ * Expressions nested deeper than {@linkcode MAX_EXPRESSION_DEPTH} levels are a parse error. The
+ * parser, the checks and the evaluator recurse once or more per level, so without a limit a
+ * query could exhaust the stack (Prometheus' yacc parser and Go's growable stacks have no such
+ * limit; a JavaScript stack holds around a thousand levels of evaluation).
+ *
  * @module
  */
 import type {
@@ -67,6 +72,13 @@ export const Features = {
   DurationExpr: "promql-duration-expr",
 } as const;
 
+/**
+ * The deepest expression nesting accepted: a selector alone is depth 1, `-x` and `(x)` 2, a chain
+ * `a + b + c` 3. A quarter of what the evaluator was measured to manage, leaving room for callers'
+ * stack frames.
+ */
+export const MAX_EXPRESSION_DEPTH = 256;
+
 /** Returns the type of value an expression evaluates to (Prometheus' `Expr.Type()`). */
 export function exprType(expr: Expr): ValueTypeName {
   switch (expr.kind) {
@@ -106,8 +118,48 @@ export function exprType(expr: Expr): ValueTypeName {
 export function parseExpr(query: string, options: ParseOptions = {}): Expr {
   const p = new Parser(query, options);
   const expr = p.parseTop();
+  // Chains built by loops (`a + b + ...`, `x[1m:][1m:]...`) nest without parser recursion.
+  const tooDeep = deeperThan(expr, MAX_EXPRESSION_DEPTH);
+  if (tooDeep) throw new ParseError([{ pos: tooDeep.pos, message: TOO_DEEP, query }]);
   new Checker(query).check(expr);
   return expr;
+}
+
+const TOO_DEEP = `expressions nested deeper than ${MAX_EXPRESSION_DEPTH} levels are not supported`;
+
+/** The first node found below `maxDepth` levels, walking without recursion. */
+function deeperThan(root: Expr, maxDepth: number): Expr | undefined {
+  const stack: [Expr, number][] = [[root, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [node, depth] = top;
+    if (depth > maxDepth) return node;
+    for (const child of children(node)) if (child) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+function children(e: Expr): (Expr | undefined)[] {
+  switch (e.kind) {
+    case "AggregateExpr":
+      return [e.expr, e.param];
+    case "BinaryExpr":
+      return [e.lhs, e.rhs];
+    case "Call":
+      return e.args;
+    case "MatrixSelector":
+      return [e.vectorSelector, e.rangeExpr];
+    case "SubqueryExpr":
+      return [e.expr, e.rangeExpr, e.stepExpr, e.offsetExpr];
+    case "ParenExpr":
+    case "UnaryExpr":
+    case "StepInvariantExpr":
+      return [e.expr];
+    case "VectorSelector":
+      return [e.offsetExpr];
+    case "NumberLiteral":
+    case "StringLiteral":
+      return [];
+  }
 }
 
 /**
@@ -244,6 +296,8 @@ class Parser {
   // One token of lookahead beyond #tok, filled by #peekType().
   #next: Token | undefined;
   #lastClosing = 0;
+  // Sub-expressions being parsed, one per recursion of #expr or #durationExpr.
+  #depth = 0;
 
   constructor(query: string, options: ParseOptions) {
     this.#query = query;
@@ -388,13 +442,22 @@ class Parser {
     return this.#features.has(feature);
   }
 
+  // Counts one more level of recursion; fails before the stack could run out.
+  #nest(): void {
+    if (++this.#depth > MAX_EXPRESSION_DEPTH) this.#fail(tokenRange(this.#tok), TOO_DEEP);
+  }
+
   // --- Expressions ------------------------------------------------------------------------
 
   #expr(minPrec: number): Expr {
+    this.#nest();
     let lhs = this.#unary();
     for (;;) {
       const info = BINARY_OPS.get(this.#type());
-      if (!info || info.prec < minPrec) return lhs;
+      if (!info || info.prec < minPrec) {
+        this.#depth--;
+        return lhs;
+      }
       this.#advance();
       const matching = this.#binModifiers();
       const rhs = this.#expr(info.op === "^" ? info.prec : info.prec + 1);
@@ -503,21 +566,26 @@ class Parser {
   }
 
   #unary(): Expr {
-    const t = this.#tok;
-    if (t.type !== "ADD" && t.type !== "SUB") return this.#postfix(this.#primary());
-    this.#advance();
-    const operand = this.#expr(UNARY_OPERAND_PREC);
-    if (operand.kind === "NumberLiteral") {
-      if (t.type === "SUB") operand.value = -operand.value;
-      operand.pos = { start: t.pos, end: operand.pos.end };
-      return operand;
+    // A run of signs is read in a loop, so that `-----1` folds at any length, as in Prometheus.
+    const signs: Token[] = [];
+    while (this.#type() === "ADD" || this.#type() === "SUB") signs.push(this.#advance());
+    if (signs.length === 0) return this.#postfix(this.#primary());
+    let expr = this.#expr(UNARY_OPERAND_PREC);
+    for (let i = signs.length - 1; i >= 0; i--) {
+      const t = signs[i];
+      if (expr.kind === "NumberLiteral") {
+        if (t.type === "SUB") expr.value = -expr.value;
+        expr.pos = { start: t.pos, end: expr.pos.end };
+      } else {
+        expr = {
+          kind: "UnaryExpr",
+          op: t.type === "SUB" ? "-" : "+",
+          expr,
+          pos: { start: t.pos, end: expr.pos.end },
+        };
+      }
     }
-    return {
-      kind: "UnaryExpr",
-      op: t.type === "SUB" ? "-" : "+",
-      expr: operand,
-      pos: { start: t.pos, end: operand.pos.end },
-    };
+    return expr;
   }
 
   #primary(): Expr {
@@ -827,10 +895,14 @@ class Parser {
   }
 
   #durationExpr(minPrec: number, context: string, expected: string): Expr {
+    this.#nest();
     let lhs = this.#durationUnary(context, expected);
     for (;;) {
       const info = DURATION_OPS.get(this.#type());
-      if (!info || info.prec < minPrec) return lhs;
+      if (!info || info.prec < minPrec) {
+        this.#depth--;
+        return lhs;
+      }
       const opTok = this.#advance();
       const rhs = this.#durationExpr(
         info.op === "^" ? info.prec : info.prec + 1,

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import type { BinaryExpr, Expr, VectorSelector } from "./ast.ts";
+import type { BinaryExpr, Expr, NumberLiteral, VectorSelector } from "./ast.ts";
 import { ParseError } from "./errors.ts";
 import { MatchType } from "../model/matchers.ts";
-import { exprType, Features, parseExpr, parseMetricSelector } from "./parser.ts";
+import {
+  exprType,
+  Features,
+  MAX_EXPRESSION_DEPTH,
+  parseExpr,
+  parseMetricSelector,
+} from "./parser.ts";
 
 const ALL = new Set<string>([
   Features.ExperimentalFunctions,
@@ -486,4 +492,59 @@ Deno.test("bad regular expressions report the regexp error", () => {
     assert.match(e.message, /^1:3: parse error: error parsing regexp: /);
     return true;
   });
+});
+
+Deno.test("expressions nested deeper than the limit are a parse error, never a stack overflow", () => {
+  const n = MAX_EXPRESSION_DEPTH;
+  const nest = (open: string, inner: string, close: string, levels: number) =>
+    open.repeat(levels) + inner + close.repeat(levels);
+  const chain = (op: string, terms: number) => Array(terms).fill("up").join(` ${op} `);
+  // Each shape exactly at the limit (a lone selector has depth 1) parses.
+  const atLimit = [
+    nest("(", "up", ")", n - 1),
+    nest("abs(", "up", ")", n - 1),
+    nest("sum(", "up", ")", n - 1),
+    "-".repeat(n - 1) + "up",
+    chain("+", n),
+    chain("^", n),
+  ];
+  for (const q of atLimit) parse(q);
+  const tooDeep = [
+    nest("(", "up", ")", n),
+    nest("abs(", "up", ")", n),
+    nest("sum(", "up", ")", n),
+    "-".repeat(n) + "up",
+    chain("+", n + 1),
+    chain("^", n + 1),
+    // Shapes of the "deep expression" finding, and the other ways to nest.
+    nest("(", "1", ")", 5000),
+    nest("abs(", "vector(1)", ")", 5000),
+    "-".repeat(5000) + "up",
+    chain("or", 100_000),
+    "up" + "[1m:]".repeat(5000),
+    "up[" + nest("(", "1m", ")", 5000) + "]",
+  ];
+  for (const q of tooDeep) {
+    assert.throws(() => parse(q), (e: unknown) => {
+      assert.ok(e instanceof ParseError, `${q.slice(0, 20)}: ${e}`);
+      assert.match(
+        e.message,
+        new RegExp(
+          `^1:\\d+: parse error: expressions nested deeper than ${n} levels are not supported$`,
+        ),
+      );
+      return true;
+    });
+  }
+});
+
+Deno.test("a run of signs before a number folds into it, whatever its length", () => {
+  // Prometheus answers 5,000 minus signs before 1 with 1.
+  assert.deepEqual(parse("-".repeat(5000) + "1"), {
+    kind: "NumberLiteral",
+    value: 1,
+    pos: { start: 0, end: 5001 },
+  });
+  assert.equal((parse("+-".repeat(2500) + "2") as NumberLiteral).value, 2);
+  assert.equal((parse("+-".repeat(2500) + "-2") as NumberLiteral).value, -2);
 });

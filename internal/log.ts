@@ -109,3 +109,40 @@ function formatJson(record: LogFields): string {
   }
   return JSON.stringify(out);
 }
+
+/**
+ * Returns a function that logs `msg` at warn level with the fields it is given, at most once per
+ * `intervalMs`, for events that can come in floods (failing connections, say): the first call of
+ * an interval logs at once; later calls in it are counted, and when the interval ends the last of
+ * them is logged with `suppressed`, how many calls of the interval were not logged. The pending
+ * line does not keep the process alive.
+ */
+export function rateLimitedWarn(
+  logger: Logger,
+  msg: string,
+  intervalMs: number,
+): (fields?: LogFields) => void {
+  let intervalEnd = -Infinity;
+  let pending: { fields?: LogFields; count: number } | undefined;
+  const flush = () => {
+    const { fields, count } = pending!;
+    pending = undefined;
+    logger.warn(msg, { ...fields, suppressed: count - 1 });
+    intervalEnd = performance.now() + intervalMs;
+  };
+  return (fields) => {
+    const now = performance.now();
+    if (now >= intervalEnd && !pending) {
+      logger.warn(msg, fields);
+      intervalEnd = now + intervalMs;
+      return;
+    }
+    if (pending) {
+      pending.fields = fields;
+      pending.count++;
+      return;
+    }
+    pending = { fields, count: 1 };
+    Deno.unrefTimer(setTimeout(flush, intervalEnd - now));
+  };
+}

@@ -1,7 +1,8 @@
 /**
  * The real `convert` process over FILESYSTEM buckets: the plan of `--convert.dry-run`,
  * `--convert.once` converting exactly what is due, a failed day reported with a non-zero exit and
- * no `meta.pb`, and a converter killed mid-day whose rerun produces the same bytes as an
+ * no `meta.pb`, a block with an unreadable `meta.json` failing the run before anything is written,
+ * and a converter killed mid-day whose rerun produces the same bytes as an
  * uninterrupted conversion.
  */
 import assert from "node:assert/strict";
@@ -123,6 +124,28 @@ Deno.test("convert: a day that fails is reported, exits 1 and leaves no meta.pb"
     assert.match(once.stderr, /failed: 0\/2023-11-14: .*000001/);
     const written = await files(`${root}/pq`).catch(() => new Map());
     assert.ok(![...written.keys()].some((k) => k.endsWith("meta.pb")));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("convert: a block with an unreadable meta.json fails the run, exits 1, writes nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "convert-cli-" });
+  try {
+    await copyFixture(`${root}/tsdb`);
+    // A second block whose meta.json is cut short: its stream and days cannot be known, so
+    // converting the fixture's day without it could silently lose its samples.
+    const broken = `${root}/tsdb/01M88N5D9P8GWXTTFS4XSR85NG`;
+    await Deno.mkdir(broken);
+    const meta = await Deno.readTextFile(`${root}/tsdb/01M88N5D9P8GWXTTFS4XSR85NF/meta.json`);
+    await Deno.writeTextFile(`${broken}/meta.json`, meta.slice(0, meta.length / 2));
+    const once = await convert(root, "pq", "--convert.once");
+    assert.equal(once.code, 1, once.stderr);
+    assert.match(once.stderr, /01M88N5D9P8GWXTTFS4XSR85NG\/meta.json: invalid JSON/);
+    const written = await files(`${root}/pq`).catch(() => new Map());
+    assert.deepEqual([...written.keys()], []);
+    const dry = await convert(root, "pq", "--convert.dry-run");
+    assert.equal(dry.code, 1, dry.stderr);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -53,7 +53,6 @@ Deno.test("HTTP metadata endpoints over ParquetDB: results, and quota errors as 
               maxLabelValuesRows: 0,
             },
           }).queryable(),
-        defaultStep: 60_000,
         defaultTimeout: 30_000,
         maxTimeout: 60_000,
         lookbackDelta: 300_000,

@@ -39,7 +39,6 @@ export function startTestApi(options: Partial<PrometheusApiOptions> = {}): TestA
     handler: createPrometheusApi({
       engine: new Engine({ features: [] }),
       queryable: () => store,
-      defaultStep: 60_000,
       defaultTimeout: 30_000,
       maxTimeout: 60_000,
       lookbackDelta: 300_000,

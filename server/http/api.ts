@@ -20,7 +20,7 @@ import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
 import { astJson } from "./ast_json.ts";
 import { compressResponse } from "./compression.ts";
-import { labelSetJson, resultJson } from "./json.ts";
+import { goJsonEscape, labelSetJson, resultJson } from "./json.ts";
 import {
   BadDataError,
   durationParam,
@@ -30,6 +30,7 @@ import {
   parseLimitParam,
   timeParam,
 } from "./params.ts";
+import type { RoutedHandler } from "./server.ts";
 import { buildInfo, runtimeInfo } from "./status.ts";
 
 /** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
@@ -47,8 +48,6 @@ export interface PrometheusApiOptions {
   engine: QueryEngine;
   /** Returns the data source for one request (fresh limit quotas per request). */
   queryable: () => Queryable;
-  /** Default step of range queries without `step`, ms. */
-  defaultStep: number;
   /** Default timeout when a request has none, ms. */
   defaultTimeout: number;
   /** Upper bound of any timeout, ms. */
@@ -57,6 +56,13 @@ export interface PrometheusApiOptions {
   lookbackDelta: number;
   /** Concurrent instant/range queries (0 = unlimited). */
   maxConcurrentQueries: number;
+  /**
+   * Largest url-encoded request body read, bytes; larger ones are 400 `bad_data` (0: no limit).
+   * Default: 10 MiB, the limit of Go's form parsing that Prometheus has.
+   */
+  maxRequestBodyBytes?: number;
+  /** Longest query accepted, UTF-8 bytes; longer ones are 400 `bad_data` (default 0: no limit). */
+  maxQueryBytes?: number;
   /** Version reported by buildinfo. */
   version: string;
   /**
@@ -76,6 +82,12 @@ export interface PrometheusApiOptions {
   now?: () => number;
 }
 
+/** Paths of the label values endpoint; the label name is the one path parameter. */
+const LABEL_VALUES_PATH = /^\/api\/v1\/label\/([^/]+)\/values$/;
+const LABEL_VALUES_ROUTE = "/api/v1/label/:name/values";
+
+const utf8 = new TextEncoder();
+
 /** The most points a range query may return per series. */
 const MAX_POINTS = 11_000;
 const MAX_ANNOTATIONS = 10;
@@ -93,7 +105,7 @@ class ApiError extends Error {
 }
 
 function jsonResponse(status: number, body: string): Response {
-  return new Response(body, {
+  return new Response(goJsonEscape(body), {
     status,
     headers: { "content-type": "application/json" },
   });
@@ -124,18 +136,25 @@ function errorResponse(err: ApiError): Response {
 }
 
 /** Creates the request handler for `/api/v1/*`; other paths answer 404. */
-export function createPrometheusApi(
-  options: PrometheusApiOptions,
-): (req: Request) => Promise<Response> {
+export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandler {
   const now = options.now ?? Date.now;
   const semaphore = new Semaphore(options.maxConcurrentQueries);
   const configLoadedAt = options.configLoadedAt ?? now();
   let requestsInFlight = 0;
 
+  const maxQueryBytes = options.maxQueryBytes || Infinity;
   const parseQueryParam = (form: FormValues): { text: string; expr: Expr } => {
     const text = form.get("query");
     if (text === undefined || text === "") {
       throw new BadDataError(`invalid parameter "query": unknown query`);
+    }
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: most queries need no encoding to tell.
+    const bytes = text.length * 3 > maxQueryBytes ? utf8.encode(text).length : 0;
+    if (bytes > maxQueryBytes) {
+      throw new BadDataError(
+        `invalid parameter "query": the query is ${bytes} bytes long, ` +
+          `more than the limit of ${maxQueryBytes} bytes`,
+      );
     }
     try {
       return { text, expr: options.engine.parse ? options.engine.parse(text) : parseExpr(text) };
@@ -227,7 +246,10 @@ export function createPrometheusApi(
         `invalid parameter "end": end timestamp must not be before start time`,
       );
     }
-    const step = durationParam(form, "step") ?? options.defaultStep;
+    const step = durationParam(form, "step");
+    if (step === undefined) {
+      throw new BadDataError(`invalid parameter "step": cannot parse "" to a valid duration`);
+    }
     if (step <= 0) {
       throw new BadDataError(
         `invalid parameter "step": zero or negative query resolution step widths are not ` +
@@ -346,14 +368,15 @@ export function createPrometheusApi(
     },
     "/api/v1/status/runtimeinfo": {
       methods: ["GET"],
-      handle: async () => ({
-        data: JSON.stringify(runtimeInfo({
-          configLoadedAt,
-          corruptionCount: options.corruptionCount?.() ?? 0,
-          requestsInFlight,
-          now: now(),
-        })),
-      }),
+      handle: () =>
+        Promise.resolve({
+          data: JSON.stringify(runtimeInfo({
+            configLoadedAt,
+            corruptionCount: options.corruptionCount?.() ?? 0,
+            requestsInFlight,
+            now: now(),
+          })),
+        }),
     },
     "/api/v1/status/flags": {
       methods: ["GET"],
@@ -394,11 +417,18 @@ export function createPrometheusApi(
     },
   };
 
+  const routeOf = (path: string): string =>
+    Object.hasOwn(routes, path)
+      ? path
+      : LABEL_VALUES_PATH.test(path)
+      ? LABEL_VALUES_ROUTE
+      : "other";
+
   const respond = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     let route = routes[path];
     let labelName: string | undefined;
-    const valuesMatch = /^\/api\/v1\/label\/([^/]+)\/values$/.exec(path);
+    const valuesMatch = LABEL_VALUES_PATH.exec(path);
     if (!route && valuesMatch) {
       labelName = decodeLabelName(decodeURIComponent(valuesMatch[1]));
       const name = labelName ?? "";
@@ -420,7 +450,7 @@ export function createPrometheusApi(
     }
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
-      const form = await FormValues.from(req);
+      const form = await FormValues.from(req, options.maxRequestBodyBytes);
       return compressResponse(req, jsonResponse(200, successBody(await route.handle(form))));
     } catch (e) {
       const err = toApiError(e);
@@ -431,14 +461,14 @@ export function createPrometheusApi(
     }
   };
 
-  return async (req: Request): Promise<Response> => {
+  return Object.assign(async (req: Request): Promise<Response> => {
     requestsInFlight++;
     try {
       return await respond(req);
     } finally {
       requestsInFlight--;
     }
-  };
+  }, { route: routeOf });
 }
 
 function requiredTime(form: FormValues, name: string): number {

@@ -188,3 +188,26 @@ export function resultJson(value: Value): string {
 export function labelSetJson(labels: Labels): string {
   return labelsJson(labels);
 }
+
+// What Go's encoding/json escapes beyond JSON.stringify (HTML-safe output), and escape sequences
+// as a whole, so that the `b` of an escaped backslash followed by `b` is not taken for `\b`.
+const GO_ESCAPES = /[<>&\u2028\u2029]|\\./g;
+const GO_ESCAPED: Readonly<Record<string, string>> = {
+  "<": "\\u003c",
+  ">": "\\u003e",
+  "&": "\\u0026",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+  "\\b": "\\u0008",
+  "\\f": "\\u000c",
+};
+
+/**
+ * Rewrites JSON text from `JSON.stringify` as Go's encoding/json (and Prometheus' jsoniter,
+ * configured compatible with it) writes strings: `<`, `>` and `&` as `\u003c`, `\u003e` and
+ * `\u0026` (HTML-safe), U+2028 and U+2029 escaped, backspace and form feed as `\u0008` and
+ * `\u000c`. These characters only occur inside strings, so the rewrite never touches structure.
+ */
+export function goJsonEscape(json: string): string {
+  return json.replace(GO_ESCAPES, (m) => GO_ESCAPED[m] ?? m);
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatGoFloat } from "../../engine/format.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
-import { formatFloat, formatTimestamp, histogramJson, resultJson } from "./json.ts";
+import { formatFloat, formatTimestamp, goJsonEscape, histogramJson, resultJson } from "./json.ts";
 import { CounterResetHint } from "../../model/histogram.ts";
 
 Deno.test("floats are formatted like Go's strconv with Prometheus' thresholds", () => {
@@ -102,4 +102,21 @@ Deno.test("native histogram JSON: buckets in order with boundary rules", () => {
     '{"count":"10","sum":"3.5","buckets":[' +
       '[3,"-Inf","0.1","1"],[0,"0.1","1","2"],[0,"1","+Inf","3"]]}',
   );
+});
+
+Deno.test("goJsonEscape rewrites only what Go escapes differently, inside strings", () => {
+  // Go's json.Marshal of each value, written out by hand.
+  const cases: Array<[unknown, string]> = [
+    ["a<b>&c", '"a\\u003cb\\u003e\\u0026c"'],
+    ["\b\f\n\r\t\u0001", '"\\u0008\\u000c\\n\\r\\t\\u0001"'],
+    // An escaped backslash followed by "b" or "f" stays as it is.
+    ["\\b\\f\\\b", '"\\\\b\\\\f\\\\\\u0008"'],
+    ["\u2028\u2029\u00e9\u{1F600}", '"\\u2028\\u2029\u00e9\u{1F600}"'],
+    [{ "<k>": ["&", 1.5, null] }, '{"\\u003ck\\u003e":["\\u0026",1.5,null]}'],
+  ];
+  for (const [value, want] of cases) {
+    const got = goJsonEscape(JSON.stringify(value));
+    assert.equal(got, want);
+    assert.deepEqual(JSON.parse(got), value);
+  }
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../internal/bytes.ts";
 import { parseDuration as parsePromDuration } from "../../internal/units.ts";
 
 /** A client error: answered with 400 `bad_data`. */
@@ -21,6 +22,12 @@ export const MIN_TIME_MS = -9223372036854776;
 /** See {@linkcode MIN_TIME_MS}. */
 export const MAX_TIME_MS = 9223372036854776;
 
+/**
+ * The largest url-encoded body Go's `Request.ParseForm` reads (10 MiB), above which Prometheus
+ * answers 400: the default of `maxBodyBytes`.
+ */
+export const DEFAULT_MAX_FORM_BYTES = 10 << 20;
+
 /** Form values of a request: POST body values first, then the URL's query string. */
 export class FormValues {
   readonly #body: URLSearchParams;
@@ -31,13 +38,17 @@ export class FormValues {
     this.#query = query;
   }
 
-  /** Reads the form of `req` (the body only for url-encoded POST/PUT/PATCH requests). */
-  static async from(req: Request): Promise<FormValues> {
+  /**
+   * Reads the form of `req` (the body only for url-encoded POST/PUT/PATCH requests). A body
+   * over `maxBodyBytes` (0: no limit) is a {@linkcode BadDataError}, raised on its declared
+   * Content-Length before anything is read, else as soon as the bytes read pass the limit.
+   */
+  static async from(req: Request, maxBodyBytes = DEFAULT_MAX_FORM_BYTES): Promise<FormValues> {
     const url = new URL(req.url);
     let body = new URLSearchParams();
     const type = req.headers.get("content-type") ?? "";
     if (req.method !== "GET" && type.startsWith("application/x-www-form-urlencoded")) {
-      body = new URLSearchParams(await req.text());
+      body = new URLSearchParams(await readBody(req, maxBodyBytes || Infinity));
     }
     return new FormValues(body, url.searchParams);
   }
@@ -51,6 +62,33 @@ export class FormValues {
   getAll(name: string): string[] {
     return [...this.#body.getAll(name), ...this.#query.getAll(name)];
   }
+}
+
+async function readBody(req: Request, maxBytes: number): Promise<string> {
+  // Go's wording, with the limit.
+  const tooLarge = () =>
+    new BadDataError(
+      `error parsing form values: http: POST too large (more than ${maxBytes} bytes)`,
+    );
+  if (Number(req.headers.get("content-length") ?? 0) > maxBytes) {
+    await req.body?.cancel();
+    throw tooLarge();
+  }
+  if (!req.body) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

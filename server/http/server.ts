@@ -1,12 +1,25 @@
 /**
  * The Prometheus API listener: `Deno.serve` with request metrics (`http_requests_total`,
  * `http_requests_seconds` labelled by code, method and route, as the Go gateway exposes them).
+ * The route label is the handler's route pattern; paths no route serves share the value `other`
+ * (Prometheus and the Go gateway do not count them at all), so clients cannot grow the metrics.
  *
  * @module
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { Logger } from "../../internal/log.ts";
 import { shutdownWithin } from "../internal.ts";
+
+/** A request handler that also names the route serving a path, for metric labels. */
+export interface RoutedHandler {
+  /** Answers a request. */
+  (req: Request): Promise<Response>;
+  /**
+   * The route pattern serving `path` (e.g. `/api/v1/label/:name/values`), or `other` for a
+   * path no route serves: one value per route, whatever paths clients send.
+   */
+  route(path: string): string;
+}
 
 /** Options of {@linkcode startHttpServer}. */
 export interface HttpServerOptions {
@@ -15,7 +28,7 @@ export interface HttpServerOptions {
   /** Interface to bind; default all. */
   hostname?: string;
   /** The request handler. */
-  handler: (req: Request) => Promise<Response>;
+  handler: RoutedHandler;
   /** Where request metrics go. */
   registry: Registry;
   /** Logger. */
@@ -30,12 +43,6 @@ export interface HttpServer {
   readonly port: number;
   /** Stops accepting and waits up to `timeoutMs` for in-flight requests. */
   shutdown(timeoutMs: number): Promise<void>;
-}
-
-// Route label values must stay low-cardinality: collapse the label name in the values path.
-function routeOf(path: string): string {
-  if (/^\/api\/v1\/label\/[^/]+\/values$/.test(path)) return "/api/v1/label/:name/values";
-  return path.startsWith("/api/v1/") ? path : "other";
 }
 
 /** Starts a listener serving `handler`, counting and timing every request. */
@@ -75,7 +82,7 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     const labels = {
       code: String(res.status),
       method: req.method,
-      path: routeOf(new URL(req.url).pathname),
+      path: options.handler.route(new URL(req.url).pathname),
     };
     requests.inc(labels);
     durations.observe(labels, (performance.now() - started) / 1000);

@@ -153,6 +153,8 @@ function listenDeno(
         raw = await listener.accept();
       } catch (e) {
         if (stopping() || e instanceof Deno.errors.BadResource) return;
+        // The peer reset the connection before it was accepted: its loss, nothing to report.
+        if (isPeerGone(e)) continue;
         onError?.(e);
         // E.g. out of file descriptors: pause instead of spinning on the failing accept.
         await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
@@ -172,6 +174,11 @@ function listenDeno(
     },
     released: () => Promise.resolve(),
   };
+}
+
+function isPeerGone(e: unknown): boolean {
+  return e instanceof Deno.errors.NotConnected || e instanceof Deno.errors.ConnectionReset ||
+    e instanceof Deno.errors.ConnectionAborted;
 }
 
 async function listenNodeTls(
