@@ -37,18 +37,33 @@ export async function forEachConcurrently<T>(
   for (const r of results) if (r.status === "rejected") throw r.reason;
 }
 
+/** A semaphore refused a caller because its queue of waiters was full. */
+export class QueueFullError extends Error {
+  /** Creates the error for a queue of `maxWaiting` waiters. */
+  constructor(readonly maxWaiting: number) {
+    super(`too many queries waiting: the queue of ${maxWaiting} is full`);
+    this.name = "QueueFullError";
+  }
+}
+
 /**
  * A counting semaphore (e.g. `--query.limits.queries.max-concurrent`); size 0 means
- * unlimited. Waiters are served in arrival order and leave the queue when their signal aborts.
+ * unlimited. Waiters are served in arrival order and leave the queue when their signal aborts;
+ * with `maxWaiting` > 0, a caller finding that many waiters is refused at once.
  */
 export class Semaphore {
   #active = 0;
   readonly #waiters: { grant: () => void }[] = [];
 
-  /** Creates a semaphore admitting `size` holders at once. */
-  constructor(readonly size: number) {
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new RangeError(`semaphore size must be a non-negative integer, got ${size}`);
+  /**
+   * Creates a semaphore admitting `size` holders at once, with at most `maxWaiting` callers
+   * waiting (0: no bound).
+   */
+  constructor(readonly size: number, readonly maxWaiting = 0) {
+    for (const [what, n] of [["size", size], ["maxWaiting", maxWaiting]] as const) {
+      if (!Number.isSafeInteger(n) || n < 0) {
+        throw new RangeError(`semaphore ${what} must be a non-negative integer, got ${n}`);
+      }
     }
   }
 
@@ -64,13 +79,16 @@ export class Semaphore {
 
   /**
    * Waits for a slot and returns its release function (idempotent). Rejects with the signal's
-   * reason if `signal` aborts first.
+   * reason if `signal` aborts first, and with {@linkcode QueueFullError} when the queue is full.
    */
   acquire(signal?: AbortSignal): Promise<() => void> {
     signal?.throwIfAborted();
     if (this.size === 0 || this.#active < this.size) {
       this.#active++;
       return Promise.resolve(this.#releaser());
+    }
+    if (this.maxWaiting > 0 && this.#waiters.length >= this.maxWaiting) {
+      return Promise.reject(new QueueFullError(this.maxWaiting));
     }
     return new Promise((resolve, reject) => {
       const waiter = {

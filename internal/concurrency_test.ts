@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { forEachConcurrently, Semaphore } from "./concurrency.ts";
+import { forEachConcurrently, QueueFullError, Semaphore } from "./concurrency.ts";
 
 Deno.test("forEachConcurrently visits every item with at most `limit` calls in flight", async () => {
   let inFlight = 0, most = 0;
@@ -69,4 +69,26 @@ Deno.test("Semaphore: size 0 is unlimited", async () => {
   const s = new Semaphore(0);
   for (let i = 0; i < 1000; i++) await s.acquire();
   assert.deepEqual(s.active, 1000);
+});
+
+Deno.test("Semaphore: with maxWaiting, a caller finding the queue full is refused at once", async () => {
+  const s = new Semaphore(1, 2);
+  const release = await s.acquire();
+  const waiting = [s.acquire(), s.acquire()];
+  await assert.rejects(s.acquire(), (e: unknown) => {
+    assert.ok(e instanceof QueueFullError);
+    assert.equal(e.message, "too many queries waiting: the queue of 2 is full");
+    return true;
+  });
+  assert.deepEqual([s.active, s.waiting], [1, 2]);
+  // A place freed in the queue admits the next caller again.
+  release();
+  const r1 = await waiting[0];
+  const third = s.acquire();
+  assert.deepEqual(s.waiting, 2);
+  r1();
+  (await waiting[1])();
+  (await third)();
+  assert.deepEqual([s.active, s.waiting], [0, 0]);
+  assert.throws(() => new Semaphore(1, -1), RangeError);
 });
