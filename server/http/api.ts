@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Semaphore } from "../../internal/concurrency.ts";
+import { QueueFullError, Semaphore } from "../../internal/concurrency.ts";
 import type { Expr } from "../../engine/ast.ts";
 import type { QueryEngine } from "../../engine/engine.ts";
 import { ParseError, QueryError } from "../../engine/errors.ts";
@@ -33,15 +33,6 @@ import {
 import type { RoutedHandler } from "./server.ts";
 import { buildInfo, runtimeInfo } from "./status.ts";
 
-/** A query-level limit was exceeded: answered as Prometheus' `execution` error (422). */
-export class LimitExceededError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "LimitExceededError";
-  }
-}
-
 /** Options of {@linkcode createPrometheusApi}. */
 export interface PrometheusApiOptions {
   /** The engine. */
@@ -54,8 +45,15 @@ export interface PrometheusApiOptions {
   maxTimeout: number;
   /** Default lookback delta, ms. */
   lookbackDelta: number;
-  /** Concurrent instant/range queries (0 = unlimited). */
+  /**
+   * Requests reading data (query, query_range, series, labels, label values) executed at once
+   * (0 = unlimited); the others wait, up to their timeout.
+   */
   maxConcurrentQueries: number;
+  /**
+   * Requests waiting for a place; more are refused with 503 `unavailable` (default 0: no bound).
+   */
+  maxQueuedQueries?: number;
   /**
    * Largest url-encoded request body read, bytes; larger ones are 400 `bad_data` (0: no limit).
    * Default: 10 MiB, the limit of Go's form parsing that Prometheus has.
@@ -138,7 +136,7 @@ function errorResponse(err: ApiError): Response {
 /** Creates the request handler for `/api/v1/*`; other paths answer 404. */
 export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandler {
   const now = options.now ?? Date.now;
-  const semaphore = new Semaphore(options.maxConcurrentQueries);
+  const semaphore = new Semaphore(options.maxConcurrentQueries, options.maxQueuedQueries ?? 0);
   const configLoadedAt = options.configLoadedAt ?? now();
   let requestsInFlight = 0;
 
@@ -171,6 +169,31 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     return AbortSignal.timeout(Math.max(1, Math.min(requested, options.maxTimeout)));
   };
 
+  /** Waits for a place among the requests reading data, as long as `signal` allows. */
+  const admit = async (signal: AbortSignal): Promise<() => void> => {
+    try {
+      return await semaphore.acquire(signal);
+    } catch (e) {
+      if (e instanceof QueueFullError) throw new ApiError("unavailable", 503, e.message);
+      // Prometheus' words for a query that ran out of time, or was canceled, while queued.
+      if (signal.reason instanceof DOMException && signal.reason.name === "TimeoutError") {
+        throw new ApiError("timeout", 503, "query timed out in query queue");
+      }
+      throw new ApiError("canceled", 499, "query was canceled in query queue");
+    }
+  };
+
+  /** Runs `fn` once admitted, with a signal that aborts after the default timeout. */
+  const admitted = async <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const signal = AbortSignal.timeout(options.defaultTimeout);
+    const release = await admit(signal);
+    try {
+      return await fn(signal);
+    } finally {
+      release();
+    }
+  };
+
   const runQuery = async (
     form: FormValues,
     run: (signal: AbortSignal, lookbackDelta: number) => Promise<QueryResult>,
@@ -178,12 +201,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     const signal = timeoutSignal(form);
     const lookbackDelta = durationParam(form, "lookback_delta") ?? options.lookbackDelta;
     const started = performance.now();
-    let release: () => void;
-    try {
-      release = await semaphore.acquire(signal);
-    } catch {
-      throw new ApiError("timeout", 503, "query timed out in queue");
-    }
+    const release = await admit(signal);
     const queued = (performance.now() - started) / 1000;
     try {
       const result = await run(signal, lookbackDelta);
@@ -304,15 +322,16 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     const start = timeParam(form, "start", MIN_TIME_MS);
     const end = timeParam(form, "end", MAX_TIME_MS);
     const limit = parseLimitParam(form.get("limit"));
-    const signal = AbortSignal.timeout(options.defaultTimeout);
-    const queryable = options.queryable();
     const seen = new Map<string, Labels>();
     const warnings: string[] = [];
-    for (const matchers of sets) {
-      const set = await queryable.select(matchers, { start, end, func: "series" }, signal);
-      warnings.push(...set.warnings);
-      for (const s of set.series) seen.set(labelsKey(s.labels), s.labels);
-    }
+    await admitted(async (signal) => {
+      const queryable = options.queryable();
+      for (const matchers of sets) {
+        const set = await queryable.select(matchers, { start, end, func: "series" }, signal);
+        warnings.push(...set.warnings);
+        for (const s of set.series) seen.set(labelsKey(s.labels), s.labels);
+      }
+    });
     let all = [...seen.values()].sort(compareLabels);
     if (limit > 0 && all.length > limit) {
       all = all.slice(0, limit);
@@ -323,22 +342,27 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
 
   const stringsEndpoint = async (
     form: FormValues,
-    fetch: (q: Queryable, matchers: Matcher[], hints: { start: number; end: number }) => Promise<
-      { values: string[]; warnings: string[] }
-    >,
+    fetch: (
+      q: Queryable,
+      matchers: Matcher[],
+      hints: { start: number; end: number },
+      signal: AbortSignal,
+    ) => Promise<{ values: string[]; warnings: string[] }>,
   ): Promise<ApiSuccess> => {
     const sets = matcherSets(form, false);
     const start = timeParam(form, "start", MIN_TIME_MS);
     const end = timeParam(form, "end", MAX_TIME_MS);
     const limit = parseLimitParam(form.get("limit"));
-    const queryable = options.queryable();
     const values = new Set<string>();
     const warnings: string[] = [];
-    for (const matchers of sets.length > 0 ? sets : [[]]) {
-      const r = await fetch(queryable, matchers, { start, end });
-      warnings.push(...r.warnings);
-      for (const v of r.values) values.add(v);
-    }
+    await admitted(async (signal) => {
+      const queryable = options.queryable();
+      for (const matchers of sets.length > 0 ? sets : [[]]) {
+        const r = await fetch(queryable, matchers, { start, end }, signal);
+        warnings.push(...r.warnings);
+        for (const v of r.values) values.add(v);
+      }
+    });
     let sorted = [...values].sort(compareUtf8);
     if (limit > 0 && sorted.length > limit) {
       sorted = sorted.slice(0, limit);
@@ -356,11 +380,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     "/api/v1/series": { methods: ["GET", "POST"], handle: series },
     "/api/v1/labels": {
       methods: ["GET", "POST"],
-      handle: (form) =>
-        stringsEndpoint(
-          form,
-          (q, m, h) => q.labelNames(m, h, AbortSignal.timeout(options.defaultTimeout)),
-        ),
+      handle: (form) => stringsEndpoint(form, (q, m, h, signal) => q.labelNames(m, h, signal)),
     },
     "/api/v1/status/buildinfo": {
       methods: ["GET"],
@@ -435,10 +455,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
       route = {
         methods: ["GET"],
         handle: (form) =>
-          stringsEndpoint(
-            form,
-            (q, m, h) => q.labelValues(name, m, h, AbortSignal.timeout(options.defaultTimeout)),
-          ),
+          stringsEndpoint(form, (q, m, h, signal) => q.labelValues(name, m, h, signal)),
       };
     }
     // As in Prometheus, the router answers unknown paths and methods uncompressed; the API's own
@@ -524,7 +541,6 @@ function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof BadDataError) return new ApiError("bad_data", 400, e.message);
   if (e instanceof ParseError) return new ApiError("bad_data", 400, e.message);
-  if (e instanceof LimitExceededError) return new ApiError("execution", 422, e.message);
   if (e instanceof QueryError) {
     switch (e.kind) {
       case "timeout":

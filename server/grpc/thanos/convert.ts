@@ -10,7 +10,6 @@ import { compareStrings, type Label, type Labels } from "../../../model/labels.t
 import { Matcher, MatchType, RegexpError } from "../../../model/matchers.ts";
 import { type Label as PbLabel, LabelSchema } from "../../../proto/gen/store/labelpb/types_pb.ts";
 import { type LabelMatcher, LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
-import { LimitExceededError } from "../../http/api.ts";
 import { Code, GrpcError } from "../status.ts";
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -103,7 +102,6 @@ export function toGrpcError(e: unknown, signal?: AbortSignal): GrpcError {
   if (e instanceof ParseError || e instanceof RegexpError) {
     return new GrpcError(Code.InvalidArgument, e.message);
   }
-  if (e instanceof LimitExceededError) return new GrpcError(Code.ResourceExhausted, e.message);
   // AbortSignal.timeout() and abort() reasons, when storage or the engine rethrow them.
   if (e instanceof DOMException && e.name === "TimeoutError") {
     return new GrpcError(Code.DeadlineExceeded, e.message);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { QueryError } from "../../../engine/errors.ts";
 import { labelsFromRecord } from "../../../model/labels.ts";
 import { Matcher, MatchType } from "../../../model/matchers.ts";
-import { LimitExceededError } from "../../http/api.ts";
+import { QuotaExceededError } from "../../db/limits.ts";
 import { Code, GrpcError } from "../status.ts";
 import { fromMs, matchExternalLabels, toGrpcError, toMs, withExternalLabels } from "./convert.ts";
 
@@ -34,7 +34,7 @@ Deno.test("convert: external-label matchers are answered locally, the rest passe
 
 Deno.test("convert: errors map to gRPC codes", () => {
   const code = (e: unknown) => toGrpcError(e).code;
-  assert.equal(code(new LimitExceededError("x")), Code.ResourceExhausted);
+  assert.equal(code(new QuotaExceededError("select rows", 1, 2)), Code.ResourceExhausted);
   assert.equal(code(new QueryError("too_many_samples", "x")), Code.ResourceExhausted);
   assert.equal(code(new QueryError("timeout", "x")), Code.DeadlineExceeded);
   assert.equal(code(new QueryError("canceled", "x")), Code.Canceled);

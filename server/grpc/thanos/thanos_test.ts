@@ -22,7 +22,7 @@ import {
 } from "../../../proto/gen/store/storepb/types_pb.ts";
 import { ValueType } from "../../../model/series.ts";
 import { XorIterator } from "../../../storage/tsdb/xor.ts";
-import { LimitExceededError } from "../../http/api.ts";
+import { QuotaExceededError } from "../../db/limits.ts";
 import { Code } from "../status.ts";
 import { labelsFromRecord } from "../../../model/labels.ts";
 import { serveHttp2 } from "../http2/server.ts";
@@ -228,7 +228,7 @@ Deno.test("thanos Series: batches only when response_batch_size > 1; limit trunc
 
 Deno.test("thanos Series: bad regex is InvalidArgument, limits ResourceExhausted", async () => {
   const { client, stop } = await start();
-  const failing = await start(DATA, new LimitExceededError("too many series"));
+  const failing = await start(DATA, new QuotaExceededError("select rows", 1, 2));
   try {
     const bad = client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
       matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: "(unclosed" }],
