@@ -25,6 +25,7 @@ import type {
 } from "../../../proto/gen/store/storepb/prompb/types_pb.ts";
 import type { QueryEngine } from "../../../engine/engine.ts";
 import type { CallContext, GrpcServer } from "../server.ts";
+import { type Admission, admit, UNLIMITED_ADMISSION } from "./admission.ts";
 import { fromMs, toGrpcError, toPbLabels } from "./convert.ts";
 
 /** Options of {@linkcode registerQueryService}. */
@@ -38,6 +39,8 @@ export interface QueryServiceOptions {
   queryable: () => Queryable;
   /** Lookback delta when the request has none, ms. */
   lookbackDelta: number;
+  /** Admission of Query and QueryRange calls (default: all at once). */
+  admission?: Admission;
 }
 
 type TimeSeriesInit = MessageInitShape<typeof TimeSeriesSchema>;
@@ -121,9 +124,12 @@ function callSignal(ctx: CallContext, timeoutSeconds: bigint): AbortSignal {
 export function registerQueryService(server: GrpcServer, opts: QueryServiceOptions): void {
   const lookback = (s: bigint) => s > 0n ? Number(s) * 1000 : opts.lookbackDelta;
 
+  const admission = opts.admission ?? UNLIMITED_ADMISSION;
+
   async function* query(req: QueryRequest, ctx: CallContext) {
     const signal = callSignal(ctx, req.timeoutSeconds);
     let result: QueryResult;
+    const release = await admit(admission, ctx);
     try {
       result = await opts.engine.instantQuery(
         opts.queryable(),
@@ -133,6 +139,8 @@ export function registerQueryService(server: GrpcServer, opts: QueryServiceOptio
       );
     } catch (e) {
       throw toGrpcError(e, ctx.signal);
+    } finally {
+      release();
     }
     yield* responses(result, new Set(req.replicaLabels), Number(req.responseBatchSize));
   }
@@ -140,6 +148,7 @@ export function registerQueryService(server: GrpcServer, opts: QueryServiceOptio
   async function* queryRange(req: QueryRangeRequest, ctx: CallContext) {
     const signal = callSignal(ctx, req.timeoutSeconds);
     let result: QueryResult;
+    const release = await admit(admission, ctx);
     try {
       result = await opts.engine.rangeQuery(
         opts.queryable(),
@@ -151,6 +160,8 @@ export function registerQueryService(server: GrpcServer, opts: QueryServiceOptio
       );
     } catch (e) {
       throw toGrpcError(e, ctx.signal);
+    } finally {
+      release();
     }
     // The range response is the same message under another name; the objects here are plain
     // init objects without a type name, so they build either message.

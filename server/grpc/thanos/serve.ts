@@ -9,6 +9,7 @@ import type { Labels } from "../../../model/labels.ts";
 import { HealthService } from "../health.ts";
 import { serveHttp2, type TlsConfig } from "../http2/server.ts";
 import { registerReflectionService } from "../reflection.ts";
+import type { Admission } from "./admission.ts";
 import { type CallObserver, GrpcServer } from "../server.ts";
 import { type InfoState, registerInfoService } from "./info.ts";
 import { type QueryServiceOptions, registerQueryService } from "./query.ts";
@@ -35,6 +36,11 @@ export interface ThanosGrpcOptions {
   info: () => InfoState;
   /** Serve the Query API too (distributed-mode queriers use it). */
   query?: QueryServiceOptions;
+  /**
+   * Admission of the calls that read data, shared by Store and Query (default: all at once);
+   * overrides the Query options' own.
+   */
+  admission?: Admission;
   /** Whether Series honours `without_replica_labels` (default true). */
   supportsWithoutReplicaLabels?: boolean;
   /** Component type announced by Info (default `store`). */
@@ -77,8 +83,14 @@ export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<Th
     externalLabels: opts.externalLabels,
     externalLabelsInSource: opts.externalLabelsInSource,
     externalLabelNames: opts.externalLabelNames,
+    admission: opts.admission,
   });
-  if (opts.query) registerQueryService(grpc, opts.query);
+  if (opts.query) {
+    registerQueryService(grpc, {
+      ...opts.query,
+      admission: opts.admission ?? opts.query.admission,
+    });
+  }
   registerReflectionService(grpc);
   const server = await serveHttp2({
     port: opts.port,

@@ -25,6 +25,7 @@ import {
   SeriesSchema,
 } from "../../../proto/gen/store/storepb/types_pb.ts";
 import type { CallContext, GrpcServer } from "../server.ts";
+import { type Admission, admit, UNLIMITED_ADMISSION } from "./admission.ts";
 import { Code, GrpcError } from "../status.ts";
 import {
   fromMs,
@@ -56,6 +57,8 @@ export interface StoreServiceOptions {
    * labels itself (then `externalLabels` is empty); default: the names of `externalLabels`.
    */
   externalLabelNames?: () => ReadonlySet<string>;
+  /** Admission of Series, LabelNames and LabelValues calls (default: all at once). */
+  admission?: Admission;
 }
 
 type SeriesResponseInit = MessageInitShape<typeof SeriesResponseSchema>;
@@ -118,7 +121,18 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
     return new Set(names.filter((n) => droppable.has(n)));
   };
 
+  const admission = opts.admission ?? UNLIMITED_ADMISSION;
+
   async function* series(req: SeriesRequest, ctx: CallContext) {
+    const release = await admit(admission, ctx);
+    try {
+      yield* admittedSeries(req, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  async function* admittedSeries(req: SeriesRequest, ctx: CallContext) {
     const matchers = toMatchers(req.matchers);
     const rest = matchExternalLabels(matchers, external);
     if (rest === null) return;
@@ -184,6 +198,15 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
   }
 
   async function labelNames(req: LabelNamesRequest, ctx: CallContext) {
+    const release = await admit(admission, ctx);
+    try {
+      return await admittedLabelNames(req, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  async function admittedLabelNames(req: LabelNamesRequest, ctx: CallContext) {
     const matchers = toMatchers(req.matchers);
     const rest = matchExternalLabels(matchers, external);
     if (rest === null) return { names: [] };
@@ -209,6 +232,15 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
   }
 
   async function labelValues(req: LabelValuesRequest, ctx: CallContext) {
+    const release = await admit(admission, ctx);
+    try {
+      return await admittedLabelValues(req, ctx);
+    } finally {
+      release();
+    }
+  }
+
+  async function admittedLabelValues(req: LabelValuesRequest, ctx: CallContext) {
     if (req.label === "") {
       throw new GrpcError(Code.InvalidArgument, "label name parameter cannot be empty");
     }
