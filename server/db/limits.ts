@@ -1,8 +1,11 @@
 /**
- * Per-request resource quotas and the query concurrency semaphore (gateway.md 4.8).
+ * Per-request resource quotas (gateway.md 4.8); the concurrency limit is a `Semaphore` of
+ * `internal/concurrency.ts` in each API.
  *
  * Every request gets a fresh {@linkcode RequestQuotas}: reservations only ever subtract (a quota
- * is never given back within a request), and a limit of 0 means unlimited. Exceeding a quota
+ * is never given back within a request), and a limit of 0 means unlimited. Label calls count
+ * the rows they cover with or without matchers: without them, every row of each shard touched
+ * (the Go gateway counts only rows read for matchers). Exceeding a quota
  * throws {@linkcode QuotaExceededError}: a `QueryError` of the engine's resource-exhaustion kind
  * (`too_many_samples`), so that the engine passes it through unwrapped, the HTTP API answers it
  * with Prometheus' `execution` error shape (422) and the gRPC API with `RESOURCE_EXHAUSTED`,
@@ -108,9 +111,9 @@ export class RequestQuotas {
   readonly selectRows: Quota;
   /** Compressed chunk page bytes fetched by `select`. */
   readonly chunkBytes: Quota;
-  /** Rows read by `labelNames` with matchers. */
+  /** Rows covered by `labelNames`: those matching, or without matchers all of each shard. */
   readonly labelNamesRows: Quota;
-  /** Rows read by `labelValues` with matchers. */
+  /** Rows covered by `labelValues`: those matching, or without matchers all of each shard. */
   readonly labelValuesRows: Quota;
 
   /** Fresh quotas from `limits`. */

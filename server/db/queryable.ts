@@ -296,6 +296,8 @@ export class ParquetQueryable implements Queryable {
         await Promise.all(day.shards.map((shard) =>
           this.#shardOp("label_names", async () => {
             if (rest.length === 0) {
+              // The names come from the schema, but the call covers every row of the shard.
+              this.#quotas.labelNamesRows.reserve(shardRows(shard));
               for (const c of shard.labels.columnNames) {
                 const n = labelNameOf(c);
                 if (n !== undefined) names.add(n);
@@ -345,6 +347,8 @@ export class ParquetQueryable implements Queryable {
             const col = file.columnPosition(labelColumn(name));
             if (rest.length === 0) {
               if (col === undefined) return;
+              // Mostly read from dictionaries, but the call covers every row of the shard.
+              this.#quotas.labelValuesRows.reserve(shardRows(shard));
               for (let rg = 0; rg < file.rowGroups; rg++) {
                 const dict = await file.dictionary(rg, col, signal);
                 const vals = dict ??
@@ -384,6 +388,12 @@ export class ParquetQueryable implements Queryable {
       return limitStrings(values, hints.limit ?? 0, warnings);
     });
   }
+}
+
+function shardRows(shard: LoadedShard): number {
+  let rows = 0;
+  for (const n of shard.labels.rowGroupRows) rows += n;
+  return rows;
 }
 
 function limitStrings(set: Set<string>, limit: number, warnings: string[]): StringsResult {

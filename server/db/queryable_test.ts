@@ -406,8 +406,23 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
       const q = limited({ maxLabelValuesRows: 5, maxLabelNamesRows: 5 });
       await assert.rejects(q.labelValues("job", m, hints), QuotaExceededError);
       await assert.rejects(q.labelNames(m, hints), QuotaExceededError);
-      // Without matchers, label calls read dictionaries and schemas: no row quota.
-      assert.equal((await q.labelValues("job", [], hints)).values.length, 3);
+      // Without matchers, label calls cover every row of the shards: stream A's 116 series on
+      // each of two days, stream B's 18 on one.
+      const rows = 2 * (streamA().length + DUPS.length) + streamB().length;
+      assert.equal(rows, 250);
+      await assert.rejects(q.labelValues("job", [], hints), /label values rows limit 5/);
+      await assert.rejects(q.labelNames([], hints), /label names rows limit 5/);
+      const justEnough = limited({ maxLabelValuesRows: rows, maxLabelNamesRows: rows });
+      assert.equal((await justEnough.labelValues("job", [], hints)).values.length, 3);
+      assert.ok((await justEnough.labelNames([], hints)).values.includes("job"));
+      const oneShort = limited({ maxLabelValuesRows: rows - 1, maxLabelNamesRows: rows - 1 });
+      await assert.rejects(oneShort.labelValues("job", [], hints), QuotaExceededError);
+      await assert.rejects(oneShort.labelNames([], hints), QuotaExceededError);
+      // A matcher on an external label alone leaves no matchers for the columns: all rows of
+      // the stream's shards count (stream B: 18).
+      const us = [eq("cluster", "us")];
+      await assert.rejects(limited({ maxLabelNamesRows: 17 }).labelNames(us, hints), /needed 18/);
+      assert.ok((await limited({ maxLabelNamesRows: 18 }).labelNames(us, hints)).values.length);
     });
   } finally {
     await f.cleanup();
