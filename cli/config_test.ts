@@ -8,7 +8,7 @@ const MIN = 60_000;
 const H = 3_600_000;
 const MiB = 1024 * 1024;
 
-Deno.test("serve defaults are the Go gateway's", () => {
+Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () => {
   const c = parseServeConfig([]);
   assert.deepEqual(c.objstore, { file: undefined, inline: undefined, flag: "objstore.config" });
   assert.deepEqual(c.tracing, {
@@ -33,16 +33,19 @@ Deno.test("serve defaults are the Go gateway's", () => {
     timeout: 30_000,
     engineTimeout: 5 * MIN,
     externalLabels: {},
+    // Bounds for a 4 GB machine (the Go gateway has none: 0, and no max-samples flag).
+    maxSamples: 10_000_000,
     limits: {
       maxShardCount: 0,
-      selectMaxChunkBytes: 0,
-      selectMaxRowCount: 0,
+      selectMaxChunkBytes: 256 * MiB,
+      selectMaxRowCount: 100_000,
       labelValuesMaxRowCount: 0,
       labelNamesMaxRowCount: 0,
       maxConcurrentQueries: 100,
+      maxQueuedQueries: 1000,
     },
     chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
-    pageCacheBytes: 256 * MiB,
+    pageCacheBytes: 128 * MiB,
   });
   assert.deepEqual(c.http, {
     prometheus: {
@@ -98,6 +101,8 @@ Deno.test("serve flags are parsed into the config", () => {
     "replica=b",
     "--query.lookback=10m",
     "--query.limits.select.max-chunk-bytes=1GiB",
+    "--query.max-samples=50000000",
+    "--query.limits.queries.max-queued=0",
     "--block.filter.type=thanos-backfill",
     "--block.filter.thanos-backfill.endpoint=thanos:10901",
     "--http.prometheus.port=0",
@@ -110,6 +115,9 @@ Deno.test("serve flags are parsed into the config", () => {
   assert.deepEqual(c.query.externalLabels, { cluster: "eu", replica: "b" });
   assert.equal(c.query.lookback, 10 * MIN);
   assert.equal(c.query.limits.selectMaxChunkBytes, 1024 * MiB);
+  assert.equal(c.query.maxSamples, 50_000_000);
+  assert.equal(c.query.limits.maxQueuedQueries, 0);
+  assert.throws(() => parseServeConfig(["--query.max-samples=-1"]), UsageError);
   assert.equal(c.filter.thanosBackfill.endpoint, "thanos:10901");
   assert.equal(c.http.prometheus.port, 0);
   // Port 0 (a free port each) may repeat.

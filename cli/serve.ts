@@ -10,6 +10,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { repeat } from "../convert/loop.ts";
+import { Semaphore } from "../internal/concurrency.ts";
 import { Engine } from "../engine/engine.ts";
 import { compareLabels, labelsFromRecord } from "../model/labels.ts";
 import { type Logger, rateLimitedWarn } from "../internal/log.ts";
@@ -225,7 +226,7 @@ async function serve(
       const engine = new Engine({
         lookbackDelta: config.query.lookback,
         timeout: config.query.engineTimeout,
-        maxSamples: 10_000_000,
+        maxSamples: config.query.maxSamples,
         features: [],
       });
       const httpOptions: HttpServerOptions = {
@@ -240,6 +241,7 @@ async function serve(
           maxTimeout: config.query.engineTimeout,
           lookbackDelta: config.query.lookback,
           maxConcurrentQueries: config.query.limits.maxConcurrentQueries,
+          maxQueuedQueries: config.query.limits.maxQueuedQueries,
           maxRequestBodyBytes: config.http.prometheus.maxRequestBodyBytes,
           maxQueryBytes: config.http.prometheus.maxQueryBytes,
           version: denoJson.version,
@@ -296,6 +298,14 @@ async function serve(
           engine,
           queryable: () => db.queryable(),
           lookbackDelta: config.query.lookback,
+        },
+        // As the Go gateway, the gRPC API admits its own share of concurrent requests.
+        admission: {
+          semaphore: new Semaphore(
+            config.query.limits.maxConcurrentQueries,
+            config.query.limits.maxQueuedQueries,
+          ),
+          maxWaitMs: config.query.timeout,
         },
         observer: grpcMetricsObserver(registry),
         // A flood of failing connections must not flood the log: one line per 10 s, counted.

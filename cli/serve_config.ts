@@ -133,6 +133,15 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     help: "Maximum timeout of the query engine.",
   },
   {
+    name: "query.max-samples",
+    kind: "int",
+    default: "10000000",
+    help: "Most samples one query may hold in memory at once (Prometheus' flag); a query that " +
+      "needs more fails with 422 execution, so this also bounds the samples it returns. A " +
+      "sample takes about 29 B of V8 heap here: Prometheus' default, 50000000, would need " +
+      "1.5 GB; 10000000 (300 MB) leaves room on a 4 GB machine for the response and the rest.",
+  },
+  {
     name: "query.external-label",
     kind: "keyValues",
     help: "External label to add to results, replacing the blocks' external labels.",
@@ -146,32 +155,48 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.limits.select.max-chunk-bytes",
     kind: "bytes",
-    default: "0B",
-    help: "Chunk bytes one query may fetch in Select (0B is unlimited).",
+    default: "256MiB",
+    help: "Compressed chunk bytes one query may fetch in Select (0B is unlimited, the Go " +
+      "gateway's default). They are held outside V8's heap until decoded.",
   },
   {
     name: "query.limits.select.max-row-count",
     kind: "int",
-    default: "0",
-    help: "Rows one query may fetch in Select (0 is unlimited).",
+    default: "100000",
+    help: "Rows (series of one day and shard) one query may fetch in Select (0 is unlimited, " +
+      "the Go gateway's default). A row takes about 3 KB of heap before its samples are " +
+      "decoded: 100000 rows about 300 MB.",
   },
   {
     name: "query.limits.label-values.max-row-count",
     kind: "int",
     default: "0",
-    help: "Rows one query may fetch in LabelValues (0 is unlimited).",
+    help: "Rows one query may cover in LabelValues: those matching match[], or without it " +
+      "every row of the shards touched (0 is unlimited; memory grows with the distinct values, " +
+      "not the rows).",
   },
   {
     name: "query.limits.label-names.max-row-count",
     kind: "int",
     default: "0",
-    help: "Rows one query may fetch in LabelNames (0 is unlimited).",
+    help: "Rows one query may cover in LabelNames: those matching match[], or without it " +
+      "every row of the shards touched (0 is unlimited; memory grows with the distinct names, " +
+      "not the rows).",
   },
   {
     name: "query.limits.queries.max-concurrent",
     kind: "int",
     default: "100",
-    help: "Queries executed concurrently per API.",
+    help: "Requests reading data (queries, series, label names and values) executed at once " +
+      "per API (HTTP and gRPC each); the others wait in a queue for up to their timeout, " +
+      "then fail with 503 timeout (gRPC DEADLINE_EXCEEDED) (0 is unlimited).",
+  },
+  {
+    name: "query.limits.queries.max-queued",
+    kind: "int",
+    default: "1000",
+    help: "Requests waiting for a place per API; more are refused at once with 503 unavailable " +
+      "(gRPC RESOURCE_EXHAUSTED) (0 is unlimited; not in the Go gateway).",
   },
   {
     name: "query.storage.select.chunk-partition.max-range-bytes",
@@ -194,9 +219,9 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.storage.page-cache-size",
     kind: "bytes",
-    default: "256MiB",
-    help:
-      "Decoded Parquet pages kept in memory across queries (not in the Go gateway; 0B disables).",
+    default: "128MiB",
+    help: "Decoded Parquet pages kept in memory across queries, most of them in V8's heap " +
+      "(not in the Go gateway; 0B disables).",
   },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
   {
@@ -271,6 +296,8 @@ export interface ServeConfig {
     readonly timeout: number;
     readonly engineTimeout: number;
     readonly externalLabels: Readonly<Record<string, string>>;
+    /** `--query.max-samples`: samples one query may hold at once. */
+    readonly maxSamples: number;
     readonly limits: {
       readonly maxShardCount: number;
       readonly selectMaxChunkBytes: number;
@@ -278,6 +305,7 @@ export interface ServeConfig {
       readonly labelValuesMaxRowCount: number;
       readonly labelNamesMaxRowCount: number;
       readonly maxConcurrentQueries: number;
+      readonly maxQueuedQueries: number;
     };
     readonly chunkPartition: {
       readonly maxRangeBytes: number;
@@ -321,6 +349,8 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       "query.limits.label-values.max-row-count",
       "query.limits.label-names.max-row-count",
       "query.limits.queries.max-concurrent",
+      "query.limits.queries.max-queued",
+      "query.max-samples",
     ]
   ) atLeast(v, name, 0);
   const filterType = str("block.filter.type") as "all-metas" | "thanos-backfill";
@@ -388,6 +418,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       timeout: num("query.timeout"),
       engineTimeout: num("query.engine.timeout"),
       externalLabels: v["query.external-label"] as Record<string, string>,
+      maxSamples: num("query.max-samples"),
       limits: {
         maxShardCount: num("query.limits.max-shard-count"),
         selectMaxChunkBytes: num("query.limits.select.max-chunk-bytes"),
@@ -395,6 +426,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         labelValuesMaxRowCount: num("query.limits.label-values.max-row-count"),
         labelNamesMaxRowCount: num("query.limits.label-names.max-row-count"),
         maxConcurrentQueries: num("query.limits.queries.max-concurrent"),
+        maxQueuedQueries: num("query.limits.queries.max-queued"),
       },
       chunkPartition: {
         maxRangeBytes: num("query.storage.select.chunk-partition.max-range-bytes"),
