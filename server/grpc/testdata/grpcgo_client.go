@@ -3,7 +3,7 @@
 // requests and decodes the hex-encoded responses it prints as JSON. Series is called with the
 // "snappy" compressor registered the way Thanos registers it (klauspost/compress framing).
 //
-// Usage: grpcgo_client PORT SERIES_REQUEST_HEX BAD_SERIES_REQUEST_HEX
+// Usage: grpcgo_client PORT SERIES_REQUEST_HEX BAD_SERIES_REQUEST_HEX [LIMITED_SERIES_REQUEST_HEX]
 package main
 
 import (
@@ -109,6 +109,11 @@ func main() {
 	out["series_snappy"] = msgs
 	_, err = series(ctx, conn, badReq)
 	out["bad_code"] = status.Code(err).String()
+	if len(os.Args) > 4 {
+		limitedReq, _ := hex.DecodeString(os.Args[4])
+		_, err = series(ctx, conn, limitedReq)
+		out["limited"] = []string{status.Code(err).String(), status.Convert(err).Message()}
+	}
 	conn.Close()
 
 	// 10 connections, each with 200 concurrent streams, closed as the last one finishes.

@@ -1,6 +1,8 @@
 """An independent gRPC client (Python grpcio, C-core HTTP/2; upb protobuf) for the server tests.
 
 Usage: grpcio_client.py PORT DESCRIPTOR_SET_FILE
+The server is expected to refuse Series and LabelValues calls over `up` and every series with
+RESOURCE_EXHAUSTED (row limits).
 Message classes are built at run time from the FileDescriptorSet the test writes, so no
 generated Python code is needed. Prints one JSON object with what it observed.
 """
@@ -42,6 +44,8 @@ SeriesRes = cls("thanos.SeriesResponse")
 Matcher = cls("thanos.LabelMatcher")
 NamesReq = cls("thanos.LabelNamesRequest")
 NamesRes = cls("thanos.LabelNamesResponse")
+ValuesReq = cls("thanos.LabelValuesRequest")
+ValuesRes = cls("thanos.LabelValuesResponse")
 
 target = f"127.0.0.1:{port}"
 out = {}
@@ -75,6 +79,21 @@ with grpc.insecure_channel(target) as ch:
         out["bad_regex"] = None
     except grpc.RpcError as e:
         out["bad_regex"] = [e.code().name, e.details()]
+
+    out["limited"] = []
+    values = unary(ch, "/thanos.Store/LabelValues", ValuesReq, ValuesRes)
+    for call in [
+        lambda: list(series(SeriesReq(min_time=0, max_time=10000,
+                                      matchers=[Matcher(type=2, name="__name__", value=".+")]),
+                            timeout=5)),
+        lambda: values(ValuesReq(label="job", start=0, end=10000,
+                                 matchers=[Matcher(name="__name__", value="up")]), timeout=5),
+    ]:
+        try:
+            call()
+            out["limited"].append(None)
+        except grpc.RpcError as e:
+            out["limited"].append([e.code().name, e.details()])
 
 # Many concurrent calls on one connection, then close, several times.
 names_total = 0

@@ -11,7 +11,8 @@ import {
 } from "../../../proto/gen/store/storepb/rpc_pb.ts";
 import { LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
 import { buildGoProgram } from "../testing_go.ts";
-import { start } from "./testing.ts";
+import { UNLIMITED } from "../../db/limits.ts";
+import { DATA, start } from "./testing.ts";
 
 const PROGRAM = new URL("../testdata/grpcgo_client.go", import.meta.url).pathname;
 // testdata/grpcgo_client.go with Thanos' snappy library (golang-github-klauspost-compress-dev).
@@ -23,10 +24,12 @@ const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "
 const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 
 Deno.test({
-  name: "grpc-go client: health, Info, snappy Series, InvalidArgument, 10x200 streams then close",
+  name: "grpc-go client: health, Info, snappy Series, InvalidArgument, ResourceExhausted, " +
+    "10x200 streams then close",
   ignore: client === null,
   async fn() {
-    const server = await start();
+    // The four series of m|up may be selected, not all five.
+    const server = await start(DATA, undefined, { ...UNLIMITED, maxSelectRows: 4 });
     try {
       const series = hex(toBinary(
         SeriesRequestSchema,
@@ -42,8 +45,16 @@ Deno.test({
           matchers: [{ type: LabelMatcher_Type.RE, name: "job", value: "(x" }],
         }),
       ));
+      const all = hex(toBinary(
+        SeriesRequestSchema,
+        create(SeriesRequestSchema, {
+          minTime: 0n,
+          maxTime: 10_000n,
+          matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: ".+" }],
+        }),
+      ));
       const out = await new Deno.Command(client!, {
-        args: [String(server.port), series, bad],
+        args: [String(server.port), series, bad, all],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -63,6 +74,10 @@ Deno.test({
       );
       assert.deepEqual(names, ["m,1,1,x,A", "m,1,x,A", "up,x,x,api,A", "up,x,web,A"]);
       assert.equal(r.bad_code, "InvalidArgument");
+      assert.deepEqual(r.limited, [
+        "ResourceExhausted",
+        "would use too many rows: select rows limit 4 exceeded (resource exhausted, needed 5)",
+      ]);
       // 4 series + 1 warning per call, 200 calls per round, 10 rounds.
       assert.equal(r.rounds_messages, 10 * 200 * 5);
       assert.equal(

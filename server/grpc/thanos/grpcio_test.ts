@@ -5,7 +5,8 @@ import { file_api_query_querypb_query } from "../../../proto/gen/api/query/query
 import { file_grpc_health_v1_health } from "../../../proto/gen/grpc/health/v1/health_pb.ts";
 import { file_info_infopb_rpc } from "../../../proto/gen/info/infopb/rpc_pb.ts";
 import { file_store_storepb_rpc } from "../../../proto/gen/store/storepb/rpc_pb.ts";
-import { start } from "./testing.ts";
+import { UNLIMITED } from "../../db/limits.ts";
+import { DATA, start } from "./testing.ts";
 
 const PYTHON = "/usr/bin/python3";
 const CLIENT = new URL("../testdata/grpcio_client.py", import.meta.url).pathname;
@@ -48,10 +49,15 @@ function descriptorSet(): Uint8Array {
 }
 
 Deno.test({
-  name: "grpcio (Python, C-core): health, Info presence, gzip Series, errors, 10x100 calls",
+  name: "grpcio (Python, C-core): health, Info, gzip Series, errors, row limits, 10x100 calls",
   ignore: !hasGrpcio(),
   async fn() {
-    const server = await start();
+    // Four series of m|up may be selected, not all five; one series' label values.
+    const server = await start(DATA, undefined, {
+      ...UNLIMITED,
+      maxSelectRows: 4,
+      maxLabelValuesRows: 1,
+    });
     const fds = await Deno.makeTempFile({ suffix: ".pb" });
     try {
       await Deno.writeFile(fds, descriptorSet());
@@ -87,6 +93,17 @@ Deno.test({
       assert.equal(hex.slice(8, 24), "3ff0000000000000", "1.0 as IEEE 754");
       assert.deepEqual(r.warnings, ["mem warning"]);
       assert.equal(r.bad_regex[0], "INVALID_ARGUMENT");
+      assert.deepEqual(r.limited, [
+        [
+          "RESOURCE_EXHAUSTED",
+          "would use too many rows: select rows limit 4 exceeded (resource exhausted, needed 5)",
+        ],
+        [
+          "RESOURCE_EXHAUSTED",
+          "would use too many rows: label values rows limit 1 exceeded " +
+          "(resource exhausted, needed 2)",
+        ],
+      ]);
       // 10 rounds x 100 calls; each answer holds 7 names: __name__ a b c instance job replica.
       assert.equal(r.names_total, 10 * 100 * 7);
       assert.equal(r.health_after, 1);

@@ -18,6 +18,7 @@ import type { Queryable, SeriesSet } from "../../../model/queryable.ts";
 import { ArraySampleIterator, type Series, ValueType } from "../../../model/series.ts";
 import type { QueryResult } from "../../../engine/value.ts";
 import type { QueryEngine } from "../../../engine/engine.ts";
+import { type QueryLimits, RequestQuotas, UNLIMITED } from "../../db/limits.ts";
 import { serveHttp2 } from "../http2/server.ts";
 import { HealthService } from "../health.ts";
 import { GrpcServer } from "../server.ts";
@@ -35,9 +36,16 @@ export interface MemSeries {
   histograms?: (FloatHistogram | undefined)[];
 }
 
-/** A small in-memory implementation of the engine's storage contract. */
+/**
+ * A small in-memory implementation of the engine's storage contract. Each call counts the series
+ * it covers against the row `limits`, with fresh quotas, as ParquetDB counts rows.
+ */
 export class MemQueryable implements Queryable {
-  constructor(readonly data: MemSeries[], readonly failWith?: Error) {}
+  constructor(
+    readonly data: MemSeries[],
+    readonly failWith?: Error,
+    readonly limits: QueryLimits = UNLIMITED,
+  ) {}
 
   #matching(matchers: readonly Matcher[], start: number, end: number): MemSeries[] {
     if (this.failWith) throw this.failWith;
@@ -49,6 +57,7 @@ export class MemQueryable implements Queryable {
   select(matchers: readonly Matcher[], hints: { start: number; end: number; limit?: number }) {
     let found = this.#matching(matchers, hints.start, hints.end);
     if (hints.limit) found = found.slice(0, hints.limit);
+    new RequestQuotas(this.limits).selectRows.reserve(found.length);
     const series: Series[] = found.map((s) => ({
       labels: s.labels,
       iterator: () => new ArraySampleIterator(s.ts, s.values, s.histograms),
@@ -58,7 +67,9 @@ export class MemQueryable implements Queryable {
 
   labelNames(matchers: readonly Matcher[], hints: { start: number; end: number }) {
     const names = new Set<string>();
-    for (const s of this.#matching(matchers, hints.start, hints.end)) {
+    const found = this.#matching(matchers, hints.start, hints.end);
+    new RequestQuotas(this.limits).labelNamesRows.reserve(found.length);
+    for (const s of found) {
       for (const l of s.labels) names.add(l.name);
     }
     return Promise.resolve({ values: [...names].sort(compareStrings), warnings: [] });
@@ -66,7 +77,9 @@ export class MemQueryable implements Queryable {
 
   labelValues(name: string, matchers: readonly Matcher[], hints: { start: number; end: number }) {
     const values = new Set<string>();
-    for (const s of this.#matching(matchers, hints.start, hints.end)) {
+    const found = this.#matching(matchers, hints.start, hints.end);
+    new RequestQuotas(this.limits).labelValuesRows.reserve(found.length);
+    for (const s of found) {
       const v = getLabel(s.labels, name);
       if (v !== "") values.add(v);
     }
@@ -178,11 +191,14 @@ export const engine: QueryEngine = {
   },
 };
 
-/** Starts the fixture server (optionally failing every storage call) and a grpc-js client. */
-export async function start(data = DATA, failWith?: Error) {
+/**
+ * Starts the fixture server (optionally failing every storage call, or those over row limits)
+ * and a grpc-js client.
+ */
+export async function start(data = DATA, failWith?: Error, limits?: QueryLimits) {
   const grpc = new GrpcServer();
   new HealthService().register(grpc);
-  const mem = new MemQueryable(data, failWith);
+  const mem = new MemQueryable(data, failWith, limits);
   registerInfoService(grpc, {
     externalLabels: EXTERNAL,
     supportsWithoutReplicaLabels: true,
