@@ -48,6 +48,15 @@ class GatedQueryable extends MemQueryable {
   }
 }
 
+/**
+ * Marks a call's promise handled, so that a call still in flight when a failed test closes the
+ * client does not surface as an uncaught rejection; the caller still awaits the promise itself.
+ */
+function tracked<T>(call: Promise<T>): Promise<T> {
+  call.catch(() => {});
+  return call;
+}
+
 async function start(admission: Admission) {
   const mem = new GatedQueryable(DATA);
   let open = () => {};
@@ -59,33 +68,34 @@ async function start(admission: Admission) {
   const client = new TestClient(`127.0.0.1:${server.addr.port}`);
   const calls = {
     series: () =>
-      client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
+      tracked(client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
         minTime: 0n,
         maxTime: 10_000n,
         matchers: [{ name: "__name__", value: "m" }],
-      }),
+      })),
     labelNames: () =>
-      client.unary(
+      tracked(client.unary(
         "/thanos.Store/LabelNames",
         LabelNamesRequestSchema,
         LabelNamesResponseSchema,
         { start: 0n, end: 10_000n },
-      ),
+      )),
     labelValues: () =>
-      client.unary(
+      tracked(client.unary(
         "/thanos.Store/LabelValues",
         LabelValuesRequestSchema,
         LabelValuesResponseSchema,
         { label: "a", start: 0n, end: 10_000n },
-      ),
+      )),
     query: () =>
-      client.stream("/thanos.Query/Query", QueryRequestSchema, QueryResponseSchema, {
+      tracked(client.stream("/thanos.Query/Query", QueryRequestSchema, QueryResponseSchema, {
         query: "m",
         timeSeconds: 2n,
-      }),
+      })),
   };
   return {
     mem,
+    admission,
     calls,
     open,
     async stop() {
@@ -95,7 +105,14 @@ async function start(admission: Admission) {
   };
 }
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits until `condition` holds (calls travel through HTTP/2, so give them time on a busy host). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 async function callError(p: Promise<unknown>): Promise<CallError> {
   try {
@@ -110,12 +127,11 @@ Deno.test("gRPC Series, LabelNames, LabelValues and Query wait for a place", asy
   const s = await start({ semaphore: new Semaphore(1), maxWaitMs: 10_000 });
   try {
     const holder = s.calls.series();
-    await tick();
-    assert.equal(s.mem.reads, 1);
+    await until(() => s.mem.reads === 1, "the first call reads");
     const names = s.calls.labelNames();
     const values = s.calls.labelValues();
     const query = s.calls.query();
-    await tick();
+    await until(() => s.admission.semaphore.waiting === 3, "three calls wait");
     assert.equal(s.mem.reads, 1, "the others wait for the one place");
     s.open();
     assert.equal((await holder).length, 3, "two series and a warning");
@@ -132,9 +148,9 @@ Deno.test("gRPC: a full queue is RESOURCE_EXHAUSTED at once", async () => {
   const s = await start({ semaphore: new Semaphore(1, 1), maxWaitMs: 10_000 });
   try {
     const holder = s.calls.labelNames();
-    await tick();
+    await until(() => s.mem.reads === 1, "the first call reads");
     const queued = s.calls.query();
-    await tick();
+    await until(() => s.admission.semaphore.waiting === 1, "a call waits");
     for (const call of [s.calls.series, s.calls.labelValues]) {
       const err = await callError(call());
       assert.deepEqual([err.code, err.details], [
@@ -154,7 +170,7 @@ Deno.test("gRPC: a call that waits past the bound is DEADLINE_EXCEEDED", async (
   const s = await start({ semaphore: new Semaphore(1), maxWaitMs: 50 });
   try {
     const holder = s.calls.series();
-    await tick();
+    await until(() => s.mem.reads === 1, "the first call reads");
     for (const call of [s.calls.labelNames, s.calls.query]) {
       const err = await callError(call());
       assert.deepEqual([err.code, err.details], [
