@@ -44,6 +44,7 @@ export {
 export { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
 export {
   CorruptLabelsFileError,
+  type DayLoadFailure,
   type DayRange,
   DEFAULT_PAGE_CACHE_BYTES,
   Syncer,
