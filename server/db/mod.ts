@@ -25,6 +25,7 @@
  */
 export { LoadedDay, type LoadedShard } from "./block.ts";
 export { ParquetDB, type ParquetDBOptions } from "./db.ts";
+export { countSamples, type SampleCounts, type ShardStats, shardStats } from "./day_stats.ts";
 export type { FilterStats } from "./filter.ts";
 export { type LabelFileStore, localLabelFileName, LocalLabelFileStore } from "./label_files.ts";
 export {
