@@ -11,6 +11,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { repeat } from "../convert/loop.ts";
 import { Engine } from "../engine/engine.ts";
+import { MAX_EXPRESSION_DEPTH } from "../engine/parser.ts";
 import { compareLabels, labelsFromRecord } from "../model/labels.ts";
 import { type Logger, rateLimitedWarn } from "../internal/log.ts";
 import { permissionDenial } from "../internal/permission.ts";
@@ -20,8 +21,11 @@ import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
 import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
-import { createPrometheusApi } from "../server/http/api.ts";
+import { createPrometheusApi, MAX_POINTS } from "../server/http/api.ts";
+import { createGatewayApi, type LimitInForce } from "../server/http/gateway_api.ts";
+import { combineHandlers } from "../server/http/routes.ts";
 import { type HttpServerOptions, startHttpServer } from "../server/http/server.ts";
+import { createUiHandler } from "../server/http/ui.ts";
 import { startInternalServer } from "../server/internal.ts";
 import {
   type BucketConfig,
@@ -32,7 +36,7 @@ import {
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { loadObjstore } from "./objstore.ts";
 import { listenOn } from "./common.ts";
-import type { ServeConfig } from "./serve_config.ts";
+import { SERVE_FLAGS, type ServeConfig } from "./serve_config.ts";
 import {
   bucketScopes,
   checkPermissions,
@@ -54,6 +58,9 @@ export const DEFAULT_SERVE_BUCKET = {
 const SERVE_CONFIG_HEADER =
   "# parquet-gateway serve has no Prometheus configuration. This is the object storage\n" +
   "# configuration in effect (defaults filled in, credentials redacted).\n";
+
+/** Samples one query may hold in memory at once (Prometheus' default). */
+const MAX_SAMPLES = 10_000_000;
 
 /** gRPC connection and handler errors are logged at most once per this interval, ms. */
 const GRPC_ERROR_LOG_INTERVAL_MS = 10_000;
@@ -225,7 +232,7 @@ async function serve(
       const engine = new Engine({
         lookbackDelta: config.query.lookback,
         timeout: config.query.engineTimeout,
-        maxSamples: 10_000_000,
+        maxSamples: MAX_SAMPLES,
         features: [],
       });
       const httpOptions: HttpServerOptions = {
@@ -252,6 +259,18 @@ async function serve(
           logger: logger.with({ component: "prometheus-api" }),
         }),
       };
+      // The same port serves the query UI and the gateway's own endpoints.
+      httpOptions.handler = combineHandlers(
+        createUiHandler(),
+        createGatewayApi({
+          discovery: discoverer,
+          sync,
+          keep,
+          bucket,
+          limits: limitsInForce(config),
+        }),
+        httpOptions.handler,
+      );
       const http = await listenOn(
         "http.prometheus.port",
         httpOptions.port,
@@ -342,6 +361,29 @@ async function serve(
     await internal.shutdown(config.http.internal.shutdownTimeout);
   }
   return 0;
+}
+
+/** The limits the status page lists: the flags that bound queries and requests, then fixed ones. */
+function limitsInForce(config: ServeConfig): LimitInForce[] {
+  const bounding = /^(query\.(timeout|engine\.timeout|limits\.)|http\.prometheus\.max-)/;
+  return [
+    ...SERVE_FLAGS.filter((f) => bounding.test(f.name)).map((f) => ({
+      name: `--${f.name}`,
+      value: config.flags[f.name] ?? "",
+      help: f.help,
+    })),
+    { name: "samples per query", value: String(MAX_SAMPLES), help: "Fixed, as in Prometheus." },
+    {
+      name: "points per series (query_range)",
+      value: String(MAX_POINTS),
+      help: "Fixed, as in Prometheus.",
+    },
+    {
+      name: "PromQL nesting depth",
+      value: String(MAX_EXPRESSION_DEPTH),
+      help: "Fixed; deeper expressions are a 400 parse error.",
+    },
+  ];
 }
 
 /** Resolves when `signal` aborts. */
