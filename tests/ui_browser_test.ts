@@ -168,6 +168,20 @@ Deno.test({
         assert.equal(params.get("g0.range_input"), "1h");
       });
 
+      await t.step("annotations are shown as Prometheus shows them", async () => {
+        await runQuery(page, "rate(ui_test_temp[5m])");
+        assert.match(await settled(page), /Result series: 4$/);
+        assert.deepEqual(
+          await page.evaluate(
+            "[...document.querySelectorAll('.alert.info')].map(e => e.textContent)",
+          ),
+          [
+            "PromQL info: metric might not be a counter, name does not end in " +
+            '_total/_sum/_count/_bucket: "ui_test_temp" (1:6)',
+          ],
+        );
+      });
+
       await t.step("errors of the API are shown", async () => {
         await runQuery(page, "rate(ui_test_requests_total)");
         const alert = await page.waitFor<string>(
