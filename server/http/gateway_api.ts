@@ -6,8 +6,10 @@
  * - `GET /api/v1/gateway/blocks`: every discovered stream (external labels) and day, with the
  *   day's `meta.pb` (time range, format version, shards, source blocks) and its sync state:
  *   `loaded` (then its shards' series, row groups, label columns and file sizes), `failed` (the
- *   reason of the last pass), `filtered` (left out by `--block.filter.type`) or `pending` (found
- *   after the last sync pass). Times are ms since the epoch, sizes bytes.
+ *   reason: the last sync pass could not load it, or discovery found its `meta.pb` invalid),
+ *   `filtered` (left out by `--block.filter.type`) or `pending` (found after the last sync
+ *   pass); a stream whose `stream.pb` is invalid is listed with the reason as its `error`. Times
+ *   are ms since the epoch, sizes bytes.
  * - `GET /api/v1/gateway/blocks/samples?stream=HASH&date=YYYY-MM-DD`: the chunk and sample counts
  *   of a loaded day, counted on request (a read of its chunks files; one count at a time, the
  *   result kept for as long as the day stays loaded).
@@ -17,7 +19,8 @@
  */
 import { Semaphore } from "../../internal/concurrency.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
-import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
+import { parseDay } from "../../storage/parquet/days.ts";
+import type { DiscoveredStream, SkippedByDiscovery } from "../../storage/parquet/discovery.ts";
 import type { LoadedDay } from "../db/block.ts";
 import { countSamples, type SampleCounts, shardStats } from "../db/day_stats.ts";
 import type { DayLoadFailure, DayRange } from "../db/syncer.ts";
@@ -37,9 +40,13 @@ export interface LimitInForce {
 
 /** Options of {@linkcode createGatewayApi}. */
 export interface GatewayApiOptions {
-  /** Discovery's streams and the time of its last good pass (a `ParquetDiscoverer`). */
+  /**
+   * Discovery's streams, what it left out and the time of its last good pass (a
+   * `ParquetDiscoverer`).
+   */
   discovery: {
     readonly streams: ReadonlyMap<bigint, DiscoveredStream>;
+    readonly skipped: readonly SkippedByDiscovery[];
     readonly lastSync: number;
   };
   /** The loaded days, the last pass's failures and its time (a `Syncer`). */
@@ -56,14 +63,14 @@ export interface GatewayApiOptions {
   limits: readonly LimitInForce[];
 }
 
-/** One day of the block listing. */
+/** One day of the block listing (a day with an invalid `meta.pb` has none of its fields). */
 interface DayEntry {
   date: string;
   minTime: number;
   maxTime: number;
-  version: number;
-  shards: number;
-  sourceBlocks: readonly string[];
+  version?: number;
+  shards?: number;
+  sourceBlocks?: readonly string[];
   state: "loaded" | "failed" | "filtered" | "pending";
   error?: string;
   corruptedLabelsFile?: boolean;
@@ -104,7 +111,10 @@ export function createGatewayApi(options: GatewayApiOptions): RoutedHandler {
     const loaded = new Map(options.sync.days.map((d) => [d.key, d]));
     const failures = options.sync.failures;
     const keep = options.keep ?? (() => true);
-    const streams = new Map<bigint, { externalLabels: Record<string, string>; days: DayEntry[] }>();
+    const streams = new Map<
+      bigint,
+      { externalLabels: Record<string, string>; days: DayEntry[]; error?: string }
+    >();
     const streamOf = (hash: bigint, externalLabels: Readonly<Record<string, string>>) => {
       let s = streams.get(hash);
       if (!s) streams.set(hash, s = { externalLabels: { ...externalLabels }, days: [] });
@@ -142,6 +152,25 @@ export function createGatewayApi(options: GatewayApiOptions): RoutedHandler {
         s.days.push(entry);
       }
     }
+    for (const skipped of options.discovery.skipped) {
+      const known = options.discovery.streams.get(skipped.hash)?.externalLabels ?? {};
+      const s = streamOf(skipped.hash, known);
+      const error = skipped.reason.startsWith(skipped.key)
+        ? skipped.reason
+        : `${skipped.key}: ${skipped.reason}`;
+      if (skipped.date === undefined) {
+        s.error = error;
+        continue;
+      }
+      const day = parseDay(skipped.date);
+      s.days.push({
+        date: skipped.date,
+        minTime: day.start,
+        maxTime: day.end,
+        state: "failed",
+        error,
+      });
+    }
     // Days that left discovery stay loaded until the next sync pass unloads them.
     for (const day of options.sync.days) {
       if (listed.has(day.key)) continue;
@@ -162,8 +191,11 @@ export function createGatewayApi(options: GatewayApiOptions): RoutedHandler {
       streams: [...streams].map(([hash, s]) => ({
         hash: hash.toString(),
         externalLabels: s.externalLabels,
+        ...(s.error ? { error: s.error } : {}),
         days: s.days.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
-      })).sort((a, b) => compareRecords(a.externalLabels, b.externalLabels)),
+      })).sort((a, b) =>
+        compareRecords(a.externalLabels, b.externalLabels) || (a.hash < b.hash ? -1 : 1)
+      ),
     };
   };
 

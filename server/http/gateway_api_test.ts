@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
-import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
+import { chunksFileKey, labelsFileKey, metaFileKey } from "../../storage/parquet/layout.ts";
+import { encodeStreamDescriptor } from "../../storage/parquet/meta.ts";
 import { L, type TestSeries, writeDay } from "../db/_fixture_testutil.ts";
 import { LocalLabelFileStore } from "../db/label_files.ts";
 import { Syncer } from "../db/syncer.ts";
@@ -41,6 +42,10 @@ Deno.test("gateway API: blocks with sync states, sample counts, limits", async (
       date: "2025-02-03",
       shards: [daySeries("2025-02-03", 60)],
     });
+    // Discovery leaves out a day with an invalid meta.pb and a stream with an invalid stream.pb.
+    await bucket.upload(metaFileKey(a, "2025-02-05"), new TextEncoder().encode("\xff\xff"));
+    await bucket.upload("123/stream.pb", encodeStreamDescriptor({ dc: "a" }));
+    await bucket.upload(metaFileKey(123n, "2025-02-01"), new Uint8Array());
     const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
     const filteredOut = Date.parse("2025-02-03T00:00:00Z");
     const keep = (d: { minT: number }) => d.minT !== filteredOut;
@@ -74,9 +79,16 @@ Deno.test("gateway API: blocks with sync states, sample counts, limits", async (
     assert.equal(body.status, "success");
     assert.equal(body.data.discoveredAt, discoverer.lastSync);
     assert.equal(body.data.syncedAt, syncer.lastSync);
-    const [sa, sb] = body.data.streams;
+    const [invalidStream, sa, sb] = body.data.streams;
+    assert.deepEqual([invalidStream.hash, invalidStream.externalLabels, invalidStream.days], [
+      "123",
+      {},
+      [],
+    ]);
+    assert.match(invalidStream.error, /^123\/stream\.pb: its labels hash to \d+, not 123$/);
     assert.deepEqual([sa.hash, sa.externalLabels], [String(a), { dc: "a" }]);
     assert.deepEqual([sb.hash, sb.externalLabels], [String(b), { dc: "b" }]);
+    assert.equal(sa.error, undefined);
     const loaded = sa.days[0];
     const start = Date.parse("2025-02-01T00:00:00Z");
     const labelsBytes = [
@@ -122,6 +134,12 @@ Deno.test("gateway API: blocks with sync states, sample counts, limits", async (
     assert.ok(failed.error.includes(chunksFileKey(a, "2025-02-02", 0)), failed.error);
     assert.equal(failed.corruptedLabelsFile, false);
     assert.equal(failed.series, undefined);
+    const invalid = sa.days[2];
+    assert.deepEqual(
+      [invalid.date, invalid.state, invalid.minTime, invalid.version],
+      ["2025-02-05", "failed", Date.parse("2025-02-05T00:00:00Z"), undefined],
+    );
+    assert.match(invalid.error, new RegExp(`^${a}/2025-02-05/meta\\.pb: invalid meta\\.pb`));
     assert.deepEqual(sb.days.map((d: { date: string; state: string }) => [d.date, d.state]), [
       ["2025-02-03", "filtered"],
       ["2025-02-04", "pending"],

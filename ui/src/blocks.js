@@ -118,7 +118,7 @@ function dayRows(stream, day) {
       { class: "time" },
       `${formatTime(day.minTime)} – ${formatTime(day.maxTime)}`,
     ),
-    h("td", { class: "num" }, `v${day.version}`),
+    h("td", { class: "num" }, day.version === undefined ? "" : `v${day.version}`),
     h("td", { class: "num" }, day.shards),
     h("td", { class: "num" }, formatCount(day.series)),
     samplesCell(stream, day),
@@ -126,8 +126,8 @@ function dayRows(stream, day) {
     h("td", { class: "num" }, formatBytes(day.chunksBytes)),
     h(
       "td",
-      { class: "num", title: day.sourceBlocks.join("\n") },
-      day.sourceBlocks.length,
+      { class: "num", title: day.sourceBlocks?.join("\n") },
+      day.sourceBlocks?.length ?? "",
     ),
   );
   const rows = [row];
@@ -168,7 +168,9 @@ function dayRows(stream, day) {
 function streamSection(stream) {
   const labels = Object.keys(stream.externalLabels).length
     ? formatSeries(stream.externalLabels)
-    : "no external labels";
+    : stream.hash === "0"
+    ? "no external labels"
+    : "external labels unknown";
   const days = stream.days;
   const counts = Object.entries(
     days.reduce((m, d) => ({ ...m, [d.state]: (m[d.state] ?? 0) + 1 }), {}),
@@ -182,6 +184,7 @@ function streamSection(stream) {
       h("code", {}, labels),
       h("small", {}, ` stream ${stream.hash}`),
     ),
+    stream.error ? h("div", { class: "alert error" }, `Stream left out: ${stream.error}`) : "",
     h(
       "p",
       { class: "meta" },
