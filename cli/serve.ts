@@ -12,6 +12,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { repeat } from "../convert/loop.ts";
 import { Semaphore } from "../internal/concurrency.ts";
 import { Engine } from "../engine/engine.ts";
+import { MAX_EXPRESSION_DEPTH } from "../engine/parser.ts";
 import { compareLabels, labelsFromRecord } from "../model/labels.ts";
 import { type Logger, rateLimitedWarn } from "../internal/log.ts";
 import { permissionDenial } from "../internal/permission.ts";
@@ -21,8 +22,11 @@ import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
 import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
-import { createPrometheusApi } from "../server/http/api.ts";
+import { createPrometheusApi, MAX_POINTS } from "../server/http/api.ts";
+import { createGatewayApi, type LimitInForce } from "../server/http/gateway_api.ts";
+import { combineHandlers } from "../server/http/routes.ts";
 import { type HttpServerOptions, startHttpServer } from "../server/http/server.ts";
+import { createUiHandler } from "../server/http/ui.ts";
 import { startInternalServer } from "../server/internal.ts";
 import {
   type BucketConfig,
@@ -33,7 +37,7 @@ import {
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { loadObjstore } from "./objstore.ts";
 import { listenOn } from "./common.ts";
-import type { ServeConfig } from "./serve_config.ts";
+import { SERVE_FLAGS, type ServeConfig } from "./serve_config.ts";
 import {
   bucketScopes,
   checkPermissions,
@@ -254,6 +258,18 @@ async function serve(
           logger: logger.with({ component: "prometheus-api" }),
         }),
       };
+      // The same port serves the query UI and the gateway's own endpoints.
+      httpOptions.handler = combineHandlers(
+        createUiHandler(),
+        createGatewayApi({
+          discovery: discoverer,
+          sync,
+          keep,
+          bucket,
+          limits: limitsInForce(config),
+        }),
+        httpOptions.handler,
+      );
       const http = await listenOn(
         "http.prometheus.port",
         httpOptions.port,
@@ -352,6 +368,29 @@ async function serve(
     await internal.shutdown(config.http.internal.shutdownTimeout);
   }
   return 0;
+}
+
+/** The limits the status page lists: the flags that bound queries and requests, then fixed ones. */
+function limitsInForce(config: ServeConfig): LimitInForce[] {
+  const bounding =
+    /^(query\.(timeout|engine\.timeout|max-samples|limits\.)|http\.prometheus\.max-)/;
+  return [
+    ...SERVE_FLAGS.filter((f) => bounding.test(f.name)).map((f) => ({
+      name: `--${f.name}`,
+      value: config.flags[f.name] ?? "",
+      help: f.help,
+    })),
+    {
+      name: "points per series (query_range)",
+      value: String(MAX_POINTS),
+      help: "Fixed, as in Prometheus.",
+    },
+    {
+      name: "PromQL nesting depth",
+      value: String(MAX_EXPRESSION_DEPTH),
+      help: "Fixed; deeper expressions are a 400 parse error.",
+    },
+  ];
 }
 
 /** Resolves when `signal` aborts. */

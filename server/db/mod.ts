@@ -25,6 +25,7 @@
  */
 export { LoadedDay, type LoadedShard } from "./block.ts";
 export { ParquetDB, type ParquetDBOptions } from "./db.ts";
+export { countSamples, type SampleCounts, type ShardStats, shardStats } from "./day_stats.ts";
 export type { FilterStats } from "./filter.ts";
 export { type LabelFileStore, localLabelFileName, LocalLabelFileStore } from "./label_files.ts";
 export {
@@ -44,6 +45,7 @@ export {
 export { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
 export {
   CorruptLabelsFileError,
+  type DayLoadFailure,
   type DayRange,
   DEFAULT_PAGE_CACHE_BYTES,
   Syncer,

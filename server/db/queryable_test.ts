@@ -448,6 +448,9 @@ Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped
     await syncer3.sync();
     assert.equal(syncer3.days.length, 2, "the corrupted day is skipped, the others load");
     assert.equal(syncer3.corruptedLabelFiles, 1);
+    const failure = syncer3.failures.get(`${us.hash}/2025-03-02`);
+    assert.equal(failure?.corruptedLabelsFile, true);
+    assert.match(failure.reason, /corrupted labels file/);
     const text = await registry.metrics();
     assert.match(text, /locate_sync_corrupted_label_parquet_files_total 1\n/);
     assert.match(text, /locate_sync_loaded_days 2\n/);
@@ -460,6 +463,7 @@ Deno.test("Syncer: corrupted labels file is deleted, counted and the day skipped
     // The next pass downloads a good copy and loads the day.
     await syncer3.sync();
     assert.equal(syncer3.days.length, 3);
+    assert.equal(syncer3.failures.size, 0);
     const db3 = new ParquetDB({ days: () => syncer3.days });
     await check(db3.queryable(), [eq("cluster", "us")], D1, END);
     await syncer3.close();

@@ -116,6 +116,16 @@ export class SyncError extends AggregateError {
   }
 }
 
+/** Why a day is not loaded: its last load failed. */
+export interface DayLoadFailure {
+  /** The error's message. */
+  readonly reason: string;
+  /** Whether the labels file was corrupted (deleted, to be downloaded again). */
+  readonly corruptedLabelsFile: boolean;
+  /** When the load failed, ms since the epoch. */
+  readonly at: number;
+}
+
 function sameMeta(a: BlockMeta, b: BlockMeta): boolean {
   return a.version === b.version && a.mint === b.mint && a.maxt === b.maxt &&
     a.shards === b.shards &&
@@ -132,6 +142,8 @@ export class Syncer {
   readonly #pages: LruPageCache | undefined;
   readonly #locate: LocateMetrics;
   #corrupted = 0;
+  #failures: ReadonlyMap<string, DayLoadFailure> = new Map();
+  #lastSync = 0;
   readonly #loadedGauge: Gauge;
 
   /** Creates a syncer; call {@linkcode sync} to load days. */
@@ -154,6 +166,19 @@ export class Syncer {
   /** Loaded days sorted by start time (then stream hash). */
   get days(): readonly LoadedDay[] {
     return this.#sorted;
+  }
+
+  /**
+   * The wanted days whose load failed in the last pass, by `H/D` key, for the block browser:
+   * the next pass tries them again.
+   */
+  get failures(): ReadonlyMap<string, DayLoadFailure> {
+    return this.#failures;
+  }
+
+  /** When the last pass ended, ms since the epoch; 0 before the first. */
+  get lastSync(): number {
+    return this.#lastSync;
   }
 
   /** Corrupted labels files this syncer has seen so far. */
@@ -193,11 +218,14 @@ export class Syncer {
     }
     const toLoad = [...wanted].filter(([key]) => !next.has(key));
     const failures = new Map<string, unknown>();
+    const failed = new Map<string, DayLoadFailure>();
     await forEachConcurrently(toLoad, this.#opts.concurrency ?? 1, async ([key, w]) => {
       try {
         next.set(key, await this.#load(w.stream, w.date, w.meta, signal));
       } catch (err) {
-        if (err instanceof CorruptLabelsFileError) {
+        const corruptedLabelsFile = err instanceof CorruptLabelsFileError;
+        failed.set(key, { reason: errorMessage(err), corruptedLabelsFile, at: Date.now() });
+        if (corruptedLabelsFile) {
           this.#corrupted++;
           this.#locate.corruptedLabelFiles.inc();
           this.#opts.logger.warn("skipping day with a corrupted labels file", { day: key, err });
@@ -207,6 +235,8 @@ export class Syncer {
       }
     });
     this.#days = next;
+    this.#failures = failed;
+    this.#lastSync = Date.now();
     this.#sorted = [...next.values()].sort((a, b) =>
       a.mint - b.mint || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
     );
@@ -319,6 +349,10 @@ export class Syncer {
       throw new CorruptLabelsFileError(labelsKey, (err as Error).message, { cause: err });
     }
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Exposes the page cache's counters, read at scrape time. */

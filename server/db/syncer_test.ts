@@ -126,6 +126,18 @@ Deno.test("Syncer: a day with a missing shard file fails the pass, the others st
       return true;
     });
     assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01"]);
+    // The failure is kept with its reason until a pass loads the day.
+    const key = chunksFileKey(hash, "2025-02-02", 0);
+    const failure = syncer.failures.get(`${hash}/2025-02-02`);
+    assert.ok(failure, "the failed day is listed");
+    assert.equal(failure.corruptedLabelsFile, false);
+    assert.ok(failure.reason.includes(key), failure.reason);
+    assert.deepEqual([...syncer.failures.keys()], [`${hash}/2025-02-02`]);
+    assert.ok(syncer.lastSync > 0);
+    await writeDay(bucket, { ext: { a: "1" }, date: "2025-02-02", shards: [series()] });
+    await syncer.sync();
+    assert.deepEqual(syncer.days.map((d) => d.date), ["2025-02-01", "2025-02-02"]);
+    assert.equal(syncer.failures.size, 0);
     await syncer.close();
     assert.deepEqual(syncer.days, []);
   });

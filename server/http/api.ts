@@ -87,7 +87,7 @@ const LABEL_VALUES_ROUTE = "/api/v1/label/:name/values";
 const utf8 = new TextEncoder();
 
 /** The most points a range query may return per series. */
-const MAX_POINTS = 11_000;
+export const MAX_POINTS = 11_000;
 const MAX_ANNOTATIONS = 10;
 
 interface ApiSuccess {

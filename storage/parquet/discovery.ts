@@ -47,6 +47,18 @@ export interface DiscoveredStream {
   readonly days: ReadonlyMap<string, DiscoveredDay>;
 }
 
+/** A stream or day the last pass left out because its metadata file is invalid. */
+export interface SkippedByDiscovery {
+  /** The stream hash. */
+  readonly hash: bigint;
+  /** The day (`YYYY-MM-DD`) for a bad `meta.pb`; absent for a bad `stream.pb`. */
+  readonly date?: string;
+  /** The object that is invalid. */
+  readonly key: string;
+  /** What is wrong with it. */
+  readonly reason: string;
+}
+
 /** Options of {@linkcode ParquetDiscoverer}. */
 export interface ParquetDiscoveryOptions {
   /** Metadata reads in parallel. */
@@ -65,6 +77,7 @@ export class ParquetDiscoverer {
   #metaCache = new Map<string, BlockMeta>();
   #streamCache = new Map<bigint, Record<string, string>>();
   #lastSync = 0;
+  #skipped: readonly SkippedByDiscovery[] = [];
   readonly #metrics: LocateMetrics;
 
   /** Creates a discoverer over `bucket`. */
@@ -77,6 +90,11 @@ export class ParquetDiscoverer {
   /** Streams found by the last successful pass, by hash. */
   get streams(): ReadonlyMap<bigint, DiscoveredStream> {
     return this.#streams;
+  }
+
+  /** Streams and days the last successful pass left out, with the reasons. */
+  get skipped(): readonly SkippedByDiscovery[] {
+    return this.#skipped;
   }
 
   /** Time (ms) of the last successful pass; 0 before the first. */
@@ -113,6 +131,7 @@ export class ParquetDiscoverer {
     }
 
     const labels = new Map<bigint, Record<string, string>>([[0n, {}]]);
+    const skipped: SkippedByDiscovery[] = [];
     const hashes = [...files.keys()].filter((h) => h !== 0n && streamFiles.has(h));
     await forEachConcurrently(hashes, this.#opts.concurrency, async (hash) => {
       const cached = this.#streamCache.get(hash);
@@ -129,6 +148,7 @@ export class ParquetDiscoverer {
         if (actual !== hash) throw new Error(`its labels hash to ${actual}, not ${hash}`);
         labels.set(hash, ext);
       } catch (err) {
+        skipped.push({ hash, key, reason: (err as Error).message });
         this.#opts.logger.warn("skipping Parquet stream with a bad stream.pb", { key, err });
       }
     });
@@ -152,6 +172,7 @@ export class ParquetDiscoverer {
       try {
         metas.set(key, decodeBlockMeta(data, key));
       } catch (err) {
+        skipped.push({ hash, date, key, reason: (err as Error).message });
         this.#opts.logger.warn("skipping Parquet day with a bad meta.pb", { key, err });
       }
     });
@@ -168,6 +189,7 @@ export class ParquetDiscoverer {
       if (days.size > 0) streams.set(hash, { hash, externalLabels: ext, days });
     }
     this.#streams = streams;
+    this.#skipped = skipped.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.#metaCache = metas;
     this.#streamCache = new Map([...labels].filter(([h]) => h !== 0n));
     this.#lastSync = Date.now();

@@ -65,11 +65,19 @@ Deno.test("discovery finds committed days of every stream and skips the rest", a
     );
     assert.ok(logs.some((l) => l.includes("12345/stream.pb") && l.includes("hash")));
     assert.ok(logs.some((l) => l.includes(`${ha}/2025-01-14/meta.pb`)));
+    assert.deepEqual(
+      discoverer.skipped.map((s) => [s.hash, s.date, s.key]),
+      [[12345n, undefined, "12345/stream.pb"], [ha, "2025-01-14", `${ha}/2025-01-14/meta.pb`]]
+        .sort((a, b) => (String(a[2]) < String(b[2]) ? -1 : 1)),
+    );
+    assert.match(discoverer.skipped.find((s) => s.date)!.reason, /invalid meta\.pb/);
 
     // A later pass sees a newly committed day and forgets a deleted one.
     await bucket.upload(`${ha}/2025-01-12/meta.pb`, meta("2025-01-12"));
     await bucket.delete(`2025-01-09/meta.pb`);
+    await bucket.delete(`${ha}/2025-01-14/meta.pb`);
     await discoverer.discover();
+    assert.deepEqual(discoverer.skipped.map((s) => s.key), ["12345/stream.pb"]);
     assert.deepEqual([...discoverer.streams.keys()], [ha]);
     assert.deepEqual([...discoverer.streams.get(ha)!.days.keys()], [
       "2025-01-10",
