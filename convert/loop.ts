@@ -2,7 +2,9 @@
  * The `convert` process (gateway.md 3.1): discovery of both buckets, planning, converting what is
  * due, the backlog gauge and retention, either as a loop every `--convert.run-interval` (with
  * retries every `--convert.retry-interval` inside a run of at most `--convert.run-timeout`) or
- * once for scripts (`--convert.once`), or as a plan print-out (`--convert.dry-run`).
+ * once for scripts (`--convert.once`), or as a plan print-out (`--convert.dry-run`). A converter
+ * given a part of the plan (`--convert.shard`) plans, converts and applies retention to the days
+ * of that part only.
  *
  * The conversion of one day is a parameter ({@linkcode ConvertStep}), so this file knows nothing
  * of TSDB or Parquet encoding.
@@ -19,6 +21,7 @@ import type { RunPosition } from "./progress.ts";
 import { NoSeriesError } from "./convert.ts";
 import { DAY_MS } from "../storage/parquet/days.ts";
 import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
+import { ownsDay, type PlanShard } from "./shard.ts";
 import type { DiscoveredBlock, TsdbDiscoverer } from "./tsdb_discovery.ts";
 
 /** What converting one day reports. */
@@ -52,6 +55,11 @@ export interface ConvertRunnerOptions {
   maxPlanDays: number;
   /** Retention in days (0 disables). */
   retentionDays: number;
+  /**
+   * The part of the plan this converter takes (`--convert.shard`), default all. Stream keys must
+   * be the decimal external-labels hashes, as retention knows days by hash.
+   */
+  shard?: PlanShard;
   /** Where metrics go. */
   registry: Registry;
   /** Logger. */
@@ -136,7 +144,12 @@ export class ConvertRunner {
     let steps = planConversion(
       this.#o.tsdbDiscoverer.streams(),
       this.#o.parquetDiscoverer.convertedDays(),
-      { now, gracePeriod: this.#o.gracePeriodMs, maxDays: this.#o.maxPlanDays },
+      {
+        now,
+        gracePeriod: this.#o.gracePeriodMs,
+        maxDays: this.#o.maxPlanDays,
+        shard: this.#o.shard,
+      },
     );
     // Days past retention would only be marked and deleted again (the Go converter redoes them).
     if (this.#o.retentionDays > 0) {
@@ -233,6 +246,8 @@ export class ConvertRunner {
    */
   async applyRetention(signal?: AbortSignal): Promise<void> {
     if (this.#o.retentionDays <= 0) return;
+    const shard = this.#o.shard;
+    const owns = (hash: bigint, date: string) => !shard || ownsDay(shard, hash.toString(), date);
     await this.#o.parquetDiscoverer.discover(signal);
     const sync = this.#o.parquetDiscoverer.lastSync;
     if (sync > this.#lastRetentionSync) {
@@ -244,9 +259,10 @@ export class ConvertRunner {
         this.#now(),
         this.#o.logger,
         signal,
+        owns,
       );
     }
-    await deleteMarkedDays(this.#o.parquet, this.#now(), this.#o.logger, undefined, signal);
+    await deleteMarkedDays(this.#o.parquet, this.#now(), this.#o.logger, undefined, signal, owns);
   }
 }
 

@@ -10,6 +10,7 @@ import { BlockCache } from "./block_cache.ts";
 import { BlockSource } from "./block_source.ts";
 import { convertDay } from "./convert.ts";
 import { ConvertRunner, type ConvertStep, repeat } from "./loop.ts";
+import { ownsDay, type PlanShard } from "./shard.ts";
 import { TsdbDiscoverer } from "./tsdb_discovery.ts";
 
 const FIXTURE = new URL("../storage/tsdb/testdata/blocks/", import.meta.url).pathname;
@@ -33,7 +34,7 @@ async function tsdbBucket(
   }
 }
 
-function runner(root: string, retentionDays = 0, step?: ConvertStep) {
+function runner(root: string, retentionDays = 0, step?: ConvertStep, shard?: PlanShard) {
   const tsdb = new FilesystemBucket(`${root}/tsdb`), parquet = new FilesystemBucket(`${root}/pq`);
   const blocks = new BlockCache(tsdb, {
     // A temp dir that does not exist yet is created.
@@ -71,6 +72,7 @@ function runner(root: string, retentionDays = 0, step?: ConvertStep) {
     gracePeriodMs: 0,
     maxPlanDays: 10,
     retentionDays,
+    shard,
     registry: new Registry(),
     logger: NOP_LOGGER,
     now: () => NOW,
@@ -147,6 +149,60 @@ Deno.test("days past retention are not planned", async () => {
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a converter with a part of the plan marks only its own days for deletion", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pq-loop-test-" });
+  await tsdbBucket(`${root}/tsdb`, (ulid, meta) => {
+    if (ulid === "01M88N5DB4F62E1YJ3Z2G3ZSB2") {
+      meta.minTime = Date.UTC(2023, 10, 15);
+      meta.maxTime = Date.UTC(2023, 10, 16);
+    }
+  });
+  const hash = externalLabelsHash(EXT);
+  const whole = runner(root);
+  try {
+    const summary = await whole.r.runOnce(new AbortController().signal);
+    assert.deepEqual(summary.converted, [`${hash}/2023-11-15`, `${hash}/2023-11-14`]);
+  } finally {
+    await whole.close();
+  }
+  const marked = async () => {
+    const out = [];
+    for (const d of ["2023-11-14", "2023-11-15"]) {
+      if (await exists(`${root}/pq/${hash}/${d}/deletion-marker.pb`)) out.push(d);
+    }
+    return out;
+  };
+  try {
+    // Of three parts, the 14th falls in part 0, the 15th in part 1, neither in part 2.
+    const part = (index: number) => ({ index, count: 3 });
+    assert.ok(ownsDay(part(0), hash.toString(), "2023-11-14"));
+    assert.ok(ownsDay(part(1), hash.toString(), "2023-11-15"));
+    const expected = [[], ["2023-11-14"], ["2023-11-14", "2023-11-15"]];
+    for (const [i, index] of [2, 0, 1].entries()) {
+      // A retention of one day: both days are expired.
+      const { r, close } = runner(root, 1, undefined, part(index));
+      try {
+        await r.applyRetention();
+      } finally {
+        await close();
+      }
+      assert.deepEqual(await marked(), expected[i], `after part ${index}`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
 
 Deno.test("repeat: failures are logged and retried, a refused permission ends the loop", async () => {
   const lines: string[] = [];

@@ -1,7 +1,8 @@
 /**
  * TSDB blocks to gateway Parquet days: UTC day arithmetic, planning, the day conversion over any
  * {@linkcode SeriesSource} (a TSDB {@linkcode BlockSource}, or in-memory series), TSDB discovery,
- * the block cache, the conversion runner and loop, progress reporting and retention.
+ * the block cache, the conversion runner and loop, splitting the plan among converters, progress
+ * reporting and retention.
  *
  * @example
  * ```ts ignore
@@ -59,4 +60,10 @@ export {
   type ProgressOptions,
   type RunPosition,
 } from "./progress.ts";
-export { DELETE_CONSISTENCY_DELAY_MS, deleteMarkedDays, markExpiredDays } from "./retention.ts";
+export {
+  type DaySelector,
+  DELETE_CONSISTENCY_DELAY_MS,
+  deleteMarkedDays,
+  markExpiredDays,
+} from "./retention.ts";
+export { formatPlanShard, ownsDay, parsePlanShard, type PlanShard, shardOfDay } from "./shard.ts";

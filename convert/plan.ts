@@ -5,6 +5,7 @@
  * @module
  */
 import { type Day, daysInRange } from "../storage/parquet/days.ts";
+import { ownsDay, type PlanShard } from "./shard.ts";
 
 /** What planning needs to know of a TSDB block. */
 export interface SourceBlock {
@@ -46,6 +47,8 @@ export interface PlanOptions {
   gracePeriod: number;
   /** Soft limit of days per stream (see {@linkcode planConversion}). */
   maxDays: number;
+  /** Only days of this part of the plan (`--convert.shard`); default the whole plan. */
+  shard?: PlanShard;
 }
 
 /**
@@ -55,6 +58,8 @@ export interface PlanOptions {
  * - a stream's most recent candidate is dropped unless its blocks cover the whole day (some block
  *   starts at or before midnight and some ends at or after the next); older partial days are
  *   converted anyway, since no more data will arrive for them;
+ * - with `shard`, only the days it owns are kept (after the rule above, which is about the
+ *   stream's data, not about who converts it);
  * - of each stream, the first `maxDays` steps are kept, then further steps as long as they need
  *   no block beyond those already planned (their downloads are shared). The limit is per stream,
  *   as in the Go gateway, so every stream advances in each run;
@@ -85,7 +90,11 @@ export function planConversion<B extends SourceBlock>(
         sources.some((b) => b.maxTime >= day.end);
       if (!covered) candidates.shift();
     }
-    const streamSteps = candidates.map(({ day, sources }) => ({
+    const shard = options.shard;
+    const owned = shard
+      ? candidates.filter(({ day }) => ownsDay(shard, stream.key, day.date))
+      : candidates;
+    const streamSteps = owned.map(({ day, sources }) => ({
       streamKey: stream.key,
       externalLabels: stream.externalLabels,
       day,

@@ -128,3 +128,34 @@ Deno.test("plan: maxDays counts per stream, so every stream advances in a run", 
     "2/2026-01-11:b1",
   ]);
 });
+
+Deno.test("plan: shards split the days of the whole plan, each limited by maxDays on its own", () => {
+  const daily = (prefix: string, days: number[]) =>
+    days.map((d) => block(`${prefix}${d}`, D0 + d * DAY_MS, D0 + (d + 1) * DAY_MS));
+  // Day 7 of each stream is only half covered and the most recent: no shard may plan it.
+  const streams = ["11", "22", "33"].map((key) => ({
+    key,
+    externalLabels: { s: key },
+    blocks: [
+      ...daily(key, [0, 1, 2, 3, 4, 5, 6]),
+      block(`${key}p`, D0 + 7 * DAY_MS, D0 + 7.5 * DAY_MS),
+    ],
+  }));
+  const names = (shard?: { index: number; count: number }, maxDays = 100) =>
+    planConversion(streams, new Set(), { now: NOW, gracePeriod: 48 * H, maxDays, shard })
+      .map((s) => `${s.streamKey}/${s.day.date}`);
+  const whole = names();
+  assert.equal(whole.length, 21);
+  const parts = [0, 1, 2].map((index) => names({ index, count: 3 }));
+  assert.deepEqual(parts.flat().sort(), [...whole].sort());
+  for (const part of parts) assert.ok(part.length > 0 && part.length < 21, `${part}`);
+  assert.deepEqual(names({ index: 0, count: 1 }), whole);
+  // maxDays counts the shard's own days of each stream: each shard advances every stream.
+  for (const [index, part] of parts.entries()) {
+    const limited = names({ index, count: 3 }, 1);
+    for (const key of ["11", "22", "33"]) {
+      const mine = part.filter((s) => s.startsWith(`${key}/`));
+      assert.deepEqual(limited.filter((s) => s.startsWith(`${key}/`)), mine.slice(0, 1));
+    }
+  }
+});

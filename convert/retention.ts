@@ -9,6 +9,9 @@
  *    files, then the marker. Unlike the Go gateway this also finds `D/meta.pb` of the stream
  *    without external labels.
  *
+ * Converters that split the plan (`--convert.shard`) each apply retention to their own days only,
+ * so that no two of them mark or delete the same day.
+ *
  * @module
  */
 import { DAY_MS } from "../storage/parquet/days.ts";
@@ -27,7 +30,13 @@ import { encodeDeletionMark, RETENTION_REASON } from "../storage/parquet/meta.ts
 /** How long a marker waits before the day's files are deleted (readers may still use them). */
 export const DELETE_CONSISTENCY_DELAY_MS = 12 * 3600_000;
 
-/** Marks every discovered day older than the retention; returns the marked `H/D` keys. */
+/** Selects the days of stream `hash` that a converter looks after, by date (`YYYY-MM-DD`). */
+export type DaySelector = (hash: bigint, date: string) => boolean;
+
+/**
+ * Marks every discovered day older than the retention (of those `owns` selects, by default all);
+ * returns the marked `H/D` keys.
+ */
 export async function markExpiredDays(
   bucket: Bucket,
   streams: Iterable<DiscoveredStream>,
@@ -35,12 +44,13 @@ export async function markExpiredDays(
   now: number,
   logger: Logger,
   signal?: AbortSignal,
+  owns: DaySelector = () => true,
 ): Promise<string[]> {
   const cutoff = now - retentionDays * DAY_MS;
   const marked: string[] = [];
   for (const stream of streams) {
     for (const [date, { day }] of stream.days) {
-      if (day.start >= cutoff) continue;
+      if (day.start >= cutoff || !owns(stream.hash, date)) continue;
       await bucket.upload(
         deletionMarkerKey(stream.hash, date),
         encodeDeletionMark(RETENTION_REASON),
@@ -62,18 +72,24 @@ async function deleteIfPresent(bucket: Bucket, key: string, signal?: AbortSignal
   }
 }
 
-/** Deletes the days whose markers are older than `delayMs`; returns the deleted `H/D` keys. */
+/**
+ * Deletes the days whose markers are older than `delayMs` (of those `owns` selects, by default
+ * all); returns the deleted `H/D` keys.
+ */
 export async function deleteMarkedDays(
   bucket: Bucket,
   now: number,
   logger: Logger,
   delayMs = DELETE_CONSISTENCY_DELAY_MS,
   signal?: AbortSignal,
+  owns: DaySelector = () => true,
 ): Promise<string[]> {
   const markers: string[] = [];
   for await (const key of bucket.list("", { recursive: true }, signal)) {
     const parsed = parseBlockKey(key);
-    if (parsed?.file === DELETION_MARKER_FILE) markers.push(key);
+    if (parsed?.file === DELETION_MARKER_FILE && owns(parsed.hash, parsed.day.date)) {
+      markers.push(key);
+    }
   }
   const deleted: string[] = [];
   for (const marker of markers) {

@@ -6,6 +6,7 @@ import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { encodeBlockMeta, encodeStreamDescriptor } from "../storage/parquet/meta.ts";
 import { deleteMarkedDays, markExpiredDays } from "./retention.ts";
+import { ownsDay } from "./shard.ts";
 
 const DAY = 86_400_000;
 const H = 3_600_000;
@@ -65,6 +66,58 @@ Deno.test("retention marks old days, hides them, and deletes them after the dela
         `${h}/stream.pb`,
       ].sort(),
     );
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("retention with shards: each converter marks and deletes only its own days", async () => {
+  const dir = await Deno.makeTempDir();
+  const bucket = new FilesystemBucket(dir);
+  try {
+    const ext = { cluster: "a" };
+    const h = externalLabelsHash(ext);
+    await bucket.upload(`${h}/stream.pb`, encodeStreamDescriptor(ext));
+    const dates = ["2025-01-01", "2025-01-02", "2025-01-03", "2025-01-04", "2025-01-05"];
+    for (const d of dates) await writeDay(bucket, h, d);
+    const now = Date.UTC(2025, 0, 20);
+    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger });
+    await discoverer.discover();
+    const shards = [0, 1].map((index) => ({ index, count: 2 }));
+    const owns = (s: { index: number; count: number }) => (hash: bigint, date: string) =>
+      ownsDay(s, hash.toString(), date);
+
+    const marked = [];
+    for (const s of shards) {
+      const mine = await markExpiredDays(
+        bucket,
+        discoverer.streams.values(),
+        5,
+        now,
+        logger,
+        undefined,
+        owns(s),
+      );
+      for (const key of mine) assert.ok(ownsDay(s, String(h), key.split("/")[1]), key);
+      marked.push(mine);
+    }
+    assert.ok(marked[0].length > 0 && marked[1].length > 0, "both shards own some of the days");
+    assert.deepEqual(marked.flat().sort(), dates.map((d) => `${h}/${d}`));
+
+    const later = Date.now() + 12 * H + 1000;
+    const deleted = await deleteMarkedDays(
+      bucket,
+      later,
+      logger,
+      undefined,
+      undefined,
+      owns(shards[0]),
+    );
+    assert.deepEqual(deleted.sort(), marked[0].sort());
+    const left = await listAll(bucket, "", { recursive: true });
+    for (const key of marked[1]) assert.ok(left.includes(`${key}/meta.pb`), key);
+    for (const key of marked[0]) assert.ok(!left.some((k) => k.startsWith(`${key}/`)), key);
   } finally {
     await bucket.close();
     await Deno.remove(dir, { recursive: true });
