@@ -79,6 +79,7 @@ Deno.test("convert defaults are the Go gateway's", () => {
     recompress: true,
     gracePeriod: 48 * H,
     maxPlanDays: 2,
+    shard: { index: 0, count: 1 },
     rowGroupSize: 1_000_000,
     rowGroupCount: 6,
     sortingLabels: ["__name__"],
@@ -152,6 +153,7 @@ Deno.test("convert flags are parsed into the config", () => {
     "--no-convert.recompress",
     "--convert.once",
     "--convert.rowgroup.size=250",
+    "--convert.shard=2/3",
     '--tsdb.discovery.select-external-labels={cluster="a"}',
   ]);
   assert.equal(c.tsdbObjstore.inline, "type: FILESYSTEM");
@@ -160,6 +162,7 @@ Deno.test("convert flags are parsed into the config", () => {
   assert.equal(c.convert.recompress, false);
   assert.equal(c.convert.once, true);
   assert.equal(c.convert.rowGroupSize, 250);
+  assert.deepEqual(c.convert.shard, { index: 2, count: 3 });
   assert.deepEqual(c.tsdbDiscovery.selectExternalLabels, ['{cluster="a"}']);
 });
 
@@ -227,6 +230,8 @@ Deno.test("cross-flag validation names the flags", () => {
     [() => parseServeConfig(["--block.syncer.concurrency=0"]), /at least 1/],
     [() => parseConvertConfig(["--convert.retention-days=40000"]), /at most 36500/],
     [() => parseConvertConfig(["--convert.rowgroup.count=0"]), /--convert\.rowgroup\.count/],
+    [() => parseConvertConfig(["--convert.shard=3/3"]), /^--convert\.shard: shard 3 of 3 does/],
+    [() => parseConvertConfig(["--convert.shard=1"]), /^--convert\.shard: "1" is not of the/],
     [
       () => parseConvertConfig(["--tsdb.discovery.select-external-labels=cluster"]),
       /not a selector/,

@@ -13,6 +13,7 @@ import { BlockSource } from "../convert/block_source.ts";
 import { convertDay } from "../convert/convert.ts";
 import { ConvertRunner, repeat } from "../convert/loop.ts";
 import { ConversionProgress } from "../convert/progress.ts";
+import { formatPlanShard } from "../convert/shard.ts";
 import { TsdbDiscoverer } from "../convert/tsdb_discovery.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
@@ -164,11 +165,15 @@ async function convert(
         },
         gracePeriodMs: c.gracePeriod,
         maxPlanDays: c.maxPlanDays,
+        shard: c.shard,
         retentionDays: c.retentionDays,
         registry,
         logger: logger.with({ component: "converter" }),
       });
 
+      if (c.shard.count > 1) {
+        logger.info("converting one part of the plan", { shard: formatPlanShard(c.shard) });
+      }
       if (c.dryRun) {
         printOut(ConvertRunner.describePlan(await runner.plan(signal)));
         return 0;

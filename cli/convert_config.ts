@@ -3,7 +3,8 @@
  * objstore flags named `--tsdb.objstore.config(-file)` / `--parquet.objstore.config(-file)` and
  * accepted under the Go spellings `--tsdb.objstore-config(-file)` /
  * `--parquet.objstore-config(-file)` too, plus
- * `--convert.once` and `--convert.dry-run` for scripting) and its typed, immutable config.
+ * `--convert.once` and `--convert.dry-run` for scripting, and `--convert.shard` to split the plan
+ * among several converters) and its typed, immutable config.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
 } from "./common.ts";
 import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
 import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
+import { parsePlanShard, type PlanShard } from "../convert/shard.ts";
 
 /** Every flag of `convert`. */
 export const CONVERT_FLAGS: readonly FlagDef[] = [
@@ -122,6 +124,14 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     help: "Soft limit of days to plan per stream and run (more when they reuse planned blocks).",
   },
   {
+    name: "convert.shard",
+    kind: "string",
+    placeholder: "I/N",
+    default: "0/1",
+    help: "Convert only the days of part I (0 to N-1) of N of the plan, split by stream and day; " +
+      "every converter of a bucket must use the same N.",
+  },
+  {
     name: "convert.rowgroup.size",
     kind: "int",
     default: "1_000_000",
@@ -205,6 +215,8 @@ export interface ConvertConfig {
     readonly recompress: boolean;
     readonly gracePeriod: number;
     readonly maxPlanDays: number;
+    /** The part of the plan to convert (`--convert.shard`); `0/1` is all of it. */
+    readonly shard: PlanShard;
     readonly rowGroupSize: number;
     readonly rowGroupCount: number;
     readonly sortingLabels: readonly string[];
@@ -243,6 +255,12 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       );
     }
   }
+  let shard: PlanShard;
+  try {
+    shard = parsePlanShard(v["convert.shard"] as string);
+  } catch (err) {
+    throw new UsageError(`--convert.shard: ${(err as Error).message}`);
+  }
   return deepFreeze({
     tsdbObjstore: objstoreSource(parsed, "tsdb.objstore.config"),
     parquetObjstore: objstoreSource(parsed, "parquet.objstore.config"),
@@ -265,6 +283,7 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       recompress: v["convert.recompress"] as boolean,
       gracePeriod: num("convert.grace-period"),
       maxPlanDays: atLeast(v, "convert.max-plan-days", 1),
+      shard,
       rowGroupSize: atLeast(v, "convert.rowgroup.size", 1),
       rowGroupCount: atLeast(v, "convert.rowgroup.count", 1),
       sortingLabels: v["convert.sorting.label"] as string[],
