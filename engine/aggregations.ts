@@ -10,7 +10,7 @@ import type { AggregateExpr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { HistogramAggregator } from "./histogram_ops.ts";
-import type { Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
@@ -33,7 +33,7 @@ export function groupingLabels(
 }
 
 /** Evaluates an aggregation over all steps. */
-export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<StepValue> {
+export async function evalAggregate(ev: StepEvaluator, e: AggregateExpr): Promise<StepValue> {
   const grouping = [...e.grouping].sort();
   if (e.op === "count_values") return await countValues(ev, e, grouping);
   let param: Float64Array | undefined;
@@ -66,7 +66,7 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<St
 }
 
 function foldGroups(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: AggregateExpr,
   input: StepSeries[],
   groupOf: Int32Array,
@@ -292,7 +292,7 @@ function foldGroups(
 const MAX_INT64 = 9223372036854775807;
 
 function selectK(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: AggregateExpr,
   input: StepSeries[],
   groupOf: Int32Array,
@@ -425,7 +425,7 @@ function selectTop(
 }
 
 async function countValues(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: AggregateExpr,
   grouping: string[],
 ): Promise<StepValue> {

@@ -18,11 +18,13 @@ import { QueryError } from "./errors.ts";
 import { compareLabels } from "../model/labels.ts";
 import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "../model/queryable.ts";
-import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
+import { Evaluator } from "./evaluator.ts";
+import type { QueryContext } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { prepareExpr } from "./prepare.ts";
 import { planSelects } from "./prefetch.ts";
 import { HistogramError } from "./histogram_ops.ts";
-import { ABSENT, FLOAT, type StepSeries, type StepValue } from "./step_vector.ts";
+import { ABSENT, FLOAT, mergeSameLabels, type StepSeries, type StepValue } from "./step_vector.ts";
 import type { MatrixSeries, QueryResult, Sample, Value } from "./value.ts";
 
 /** Engine settings. */

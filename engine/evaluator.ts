@@ -2,29 +2,32 @@
  * The PromQL evaluator core: evaluates an (already prepared) expression over all steps of a
  * query at once. Vector selectors walk each series' iterator a single time for all steps;
  * matrix selectors and subqueries load a series once and slide a window over it. Operators live
- * in `functions.ts`, `range_functions.ts`, `aggregations.ts` and `binary_ops.ts`.
+ * in `functions.ts`, `range_functions.ts`, `aggregations.ts` and `binary_ops.ts`; they see the
+ * evaluator through the {@linkcode StepEvaluator} interface it implements.
  *
  * @module
  */
 import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
-import type { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "../model/histogram.ts";
-import { getLabel, type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
+import { getLabel, type Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
-import type { Queryable, SelectHints, SeriesSet } from "../model/queryable.ts";
+import type { SelectHints } from "../model/queryable.ts";
 import { isStaleNaN, type Series, startTimestampOf, ValueType } from "../model/series.ts";
 import {
   ABSENT,
-  duplicateLabelsetError,
+  countValue,
   FLOAT,
   HIST,
+  mergeSameLabels,
   newStepSeries,
   type RangeSeries,
   setHist,
   type StepSeries,
   type StepValue,
 } from "./step_vector.ts";
+import type { QueryContext, RangeInput, SelectedVector, StepEvaluator } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { evalCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
@@ -33,61 +36,8 @@ import { interpolateHistograms } from "./range_functions.ts";
 import { extendFloats, interpolateAt, lowerIndex, searchAtLeast } from "./windows.ts";
 import { CounterResetHint } from "../model/histogram.ts";
 
-/** Settings shared by every evaluator of one query. */
-export interface QueryContext {
-  /** The queried data. */
-  queryable: Queryable;
-  /** Lookback delta, ms. */
-  lookbackDelta: number;
-  /** Most samples the query may hold at once. */
-  maxSamples: number;
-  /** Step of subqueries written without one (`[10m:]`), ms. */
-  noStepSubqueryInterval: number;
-  /** Prometheus' `promql-delayed-name-removal`. */
-  delayedNameRemoval: boolean;
-  /**
-   * Prometheus' `use-start-timestamps`: `rate`, `irate`, `increase` and `resets` read sample
-   * start timestamps and `start_timestamp()` returns them. Off when absent.
-   */
-  useStartTimestamps?: boolean;
-  /** Cancels the query. */
-  signal?: AbortSignal;
-  /** When the query times out, in `Date.now()` ms (a clock check is cheaper than a timer). */
-  deadline: number;
-  /** Collected warnings and infos. */
-  annotations: Annotations;
-  /** Samples currently held (approximation of Prometheus' accounting). */
-  currentSamples: number;
-  /** The highest `currentSamples` seen. */
-  peakSamples: number;
-  /** Samples loaded from storage. */
-  totalSamples: number;
-  /** Selections sent to storage before evaluation, by selector node. */
-  prefetched?: Map<VectorSelector, Prefetched>;
-}
-
-/** A selection started before evaluation: its hints and its outcome. */
-export interface Prefetched {
-  /** The hints it was sent with. */
-  hints: SelectHints;
-  /** The series set, or the error storage gave. */
-  result: Promise<SeriesSet | Error>;
-}
-
-const METADATA_LABELS: ReadonlySet<string> = new Set(["__name__", "__type__", "__unit__"]);
-
-/** Returns `labels` without the metric name and the `__type__`/`__unit__` metadata labels. */
-export function dropMetricName(labels: Labels): Labels {
-  for (let i = 0; i < labels.length; i++) {
-    if (METADATA_LABELS.has(labels[i].name)) {
-      return labels.filter((l) => !METADATA_LABELS.has(l.name));
-    }
-  }
-  return labels;
-}
-
 /** Evaluates expressions for the steps `start, start+interval, ..., end`. */
-export class Evaluator {
+export class Evaluator implements StepEvaluator {
   /** Number of steps. */
   readonly n: number;
 
@@ -313,7 +263,7 @@ export class Evaluator {
     vs: VectorSelector,
     timestamps = false,
     startTimestamps = false,
-  ): Promise<{ series: StepSeries[]; ts: Float64Array[]; st: Float64Array[] }> {
+  ): Promise<SelectedVector> {
     if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [], st: [] };
     const n = this.n;
     const lookback = this.ctx.lookbackDelta;
@@ -560,24 +510,6 @@ export class Evaluator {
   }
 }
 
-/** A loaded range-vector argument and its window placement. */
-export interface RangeInput {
-  /** The loaded series. */
-  series: RangeSeries[];
-  /** Window length, ms. */
-  range: number;
-  /** Offset, ms. */
-  offset: number;
-  /** Fixed evaluation time of `@`, ms. */
-  at?: number;
-  /** The selector, when the argument is a matrix selector (not a subquery). */
-  selector?: VectorSelector;
-  /** Samples loaded before the window start (anchored/smoothed selectors), ms. */
-  extendLow: number;
-  /** Samples loaded after the window end (smoothed selectors), ms. */
-  extendHigh: number;
-}
-
 /**
  * Derives counter reset hints from consecutive histogram samples, as Prometheus' histogram
  * statistics iterator does when only counts and sums are needed: an unknown hint becomes
@@ -722,56 +654,6 @@ function windowAt(m: RangeInput, t: number): RangeSeries[] {
       ht: s.ht.slice(ha, hb),
       hv: s.hv.slice(ha, hb),
     });
-  }
-  return out;
-}
-
-/** Number of samples a value holds. */
-export function countValue(v: StepValue): number {
-  switch (v.type) {
-    case "vector": {
-      let c = 0;
-      for (const s of v.series) {
-        const k = s.k;
-        for (let i = 0; i < k.length; i++) if (k[i] !== ABSENT) c++;
-      }
-      return c;
-    }
-    case "matrix": {
-      let c = 0;
-      for (const s of v.series) c += s.ft.length + s.ht.length;
-      return c;
-    }
-    case "scalar":
-      return v.v.length;
-    default:
-      return 0;
-  }
-}
-
-/**
- * Merges series that have the same label set (after name removal), as long as no step holds
- * values from two of them; otherwise the vector would contain a label set twice.
- */
-export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
-  const byKey = new Map<string, StepSeries>();
-  const out: StepSeries[] = [];
-  for (const s of series) {
-    const key = labelsKey(s.labels);
-    const prev = byKey.get(key);
-    if (prev === undefined) {
-      byKey.set(key, s);
-      out.push(s);
-      continue;
-    }
-    for (let i = 0; i < s.k.length; i++) {
-      if (s.k[i] === ABSENT) continue;
-      if (prev.k[i] !== ABSENT) throw duplicateLabelsetError();
-      if (s.k[i] === FLOAT) {
-        prev.k[i] = FLOAT;
-        prev.f[i] = s.f[i];
-      } else setHist(prev, i, s.h![i]!);
-    }
   }
   return out;
 }

@@ -24,12 +24,13 @@ import {
   usesCustomBuckets,
 } from "./histogram_ops.ts";
 import { getLabel, METRIC_NAME } from "../model/labels.ts";
-import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { pickLeft, pickRight, searchAbove, searchAtLeast } from "./windows.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
 import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
-import { absentLabels } from "./functions.ts";
+import { absentLabels } from "./absent_labels.ts";
 import {
   isStartTimestampReset,
   startTimeOverlapMessage,
@@ -74,7 +75,7 @@ const NONE = 0;
 const FLOAT_OUT = 1;
 const HIST_OUT = 2;
 
-type RangeFn = (w: Window, ev: Evaluator, call: Call) => number;
+type RangeFn = (w: Window, ev: StepEvaluator, call: Call) => number;
 
 let scratch = new Float64Array(64);
 function scratchOf(n: number): Float64Array {
@@ -82,7 +83,7 @@ function scratchOf(n: number): Float64Array {
   return scratch;
 }
 
-function mixedWarning(ev: Evaluator, w: Window, call: Call): void {
+function mixedWarning(ev: StepEvaluator, w: Window, call: Call): void {
   ev.warn(
     `encountered a mix of histograms and floats for metric name "${w.name}"`,
     call.args[0].pos,
@@ -232,7 +233,7 @@ function instantValue(isRate: boolean): RangeFn {
   };
 }
 
-function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
+function mixedSchemasWarning(ev: StepEvaluator, w: Window, call: Call): void {
   ev.warn(
     `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${w.name}"`,
     call.args[0].pos,
@@ -242,7 +243,7 @@ function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
 /** The extrapolated rate/increase/delta of the histograms of a window. */
 function histogramRate(
   w: Window,
-  ev: Evaluator,
+  ev: StepEvaluator,
   call: Call,
   isCounter: boolean,
   isRate: boolean,
@@ -330,7 +331,7 @@ function histogramRate(
 }
 
 /** `sum_over_time`/`avg_over_time` of a window holding only histograms. */
-function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "avg"): number {
+function histogramOverTime(w: Window, ev: StepEvaluator, call: Call, mode: "sum" | "avg"): number {
   const agg = new HistogramAggregator(mode);
   for (let k = w.ha; k < w.hb; k++) agg.add(w.hv[k]);
   const pos = call.args[0].pos;
@@ -389,7 +390,7 @@ function linearRegression(w: Window, interceptT: number): [number, number] {
 }
 
 function floatsOnly(
-  fn: (w: Window, ev: Evaluator, call: Call) => number,
+  fn: (w: Window, ev: StepEvaluator, call: Call) => number,
   minFloats = 1,
 ): RangeFn {
   return (w, ev, call) => {
@@ -404,7 +405,7 @@ function floatsOnly(
   };
 }
 
-function histogramIgnoredInfo(ev: Evaluator, w: Window, call: Call): void {
+function histogramIgnoredInfo(ev: StepEvaluator, w: Window, call: Call): void {
   ev.info(
     `ignored histograms in a range containing both floats and histograms for metric name "${w.name}"`,
     call.args[0].pos,
@@ -520,7 +521,7 @@ function extendedRate(w: Window, isCounter: boolean, isRate: boolean): number {
  * incompatible schemas.
  */
 export function interpolateHistograms(
-  ev: Evaluator,
+  ev: StepEvaluator,
   pos: PositionRange,
   h1: FloatHistogram,
   t1: number,
@@ -540,14 +541,14 @@ export function interpolateHistograms(
   return a.histogram;
 }
 
-function reconciledInfo(ev: Evaluator, pos: PositionRange, op: string): void {
+function reconciledInfo(ev: StepEvaluator, pos: PositionRange, op: string): void {
   ev.info(`mismatched custom buckets were reconciled during ${op}`, pos);
 }
 
 /** rate/increase/delta of histograms over an anchored or smoothed window. */
 function extendedHistogramRate(
   w: Window,
-  ev: Evaluator,
+  ev: StepEvaluator,
   call: Call,
   isCounter: boolean,
   isRate: boolean,
@@ -893,7 +894,11 @@ const ANCHOR_SAFE = ["changes", "delta", "increase", "rate", "resets"];
 const SMOOTH_SAFE = ["delta", "increase", "rate"];
 
 /** Evaluates a function whose argument `idx` is a range vector. */
-export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Promise<StepValue> {
+export async function evalRangeCall(
+  ev: StepEvaluator,
+  call: Call,
+  idx: number,
+): Promise<StepValue> {
   const name = call.func.name;
   const fn = RANGE_FUNCTIONS[name];
   const arg = unwrapParens(call.args[idx]);
