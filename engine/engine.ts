@@ -18,6 +18,7 @@ import { QueryError } from "./errors.ts";
 import { compareLabels } from "../model/labels.ts";
 import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "../model/queryable.ts";
+import { collectSeries } from "../model/series_set.ts";
 import { Evaluator } from "./evaluator.ts";
 import type { QueryContext } from "./step_evaluator.ts";
 import { dropMetricName } from "./metric_name.ts";
@@ -198,8 +199,12 @@ export class Engine implements QueryEngine {
     // Send every selection to storage at once; evaluation then awaits each when it needs it.
     ctx.prefetched = new Map();
     for (const { selector, hints } of planSelects(prepared, start, end, step, ctx.lookbackDelta)) {
-      const result = (async () => await queryable.select(selector.matchers, hints, opts.signal))()
-        .catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
+      const result = (async () =>
+        await collectSeries(queryable.select(selector.matchers, hints, opts.signal)))().catch((
+          err: unknown,
+        ) =>
+          err instanceof Error ? err : new Error(String(err))
+        );
       ctx.prefetched.set(selector, { hints, result });
     }
     let v: StepValue;

@@ -14,6 +14,7 @@ import { getLabel, type Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
 import type { SelectHints } from "../model/queryable.ts";
 import { isStaleNaN, type Series, startTimestampOf, ValueType } from "../model/series.ts";
+import { collectSeries } from "../model/series_set.ts";
 import {
   ABSENT,
   countValue,
@@ -240,7 +241,7 @@ export class Evaluator implements StepEvaluator {
         if (r instanceof Error) throw r;
         set = r;
       } else {
-        set = await this.ctx.queryable.select(matchers, hints, this.ctx.signal);
+        set = await collectSeries(this.ctx.queryable.select(matchers, hints, this.ctx.signal));
       }
     } catch (err) {
       this.checkAbort();

@@ -9,7 +9,8 @@
 import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
 import type { Annotations } from "./annotations.ts";
 import type { Labels } from "../model/labels.ts";
-import type { Queryable, SelectHints, SeriesSet } from "../model/queryable.ts";
+import type { Queryable, SelectHints } from "../model/queryable.ts";
+import type { Series } from "../model/series.ts";
 import type { RangeSeries, StepSeries, StepValue } from "./step_vector.ts";
 
 /** Settings shared by every evaluator of one query. */
@@ -49,8 +50,8 @@ export interface QueryContext {
 export interface Prefetched {
   /** The hints it was sent with. */
   hints: SelectHints;
-  /** The series set, or the error storage gave. */
-  result: Promise<SeriesSet | Error>;
+  /** Every series of the selection with its warnings, or the error storage gave. */
+  result: Promise<{ series: Series[]; warnings: string[] } | Error>;
 }
 
 /** A loaded range-vector argument and its window placement. */
