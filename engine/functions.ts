@@ -21,7 +21,8 @@ import {
   type StepSeries,
   type StepValue,
 } from "./step_vector.ts";
-import { evalRangeCall } from "./range_functions.ts";
+import { streamRangeCall } from "./range_functions.ts";
+import { collectStream, type SeriesStream } from "./series_stream.ts";
 import { evalInfo } from "./info.ts";
 import { evalHistogramFunction, HISTOGRAM_FUNCTIONS } from "./histogram_functions.ts";
 
@@ -80,10 +81,25 @@ function unwrap(e: Expr): Expr {
   return e;
 }
 
+/**
+ * A call's output a batch of series at a time when it takes a range vector (range functions
+ * read their input one series at a time), else `undefined`.
+ */
+export async function streamCall(
+  ev: StepEvaluator,
+  call: Call,
+): Promise<SeriesStream | undefined> {
+  const idx = matrixArgIndex(call);
+  return idx >= 0 ? await streamRangeCall(ev, call, idx) : undefined;
+}
+
 /** Evaluates a function call over all steps. */
 export async function evalCall(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const name = call.func.name;
-  if (matrixArgIndex(call) >= 0) return await evalRangeCall(ev, call, matrixArgIndex(call));
+  const idx = matrixArgIndex(call);
+  if (idx >= 0) {
+    return { type: "vector", series: await collectStream(await streamRangeCall(ev, call, idx)) };
+  }
   const n = ev.n;
   const args = call.args;
   const simple = SIMPLE[name];

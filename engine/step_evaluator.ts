@@ -1,16 +1,16 @@
 /**
  * The evaluator as operators see it. Functions, aggregations and binary operators are given a
- * {@linkcode StepEvaluator} to evaluate their arguments, account samples and report
- * annotations; the evaluator implements it and dispatches to them, so operator modules never
- * import the evaluator (no import cycle).
+ * {@linkcode StepEvaluator} to evaluate their arguments (whole, or as a stream of series
+ * batches), account samples and report annotations; the evaluator implements it and dispatches
+ * to them, so operator modules never import the evaluator (no import cycle).
  *
  * @module
  */
 import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
 import type { Annotations } from "./annotations.ts";
 import type { Labels } from "../model/labels.ts";
-import type { Queryable, SelectHints } from "../model/queryable.ts";
-import type { Series } from "../model/series.ts";
+import type { Queryable, SelectHints, SeriesSet } from "../model/queryable.ts";
+import type { SeriesStream } from "./series_stream.ts";
 import type { RangeSeries, StepSeries, StepValue } from "./step_vector.ts";
 
 /** Settings shared by every evaluator of one query. */
@@ -36,28 +36,47 @@ export interface QueryContext {
   deadline: number;
   /** Collected warnings and infos. */
   annotations: Annotations;
-  /** Samples currently held (approximation of Prometheus' accounting). */
+  /** Samples currently held (Prometheus' accounting of what a query holds at once). */
   currentSamples: number;
   /** The highest `currentSamples` seen. */
   peakSamples: number;
   /** Samples loaded from storage. */
   totalSamples: number;
-  /** Selections sent to storage before evaluation, by selector node. */
-  prefetched?: Map<VectorSelector, Prefetched>;
+  /**
+   * Selections opened before evaluation, by selector node: lazy sets whose label phase and
+   * first batch storage reads meanwhile. A node's evaluation takes its set (once).
+   */
+  planned?: Map<VectorSelector, PlannedSelection>;
+  /** Storage sets the query opened and has not read to their end; closed when it ends. */
+  openSets: Set<SeriesSet>;
 }
 
-/** A selection started before evaluation: its hints and its outcome. */
-export interface Prefetched {
-  /** The hints it was sent with. */
+/** A selection opened before evaluation. */
+export interface PlannedSelection {
+  /** The hints it was opened with (covering every evaluation of its selector). */
   hints: SelectHints;
-  /** Every series of the selection with its warnings, or the error storage gave. */
-  result: Promise<{ series: Series[]; warnings: string[] } | Error>;
+  /** The lazy set. */
+  set: SeriesSet;
 }
 
-/** A loaded range-vector argument and its window placement. */
+/**
+ * A batch of a range-vector argument. Series are read one at a time with `read`, so that only
+ * one series' samples are decoded at once.
+ */
+export interface RangeBatch {
+  /** Number of series in the batch. */
+  readonly length: number;
+  /**
+   * The samples of series `i` within the span the argument covers, or `undefined` when it has
+   * none there.
+   */
+  read(i: number): RangeSeries | undefined;
+  /** Samples of the batch accounted as held (subquery results); the consumer releases them. */
+  readonly samples: number;
+}
+
+/** A range-vector argument (matrix selector or subquery): window placement and its series. */
 export interface RangeInput {
-  /** The loaded series. */
-  series: RangeSeries[];
   /** Window length, ms. */
   range: number;
   /** Offset, ms. */
@@ -70,6 +89,10 @@ export interface RangeInput {
   extendLow: number;
   /** Samples loaded after the window end (smoothed selectors), ms. */
   extendHigh: number;
+  /** The next batch of series, or `null` after the last. */
+  next(): Promise<RangeBatch | null>;
+  /** Stops reading early, releasing the storage it reads. */
+  close(): Promise<void>;
 }
 
 /** An instant vector selector evaluated at every step, with optional per-step timestamps. */
@@ -100,6 +123,8 @@ export interface StepEvaluator {
   checkAbort(): void;
   /** Accounts `n` more samples held in memory; throws when over the limit. */
   addSamples(n: number): void;
+  /** Accounts `n` samples no longer held. */
+  releaseSamples(n: number): void;
   /** Adds a warning. */
   warn(message: string, pos?: PositionRange): void;
   /** Adds an info annotation. */
@@ -110,6 +135,11 @@ export interface StepEvaluator {
   eval(expr: Expr): Promise<StepValue>;
   /** Evaluates an instant-vector expression. */
   evalVector(expr: Expr): Promise<StepSeries[]>;
+  /**
+   * Evaluates an instant-vector expression a batch of series at a time where it can (vector
+   * selectors, range-vector functions), else whole as one batch. Close it when stopping early.
+   */
+  stream(expr: Expr): Promise<SeriesStream>;
   /** Evaluates a scalar expression to one value per step. */
   evalScalar(expr: Expr): Promise<Float64Array>;
   /**
@@ -121,6 +151,9 @@ export interface StepEvaluator {
     timestamps?: boolean,
     startTimestamps?: boolean,
   ): Promise<SelectedVector>;
-  /** Loads the samples a range function of `func` needs from a matrix selector or subquery. */
-  loadRange(e: MatrixSelector | SubqueryExpr, func?: string): Promise<RangeInput>;
+  /**
+   * Opens a range-vector argument of function `func` (a matrix selector or a subquery) for
+   * reading its series batch by batch. Close it when stopping early.
+   */
+  rangeInput(e: MatrixSelector | SubqueryExpr, func?: string): Promise<RangeInput>;
 }

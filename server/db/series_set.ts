@@ -3,8 +3,8 @@
  * finds the matching rows of every shard, reads their label sets and merges series with equal
  * labels across shards, days and streams into one list in label order; no chunk is read yet.
  * Then each batch reads the chunks of its series' rows together ({@linkcode ChunkReader}:
- * coalesced ranged reads, decoded only when a series is iterated), and the next batch is read
- * while the consumer works on the current one. Memory follows the label sets and one or two
+ * coalesced ranged reads, decoded only when a series is iterated); the first batch is read as
+ * soon as the label phase ends, and each next one while the consumer works on the current one. Memory follows the label sets and one or two
  * batches of chunks, not the selection's samples.
  *
  * @module
@@ -79,15 +79,19 @@ export class ParquetSeriesSet implements SeriesSet {
   #released: Promise<void> | undefined;
   #warnings: readonly string[] = [];
 
-  /** Starts the label phase. */
+  /** Starts the label phase, then the read of the first batch. */
   constructor(opts: ParquetSeriesSetOptions) {
     this.#opts = opts;
     this.#signal = opts.signal
       ? AbortSignal.any([opts.signal, this.#abort.signal])
       : this.#abort.signal;
     this.#plan = opts.plan(this.#signal);
+    // The first batch is read as soon as the plan is ready, so that sets opened together (a
+    // query's selectors) read concurrently.
+    this.#ahead = this.#plan.then((plan) => this.#read(plan));
     // Failures surface from next(); an unread set must not leave an unhandled rejection.
     this.#plan.catch(() => {});
+    this.#ahead.catch(() => {});
   }
 
   /** The next batch of series with chunks (all series when only series are wanted). */
