@@ -719,14 +719,15 @@ class ResetHints {
 /** The range functions that use start timestamps under `use-start-timestamps`. */
 const ST_FUNCTIONS: ReadonlySet<string> = new Set(["rate", "irate", "increase", "resets"]);
 
-// Scratch buffers for reading float samples; results are copied out at their exact size.
+// Scratch buffers for reading float samples (see readRange).
 let scratchT = new Float64Array(1024);
 let scratchV = new Float64Array(1024);
 let scratchST = new Float64Array(1024);
 
 /**
  * Reads all non-stale samples of `s` with `minT < t <= maxT`; with `withST`, also their start
- * timestamps.
+ * timestamps. The float arrays are views of scratch buffers, valid until the next call: series
+ * are read and used one at a time, so reading a day of samples allocates nothing per series.
  */
 function readRange(
   s: Series,
@@ -777,13 +778,13 @@ function readRange(
   const r: RangeSeries = {
     labels: s.labels,
     dropName: false,
-    ft: scratchT.slice(0, nf),
-    fv: scratchV.slice(0, nf),
+    ft: scratchT.subarray(0, nf),
+    fv: scratchV.subarray(0, nf),
     ht: ht ? Float64Array.from(ht) : EMPTY,
     hv: hv ?? [],
   };
   if (withST) {
-    r.fst = scratchST.slice(0, nf);
+    r.fst = scratchST.subarray(0, nf);
     r.hst = hst ? Float64Array.from(hst) : EMPTY;
   }
   return r;

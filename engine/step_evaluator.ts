@@ -68,7 +68,8 @@ export interface RangeBatch {
   readonly length: number;
   /**
    * The samples of series `i` within the span the argument covers, or `undefined` when it has
-   * none there.
+   * none there. Its arrays may be reused by the next `read` (of any range input): use it, or
+   * copy what is kept, before reading another series.
    */
   read(i: number): RangeSeries | undefined;
   /** Samples of the batch accounted as held (subquery results); the consumer releases them. */

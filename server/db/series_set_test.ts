@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
+import { Engine } from "../../engine/engine.ts";
+import { QueryError } from "../../engine/errors.ts";
 import { labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import type { Series } from "../../model/series.ts";
@@ -231,5 +233,28 @@ Deno.test("a limit cuts the batches and warns only when more series existed", as
       assert.deepEqual(got.series.map((s) => labelsToString(s.labels)), want.slice(0, limit));
       assert.deepEqual(got.warnings, limit < 200 ? [WARN_TRUNCATED] : [], `limit ${limit}`);
     }
+  });
+});
+
+Deno.test("the engine counts a day of every series under a sample limit below the selection", async () => {
+  await withDay(async ({ days }) => {
+    const db = new ParquetDB({ days: () => days, selectBatchSize: 16 });
+    // 300 series x 288 samples = 86,400 samples selected; the limit is 10,000.
+    const engine = new Engine({ maxSamples: 10_000 });
+    const end = DAY + 86_400_000 - 1;
+    const res = await engine.instantQuery(
+      db.queryable(),
+      'count(count_over_time({__name__=~".+"}[1d]))',
+      end,
+    );
+    assert.equal(res.value.type, "vector");
+    if (res.value.type === "vector") assert.deepEqual(res.value.samples.map((s) => s.f), [300]);
+    assert.equal(res.stats.totalQueryableSamples, 300 * 288);
+    assert.ok(res.stats.peakSamples < 1000, `peak ${res.stats.peakSamples}`);
+    // A matrix of one metric holds 28,800 samples: over the limit, as in Prometheus.
+    await assert.rejects(
+      () => engine.instantQuery(db.queryable(), "metric_1[1d]", end),
+      (e: unknown) => e instanceof QueryError && e.kind === "too_many_samples",
+    );
   });
 });
