@@ -66,7 +66,11 @@ export class ParquetDB {
   readonly #metrics: QueryMetrics | undefined;
   readonly #search: SearchMetrics | undefined;
   /** Filter work done by all requests so far. */
-  readonly filterStats: FilterStats = { pagesRead: 0, pagesPrunedByBounds: 0 };
+  readonly filterStats: FilterStats = {
+    pagesRead: 0,
+    pagesPrunedByBounds: 0,
+    rowGroupsPrunedByBloom: 0,
+  };
 
   /** Creates the database view. */
   constructor(opts: ParquetDBOptions) {

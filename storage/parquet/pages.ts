@@ -10,17 +10,19 @@
  *
  * @module
  */
-import type { ColumnChunk, ColumnIndex, FileMetaData, OffsetIndex, PageHeader } from "hyparquet";
+import type { ColumnChunk, ColumnIndex, FileMetaData, OffsetIndex } from "hyparquet";
 import { parquetMetadata, readColumnIndex, readOffsetIndex } from "hyparquet";
-import { parquetHeader, readPage } from "hyparquet/src/column.js";
-import { DEFAULT_PARSERS } from "hyparquet/src/convert.js";
-import { decompressPage, readDataPage, readDataPageV2 } from "hyparquet/src/datapage.js";
-import { getSchemaPath } from "hyparquet/src/schema.js";
 import { compressors } from "hyparquet-compressors";
-import type { ColumnDecoder } from "hyparquet/src/types.js";
 import { open as openFile } from "node:fs/promises";
 import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
+import { BloomFilter, parseBloomHeader } from "./bloom.ts";
+import {
+  decodeDataPage,
+  decodeDictionaryPage,
+  type PageColumn,
+  readPageHeader,
+} from "./page_decode.ts";
 
 /** Random access to the bytes of one file. */
 export interface ByteSource {
@@ -376,9 +378,10 @@ function checkMetadata(name: string, md: FileMetaData, size: number): void {
 export class PageFile {
   readonly #columns: Map<string, number>;
   readonly #rowGroupRows: number[];
-  readonly #decoders = new Map<number, ColumnDecoder>();
+  readonly #decoders = new Map<number, PageColumn>();
   readonly #offsetIndexes = new Map<string, OffsetIndex>();
   readonly #columnIndexes = new Map<string, ColumnIndex>();
+  readonly #blooms = new Map<string, Promise<BloomFilter | undefined>>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
@@ -546,7 +549,7 @@ export class PageFile {
     return readColumnIndex(
       { view, offset },
       { name: this.metadata.schema[column + 1].name, type: "BYTE_ARRAY" },
-      { ...DEFAULT_PARSERS, stringFromBytes: (b: Uint8Array) => b } as never,
+      { stringFromBytes: (b: Uint8Array) => b } as never,
     );
   }
 
@@ -605,6 +608,54 @@ export class PageFile {
     return ci;
   }
 
+  /**
+   * The bloom filter of `column` in row group `rg`, or `undefined` when the file has none
+   * there (read once, then kept).
+   */
+  bloomFilter(rg: number, column: number, signal?: AbortSignal): Promise<BloomFilter | undefined> {
+    const key = `${rg}/${column}`;
+    let f = this.#blooms.get(key);
+    if (f === undefined) {
+      f = this.#readBloomFilter(rg, column, signal);
+      this.#blooms.set(key, f);
+      // A failed read (e.g. an aborted query) is tried again by the next caller.
+      f.catch(() => this.#blooms.delete(key));
+    }
+    return f;
+  }
+
+  async #readBloomFilter(
+    rg: number,
+    column: number,
+    signal?: AbortSignal,
+  ): Promise<BloomFilter | undefined> {
+    const meta = this.chunk(rg, column).meta_data!;
+    if (meta.bloom_filter_offset === undefined) return undefined;
+    const offset = Number(meta.bloom_filter_offset);
+    try {
+      let length = meta.bloom_filter_length;
+      if (length === undefined) {
+        // Without a recorded length, the header (at most a few bytes) tells the bitset's.
+        const head = await this.source.read(
+          offset,
+          Math.min(64, this.source.size - offset),
+          signal,
+        );
+        const { headerLength, numBytes } = parseBloomHeader(head);
+        length = headerLength + numBytes;
+      }
+      if (offset + length > this.source.size) throw new Error("it lies outside the file");
+      return BloomFilter.parse(await this.source.read(offset, length, signal));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ParquetPageError(
+        this.name,
+        `bloom filter of column ${column} in row group ${rg}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
   /** The data pages of `column` in row group `rg`, from its offset index. */
   async pages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
     const oi = await this.offsetIndex(rg, column, signal);
@@ -619,20 +670,19 @@ export class PageFile {
     }));
   }
 
-  #decoder(column: number): ColumnDecoder {
+  #decoder(column: number): PageColumn {
     let d = this.#decoders.get(column);
     if (!d) {
       const element = this.metadata.schema[column + 1];
-      const meta = this.chunk(0, column).meta_data!;
+      const codec = this.chunk(0, column).meta_data!.codec;
+      const decompress = codec === "UNCOMPRESSED" ? undefined : decompressors[codec];
+      if (codec !== "UNCOMPRESSED" && decompress === undefined) {
+        throw new ParquetPageError(this.name, `unsupported compression ${codec}`);
+      }
       d = {
-        pathInSchema: [element.name],
-        type: element.type!,
-        element,
-        schemaPath: getSchemaPath(this.metadata.schema, [element.name]),
-        codec: meta.codec,
-        parsers: DEFAULT_PARSERS,
-        compressors: decompressors,
-        utf8: false,
+        type: element.type ?? "",
+        optional: element.repetition_type === "OPTIONAL",
+        decompress: decompress ?? ((body) => body),
       };
       this.#decoders.set(column, d);
     }
@@ -661,14 +711,11 @@ export class PageFile {
     }
     const bytes = await this.source.read(start, end - start, signal);
     try {
-      const reader = {
-        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        offset: 0,
-      };
-      const header: PageHeader = parquetHeader(reader);
-      if (header.type !== "DICTIONARY_PAGE") throw new Error(`got a ${header.type} page`);
-      const { data } = readPage(reader, header, this.#decoder(column), undefined, undefined, 0);
-      const dict = Array.from(data as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
+      const header = readPageHeader(bytes);
+      const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
+      if (body.length !== header.compressedSize) throw new Error("truncated dictionary page");
+      const values = decodeDictionaryPage(header, body, this.#decoder(column));
+      const dict = Array.from(values as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
       this.#dictionaries?.set(key, dict);
       return dict;
     } catch (err) {
@@ -767,57 +814,23 @@ export class PageFile {
     bytes: Uint8Array,
   ): { page: DecodedPage; bytes: number } {
     try {
-      const reader = {
-        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        offset: 0,
-      };
-      const header: PageHeader = parquetHeader(reader);
-      const body = bytes.subarray(reader.offset, reader.offset + header.compressed_page_size);
-      if (body.length !== header.compressed_page_size) throw new Error("truncated page");
-      const decoder = this.#decoder(column);
-      let page;
-      let encoding: string;
-      let numValues: number;
-      if (header.type === "DATA_PAGE_V2") {
-        const h = header.data_page_header_v2!;
-        page = readDataPageV2(body, header, decoder);
-        encoding = h.encoding;
-        numValues = h.num_values;
-      } else if (header.type === "DATA_PAGE") {
-        const h = header.data_page_header!;
-        const raw = decompressPage(
-          body,
-          header.uncompressed_page_size,
-          decoder.codec,
-          decompressors,
-        );
-        page = readDataPage(raw, h, decoder);
-        encoding = h.encoding;
-        numValues = h.num_values;
-      } else {
-        throw new Error(`unexpected ${header.type} page`);
-      }
+      const header = readPageHeader(bytes);
+      const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
+      if (body.length !== header.compressedSize) throw new Error("truncated page");
+      const page = decodeDataPage(header, body, this.#decoder(column));
       const rows = span.endRow - span.firstRow;
-      if (numValues !== rows) {
-        throw new Error(`page holds ${numValues} values, offset index says ${rows} rows`);
-      }
-      let defined: Uint8Array | undefined;
-      const levels = page.definitionLevels as ArrayLike<number> | undefined;
-      if (levels && levels.length > 0) {
-        defined = new Uint8Array(rows);
-        let n = 0;
-        for (let i = 0; i < rows; i++) if ((defined[i] = levels[i] > 0 ? 1 : 0)) n++;
-        if (n === rows) defined = undefined;
+      if (page.rows !== rows) {
+        throw new Error(`page holds ${page.rows} values, offset index says ${rows} rows`);
       }
       return {
         page: {
           firstRow: span.firstRow,
           rows,
-          dictionaryEncoded: encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY",
-          defined,
-          values: page.dataPage as ArrayLike<unknown>,
+          dictionaryEncoded: page.dictionaryEncoded,
+          defined: page.defined,
+          values: page.values,
         },
-        bytes: header.uncompressed_page_size,
+        bytes: header.uncompressedSize,
       };
     } catch (err) {
       if (err instanceof ParquetPageError) throw err;
