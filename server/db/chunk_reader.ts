@@ -117,6 +117,8 @@ export class ChunkReader {
   readonly #columns = new Map<ChunkSource, Map<number, ColumnState>>();
 
   /**
+   * Creates the reader of one selection.
+   *
    * @param partition how pages are coalesced into ranged reads
    * @param quota the request's chunk byte quota
    * @param mint start of the selection's time range, ms (chunks ending before it are dropped)
