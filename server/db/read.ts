@@ -163,11 +163,18 @@ async function readBytesColumn(
   ref.search?.columnMaterialized(name, total);
   const out = new Array<Uint8Array>(total);
   const slot = makeSlotter(ranges);
+  let dict: ArrayLike<unknown> | undefined;
   for (const span of await file.pages(rg, column, signal)) {
     if (!overlapsRows(ranges, span.firstRow, span.endRow)) continue;
     const page = await readPage(ref, column, name, span, signal);
+    // Writers may dictionary-encode a byte-array column too.
+    if (page.dictionaryEncoded) dict ??= await file.dictionaryValues(rg, column, signal);
     forSelectedRows(page, ranges, (row, k) => {
-      out[slot(row)] = k < 0 ? new Uint8Array(0) : page.values[k] as Uint8Array;
+      if (k < 0) out[slot(row)] = new Uint8Array(0);
+      else {
+        const v = page.values[k];
+        out[slot(row)] = (page.dictionaryEncoded ? dict![v as number] : v) as Uint8Array;
+      }
     });
   }
   return out;

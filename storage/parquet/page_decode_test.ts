@@ -105,6 +105,28 @@ Deno.test("pages of every supported encoding decode to the values written", asyn
   }
 });
 
+Deno.test("a column chunk without an offset index is read by walking its page headers", async () => {
+  // One page per column chunk: the writer leaves the offset index out.
+  const small = strings.slice(0, 50);
+  const bytes = new Uint8Array(parquetWriteBuffer({
+    columnData: [
+      { name: "s", data: small, type: "STRING" },
+      { name: "n", data: int64s.slice(0, 50), type: "INT64" },
+    ],
+  }));
+  const file = await PageFile.open("one-page.parquet", new BufferSource(bytes));
+  assert.equal(file.chunk(0, 0).offset_index_offset, undefined);
+  assert.deepEqual(await file.pages(0, 0), [{
+    page: 0,
+    firstRow: 0,
+    endRow: 50,
+    offset: Number(file.chunk(0, 0).meta_data!.data_page_offset),
+    length: (await file.pages(0, 0))[0].length,
+  }]);
+  assert.deepEqual(await readColumn(bytes, "s"), small);
+  assert.deepEqual(await readColumn(bytes, "n"), int64s.slice(0, 50));
+});
+
 /** A DATA_PAGE (V1) with a crc and statistics the reader skips, built by hand. */
 // deno-fmt-ignore
 const V1_PAGE = Uint8Array.of(

@@ -21,6 +21,7 @@ import {
   decodeDataPage,
   decodeDictionaryPage,
   type PageColumn,
+  PageType,
   readPageHeader,
 } from "./page_decode.ts";
 
@@ -382,6 +383,7 @@ export class PageFile {
   readonly #offsetIndexes = new Map<string, OffsetIndex>();
   readonly #columnIndexes = new Map<string, ColumnIndex>();
   readonly #blooms = new Map<string, Promise<BloomFilter | undefined>>();
+  readonly #scannedPages = new Map<string, Promise<PageSpan[]>>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
@@ -656,8 +658,13 @@ export class PageFile {
     }
   }
 
-  /** The data pages of `column` in row group `rg`, from its offset index. */
+  /**
+   * The data pages of `column` in row group `rg`, from its offset index (or, when the file has
+   * none for it, from the page headers).
+   */
   async pages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const ch = this.chunk(rg, column);
+    if (ch.offset_index_offset === undefined) return await this.#scanPages(rg, column, signal);
     const oi = await this.offsetIndex(rg, column, signal);
     const rows = this.#rowGroupRows[rg];
     const locs = oi.page_locations;
@@ -668,6 +675,57 @@ export class PageFile {
       offset: Number(l.offset),
       length: l.compressed_page_size,
     }));
+  }
+
+  /**
+   * The data pages of a column chunk without an offset index (writers may leave it out, e.g.
+   * for a chunk of one page): found by reading the chunk and walking its page headers, once.
+   */
+  #scanPages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const key = `${rg}/${column}`;
+    let spans = this.#scannedPages.get(key);
+    if (spans === undefined) {
+      spans = this.#walkPages(rg, column, signal);
+      this.#scannedPages.set(key, spans);
+      spans.catch(() => this.#scannedPages.delete(key));
+    }
+    return spans;
+  }
+
+  async #walkPages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const meta = this.chunk(rg, column).meta_data!;
+    const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+    const bytes = await this.source.read(start, Number(meta.total_compressed_size), signal);
+    const spans: PageSpan[] = [];
+    let pos = 0, row = 0;
+    try {
+      while (pos < bytes.length) {
+        const h = readPageHeader(bytes.subarray(pos));
+        const length = h.headerLength + h.compressedSize;
+        if (h.type === PageType.DATA_PAGE || h.type === PageType.DATA_PAGE_V2) {
+          // Flat columns: one value per row.
+          const page = { page: spans.length, firstRow: row, endRow: row + h.numValues };
+          spans.push({ ...page, offset: start + pos, length });
+          row += h.numValues;
+        }
+        pos += length;
+      }
+    } catch (err) {
+      throw new ParquetPageError(
+        this.name,
+        `pages of column ${column} in row group ${rg}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (row !== this.#rowGroupRows[rg]) {
+      throw new ParquetPageError(
+        this.name,
+        `pages of column ${column} in row group ${rg} hold ${row} rows, not ${
+          this.#rowGroupRows[rg]
+        }`,
+      );
+    }
+    return spans;
   }
 
   #decoder(column: number): PageColumn {
@@ -698,12 +756,27 @@ export class PageFile {
     column: number,
     signal?: AbortSignal,
   ): Promise<readonly string[] | undefined> {
-    const ch = this.chunk(rg, column);
-    const meta = ch.meta_data!;
-    if (meta.dictionary_page_offset === undefined) return undefined;
+    if (this.chunk(rg, column).meta_data!.dictionary_page_offset === undefined) return undefined;
     const key = `${this.#id}/${rg}/${column}`;
     const cached = this.#dictionaries?.get(key);
     if (cached) return cached;
+    const values = await this.dictionaryValues(rg, column, signal);
+    const dict = Array.from(values! as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
+    this.#dictionaries?.set(key, dict);
+    return dict;
+  }
+
+  /**
+   * The dictionary of `column` in row group `rg` as stored (byte arrays as `Uint8Array`), or
+   * `undefined` when the column chunk has no dictionary page. Not cached.
+   */
+  async dictionaryValues(
+    rg: number,
+    column: number,
+    signal?: AbortSignal,
+  ): Promise<ArrayLike<unknown> | undefined> {
+    const meta = this.chunk(rg, column).meta_data!;
+    if (meta.dictionary_page_offset === undefined) return undefined;
     const start = Number(meta.dictionary_page_offset);
     const end = Number(meta.data_page_offset);
     if (end <= start) {
@@ -714,10 +787,7 @@ export class PageFile {
       const header = readPageHeader(bytes);
       const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
       if (body.length !== header.compressedSize) throw new Error("truncated dictionary page");
-      const values = decodeDictionaryPage(header, body, this.#decoder(column));
-      const dict = Array.from(values as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
-      this.#dictionaries?.set(key, dict);
-      return dict;
+      return decodeDictionaryPage(header, body, this.#decoder(column));
     } catch (err) {
       throw new ParquetPageError(
         this.name,
