@@ -4,7 +4,8 @@
  *
  * - Object storage: {@linkcode createBucket}, {@linkcode parseBucketConfig}, the
  *   {@linkcode Bucket} contract and its providers.
- * - The PromQL engine's data model: labels, matchers, the {@linkcode Queryable} contract.
+ * - The PromQL engine's data model: labels, matchers, the {@linkcode Queryable} contract and
+ *   its lazy series sets ({@linkcode IterableSeriesSet}, {@linkcode collectSeries}).
  * - The command line: {@linkcode main}.
  *
  * @example
@@ -22,6 +23,7 @@ export * from "./storage/objstore/mod.ts";
 export * from "./model/labels.ts";
 export * from "./model/matchers.ts";
 export type * from "./model/queryable.ts";
+export * from "./model/series_set.ts";
 export type * from "./model/series.ts";
 export { main } from "./cli/main.ts";
 export type * from "./model/histogram.ts";

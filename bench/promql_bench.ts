@@ -19,6 +19,7 @@ import { type Matcher, matchesAll } from "../model/matchers.ts";
 import { parseExpr } from "../engine/parser.ts";
 import type { Queryable, SeriesSet, StringsResult } from "../model/queryable.ts";
 import { ArraySampleIterator, type Series } from "../model/series.ts";
+import { IterableSeriesSet } from "../model/series_set.ts";
 
 const SERIES = Number(Deno.env.get("PROMQL_BENCH_SERIES") ?? 10_000);
 const HOURS = Number(Deno.env.get("PROMQL_BENCH_HOURS") ?? 24);
@@ -38,13 +39,13 @@ class BenchQueryable implements Queryable {
   add(labels: Record<string, string>, values: Float64Array): void {
     this.series.push({ labels: labelsFromRecord(labels), values });
   }
-  select(matchers: readonly Matcher[]): Promise<SeriesSet> {
+  select(matchers: readonly Matcher[]): SeriesSet {
     const ts = this.ts;
     const series: Series[] = this.series.filter((s) => matchesAll(matchers, s.labels)).map((s) => ({
       labels: s.labels,
       iterator: () => new ArraySampleIterator(ts, s.values),
     }));
-    return Promise.resolve({ series, warnings: [] });
+    return new IterableSeriesSet(series);
   }
   labelNames(): Promise<StringsResult> {
     return Promise.resolve({ values: [], warnings: [] });

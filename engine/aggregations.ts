@@ -1,8 +1,8 @@
 /**
  * Aggregation operators (`sum`, `avg`, `count`, `min`, `max`, `group`, `stddev`, `stdvar`,
- * `quantile`, `topk`, `bottomk`, `limitk`, `limit_ratio`, `count_values`). Input series are
- * assigned to groups once; each step then folds the present samples into per-group typed
- * arrays.
+ * `quantile`, `topk`, `bottomk`, `limitk`, `limit_ratio`, `count_values`). The first eight fold
+ * their input a series at a time into per-group, per-step typed arrays while it streams in;
+ * the others need every input series of a step at once and evaluate their input whole.
  *
  * @module
  */
@@ -10,10 +10,18 @@ import type { AggregateExpr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { HistogramAggregator } from "./histogram_ops.ts";
-import type { Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf } from "./quantile.ts";
-import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
+import {
+  ABSENT,
+  FLOAT,
+  HIST,
+  SeriesBuilder,
+  setHist,
+  type StepSeries,
+  type StepValue,
+} from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
 import { goQuote } from "./lexer.ts";
 import { labelsHash, sampleOffset } from "./xxhash.ts";
@@ -32,14 +40,25 @@ export function groupingLabels(
   return labels.filter((l) => grouping.includes(l.name));
 }
 
+/** Aggregations folded one input series at a time (each step's value needs no other input). */
+const FOLDED: ReadonlySet<string> = new Set([
+  "sum",
+  "avg",
+  "count",
+  "min",
+  "max",
+  "group",
+  "stddev",
+  "stdvar",
+]);
+
 /** Evaluates an aggregation over all steps. */
-export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<StepValue> {
+export async function evalAggregate(ev: StepEvaluator, e: AggregateExpr): Promise<StepValue> {
   const grouping = [...e.grouping].sort();
   if (e.op === "count_values") return await countValues(ev, e, grouping);
-  let param: Float64Array | undefined;
-  if (e.param !== undefined) param = await ev.evalScalar(e.param);
+  if (FOLDED.has(e.op)) return await foldAggregate(ev, e, grouping);
+  const param = await ev.evalScalar(e.param!);
   const input = await ev.evalVector(e.expr);
-  const n = ev.n;
   // Assign every input series to its group once.
   const groupOf = new Int32Array(input.length);
   const groupLabels: Labels[] = [];
@@ -55,232 +74,325 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr): Promise<St
     }
     groupOf[j] = g;
   }
-  switch (e.op) {
-    case "topk":
-    case "bottomk":
-    case "limitk":
-    case "limit_ratio":
-      return selectK(ev, e, input, groupOf, groupLabels.length, param!);
-  }
-  return foldGroups(ev, e, input, groupOf, groupLabels, param, n);
+  if (e.op === "quantile") return quantileAggregate(ev, e, input, groupOf, groupLabels, param);
+  return selectK(ev, e, input, groupOf, groupLabels.length, param);
 }
 
-function foldGroups(
-  ev: Evaluator,
+// Per-step flags of a folded group.
+const SEEN = 1;
+const INCREMENTAL = 2;
+const HAS_FLOAT = 4;
+const HAS_HIST = 8;
+const DROP_NAME = 16;
+
+/** The running state of one output group of a folded aggregation, per step. */
+interface FoldGroup {
+  readonly labels: Labels;
+  /**
+   * Per step: the sum (sum, avg), the extreme (min, max), the count (count), 1 (group) or the
+   * sum of squared deviations (stddev, stdvar); turned into the output values in place.
+   */
+  readonly value: Float64Array;
+  /** Kahan compensation (sum, avg). */
+  readonly comp: Float64Array | undefined;
+  /** Running mean (avg once incremental, stddev, stdvar). */
+  readonly mean: Float64Array | undefined;
+  /** Samples folded (avg, stddev, stdvar). */
+  readonly count: Float64Array | undefined;
+  /** {@linkcode SEEN} and the other flags; turned into the output presence in place. */
+  readonly flags: Uint8Array;
+  /** Histogram sums per step (sum, avg), allocated with the first histogram. */
+  hist: (HistogramAggregator | undefined)[] | undefined;
+  /** The metric name of each step's first histogram, for annotations. */
+  histName: string[] | undefined;
+}
+
+/**
+ * `sum`, `avg`, `count`, `min`, `max`, `group`, `stddev` and `stdvar`: the input is read a
+ * batch at a time and each series folded into its group's per-step state, then dropped, so
+ * the aggregation holds its groups and one batch, not the whole input vector. Within a group
+ * and step, samples are folded in input order, as when all input is at hand.
+ */
+async function foldAggregate(
+  ev: StepEvaluator,
+  e: AggregateExpr,
+  grouping: readonly string[],
+): Promise<StepValue> {
+  const op = e.op;
+  const n = ev.n;
+  const groups: FoldGroup[] = [];
+  const byKey = new Map<string, FoldGroup>();
+  const withComp = op === "sum" || op === "avg";
+  const withMean = op === "avg" || op === "stddev" || op === "stdvar";
+  const input = await ev.stream(e.expr);
+  try {
+    for (let b = await input.next(); b !== null; b = await input.next()) {
+      for (const s of b.series) {
+        ev.checkAbort();
+        const gl = groupingLabels(s.labels, grouping, e.without);
+        const key = labelsKey(gl);
+        let g = byKey.get(key);
+        if (g === undefined) {
+          g = {
+            labels: gl,
+            value: new Float64Array(n),
+            comp: withComp ? new Float64Array(n) : undefined,
+            mean: withMean ? new Float64Array(n) : undefined,
+            count: withMean ? new Float64Array(n) : undefined,
+            flags: new Uint8Array(n),
+            hist: undefined,
+            histName: undefined,
+          };
+          byKey.set(key, g);
+          groups.push(g);
+        }
+        foldSeries(ev, e, g, s);
+      }
+      // The batch is folded: its samples are no longer held.
+      ev.releaseSamples(b.samples);
+    }
+  } finally {
+    await input.close();
+  }
+  const out: StepSeries[] = [];
+  for (const g of groups) {
+    const s = finishGroup(ev, e, g);
+    if (s !== undefined) out.push(s);
+  }
+  return { type: "vector", series: out };
+}
+
+/** Folds the samples of `s` into group `g`, step by step. */
+function foldSeries(ev: StepEvaluator, e: AggregateExpr, g: FoldGroup, s: StepSeries): void {
+  const op = e.op;
+  const { value, flags } = g;
+  const comp = g.comp!, mean = g.mean!, count = g.count!;
+  const dropName = s.dropName ? DROP_NAME : 0;
+  for (let i = 0; i < flags.length; i++) {
+    const kind = s.k[i];
+    if (kind === ABSENT) continue;
+    let fl = flags[i];
+    if (kind === HIST) {
+      if (op === "sum" || op === "avg") {
+        fl |= HAS_HIST | dropName;
+        if (!(fl & SEEN)) {
+          fl |= SEEN;
+          value[i] = 0;
+          comp[i] = 0;
+          if (op === "avg") {
+            count[i] = 1;
+            mean[i] = 0;
+          }
+        } else if (op === "avg") count[i]++;
+        const hist = g.hist ??= new Array(flags.length);
+        if (hist[i] === undefined) {
+          hist[i] = new HistogramAggregator(op);
+          (g.histName ??= new Array(flags.length))[i] = getLabel(s.labels, METRIC_NAME);
+        }
+        hist[i]!.add(s.h![i]!);
+        flags[i] = fl;
+        continue;
+      }
+      if (op !== "count" && op !== "group") {
+        ev.info(`ignored histogram in ${op} aggregation`, e.expr.pos);
+        continue;
+      }
+    }
+    const f = s.f[i];
+    if (kind === FLOAT) fl |= HAS_FLOAT;
+    if (!(fl & SEEN)) {
+      flags[i] = fl | SEEN | dropName;
+      switch (op) {
+        case "sum":
+          value[i] = f;
+          comp[i] = 0;
+          break;
+        case "avg":
+          value[i] = f;
+          mean[i] = f;
+          comp[i] = 0;
+          count[i] = 1;
+          break;
+        case "min":
+        case "max":
+          value[i] = f;
+          break;
+        case "count":
+        case "group":
+          value[i] = 1;
+          break;
+        case "stddev":
+        case "stdvar":
+          value[i] = Number.isFinite(f) ? 0 : NaN;
+          mean[i] = f;
+          count[i] = 1;
+          break;
+      }
+      continue;
+    }
+    fl |= dropName;
+    switch (op) {
+      case "sum":
+        kahanInc(f, value[i], comp[i]);
+        value[i] = kahanOut[0];
+        comp[i] = kahanOut[1];
+        break;
+      case "avg": {
+        const cnt = ++count[i];
+        if (!(fl & INCREMENTAL)) {
+          kahanInc(f, value[i], comp[i]);
+          if (kahanOut[0] !== Infinity && kahanOut[0] !== -Infinity) {
+            value[i] = kahanOut[0];
+            comp[i] = kahanOut[1];
+            break;
+          }
+          fl |= INCREMENTAL;
+          mean[i] = value[i] / (cnt - 1);
+          comp[i] /= cnt - 1;
+        }
+        const q = (cnt - 1) / cnt;
+        kahanInc(f / cnt, q * mean[i], q * comp[i]);
+        mean[i] = kahanOut[0];
+        comp[i] = kahanOut[1];
+        break;
+      }
+      case "max":
+        if (value[i] < f || Number.isNaN(value[i])) value[i] = f;
+        break;
+      case "min":
+        if (value[i] > f || Number.isNaN(value[i])) value[i] = f;
+        break;
+      case "count":
+        value[i]++;
+        break;
+      case "stddev":
+      case "stdvar": {
+        const cnt = ++count[i];
+        const delta = f - mean[i];
+        mean[i] += delta / cnt;
+        value[i] += delta * (f - mean[i]);
+        break;
+      }
+    }
+    flags[i] = fl;
+  }
+}
+
+/** The output series of a folded group (`undefined` when no step has a value). */
+function finishGroup(ev: StepEvaluator, e: AggregateExpr, g: FoldGroup): StepSeries | undefined {
+  const op = e.op;
+  const { value, flags, comp, mean, count } = g;
+  // The state arrays become the output: values in `value`, presence in `flags`.
+  const out: StepSeries = { labels: g.labels, dropName: false, f: value, k: flags, h: null };
+  let any = false;
+  for (let i = 0; i < flags.length; i++) {
+    const fl = flags[i];
+    flags[i] = ABSENT;
+    if (!(fl & SEEN)) continue;
+    if (fl & HAS_HIST) {
+      if (fl & HAS_FLOAT) {
+        ev.warn(`encountered a mix of histograms and floats for aggregation`, e.expr.pos);
+        continue;
+      }
+      const agg = g.hist![i]!;
+      const h = agg.result();
+      if (agg.counterResetCollision) {
+        ev.warn("conflicting counter resets during histogram aggregation", e.expr.pos);
+      }
+      if (agg.nhcbBoundsReconciled) {
+        ev.info("mismatched custom buckets were reconciled during aggregation", e.expr.pos);
+      }
+      if (h === undefined) {
+        ev.warn(
+          `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${
+            g.histName![i]
+          }"`,
+          e.expr.pos,
+        );
+        continue;
+      }
+      setHist(out, i, h);
+    } else {
+      switch (op) {
+        case "sum":
+          value[i] += comp![i];
+          break;
+        case "avg":
+          value[i] = fl & INCREMENTAL
+            ? mean![i] + comp![i]
+            : value[i] / count![i] + comp![i] / count![i];
+          break;
+        case "stdvar":
+          value[i] = value[i] / count![i];
+          break;
+        case "stddev":
+          value[i] = Math.sqrt(value[i] / count![i]);
+          break;
+      }
+      flags[i] = FLOAT;
+    }
+    any = true;
+    if (fl & DROP_NAME) out.dropName = true;
+  }
+  return any ? out : undefined;
+}
+
+/** `quantile`: per step and group, the φ-quantile of the group's float samples. */
+function quantileAggregate(
+  ev: StepEvaluator,
   e: AggregateExpr,
   input: StepSeries[],
   groupOf: Int32Array,
   groupLabels: Labels[],
-  param: Float64Array | undefined,
-  n: number,
+  param: Float64Array,
 ): StepValue {
-  const op = e.op;
+  const n = ev.n;
   const G = groupLabels.length;
+  let warnedNaN = false;
+  let maxQ = -Infinity;
+  let minQ = Infinity;
+  for (let i = 0; i < n; i++) {
+    const q = param[i];
+    if (Number.isNaN(q)) warnedNaN = true;
+    else {
+      maxQ = Math.max(maxQ, q);
+      minQ = Math.min(minQ, q);
+    }
+  }
+  if (warnedNaN) ev.warn("quantile value should be between 0 and 1, got NaN", e.param!.pos);
+  if (maxQ > 1) ev.warn(`quantile value should be between 0 and 1, got ${maxQ}`, e.param!.pos);
+  if (minQ < 0) ev.warn(`quantile value should be between 0 and 1, got ${minQ}`, e.param!.pos);
+  const members: number[][] = groupLabels.map(() => []);
   const seen = new Uint8Array(G);
-  const value = new Float64Array(G);
-  const comp = new Float64Array(G);
-  const mean = new Float64Array(G);
-  const count = new Float64Array(G);
-  const incremental = new Uint8Array(G);
-  const hasFloat = new Uint8Array(G);
-  const hasHist = new Uint8Array(G);
   const dropName = new Uint8Array(G);
-  const members: number[][] = op === "quantile" ? groupLabels.map(() => []) : [];
-  let scratch = new Float64Array(16);
   const out = new SeriesBuilder(n);
   const outIdx = new Int32Array(G).fill(-1);
-  if (op === "quantile" && param) {
-    let warnedNaN = false;
-    let maxQ = -Infinity;
-    let minQ = Infinity;
-    for (let i = 0; i < n; i++) {
-      const q = param[i];
-      if (Number.isNaN(q)) warnedNaN = true;
-      else {
-        maxQ = Math.max(maxQ, q);
-        minQ = Math.min(minQ, q);
-      }
-    }
-    if (warnedNaN) ev.warn("quantile value should be between 0 and 1, got NaN", e.param!.pos);
-    if (maxQ > 1) ev.warn(`quantile value should be between 0 and 1, got ${maxQ}`, e.param!.pos);
-    if (minQ < 0) ev.warn(`quantile value should be between 0 and 1, got ${minQ}`, e.param!.pos);
-  }
-  // Per-group histogram sums of the current step (sum and avg only).
-  const hagg: (HistogramAggregator | undefined)[] = new Array(G);
-  const haggName: string[] = new Array(G);
+  let scratch = new Float64Array(16);
   for (let i = 0; i < n; i++) {
     if ((i & 63) === 0) ev.checkAbort();
     seen.fill(0);
-    hasFloat.fill(0);
-    hasHist.fill(0);
-    hagg.fill(undefined);
     for (const m of members) m.length = 0;
     for (let j = 0; j < input.length; j++) {
       const s = input[j];
       const kind = s.k[i];
-      if (kind === 0) continue;
-      const g = groupOf[j];
-      const f = s.f[i];
+      if (kind === ABSENT) continue;
       if (kind === HIST) {
-        switch (op) {
-          case "count":
-          case "group":
-            break;
-          case "sum":
-          case "avg":
-            hasHist[g] = 1;
-            if (!seen[g]) {
-              seen[g] = 1;
-              dropName[g] = s.dropName ? 1 : 0;
-              count[g] = 1;
-              value[g] = 0;
-              comp[g] = 0;
-              mean[g] = 0;
-              incremental[g] = 0;
-            } else {
-              count[g]++;
-              if (s.dropName) dropName[g] = 1;
-            }
-            if (hagg[g] === undefined) {
-              hagg[g] = new HistogramAggregator(op);
-              haggName[g] = getLabel(s.labels, METRIC_NAME);
-            }
-            hagg[g]!.add(s.h![i]!);
-            continue;
-          default:
-            ev.info(`ignored histogram in ${op} aggregation`, e.expr.pos);
-            continue;
-        }
+        ev.info("ignored histogram in quantile aggregation", e.expr.pos);
+        continue;
       }
+      const g = groupOf[j];
       if (!seen[g]) {
         seen[g] = 1;
         dropName[g] = s.dropName ? 1 : 0;
-        value[g] = f;
-        mean[g] = f;
-        comp[g] = 0;
-        count[g] = 1;
-        incremental[g] = 0;
-        if (kind === FLOAT) hasFloat[g] = 1;
-        switch (op) {
-          case "stddev":
-          case "stdvar":
-            value[g] = Number.isFinite(f) ? 0 : NaN;
-            break;
-          case "group":
-            value[g] = 1;
-            break;
-          case "quantile":
-            members[g].push(f);
-            break;
-        }
-        continue;
-      }
-      if (s.dropName) dropName[g] = 1;
-      if (kind === FLOAT) hasFloat[g] = 1;
-      switch (op) {
-        case "sum":
-          kahanInc(f, value[g], comp[g]);
-          value[g] = kahanOut[0];
-          comp[g] = kahanOut[1];
-          break;
-        case "avg": {
-          const cnt = ++count[g];
-          if (!incremental[g]) {
-            kahanInc(f, value[g], comp[g]);
-            if (kahanOut[0] !== Infinity && kahanOut[0] !== -Infinity) {
-              value[g] = kahanOut[0];
-              comp[g] = kahanOut[1];
-              break;
-            }
-            incremental[g] = 1;
-            mean[g] = value[g] / (cnt - 1);
-            comp[g] /= cnt - 1;
-          }
-          const q = (cnt - 1) / cnt;
-          kahanInc(f / cnt, q * mean[g], q * comp[g]);
-          mean[g] = kahanOut[0];
-          comp[g] = kahanOut[1];
-          break;
-        }
-        case "max":
-          if (value[g] < f || Number.isNaN(value[g])) value[g] = f;
-          break;
-        case "min":
-          if (value[g] > f || Number.isNaN(value[g])) value[g] = f;
-          break;
-        case "count":
-          count[g]++;
-          break;
-        case "stddev":
-        case "stdvar": {
-          const cnt = ++count[g];
-          const delta = f - mean[g];
-          mean[g] += delta / cnt;
-          value[g] += delta * (f - mean[g]);
-          break;
-        }
-        case "quantile":
-          members[g].push(f);
-          break;
-      }
+      } else if (s.dropName) dropName[g] = 1;
+      members[g].push(s.f[i]);
     }
     for (let g = 0; g < G; g++) {
       if (!seen[g]) continue;
-      let v = value[g];
-      switch (op) {
-        case "sum":
-        case "avg":
-          if (hasHist[g]) {
-            if (hasFloat[g]) {
-              ev.warn(`encountered a mix of histograms and floats for aggregation`, e.expr.pos);
-              continue;
-            }
-            const agg = hagg[g]!;
-            const h = agg.result();
-            if (agg.counterResetCollision) {
-              ev.warn("conflicting counter resets during histogram aggregation", e.expr.pos);
-            }
-            if (agg.nhcbBoundsReconciled) {
-              ev.info(
-                "mismatched custom buckets were reconciled during aggregation",
-                e.expr.pos,
-              );
-            }
-            if (h === undefined) {
-              ev.warn(
-                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${
-                  haggName[g]
-                }"`,
-                e.expr.pos,
-              );
-              continue;
-            }
-            if (outIdx[g] < 0) outIdx[g] = out.index(groupLabels[g], dropName[g] === 1);
-            else if (dropName[g]) out.series[outIdx[g]].dropName = true;
-            out.putHist(outIdx[g], i, h);
-            continue;
-          }
-          if (op === "sum") v = value[g] + comp[g];
-          else if (incremental[g]) v = mean[g] + comp[g];
-          else v = value[g] / count[g] + comp[g] / count[g];
-          break;
-        case "count":
-          v = count[g];
-          break;
-        case "stdvar":
-          v = value[g] / count[g];
-          break;
-        case "stddev":
-          v = Math.sqrt(value[g] / count[g]);
-          break;
-        case "quantile": {
-          const m = members[g];
-          if (scratch.length < m.length) scratch = new Float64Array(m.length * 2);
-          for (let k = 0; k < m.length; k++) scratch[k] = m[k];
-          v = quantileOf(param![i], scratch, m.length);
-          break;
-        }
-      }
+      const m = members[g];
+      if (scratch.length < m.length) scratch = new Float64Array(m.length * 2);
+      for (let k = 0; k < m.length; k++) scratch[k] = m[k];
+      const v = quantileOf(param[i], scratch, m.length);
       if (outIdx[g] < 0) outIdx[g] = out.index(groupLabels[g], dropName[g] === 1);
       else if (dropName[g]) out.series[outIdx[g]].dropName = true;
       out.putFloat(outIdx[g], i, v);
@@ -292,7 +404,7 @@ function foldGroups(
 const MAX_INT64 = 9223372036854775807;
 
 function selectK(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: AggregateExpr,
   input: StepSeries[],
   groupOf: Int32Array,
@@ -425,7 +537,7 @@ function selectTop(
 }
 
 async function countValues(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: AggregateExpr,
   grouping: string[],
 ): Promise<StepValue> {

@@ -11,7 +11,8 @@ import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "../model/histogram.ts";
 import { getLabel, type Labels, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { exprType } from "./parser.ts";
-import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { CounterResetHint } from "../model/histogram.ts";
 import {
   addHistograms,
@@ -124,7 +125,7 @@ function addOrSub(op: "+" | "-", a: FloatHistogram, b: FloatHistogram): void {
 }
 
 /** Reports the warning and info of an element operation. */
-function annotate(ev: Evaluator, r: ElemResult, e: BinaryExpr): void {
+function annotate(ev: StepEvaluator, r: ElemResult, e: BinaryExpr): void {
   if (r.warning !== undefined) ev.warn(r.warning, e.pos);
   if (r.info !== undefined) ev.info(r.info, e.pos);
 }
@@ -182,7 +183,7 @@ function elemBinop(
 }
 
 /** Evaluates a binary expression over all steps. */
-export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<StepValue> {
+export async function evalBinary(ev: StepEvaluator, e: BinaryExpr): Promise<StepValue> {
   const lt = exprType(e.lhs);
   const rt = exprType(e.rhs);
   if (lt === "scalar" && rt === "scalar") {
@@ -213,7 +214,7 @@ export async function evalBinary(ev: Evaluator, e: BinaryExpr): Promise<StepValu
 }
 
 function vectorScalarBinop(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: BinaryExpr,
   vec: StepSeries[],
   scalar: Float64Array,
@@ -292,7 +293,7 @@ function signatures(
 }
 
 function setOperation(
-  ev: Evaluator,
+  ev: StepEvaluator,
   op: "and" | "or" | "unless",
   lhs: StepSeries[],
   rhs: StepSeries[],
@@ -342,7 +343,7 @@ function matchLabels(labels: Labels, m: VectorMatching): Labels {
 }
 
 function vectorBinop(
-  ev: Evaluator,
+  ev: StepEvaluator,
   e: BinaryExpr,
   lhsIn: StepSeries[],
   rhsIn: StepSeries[],

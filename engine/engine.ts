@@ -18,11 +18,13 @@ import { QueryError } from "./errors.ts";
 import { compareLabels } from "../model/labels.ts";
 import { exprType, Features, parseExpr } from "./parser.ts";
 import type { Queryable } from "../model/queryable.ts";
-import { dropMetricName, Evaluator, mergeSameLabels, type QueryContext } from "./evaluator.ts";
+import { Evaluator, storageError } from "./evaluator.ts";
+import type { QueryContext } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { prepareExpr } from "./prepare.ts";
-import { planSelects } from "./prefetch.ts";
+import { planSelects } from "./select_plan.ts";
 import { HistogramError } from "./histogram_ops.ts";
-import { ABSENT, FLOAT, type StepSeries, type StepValue } from "./step_vector.ts";
+import { ABSENT, FLOAT, mergeSameLabels, type StepSeries, type StepValue } from "./step_vector.ts";
 import type { MatrixSeries, QueryResult, Sample, Value } from "./value.ts";
 
 /** Engine settings. */
@@ -184,6 +186,7 @@ export class Engine implements QueryEngine {
       currentSamples: 0,
       peakSamples: 0,
       totalSamples: 0,
+      openSets: new Set(),
     };
     const prepared = prepareExpr(expr, {
       start,
@@ -193,20 +196,31 @@ export class Engine implements QueryEngine {
     });
     // Prometheus evaluates instant queries with an interval of 1ms over a single step.
     const ev = new Evaluator(ctx, start, end, isRange ? step : 1);
-    // Send every selection to storage at once; evaluation then awaits each when it needs it.
-    ctx.prefetched = new Map();
-    for (const { selector, hints } of planSelects(prepared, start, end, step, ctx.lookbackDelta)) {
-      const result = (async () => await queryable.select(selector.matchers, hints, opts.signal))()
-        .catch((err: unknown) => err instanceof Error ? err : new Error(String(err)));
-      ctx.prefetched.set(selector, { hints, result });
-    }
+    // Open every selection at once (lazily: see select_plan.ts); evaluation takes each when it
+    // reaches its selector.
+    ctx.planned = new Map();
     let v: StepValue;
     try {
+      for (
+        const { selector, hints } of planSelects(prepared, start, end, step, ctx.lookbackDelta)
+      ) {
+        let set;
+        try {
+          set = queryable.select(selector.matchers, hints, opts.signal);
+        } catch (err) {
+          throw storageError(err);
+        }
+        ctx.openSets.add(set);
+        ctx.planned.set(selector, { hints, set });
+      }
       v = await ev.eval(prepared);
     } catch (e) {
       // Histogram arithmetic failures that no operator turned into an annotation.
       if (e instanceof HistogramError) throw new QueryError("execution", e.message, { cause: e });
       throw e;
+    } finally {
+      // Sets not read to their end: never evaluated, or left by a failure.
+      await Promise.all([...ctx.openSets].map((s) => s.close()));
     }
     ev.checkAbort();
     const value = toResult(ev, v, isRange);

@@ -6,6 +6,7 @@ import { compareLabels, labelsToString } from "../model/labels.ts";
 import { type Matcher, matchesAll } from "../model/matchers.ts";
 import type { Queryable, SelectHints, SeriesSet, StringsResult } from "../model/queryable.ts";
 import { ArraySampleIterator, type Series } from "../model/series.ts";
+import { IterableSeriesSet } from "../model/series_set.ts";
 import { parseSeriesDescription } from "./series_desc.ts";
 import type { QueryResult } from "./value.ts";
 
@@ -33,10 +34,10 @@ class TestStorage implements Queryable {
     }
     this.series.sort((a, b) => compareLabels(a.labels, b.labels));
   }
-  select(matchers: readonly Matcher[]): Promise<SeriesSet> {
-    return Promise.resolve({
-      series: this.series.filter((s) => matchesAll(matchers, s.labels)),
-      warnings: [],
+  select(matchers: readonly Matcher[]): SeriesSet {
+    // Batches of two series, so that evaluation crosses batch boundaries.
+    return new IterableSeriesSet(this.series.filter((s) => matchesAll(matchers, s.labels)), {
+      batchSize: 2,
     });
   }
   labelNames(): Promise<StringsResult> {
@@ -445,7 +446,11 @@ Deno.test("selectors pass Prometheus' select hints to storage", async () => {
 
 Deno.test("a storage failure becomes a storage error naming the cause", async () => {
   const failing: Queryable = {
-    select: () => Promise.reject(new Error("bucket unreachable")),
+    select: () => ({
+      next: () => Promise.reject(new Error("bucket unreachable")),
+      warnings: () => [],
+      close: () => Promise.resolve(),
+    }),
     labelNames: () => storage.labelNames(),
     labelValues: () => storage.labelValues(),
   };

@@ -2,30 +2,39 @@
  * The PromQL evaluator core: evaluates an (already prepared) expression over all steps of a
  * query at once. Vector selectors walk each series' iterator a single time for all steps;
  * matrix selectors and subqueries load a series once and slide a window over it. Operators live
- * in `functions.ts`, `range_functions.ts`, `aggregations.ts` and `binary_ops.ts`.
+ * in `functions.ts`, `range_functions.ts`, `aggregations.ts` and `binary_ops.ts`; they see the
+ * evaluator through the {@linkcode StepEvaluator} interface it implements.
  *
  * @module
  */
 import type { Expr, MatrixSelector, PositionRange, SubqueryExpr, VectorSelector } from "./ast.ts";
-import type { Annotations } from "./annotations.ts";
 import { QueryError } from "./errors.ts";
 import type { FloatHistogram } from "../model/histogram.ts";
-import { getLabel, type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
-import type { Matcher } from "../model/matchers.ts";
-import type { Queryable, SelectHints, SeriesSet } from "../model/queryable.ts";
+import { getLabel, type Labels, METRIC_NAME } from "../model/labels.ts";
+import type { SelectHints, SeriesSet } from "../model/queryable.ts";
 import { isStaleNaN, type Series, startTimestampOf, ValueType } from "../model/series.ts";
 import {
   ABSENT,
-  duplicateLabelsetError,
+  countValue,
   FLOAT,
   HIST,
+  mergeSameLabels,
   newStepSeries,
   type RangeSeries,
   setHist,
   type StepSeries,
   type StepValue,
 } from "./step_vector.ts";
-import { evalCall } from "./functions.ts";
+import type {
+  QueryContext,
+  RangeBatch,
+  RangeInput,
+  SelectedVector,
+  StepEvaluator,
+} from "./step_evaluator.ts";
+import { type SeriesStream, type StepBatch, streamOf } from "./series_stream.ts";
+import { dropMetricName } from "./metric_name.ts";
+import { evalCall, streamCall } from "./functions.ts";
 import { evalAggregate } from "./aggregations.ts";
 import { evalBinary } from "./binary_ops.ts";
 import { detectReset, HistogramError, mulHistogram, usesCustomBuckets } from "./histogram_ops.ts";
@@ -33,61 +42,8 @@ import { interpolateHistograms } from "./range_functions.ts";
 import { extendFloats, interpolateAt, lowerIndex, searchAtLeast } from "./windows.ts";
 import { CounterResetHint } from "../model/histogram.ts";
 
-/** Settings shared by every evaluator of one query. */
-export interface QueryContext {
-  /** The queried data. */
-  queryable: Queryable;
-  /** Lookback delta, ms. */
-  lookbackDelta: number;
-  /** Most samples the query may hold at once. */
-  maxSamples: number;
-  /** Step of subqueries written without one (`[10m:]`), ms. */
-  noStepSubqueryInterval: number;
-  /** Prometheus' `promql-delayed-name-removal`. */
-  delayedNameRemoval: boolean;
-  /**
-   * Prometheus' `use-start-timestamps`: `rate`, `irate`, `increase` and `resets` read sample
-   * start timestamps and `start_timestamp()` returns them. Off when absent.
-   */
-  useStartTimestamps?: boolean;
-  /** Cancels the query. */
-  signal?: AbortSignal;
-  /** When the query times out, in `Date.now()` ms (a clock check is cheaper than a timer). */
-  deadline: number;
-  /** Collected warnings and infos. */
-  annotations: Annotations;
-  /** Samples currently held (approximation of Prometheus' accounting). */
-  currentSamples: number;
-  /** The highest `currentSamples` seen. */
-  peakSamples: number;
-  /** Samples loaded from storage. */
-  totalSamples: number;
-  /** Selections sent to storage before evaluation, by selector node. */
-  prefetched?: Map<VectorSelector, Prefetched>;
-}
-
-/** A selection started before evaluation: its hints and its outcome. */
-export interface Prefetched {
-  /** The hints it was sent with. */
-  hints: SelectHints;
-  /** The series set, or the error storage gave. */
-  result: Promise<SeriesSet | Error>;
-}
-
-const METADATA_LABELS: ReadonlySet<string> = new Set(["__name__", "__type__", "__unit__"]);
-
-/** Returns `labels` without the metric name and the `__type__`/`__unit__` metadata labels. */
-export function dropMetricName(labels: Labels): Labels {
-  for (let i = 0; i < labels.length; i++) {
-    if (METADATA_LABELS.has(labels[i].name)) {
-      return labels.filter((l) => !METADATA_LABELS.has(l.name));
-    }
-  }
-  return labels;
-}
-
 /** Evaluates expressions for the steps `start, start+interval, ..., end`. */
-export class Evaluator {
+export class Evaluator implements StepEvaluator {
   /** Number of steps. */
   readonly n: number;
 
@@ -152,6 +108,11 @@ export class Evaluator {
     }
   }
 
+  /** Accounts `n` samples no longer held. */
+  releaseSamples(n: number): void {
+    this.ctx.currentSamples -= n;
+  }
+
   /** Adds a warning. */
   warn(message: string, pos?: PositionRange): void {
     this.ctx.annotations.warn(message, pos);
@@ -198,6 +159,30 @@ export class Evaluator {
     return v.v;
   }
 
+  /**
+   * Evaluates an instant-vector expression a batch of series at a time: vector selectors and
+   * range-vector functions per storage batch, anything else whole as one batch.
+   */
+  async stream(expr: Expr): Promise<SeriesStream> {
+    this.checkAbort();
+    switch (expr.kind) {
+      case "ParenExpr":
+        return await this.stream(expr.expr);
+      case "VectorSelector":
+        return this.#selectorStream(expr, false, false);
+      case "Call": {
+        const s = await streamCall(this, expr);
+        if (s !== undefined) return s;
+        break;
+      }
+    }
+    const v = await this.eval(expr);
+    if (v.type !== "vector") {
+      throw new QueryError("execution", `expected instant vector, got ${v.type}`);
+    }
+    return streamOf(v.series, countValue(v));
+  }
+
   async #evalNode(e: Expr): Promise<StepValue> {
     switch (e.kind) {
       case "NumberLiteral":
@@ -212,14 +197,9 @@ export class Evaluator {
         return await this.#evalUnary(e.op, e.expr);
       case "VectorSelector":
         return { type: "vector", series: (await this.selectVector(e)).series };
-      case "MatrixSelector": {
-        const m = await this.loadRange(e);
-        return { type: "matrix", series: windowAt(m, this.time(0)) };
-      }
-      case "SubqueryExpr": {
-        const m = await this.loadRange(e);
-        return { type: "matrix", series: windowAt(m, this.time(0)) };
-      }
+      case "MatrixSelector":
+      case "SubqueryExpr":
+        return { type: "matrix", series: await this.#matrixAt(e, this.time(0)) };
       case "Call":
         return await evalCall(this, e);
       case "AggregateExpr":
@@ -273,34 +253,24 @@ export class Evaluator {
   }
 
   /**
-   * Selects series for a selector, turning storage failures into query errors. Uses the
-   * selection started before evaluation when it covers the requested time range.
+   * Opens the storage selection of a selector: the set opened before evaluation when it covers
+   * `hints`, else a new one. Storage failures become query errors.
    */
-  async select(
-    matchers: readonly Matcher[],
-    hints: SelectHints,
-    node?: VectorSelector,
-  ): Promise<Series[]> {
+  #open(vs: VectorSelector, hints: SelectHints): Selection {
     this.checkAbort();
-    let set;
-    try {
-      const pre = node && this.ctx.prefetched?.get(node);
-      if (pre && pre.hints.start <= hints.start && hints.end <= pre.hints.end) {
-        const r = await pre.result;
-        if (r instanceof Error) throw r;
-        set = r;
-      } else {
-        set = await this.ctx.queryable.select(matchers, hints, this.ctx.signal);
-      }
-    } catch (err) {
-      this.checkAbort();
-      if (err instanceof QueryError) throw err;
-      throw new QueryError("storage", `expanding series: ${(err as Error).message ?? err}`, {
-        cause: err,
-      });
+    const planned = this.ctx.planned?.get(vs);
+    if (planned && planned.hints.start <= hints.start && hints.end <= planned.hints.end) {
+      this.ctx.planned!.delete(vs);
+      return new Selection(this, planned.set);
     }
-    for (const w of set.warnings) this.ctx.annotations.warnings.add(w);
-    return set.series;
+    let set: SeriesSet;
+    try {
+      set = this.ctx.queryable.select(vs.matchers, hints, this.ctx.signal);
+    } catch (err) {
+      throw storageError(err);
+    }
+    this.ctx.openSets.add(set);
+    return new Selection(this, set);
   }
 
   /**
@@ -313,206 +283,230 @@ export class Evaluator {
     vs: VectorSelector,
     timestamps = false,
     startTimestamps = false,
-  ): Promise<{ series: StepSeries[]; ts: Float64Array[]; st: Float64Array[] }> {
-    if (vs.smoothed) return { series: await this.#selectSmoothed(vs), ts: [], st: [] };
-    const n = this.n;
-    const lookback = this.ctx.lookbackDelta;
-    const off = vs.offset;
-    const at = vs.timestamp;
-    const first = (at ?? this.start) - off;
-    const last = (at ?? this.lastTime) - off;
-    const all = await this.select(vs.matchers, {
-      ...vs.selectHints,
-      start: first - lookback + 1,
-      end: last,
-      step: this.interval,
-    }, vs);
-    const out: StepSeries[] = [];
-    const tsOut: Float64Array[] = [];
-    const stOut: Float64Array[] = [];
-    let loaded = 0;
-    for (const series of all) {
-      this.checkAbort();
-      const it = series.iterator();
-      const hints = vs.histogramStats ? new ResetHints() : undefined;
-      const s = newStepSeries(series.labels, false, n);
-      const tsArr = timestamps ? new Float64Array(n) : undefined;
-      const stArr = startTimestamps ? new Float64Array(n) : undefined;
-      let typ: ValueType = it.next();
-      let lastT = -Infinity;
-      let lastST = 0;
-      let lastKind = 0;
-      let lastV = 0;
-      let lastH: FloatHistogram | undefined;
-      let any = false;
-      for (let i = 0; i < n; i++) {
-        const ref = (at ?? this.time(i)) - off;
-        const minT = ref - lookback;
-        if (typ !== ValueType.None && it.atT() <= minT) {
-          typ = it.seek(minT + 1);
-          lastKind = 0;
-          hints?.reset();
-        }
-        while (typ !== ValueType.None && it.atT() <= ref) {
-          lastT = it.atT();
-          if (stArr) lastST = startTimestampOf(it);
-          if (typ === ValueType.Float) {
-            lastV = it.atFloat();
-            lastKind = FLOAT;
-          } else {
-            lastH = it.atFloatHistogram();
-            if (hints) lastH = hints.next(lastH);
-            lastKind = HIST;
-          }
-          typ = it.next();
-        }
-        if (lastKind === 0 || lastT <= minT) continue;
-        if (lastKind === FLOAT) {
-          if (isStaleNaN(lastV)) continue;
-          s.k[i] = FLOAT;
-          s.f[i] = lastV;
-        } else {
-          if (isStaleNaN(lastH!.sum)) continue;
-          setHist(s, i, lastH!);
-        }
-        if (tsArr) tsArr[i] = lastT;
-        if (stArr) stArr[i] = lastST;
-        any = true;
-        loaded++;
+  ): Promise<SelectedVector> {
+    const stream = this.#selectorStream(vs, timestamps, startTimestamps);
+    const out: SelectedVector = { series: [], ts: [], st: [] };
+    try {
+      for (let b = await stream.next(); b !== null; b = await stream.next()) {
+        out.series.push(...b.series);
+        out.ts.push(...b.ts);
+        out.st.push(...b.st);
       }
-      if (any) {
-        out.push(s);
-        if (tsArr) tsOut.push(tsArr);
-        if (stArr) stOut.push(stArr);
-      }
-      // Check the limit series by series, before a huge selection is fully materialized.
-      this.ctx.totalSamples += loaded;
-      this.addSamples(loaded);
-      loaded = 0;
-    }
-    return { series: out, ts: tsOut, st: stOut };
-  }
-
-  /**
-   * A `smoothed` instant selector: the value at each step is interpolated between the samples
-   * around it (within a lookback delta on either side), or the last sample carried forward.
-   */
-  async #selectSmoothed(vs: VectorSelector): Promise<StepSeries[]> {
-    const n = this.n;
-    const lb = this.ctx.lookbackDelta;
-    const first = (vs.timestamp ?? this.start) - vs.offset;
-    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
-    const all = await this.select(vs.matchers, {
-      ...vs.selectHints,
-      start: first - lb + 1,
-      end: last + lb,
-      step: this.interval,
-    }, vs);
-    const out: StepSeries[] = [];
-    const pos = vs.pos;
-    for (const series of all) {
-      const r = readRange(series, first - lb, last + lb);
-      const { ft, fv, ht, hv } = r;
-      const name = getLabel(series.labels, METRIC_NAME);
-      const s = newStepSeries(series.labels, false, n);
-      let any = false;
-      for (let i = 0; i < n; i++) {
-        const t = (vs.timestamp ?? this.time(i)) - vs.offset;
-        const a = lowerIndex(ft, t - lb);
-        const b = lowerIndex(ft, t + lb);
-        const ha = lowerIndex(ht, t - lb);
-        const hb = lowerIndex(ht, t + lb);
-        if (b > a && hb > ha) {
-          this.warn(`encountered a mix of histograms and floats for metric name "${name}"`, pos);
-          continue;
-        }
-        if (hb > ha) {
-          const k = searchAtLeast(ht, ha, hb, t);
-          let h: FloatHistogram;
-          if (k < hb && ht[k] === t) h = hv[k];
-          else if (k > ha && k < hb) {
-            const prev = hv[k - 1];
-            const next = hv[k];
-            const gauge = CounterResetHint.Gauge;
-            try {
-              if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
-                throw new HistogramError("mixed");
-              }
-              const isCounter = prev.counterResetHint !== gauge || next.counterResetHint !== gauge;
-              h = interpolateHistograms(this, pos, prev, ht[k - 1], next, ht[k], t, isCounter);
-            } catch (e) {
-              if (!(e instanceof HistogramError)) throw e;
-              this.warn(
-                `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`,
-                pos,
-              );
-              continue;
-            }
-          } else if (k > ha) h = { ...hv[k - 1], counterResetHint: CounterResetHint.Unknown };
-          else continue;
-          setHist(s, i, h);
-          any = true;
-          continue;
-        }
-        const k = searchAtLeast(ft, a, b, t);
-        if (k < b && ft[k] === t) s.f[i] = fv[k];
-        else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);
-        else if (k > a) s.f[i] = fv[k - 1];
-        else continue;
-        s.k[i] = FLOAT;
-        any = true;
-      }
-      if (any) out.push(s);
+    } finally {
+      await stream.close();
     }
     return out;
   }
 
-  /**
-   * Loads what a range function or a matrix result needs from a matrix selector or subquery:
-   * every sample of the covered time span, plus how to place the window of each step.
-   */
-  async loadRange(e: MatrixSelector | SubqueryExpr, func?: string): Promise<RangeInput> {
-    if (e.kind === "MatrixSelector") {
-      const vs = e.vectorSelector;
-      const range = e.range;
-      const at = vs.timestamp;
-      // Anchored and smoothed selectors also need samples up to a lookback delta before the
-      // window (and, smoothed, after it) to pick or interpolate the boundary values.
-      const lb = this.ctx.lookbackDelta;
-      const extendLow = vs.anchored || vs.smoothed ? lb : 0;
-      const extendHigh = vs.smoothed ? lb : 0;
-      const first = (at ?? this.start) - vs.offset - extendLow;
-      const last = (at ?? this.lastTime) - vs.offset + extendHigh;
-      const all = await this.select(vs.matchers, {
-        ...vs.selectHints,
-        start: first - range + 1,
-        end: last,
-        step: this.interval,
-        range,
-        func: func ?? vs.selectHints?.func,
-      }, vs);
-      const series: RangeSeries[] = [];
-      let loaded = 0;
-      // Only these functions read start timestamps (subqueries never carry them).
-      const withST = this.ctx.useStartTimestamps === true && func !== undefined &&
-        ST_FUNCTIONS.has(func);
-      for (const s of all) {
-        this.checkAbort();
-        const r = readRange(s, first - range, last, vs.histogramStats, withST);
-        if (r.ft.length + r.ht.length === 0) continue;
-        loaded += r.ft.length + r.ht.length;
-        series.push(r);
-      }
-      this.ctx.totalSamples += loaded;
-      // A range query only ever holds one window per series, not the whole span loaded here;
-      // counting the span would reject queries Prometheus accepts.
-      if (this.n === 1) this.addSamples(loaded);
-      return { series, range, offset: vs.offset, at, selector: vs, extendLow, extendHigh };
-    }
-    return await this.#loadSubquery(e);
+  /** A vector selector evaluated a storage batch at a time (see {@linkcode selectVector}). */
+  #selectorStream(
+    vs: VectorSelector,
+    timestamps: boolean,
+    startTimestamps: boolean,
+  ): SelectorStream {
+    const lookback = this.ctx.lookbackDelta;
+    const first = (vs.timestamp ?? this.start) - vs.offset;
+    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
+    // A smoothed selector also reads a lookback delta past the last step, to interpolate.
+    const selection = this.#open(vs, {
+      ...vs.selectHints,
+      start: first - lookback + 1,
+      end: vs.smoothed ? last + lookback : last,
+      step: this.interval,
+    });
+    const read = vs.smoothed
+      ? (s: Series) => this.#smoothedSeries(vs, s)
+      : (s: Series) => this.#instantSeries(vs, s, timestamps, startTimestamps);
+    return new SelectorStream(this, selection, read);
   }
 
-  async #loadSubquery(sq: SubqueryExpr): Promise<RangeInput> {
+  /** One series of an instant vector selector at every step (`undefined`: no value at all). */
+  #instantSeries(
+    vs: VectorSelector,
+    series: Series,
+    timestamps: boolean,
+    startTimestamps: boolean,
+  ): SelectedSeries | undefined {
+    const n = this.n;
+    const lookback = this.ctx.lookbackDelta;
+    const off = vs.offset;
+    const at = vs.timestamp;
+    const it = series.iterator();
+    const hints = vs.histogramStats ? new ResetHints() : undefined;
+    const s = newStepSeries(series.labels, false, n);
+    const tsArr = timestamps ? new Float64Array(n) : undefined;
+    const stArr = startTimestamps ? new Float64Array(n) : undefined;
+    let typ: ValueType = it.next();
+    let lastT = -Infinity;
+    let lastST = 0;
+    let lastKind = 0;
+    let lastV = 0;
+    let lastH: FloatHistogram | undefined;
+    let loaded = 0;
+    for (let i = 0; i < n; i++) {
+      const ref = (at ?? this.time(i)) - off;
+      const minT = ref - lookback;
+      if (typ !== ValueType.None && it.atT() <= minT) {
+        typ = it.seek(minT + 1);
+        lastKind = 0;
+        hints?.reset();
+      }
+      while (typ !== ValueType.None && it.atT() <= ref) {
+        lastT = it.atT();
+        if (stArr) lastST = startTimestampOf(it);
+        if (typ === ValueType.Float) {
+          lastV = it.atFloat();
+          lastKind = FLOAT;
+        } else {
+          lastH = it.atFloatHistogram();
+          if (hints) lastH = hints.next(lastH);
+          lastKind = HIST;
+        }
+        typ = it.next();
+      }
+      if (lastKind === 0 || lastT <= minT) continue;
+      if (lastKind === FLOAT) {
+        if (isStaleNaN(lastV)) continue;
+        s.k[i] = FLOAT;
+        s.f[i] = lastV;
+      } else {
+        if (isStaleNaN(lastH!.sum)) continue;
+        setHist(s, i, lastH!);
+      }
+      if (tsArr) tsArr[i] = lastT;
+      if (stArr) stArr[i] = lastST;
+      loaded++;
+    }
+    if (loaded === 0) return undefined;
+    return { series: s, ts: tsArr, st: stArr, samples: loaded };
+  }
+
+  /**
+   * One series of a `smoothed` instant selector: the value at each step is interpolated between
+   * the samples around it (within a lookback delta on either side), or the last sample carried
+   * forward.
+   */
+  #smoothedSeries(vs: VectorSelector, series: Series): SelectedSeries | undefined {
+    const n = this.n;
+    const lb = this.ctx.lookbackDelta;
+    const first = (vs.timestamp ?? this.start) - vs.offset;
+    const last = (vs.timestamp ?? this.lastTime) - vs.offset;
+    const pos = vs.pos;
+    const r = readRange(series, first - lb, last + lb);
+    const { ft, fv, ht, hv } = r;
+    const name = getLabel(series.labels, METRIC_NAME);
+    const s = newStepSeries(series.labels, false, n);
+    let present = 0;
+    for (let i = 0; i < n; i++) {
+      const t = (vs.timestamp ?? this.time(i)) - vs.offset;
+      const a = lowerIndex(ft, t - lb);
+      const b = lowerIndex(ft, t + lb);
+      const ha = lowerIndex(ht, t - lb);
+      const hb = lowerIndex(ht, t + lb);
+      if (b > a && hb > ha) {
+        this.warn(`encountered a mix of histograms and floats for metric name "${name}"`, pos);
+        continue;
+      }
+      if (hb > ha) {
+        const k = searchAtLeast(ht, ha, hb, t);
+        let h: FloatHistogram;
+        if (k < hb && ht[k] === t) h = hv[k];
+        else if (k > ha && k < hb) {
+          const prev = hv[k - 1];
+          const next = hv[k];
+          const gauge = CounterResetHint.Gauge;
+          try {
+            if (usesCustomBuckets(prev) !== usesCustomBuckets(next)) {
+              throw new HistogramError("mixed");
+            }
+            const isCounter = prev.counterResetHint !== gauge || next.counterResetHint !== gauge;
+            h = interpolateHistograms(this, pos, prev, ht[k - 1], next, ht[k], t, isCounter);
+          } catch (e) {
+            if (!(e instanceof HistogramError)) throw e;
+            this.warn(
+              `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${name}"`,
+              pos,
+            );
+            continue;
+          }
+        } else if (k > ha) h = { ...hv[k - 1], counterResetHint: CounterResetHint.Unknown };
+        else continue;
+        setHist(s, i, h);
+        present++;
+        continue;
+      }
+      const k = searchAtLeast(ft, a, b, t);
+      if (k < b && ft[k] === t) s.f[i] = fv[k];
+      else if (k > a && k < b) s.f[i] = interpolateAt(ft, fv, k - 1, k, t, false);
+      else if (k > a) s.f[i] = fv[k - 1];
+      else continue;
+      s.k[i] = FLOAT;
+      present++;
+    }
+    if (present === 0) return undefined;
+    return { series: s, samples: present };
+  }
+
+  /**
+   * Opens what a range function `func` (or a matrix result) reads from a matrix selector or
+   * subquery: every sample of the time span the windows of all steps cover, a series at a time,
+   * plus how to place the window of each step.
+   */
+  async rangeInput(e: MatrixSelector | SubqueryExpr, func?: string): Promise<RangeInput> {
+    if (e.kind === "SubqueryExpr") return await this.#subqueryInput(e);
+    const vs = e.vectorSelector;
+    const range = e.range;
+    const at = vs.timestamp;
+    // Anchored and smoothed selectors also need samples up to a lookback delta before the
+    // window (and, smoothed, after it) to pick or interpolate the boundary values.
+    const lb = this.ctx.lookbackDelta;
+    const extendLow = vs.anchored || vs.smoothed ? lb : 0;
+    const extendHigh = vs.smoothed ? lb : 0;
+    const first = (at ?? this.start) - vs.offset - extendLow;
+    const last = (at ?? this.lastTime) - vs.offset + extendHigh;
+    const selection = this.#open(vs, {
+      ...vs.selectHints,
+      start: first - range + 1,
+      end: last,
+      step: this.interval,
+      range,
+      func: func ?? vs.selectHints?.func,
+    });
+    // Only these functions read start timestamps (subqueries never carry them).
+    const withST = this.ctx.useStartTimestamps === true && func !== undefined &&
+      ST_FUNCTIONS.has(func);
+    const ctx = this.ctx;
+    return {
+      range,
+      offset: vs.offset,
+      at,
+      selector: vs,
+      extendLow,
+      extendHigh,
+      async next(): Promise<RangeBatch | null> {
+        const batch = await selection.next();
+        if (batch === null) return null;
+        return {
+          length: batch.length,
+          samples: 0,
+          read(i: number): RangeSeries | undefined {
+            const r = readRange(batch[i], first - range, last, vs.histogramStats, withST);
+            const loaded = r.ft.length + r.ht.length;
+            if (loaded === 0) return undefined;
+            ctx.totalSamples += loaded;
+            return r;
+          },
+        };
+      },
+      close: () => selection.close(),
+    };
+  }
+
+  /**
+   * A subquery as a range input: its expression evaluated at the subquery's steps (aligned to
+   * multiples of its step), a batch of series at a time.
+   */
+  async #subqueryInput(sq: SubqueryExpr): Promise<RangeInput> {
     const off = sq.offset;
     const range = sq.range;
     const step = sq.step > 0 ? sq.step : this.ctx.noStepSubqueryInterval;
@@ -523,59 +517,175 @@ export class Evaluator {
     if (subStart <= lo) subStart += step;
     const subEnd = outerEnd - off;
     const inner = this.child(subStart, subEnd, step);
-    const v = inner.n > 0 ? await inner.eval(sq.expr) : { type: "vector" as const, series: [] };
-    if (v.type !== "vector") throw new QueryError("execution", "subquery of non-vector");
-    const series: RangeSeries[] = [];
-    for (const s of v.series) {
-      const ft: number[] = [];
-      const fv: number[] = [];
-      const ht: number[] = [];
-      const hv: FloatHistogram[] = [];
-      for (let i = 0; i < inner.n; i++) {
-        if (s.k[i] === FLOAT) {
-          ft.push(inner.time(i));
-          fv.push(s.f[i]);
-        } else if (s.k[i] === HIST) {
-          ht.push(inner.time(i));
-          const h = s.h![i]!;
-          // Counter reset hints of subquery points are unreliable; treat them as unknown.
-          hv.push(
-            h.counterResetHint === 1 || h.counterResetHint === 2
-              ? { ...h, counterResetHint: 0 }
-              : h,
-          );
+    const stream = inner.n > 0 ? await inner.stream(sq.expr) : streamOf([], 0);
+    return {
+      range,
+      offset: off,
+      at: sq.timestamp,
+      extendLow: 0,
+      extendHigh: 0,
+      async next(): Promise<RangeBatch | null> {
+        const b = await stream.next();
+        if (b === null) return null;
+        return {
+          length: b.series.length,
+          samples: b.samples,
+          read: (i) => subquerySeries(inner, b.series[i]),
+        };
+      },
+      close: () => stream.close(),
+    };
+  }
+
+  /** A matrix selector's or subquery's value at evaluation time `t` (a matrix result). */
+  async #matrixAt(e: MatrixSelector | SubqueryExpr, t: number): Promise<RangeSeries[]> {
+    const input = await this.rangeInput(e);
+    const out: RangeSeries[] = [];
+    try {
+      for (let b = await input.next(); b !== null; b = await input.next()) {
+        let held = 0;
+        for (let i = 0; i < b.length; i++) {
+          this.checkAbort();
+          const s = b.read(i);
+          const w = s && windowOf(input, s, t);
+          if (w === undefined) continue;
+          out.push(w);
+          held += w.ft.length + w.ht.length;
         }
+        this.releaseSamples(b.samples);
+        this.addSamples(held);
       }
-      if (ft.length + hv.length === 0) continue;
-      series.push({
-        labels: s.labels,
-        dropName: s.dropName,
-        ft: Float64Array.from(ft),
-        fv: Float64Array.from(fv),
-        ht: Float64Array.from(ht),
-        hv,
-      });
+    } finally {
+      await input.close();
     }
-    return { series, range, offset: off, at: sq.timestamp, extendLow: 0, extendHigh: 0 };
+    return out;
   }
 }
 
-/** A loaded range-vector argument and its window placement. */
-export interface RangeInput {
-  /** The loaded series. */
-  series: RangeSeries[];
-  /** Window length, ms. */
-  range: number;
-  /** Offset, ms. */
-  offset: number;
-  /** Fixed evaluation time of `@`, ms. */
-  at?: number;
-  /** The selector, when the argument is a matrix selector (not a subquery). */
-  selector?: VectorSelector;
-  /** Samples loaded before the window start (anchored/smoothed selectors), ms. */
-  extendLow: number;
-  /** Samples loaded after the window end (smoothed selectors), ms. */
-  extendHigh: number;
+/** One series of a selector over every step, with the timestamps asked for. */
+interface SelectedSeries {
+  series: StepSeries;
+  ts?: Float64Array;
+  st?: Float64Array;
+  /** Present values. */
+  samples: number;
+}
+
+/** A selector's batch: series and, when asked for, their per-step timestamps. */
+interface SelectorBatch extends StepBatch {
+  ts: Float64Array[];
+  st: Float64Array[];
+}
+
+/** A vector selector's series a storage batch at a time (the batches' samples accounted). */
+class SelectorStream implements SeriesStream {
+  constructor(
+    readonly ev: Evaluator,
+    readonly selection: Selection,
+    readonly read: (s: Series) => SelectedSeries | undefined,
+  ) {}
+
+  async next(): Promise<SelectorBatch | null> {
+    const ev = this.ev;
+    for (let batch = await this.selection.next(); batch !== null;) {
+      const out: SelectorBatch = { series: [], ts: [], st: [], samples: 0 };
+      let samples = 0;
+      for (const s of batch) {
+        ev.checkAbort();
+        const r = this.read(s);
+        if (r === undefined) continue;
+        out.series.push(r.series);
+        if (r.ts) out.ts.push(r.ts);
+        if (r.st) out.st.push(r.st);
+        samples += r.samples;
+      }
+      ev.ctx.totalSamples += samples;
+      // Check the limit batch by batch, before a huge selection is fully materialized.
+      ev.addSamples(samples);
+      if (out.series.length > 0) return { ...out, samples };
+      batch = await this.selection.next();
+    }
+    return null;
+  }
+
+  close(): Promise<void> {
+    return this.selection.close();
+  }
+}
+
+/** Turns a storage failure into the query error Prometheus reports. */
+export function storageError(err: unknown): QueryError {
+  if (err instanceof QueryError) return err;
+  return new QueryError("storage", `expanding series: ${(err as Error).message ?? err}`, {
+    cause: err,
+  });
+}
+
+/**
+ * A storage set read by the evaluator: failures become query errors (or the query's own
+ * cancellation), and the set's warnings join the query's once it is read to its end.
+ */
+class Selection {
+  #done = false;
+
+  constructor(readonly ev: Evaluator, readonly set: SeriesSet) {}
+
+  /** The next batch of series, or `null` at the end. */
+  async next(): Promise<readonly Series[] | null> {
+    if (this.#done) return null;
+    let batch;
+    try {
+      batch = await this.set.next();
+    } catch (err) {
+      await this.close();
+      this.ev.checkAbort();
+      throw storageError(err);
+    }
+    if (batch === null) {
+      this.#done = true;
+      this.ev.ctx.openSets.delete(this.set);
+      for (const w of this.set.warnings()) this.ev.ctx.annotations.warnings.add(w);
+    }
+    return batch;
+  }
+
+  /** Stops reading the set. */
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    this.ev.ctx.openSets.delete(this.set);
+    await this.set.close();
+  }
+}
+
+/** A subquery result series as a range series (`undefined` when it has no point). */
+function subquerySeries(inner: Evaluator, s: StepSeries): RangeSeries | undefined {
+  const ft: number[] = [];
+  const fv: number[] = [];
+  const ht: number[] = [];
+  const hv: FloatHistogram[] = [];
+  for (let i = 0; i < inner.n; i++) {
+    if (s.k[i] === FLOAT) {
+      ft.push(inner.time(i));
+      fv.push(s.f[i]);
+    } else if (s.k[i] === HIST) {
+      ht.push(inner.time(i));
+      const h = s.h![i]!;
+      // Counter reset hints of subquery points are unreliable; treat them as unknown.
+      hv.push(
+        h.counterResetHint === 1 || h.counterResetHint === 2 ? { ...h, counterResetHint: 0 } : h,
+      );
+    }
+  }
+  if (ft.length + hv.length === 0) return undefined;
+  return {
+    labels: s.labels,
+    dropName: s.dropName,
+    ft: Float64Array.from(ft),
+    fv: Float64Array.from(fv),
+    ht: Float64Array.from(ht),
+    hv,
+  };
 }
 
 /**
@@ -609,14 +719,15 @@ class ResetHints {
 /** The range functions that use start timestamps under `use-start-timestamps`. */
 const ST_FUNCTIONS: ReadonlySet<string> = new Set(["rate", "irate", "increase", "resets"]);
 
-// Scratch buffers for reading float samples; results are copied out at their exact size.
+// Scratch buffers for reading float samples (see readRange).
 let scratchT = new Float64Array(1024);
 let scratchV = new Float64Array(1024);
 let scratchST = new Float64Array(1024);
 
 /**
  * Reads all non-stale samples of `s` with `minT < t <= maxT`; with `withST`, also their start
- * timestamps.
+ * timestamps. The float arrays are views of scratch buffers, valid until the next call: series
+ * are read and used one at a time, so reading a day of samples allocates nothing per series.
  */
 function readRange(
   s: Series,
@@ -667,13 +778,13 @@ function readRange(
   const r: RangeSeries = {
     labels: s.labels,
     dropName: false,
-    ft: scratchT.slice(0, nf),
-    fv: scratchV.slice(0, nf),
+    ft: scratchT.subarray(0, nf),
+    fv: scratchV.subarray(0, nf),
     ht: ht ? Float64Array.from(ht) : EMPTY,
     hv: hv ?? [],
   };
   if (withST) {
-    r.fst = scratchST.slice(0, nf);
+    r.fst = scratchST.subarray(0, nf);
     r.hst = hst ? Float64Array.from(hst) : EMPTY;
   }
   return r;
@@ -681,97 +792,36 @@ function readRange(
 
 const EMPTY = new Float64Array(0);
 
-/** The samples of each series within the window of evaluation time `t` (a matrix result). */
-function windowAt(m: RangeInput, t: number): RangeSeries[] {
+/**
+ * The samples of one series within the window of evaluation time `t` (a matrix result), or
+ * `undefined` when the window is empty.
+ */
+function windowOf(m: RangeInput, s: RangeSeries, t: number): RangeSeries | undefined {
   const ref = (m.at ?? t) - m.offset;
   const lo = ref - m.range;
-  const out: RangeSeries[] = [];
   if (m.extendLow > 0) {
-    for (const s of m.series) {
-      if (s.ht.length > 0) {
-        const mod = m.selector?.smoothed ? "smoothed" : "anchored";
-        throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
-      }
-      const fa = lowerIndex(s.ft, lo - m.extendLow);
-      const fb = lowerIndex(s.ft, ref + m.extendHigh);
-      if (fb === fa) continue;
-      const ext = extendFloats(s.ft, s.fv, fa, fb, lo, ref, m.extendHigh > 0);
-      if (ext === undefined) continue;
-      out.push({
-        labels: s.labels,
-        dropName: s.dropName,
-        ft: ext[0],
-        fv: ext[1],
-        ht: s.ht,
-        hv: [],
-      });
+    if (s.ht.length > 0) {
+      const mod = m.selector?.smoothed ? "smoothed" : "anchored";
+      throw new QueryError("execution", `${mod} modifier is not supported with histograms`);
     }
-    return out;
+    const fa = lowerIndex(s.ft, lo - m.extendLow);
+    const fb = lowerIndex(s.ft, ref + m.extendHigh);
+    if (fb === fa) return undefined;
+    const ext = extendFloats(s.ft, s.fv, fa, fb, lo, ref, m.extendHigh > 0);
+    if (ext === undefined) return undefined;
+    return { labels: s.labels, dropName: s.dropName, ft: ext[0], fv: ext[1], ht: s.ht, hv: [] };
   }
-  for (const s of m.series) {
-    const fa = lowerIndex(s.ft, lo);
-    const fb = lowerIndex(s.ft, ref);
-    const ha = lowerIndex(s.ht, lo);
-    const hb = lowerIndex(s.ht, ref);
-    if (fb - fa + hb - ha === 0) continue;
-    out.push({
-      labels: s.labels,
-      dropName: s.dropName,
-      ft: s.ft.slice(fa, fb),
-      fv: s.fv.slice(fa, fb),
-      ht: s.ht.slice(ha, hb),
-      hv: s.hv.slice(ha, hb),
-    });
-  }
-  return out;
-}
-
-/** Number of samples a value holds. */
-export function countValue(v: StepValue): number {
-  switch (v.type) {
-    case "vector": {
-      let c = 0;
-      for (const s of v.series) {
-        const k = s.k;
-        for (let i = 0; i < k.length; i++) if (k[i] !== ABSENT) c++;
-      }
-      return c;
-    }
-    case "matrix": {
-      let c = 0;
-      for (const s of v.series) c += s.ft.length + s.ht.length;
-      return c;
-    }
-    case "scalar":
-      return v.v.length;
-    default:
-      return 0;
-  }
-}
-
-/**
- * Merges series that have the same label set (after name removal), as long as no step holds
- * values from two of them; otherwise the vector would contain a label set twice.
- */
-export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
-  const byKey = new Map<string, StepSeries>();
-  const out: StepSeries[] = [];
-  for (const s of series) {
-    const key = labelsKey(s.labels);
-    const prev = byKey.get(key);
-    if (prev === undefined) {
-      byKey.set(key, s);
-      out.push(s);
-      continue;
-    }
-    for (let i = 0; i < s.k.length; i++) {
-      if (s.k[i] === ABSENT) continue;
-      if (prev.k[i] !== ABSENT) throw duplicateLabelsetError();
-      if (s.k[i] === FLOAT) {
-        prev.k[i] = FLOAT;
-        prev.f[i] = s.f[i];
-      } else setHist(prev, i, s.h![i]!);
-    }
-  }
-  return out;
+  const fa = lowerIndex(s.ft, lo);
+  const fb = lowerIndex(s.ft, ref);
+  const ha = lowerIndex(s.ht, lo);
+  const hb = lowerIndex(s.ht, ref);
+  if (fb - fa + hb - ha === 0) return undefined;
+  return {
+    labels: s.labels,
+    dropName: s.dropName,
+    ft: s.ft.slice(fa, fb),
+    fv: s.fv.slice(fa, fb),
+    ht: s.ht.slice(ha, hb),
+    hv: s.hv.slice(ha, hb),
+  };
 }

@@ -7,27 +7,22 @@
  * @module
  */
 import { RE2JS } from "re2js";
-import type { Call, Expr, MatrixSelector, VectorSelector } from "./ast.ts";
+import type { Call, Expr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
-import {
-  compareLabels,
-  compareStrings,
-  getLabel,
-  type Labels,
-  METRIC_NAME,
-  setLabel,
-} from "../model/labels.ts";
-import { MatchType } from "../model/matchers.ts";
-import { type Evaluator, mergeSameLabels } from "./evaluator.ts";
+import { compareLabels, compareStrings, getLabel, METRIC_NAME, setLabel } from "../model/labels.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
+import { absentLabels } from "./absent_labels.ts";
 import {
   ABSENT,
   FLOAT,
+  mergeSameLabels,
   newStepSeries,
   SeriesBuilder,
   type StepSeries,
   type StepValue,
 } from "./step_vector.ts";
-import { evalRangeCall } from "./range_functions.ts";
+import { streamRangeCall } from "./range_functions.ts";
+import { collectStream, type SeriesStream } from "./series_stream.ts";
 import { evalInfo } from "./info.ts";
 import { evalHistogramFunction, HISTOGRAM_FUNCTIONS } from "./histogram_functions.ts";
 
@@ -86,10 +81,25 @@ function unwrap(e: Expr): Expr {
   return e;
 }
 
+/**
+ * A call's output a batch of series at a time when it takes a range vector (range functions
+ * read their input one series at a time), else `undefined`.
+ */
+export async function streamCall(
+  ev: StepEvaluator,
+  call: Call,
+): Promise<SeriesStream | undefined> {
+  const idx = matrixArgIndex(call);
+  return idx >= 0 ? await streamRangeCall(ev, call, idx) : undefined;
+}
+
 /** Evaluates a function call over all steps. */
-export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
+export async function evalCall(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const name = call.func.name;
-  if (matrixArgIndex(call) >= 0) return await evalRangeCall(ev, call, matrixArgIndex(call));
+  const idx = matrixArgIndex(call);
+  if (idx >= 0) {
+    return { type: "vector", series: await collectStream(await streamRangeCall(ev, call, idx)) };
+  }
   const n = ev.n;
   const args = call.args;
   const simple = SIMPLE[name];
@@ -171,7 +181,7 @@ export async function evalCall(ev: Evaluator, call: Call): Promise<StepValue> {
 
 /** Applies `fn` to every float sample; the result drops the metric name. */
 export function mapFloats(
-  ev: Evaluator,
+  ev: StepEvaluator,
   input: StepSeries[],
   fn: (v: number) => number,
 ): StepValue {
@@ -179,7 +189,7 @@ export function mapFloats(
 }
 
 function mapFloatsStep(
-  ev: Evaluator,
+  ev: StepEvaluator,
   input: StepSeries[],
   fn: (v: number, step: number) => number,
   skipStep?: (step: number) => boolean,
@@ -214,7 +224,11 @@ function toScalar(input: StepSeries[], n: number): Float64Array {
   return v;
 }
 
-async function evalDate(ev: Evaluator, call: Call, fn: (d: Date) => number): Promise<StepValue> {
+async function evalDate(
+  ev: StepEvaluator,
+  call: Call,
+  fn: (d: Date) => number,
+): Promise<StepValue> {
   const n = ev.n;
   if (call.args.length === 0) {
     const s = newStepSeries([], false, n);
@@ -236,7 +250,7 @@ async function evalDate(ev: Evaluator, call: Call, fn: (d: Date) => number): Pro
  * has none. As in Prometheus, start timestamps only reach the function from a vector selector
  * passed directly and with `use-start-timestamps` on; otherwise the result is empty.
  */
-async function evalStartTimestamp(ev: Evaluator, call: Call): Promise<StepValue> {
+async function evalStartTimestamp(ev: StepEvaluator, call: Call): Promise<StepValue> {
   // Not unwrapped: in Prometheus even a parenthesized selector is an expression here.
   const arg = call.args[0];
   if (arg.kind !== "VectorSelector" || !ev.ctx.useStartTimestamps) {
@@ -254,7 +268,7 @@ async function evalStartTimestamp(ev: Evaluator, call: Call): Promise<StepValue>
   return { type: "vector", series: out.result() };
 }
 
-async function evalTimestamp(ev: Evaluator, call: Call): Promise<StepValue> {
+async function evalTimestamp(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const arg = unwrap(call.args[0]);
   const n = ev.n;
   const out = new SeriesBuilder(n);
@@ -275,27 +289,7 @@ async function evalTimestamp(ev: Evaluator, call: Call): Promise<StepValue> {
   return { type: "vector", series: out.result() };
 }
 
-/** Labels `absent()` and `absent_over_time()` give their result: the selector's `=` matchers. */
-export function absentLabels(arg: Expr): Labels {
-  let e = unwrap(arg);
-  if (e.kind === "MatrixSelector") e = (e as MatrixSelector).vectorSelector;
-  if (e.kind !== "VectorSelector") return [];
-  const vs = e as VectorSelector;
-  let labels: Labels = [];
-  const seen = new Set<string>();
-  for (const m of vs.matchers) {
-    if (m.name === METRIC_NAME) continue;
-    if (m.type === MatchType.Equal && !seen.has(m.name)) {
-      labels = setLabel(labels, m.name, m.value);
-      seen.add(m.name);
-    } else {
-      labels = setLabel(labels, m.name, "");
-    }
-  }
-  return labels;
-}
-
-function evalAbsent(ev: Evaluator, input: StepSeries[], arg: Expr): StepValue {
+function evalAbsent(ev: StepEvaluator, input: StepSeries[], arg: Expr): StepValue {
   const n = ev.n;
   const s = newStepSeries(absentLabels(arg), false, n);
   let any = false;
@@ -316,7 +310,7 @@ function evalAbsent(ev: Evaluator, input: StepSeries[], arg: Expr): StepValue {
   return { type: "vector", series: any ? [s] : [] };
 }
 
-async function evalSort(ev: Evaluator, call: Call): Promise<StepValue> {
+async function evalSort(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const name = call.func.name;
   if (ev.start !== ev.end) {
     ev.warn(
@@ -397,7 +391,7 @@ function isValidLabelNameUtf8(name: string): boolean {
   return name.length > 0 && name.isWellFormed();
 }
 
-async function evalLabelReplace(ev: Evaluator, call: Call): Promise<StepValue> {
+async function evalLabelReplace(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const dst = stringArg(call.args[1]);
   const repl = stringArg(call.args[2]);
   const src = stringArg(call.args[3]);
@@ -471,7 +465,7 @@ export function expandTemplate(template: string, group: (name: string) => string
   return out;
 }
 
-async function evalLabelJoin(ev: Evaluator, call: Call): Promise<StepValue> {
+async function evalLabelJoin(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const dst = stringArg(call.args[1]);
   const sep = stringArg(call.args[2]);
   const srcs = call.args.slice(3).map(stringArg);

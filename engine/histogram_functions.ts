@@ -22,7 +22,7 @@ import {
   zeroBucket,
 } from "./histogram_ops.ts";
 import { getLabel, type Labels, labelsKey, METRIC_NAME, setLabel } from "../model/labels.ts";
-import type { Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
 import { type Bucket, bucketFraction, bucketQuantile } from "./quantile.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepSeries, type StepValue } from "./step_vector.ts";
 
@@ -47,7 +47,7 @@ const SIMPLE_HIST: Record<string, (h: FloatHistogram) => number> = {
 };
 
 /** Evaluates one of {@linkcode HISTOGRAM_FUNCTIONS}. */
-export async function evalHistogramFunction(ev: Evaluator, call: Call): Promise<StepValue> {
+export async function evalHistogramFunction(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const name = call.func.name;
   const n = ev.n;
   const simple = SIMPLE_HIST[name];

@@ -9,7 +9,7 @@ import type { Call, Expr, VectorSelector } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import { getLabel, type Labels, METRIC_NAME, setLabel } from "../model/labels.ts";
 import { Matcher, MatchType } from "../model/matchers.ts";
-import type { Evaluator } from "./evaluator.ts";
+import type { StepEvaluator } from "./step_evaluator.ts";
 import { FLOAT, HIST, SeriesBuilder, type StepValue } from "./step_vector.ts";
 
 const TARGET_INFO = "target_info";
@@ -78,7 +78,7 @@ function goLabels(labels: Labels): string {
 }
 
 /** Evaluates `info(v [, selector])`. */
-export async function evalInfo(ev: Evaluator, call: Call): Promise<StepValue> {
+export async function evalInfo(ev: StepEvaluator, call: Call): Promise<StepValue> {
   const n = ev.n;
   const { at, offset } = timestampAndOffset(call.args[0]);
   const base = await ev.evalVector(call.args[0]);

@@ -28,6 +28,7 @@ import type {
 } from "../model/queryable.ts";
 import type { Series } from "../model/series.ts";
 import { ArraySampleIterator, isStaleNaN } from "../model/series.ts";
+import { IterableSeriesSet } from "../model/series_set.ts";
 
 /** Thrown when a sample cannot be stored (bad timestamp or label set). */
 export class MemoryQueryableError extends Error {
@@ -228,6 +229,11 @@ export interface MemoryQueryableOptions {
    * needs this: upstream's expectations assume a real TSDB underneath.
    */
   tsdbCounterResetHints?: boolean;
+  /**
+   * Series per batch of the sets `select` returns (default `DEFAULT_BATCH_SIZE`); small values
+   * let tests cross batch boundaries.
+   */
+  batchSize?: number;
 }
 
 /** A view of a stored series restricted to a time range; iterators read the shared arrays. */
@@ -252,20 +258,20 @@ class SeriesView implements Series {
  * ```ts
  * const q = new MemoryQueryable();
  * q.append(labelsFromRecord({ __name__: "up", job: "api" }), 0, 1);
- * const { series } = await q.select([new Matcher(MatchType.Equal, "job", "api")], {
- *   start: 0,
- *   end: 1000,
- * });
+ * const set = q.select([new Matcher(MatchType.Equal, "job", "api")], { start: 0, end: 1000 });
+ * const batch = await set.next(); // the first batch of series, or null
  * ```
  */
 export class MemoryQueryable implements Queryable {
   #series = new Map<string, MemorySeries>();
   #sorted: MemorySeries[] | undefined;
   readonly #tsdbHints: boolean;
+  readonly #batchSize: number | undefined;
 
   /** Creates an empty store. */
   constructor(options: MemoryQueryableOptions = {}) {
     this.#tsdbHints = options.tsdbCounterResetHints ?? false;
+    this.#batchSize = options.batchSize;
   }
 
   /** Number of series stored. */
@@ -336,32 +342,36 @@ export class MemoryQueryable implements Queryable {
 
   /**
    * Returns the series matching all matchers with at least one sample in
-   * `[hints.start, hints.end]`, sorted by labels; their iterators cover only that range.
+   * `[hints.start, hints.end]`, sorted by labels; their iterators cover only that range. The
+   * store is matched lazily, a batch at a time.
    */
   select(
     matchers: readonly Matcher[],
     hints: SelectHints,
     signal?: AbortSignal,
-  ): Promise<SeriesSet> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const out: Series[] = [];
+  ): SeriesSet {
+    return new IterableSeriesSet(this.#select(matchers, hints), {
+      batchSize: this.#batchSize,
+      signal,
+    });
+  }
+
+  *#select(matchers: readonly Matcher[], hints: SelectHints): Generator<Series> {
     const limit = hints.limit ?? 0;
+    let n = 0;
     for (const s of this.#all()) {
       if (!matchesAll(matchers, s.labels)) continue;
       const [lo, hi] = this.#range(s, hints.start, hints.end);
       if (lo >= hi) continue;
-      out.push(
-        new SeriesView(
-          s.labels,
-          s.ts.subarray(lo, hi),
-          s.values.subarray(lo, hi),
-          this.#histograms(s)?.slice(lo, hi),
-          s.sts?.subarray(lo, hi),
-        ),
+      yield new SeriesView(
+        s.labels,
+        s.ts.subarray(lo, hi),
+        s.values.subarray(lo, hi),
+        this.#histograms(s)?.slice(lo, hi),
+        s.sts?.subarray(lo, hi),
       );
-      if (limit > 0 && out.length >= limit) break;
+      if (limit > 0 && ++n >= limit) return;
     }
-    return Promise.resolve({ series: out, warnings: [] });
   }
 
   #histograms(s: MemorySeries): (FloatHistogram | undefined)[] | undefined {

@@ -3,6 +3,7 @@ import { CounterResetHint, type FloatHistogram } from "../model/histogram.ts";
 import { labelsFromRecord, labelsToRecord } from "../model/labels.ts";
 import { Matcher, MatchType } from "../model/matchers.ts";
 import { MemoryQueryable, MemoryQueryableError } from "./memory_queryable.ts";
+import { collectSeries } from "../model/series_set.ts";
 import { isStaleNaN, type Series, STALE_NAN, ValueType } from "../model/series.ts";
 
 function hist(count: number): FloatHistogram {
@@ -46,25 +47,31 @@ const re = (name: string, value: string) => new Matcher(MatchType.Regexp, name, 
 
 Deno.test("MemoryQueryable.select returns matching series sorted by labels", async () => {
   const q = store();
-  const { series } = await q.select([re("__name__", ".+")], { start: 0, end: 200_000 });
+  const { series } = await collectSeries(
+    q.select([re("__name__", ".+")], { start: 0, end: 200_000 }),
+  );
   assert.deepEqual(series.map((s) => labelsToRecord(s.labels)), [
     { __name__: "down", job: "a" },
     { __name__: "up", instance: "x", job: "a" },
     { __name__: "up", job: "b" },
   ]);
-  const one = await q.select([eq("__name__", "up"), eq("instance", "")], { start: 0, end: 1e9 });
+  const one = await collectSeries(
+    q.select([eq("__name__", "up"), eq("instance", "")], { start: 0, end: 1e9 }),
+  );
   assert.deepEqual(one.series.map((s) => labelsToRecord(s.labels)), [{ __name__: "up", job: "b" }]);
 });
 
 Deno.test("MemoryQueryable.select trims samples to the inclusive hinted range", async () => {
   const q = store();
-  const { series } = await q.select([eq("job", "b")], { start: 3000, end: 5000 });
+  const { series } = await collectSeries(q.select([eq("job", "b")], { start: 3000, end: 5000 }));
   assert.equal(series.length, 1);
   assert.deepEqual(samples(series[0]), [[3000, 3], [4000, 4], [5000, 5]]);
   // A series with no sample in range is not returned at all.
-  const none = await q.select([eq("__name__", "down")], { start: 0, end: 99_999 });
+  const none = await collectSeries(q.select([eq("__name__", "down")], { start: 0, end: 99_999 }));
   assert.equal(none.series.length, 0);
-  const limited = await q.select([re("job", "a|b")], { start: 0, end: 1e9, limit: 2 });
+  const limited = await collectSeries(
+    q.select([re("job", "a|b")], { start: 0, end: 1e9, limit: 2 }),
+  );
   assert.equal(limited.series.length, 2);
 });
 
@@ -75,14 +82,14 @@ Deno.test("MemoryQueryable keeps samples in time order and replaces equal timest
   q.append(l, 30, 99);
   q.append(l, 20, hist(4));
   q.append(l, 60, STALE_NAN);
-  const { series } = await q.select([eq("__name__", "m")], { start: 0, end: 100 });
+  const { series } = await collectSeries(q.select([eq("__name__", "m")], { start: 0, end: 100 }));
   const it = series[0].iterator();
   assert.deepEqual(samples(series[0]).slice(0, 5), [[10, 1], [20, -4], [30, 99], [40, 4], [50, 5]]);
   assert.equal(it.seek(60), ValueType.Float);
   assert.ok(isStaleNaN(it.atFloat()));
   // A histogram replaced by a float at the same timestamp is a float again.
   q.append(l, 20, 2);
-  const again = await q.select([eq("__name__", "m")], { start: 20, end: 20 });
+  const again = await collectSeries(q.select([eq("__name__", "m")], { start: 20, end: 20 }));
   assert.deepEqual(samples(again.series[0]), [[20, 2]]);
 });
 
@@ -90,7 +97,7 @@ Deno.test("MemoryQueryable grows beyond its initial capacity with interleaved hi
   const q = new MemoryQueryable();
   const l = labelsFromRecord({ __name__: "h" });
   for (let i = 999; i >= 0; i--) q.append(l, i, i % 3 === 0 ? hist(i) : i);
-  const { series } = await q.select([], { start: 0, end: 1000 });
+  const { series } = await collectSeries(q.select([], { start: 0, end: 1000 }));
   const got = samples(series[0]);
   assert.equal(got.length, 1000);
   for (let i = 0; i < 1000; i++) assert.deepEqual(got[i], [i, i % 3 === 0 ? -i : i]);
@@ -117,7 +124,7 @@ Deno.test("MemoryQueryable rejects bad input and honours abort signals", async (
   );
   const ac = new AbortController();
   ac.abort(new Error("stop"));
-  await assert.rejects(() => q.select([], { start: 0, end: 1 }, ac.signal), /stop/);
+  await assert.rejects(() => q.select([], { start: 0, end: 1 }, ac.signal).next(), /stop/);
   q.append(labelsFromRecord({ a: "b" }), 0, 1);
   assert.equal(q.seriesCount, 1);
   q.clear();
@@ -154,7 +161,7 @@ Deno.test("MemoryQueryable reports counter reset hints as a TSDB reads them back
     plain.append(l, t, v);
   });
   const hints = async (store: MemoryQueryable) => {
-    const it = (await store.select([], { start: 0, end: 100 })).series[0].iterator();
+    const it = (await collectSeries(store.select([], { start: 0, end: 100 }))).series[0].iterator();
     const out: (CounterResetHint | "float")[] = [];
     for (let vt = it.next(); vt !== ValueType.None; vt = it.next()) {
       out.push(vt === ValueType.Float ? "float" : it.atFloatHistogram().counterResetHint);
@@ -188,7 +195,7 @@ Deno.test("MemoryQueryable TSDB hints: chunks end at 2h boundaries", async () =>
   for (const [t, n] of [[0, 1], [hour, 2], [2 * hour - 1, 3], [2 * hour, 4], [3 * hour, 5]]) {
     q.append(l, t, hist(n));
   }
-  const it = (await q.select([], { start: 0, end: 4 * hour })).series[0].iterator();
+  const it = (await collectSeries(q.select([], { start: 0, end: 4 * hour }))).series[0].iterator();
   const hints: CounterResetHint[] = [];
   while (it.next() !== ValueType.None) hints.push(it.atFloatHistogram().counterResetHint);
   const { Unknown, NotCounterReset } = CounterResetHint;
@@ -202,7 +209,7 @@ Deno.test("MemoryQueryable keeps start timestamps aligned with their samples", a
   for (let i = 39; i >= 0; i--) q.append(a, i * 10, i, i % 2 === 0 ? 0 : i * 10 - 5);
   q.append(a, 40 * 10, 40, 7); // replaces sample 40 with a start timestamp
   q.append(labelsFromRecord({ __name__: "b" }), 5, 1);
-  const { series } = await q.select([], { start: 100, end: 400 });
+  const { series } = await collectSeries(q.select([], { start: 100, end: 400 }));
   const it = series[0].iterator();
   const got: number[] = [];
   for (let t = it.next(); t !== ValueType.None; t = it.next()) got.push(it.atST!());
@@ -210,7 +217,7 @@ Deno.test("MemoryQueryable keeps start timestamps aligned with their samples", a
   for (let i = 10; i < 40; i++) want.push(i % 2 === 0 ? 0 : i * 10 - 5);
   assert.deepEqual(got, [...want, 7]);
   // A series stored without start timestamps reports them as unknown (0).
-  const b = (await q.select([], { start: 0, end: 10 })).series.find((s) =>
+  const b = (await collectSeries(q.select([], { start: 0, end: 10 }))).series.find((s) =>
     s.labels[0].value === "b"
   )!;
   const bi = b.iterator();

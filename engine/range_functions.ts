@@ -1,8 +1,8 @@
 /**
  * PromQL functions over range vectors (`rate`, `increase`, `delta`, `irate`, `idelta`, `deriv`,
  * `predict_linear`, `changes`, `resets`, `*_over_time`, `double_exponential_smoothing`, ...).
- * Each series is loaded once; for every step a window `(t - range, t]` slides over its typed
- * arrays and the function reads the window in place, without copying samples.
+ * Input series are read one at a time; for every step a window `(t - range, t]` slides over the
+ * series' typed arrays and the function reads the window in place, without copying samples.
  *
  * @module
  */
@@ -23,13 +23,23 @@ import {
   subHistograms,
   usesCustomBuckets,
 } from "./histogram_ops.ts";
-import { getLabel, METRIC_NAME } from "../model/labels.ts";
-import { dropMetricName, type Evaluator } from "./evaluator.ts";
+import { getLabel, labelsKey, METRIC_NAME } from "../model/labels.ts";
+import type { RangeInput, StepEvaluator } from "./step_evaluator.ts";
+import { dropMetricName } from "./metric_name.ts";
 import { pickLeft, pickRight, searchAbove, searchAtLeast } from "./windows.ts";
 import { kahanInc, kahanOut } from "./kahan.ts";
 import { quantileOf, sortNaNFirst } from "./quantile.ts";
-import { FLOAT, newStepSeries, SeriesBuilder, type StepValue } from "./step_vector.ts";
-import { absentLabels } from "./functions.ts";
+import {
+  countPresent,
+  duplicateLabelsetError,
+  FLOAT,
+  newStepSeries,
+  type RangeSeries,
+  setHist,
+  type StepSeries,
+} from "./step_vector.ts";
+import type { SeriesStream, StepBatch } from "./series_stream.ts";
+import { absentLabels } from "./absent_labels.ts";
 import {
   isStartTimestampReset,
   startTimeOverlapMessage,
@@ -74,7 +84,7 @@ const NONE = 0;
 const FLOAT_OUT = 1;
 const HIST_OUT = 2;
 
-type RangeFn = (w: Window, ev: Evaluator, call: Call) => number;
+type RangeFn = (w: Window, ev: StepEvaluator, call: Call) => number;
 
 let scratch = new Float64Array(64);
 function scratchOf(n: number): Float64Array {
@@ -82,7 +92,7 @@ function scratchOf(n: number): Float64Array {
   return scratch;
 }
 
-function mixedWarning(ev: Evaluator, w: Window, call: Call): void {
+function mixedWarning(ev: StepEvaluator, w: Window, call: Call): void {
   ev.warn(
     `encountered a mix of histograms and floats for metric name "${w.name}"`,
     call.args[0].pos,
@@ -232,7 +242,7 @@ function instantValue(isRate: boolean): RangeFn {
   };
 }
 
-function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
+function mixedSchemasWarning(ev: StepEvaluator, w: Window, call: Call): void {
   ev.warn(
     `vector contains a mix of histograms with exponential and custom buckets schemas for metric name "${w.name}"`,
     call.args[0].pos,
@@ -242,7 +252,7 @@ function mixedSchemasWarning(ev: Evaluator, w: Window, call: Call): void {
 /** The extrapolated rate/increase/delta of the histograms of a window. */
 function histogramRate(
   w: Window,
-  ev: Evaluator,
+  ev: StepEvaluator,
   call: Call,
   isCounter: boolean,
   isRate: boolean,
@@ -330,7 +340,7 @@ function histogramRate(
 }
 
 /** `sum_over_time`/`avg_over_time` of a window holding only histograms. */
-function histogramOverTime(w: Window, ev: Evaluator, call: Call, mode: "sum" | "avg"): number {
+function histogramOverTime(w: Window, ev: StepEvaluator, call: Call, mode: "sum" | "avg"): number {
   const agg = new HistogramAggregator(mode);
   for (let k = w.ha; k < w.hb; k++) agg.add(w.hv[k]);
   const pos = call.args[0].pos;
@@ -389,7 +399,7 @@ function linearRegression(w: Window, interceptT: number): [number, number] {
 }
 
 function floatsOnly(
-  fn: (w: Window, ev: Evaluator, call: Call) => number,
+  fn: (w: Window, ev: StepEvaluator, call: Call) => number,
   minFloats = 1,
 ): RangeFn {
   return (w, ev, call) => {
@@ -404,7 +414,7 @@ function floatsOnly(
   };
 }
 
-function histogramIgnoredInfo(ev: Evaluator, w: Window, call: Call): void {
+function histogramIgnoredInfo(ev: StepEvaluator, w: Window, call: Call): void {
   ev.info(
     `ignored histograms in a range containing both floats and histograms for metric name "${w.name}"`,
     call.args[0].pos,
@@ -520,7 +530,7 @@ function extendedRate(w: Window, isCounter: boolean, isRate: boolean): number {
  * incompatible schemas.
  */
 export function interpolateHistograms(
-  ev: Evaluator,
+  ev: StepEvaluator,
   pos: PositionRange,
   h1: FloatHistogram,
   t1: number,
@@ -540,14 +550,14 @@ export function interpolateHistograms(
   return a.histogram;
 }
 
-function reconciledInfo(ev: Evaluator, pos: PositionRange, op: string): void {
+function reconciledInfo(ev: StepEvaluator, pos: PositionRange, op: string): void {
   ev.info(`mismatched custom buckets were reconciled during ${op}`, pos);
 }
 
 /** rate/increase/delta of histograms over an anchored or smoothed window. */
 function extendedHistogramRate(
   w: Window,
-  ev: Evaluator,
+  ev: StepEvaluator,
   call: Call,
   isCounter: boolean,
   isRate: boolean,
@@ -892,8 +902,17 @@ function goG(v: number): string {
 const ANCHOR_SAFE = ["changes", "delta", "increase", "rate", "resets"];
 const SMOOTH_SAFE = ["delta", "increase", "rate"];
 
-/** Evaluates a function whose argument `idx` is a range vector. */
-export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Promise<StepValue> {
+/**
+ * Evaluates a function whose argument `idx` is a range vector, one input series at a time:
+ * each series' samples are read, its windows slid over every step, and its output kept; the
+ * samples are dropped before the next series is read (Prometheus' engine does the same). The
+ * output comes a storage batch at a time; see {@linkcode SeriesStream} for the accounting.
+ */
+export async function streamRangeCall(
+  ev: StepEvaluator,
+  call: Call,
+  idx: number,
+): Promise<SeriesStream> {
   const name = call.func.name;
   const fn = RANGE_FUNCTIONS[name];
   const arg = unwrapParens(call.args[idx]);
@@ -918,43 +937,94 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
   if (fn === undefined && name !== "absent_over_time") {
     throw new QueryError("execution", `function ${name}() is not supported by this engine`);
   }
-  const n = ev.n;
   // Scalar arguments, evaluated for every step before the range vector.
   const scalarArgs: Float64Array[] = [];
   for (let i = 0; i < call.args.length; i++) {
     if (i !== idx) scalarArgs.push(await ev.evalScalar(call.args[i]));
   }
-  const input = await ev.loadRange(arg, name);
-  const out = new SeriesBuilder(n);
-  const keepName = name === "last_over_time" || name === "first_over_time";
-  const w: Window = {
-    ft: new Float64Array(0),
-    fv: new Float64Array(0),
-    fa: 0,
-    fb: 0,
-    ht: new Float64Array(0),
-    hv: [],
-    ha: 0,
-    hb: 0,
-    rangeStart: 0,
-    rangeEnd: 0,
-    range: input.range,
-    evalT: 0,
-    mode: arg.kind === "MatrixSelector" && arg.vectorSelector.anchored
-      ? 1
-      : arg.kind === "MatrixSelector" && arg.vectorSelector.smoothed
-      ? 2
-      : 0,
-    name: "",
-    params: new Array(scalarArgs.length).fill(0),
-    outF: 0,
-  };
-  const presentAt = name === "absent_over_time" ? new Uint8Array(n) : undefined;
-  for (const s of input.series) {
-    ev.checkAbort();
+  const mode = arg.kind === "MatrixSelector" && arg.vectorSelector.anchored
+    ? 1
+    : arg.kind === "MatrixSelector" && arg.vectorSelector.smoothed
+    ? 2
+    : 0;
+  const input = await ev.rangeInput(arg, name);
+  if (fn === undefined) return new AbsentOverTimeStream(ev, call, idx, input);
+  return new RangeCallStream(ev, call, idx, fn, input, scalarArgs, mode);
+}
+
+/** The output of a range function over a range-vector argument, a batch at a time. */
+class RangeCallStream implements SeriesStream {
+  readonly #w: Window;
+  /** Drops the metric name from the output (all but `last_over_time`/`first_over_time`). */
+  readonly #dropName: boolean;
+  /** Output label sets so far, when dropping names now can make two of them equal. */
+  readonly #seen: Set<string> | undefined;
+
+  constructor(
+    readonly ev: StepEvaluator,
+    readonly call: Call,
+    readonly idx: number,
+    readonly fn: RangeFn,
+    readonly input: RangeInput,
+    readonly scalarArgs: Float64Array[],
+    mode: number,
+  ) {
+    const name = call.func.name;
+    this.#dropName = name !== "last_over_time" && name !== "first_over_time";
+    this.#seen = this.#dropName && !ev.ctx.delayedNameRemoval ? new Set() : undefined;
+    this.#w = {
+      ft: EMPTY,
+      fv: EMPTY,
+      fa: 0,
+      fb: 0,
+      ht: EMPTY,
+      hv: [],
+      ha: 0,
+      hb: 0,
+      rangeStart: 0,
+      rangeEnd: 0,
+      range: input.range,
+      evalT: 0,
+      mode,
+      name: "",
+      params: new Array(scalarArgs.length).fill(0),
+      outF: 0,
+    };
+  }
+
+  async next(): Promise<StepBatch | null> {
+    const ev = this.ev;
+    for (let b = await this.input.next(); b !== null; b = await this.input.next()) {
+      const series: StepSeries[] = [];
+      let samples = 0;
+      for (let j = 0; j < b.length; j++) {
+        ev.checkAbort();
+        const s = b.read(j);
+        if (s === undefined) continue;
+        const out = this.#evalSeries(s);
+        if (out === undefined) continue;
+        series.push(out);
+        samples += countPresent(out);
+      }
+      ev.releaseSamples(b.samples);
+      if (series.length === 0) continue;
+      ev.addSamples(samples);
+      return { series, samples };
+    }
+    return null;
+  }
+
+  close(): Promise<void> {
+    return this.input.close();
+  }
+
+  /** The function's value at every step over one input series (`undefined`: none). */
+  #evalSeries(s: RangeSeries): StepSeries | undefined {
+    const { ev, call, input, scalarArgs } = this;
+    const w = this.#w;
+    const n = ev.n;
+    const name = call.func.name;
     w.name = getLabel(s.labels, METRIC_NAME);
-    const dropName = !keepName || s.dropName;
-    let o = -1;
     w.ft = s.ft;
     w.fv = s.fv;
     w.ht = s.ht;
@@ -966,7 +1036,10 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
       w.ha =
       w.hb =
         0;
+    let out: StepSeries | undefined;
     let floatsOut = false;
+    // Prometheus holds one window of the series at a time: that is what it accounts.
+    let maxWindow = 0;
     for (let i = 0; i < n; i++) {
       const t = ev.time(i);
       const ref = (input.at ?? t) - input.offset;
@@ -977,48 +1050,106 @@ export async function evalRangeCall(ev: Evaluator, call: Call, idx: number): Pro
       while (w.fa < w.fb && s.ft[w.fa] <= lo) w.fa++;
       while (w.hb < s.ht.length && s.ht[w.hb] <= hi) w.hb++;
       while (w.ha < w.hb && s.ht[w.ha] <= lo) w.ha++;
-      if (w.fb === w.fa && w.hb === w.ha) continue;
-      if (presentAt) {
-        presentAt[i] = 1;
-        continue;
-      }
+      const size = w.fb - w.fa + w.hb - w.ha;
+      if (size === 0) continue;
+      if (size > maxWindow) maxWindow = size;
       w.rangeStart = ref - input.range;
       w.rangeEnd = ref;
       w.evalT = t;
       for (let p = 0; p < scalarArgs.length; p++) w.params[p] = scalarArgs[p][i];
-      const r = fn(w, ev, call);
+      const r = this.fn(w, ev, call);
       if (r === NONE) continue;
-      if (o < 0) {
+      if (out === undefined) {
+        const dropName = this.#dropName || s.dropName;
         const labels = dropName && !ev.ctx.delayedNameRemoval ? dropMetricName(s.labels) : s.labels;
-        o = out.index(labels, dropName);
+        out = newStepSeries(labels, dropName, n);
       }
       if (r === FLOAT_OUT) {
-        out.putFloat(o, i, w.outF);
+        out.k[i] = FLOAT;
+        out.f[i] = w.outF;
         floatsOut = true;
-      } else out.putHist(o, i, w.outH!);
+      } else setHist(out, i, w.outH!);
     }
+    ev.addSamples(maxWindow);
+    ev.releaseSamples(maxWindow);
     if ((name === "rate" || name === "increase") && floatsOut && w.name !== "") {
       if (!/(_total|_sum|_count|_bucket)$/.test(w.name)) {
         ev.info(
           `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${w.name}"`,
-          call.args[idx].pos,
+          call.args[this.idx].pos,
         );
       }
     }
+    if (out !== undefined && this.#seen !== undefined) {
+      // As Prometheus: a range function's output may not hold a label set twice.
+      const key = labelsKey(out.labels);
+      if (this.#seen.has(key)) throw duplicateLabelsetError();
+      this.#seen.add(key);
+    }
+    return out;
   }
-  if (presentAt) {
-    const r = newStepSeries(absentLabels(call.args[idx]), true, n);
-    let any = false;
+}
+
+/** `absent_over_time`: one series holding 1 at the steps where no input series has a sample. */
+class AbsentOverTimeStream implements SeriesStream {
+  #done = false;
+
+  constructor(
+    readonly ev: StepEvaluator,
+    readonly call: Call,
+    readonly idx: number,
+    readonly input: RangeInput,
+  ) {}
+
+  async next(): Promise<StepBatch | null> {
+    if (this.#done) return null;
+    this.#done = true;
+    const { ev, input } = this;
+    const n = ev.n;
+    const presentAt = new Uint8Array(n);
+    try {
+      for (let b = await input.next(); b !== null; b = await input.next()) {
+        for (let j = 0; j < b.length; j++) {
+          ev.checkAbort();
+          const s = b.read(j);
+          if (s === undefined) continue;
+          let fa = 0, fb = 0, ha = 0, hb = 0;
+          for (let i = 0; i < n; i++) {
+            const ref = (input.at ?? ev.time(i)) - input.offset;
+            const lo = ref - input.range - input.extendLow;
+            const hi = ref + input.extendHigh;
+            while (fb < s.ft.length && s.ft[fb] <= hi) fb++;
+            while (fa < fb && s.ft[fa] <= lo) fa++;
+            while (hb < s.ht.length && s.ht[hb] <= hi) hb++;
+            while (ha < hb && s.ht[ha] <= lo) ha++;
+            if (fb > fa || hb > ha) presentAt[i] = 1;
+          }
+        }
+        ev.releaseSamples(b.samples);
+      }
+    } finally {
+      await input.close();
+    }
+    const r = newStepSeries(absentLabels(this.call.args[this.idx]), true, n);
+    let samples = 0;
     for (let i = 0; i < n; i++) {
       if (presentAt[i]) continue;
       r.k[i] = FLOAT;
       r.f[i] = 1;
-      any = true;
+      samples++;
     }
-    return { type: "vector", series: any ? [r] : [] };
+    if (samples === 0) return null;
+    ev.addSamples(samples);
+    return { series: [r], samples };
   }
-  return { type: "vector", series: out.result() };
+
+  close(): Promise<void> {
+    this.#done = true;
+    return this.input.close();
+  }
 }
+
+const EMPTY = new Float64Array(0);
 
 function unwrapParens(e: Expr): Expr {
   while (e.kind === "ParenExpr" || e.kind === "StepInvariantExpr") e = e.expr;

@@ -141,3 +141,53 @@ export interface RangeSeries {
   /** Start timestamps of the histogram samples, aligned with `ht` (as `fst`). */
   hst?: Float64Array;
 }
+
+/** Number of samples a value holds. */
+export function countValue(v: StepValue): number {
+  switch (v.type) {
+    case "vector": {
+      let c = 0;
+      for (const s of v.series) {
+        const k = s.k;
+        for (let i = 0; i < k.length; i++) if (k[i] !== ABSENT) c++;
+      }
+      return c;
+    }
+    case "matrix": {
+      let c = 0;
+      for (const s of v.series) c += s.ft.length + s.ht.length;
+      return c;
+    }
+    case "scalar":
+      return v.v.length;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Merges series that have the same label set (after name removal), as long as no step holds
+ * values from two of them; otherwise the vector would contain a label set twice.
+ */
+export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    for (let i = 0; i < s.k.length; i++) {
+      if (s.k[i] === ABSENT) continue;
+      if (prev.k[i] !== ABSENT) throw duplicateLabelsetError();
+      if (s.k[i] === FLOAT) {
+        prev.k[i] = FLOAT;
+        prev.f[i] = s.f[i];
+      } else setHist(prev, i, s.h![i]!);
+    }
+  }
+  return out;
+}

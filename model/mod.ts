@@ -11,3 +11,4 @@ export * from "./matchers.ts";
 export * from "./series.ts";
 export * from "./histogram.ts";
 export type * from "./queryable.ts";
+export * from "./series_set.ts";

@@ -37,12 +37,26 @@ export interface LabelHints {
   limit?: number;
 }
 
-/** What a selection returns: series sorted by labels, plus warnings for the response. */
+/**
+ * What a selection returns: its series in label order, each label set once, handed over in
+ * batches (Prometheus' `storage.SeriesSet`, made asynchronous). A batch costs one await, so a
+ * store can read the samples of a whole batch together (one round of chunk reads) and decode
+ * them only when a series is iterated; a consumer that drops a batch before asking for the next
+ * holds one batch, not the selection. Consume a set once; close it when stopping early.
+ */
 export interface SeriesSet {
-  /** Series in label order; the same label set appears at most once. */
-  series: Series[];
-  /** Non-fatal problems to report as query warnings. */
-  warnings: string[];
+  /**
+   * The next batch of series (never empty), or `null` after the last one. Series of earlier
+   * batches stay valid. A rejection ends the set.
+   */
+  next(): Promise<readonly Series[] | null>;
+  /** Non-fatal problems to report as query warnings; complete once `next()` gave `null`. */
+  warnings(): readonly string[];
+  /**
+   * Stops the selection and releases what it holds (pending reads are abandoned). Needed only
+   * when the set is not read to its end or to an error; calling it again does nothing.
+   */
+  close(): Promise<void>;
 }
 
 /** A string list with warnings. */
@@ -55,12 +69,16 @@ export interface StringsResult {
 
 /** A source of series for the engine and the metadata APIs. */
 export interface Queryable {
-  /** Returns the series matching all matchers that may have samples in the hinted range. */
+  /**
+   * Returns the series matching all matchers that may have samples in the hinted range. The
+   * set is lazy: a store may start reading at once, but failures (including `signal`'s abort)
+   * surface from its `next()`.
+   */
   select(
     matchers: readonly Matcher[],
     hints: SelectHints,
     signal?: AbortSignal,
-  ): Promise<SeriesSet>;
+  ): SeriesSet;
   /** Returns the label names of series matching the matchers (all series when empty). */
   labelNames(
     matchers: readonly Matcher[],

@@ -9,6 +9,7 @@ import type { Expr } from "../ast.ts";
 import { QueryError } from "../errors.ts";
 import type { Queryable } from "../../model/queryable.ts";
 import { MemoryQueryable } from "../memory_queryable.ts";
+import { collectSeries } from "../../model/series_set.ts";
 import { getLabel } from "../../model/labels.ts";
 import { parseExpr } from "../parser.ts";
 import { isStaleNaN, ValueType } from "../../model/series.ts";
@@ -22,7 +23,9 @@ const LOOKBACK = 300_000;
 async function selectAt(q: Queryable, e: Expr, t: number): Promise<Sample[]> {
   if (e.kind !== "VectorSelector") throw new QueryError("execution", `unsupported: ${e.kind}`);
   const ts = (e.timestamp ?? t) - e.offset;
-  const { series } = await q.select(e.matchers, { start: ts - LOOKBACK + 1, end: ts });
+  const { series } = await collectSeries(
+    q.select(e.matchers, { start: ts - LOOKBACK + 1, end: ts }),
+  );
   const out: Sample[] = [];
   for (const s of series) {
     const it = s.iterator();
@@ -276,7 +279,7 @@ load_with_nhcb 1m
   const store = new MemoryQueryable();
   assert.equal(applyLoad(load, store), undefined);
   assert.equal(store.seriesCount, 5);
-  const { series } = await store.select([], { start: 0, end: 1e9 });
+  const { series } = await collectSeries(store.select([], { start: 0, end: 1e9 }));
   const hist = series.find((s) => getLabel(s.labels, "__name__") === "h")!;
   const it = hist.iterator();
   assert.equal(it.next(), ValueType.FloatHistogram);
@@ -301,7 +304,7 @@ load 1m
 `) as LoadCommand[];
   const store = new MemoryQueryable();
   assert.equal(applyLoad(load, store), undefined);
-  const { series } = await store.select([], { start: 0, end: 1e9 });
+  const { series } = await collectSeries(store.select([], { start: 0, end: 1e9 }));
   const sts = series.map((s) => {
     const it = s.iterator();
     const out: [number, number][] = [];

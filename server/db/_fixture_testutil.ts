@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { parquetMetadata, readOffsetIndex } from "hyparquet";
+import type { Registry } from "prom-client";
 import { compareLabels, type Labels, labelsFromRecord, setLabel } from "../../model/labels.ts";
 import { type Matcher, matchesAll } from "../../model/matchers.ts";
 import { ValueType } from "../../model/series.ts";
@@ -173,3 +175,58 @@ export function expectedSelect(
 
 /** Builds a label set from a record. */
 export const L = labelsFromRecord;
+
+/**
+ * From the file itself (hyparquet, not the gateway's reader): per row group holding any of
+ * `rows` (file-absolute), the pages of `column` overlapping them and their bytes.
+ */
+export async function pagesOverlapping(
+  bucket: Bucket,
+  key: string,
+  column: string,
+  rows: number[],
+) {
+  const file = await bucket.get(key);
+  const md = parquetMetadata(file.slice().buffer);
+  const c = md.schema.slice(1).findIndex((e) => e.name === column);
+  if (c < 0) throw new Error(`no column ${column}`);
+  let rowGroups = 0, pages = 0, bytes = 0, start = 0;
+  for (const rg of md.row_groups) {
+    const end = start + Number(rg.num_rows);
+    const inGroup = rows.filter((r) => r >= start && r < end);
+    if (inGroup.length > 0) {
+      rowGroups++;
+      const ch = rg.columns[c];
+      const locs = readOffsetIndex({
+        view: new DataView(file.buffer, file.byteOffset + Number(ch.offset_index_offset)),
+        offset: 0,
+      }).page_locations;
+      locs.forEach((p, i) => {
+        const from = start + Number(p.first_row_index);
+        const to = i + 1 < locs.length ? start + Number(locs[i + 1].first_row_index) : end;
+        if (inGroup.some((r) => r >= from && r < to)) {
+          pages++;
+          bytes += p.compressed_page_size;
+        }
+      });
+    }
+    start = end;
+  }
+  return { rowGroups, pages, bytes };
+}
+
+/** The sum of the series of metric `name` whose labels include `labels`. */
+export async function metric(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (!m) throw new Error(`no metric ${name}`);
+  let sum = 0;
+  for (const v of (await m.get()).values) {
+    const l = v.labels as Record<string, string>;
+    if (Object.entries(labels).every(([k, want]) => l[k] === want)) sum += v.value;
+  }
+  return sum;
+}

@@ -11,7 +11,7 @@ import type { FilterStats } from "./filter.ts";
 import { type QueryLimits, RequestQuotas, UNLIMITED } from "./limits.ts";
 import { ParquetQueryable, type QueryMetrics } from "./queryable.ts";
 import type { OperationType } from "./search_metrics.ts";
-import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
+import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./chunk_reader.ts";
 import { SearchMetrics } from "./search_metrics.ts";
 import type { DayRange } from "./syncer.ts";
 
@@ -25,6 +25,8 @@ export interface ParquetDBOptions {
   limits?: QueryLimits;
   /** `--query.storage.select.chunk-partition.*` (default: 64 MiB, 64 MiB, 2). */
   chunkPartition?: ChunkPartitionOptions;
+  /** Series whose chunks a selection reads together (default `DEFAULT_SELECT_BATCH_SIZE`). */
+  selectBatchSize?: number;
   /** Query-time block filter, the syncer's `keep` (default: keep all). */
   keep?: (day: DayRange) => boolean;
   /**
@@ -64,7 +66,11 @@ export class ParquetDB {
   readonly #metrics: QueryMetrics | undefined;
   readonly #search: SearchMetrics | undefined;
   /** Filter work done by all requests so far. */
-  readonly filterStats: FilterStats = { pagesRead: 0, pagesPrunedByBounds: 0 };
+  readonly filterStats: FilterStats = {
+    pagesRead: 0,
+    pagesPrunedByBounds: 0,
+    rowGroupsPrunedByBloom: 0,
+  };
 
   /** Creates the database view. */
   constructor(opts: ParquetDBOptions) {
@@ -88,6 +94,7 @@ export class ParquetDB {
       keep: o.keep ?? (() => true),
       externalLabels: o.externalLabels,
       chunkPartition: o.chunkPartition ?? DEFAULT_CHUNK_PARTITION,
+      selectBatchSize: o.selectBatchSize,
       filterStats: this.filterStats,
       replicaLabels: opts.replicaLabels?.length ? new Set(opts.replicaLabels) : undefined,
       metrics: this.#metrics,

@@ -1,8 +1,9 @@
 /**
  * Matchers to row ranges within one row group of a labels file (gateway.md 4.5 step 3).
  *
- * Each matcher narrows the current ranges. Per column chunk the matcher is evaluated once per
- * dictionary entry; then, per page overlapping the ranges: all-null pages match iff the matcher
+ * Each matcher narrows the current ranges. An equality or literal alternation first asks the
+ * column chunk's bloom filter, where the file has one (`__name__`): values it rules out end the
+ * search. Per column chunk the matcher is evaluated once per dictionary entry; then, per page overlapping the ranges: all-null pages match iff the matcher
  * accepts `""`; when every dictionary value and `""` match, the page is kept without reading it;
  * for equality and literal alternations (`a|b|c`) that reject `""`, a page is skipped when no
  * wanted value lies within its column-index bounds (sound for any number of alternatives, unlike
@@ -71,6 +72,8 @@ export interface FilterStats {
   pagesRead: number;
   /** Pages skipped thanks to column-index bounds. */
   pagesPrunedByBounds: number;
+  /** Row groups a column chunk's bloom filter ruled out (for an equality or alternation). */
+  rowGroupsPrunedByBloom: number;
 }
 
 /**
@@ -106,6 +109,16 @@ async function applyMatcher(
   const column = labelColumn(m.name);
   const col = file.columnPosition(column);
   if (col === undefined) return nullMatch ? ranges : [];
+  const literals = nullMatch ? undefined : literalValues(m)?.map((v) => encoder.encode(v));
+  if (literals) {
+    // Where the file has a bloom filter (on __name__), it rules out absent values without
+    // reading the dictionary.
+    const bloom = await file.bloomFilter(rg, col, signal);
+    if (bloom && !literals.some((v) => bloom.contains(v))) {
+      if (stats) stats.rowGroupsPrunedByBloom++;
+      return [];
+    }
+  }
   const dict = await file.dictionary(rg, col, signal);
   let dictMatch: Uint8Array | undefined;
   let anyMatch = true, allMatch = false;
@@ -118,7 +131,6 @@ async function applyMatcher(
   }
   if (!anyMatch && !nullMatch) return [];
   const ci = await file.columnIndex(rg, col, signal);
-  const literals = nullMatch ? undefined : literalValues(m)?.map((v) => encoder.encode(v));
   const out: RowRanges = [];
   const textDecoder = new TextDecoder();
   for (const span of await file.pages(rg, col, signal)) {

@@ -63,7 +63,11 @@ Deno.test("filterRowGroup: page bounds prune soundly for any number of alternati
       [],
     ];
     for (const ms of cases) {
-      const stats: FilterStats = { pagesRead: 0, pagesPrunedByBounds: 0 };
+      const stats: FilterStats = {
+        pagesRead: 0,
+        pagesPrunedByBounds: 0,
+        rowGroupsPrunedByBloom: 0,
+      };
       const got = await filterRowGroup(file, 0, ms, stats);
       assert.deepEqual(rowsOf(got), want(ms), ms.join(","));
       if (ms.length === 1 && literalValues(ms[0]) && ms[0].name === "v") {
@@ -75,6 +79,55 @@ Deno.test("filterRowGroup: page bounds prune soundly for any number of alternati
       }
     }
     assert.equal(countRows(await filterRowGroup(file, 0, [])), 1000);
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("filterRowGroup: the __name__ bloom filter rules out absent names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-filter-" });
+  const bucket = new FilesystemBucket(dir);
+  try {
+    const series: TestSeries[] = [];
+    for (let i = 0; i < 200; i++) {
+      series.push({
+        labels: L({ __name__: `metric_${i % 20}`, i: String(i) }),
+        ts: [DAY],
+        vs: [i],
+      });
+    }
+    const hash = await writeDay(bucket, { ext: {}, date: "2025-01-01", shards: [series] });
+    const key = labelsFileKey(hash, "2025-01-01", 0);
+    const file = await PageFile.open(
+      key,
+      new BucketSource(bucket, key, (await bucket.attributes(key)).size),
+      "all",
+    );
+    const run = async (m: Matcher) => {
+      const stats: FilterStats = {
+        pagesRead: 0,
+        pagesPrunedByBounds: 0,
+        rowGroupsPrunedByBloom: 0,
+      };
+      return { rows: countRows(await filterRowGroup(file, 0, [m], stats)), stats };
+    };
+    let pruned = 0;
+    for (let i = 100; i < 150; i++) {
+      const r = await run(new Matcher(MatchType.Equal, "__name__", `absent_${i}`));
+      assert.equal(r.rows, 0);
+      assert.equal(r.stats.pagesRead, 0);
+      pruned += r.stats.rowGroupsPrunedByBloom;
+    }
+    // 10 bits per value: false positives are rare.
+    assert.ok(pruned >= 45, `bloom filter ruled out ${pruned} of 50 absent names`);
+    const present = await run(new Matcher(MatchType.Regexp, "__name__", "absent_1|metric_3"));
+    assert.equal(present.rows, 10);
+    assert.equal(present.stats.rowGroupsPrunedByBloom, 0);
+    // Matchers that accept "" or are not literal sets never ask it.
+    const other = await run(new Matcher(MatchType.Regexp, "__name__", "absent_.*"));
+    assert.equal(other.rows, 0);
+    assert.equal(other.stats.rowGroupsPrunedByBloom, 0);
   } finally {
     await bucket.close();
     await Deno.remove(dir, { recursive: true });

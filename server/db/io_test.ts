@@ -1,3 +1,4 @@
+import { collectSeries } from "../../model/series_set.ts";
 import assert from "node:assert/strict";
 import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Matcher, MatchType } from "../../model/matchers.ts";
@@ -148,7 +149,7 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
     ) => {
       bucket.rangeBytes = 0;
       bucket.rangeRequests = 0;
-      const got = await db.queryable().select(matchers, { start: mint, end: maxt });
+      const got = await collectSeries(db.queryable().select(matchers, { start: mint, end: maxt }));
       const fetched = bucket.rangeBytes;
       const requests = bucket.rangeRequests;
       const ext = all.map((s) => ({
@@ -264,14 +265,14 @@ Deno.test("a repeated select is served from the page cache, counted in metrics",
       (await registry.getSingleMetric(name)!.get()).values[0].value;
 
     bucket.rangeBytes = 0;
-    const first = await db.queryable().select(matchers, hints);
+    const first = await collectSeries(db.queryable().select(matchers, hints));
     assert.ok(bucket.rangeBytes > 0);
     const misses = await metric("parquet_page_cache_misses_total");
     assert.ok(misses > 0);
     // Within one query the filter and the label reader share the __name__ page.
     const hits = await metric("parquet_page_cache_hits_total");
     bucket.rangeBytes = 0;
-    const second = await db.queryable().select(matchers, hints);
+    const second = await collectSeries(db.queryable().select(matchers, hints));
     assert.equal(bucket.rangeBytes, 0);
     assert.equal(await metric("parquet_page_cache_misses_total"), misses);
     assert.ok(await metric("parquet_page_cache_hits_total") >= hits + misses);

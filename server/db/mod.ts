@@ -42,7 +42,7 @@ export {
   WARN_DROPPED_VALUES,
   WARN_TRUNCATED,
 } from "./queryable.ts";
-export { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./read.ts";
+export { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./chunk_reader.ts";
 export {
   CorruptLabelsFileError,
   type DayLoadFailure,

@@ -4,6 +4,9 @@
  * remaining matchers, materialises labels and (unless only series are wanted) the chunks of the
  * 8h columns overlapping the range, then merges equal series across shards, days and streams.
  *
+ * Selections are lazy ({@linkcode ParquetSeriesSet}): label sets first, then chunks a batch of
+ * series at a time.
+ *
  * Differences from upstream, on purpose: the "results truncated due to limit" warning is added
  * only when results were actually cut (upstream adds it whenever a limit is passed), and days
  * are released only once the request has read them (the syncer may unload them meanwhile).
@@ -26,21 +29,20 @@ import type {
   SeriesSet,
   StringsResult,
 } from "../../model/queryable.ts";
-import type { Series } from "../../model/series.ts";
 import { chunkColumnForQueryTime, labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import type { LoadedDay, LoadedShard } from "./block.ts";
+import { type ChunkPartitionOptions, ChunkReader, type ChunkSource } from "./chunk_reader.ts";
 import { filterRowGroup, type FilterStats } from "./filter.ts";
 import type { RequestQuotas } from "./limits.ts";
-import {
-  type ChunkPartitionOptions,
-  readChunks,
-  readLabelNamesOfRows,
-  readLabels,
-  readStringColumn,
-} from "./read.ts";
+import { distinctValues, readColumnValues, readLabelNamesOfRows, readLabels } from "./read.ts";
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
 import type { OperationType, SearchMetrics, SearchRecorder } from "./search_metrics.ts";
-import { ChunkSeries, mergeChunkSeries } from "./series.ts";
+import {
+  ParquetSeriesSet,
+  type PlannedSeries,
+  type SelectionPlan,
+  type SeriesPart,
+} from "./series_set.ts";
 
 /** Warning when a limit cut the results. */
 export const WARN_TRUNCATED = "results truncated due to limit";
@@ -48,6 +50,9 @@ export const WARN_TRUNCATED = "results truncated due to limit";
 export const WARN_DROPPED_SERIES = "dropped series after external label mangling";
 /** Warning when an external label hid values a label column also had. */
 export const WARN_DROPPED_VALUES = "dropped label values after external label mangling";
+
+/** Planned series per batch of a selection unless the context says otherwise. */
+export const DEFAULT_SELECT_BATCH_SIZE = 1024;
 
 /** What a request needs from the database. */
 export interface QueryContext {
@@ -59,6 +64,11 @@ export interface QueryContext {
   externalLabels?: Readonly<Record<string, string>>;
   /** Chunk page coalescing. */
   chunkPartition: ChunkPartitionOptions;
+  /**
+   * Series whose chunks a selection reads together, per batch (default
+   * {@linkcode DEFAULT_SELECT_BATCH_SIZE}).
+   */
+  selectBatchSize?: number;
   /** Filter counters shared by all requests (for metrics and tests). */
   filterStats?: FilterStats;
   /**
@@ -186,24 +196,61 @@ export class ParquetQueryable implements Queryable {
     );
   }
 
-  /** Returns the series matching all matchers with chunks in `[hints.start, hints.end]`. */
+  /**
+   * Returns the series matching all matchers with chunks in `[hints.start, hints.end]`, lazily
+   * (see {@linkcode ParquetSeriesSet}): the label phase starts at once, chunks are read a batch
+   * at a time as the set is consumed.
+   */
   select(
     matchers: readonly Matcher[],
     hints: SelectHints,
     signal?: AbortSignal,
-  ): Promise<SeriesSet> {
+  ): SeriesSet {
     const { start: mint, end: maxt } = hints;
-    const limit = hints.limit ?? 0;
     const onlySeries = hints.func === "series";
     const search = this.#ctx.search?.recorder("select");
-    return this.#withDays(mint, maxt, async (days) => {
-      const warnings = new Set<string>();
-      let truncated = false;
-      const found: ChunkSeries[] = [];
-      await Promise.all(days.map(async (day) => {
+    return new ParquetSeriesSet({
+      plan: (signal) => this.#planSelect(matchers, hints, search, signal),
+      reader: onlySeries ? undefined : new ChunkReader(
+        this.#ctx.chunkPartition,
+        this.#quotas.chunkBytes,
+        mint,
+        maxt,
+        search,
+      ),
+      mint,
+      maxt,
+      limit: hints.limit ?? 0,
+      batchSize: this.#ctx.selectBatchSize ?? DEFAULT_SELECT_BATCH_SIZE,
+      signal,
+      truncatedWarning: WARN_TRUNCATED,
+    });
+  }
+
+  /**
+   * The label phase of a selection: matching rows of every shard of the days overlapping the
+   * range, their final label sets, merged by labels into one sorted list. The days stay
+   * acquired until the plan is released.
+   */
+  async #planSelect(
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    search: SearchRecorder | undefined,
+    signal: AbortSignal,
+  ): Promise<SelectionPlan> {
+    const { start: mint, end: maxt } = hints;
+    const limit = hints.limit ?? 0;
+    const days = this.#acquire(mint, maxt);
+    let released: Promise<void> | undefined;
+    const release = () => released ??= Promise.all(days.map((d) => d.release())).then(() => {});
+    const warnings = new Set<string>();
+    let truncated = false;
+    try {
+      // Per day, per shard: the shard's series in row order.
+      const perShard = await Promise.all(days.map(async (day) => {
         const ext = this.#ext(day);
         const rest = consumeExternalMatchers(matchers, ext);
-        if (!rest) return;
+        if (!rest) return [];
         const lo = Math.max(mint, day.mint), hi = Math.min(maxt, day.maxt);
         const columns: number[] = [];
         for (
@@ -211,13 +258,13 @@ export class ParquetQueryable implements Queryable {
           c <= chunkColumnForQueryTime(day.mint, hi);
           c++
         ) columns.push(c);
-        await Promise.all(day.shards.map((shard) =>
-          this.#shardOp("select", async () => {
+        return await Promise.all(day.shards.map(async (shard) => {
+          const found: { labels: Labels; part: SeriesPart }[] = [];
+          await this.#shardOp("select", async () => {
             const rowGroups = await this.#filterShard(shard, rest, search, signal);
             // Row groups are read in parallel; their series are kept in row order.
             const perRowGroup = await Promise.all(rowGroups.map(async ({ rg, ranges, count }) => {
-              const out: ChunkSeries[] = [];
-              if (count === 0) return out;
+              if (count === 0) return [];
               if (limit > 0 && count > limit) {
                 ranges = limitRows(ranges, limit);
                 count = limit;
@@ -225,58 +272,59 @@ export class ParquetQueryable implements Queryable {
               }
               this.#quotas.selectRows.reserve(count);
               const ref = { file: shard.labels, rg, search };
-              const [labels, chunks] = await Promise.all([
-                readLabels(ref, day.meta, ranges, count, signal),
-                onlySeries ? undefined : readChunks(
-                  { file: shard.chunks, rg, search },
-                  columns,
-                  ranges,
-                  count,
-                  mint,
-                  maxt,
-                  this.#ctx.chunkPartition,
-                  this.#quotas.chunkBytes,
-                  signal,
-                ),
-              ]);
-              for (let i = 0; i < count; i++) {
-                const cs = chunks?.[i] ?? [];
-                if (!onlySeries && cs.length === 0) continue;
-                const final = finalLabels(labels[i], ext, this.#ctx.replicaLabels);
-                out.push(new ChunkSeries(final, cs, mint, maxt));
+              const labels = await readLabels(ref, day.meta, ranges, count, signal);
+              const source: ChunkSource = { file: shard.chunks, rg, columns };
+              const rows: number[] = [];
+              for (let i = 0; i < ranges.length; i += 2) {
+                for (let r = ranges[i]; r < ranges[i + 1]; r++) rows.push(r);
               }
-              return out;
+              return labels.map((l, i) => ({
+                labels: finalLabels(l, ext, this.#ctx.replicaLabels),
+                part: { source, row: rows[i] },
+              }));
             }));
-            const shardSeries = perRowGroup.flat();
-            // Within a shard, series are unique; only external labels can make two equal.
-            const seen = new Set<string>();
-            for (const s of shardSeries) {
-              const key = labelsKey(s.labels);
-              if (seen.has(key)) {
-                warnings.add(WARN_DROPPED_SERIES);
-                continue;
+            // Within a shard, series are unique; only external labels or dropped replica
+            // labels can make two equal.
+            const mangled = (this.#ctx.replicaLabels?.size ?? 0) > 0 ||
+              Object.keys(ext).some((n) =>
+                shard.labels.columnPosition(labelColumn(n)) !== undefined
+              );
+            const seen = mangled ? new Set<string>() : undefined;
+            for (const rgSeries of perRowGroup) {
+              for (const s of rgSeries) {
+                if (seen) {
+                  const key = labelsKey(s.labels);
+                  if (seen.has(key)) {
+                    warnings.add(WARN_DROPPED_SERIES);
+                    continue;
+                  }
+                  seen.add(key);
+                }
+                found.push(s);
               }
-              seen.add(key);
-              found.push(s);
             }
-          })
-        ));
+          });
+          return found;
+        }));
       }));
-      found.sort((a, b) => compareLabels(a.labels, b.labels));
-      const series: Series[] = [];
-      for (let i = 0; i < found.length;) {
+      // Days and shards in order, so that parts of a series come in day and shard order.
+      const all = perShard.flat(2);
+      all.sort((a, b) => compareLabels(a.labels, b.labels));
+      const series: PlannedSeries[] = [];
+      for (let i = 0; i < all.length;) {
+        const parts: SeriesPart[] = [all[i].part];
         let j = i + 1;
-        while (j < found.length && compareLabels(found[i].labels, found[j].labels) === 0) j++;
-        series.push(mergeChunkSeries(found[i].labels, found.slice(i, j)));
+        for (; j < all.length && compareLabels(all[i].labels, all[j].labels) === 0; j++) {
+          parts.push(all[j].part);
+        }
+        series.push({ labels: all[i].labels, parts });
         i = j;
       }
-      if (limit > 0 && series.length > limit) {
-        series.length = limit;
-        truncated = true;
-      }
-      if (truncated) warnings.add(WARN_TRUNCATED);
-      return { series, warnings: [...warnings] };
-    });
+      return { series, warnings, truncated, release };
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
 
   /** Returns the label names of series matching the matchers (all series when none). */
@@ -351,14 +399,15 @@ export class ParquetQueryable implements Queryable {
               this.#quotas.labelValuesRows.reserve(shardRows(shard));
               for (let rg = 0; rg < file.rowGroups; rg++) {
                 const dict = await file.dictionary(rg, col, signal);
-                const vals = dict ??
-                  await readStringColumn(
+                const vals = dict ?? distinctValues(
+                  await readColumnValues(
                     { file, rg, search },
                     col,
                     [0, file.rowGroupRows[rg]],
                     file.rowGroupRows[rg],
                     signal,
-                  );
+                  ),
+                );
                 for (const v of vals) if (v) dayValues.add(v);
               }
               return;
@@ -370,9 +419,8 @@ export class ParquetQueryable implements Queryable {
               if (col === undefined) continue;
               this.#quotas.labelValuesRows.reserve(count);
               const ref = { file, rg, search };
-              for (const v of await readStringColumn(ref, col, ranges, count, signal)) {
-                if (v) dayValues.add(v);
-              }
+              const values = await readColumnValues(ref, col, ranges, count, signal);
+              for (const v of distinctValues(values)) dayValues.add(v);
             }
           })
         ));

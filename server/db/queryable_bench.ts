@@ -3,6 +3,7 @@
  * (one series), a metric-wide query (100 series) and a series-only query, all whole-day.
  * Run: `deno bench -A server/db/queryable_bench.ts`.
  */
+import { collectSeries } from "../../model/series_set.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { ValueType } from "../../model/series.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
@@ -45,7 +46,7 @@ const db = new ParquetDB({ days: () => syncer.days });
 const hints = { start: DAY, end: DAY + 86_400_000 - 1 };
 
 async function run(matchers: Matcher[], func?: string): Promise<number> {
-  const { series } = await db.queryable().select(matchers, { ...hints, func });
+  const { series } = await collectSeries(db.queryable().select(matchers, { ...hints, func }));
   let n = 0;
   for (const s of series) {
     const it = s.iterator();

@@ -1,3 +1,4 @@
+import { collectSeries } from "../../model/series_set.ts";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { labelsToString } from "../../model/labels.ts";
@@ -155,7 +156,7 @@ async function check(
   all = allSeries(),
 ) {
   const hints: SelectHints = { start: mint, end: maxt };
-  const got = await q.select(matchers, hints);
+  const got = await collectSeries(q.select(matchers, hints));
   const want = expectedSelect(all, matchers, mint, maxt);
   const what = `{${matchers.join(",")}} [${mint - D1}, ${maxt - D1}]`;
   // The contract allows series whose chunks overlap the range without a sample inside it.
@@ -200,11 +201,14 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
       [D1 + 8 * H + 1, D1 + 8 * H + 60_000], // between two samples: nothing
     ];
     await t.step("matchers x time ranges equal the expected series and samples", async () => {
-      let nonEmpty = 0;
-      for (const m of matcherSets) {
-        for (const [mint, maxt] of ranges) nonEmpty += await check(db.queryable(), m, mint, maxt);
+      // Batches of three series cross shards, days and streams within a batch and between two.
+      for (const q of [() => db.queryable(), () => f.db({ selectBatchSize: 3 }).queryable()]) {
+        let nonEmpty = 0;
+        for (const m of matcherSets) {
+          for (const [mint, maxt] of ranges) nonEmpty += await check(q(), m, mint, maxt);
+        }
+        assert.ok(nonEmpty > 100, `only ${nonEmpty} series checked`);
       }
-      assert.ok(nonEmpty > 100, `only ${nonEmpty} series checked`);
     });
 
     await t.step("external labels: matched, consumed and set on the series", async () => {
@@ -219,10 +223,12 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
     await t.step(
       "external labels make two series of a shard equal: one dropped, warned",
       async () => {
-        const got = await db.queryable().select([eq("__name__", "dup_metric")], {
-          start: D1,
-          end: END,
-        });
+        const got = await collectSeries(
+          db.queryable().select([eq("__name__", "dup_metric")], {
+            start: D1,
+            end: END,
+          }),
+        );
         assert.deepEqual(got.series.map((s) => labelsToString(s.labels)), [
           'dup_metric{cluster="eu", job="api"}',
         ]);
@@ -257,7 +263,9 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
         }));
         assert.equal(await check(q, [eq("__name__", "up")], D1, END, all), 18);
         // Matchers on a replica external label still select the stream.
-        const us = await q.select([eq("cluster", "us"), eq("job", "api")], { start: D1, end: END });
+        const us = await collectSeries(
+          q.select([eq("cluster", "us"), eq("job", "api")], { start: D1, end: END }),
+        );
         const wantUs = expectedSelect(
           allSeries(),
           [eq("cluster", "us"), eq("job", "api")],
@@ -284,7 +292,7 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
     await t.step("shard operations are counted in db_queryable_operations_total", async () => {
       const registry = new Registry();
       const q = f.db({ registry }).queryable();
-      await q.select([eq("__name__", "up")], { start: D1, end: D1 + H });
+      await collectSeries(q.select([eq("__name__", "up")], { start: D1, end: D1 + H }));
       await q.labelNames([], { start: D1, end: D1 + H });
       const text = await registry.metrics();
       // Day 1 of stream A (2 shards) and of stream B (1 shard).
@@ -298,11 +306,13 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
 
     await t.step("func=series returns label sets without reading chunks", async () => {
       const m = [eq("__name__", "up"), eq("job", "web")];
-      const got = await db.queryable().select(m, {
-        start: D2 + H,
-        end: D2 + 2 * H,
-        func: "series",
-      });
+      const got = await collectSeries(
+        db.queryable().select(m, {
+          start: D2 + H,
+          end: D2 + 2 * H,
+          func: "series",
+        }),
+      );
       const want = expectedSelect(allSeries(), m, D2, END).map((s) => labelsToString(s.labels));
       assert.deepEqual(got.series.map((s) => labelsToString(s.labels)), want);
       assert.equal(want.length, 6);
@@ -311,10 +321,12 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
     await t.step("limit truncates with a warning only when results were cut", async () => {
       const m = [eq("__name__", "http_requests_total")];
       const want = expectedSelect(allSeries(), m, D1, END).map((s) => labelsToString(s.labels));
-      const got = await db.queryable().select(m, { start: D1, end: END, limit: 5 });
+      const got = await collectSeries(db.queryable().select(m, { start: D1, end: END, limit: 5 }));
       assert.deepEqual(got.series.map((s) => labelsToString(s.labels)), want.slice(0, 5));
       assert.deepEqual(got.warnings, [WARN_TRUNCATED]);
-      const all = await db.queryable().select(m, { start: D1, end: END, limit: want.length });
+      const all = await collectSeries(
+        db.queryable().select(m, { start: D1, end: END, limit: want.length }),
+      );
       assert.equal(all.series.length, want.length);
       assert.deepEqual(all.warnings, []);
     });
@@ -398,11 +410,26 @@ Deno.test("ParquetDB select, labelNames, labelValues over written days", async (
             ...limits,
           },
         }).queryable();
-      await assert.rejects(limited({ maxShards: 4 }).select(m, hints), QuotaExceededError);
-      assert.equal((await limited({ maxShards: 5 }).select(m, hints)).series.length, 36);
-      await assert.rejects(limited({ maxSelectRows: 53 }).select(m, hints), QuotaExceededError);
-      assert.equal((await limited({ maxSelectRows: 54 }).select(m, hints)).series.length, 36);
-      await assert.rejects(limited({ maxChunkBytes: 1000 }).select(m, hints), /too many bytes/);
+      await assert.rejects(
+        collectSeries(limited({ maxShards: 4 }).select(m, hints)),
+        QuotaExceededError,
+      );
+      assert.equal(
+        (await collectSeries(limited({ maxShards: 5 }).select(m, hints))).series.length,
+        36,
+      );
+      await assert.rejects(
+        collectSeries(limited({ maxSelectRows: 53 }).select(m, hints)),
+        QuotaExceededError,
+      );
+      assert.equal(
+        (await collectSeries(limited({ maxSelectRows: 54 }).select(m, hints))).series.length,
+        36,
+      );
+      await assert.rejects(
+        collectSeries(limited({ maxChunkBytes: 1000 }).select(m, hints)),
+        /too many bytes/,
+      );
       const q = limited({ maxLabelValuesRows: 5, maxLabelNamesRows: 5 });
       await assert.rejects(q.labelValues("job", m, hints), QuotaExceededError);
       await assert.rejects(q.labelNames(m, hints), QuotaExceededError);

@@ -41,6 +41,8 @@ export interface SearchRecorder {
   pagesRead(column: string, pages: number, bytes: number): void;
   /** `column` was materialised for `rows` rows of one row group. */
   columnMaterialized(column: string, rows: number): void;
+  /** `rows` more rows of a column already counted by `columnMaterialized` (a later batch). */
+  rowsMaterialized(column: string, rows: number): void;
 }
 
 /** The `search_*` counters of a registry. */
@@ -99,6 +101,7 @@ export class SearchMetrics {
         this.#columns.inc({ column, method });
         this.#rows.inc({ column, method }, rows);
       },
+      rowsMaterialized: (column, rows) => this.#rows.inc({ column, method }, rows),
     };
   }
 }

@@ -1,15 +1,22 @@
+import { collectSeries } from "../../model/series_set.ts";
 import assert from "node:assert/strict";
-import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Registry } from "prom-client";
 import { compareLabels, labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
-import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
-import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import {
+  expectedSelect,
+  L,
+  metric,
+  pagesOverlapping,
+  samplesOf,
+  type TestSeries,
+  writeDay,
+} from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
 import { LocalLabelFileStore } from "./label_files.ts";
 import { scanKind } from "./search_metrics.ts";
@@ -36,56 +43,6 @@ function makeSeries(): TestSeries[] {
     }
   }
   return out;
-}
-
-/**
- * From the file itself (hyparquet, not the gateway's reader): per row group holding any of
- * `rows` (file-absolute), the pages of `column` overlapping them and their bytes.
- */
-async function pagesOverlapping(bucket: Bucket, key: string, column: string, rows: number[]) {
-  const file = await bucket.get(key);
-  const md = parquetMetadata(file.slice().buffer);
-  const c = md.schema.slice(1).findIndex((e) => e.name === column);
-  assert.ok(c >= 0, column);
-  let rowGroups = 0, pages = 0, bytes = 0, start = 0;
-  for (const rg of md.row_groups) {
-    const end = start + Number(rg.num_rows);
-    const inGroup = rows.filter((r) => r >= start && r < end);
-    if (inGroup.length > 0) {
-      rowGroups++;
-      const ch = rg.columns[c];
-      const locs = readOffsetIndex({
-        view: new DataView(file.buffer, file.byteOffset + Number(ch.offset_index_offset)),
-        offset: 0,
-      }).page_locations;
-      locs.forEach((p, i) => {
-        const from = start + Number(p.first_row_index);
-        const to = i + 1 < locs.length ? start + Number(locs[i + 1].first_row_index) : end;
-        if (inGroup.some((r) => r >= from && r < to)) {
-          pages++;
-          bytes += p.compressed_page_size;
-        }
-      });
-    }
-    start = end;
-  }
-  return { rowGroups, pages, bytes };
-}
-
-/** The sum of the series of metric `name` whose labels include `labels`. */
-async function metric(
-  registry: Registry,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const m = registry.getSingleMetric(name);
-  assert.ok(m, name);
-  let sum = 0;
-  for (const v of (await m.get()).values) {
-    const l = v.labels as Record<string, string>;
-    if (Object.entries(labels).every(([k, want]) => l[k] === want)) sum += v.value;
-  }
-  return sum;
 }
 
 async function withServe(
@@ -170,7 +127,7 @@ Deno.test("search_* metrics count the pages and rows a select reads, and match t
     assert.equal(await metric(registry, "locate_bucket_requests_total"), getsBefore);
 
     const hints = { start: DAY, end: DAY + 86_400_000 - 1 };
-    const got = await db.queryable().select(matchers, hints);
+    const got = await collectSeries(db.queryable().select(matchers, hints));
     assert.deepEqual(
       got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
       expectedSelect(all, matchers, hints.start, hints.end)
@@ -292,7 +249,7 @@ Deno.test("search_* metrics: with the page cache a repeated select materialises 
   await withServe(64 << 20, async ({ registry, db }) => {
     const matchers = [new Matcher(MatchType.Regexp, "__name__", "metric_[02]")];
     const hints = { start: DAY + 3_600_000, end: DAY + 20 * 3_600_000 };
-    const first = await db.queryable().select(matchers, hints);
+    const first = await collectSeries(db.queryable().select(matchers, hints));
     assert.equal(first.series.length, 80);
     const rows = () => metric(registry, "search_rows_materialized_total", { column: INDEX });
     const pages = () => metric(registry, "search_pages_read_total");
@@ -300,7 +257,7 @@ Deno.test("search_* metrics: with the page cache a repeated select materialises 
     assert.equal(await rows(), 80);
     const [pages1, bytes1] = [await pages(), await bytes()];
     assert.ok(pages1 > 0 && bytes1 > 0);
-    await db.queryable().select(matchers, hints);
+    await collectSeries(db.queryable().select(matchers, hints));
     assert.equal(await rows(), 160);
     assert.equal(await pages(), pages1);
     assert.equal(await bytes(), bytes1);

@@ -9,6 +9,7 @@
 import type { Matcher } from "../../model/matchers.ts";
 import type { Queryable, SelectHints } from "../../model/queryable.ts";
 import type { Series } from "../../model/series.ts";
+import { eachSeries } from "../../model/series_set.ts";
 import type { ChunkSeries as StoreSeries, RawChunk, StoreSource } from "../grpc/thanos/source.ts";
 import { ChunkSeries, MergedSeries } from "./series.ts";
 
@@ -45,21 +46,27 @@ export function storedChunks(s: Series, start: number, end: number): RawChunk[] 
 /** A Store API source over a Parquet-backed {@linkcode Queryable} (one per request). */
 export function parquetStoreSource(queryable: Queryable): StoreSource {
   return {
-    async selectChunks(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) {
-      const set = await queryable.select(matchers, hints, signal);
+    selectChunks(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) {
+      const set = queryable.select(matchers, hints, signal);
       const skip = hints.func === "series";
-      function* series(): Generator<StoreSeries> {
-        for (const s of set.series) {
-          signal?.throwIfAborted();
-          if (skip) {
-            yield { labels: s.labels, chunks: [] };
-            continue;
+      const warnings: string[] = [];
+      async function* series(): AsyncGenerator<StoreSeries> {
+        try {
+          for await (const s of eachSeries(set)) {
+            signal?.throwIfAborted();
+            if (skip) {
+              yield { labels: s.labels, chunks: [] };
+              continue;
+            }
+            const chunks = storedChunks(s, hints.start, hints.end);
+            if (chunks.length > 0) yield { labels: s.labels, chunks };
           }
-          const chunks = storedChunks(s, hints.start, hints.end);
-          if (chunks.length > 0) yield { labels: s.labels, chunks };
+        } finally {
+          // Complete once the set ended or was closed (a consumer may stop early).
+          warnings.push(...set.warnings());
         }
       }
-      return { series: series(), warnings: set.warnings };
+      return Promise.resolve({ series: series(), warnings });
     },
     labelNames: (matchers, hints, signal) => queryable.labelNames(matchers, hints, signal),
     labelValues: (name, matchers, hints, signal) =>

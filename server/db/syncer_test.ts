@@ -1,3 +1,4 @@
+import { collectSeries } from "../../model/series_set.ts";
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { labelsToString } from "../../model/labels.ts";
@@ -86,7 +87,9 @@ Deno.test("Syncer + ParquetDB: stream without external labels, declared V0 and V
           ],
         ]
       ) {
-        const got = await q.select(m, { start: DAY + 5 * 3_600_000, end: DAY + 86_400_000 });
+        const got = await collectSeries(
+          q.select(m, { start: DAY + 5 * 3_600_000, end: DAY + 86_400_000 }),
+        );
         const want = expectedSelect(all, m, DAY + 5 * 3_600_000, DAY + 86_400_000);
         assert.deepEqual(
           got.series.map((s) => [labelsToString(s.labels), samplesOf(s)]),
@@ -199,10 +202,10 @@ Deno.test("locate_* metrics: discoverer and syncer ranges, last successes and bu
     assert.equal(await value("locate_bucket_requests_total"), opened);
 
     const q = new ParquetDB({ days: () => syncer.days }).queryable();
-    const got = await q.select([new Matcher(MatchType.Equal, "__name__", "up")], {
+    const got = await collectSeries(q.select([new Matcher(MatchType.Equal, "__name__", "up")], {
       start: DAY,
       end: DAY + 2 * 86_400_000,
-    });
+    }));
     assert.equal(got.series.length, 4);
     assert.ok((await getRanges())! > opened);
     assert.equal(await value("locate_bucket_requests_total"), await getRanges());

@@ -16,6 +16,7 @@ import type { Matcher } from "../../model/matchers.ts";
 import { exprType, parseExpr, parseMetricSelector } from "../../engine/parser.ts";
 import { exprToString } from "../../engine/printer.ts";
 import type { Queryable } from "../../model/queryable.ts";
+import { eachSeries } from "../../model/series_set.ts";
 import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
 import { astJson } from "./ast_json.ts";
@@ -327,9 +328,9 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     await admitted(async (signal) => {
       const queryable = options.queryable();
       for (const matchers of sets) {
-        const set = await queryable.select(matchers, { start, end, func: "series" }, signal);
-        warnings.push(...set.warnings);
-        for (const s of set.series) seen.set(labelsKey(s.labels), s.labels);
+        const set = queryable.select(matchers, { start, end, func: "series" }, signal);
+        for await (const s of eachSeries(set)) seen.set(labelsKey(s.labels), s.labels);
+        warnings.push(...set.warnings());
       }
     });
     let all = [...seen.values()].sort(compareLabels);

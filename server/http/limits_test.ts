@@ -4,7 +4,7 @@ import { MemoryQueryable } from "../../engine/memory_queryable.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matchers.ts";
-import type { LabelHints, Queryable, SelectHints } from "../../model/queryable.ts";
+import type { LabelHints, Queryable, SelectHints, SeriesSet } from "../../model/queryable.ts";
 import { createPrometheusApi, type PrometheusApiOptions } from "./api.ts";
 
 /** `up{job="api"} 1` at t=0, whose reads wait until `open()` once `close()` was called. */
@@ -28,10 +28,19 @@ class GatedQueryable implements Queryable {
     this.#gate = undefined;
   }
 
-  async select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) {
+  select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): SeriesSet {
     this.reads++;
-    await this.#gate;
-    return this.#store.select(matchers, hints, signal);
+    const gate = this.#gate;
+    const set = this.#store.select(matchers, hints, signal);
+    // Storage is lazy: the gate holds the first batch.
+    return {
+      next: async () => {
+        await gate;
+        return set.next();
+      },
+      warnings: () => set.warnings(),
+      close: () => set.close(),
+    };
   }
 
   async labelNames(matchers: readonly Matcher[], hints: LabelHints, signal?: AbortSignal) {

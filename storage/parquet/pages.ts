@@ -10,17 +10,20 @@
  *
  * @module
  */
-import type { ColumnChunk, ColumnIndex, FileMetaData, OffsetIndex, PageHeader } from "hyparquet";
+import type { ColumnChunk, ColumnIndex, FileMetaData, OffsetIndex } from "hyparquet";
 import { parquetMetadata, readColumnIndex, readOffsetIndex } from "hyparquet";
-import { parquetHeader, readPage } from "hyparquet/src/column.js";
-import { DEFAULT_PARSERS } from "hyparquet/src/convert.js";
-import { decompressPage, readDataPage, readDataPageV2 } from "hyparquet/src/datapage.js";
-import { getSchemaPath } from "hyparquet/src/schema.js";
 import { compressors } from "hyparquet-compressors";
-import type { ColumnDecoder } from "hyparquet/src/types.js";
 import { open as openFile } from "node:fs/promises";
 import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
+import { BloomFilter, parseBloomHeader } from "./bloom.ts";
+import {
+  decodeDataPage,
+  decodeDictionaryPage,
+  type PageColumn,
+  PageType,
+  readPageHeader,
+} from "./page_decode.ts";
 
 /** Random access to the bytes of one file. */
 export interface ByteSource {
@@ -376,9 +379,11 @@ function checkMetadata(name: string, md: FileMetaData, size: number): void {
 export class PageFile {
   readonly #columns: Map<string, number>;
   readonly #rowGroupRows: number[];
-  readonly #decoders = new Map<number, ColumnDecoder>();
+  readonly #decoders = new Map<number, PageColumn>();
   readonly #offsetIndexes = new Map<string, OffsetIndex>();
   readonly #columnIndexes = new Map<string, ColumnIndex>();
+  readonly #blooms = new Map<string, Promise<BloomFilter | undefined>>();
+  readonly #scannedPages = new Map<string, Promise<PageSpan[]>>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
@@ -546,7 +551,7 @@ export class PageFile {
     return readColumnIndex(
       { view, offset },
       { name: this.metadata.schema[column + 1].name, type: "BYTE_ARRAY" },
-      { ...DEFAULT_PARSERS, stringFromBytes: (b: Uint8Array) => b } as never,
+      { stringFromBytes: (b: Uint8Array) => b } as never,
     );
   }
 
@@ -605,8 +610,61 @@ export class PageFile {
     return ci;
   }
 
-  /** The data pages of `column` in row group `rg`, from its offset index. */
+  /**
+   * The bloom filter of `column` in row group `rg`, or `undefined` when the file has none
+   * there (read once, then kept).
+   */
+  bloomFilter(rg: number, column: number, signal?: AbortSignal): Promise<BloomFilter | undefined> {
+    const key = `${rg}/${column}`;
+    let f = this.#blooms.get(key);
+    if (f === undefined) {
+      f = this.#readBloomFilter(rg, column, signal);
+      this.#blooms.set(key, f);
+      // A failed read (e.g. an aborted query) is tried again by the next caller.
+      f.catch(() => this.#blooms.delete(key));
+    }
+    return f;
+  }
+
+  async #readBloomFilter(
+    rg: number,
+    column: number,
+    signal?: AbortSignal,
+  ): Promise<BloomFilter | undefined> {
+    const meta = this.chunk(rg, column).meta_data!;
+    if (meta.bloom_filter_offset === undefined) return undefined;
+    const offset = Number(meta.bloom_filter_offset);
+    try {
+      let length = meta.bloom_filter_length;
+      if (length === undefined) {
+        // Without a recorded length, the header (at most a few bytes) tells the bitset's.
+        const head = await this.source.read(
+          offset,
+          Math.min(64, this.source.size - offset),
+          signal,
+        );
+        const { headerLength, numBytes } = parseBloomHeader(head);
+        length = headerLength + numBytes;
+      }
+      if (offset + length > this.source.size) throw new Error("it lies outside the file");
+      return BloomFilter.parse(await this.source.read(offset, length, signal));
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ParquetPageError(
+        this.name,
+        `bloom filter of column ${column} in row group ${rg}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * The data pages of `column` in row group `rg`, from its offset index (or, when the file has
+   * none for it, from the page headers).
+   */
   async pages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const ch = this.chunk(rg, column);
+    if (ch.offset_index_offset === undefined) return await this.#scanPages(rg, column, signal);
     const oi = await this.offsetIndex(rg, column, signal);
     const rows = this.#rowGroupRows[rg];
     const locs = oi.page_locations;
@@ -619,20 +677,70 @@ export class PageFile {
     }));
   }
 
-  #decoder(column: number): ColumnDecoder {
+  /**
+   * The data pages of a column chunk without an offset index (writers may leave it out, e.g.
+   * for a chunk of one page): found by reading the chunk and walking its page headers, once.
+   */
+  #scanPages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const key = `${rg}/${column}`;
+    let spans = this.#scannedPages.get(key);
+    if (spans === undefined) {
+      spans = this.#walkPages(rg, column, signal);
+      this.#scannedPages.set(key, spans);
+      spans.catch(() => this.#scannedPages.delete(key));
+    }
+    return spans;
+  }
+
+  async #walkPages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+    const meta = this.chunk(rg, column).meta_data!;
+    const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+    const bytes = await this.source.read(start, Number(meta.total_compressed_size), signal);
+    const spans: PageSpan[] = [];
+    let pos = 0, row = 0;
+    try {
+      while (pos < bytes.length) {
+        const h = readPageHeader(bytes.subarray(pos));
+        const length = h.headerLength + h.compressedSize;
+        if (h.type === PageType.DATA_PAGE || h.type === PageType.DATA_PAGE_V2) {
+          // Flat columns: one value per row.
+          const page = { page: spans.length, firstRow: row, endRow: row + h.numValues };
+          spans.push({ ...page, offset: start + pos, length });
+          row += h.numValues;
+        }
+        pos += length;
+      }
+    } catch (err) {
+      throw new ParquetPageError(
+        this.name,
+        `pages of column ${column} in row group ${rg}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (row !== this.#rowGroupRows[rg]) {
+      throw new ParquetPageError(
+        this.name,
+        `pages of column ${column} in row group ${rg} hold ${row} rows, not ${
+          this.#rowGroupRows[rg]
+        }`,
+      );
+    }
+    return spans;
+  }
+
+  #decoder(column: number): PageColumn {
     let d = this.#decoders.get(column);
     if (!d) {
       const element = this.metadata.schema[column + 1];
-      const meta = this.chunk(0, column).meta_data!;
+      const codec = this.chunk(0, column).meta_data!.codec;
+      const decompress = codec === "UNCOMPRESSED" ? undefined : decompressors[codec];
+      if (codec !== "UNCOMPRESSED" && decompress === undefined) {
+        throw new ParquetPageError(this.name, `unsupported compression ${codec}`);
+      }
       d = {
-        pathInSchema: [element.name],
-        type: element.type!,
-        element,
-        schemaPath: getSchemaPath(this.metadata.schema, [element.name]),
-        codec: meta.codec,
-        parsers: DEFAULT_PARSERS,
-        compressors: decompressors,
-        utf8: false,
+        type: element.type ?? "",
+        optional: element.repetition_type === "OPTIONAL",
+        decompress: decompress ?? ((body) => body),
       };
       this.#decoders.set(column, d);
     }
@@ -648,12 +756,27 @@ export class PageFile {
     column: number,
     signal?: AbortSignal,
   ): Promise<readonly string[] | undefined> {
-    const ch = this.chunk(rg, column);
-    const meta = ch.meta_data!;
-    if (meta.dictionary_page_offset === undefined) return undefined;
+    if (this.chunk(rg, column).meta_data!.dictionary_page_offset === undefined) return undefined;
     const key = `${this.#id}/${rg}/${column}`;
     const cached = this.#dictionaries?.get(key);
     if (cached) return cached;
+    const values = await this.dictionaryValues(rg, column, signal);
+    const dict = Array.from(values! as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
+    this.#dictionaries?.set(key, dict);
+    return dict;
+  }
+
+  /**
+   * The dictionary of `column` in row group `rg` as stored (byte arrays as `Uint8Array`), or
+   * `undefined` when the column chunk has no dictionary page. Not cached.
+   */
+  async dictionaryValues(
+    rg: number,
+    column: number,
+    signal?: AbortSignal,
+  ): Promise<ArrayLike<unknown> | undefined> {
+    const meta = this.chunk(rg, column).meta_data!;
+    if (meta.dictionary_page_offset === undefined) return undefined;
     const start = Number(meta.dictionary_page_offset);
     const end = Number(meta.data_page_offset);
     if (end <= start) {
@@ -661,16 +784,10 @@ export class PageFile {
     }
     const bytes = await this.source.read(start, end - start, signal);
     try {
-      const reader = {
-        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        offset: 0,
-      };
-      const header: PageHeader = parquetHeader(reader);
-      if (header.type !== "DICTIONARY_PAGE") throw new Error(`got a ${header.type} page`);
-      const { data } = readPage(reader, header, this.#decoder(column), undefined, undefined, 0);
-      const dict = Array.from(data as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
-      this.#dictionaries?.set(key, dict);
-      return dict;
+      const header = readPageHeader(bytes);
+      const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
+      if (body.length !== header.compressedSize) throw new Error("truncated dictionary page");
+      return decodeDictionaryPage(header, body, this.#decoder(column));
     } catch (err) {
       throw new ParquetPageError(
         this.name,
@@ -767,57 +884,23 @@ export class PageFile {
     bytes: Uint8Array,
   ): { page: DecodedPage; bytes: number } {
     try {
-      const reader = {
-        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        offset: 0,
-      };
-      const header: PageHeader = parquetHeader(reader);
-      const body = bytes.subarray(reader.offset, reader.offset + header.compressed_page_size);
-      if (body.length !== header.compressed_page_size) throw new Error("truncated page");
-      const decoder = this.#decoder(column);
-      let page;
-      let encoding: string;
-      let numValues: number;
-      if (header.type === "DATA_PAGE_V2") {
-        const h = header.data_page_header_v2!;
-        page = readDataPageV2(body, header, decoder);
-        encoding = h.encoding;
-        numValues = h.num_values;
-      } else if (header.type === "DATA_PAGE") {
-        const h = header.data_page_header!;
-        const raw = decompressPage(
-          body,
-          header.uncompressed_page_size,
-          decoder.codec,
-          decompressors,
-        );
-        page = readDataPage(raw, h, decoder);
-        encoding = h.encoding;
-        numValues = h.num_values;
-      } else {
-        throw new Error(`unexpected ${header.type} page`);
-      }
+      const header = readPageHeader(bytes);
+      const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
+      if (body.length !== header.compressedSize) throw new Error("truncated page");
+      const page = decodeDataPage(header, body, this.#decoder(column));
       const rows = span.endRow - span.firstRow;
-      if (numValues !== rows) {
-        throw new Error(`page holds ${numValues} values, offset index says ${rows} rows`);
-      }
-      let defined: Uint8Array | undefined;
-      const levels = page.definitionLevels as ArrayLike<number> | undefined;
-      if (levels && levels.length > 0) {
-        defined = new Uint8Array(rows);
-        let n = 0;
-        for (let i = 0; i < rows; i++) if ((defined[i] = levels[i] > 0 ? 1 : 0)) n++;
-        if (n === rows) defined = undefined;
+      if (page.rows !== rows) {
+        throw new Error(`page holds ${page.rows} values, offset index says ${rows} rows`);
       }
       return {
         page: {
           firstRow: span.firstRow,
           rows,
-          dictionaryEncoded: encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY",
-          defined,
-          values: page.dataPage as ArrayLike<unknown>,
+          dictionaryEncoded: page.dictionaryEncoded,
+          defined: page.defined,
+          values: page.values,
         },
-        bytes: header.uncompressed_page_size,
+        bytes: header.uncompressedSize,
       };
     } catch (err) {
       if (err instanceof ParquetPageError) throw err;

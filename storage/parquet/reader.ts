@@ -1,29 +1,19 @@
 /**
  * Reads gateway Parquet blocks from a bucket with ranged reads: a day's `meta.pb`, then per shard
- * the footers of both files, then label, hash and chunk columns by row ranges (hyparquet, using
- * the offset index to fetch only the pages a range needs). Reads formats V0, V1 and V2.
+ * the footers of both files, then label, hash and chunk columns by row ranges. Pages are read
+ * and decoded by the query path's {@linkcode PageFile} (the offset index picks the pages a range
+ * needs), so what the tests read back is what `serve` reads. Reads formats V0, V1 and V2.
  *
  * @module
  */
-import {
-  type AsyncBuffer,
-  type ColumnIndex,
-  type FileMetaData,
-  type OffsetIndex,
-  parquetMetadataAsync,
-  parquetRead,
-  parquetSchema,
-  readColumnIndex,
-  readOffsetIndex,
-} from "hyparquet";
-import zlib from "node:zlib";
-import { compressors as jsDecompressors } from "hyparquet-compressors";
+import type { AsyncBuffer, ColumnIndex, FileMetaData, OffsetIndex } from "hyparquet";
 import { type Label, type Labels, METRIC_NAME } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { decodeChunkColumn, type RawChunk } from "./chunk_column.ts";
 import { decodeLabelIndex } from "./label_index.ts";
 import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { type BlockMeta, decodeBlockMeta } from "./meta.ts";
+import { BucketSource, PageFile, ParquetPageError } from "./pages.ts";
 import {
   CHUNK_COLUMNS,
   LABEL_HASH_COLUMN,
@@ -33,15 +23,6 @@ import {
   V0,
   V2,
 } from "./schema.ts";
-
-/**
- * Decompressors for hyparquet: Deno's native zstd (`node:zlib`) instead of the pure-JS fzstd,
- * the other codecs from hyparquet-compressors.
- */
-const decompressors = {
-  ...jsDecompressors,
-  ZSTD: (input: Uint8Array): Uint8Array => zlib.zstdDecompressSync(input),
-};
 
 /** A shard file is not a gateway file of the declared version, or its two files disagree. */
 export class ShardFormatError extends Error {
@@ -58,62 +39,64 @@ export class ShardFormatError extends Error {
   }
 }
 
-/** A Parquet object opened for ranged reads: its size, footer and column positions. */
+/**
+ * A Parquet object opened for ranged reads through the query path's {@linkcode PageFile}: its
+ * footer and page index, and whole columns over a row range decoded page by page.
+ */
 export class ParquetObject {
-  readonly #columns: Map<string, number>;
-
   private constructor(
     /** Object key. */
     readonly key: string,
-    /** Ranged-read view of the object. */
+    /** The file as the query path opens it. */
+    readonly file: PageFile,
+    /** Ranged-read view of the object's raw bytes. */
     readonly buffer: AsyncBuffer,
-    /** Parsed footer. */
-    readonly metadata: FileMetaData,
-  ) {
-    this.#columns = new Map(
-      parquetSchema(metadata).children.map((c, i) => [c.element.name, i] as const),
-    );
-  }
+  ) {}
 
-  /** Opens `key`: one attributes call and one ranged read of the footer (more if it is large). */
+  /** Opens `key`: one attributes call, one ranged read of the footer and its page index. */
   static async open(bucket: Bucket, key: string): Promise<ParquetObject> {
     const { size } = await bucket.attributes(key);
+    const source = new BucketSource(bucket, key, size);
     const buffer: AsyncBuffer = {
       byteLength: size,
       async slice(start: number, end = size): Promise<ArrayBuffer> {
-        const b = await bucket.getRange(key, start, end - start);
+        const b = await source.read(start, end - start);
         return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
       },
     };
-    let metadata: FileMetaData;
+    let file: PageFile;
     try {
-      metadata = await parquetMetadataAsync(buffer, { initialFetchSize: 64 * 1024 });
+      file = await PageFile.open(key, source, "all");
     } catch (err) {
-      throw new ShardFormatError(key, `invalid parquet footer: ${(err as Error).message}`, {
-        cause: err,
-      });
+      const detail = err instanceof ParquetPageError ? err.detail : (err as Error).message;
+      throw new ShardFormatError(key, `invalid parquet footer: ${detail}`, { cause: err });
     }
-    return new ParquetObject(key, buffer, metadata);
+    return new ParquetObject(key, file, buffer);
+  }
+
+  /** The parsed footer. */
+  get metadata(): FileMetaData {
+    return this.file.metadata;
   }
 
   /** Top-level column names in file order. */
   get columnNames(): string[] {
-    return [...this.#columns.keys()];
+    return this.file.columnNames;
   }
 
   /** Position of column `name`, or `undefined`. */
   columnPosition(name: string): number | undefined {
-    return this.#columns.get(name);
+    return this.file.columnPosition(name);
   }
 
   /** Total rows. */
   get numRows(): number {
-    return Number(this.metadata.num_rows);
+    return this.file.numRows;
   }
 
   /** Row counts of the row groups, in order. */
   get rowGroupSizes(): number[] {
-    return this.metadata.row_groups.map((rg) => Number(rg.num_rows));
+    return [...this.file.rowGroupRows];
   }
 
   /**
@@ -122,47 +105,66 @@ export class ParquetObject {
    * bigint.
    */
   async read(columns: readonly string[], rowStart: number, rowEnd: number): Promise<unknown[][]> {
-    for (const c of columns) {
-      if (!this.#columns.has(c)) throw new ShardFormatError(this.key, `no column ${c}`);
-    }
-    if (rowEnd <= rowStart) return columns.map(() => []);
-    let rows: unknown[][] = [];
+    const positions = columns.map((c) => {
+      const p = this.file.columnPosition(c);
+      if (p === undefined) throw new ShardFormatError(this.key, `no column ${c}`);
+      return p;
+    });
+    const end = Math.min(rowEnd, this.numRows);
+    const out = positions.map(() => new Array<unknown>(Math.max(0, end - rowStart)).fill(null));
     try {
-      await parquetRead({
-        file: this.buffer,
-        metadata: this.metadata,
-        columns: [...columns],
-        rowStart,
-        rowEnd,
-        utf8: false,
-        useOffsetIndex: true,
-        compressors: decompressors,
-        onComplete: (r: unknown[][]) => rows = r,
-      });
+      let rgStart = 0;
+      for (let rg = 0; rg < this.file.rowGroups; rg++) {
+        const from = Math.max(rowStart, rgStart) - rgStart;
+        const to = Math.min(end, rgStart + this.file.rowGroupRows[rg]) - rgStart;
+        if (from < to) {
+          for (let c = 0; c < positions.length; c++) {
+            await this.#readRowGroup(positions[c], rg, from, to, out[c], rgStart - rowStart);
+          }
+        }
+        rgStart += this.file.rowGroupRows[rg];
+      }
     } catch (err) {
       throw new ShardFormatError(
         this.key,
         `reading ${columns.join(",")}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
-    return columns.map((_, c) => rows.map((row) => row[c] ?? null));
+    return out;
+  }
+
+  /** Rows `[from, to)` of row group `rg` of column `col` into `out` at `row + shift`. */
+  async #readRowGroup(
+    col: number,
+    rg: number,
+    from: number,
+    to: number,
+    out: unknown[],
+    shift: number,
+  ): Promise<void> {
+    const element = this.file.metadata.schema[col + 1];
+    const isString = element.converted_type === "UTF8" || element.logical_type?.type === "STRING";
+    let dict: ArrayLike<unknown> | undefined;
+    for (const span of await this.file.pages(rg, col)) {
+      if (span.endRow <= from || span.firstRow >= to) continue;
+      const page = await this.file.readPage(col, span);
+      if (page.dictionaryEncoded) dict ??= await this.file.dictionaryValues(rg, col);
+      let k = 0;
+      for (let i = 0; i < page.rows; i++) {
+        if (page.defined && !page.defined[i]) continue;
+        let v = page.values[k++];
+        const row = span.firstRow + i;
+        if (row < from || row >= to) continue;
+        if (page.dictionaryEncoded) v = dict![v as number];
+        out[row + shift] = v instanceof Uint8Array && isString ? textDecoder.decode(v) : v;
+      }
+    }
   }
 
   /** The offset index of `column` in row group `rowGroup`. */
-  async offsetIndex(rowGroup: number, column: string): Promise<OffsetIndex> {
-    const chunk = this.#chunk(rowGroup, column);
-    if (chunk.offset_index_offset === undefined || chunk.offset_index_length === undefined) {
-      throw new ShardFormatError(
-        this.key,
-        `no offset index for ${column} in row group ${rowGroup}`,
-      );
-    }
-    const start = Number(chunk.offset_index_offset);
-    const bytes = await this.buffer.slice(start, start + chunk.offset_index_length);
-    return readOffsetIndex({ view: new DataView(bytes), offset: 0 });
+  offsetIndex(rowGroup: number, column: string): Promise<OffsetIndex> {
+    return this.file.offsetIndex(rowGroup, this.#position(rowGroup, column));
   }
 
   /**
@@ -170,31 +172,26 @@ export class ParquetObject {
    * bound bytes (gateway readers compare them byte-wise; skipped bounds are empty).
    */
   async columnIndex(rowGroup: number, column: string): Promise<ColumnIndex> {
-    const chunk = this.#chunk(rowGroup, column);
-    if (chunk.column_index_offset === undefined || chunk.column_index_length === undefined) {
+    const ci = await this.file.columnIndex(rowGroup, this.#position(rowGroup, column));
+    if (ci === undefined) {
       throw new ShardFormatError(
         this.key,
         `no column index for ${column} in row group ${rowGroup}`,
       );
     }
-    const start = Number(chunk.column_index_offset);
-    const bytes = await this.buffer.slice(start, start + chunk.column_index_length);
-    // Declared as an unannotated byte array so that every bound comes back as its bytes.
-    return readColumnIndex({ view: new DataView(bytes), offset: 0 }, {
-      name: column,
-      type: "BYTE_ARRAY",
-    }, { stringFromBytes: (b: Uint8Array) => b });
+    return ci;
   }
 
-  #chunk(rowGroup: number, column: string) {
-    const pos = this.#columns.get(column);
-    const rg = this.metadata.row_groups[rowGroup];
-    if (pos === undefined || !rg) {
+  #position(rowGroup: number, column: string): number {
+    const pos = this.file.columnPosition(column);
+    if (pos === undefined || rowGroup >= this.file.rowGroups) {
       throw new ShardFormatError(this.key, `no column ${column} in row group ${rowGroup}`);
     }
-    return rg.columns[pos];
+    return pos;
   }
 }
+
+const textDecoder = new TextDecoder();
 
 /** One shard of a day: its labels and chunks files, validated to align row for row. */
 export class ShardReader {

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import type { ColumnChunk, FileMetaData } from "hyparquet";
-import { parquetHeader } from "hyparquet/src/column.js";
-import { readBloomFilter, sbbfContains } from "hyparquet/src/bloom.js";
 import type { Labels } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
@@ -12,7 +10,8 @@ import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { encodeBlockMeta } from "./meta.ts";
 import { openBlock, ParquetObject, ShardFormatError } from "./reader.ts";
 import { ShardRowError, ShardWriter } from "./writer.ts";
-import { xxHash64 } from "./xxhash64.ts";
+import { BloomFilter } from "./bloom.ts";
+import { PageType, readPageHeader } from "./page_decode.ts";
 
 const DAY = Date.UTC(2025, 2, 2);
 const DATE = "2025-03-02";
@@ -197,11 +196,10 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
               Number(loc.offset),
               Number(loc.offset) + loc.compressed_page_size,
             );
-            const reader = { view: new DataView(bytes), offset: 0 };
-            const header = parquetHeader(reader);
-            assert.equal(header.type, "DATA_PAGE_V2", name);
+            const header = readPageHeader(new Uint8Array(bytes));
+            assert.equal(header.type, PageType.DATA_PAGE_V2, name);
             // The offset index's page size covers exactly the header and the page body.
-            assert.equal(reader.offset + header.compressed_page_size, bytes.byteLength, name);
+            assert.equal(header.headerLength + header.compressedSize, bytes.byteLength, name);
           }
           const isLabel = name.startsWith("___cf_meta_label_");
           if (isLabel) {
@@ -285,16 +283,13 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
     const bloomChunk = col(lm, 0, "___cf_meta_label___name__").meta_data!;
     const start = Number(bloomChunk.bloom_filter_offset);
     const bloomBytes = await labels.buffer.slice(start, start + bloomChunk.bloom_filter_length!);
-    const bloom = readBloomFilter({ view: new DataView(bloomBytes), offset: 0 });
-    assert.ok(bloom);
+    const bloom = BloomFilter.parse(new Uint8Array(bloomBytes));
     for (let m = 0; m < 6; m++) {
-      assert.ok(
-        sbbfContains(bloom.blocks, xxHash64(enc.encode(`metric_${String(m).padStart(3, "0")}`))),
-      );
+      assert.ok(bloom.contains(enc.encode(`metric_${String(m).padStart(3, "0")}`)));
     }
     let rejected = 0;
     for (let m = 100; m < 200; m++) {
-      if (!sbbfContains(bloom.blocks, xxHash64(enc.encode(`metric_${m}`)))) rejected++;
+      if (!bloom.contains(enc.encode(`metric_${m}`))) rejected++;
     }
     assert.ok(rejected >= 90, `bloom filter rejected only ${rejected}/100 absent names`);
 

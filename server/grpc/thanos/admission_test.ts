@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Semaphore } from "../../../internal/concurrency.ts";
 import type { Matcher } from "../../../model/matchers.ts";
-import type { LabelHints, SelectHints } from "../../../model/queryable.ts";
+import type { LabelHints, SelectHints, SeriesSet } from "../../../model/queryable.ts";
 import {
   QueryRequestSchema,
   QueryResponseSchema,
@@ -29,10 +29,19 @@ class GatedQueryable extends MemQueryable {
   gate: Promise<void> | undefined;
   reads = 0;
 
-  override async select(matchers: readonly Matcher[], hints: SelectHints) {
+  override select(matchers: readonly Matcher[], hints: SelectHints): SeriesSet {
     this.reads++;
-    await this.gate;
-    return await super.select(matchers, hints);
+    const gate = this.gate;
+    const set = super.select(matchers, hints);
+    // Storage is lazy: the gate holds the first batch.
+    return {
+      next: async () => {
+        await gate;
+        return set.next();
+      },
+      warnings: () => set.warnings(),
+      close: () => set.close(),
+    };
   }
 
   override async labelNames(matchers: readonly Matcher[], hints: LabelHints) {

@@ -10,6 +10,7 @@ import type { Labels } from "../../../model/labels.ts";
 import type { Matcher } from "../../../model/matchers.ts";
 import type { Queryable, SelectHints } from "../../../model/queryable.ts";
 import { type SampleIterator, ValueType } from "../../../model/series.ts";
+import { eachSeries } from "../../../model/series_set.ts";
 import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
 import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
 import { XorChunkEncoder } from "../../../storage/tsdb/xor.ts";
@@ -129,22 +130,27 @@ export function encodeChunks(it: SampleIterator, start: number, end: number): Ra
  */
 export function queryableSource(queryable: Queryable): StoreSource {
   return {
-    async selectChunks(matchers, hints, signal) {
-      const set = await queryable.select(matchers, hints, signal);
-      const warnings = [...set.warnings];
+    selectChunks(matchers, hints, signal) {
+      const set = queryable.select(matchers, hints, signal);
+      const warnings: string[] = [];
       const skipChunks = hints.func === "series";
-      function* series(): Generator<ChunkSeries> {
-        for (const s of set.series) {
-          signal?.throwIfAborted();
-          if (skipChunks) {
-            yield { labels: s.labels, chunks: [] };
-            continue;
+      async function* series(): AsyncGenerator<ChunkSeries> {
+        try {
+          for await (const s of eachSeries(set)) {
+            signal?.throwIfAborted();
+            if (skipChunks) {
+              yield { labels: s.labels, chunks: [] };
+              continue;
+            }
+            const chunks = encodeChunks(s.iterator(), hints.start, hints.end);
+            if (chunks.length > 0) yield { labels: s.labels, chunks };
           }
-          const chunks = encodeChunks(s.iterator(), hints.start, hints.end);
-          if (chunks.length > 0) yield { labels: s.labels, chunks };
+        } finally {
+          // Complete once the set ended or was closed (a consumer may stop early).
+          warnings.push(...set.warnings());
         }
       }
-      return { series: series(), warnings };
+      return Promise.resolve({ series: series(), warnings });
     },
     labelNames: (matchers, hints, signal) => queryable.labelNames(matchers, hints, signal),
     labelValues: (name, matchers, hints, signal) =>

@@ -16,6 +16,7 @@ import {
 import { Matcher, matchesAll, MatchType } from "../../../model/matchers.ts";
 import type { Queryable, SeriesSet } from "../../../model/queryable.ts";
 import { ArraySampleIterator, type Series, ValueType } from "../../../model/series.ts";
+import { collectSeries, IterableSeriesSet } from "../../../model/series_set.ts";
 import type { QueryResult } from "../../../engine/value.ts";
 import type { QueryEngine } from "../../../engine/engine.ts";
 import { type QueryLimits, RequestQuotas, UNLIMITED } from "../../db/limits.ts";
@@ -54,15 +55,29 @@ export class MemQueryable implements Queryable {
       .sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
-  select(matchers: readonly Matcher[], hints: { start: number; end: number; limit?: number }) {
+  select(
+    matchers: readonly Matcher[],
+    hints: { start: number; end: number; limit?: number },
+  ): SeriesSet {
+    return new IterableSeriesSet(this.#select(matchers, hints), {
+      batchSize: 2,
+      warnings: ["mem warning"],
+    });
+  }
+
+  *#select(
+    matchers: readonly Matcher[],
+    hints: { start: number; end: number; limit?: number },
+  ): Generator<Series> {
     let found = this.#matching(matchers, hints.start, hints.end);
     if (hints.limit) found = found.slice(0, hints.limit);
     new RequestQuotas(this.limits).selectRows.reserve(found.length);
-    const series: Series[] = found.map((s) => ({
-      labels: s.labels,
-      iterator: () => new ArraySampleIterator(s.ts, s.values, s.histograms),
-    }));
-    return Promise.resolve<SeriesSet>({ series, warnings: ["mem warning"] });
+    for (const s of found) {
+      yield {
+        labels: s.labels,
+        iterator: () => new ArraySampleIterator(s.ts, s.values, s.histograms),
+      };
+    }
   }
 
   labelNames(matchers: readonly Matcher[], hints: { start: number; end: number }) {
@@ -148,10 +163,10 @@ export const engine: QueryEngine = {
     }
     if (query === "too_big") throw new QueryError("too_many_samples", "too many samples");
     const lookback = opts?.lookbackDelta ?? 300_000;
-    const set = await q.select(
+    const set = await collectSeries(q.select(
       [new Matcher(MatchType.Equal, "__name__", query)],
       { start: time - lookback, end: time },
-    );
+    ));
     const samples = [];
     for (const s of set.series) {
       const it = s.iterator();

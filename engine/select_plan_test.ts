@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Features, parseExpr } from "./parser.ts";
 import { prepareExpr } from "./prepare.ts";
-import { planSelects } from "./prefetch.ts";
+import { planSelects } from "./select_plan.ts";
 
 const MIN = 60_000;
 const ALL = new Set<string>(Object.values(Features));

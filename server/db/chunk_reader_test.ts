@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { PageSpan } from "../../storage/parquet/pages.ts";
-import { partitionPages } from "./read.ts";
+import { partitionPages } from "./chunk_reader.ts";
 
 const span = (offset: number, length: number): PageSpan => ({
   page: 0,

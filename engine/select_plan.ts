@@ -1,9 +1,10 @@
 /**
  * Selection planning: the time range every selector of a prepared query reads, computed up
  * front as Prometheus' `getTimeRangesForSelector` does (offsets and ranges of enclosing
- * subqueries, `@`, lookback or range), so that all selections can be sent to storage at once
- * instead of one after the other during evaluation. Remote storage then costs one round trip
- * of latency per query instead of one per selector.
+ * subqueries, `@`, lookback or range), so that every selection can be opened before evaluation.
+ * Storage selections are lazy: an opened set reads its label sets and first batch of series
+ * meanwhile (not the whole selection), so remote storage costs about one round trip of latency
+ * per query instead of one per selector, with memory bounded by a batch per selector.
  *
  * @module
  */
