@@ -11,8 +11,6 @@ import type { Queryable, SelectHints } from "../../model/queryable.ts";
 import type { Series } from "../../model/series.ts";
 import type { ChunkSeries as StoreSeries, RawChunk, StoreSource } from "../grpc/thanos/source.ts";
 import { ChunkSeries, MergedSeries } from "./series.ts";
-import type { DayRange } from "./syncer.ts";
-import { clampHints } from "./time_limit.ts";
 
 function collectChunks(s: Series, out: RawChunk[]): void {
   if (s instanceof ChunkSeries) {
@@ -44,17 +42,10 @@ export function storedChunks(s: Series, start: number, end: number): RawChunk[] 
   return out;
 }
 
-/**
- * A Store API source over a Parquet-backed {@linkcode Queryable} (one per request). With
- * `timeLimit`, Series requests are clamped to it (as Thanos' store clamps them to its
- * `--min-time`/`--max-time`), so chunks outside it are not sent.
- */
-export function parquetStoreSource(queryable: Queryable, timeLimit?: () => DayRange): StoreSource {
+/** A Store API source over a Parquet-backed {@linkcode Queryable} (one per request). */
+export function parquetStoreSource(queryable: Queryable): StoreSource {
   return {
-    async selectChunks(matchers: readonly Matcher[], asked: SelectHints, signal?: AbortSignal) {
-      const clamped = timeLimit ? clampHints(asked, timeLimit()) : asked;
-      if (!clamped) return { series: [], warnings: [] };
-      const hints = clamped;
+    async selectChunks(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) {
       const set = await queryable.select(matchers, hints, signal);
       const skip = hints.func === "series";
       function* series(): Generator<StoreSeries> {
