@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { permissionDenial } from "../internal/permission.ts";
 import { parseRelabelConfigs, RelabelConfigError } from "../model/relabel.ts";
 import { GatewaySlice } from "../server/slice.ts";
@@ -23,7 +24,8 @@ export async function loadGatewaySlice(config: ServeConfig["slice"]): Promise<Ga
   let text = config.relabelConfig ?? "";
   if (file) {
     try {
-      text = await Deno.readTextFile(file);
+      // Absolute, so that a refused read names the path the flag's permission scope names.
+      text = await Deno.readTextFile(resolve(file));
     } catch (e) {
       if (permissionDenial(e)) throw e;
       throw new UsageError(`${flag}: cannot read file: ${(e as Error).message}`);
