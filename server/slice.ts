@@ -2,9 +2,10 @@
  * The slice of the bucket one gateway serves (`--min-time`, `--max-time`,
  * `--selector.relabel-config`), as a Thanos store gateway slices its bucket:
  *
- * - a stream is served when the relabel rules, applied to its external labels, keep a non-empty
- *   label set (Thanos' `LabelShardedMetaFilter`; there is no `__block_id` label, since Parquet
- *   days have no block ULID);
+ * - a stream is served when the relabel rules, applied to its external labels (those of its
+ *   `stream.pb`, whatever `--query.external-label` announces instead), keep a non-empty label set
+ *   (Thanos' `LabelShardedMetaFilter`; there is no `__block_id` label, since Parquet days have no
+ *   block ULID);
  * - a day is served when it overlaps `[minTime, maxTime]`; its end is exclusive (the next day's
  *   start), so a day ending exactly at `minTime` is not loaded (Thanos compares block ends
  *   inclusively);
