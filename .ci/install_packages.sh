@@ -17,6 +17,7 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/google.golang.org/grpc ] || need+=(golang-google-grpc-dev)
 [ -d /usr/share/gocode/src/github.com/klauspost/compress ] || need+=(golang-github-klauspost-compress-dev)
+[ -d /usr/share/gocode/src/github.com/cespare/xxhash ] || need+=(golang-github-cespare-xxhash-dev)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=600 update -qq

@@ -28,6 +28,14 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     type: "all-metas",
     thanosBackfill: { endpoint: undefined, interval: MIN, overlap: 24 * H },
   });
+  // Thanos store's defaults: the years 0000 to 9999, every stream.
+  assert.deepEqual(c.slice, {
+    // 0000-01-01T00:00:00Z as Go's time.Parse reads it (testdata/rfc3339.json).
+    minTime: { time: -62167219200000 },
+    maxTime: { time: Date.UTC(9999, 11, 31, 23, 59, 59) },
+    relabelConfigFile: undefined,
+    relabelConfig: undefined,
+  });
   assert.deepEqual(c.query, {
     lookback: 5 * MIN,
     timeout: 30_000,
@@ -213,6 +221,23 @@ Deno.test("--memlimit.ratio is accepted as in the Go gateway, and only within (0
   }
 });
 
+Deno.test("serve slice flags: times, relative durations, relabel config", () => {
+  const c = parseServeConfig([
+    "--min-time=-2w",
+    "--max-time=2030-01-01T00:00:00+01:00",
+    "--selector.relabel-config-file=/etc/slice.yaml",
+  ]);
+  assert.deepEqual(c.slice, {
+    minTime: { offset: -14 * 24 * H },
+    maxTime: { time: Date.UTC(2029, 11, 31, 23) },
+    relabelConfigFile: "/etc/slice.yaml",
+    relabelConfig: undefined,
+  });
+  assert.equal(c.flags["min-time"], "-2w");
+  const inline = parseServeConfig(["--selector.relabel-config=- {action: keep}"]);
+  assert.equal(inline.slice.relabelConfig, "- {action: keep}");
+});
+
 Deno.test("cross-flag validation names the flags", () => {
   const cases: Array<[() => unknown, RegExp]> = [
     [() => parseServeConfig(["--block.filter.type=thanos-backfill"]), /thanos-backfill\.endpoint/],
@@ -228,6 +253,18 @@ Deno.test("cross-flag validation names the flags", () => {
     ],
     [() => parseServeConfig(["--tracing.sampling.param=2"]), /--tracing\.sampling\.param/],
     [() => parseServeConfig(["--block.syncer.concurrency=0"]), /at least 1/],
+    [() => parseServeConfig(["--min-time=yesterday"]), /^--min-time: "yesterday" is neither/],
+    [() => parseServeConfig(["--max-time=-1.5h"]), /^--max-time: "-1.5h" is neither/],
+    [
+      () =>
+        parseServeConfig(["--min-time=2025-01-02T00:00:00Z", "--max-time=2025-01-01T00:00:00Z"]),
+      /^--min-time=2025-01-02T00:00:00Z is after --max-time=2025-01-01T00:00:00Z/,
+    ],
+    [() => parseServeConfig(["--min-time=1h", "--max-time=0"]), /is after --max-time=0/],
+    [
+      () => parseServeConfig(["--selector.relabel-config-file=f", "--selector.relabel-config=[]"]),
+      /give only one/,
+    ],
     [() => parseConvertConfig(["--convert.retention-days=40000"]), /at most 36500/],
     [() => parseConvertConfig(["--convert.rowgroup.count=0"]), /--convert\.rowgroup\.count/],
     [() => parseConvertConfig(["--convert.shard=3/3"]), /^--convert\.shard: shard 3 of 3 does/],

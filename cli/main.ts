@@ -124,7 +124,8 @@ export async function main(args: readonly string[]): Promise<number> {
           shutdown.signal,
         );
     } catch (e) {
-      if (e instanceof ObjstoreConfigError) throw e;
+      // Configuration read once the command started: reported as usage errors, exit code 2.
+      if (e instanceof ObjstoreConfigError || e instanceof UsageError) throw e;
       if (e instanceof ListenError) {
         printErr(`${NAME} ${command}: error: ${e.message}\n`);
         return 1;

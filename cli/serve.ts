@@ -1,5 +1,6 @@
 /**
- * The `serve` subcommand: discovers and loads the Parquet days of the bucket, then answers PromQL
+ * The `serve` subcommand: discovers and loads the Parquet days of the bucket, or of the slice of
+ * it that `--min-time`, `--max-time` and `--selector.relabel-config` select, then answers PromQL
  * over the Prometheus HTTP API and the Thanos gRPC APIs until a shutdown signal.
  *
  * Start-up order follows the Go gateway: the first discovery and sync run before any listener
@@ -18,6 +19,7 @@ import { type Logger, rateLimitedWarn } from "../internal/log.ts";
 import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
+import type { GatewaySlice } from "../server/slice.ts";
 import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
@@ -38,6 +40,7 @@ import { ParquetDiscoverer } from "../storage/parquet/discovery.ts";
 import { loadObjstore } from "./objstore.ts";
 import { listenOn } from "./common.ts";
 import { SERVE_FLAGS, type ServeConfig } from "./serve_config.ts";
+import { loadGatewaySlice } from "./serve_slice.ts";
 import {
   bucketScopes,
   checkPermissions,
@@ -76,12 +79,15 @@ export async function runServe(
   signal: AbortSignal,
 ): Promise<number> {
   const scopes: PermissionScope[] = configFileScopes(config.objstore);
+  const relabelFile = config.slice.relabelConfigFile;
+  if (relabelFile) scopes.push(...pathScopes(relabelFile, "--selector.relabel-config-file", false));
   try {
     // Configuration errors surface before anything listens.
+    const slice = await loadGatewaySlice(config.slice);
     const bucketConfig = await loadObjstore(config.objstore, DEFAULT_SERVE_BUCKET, logger);
     scopes.push(...serveScopes(config, bucketConfig));
     checkPermissions(scopes);
-    return await serve(config, bucketConfig, logger, signal);
+    return await serve(config, bucketConfig, slice, logger, signal);
   } catch (err) {
     throw explainDenial(err, scopes) ?? err;
   }
@@ -122,6 +128,7 @@ function serveScopes(config: ServeConfig, bucketConfig: BucketConfig): Permissio
 async function serve(
   config: ServeConfig,
   bucketConfig: BucketConfig,
+  slice: GatewaySlice,
   logger: Logger,
   signal: AbortSignal,
 ): Promise<number> {
@@ -163,10 +170,13 @@ async function serve(
         await filter.start();
       }
       const keep = filter ? (d: { minT: number; maxT: number }) => filter!.keep(d) : undefined;
+      // Only this gateway's slice is discovered, so only it is loaded and announced.
       const discoverer = new ParquetDiscoverer(bucket, {
         concurrency: config.discovery.concurrency,
         logger: logger.with({ component: "discoverer" }),
         registry,
+        selectStream: (externalLabels) => slice.keepsStream(externalLabels),
+        selectDay: (day) => slice.keepsDay(day),
       });
       const sync = syncer = new Syncer({
         bucket,
@@ -224,6 +234,7 @@ async function serve(
         },
         chunkPartition: config.query.chunkPartition,
         keep,
+        timeLimit: () => slice.range(),
         registry,
       });
       // Prometheus' defaults: experimental PromQL features and delayed name removal off.
@@ -298,16 +309,18 @@ async function serve(
         // Replica labels (`without_replica_labels`) can be any of the streams' external labels.
         externalLabelNames: () => new Set(streamLabels().flatMap((ls) => ls.map((l) => l.name))),
         source: () => parquetStoreSource(db.queryable()),
+        // The time range and streams served, so that a querier sends only what we can answer.
         info: () => {
           const range = db.timeRange();
-          const sets = streamLabels();
           return {
             minTime: range?.minT ?? 0,
             maxTime: range?.maxT ?? 0,
-            labelSets: sets,
-            tsdbInfos: range
-              ? sets.map((labels) => ({ labels, minTime: range.minT, maxTime: range.maxT }))
-              : [],
+            labelSets: streamLabels(),
+            tsdbInfos: db.tsdbRanges().map((r) => ({
+              labels: r.labels,
+              minTime: r.minT,
+              maxTime: r.maxT,
+            })),
           };
         },
         query: {

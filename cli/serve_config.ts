@@ -20,6 +20,11 @@ import {
 import { flagStrings } from "./flag_strings.ts";
 import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
 import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
+import {
+  parseTimeOrDuration,
+  resolveTimeOrDuration,
+  type TimeOrDuration,
+} from "./time_or_duration.ts";
 
 /** Every flag of `serve`. */
 export const SERVE_FLAGS: readonly FlagDef[] = [
@@ -109,6 +114,39 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     kind: "duration",
     default: "24h",
     help: "Overlap to leave visible in thanos-backfill mode.",
+  },
+  {
+    name: "min-time",
+    kind: "string",
+    default: "0000-01-01T00:00:00Z",
+    placeholder: "TIME",
+    help: "Start of the time range this gateway serves (Thanos store's flag): an RFC3339 time, " +
+      "or a duration relative to now such as -2w or -36h (units ms, s, m, h, d, w, y; give a " +
+      "negative one as --min-time=-2w). Days ending before it are not loaded; queries are " +
+      "clamped to it and Info reports it.",
+  },
+  {
+    name: "max-time",
+    kind: "string",
+    default: "9999-12-31T23:59:59Z",
+    placeholder: "TIME",
+    help: "End of the time range this gateway serves, as --min-time. Days starting after it " +
+      "are not loaded; queries are clamped to it.",
+  },
+  {
+    name: "selector.relabel-config-file",
+    kind: "string",
+    placeholder: "FILE",
+    help: "YAML file with Prometheus relabel rules applied to each stream's external labels " +
+      "(Thanos store's flag): streams they drop are not loaded. Actions keep, drop, hashmod, " +
+      "replace, labelmap, labeldrop, labelkeep, keepequal, dropequal; $(VAR) is replaced by " +
+      "the environment variable.",
+  },
+  {
+    name: "selector.relabel-config",
+    kind: "string",
+    placeholder: "YAML",
+    help: "Alternative to --selector.relabel-config-file: the YAML content itself.",
   },
   {
     name: "block.labelfilepath",
@@ -281,6 +319,17 @@ export interface ServeConfig {
     readonly readBufferSize: number;
     readonly labelFilePath: string;
   };
+  /** The slice of the bucket served (Thanos store's selection flags). */
+  readonly slice: {
+    /** `--min-time`. */
+    readonly minTime: TimeOrDuration;
+    /** `--max-time`. */
+    readonly maxTime: TimeOrDuration;
+    /** `--selector.relabel-config-file`. */
+    readonly relabelConfigFile?: string;
+    /** `--selector.relabel-config`. */
+    readonly relabelConfig?: string;
+  };
   /** Block filter. */
   readonly filter: {
     readonly type: "all-metas" | "thanos-backfill";
@@ -377,6 +426,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
     throw new UsageError(`--tracing.sampling.param: must be within 0..1, got ${samplingParam}`);
   }
   if (num("query.lookback") <= 0) throw new UsageError("--query.lookback: must be positive");
+  const slice = sliceConfig(str);
   const http = {
     prometheus: {
       ...listenerConfig(v, "prometheus"),
@@ -405,6 +455,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       readBufferSize: num("block.syncer.read-buffer-size"),
       labelFilePath: str("block.labelfilepath")!,
     },
+    slice,
     filter: {
       type: filterType,
       thanosBackfill: {
@@ -441,4 +492,30 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
     flags: flagStrings(SERVE_FLAGS, v),
     memlimitRatio: memlimitRatio(v),
   });
+}
+
+/** Reads the slice flags; the relabel rules are read and checked when `serve` starts. */
+function sliceConfig(str: (name: string) => string | undefined): ServeConfig["slice"] {
+  const time = (name: string) => {
+    try {
+      return parseTimeOrDuration(str(name)!);
+    } catch (e) {
+      throw new UsageError(`--${name}: ${(e as Error).message}`);
+    }
+  };
+  const minTime = time("min-time"), maxTime = time("max-time");
+  const now = Date.now();
+  if (resolveTimeOrDuration(minTime, now) > resolveTimeOrDuration(maxTime, now)) {
+    throw new UsageError(
+      `--min-time=${str("min-time")} is after --max-time=${str("max-time")}`,
+    );
+  }
+  const relabelConfigFile = str("selector.relabel-config-file");
+  const relabelConfig = str("selector.relabel-config");
+  if (relabelConfigFile && relabelConfig) {
+    throw new UsageError(
+      "--selector.relabel-config-file and --selector.relabel-config: give only one",
+    );
+  }
+  return { minTime, maxTime, relabelConfigFile, relabelConfig };
 }

@@ -10,6 +10,7 @@ import { RE2JS } from "re2js";
 import type { Call, Expr } from "./ast.ts";
 import { QueryError } from "./errors.ts";
 import { compareLabels, compareStrings, getLabel, METRIC_NAME, setLabel } from "../model/labels.ts";
+import { expandTemplate } from "../model/regexp_template.ts";
 import type { StepEvaluator } from "./step_evaluator.ts";
 import { absentLabels } from "./absent_labels.ts";
 import {
@@ -411,7 +412,7 @@ async function evalLabelReplace(ev: StepEvaluator, call: Call): Promise<StepValu
     const m = re.matcher(getLabel(s.labels, src));
     if (!m.matches()) return s;
     const value = expandTemplate(repl, (g) => {
-      const idx = /^[0-9]+$/.test(g) ? Number(g) : groups[g];
+      const idx = typeof g === "number" ? g : Object.hasOwn(groups, g) ? groups[g] : undefined;
       if (idx === undefined || idx > m.groupCount()) return "";
       return m.group(idx) ?? "";
     });
@@ -422,47 +423,6 @@ async function evalLabelReplace(ev: StepEvaluator, call: Call): Promise<StepValu
     };
   });
   return { type: "vector", series: mergeSameLabels(out) };
-}
-
-/** Expands Go regexp templates: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
-export function expandTemplate(template: string, group: (name: string) => string): string {
-  let out = "";
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i];
-    if (c !== "$" || i + 1 >= template.length) {
-      out += c;
-      continue;
-    }
-    const next = template[i + 1];
-    if (next === "$") {
-      out += "$";
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (next === "{") {
-      const close = template.indexOf("}", i + 2);
-      const inner = close < 0 ? "" : template.slice(i + 2, close);
-      if (close < 0 || !/^[A-Za-z0-9_]+$/.test(inner)) {
-        out += c;
-        continue;
-      }
-      name = inner;
-      end = close;
-    } else {
-      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1));
-      if (!m) {
-        out += c;
-        continue;
-      }
-      name = m[0];
-      end = i + m[0].length;
-    }
-    out += group(name);
-    i = end;
-  }
-  return out;
 }
 
 async function evalLabelJoin(ev: StepEvaluator, call: Call): Promise<StepValue> {

@@ -75,6 +75,11 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
     );
     await Deno.writeTextFile(`${dir}/bad.yaml`, "type: FILESYSTEM\nconfig: [\n");
     await Deno.writeTextFile(`${dir}/tsdb.yaml`, `type: FILESYSTEM\nconfig: {directory: ${dir}}\n`);
+    await Deno.writeTextFile(
+      `${dir}/relabel.yaml`,
+      "- {source_labels: [cluster], regex: eu-.*, action: keep}\n" +
+        "- {source_labels: [cluster], target_label: shard, action: hashmod}\n",
+    );
     const cases: Array<[string[], RegExp]> = [
       [
         ["serve", "--query.lookbak=5m"],
@@ -109,6 +114,19 @@ Deno.test("bad flags and bad configs exit 2 with one line naming the problem", a
           "--parquet.objstore-config=type: FILESYSTEM",
         ],
         /--parquet\.objstore-config: missing directory/,
+      ],
+      [["serve", "--min-time=tomorrow"], /--min-time: "tomorrow" is neither an RFC3339 time/],
+      [
+        ["serve", "--selector.relabel-config=- {action: nope}"],
+        /--selector\.relabel-config: relabel rule 1: unknown relabel action "nope"/,
+      ],
+      [
+        ["serve", `--selector.relabel-config-file=${dir}/relabel.yaml`],
+        /relabel\.yaml: relabel rule 2: relabel configuration for hashmod requires non-zero/,
+      ],
+      [
+        ["serve", `--selector.relabel-config-file=${dir}/missing.yaml`],
+        /--selector\.relabel-config-file=.*missing\.yaml: cannot read file/,
       ],
       [["frobnicate"], /unknown command "frobnicate"/],
     ];

@@ -244,6 +244,14 @@ Deno.test("README: a path outside the grants stops the command with one line, se
     assert.equal(ready, false);
     assert.equal(await exists(`${cwd}/labels`), false);
 
+    await Deno.writeTextFile(`${cwd}/slice.yaml`, "- {source_labels: [cluster], action: keep}\n");
+    const sliced = await finish(spawn(cwd, serve, ["--selector.relabel-config-file=slice.yaml"]));
+    assert.equal(sliced.code, 1, sliced.stderr);
+    assert.deepEqual(errorLines(sliced.stderr), [
+      `parquet-gateway serve: permission denied: read access to "${cwd}/slice.yaml" ` +
+      `(--selector.relabel-config-file); run with --allow-read=${cwd}/slice.yaml`,
+    ]);
+
     const [convert] = withFreePorts(await readmeLine("convert"), "convert");
     const c = await finish(spawn(cwd, convert, ["--convert.tempdir=downloads"]));
     assert.equal(c.code, 1, c.stderr);

@@ -1,10 +1,12 @@
 /**
  * The serve-side database: the days the syncer has loaded, the query options, and a fresh
- * {@linkcode ParquetQueryable} with new quotas for every request.
+ * {@linkcode ParquetQueryable} with new quotas for every request, clamped to the time range the
+ * gateway serves; and the time ranges it reports to queriers.
  *
  * @module
  */
 import { Counter, exponentialBuckets, Histogram, type Registry } from "prom-client";
+import { compareLabels, type Labels, labelsFromRecord, labelsKey } from "../../model/labels.ts";
 import type { Queryable } from "../../model/queryable.ts";
 import type { LoadedDay } from "./block.ts";
 import type { FilterStats } from "./filter.ts";
@@ -14,6 +16,7 @@ import type { OperationType } from "./search_metrics.ts";
 import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./chunk_reader.ts";
 import { SearchMetrics } from "./search_metrics.ts";
 import type { DayRange } from "./syncer.ts";
+import { clampRange, limitQueryableTime } from "./time_limit.ts";
 
 /** Options of {@linkcode ParquetDB}. */
 export interface ParquetDBOptions {
@@ -29,6 +32,11 @@ export interface ParquetDBOptions {
   selectBatchSize?: number;
   /** Query-time block filter, the syncer's `keep` (default: keep all). */
   keep?: (day: DayRange) => boolean;
+  /**
+   * The time range served (`--min-time`, `--max-time`), read at each request: requests are
+   * clamped to it, and so are the ranges reported (default: unlimited).
+   */
+  timeLimit?: () => DayRange;
   /**
    * Registry for `db_queryable_operations_total`, `db_queryable_operations_seconds` and the
    * read path's `search_*` counters.
@@ -89,7 +97,7 @@ export class ParquetDB {
    */
   queryable(opts: { replicaLabels?: readonly string[] } = {}): Queryable {
     const o = this.#opts;
-    return new ParquetQueryable({
+    const queryable = new ParquetQueryable({
       days: o.days,
       keep: o.keep ?? (() => true),
       externalLabels: o.externalLabels,
@@ -100,17 +108,60 @@ export class ParquetDB {
       metrics: this.#metrics,
       search: this.#search,
     }, new RequestQuotas(o.limits ?? UNLIMITED));
+    return o.timeLimit ? limitQueryableTime(queryable, o.timeLimit) : queryable;
   }
 
-  /** The overall time range of the loaded (and kept) days, or `undefined` when there are none. */
-  timeRange(): { minT: number; maxT: number } | undefined {
+  /**
+   * The overall time range of the loaded (and kept) days within the time limit, or `undefined`
+   * when there is none.
+   */
+  timeRange(): DayRange | undefined {
     let minT = Infinity, maxT = -Infinity;
-    const keep = this.#opts.keep ?? (() => true);
-    for (const d of this.#opts.days()) {
-      if (!keep({ minT: d.mint, maxT: d.maxt })) continue;
-      minT = Math.min(minT, d.mint);
-      maxT = Math.max(maxT, d.maxt);
+    for (const t of this.tsdbRanges()) {
+      minT = Math.min(minT, t.minT);
+      maxT = Math.max(maxT, t.maxT);
     }
     return minT <= maxT ? { minT, maxT } : undefined;
   }
+
+  /**
+   * The time ranges of the loaded (and kept) days of each external label set (the stream's, or
+   * `--query.external-label`'s for all), within the time limit: adjacent or overlapping days
+   * form one range, a gap starts another. Sorted by labels, then time.
+   */
+  tsdbRanges(): TsdbRange[] {
+    const keep = this.#opts.keep ?? (() => true);
+    const byLabels = new Map<string, { labels: Labels; days: DayRange[] }>();
+    for (const d of this.#opts.days()) {
+      if (!keep({ minT: d.mint, maxT: d.maxt })) continue;
+      const labels = labelsFromRecord({ ...(this.#opts.externalLabels ?? d.externalLabels) });
+      const key = labelsKey(labels);
+      let entry = byLabels.get(key);
+      if (!entry) byLabels.set(key, entry = { labels, days: [] });
+      entry.days.push({ minT: d.mint, maxT: d.maxt });
+    }
+    const limit = this.#opts.timeLimit?.();
+    const out: TsdbRange[] = [];
+    for (const { labels, days } of byLabels.values()) {
+      days.sort((a, b) => a.minT - b.minT);
+      const merged: DayRange[] = [];
+      for (const d of days) {
+        const last = merged[merged.length - 1];
+        if (last && d.minT <= last.maxT) {
+          merged[merged.length - 1] = { minT: last.minT, maxT: Math.max(last.maxT, d.maxT) };
+        } else merged.push(d);
+      }
+      for (const r of merged) {
+        const clamped = limit ? clampRange(r, limit) : r;
+        if (clamped) out.push({ labels, ...clamped });
+      }
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels) || a.minT - b.minT);
+  }
+}
+
+/** The time range of one external label set's data. */
+export interface TsdbRange extends DayRange {
+  /** The external labels, sorted. */
+  readonly labels: Labels;
 }

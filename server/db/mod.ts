@@ -24,7 +24,7 @@
  * @module
  */
 export { LoadedDay, type LoadedShard } from "./block.ts";
-export { ParquetDB, type ParquetDBOptions } from "./db.ts";
+export { ParquetDB, type ParquetDBOptions, type TsdbRange } from "./db.ts";
 export { countSamples, type SampleCounts, type ShardStats, shardStats } from "./day_stats.ts";
 export type { FilterStats } from "./filter.ts";
 export { type LabelFileStore, localLabelFileName, LocalLabelFileStore } from "./label_files.ts";
@@ -53,3 +53,4 @@ export {
   SyncError,
 } from "./syncer.ts";
 export { parquetStoreSource, storedChunks } from "./store_source.ts";
+export { clampHints, clampRange, limitQueryableTime } from "./time_limit.ts";

@@ -6,7 +6,8 @@
  * `meta.pb` (the commit marker) and no `deletion-marker.pb`. A stream with a hash directory needs a
  * `stream.pb` whose labels hash back to that directory. A stream or day whose metadata cannot be
  * decoded is logged and left out of this pass, without hiding the others (the Go gateway fails
- * the whole pass); a bucket error fails the pass and keeps the previous state. A good pass sets
+ * the whole pass); a bucket error fails the pass and keeps the previous state. `serve` may
+ * discover only a slice of the bucket: the streams and days its selectors keep. A good pass sets
  * `locate_sync_{min,max}_time_unix_seconds{what="discoverer"}` to the range of its days and
  * `locate_sync_last_successful_update_time_unix_seconds{what="discoverer"}` to now.
  *
@@ -67,6 +68,16 @@ export interface ParquetDiscoveryOptions {
   logger: Logger;
   /** Registry for the `locate_sync_*{what="discoverer"}` gauges (none when absent). */
   registry?: Registry;
+  /**
+   * Which streams to discover, by external labels (`serve`'s `--selector.relabel-config`;
+   * default all). The days of the others are not looked at.
+   */
+  selectStream?: (externalLabels: Readonly<Record<string, string>>) => boolean;
+  /**
+   * Which days to discover (`serve`'s `--min-time`/`--max-time`; default all), asked at every
+   * pass with the day its key names, before its `meta.pb` is read.
+   */
+  selectDay?: (day: Day) => boolean;
 }
 
 /** Discovers streams and days; {@linkcode streams} is replaced atomically by each good pass. */
@@ -155,10 +166,15 @@ export class ParquetDiscoverer {
 
     const metas = new Map<string, BlockMeta>();
     const wanted: { hash: bigint; date: string }[] = [];
+    const selectStream = this.#opts.selectStream ?? (() => true);
+    const selectDay = this.#opts.selectDay ?? (() => true);
     for (const [hash, dates] of files) {
-      if (!labels.has(hash)) continue;
-      for (const [date, { names }] of dates) {
-        if (names.has(META_FILE) && !names.has(DELETION_MARKER_FILE)) wanted.push({ hash, date });
+      const ext = labels.get(hash);
+      if (!ext || !selectStream(ext)) continue;
+      for (const [date, { day, names }] of dates) {
+        if (names.has(META_FILE) && !names.has(DELETION_MARKER_FILE) && selectDay(day)) {
+          wanted.push({ hash, date });
+        }
       }
     }
     await forEachConcurrently(wanted, this.#opts.concurrency, async ({ hash, date }) => {

@@ -89,3 +89,50 @@ Deno.test("discovery finds committed days of every stream and skips the rest", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("discovery of a slice reads only the selected streams and days", async () => {
+  const dir = await Deno.makeTempDir();
+  const bucket = new FilesystemBucket(dir);
+  try {
+    const streams = [{ cluster: "a" }, { cluster: "b" }, { cluster: "c" }];
+    for (const ext of streams) {
+      const h = externalLabelsHash(ext);
+      await bucket.upload(`${h}/stream.pb`, encodeStreamDescriptor(ext));
+      for (const d of ["2025-01-10", "2025-01-11", "2025-01-12"]) {
+        await bucket.upload(`${h}/${d}/meta.pb`, meta(d));
+      }
+    }
+    const [ha, hb] = streams.map(externalLabelsHash);
+    // Invalid metadata outside the slice is never read, so never reported.
+    await bucket.upload(`${hb}/2025-01-11/meta.pb`, enc.encode("\xff\xff\xff"));
+    await bucket.upload(`${ha}/2025-01-09/meta.pb`, enc.encode("\xff\xff\xff"));
+    let from = Date.UTC(2025, 0, 11);
+    const seen: string[] = [];
+    const discoverer = new ParquetDiscoverer(bucket, {
+      concurrency: 2,
+      logger,
+      selectStream: (ext) => {
+        seen.push(ext.cluster);
+        return ext.cluster !== "b";
+      },
+      selectDay: (day) => day.end > from,
+    });
+    await discoverer.discover();
+    assert.deepEqual(seen.sort(), ["a", "b", "c"]);
+    const days = () =>
+      [...discoverer.streams.values()].map((s) => [s.externalLabels.cluster, ...s.days.keys()])
+        .sort();
+    assert.deepEqual(days(), [
+      ["a", "2025-01-11", "2025-01-12"],
+      ["c", "2025-01-11", "2025-01-12"],
+    ]);
+    assert.deepEqual(discoverer.skipped, []);
+    // The selectors are asked again at every pass: a moving bound drops the days it leaves.
+    from = Date.UTC(2025, 0, 12) + 1;
+    await discoverer.discover();
+    assert.deepEqual(days(), [["a", "2025-01-12"], ["c", "2025-01-12"]]);
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

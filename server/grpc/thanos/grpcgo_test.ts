@@ -12,7 +12,7 @@ import {
 import { LabelMatcher_Type } from "../../../proto/gen/store/storepb/types_pb.ts";
 import { buildGoProgram } from "../testing_go.ts";
 import { UNLIMITED } from "../../db/limits.ts";
-import { DATA, start } from "./testing.ts";
+import { DATA, goShardAnswers, goShardClient, start } from "./testing.ts";
 
 const PROGRAM = new URL("../testdata/grpcgo_client.go", import.meta.url).pathname;
 // testdata/grpcgo_client.go with Thanos' snappy library (golang-github-klauspost-compress-dev).
@@ -84,6 +84,32 @@ Deno.test({
         fromBinary(HealthCheckResponseSchema, unhex(r.health_after)).status,
         ServingStatus.SERVING,
       );
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "grpc-go client: shard_info shards are disjoint, cover the unsharded answer, and follow " +
+    "Thanos' hash",
+  ignore: (await goShardClient()) === null,
+  async fn() {
+    const server = await start();
+    try {
+      const request = {
+        minTime: 0n,
+        maxTime: 10_000n,
+        matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: ".+" }],
+      };
+      for (const shardBy of [{ by: false, labels: [] }, { by: true, labels: ["job", "a"] }]) {
+        for (const total of [1, 2, 3, 5]) {
+          const r = (await goShardAnswers(server.port, request, shardBy, total))!;
+          assert.equal(r.unsharded.length, 5);
+          assert.deepEqual(r.misplaced, []);
+          assert.deepEqual(r.shards.flat().sort(), [...r.unsharded].sort());
+        }
+      }
     } finally {
       await server.stop();
     }

@@ -62,7 +62,8 @@ export function registerInfoService(server: GrpcServer, opts: InfoServiceOptions
         store: {
           minTime: fromMs(st.minTime),
           maxTime: fromMs(st.maxTime),
-          supportsSharding: false,
+          // Store Series honours `shard_info`, so a querier need not shard our series itself.
+          supportsSharding: true,
           supportsWithoutReplicaLabels: opts.supportsWithoutReplicaLabels,
           tsdbInfos: st.tsdbInfos.map((t) => ({
             labels: { labels: toPbLabels(t.labels) },

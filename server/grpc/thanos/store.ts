@@ -2,8 +2,8 @@
  * The Thanos StoreAPI (`thanos.Store`): Series, LabelNames and LabelValues over a
  * {@linkcode StoreSource}, with the semantics a Thanos querier relies on
  * (pkg/store/proxy.go): series sorted by labels including external labels, replica labels
- * removed on request, storepb chunk types XOR=0/HISTOGRAM=1/FLOAT_HISTOGRAM=2, batches only
- * when `response_batch_size > 1`.
+ * removed on request, `shard_info` honoured (query-frontend vertical sharding), storepb chunk
+ * types XOR=0/HISTOGRAM=1/FLOAT_HISTOGRAM=2, batches only when `response_batch_size > 1`.
  *
  * @module
  */
@@ -36,6 +36,7 @@ import {
   toPbLabels,
   withExternalLabels,
 } from "./convert.ts";
+import { shardFilter } from "./shard.ts";
 import type { ChunkSeries, RawChunk, StoreSource } from "./source.ts";
 
 /** Options of {@linkcode registerStoreService}. */
@@ -144,10 +145,12 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
       );
     }
     const limit = Number(req.limit);
+    const inShard = shardFilter(req.shardInfo);
     const hints: SelectHints = {
       start: toMs(req.minTime),
       end: toMs(req.maxTime),
-      limit: limit > 0 ? limit + 1 : 0,
+      // The limit counts the shard's series, so storage cannot apply it when sharded.
+      limit: limit > 0 && !inShard ? limit + 1 : 0,
     };
     if (req.skipChunks) hints.func = "series";
     const batchSize = Number(req.responseBatchSize);
@@ -169,6 +172,8 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
         seriesIter = await relabelSorted(set.series, add, drop, ctx.signal);
       }
       for await (const s of seriesIter) {
+        // Sharding looks at the labels as sent, and comes before the limit, as in Thanos.
+        if (inShard && !inShard(s.labels)) continue;
         if (limit > 0 && sent >= limit) {
           truncated = true;
           break;

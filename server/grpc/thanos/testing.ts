@@ -1,9 +1,11 @@
 /**
  * Test fixtures for the Thanos services: an in-memory {@linkcode Queryable}, a tiny engine that
- * answers bare metric names, and a server with Info, Store and Query registered over them.
+ * answers bare metric names, a server with Info, Store and Query registered over them, and the
+ * grpc-go client that checks sharded Series answers.
  *
  * @module
  */
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { ParseError, QueryError } from "../../../engine/errors.ts";
 import type { FloatHistogram } from "../../../model/histogram.ts";
 import {
@@ -23,7 +25,9 @@ import { type QueryLimits, RequestQuotas, UNLIMITED } from "../../db/limits.ts";
 import { serveHttp2 } from "../http2/server.ts";
 import { HealthService } from "../health.ts";
 import { GrpcServer } from "../server.ts";
+import { SeriesRequestSchema, ShardInfoSchema } from "../../../proto/gen/store/storepb/rpc_pb.ts";
 import { TestClient } from "../testing.ts";
+import { buildGoProgram } from "../testing_go.ts";
 import { registerInfoService } from "./info.ts";
 import { registerQueryService } from "./query.ts";
 import { queryableSource } from "./source.ts";
@@ -236,4 +240,59 @@ export async function start(data = DATA, failWith?: Error, limits?: QueryLimits)
       await server.shutdown(1000);
     },
   };
+}
+
+/** What the grpc-go shard client saw: series as `{name="value",...}` text. */
+export interface GoShardAnswers {
+  /** The series of the unsharded request. */
+  unsharded: string[];
+  /** The series of each shard's request, by shard index. */
+  shards: string[][];
+  /** Sharded series whose hash, computed in Go as Thanos does, puts them in another shard. */
+  misplaced: string[];
+}
+
+let shardClient: Promise<string | null> | undefined;
+
+/**
+ * Builds (once) the grpc-go client `../testdata/grpcgo_shard_client.go`; null when it cannot be
+ * built here (no Go toolchain, grpc-go or xxhash library), and tests using it then skip.
+ */
+export function goShardClient(): Promise<string | null> {
+  return shardClient ??= buildGoProgram(
+    new URL("../testdata/grpcgo_shard_client.go", import.meta.url).pathname,
+    ["google.golang.org/grpc", "github.com/cespare/xxhash"],
+  );
+}
+
+/**
+ * Sends `request` unsharded and once per shard of `total` (sharded by `shardBy`) through the
+ * grpc-go client `../testdata/grpcgo_shard_client.go` to `127.0.0.1:port`, which checks every
+ * sharded series against Thanos' hash itself. Null when {@linkcode goShardClient} is.
+ */
+export async function goShardAnswers(
+  port: number,
+  request: MessageInitShape<typeof SeriesRequestSchema>,
+  shardBy: { by: boolean; labels: string[] },
+  total: number,
+): Promise<GoShardAnswers | null> {
+  const exe = await goShardClient();
+  if (exe === null) return null;
+  const hex = (shardInfo?: MessageInitShape<typeof ShardInfoSchema>) => {
+    const req = create(SeriesRequestSchema, request);
+    if (shardInfo) req.shardInfo = create(ShardInfoSchema, shardInfo);
+    return Array.from(toBinary(SeriesRequestSchema, req), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+  };
+  const shardRequests = Array.from(
+    { length: total },
+    (_, i) => hex({ shardIndex: BigInt(i), totalShards: BigInt(total), ...shardBy }),
+  );
+  const out = await new Deno.Command(exe, {
+    args: [String(port), String(shardBy.by), shardBy.labels.join(","), hex(), ...shardRequests],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
 }

@@ -29,6 +29,7 @@ import { serveHttp2 } from "../http2/server.ts";
 import { GrpcServer } from "../server.ts";
 import { TestClient } from "../testing.ts";
 import { queryableSource, type StoreSource } from "./source.ts";
+import { shardHash } from "./shard.ts";
 import { registerStoreService, TRUNCATED_WARNING } from "./store.ts";
 import { DATA, HIST, MemQueryable, range, start } from "./testing.ts";
 import { FloatHistogramIterator } from "../../../storage/tsdb/float_histogram.ts";
@@ -84,6 +85,7 @@ Deno.test("thanos Info: store component, label sets, int64 range, store and quer
     assert.equal(res.store.minTime, -(2n ** 63n));
     assert.equal(res.store.maxTime, 2n ** 63n - 1n);
     assert.equal(res.store.supportsWithoutReplicaLabels, true);
+    assert.equal(res.store.supportsSharding, true);
     assert.equal(res.store.tsdbInfos.length, 1);
     assert.equal(res.store.tsdbInfos[0].maxTime, 299_000n);
     assert.ok(res.query, "query sub-message present");
@@ -220,6 +222,52 @@ Deno.test("thanos Series: batches only when response_batch_size > 1; limit trunc
 
     const limited = await call({ limit: 2n });
     assert.equal(seriesOf(limited).length, 2);
+    assert.ok(warningsOf(limited).includes(TRUNCATED_WARNING));
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("thanos Series: shard_info splits the series into disjoint shards by the labels sent", async () => {
+  const { client, stop } = await start();
+  try {
+    const call = (req: Record<string, unknown>) =>
+      client.stream("/thanos.Store/Series", SeriesRequestSchema, SeriesResponseSchema, {
+        minTime: 0n,
+        maxTime: 10_000n,
+        matchers: [{ type: LabelMatcher_Type.RE, name: "__name__", value: ".+" }],
+        ...req,
+      });
+    const key = (s: PbSeries) => JSON.stringify(labelsOf(s));
+    for (const withoutReplicaLabels of [[], ["replica"]]) {
+      const all = seriesOf(await call({ withoutReplicaLabels })).map(key);
+      assert.equal(all.length, 5);
+      for (const shardBy of [{ by: false, labels: [] }, { by: true, labels: ["__name__"] }]) {
+        for (const total of [1, 2, 3, 7]) {
+          const seen: string[] = [];
+          for (let index = 0; index < total; index++) {
+            const shardInfo = { shardIndex: BigInt(index), totalShards: BigInt(total), ...shardBy };
+            const got = seriesOf(await call({ withoutReplicaLabels, shardInfo }));
+            for (const s of got) {
+              // The hash covers the labels as sent: external labels in, replica labels out.
+              const labels = s.labels.map((l) => ({ name: l.name, value: l.value }));
+              const hash = shardHash(labels, new Set(shardBy.labels), shardBy.by);
+              assert.equal(hash % BigInt(total), BigInt(index));
+            }
+            seen.push(...got.map(key));
+          }
+          assert.deepEqual(seen.sort(), [...all].sort(), `${JSON.stringify(shardBy)} ${total}`);
+        }
+      }
+    }
+    // Sharded by __name__, the two series of m stay together; the limit counts the shard's.
+    const byName = { by: true, labels: ["__name__"], totalShards: 2n };
+    const shardOfM = seriesOf(await call({ shardInfo: { ...byName, shardIndex: 0n } }))
+        .some((s) => labelsOf(s).__name__ === "m")
+      ? 0n
+      : 1n;
+    const limited = await call({ limit: 1n, shardInfo: { ...byName, shardIndex: shardOfM } });
+    assert.deepEqual(seriesOf(limited).map((s) => labelsOf(s).__name__), ["m"]);
     assert.ok(warningsOf(limited).includes(TRUNCATED_WARNING));
   } finally {
     await stop();
