@@ -106,8 +106,11 @@ Deno.test("ParquetDB with a time limit answers as if asked for the clamped range
     // The Store API's source over it sends only the chunks that overlap the limit.
     const chunksOf = async (source: ReturnType<typeof parquetStoreSource>) => {
       const set = await source.selectChunks(matchers, { start: from, end: to });
-      return [...(set.series as Iterable<{ chunks: { minTime: number; maxTime: number }[] }>)]
-        .flatMap((s) => s.chunks.map((c) => [c.minTime, c.maxTime]));
+      const ranges: number[][] = [];
+      for await (const s of set.series) {
+        for (const c of s.chunks) ranges.push([c.minTime, c.maxTime]);
+      }
+      return ranges;
     };
     const sent = await chunksOf(parquetStoreSource(sliced.queryable()));
     assert.ok(sent.length > 0);
