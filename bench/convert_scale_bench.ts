@@ -9,8 +9,9 @@
  * Generation streams series to the block writer in label order (only the label keys of all
  * series and one block's postings are held), so 1M series fit in a few hundred MB here.
  *
- * Run: `deno run -A bench/convert_scale_bench.ts [--block-hours=2|12] [--keep] N...`
- * (default N: 10000 100000). Extra `--convert.*` flags after `--` go to the converter.
+ * Run: `deno run -A bench/convert_scale_bench.ts [--block-hours=2|12] [--cache=DIR] N...`
+ * (default N: 10000 100000); `--cache` keeps the generated blocks in `DIR/<N>-<h>h` for the
+ * next run. Extra `--convert.*` flags after `--` go to the converter.
  *
  * @module
  */
@@ -266,11 +267,29 @@ interface Row {
   generateSeconds: number;
 }
 
-async function run(n: number, blockHours: number, keep: boolean, extra: string[]): Promise<Row> {
+/** Generates the blocks into `dir`, or reuses them when `dir` holds a finished generation. */
+async function cachedGenerate(dir: string, n: number, blockHours: number): Promise<number> {
+  try {
+    return Number(await Deno.readTextFile(`${dir}/samples`));
+  } catch {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    const samples = await generate(`${dir}/tsdb`, n, blockHours);
+    await Deno.writeTextFile(`${dir}/samples`, String(samples));
+    return samples;
+  }
+}
+
+async function run(
+  n: number,
+  blockHours: number,
+  cache: string | undefined,
+  extra: string[],
+): Promise<Row> {
   const root = await Deno.makeTempDir({ prefix: "convert-scale-" });
+  const data = cache ? `${cache}/${n}-${blockHours}h` : root;
   try {
     const g0 = performance.now();
-    const samples = await generate(`${root}/tsdb`, n, blockHours);
+    const samples = await cachedGenerate(data, n, blockHours);
     const generateSeconds = (performance.now() - g0) / 1000;
     const out = await new Deno.Command("taskset", {
       args: [
@@ -285,7 +304,7 @@ async function run(n: number, blockHours: number, keep: boolean, extra: string[]
         "convert",
         "--convert.once",
         "--convert.grace-period=1h",
-        `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/tsdb}`,
+        `--tsdb.objstore.config=type: FILESYSTEM\nconfig: {directory: ${data}/tsdb}`,
         `--parquet.objstore.config=type: FILESYSTEM\nconfig: {directory: ${root}/parquet}`,
         "--http.internal.port=0",
         `--convert.tempdir=${root}/tmp`,
@@ -311,8 +330,7 @@ async function run(n: number, blockHours: number, keep: boolean, extra: string[]
       generateSeconds,
     };
   } finally {
-    if (keep) console.error(`kept ${root}`);
-    else await Deno.remove(root, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
 }
 
@@ -322,12 +340,12 @@ if (import.meta.main) {
   const extra = dash < 0 ? [] : Deno.args.slice(dash + 1);
   const blockHours = Number(own.find((a) => a.startsWith("--block-hours="))?.split("=")[1] ?? 2);
   if (![1, 2, 3, 4, 6, 8, 12, 24].includes(blockHours)) throw new Error("--block-hours divides 24");
-  const keep = own.includes("--keep");
+  const cache = own.find((a) => a.startsWith("--cache="))?.slice("--cache=".length);
   const counts = own.filter((a) => !a.startsWith("--")).map(Number);
   const header = ["N", "samples", "seconds", "samples/s", "peak RSS MB", "output MB", "gen s"];
   console.log(header.join("\t"));
   for (const n of counts.length > 0 ? counts : [10_000, 100_000]) {
-    const r = await run(n, blockHours, keep, extra);
+    const r = await run(n, blockHours, cache, extra);
     console.log([
       r.n,
       r.samples,

@@ -75,6 +75,7 @@ Deno.test("convert defaults are the Go gateway's", () => {
     rowGroupSize: 1_000_000,
     rowGroupCount: 6,
     sortingLabels: ["__name__"],
+    sortBufferSize: 64 * 2 ** 20,
     downloadConcurrency: 4,
     blockDownloadConcurrency: 1,
     encodingConcurrency: 4,

@@ -146,6 +146,8 @@ async function convert(
                 rowGroupSize: c.rowGroupSize,
                 numRowGroups: c.rowGroupCount,
                 sortLabels: c.sortingLabels,
+                sortBufferBytes: c.sortBufferSize,
+                tempDir: c.tempDir || undefined,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,
                 // The day's distinct series, not the sum over its blocks' meta.json counts (a

@@ -136,6 +136,12 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     help: "Label to sort rows by; the first use replaces the default.",
   },
   {
+    name: "convert.sort.buffer-size",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Series buffered when a sort needs it before a sorted run spills to the tempdir.",
+  },
+  {
     name: "convert.download.concurrency",
     kind: "int",
     default: "4",
@@ -208,6 +214,7 @@ export interface ConvertConfig {
     readonly rowGroupSize: number;
     readonly rowGroupCount: number;
     readonly sortingLabels: readonly string[];
+    readonly sortBufferSize: number;
     readonly downloadConcurrency: number;
     readonly blockDownloadConcurrency: number;
     readonly encodingConcurrency: number;
@@ -268,6 +275,7 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       rowGroupSize: atLeast(v, "convert.rowgroup.size", 1),
       rowGroupCount: atLeast(v, "convert.rowgroup.count", 1),
       sortingLabels: v["convert.sorting.label"] as string[],
+      sortBufferSize: atLeast(v, "convert.sort.buffer-size", 1),
       downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),
       blockDownloadConcurrency: atLeast(v, "convert.download.block-concurrency", 1),
       encodingConcurrency: atLeast(v, "convert.encoding.concurrency", 1),
