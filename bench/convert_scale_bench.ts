@@ -4,7 +4,8 @@
  * hundred ms of jitter, twelve 2h blocks like Prometheus writes, or two 12h blocks like a Thanos
  * compaction level) into a FILESYSTEM bucket, then runs `convert --convert.once` as a child
  * process pinned to one core (`taskset -c 0`) under `/usr/bin/time -v`, and prints N, samples,
- * seconds, samples/s, peak RSS and the Parquet bytes written.
+ * wall seconds, samples/s, CPU seconds and samples per CPU second (the core may be shared),
+ * peak RSS and the Parquet bytes written.
  *
  * Generation streams series to the block writer in label order (only the label keys of all
  * series and one block's postings are held), so 1M series fit in a few hundred MB here.
@@ -262,6 +263,8 @@ interface Row {
   n: number;
   samples: number;
   seconds: number;
+  /** User plus system CPU time: the core may be shared with other processes. */
+  cpuSeconds: number;
   peakRss: number;
   outputBytes: number;
   generateSeconds: number;
@@ -319,12 +322,15 @@ async function run(
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
     const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/
       .exec(err);
-    if (!rss || !wall) throw new Error(`no /usr/bin/time -v output:\n${err}`);
+    const user = /User time \(seconds\): ([\d.]+)/.exec(err);
+    const sys = /System time \(seconds\): ([\d.]+)/.exec(err);
+    if (!rss || !wall || !user || !sys) throw new Error(`no /usr/bin/time -v output:\n${err}`);
     const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
     return {
       n,
       samples,
       seconds,
+      cpuSeconds: Number(user[1]) + Number(sys[1]),
       peakRss: Number(rss[1]) * 1024,
       outputBytes: await du(`${root}/parquet`),
       generateSeconds,
@@ -342,7 +348,17 @@ if (import.meta.main) {
   if (![1, 2, 3, 4, 6, 8, 12, 24].includes(blockHours)) throw new Error("--block-hours divides 24");
   const cache = own.find((a) => a.startsWith("--cache="))?.slice("--cache=".length);
   const counts = own.filter((a) => !a.startsWith("--")).map(Number);
-  const header = ["N", "samples", "seconds", "samples/s", "peak RSS MB", "output MB", "gen s"];
+  const header = [
+    "N",
+    "samples",
+    "seconds",
+    "samples/s",
+    "CPU s",
+    "samples/CPU s",
+    "peak RSS MB",
+    "output MB",
+    "gen s",
+  ];
   console.log(header.join("\t"));
   for (const n of counts.length > 0 ? counts : [10_000, 100_000]) {
     const r = await run(n, blockHours, cache, extra);
@@ -351,13 +367,16 @@ if (import.meta.main) {
       r.samples,
       r.seconds.toFixed(1),
       `${(r.samples / r.seconds / 1e6).toFixed(2)}M`,
+      r.cpuSeconds.toFixed(1),
+      `${(r.samples / r.cpuSeconds / 1e6).toFixed(2)}M`,
       (r.peakRss / 2 ** 20).toFixed(0),
       (r.outputBytes / 2 ** 20).toFixed(1),
       r.generateSeconds.toFixed(0),
     ].join("\t"));
   }
   console.log(
-    `\n${blockHours}h blocks; wall time and peak RSS of the whole convert process (start-up, ` +
-      "discovery, block download from the bucket, conversion, upload) on one core.",
+    `\n${blockHours}h blocks; wall time, CPU time (user + system) and peak RSS of the whole ` +
+      "convert process (start-up, discovery, block download from the bucket, conversion, " +
+      "upload), pinned to one core.",
   );
 }
