@@ -74,6 +74,7 @@ Deno.test("convert defaults are the Go gateway's", () => {
     maxPlanDays: 2,
     rowGroupSize: 1_000_000,
     rowGroupCount: 6,
+    rowGroupMaxBytes: 64 * 2 ** 20,
     sortingLabels: ["__name__"],
     sortBufferSize: 64 * 2 ** 20,
     downloadConcurrency: 4,

@@ -145,6 +145,7 @@ async function convert(
               {
                 rowGroupSize: c.rowGroupSize,
                 numRowGroups: c.rowGroupCount,
+                maxRowGroupBytes: c.rowGroupMaxBytes,
                 sortLabels: c.sortingLabels,
                 sortBufferBytes: c.sortBufferSize,
                 tempDir: c.tempDir || undefined,

@@ -129,6 +129,12 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
   },
   { name: "convert.rowgroup.count", kind: "int", default: "6", help: "Row groups per shard." },
   {
+    name: "convert.rowgroup.max-bytes",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Cut a row group early once a shard buffers this many bytes (bounds memory).",
+  },
+  {
     name: "convert.sorting.label",
     kind: "strings",
     default: ["__name__"],
@@ -213,6 +219,7 @@ export interface ConvertConfig {
     readonly maxPlanDays: number;
     readonly rowGroupSize: number;
     readonly rowGroupCount: number;
+    readonly rowGroupMaxBytes: number;
     readonly sortingLabels: readonly string[];
     readonly sortBufferSize: number;
     readonly downloadConcurrency: number;
@@ -274,6 +281,7 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       maxPlanDays: atLeast(v, "convert.max-plan-days", 1),
       rowGroupSize: atLeast(v, "convert.rowgroup.size", 1),
       rowGroupCount: atLeast(v, "convert.rowgroup.count", 1),
+      rowGroupMaxBytes: atLeast(v, "convert.rowgroup.max-bytes", 1),
       sortingLabels: v["convert.sorting.label"] as string[],
       sortBufferSize: atLeast(v, "convert.sort.buffer-size", 1),
       downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),

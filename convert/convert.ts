@@ -43,7 +43,7 @@ import { SpillSorter } from "./spill_sort.ts";
 /** Most columns a Parquet file may have (parquet-go's limit, kept for compatibility). */
 export const MAX_COLUMNS = 32767;
 
-/** Chunk bytes after which the converter cuts a row group early (64 MiB per shard written). */
+/** Default buffered bytes after which the converter cuts a row group early, per shard written. */
 export const CONVERT_MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
 /** Columns of a shard that are not label columns (index, hash, three chunk columns). */
 const NON_LABEL_COLUMNS = 4;
@@ -70,6 +70,13 @@ export interface ConvertOptions {
   readonly onSeriesCounted?: (series: number) => void;
   /** Told, every few hundred series and at the end of each shard, how many more were processed. */
   readonly onProgress?: (series: number) => void;
+  /**
+   * Buffered bytes of a shard (chunk bytes plus about 512 per row) after which a row group is
+   * cut before `rowGroupSize` rows (`--convert.rowgroup.max-bytes`, default
+   * {@linkcode CONVERT_MAX_ROW_GROUP_BYTES}): with `writeConcurrency`, what bounds the writers'
+   * memory.
+   */
+  readonly maxRowGroupBytes?: number;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
   /**
@@ -365,7 +372,7 @@ async function writeShards(
         rowGroupSize: options.rowGroupSize,
         // A row group's chunk bytes are buffered until it is cut; with several shards written
         // at once this cap is what bounds the converter's memory.
-        maxRowGroupBytes: CONVERT_MAX_ROW_GROUP_BYTES,
+        maxRowGroupBytes: options.maxRowGroupBytes ?? CONVERT_MAX_ROW_GROUP_BYTES,
         // About what a buffered row holds besides its chunk bytes (a 1M-row group of series
         // with few samples would otherwise buffer over 500 MB).
         rowOverheadBytes: 512,

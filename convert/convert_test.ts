@@ -7,7 +7,7 @@ import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { metaFileKey, streamFileKey } from "../storage/parquet/layout.ts";
 import { decodeStreamDescriptor, encodeStreamDescriptor } from "../storage/parquet/meta.ts";
-import { openBlock } from "../storage/parquet/reader.ts";
+import { openBlock, ParquetObject } from "../storage/parquet/reader.ts";
 import { chunkColumnForTime } from "../storage/parquet/schema.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
@@ -308,5 +308,24 @@ Deno.test("shards are cut before the column limit, each with only its own label 
     const names = block.shards.map((s) => s.labelNames.length);
     assert.deepEqual(names, [7, 7, 7, 3]);
     assert.ok(names.every((n) => n + 4 < 12));
+  });
+});
+
+Deno.test("maxRowGroupBytes cuts row groups before rowGroupSize rows, alike in both files", async () => {
+  await withBucket(async (bucket) => {
+    const series = Array.from({ length: 10 }, (_, i) => ({
+      labels: labelsFromRecord({ __name__: "m", i: String(i) }),
+      chunks: xorChunks(DAY.start, DAY.start + H, 60_000, () => i),
+    }));
+    // Each row buffers its ~100 chunk bytes plus 512 for the rest: two rows reach 1000 bytes.
+    await convertDay(bucket, DAY, {}, [new MemorySource(ULID_A, series)], {
+      rowGroupSize: 100,
+      numRowGroups: 1,
+      maxRowGroupBytes: 1000,
+    });
+    for (const file of ["0.labels.parquet", "0.chunks.parquet"]) {
+      const f = await ParquetObject.open(bucket, `0/${DAY.date}/${file}`);
+      assert.deepEqual(f.rowGroupSizes, [2, 2, 2, 2, 2], file);
+    }
   });
 });
