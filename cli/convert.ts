@@ -146,7 +146,10 @@ async function convert(
               {
                 rowGroupSize: c.rowGroupSize,
                 numRowGroups: c.rowGroupCount,
+                maxRowGroupBytes: c.rowGroupMaxBytes,
                 sortLabels: c.sortingLabels,
+                sortBufferBytes: c.sortBufferSize,
+                tempDir: c.tempDir || undefined,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,
                 // The day's distinct series, not the sum over its blocks' meta.json counts (a

@@ -139,11 +139,23 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
   },
   { name: "convert.rowgroup.count", kind: "int", default: "6", help: "Row groups per shard." },
   {
+    name: "convert.rowgroup.max-bytes",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Cut a row group early once a shard buffers this many bytes (bounds memory).",
+  },
+  {
     name: "convert.sorting.label",
     kind: "strings",
     default: ["__name__"],
     placeholder: "LABEL",
     help: "Label to sort rows by; the first use replaces the default.",
+  },
+  {
+    name: "convert.sort.buffer-size",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Series buffered when a sort needs it before a sorted run spills to the tempdir.",
   },
   {
     name: "convert.download.concurrency",
@@ -219,7 +231,9 @@ export interface ConvertConfig {
     readonly shard: PlanShard;
     readonly rowGroupSize: number;
     readonly rowGroupCount: number;
+    readonly rowGroupMaxBytes: number;
     readonly sortingLabels: readonly string[];
+    readonly sortBufferSize: number;
     readonly downloadConcurrency: number;
     readonly blockDownloadConcurrency: number;
     readonly encodingConcurrency: number;
@@ -286,7 +300,9 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       shard,
       rowGroupSize: atLeast(v, "convert.rowgroup.size", 1),
       rowGroupCount: atLeast(v, "convert.rowgroup.count", 1),
+      rowGroupMaxBytes: atLeast(v, "convert.rowgroup.max-bytes", 1),
       sortingLabels: v["convert.sorting.label"] as string[],
+      sortBufferSize: atLeast(v, "convert.sort.buffer-size", 1),
       downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),
       blockDownloadConcurrency: atLeast(v, "convert.download.block-concurrency", 1),
       encodingConcurrency: atLeast(v, "convert.encoding.concurrency", 1),

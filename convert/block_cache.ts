@@ -53,8 +53,9 @@ export class BlockCache {
       const block = await Block.fromBucket(this.#bucket, ulid, {
         tmpDir: this.#opts.tmpDir,
         concurrency: this.#opts.fileConcurrency,
-        // Chunk segments are read on demand: memory must not grow with the block's size.
+        // Index and chunk segments are read on demand: memory must not grow with the block's size.
         lazyChunks: true,
+        lazyIndex: true,
         signal,
       });
       this.#open.set(ulid, block);

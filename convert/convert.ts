@@ -1,17 +1,21 @@
 /**
- * Converts one UTC day of one stream into a gateway Parquet block (gateway.md 3.6):
+ * Converts one UTC day of one stream into a gateway Parquet block (gateway.md 3.6), in memory
+ * bounded by the options, whatever the number of series:
  *
- * 1. read the labels of every series of every source overlapping the day;
- * 2. sort them by the sort labels, then by all labels (really sorted, unlike the Go converter
- *    whose rows follow index order), and merge equal label sets across sources;
- * 3. cut shards of at most `numRowGroups * rowGroupSize` rows and fewer than 32767 columns;
- * 4. per shard, fetch each series' chunks, build its chunk columns and stream both files;
- * 5. upload `meta.pb` (the commit marker: any failure before leaves no `meta.pb`), then
+ * 1. merge the series of all sources overlapping the day in row order (`series_order.ts`: the
+ *    sort labels, then all labels; really sorted, unlike the Go converter whose rows follow
+ *    index order): blocks list theirs in that order from their postings, other sources are
+ *    sorted with a buffer that spills runs to `tempDir`; equal label sets across sources are
+ *    one series. Each series' source references go to a temporary file, and shards are cut
+ *    at most `numRowGroups * rowGroupSize` rows and fewer than 32767 columns;
+ * 2. per shard, read the references back, fetch each series' chunks, build its chunk columns
+ *    and stream both files;
+ * 3. upload `meta.pb` (the commit marker: any failure before leaves no `meta.pb`), then
  *    `stream.pb` if the stream has none yet.
  *
  * @module
  */
-import { compareStrings, getLabel, type Labels } from "../model/labels.ts";
+import { labelsEqual } from "../model/labels.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { isObjectNotFound } from "../storage/objstore/bucket.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
@@ -30,12 +34,16 @@ import { WRITE_VERSION } from "../storage/parquet/schema.ts";
 import { ShardWriter } from "../storage/parquet/writer.ts";
 import { dayChunkColumns } from "./chunks.ts";
 import type { Day } from "../storage/parquet/days.ts";
-import type { SeriesSource } from "./source.ts";
+import type { SeriesData, SeriesSource, SourceSeries } from "./source.ts";
+import { RecordDecoder, RecordEncoder, SpillReader, SpillWriter } from "./_spill_file.ts";
+import { mergeSeries } from "./merge.ts";
+import { compareSeries, type SortEntry } from "./series_order.ts";
+import { SpillSorter } from "./spill_sort.ts";
 
 /** Most columns a Parquet file may have (parquet-go's limit, kept for compatibility). */
 export const MAX_COLUMNS = 32767;
 
-/** Chunk bytes after which the converter cuts a row group early (64 MiB per shard written). */
+/** Default buffered bytes after which the converter cuts a row group early, per shard written. */
 export const CONVERT_MAX_ROW_GROUP_BYTES = 64 * 1024 * 1024;
 /** Columns of a shard that are not label columns (index, hash, three chunk columns). */
 const NON_LABEL_COLUMNS = 4;
@@ -62,8 +70,25 @@ export interface ConvertOptions {
   readonly onSeriesCounted?: (series: number) => void;
   /** Told, every few hundred series and at the end of each shard, how many more were processed. */
   readonly onProgress?: (series: number) => void;
+  /**
+   * Buffered bytes of a shard (chunk bytes plus about 512 per row) after which a row group is
+   * cut before `rowGroupSize` rows (`--convert.rowgroup.max-bytes`, default
+   * {@linkcode CONVERT_MAX_ROW_GROUP_BYTES}): with `writeConcurrency`, what bounds the writers'
+   * memory.
+   */
+  readonly maxRowGroupBytes?: number;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
+  /**
+   * Directory of the temporary files: the rows' source references and sort runs
+   * (`--convert.tempdir`; default the OS temporary directory).
+   */
+  readonly tempDir?: string;
+  /**
+   * Bytes of series buffered when sorting sources that cannot list their series in row order,
+   * before a sorted run is spilled to `tempDir` (`--convert.sort.buffer-size`, default 64 MiB).
+   */
+  readonly sortBufferBytes?: number;
   /** zstd level of the shard files. */
   readonly zstdLevel?: number;
   /** Aborts the conversion. */
@@ -137,34 +162,6 @@ export class StreamConflictError extends Error {
 
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
-interface Entry {
-  /** {@linkcode sortKey} of the series: one string instead of label objects. */
-  key: string;
-  /** Its label names, an array shared by all series with the same names. */
-  names: readonly string[];
-  refs: { source: number; ref: number | bigint }[];
-}
-
-// Control characters 0 and 1 are escaped so that 0 can separate fields: escaping keeps the order
-// of strings (0 -> 1 1, 1 -> 1 2 still sort below every other character) and is injective.
-function escapeField(s: string): string {
-  return s.includes("\u0000") || s.includes("\u0001")
-    ? s.replaceAll("\u0001", "\u0001\u0002").replaceAll("\u0000", "\u0001\u0001")
-    : s;
-}
-
-/**
- * A string whose code-point order is the row order: the sort labels' values (missing = empty),
- * then all labels as in `compareLabels`, each field ended by a 0. Equal keys mean equal labels.
- */
-export function sortKey(labels: Labels, sortLabels: readonly string[]): string {
-  let key = "";
-  for (const l of sortLabels) key += escapeField(getLabel(labels, l)) + "\u0000";
-  key += "\u0000";
-  for (const l of labels) key += escapeField(l.name) + "\u0000" + escapeField(l.value) + "\u0000";
-  return key;
-}
-
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>) {
   const ka = Object.keys(a), kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => b[k] === a[k]);
@@ -214,128 +211,43 @@ export async function convertDay(
   const haveStream = await checkStream(bucket, hash, externalLabels, signal);
   const sortLabels = options.sortLabels ?? ["__name__"];
 
-  // Pass 1: a key per series overlapping the day, sorted, equal label sets merged. Only the
-  // label names are kept besides, to size the shards' schemas.
-  const entries: Entry[] = [];
-  const names = new Map<string, string[]>();
-  for (let s = 0; s < sources.length; s++) {
-    for await (const series of sources[s].series()) {
-      signal?.throwIfAborted();
-      if (series.maxTime < day.start || series.minTime >= day.end) continue;
-      // Series share few distinct name lists: keep each once.
-      const n = series.labels.map((l) => l.name);
-      const nk = n.join("\u0000");
-      let shared = names.get(nk);
-      if (!shared) names.set(nk, shared = n);
-      entries.push({
-        key: sortKey(series.labels, sortLabels),
-        names: shared,
-        refs: [{ source: s, ref: series.ref }],
-      });
-    }
-  }
-  entries.sort((a, b) => compareStrings(a.key, b.key));
-  const series: Entry[] = [];
-  for (const e of entries) {
-    const last = series.at(-1);
-    if (last && last.key === e.key) last.refs.push(...e.refs);
-    else series.push(e);
-  }
-  if (series.length === 0) throw new NoSeriesError(day.date);
-  options.onSeriesCounted?.(series.length);
-
-  // Shards: row count and column count bounded.
   const maxRows = options.numRowGroups * options.rowGroupSize;
   const maxColumns = options.maxColumns ?? MAX_COLUMNS;
   if (!Number.isSafeInteger(maxRows) || maxRows < 1) {
     throw new RangeError(`invalid shard size ${options.numRowGroups} x ${options.rowGroupSize}`);
   }
-  const shards: { start: number; end: number; names: Set<string> }[] = [];
-  let current = { start: 0, end: 0, names: new Set<string>() };
-  for (let i = 0; i < series.length; i++) {
-    const names = series[i].names;
-    const added = names.filter((n) => !current.names.has(n)).length;
-    const full = current.end - current.start >= maxRows ||
-      current.names.size + added + NON_LABEL_COLUMNS >= maxColumns;
-    if (full && current.end > current.start) {
-      shards.push(current);
-      current = { start: i, end: i, names: new Set() };
-    }
-    for (const n of names) current.names.add(n);
-    current.end = i + 1;
-  }
-  shards.push(current);
-
-  // Pass 2: write the shards, `writeConcurrency` at a time; the first failure stops the others.
-  let rows = 0;
-  const date = day.date;
-  const failure = new AbortController();
-  const stop = signal ? AbortSignal.any([signal, failure.signal]) : failure.signal;
-  const writeShard = async (s: number) => {
-    const shard = shards[s];
-    const writer = new ShardWriter(
-      bucket,
-      labelsFileKey(hash, date, s),
-      chunksFileKey(hash, date, s),
-      shard.names,
-      {
-        rowGroupSize: options.rowGroupSize,
-        // A row group's chunk bytes are buffered until it is cut; with several shards written
-        // at once this cap is what bounds the converter's memory.
-        maxRowGroupBytes: CONVERT_MAX_ROW_GROUP_BYTES,
-        sortingLabels: sortLabels,
-        zstdLevel: options.zstdLevel,
-      },
-    );
-    let unreported = 0;
+  const sorter = new SpillSorter({
+    sortLabels,
+    bufferBytes: options.sortBufferBytes,
+    tempDir: options.tempDir,
+  });
+  const plan = await SpillWriter.create(options.tempDir, "convert-rows-");
+  let shards: Shard[];
+  let rows: number;
+  try {
     try {
-      for (let i = shard.start; i < shard.end; i++) {
-        if (++unreported === 256) {
-          options.onProgress?.(unreported);
-          unreported = 0;
-        }
-        stop.throwIfAborted();
-        const e = series[i];
-        const data = await Promise.all(e.refs.map((r) => sources[r.source].read(r.ref)));
-        const name = `${sources[e.refs[0].source].id} series ${e.refs[0].ref}`;
-        for (const d of data) {
-          if (sortKey(d.labels, sortLabels) !== e.key) {
-            throw new SourceChangedError(name, "labels differ from the first read");
-          }
-        }
-        const columns = dayChunkColumns(data.flatMap((d) => d.chunks), day, {
-          recompress: options.recompress ?? false,
-          source: name,
-        });
-        if (columns) await writer.append({ labels: data[0].labels, chunks: columns });
-      }
-      // Await first: `rows += await ...` would read `rows` before other shards add to it.
-      const written = (await writer.close()).rows;
-      rows += written;
-      if (unreported > 0) options.onProgress?.(unreported);
-    } catch (err) {
-      failure.abort(err);
-      await writer.abort(err instanceof Error ? err : new Error(String(err)));
-      throw err;
+      shards = await planRows(day, sources, sortLabels, sorter, plan, {
+        maxRows,
+        maxColumns,
+        signal,
+      });
+    } finally {
+      await plan.close();
+      await sorter.close();
     }
-  };
-  let next = 0;
-  const workers = Array.from(
-    { length: Math.max(1, Math.min(options.writeConcurrency ?? 1, shards.length)) },
-    async () => {
-      while (next < shards.length && !stop.aborted) await writeShard(next++);
-    },
-  );
-  const settled = await Promise.allSettled(workers);
-  // Report the failure that stopped the others, not the aborts it caused.
-  if (failure.signal.aborted) throw failure.signal.reason;
-  for (const r of settled) if (r.status === "rejected") throw r.reason;
+    const series = shards.reduce((n, s) => n + s.rows, 0);
+    if (series === 0) throw new NoSeriesError(day.date);
+    options.onSeriesCounted?.(series);
+    rows = await writeShards(bucket, hash, day, sources, shards, plan.path, sortLabels, options);
+  } finally {
+    await Deno.remove(plan.path).catch(() => {});
+  }
   // Series can overlap the day yet have no sample in it (a chunk spanning it): nothing to commit.
   if (rows === 0) throw new NoSeriesError(day.date);
 
   signal?.throwIfAborted();
   await bucket.upload(
-    metaFileKey(hash, date),
+    metaFileKey(hash, day.date),
     encodeBlockMeta({
       version: WRITE_VERSION,
       mint: day.start,
@@ -356,4 +268,175 @@ export async function convertDay(
     );
   }
   return { hash, shards: shards.length, rows };
+}
+
+/** A shard's rows in the plan file and the label names of its schema. */
+interface Shard {
+  /** Offset of its first row's record in the plan file. */
+  readonly offset: number;
+  /** Rows (series) of the shard. */
+  rows: number;
+  /** Label names occurring in the shard. */
+  readonly names: Set<string>;
+}
+
+/** The series of one source that overlap `day`, as sort entries. */
+function* inDay(series: Iterable<SourceSeries>, day: Day, source: number): Iterable<SortEntry> {
+  for (const s of series) {
+    if (s.maxTime < day.start || s.minTime >= day.end) continue;
+    yield { labels: s.labels, source, ref: s.ref };
+  }
+}
+
+/**
+ * Pass 1: merges the day's series of all sources in row order, writes each series' source
+ * references to `plan` (one record per row) and cuts shards of at most `maxRows` rows and
+ * fewer than `maxColumns` columns.
+ */
+async function planRows(
+  day: Day,
+  sources: readonly SeriesSource[],
+  sortLabels: readonly string[],
+  sorter: SpillSorter,
+  plan: SpillWriter,
+  limits: { maxRows: number; maxColumns: number; signal?: AbortSignal },
+): Promise<Shard[]> {
+  const streams: (Iterable<SortEntry> | AsyncIterable<SortEntry>)[] = [];
+  for (let s = 0; s < sources.length; s++) {
+    const sorted = sources[s].sortedSeries?.(sortLabels);
+    if (sorted) {
+      streams.push(inDay(sorted, day, s));
+      continue;
+    }
+    for await (const series of sources[s].series()) {
+      limits.signal?.throwIfAborted();
+      if (series.maxTime < day.start || series.minTime >= day.end) continue;
+      await sorter.add({ labels: series.labels, source: s, ref: series.ref });
+    }
+  }
+  streams.push(...sorter.sortedRuns());
+
+  const shards: Shard[] = [];
+  let current: Shard | undefined;
+  const rec = new RecordEncoder();
+  for await (const m of mergeSeries(streams, sortLabels)) {
+    limits.signal?.throwIfAborted();
+    let added = 0;
+    if (current) { for (const l of m.labels) if (!current.names.has(l.name)) added++; }
+    const full = current !== undefined && (current.rows >= limits.maxRows ||
+      current.names.size + added + NON_LABEL_COLUMNS >= limits.maxColumns);
+    if (!current || full) {
+      current = { offset: plan.offset, rows: 0, names: new Set() };
+      shards.push(current);
+    }
+    for (const l of m.labels) current.names.add(l.name);
+    current.rows++;
+    rec.reset();
+    rec.uvarint(m.refs.length);
+    for (const r of m.refs) {
+      rec.uvarint(r.source);
+      rec.ref(r.ref);
+    }
+    await plan.write(rec.view());
+  }
+  return shards;
+}
+
+/**
+ * Pass 2: writes the shards, `writeConcurrency` at a time, reading each one's rows back from
+ * the plan file; the first failure stops the others. Returns the rows written.
+ */
+async function writeShards(
+  bucket: Bucket,
+  hash: bigint,
+  day: Day,
+  sources: readonly SeriesSource[],
+  shards: readonly Shard[],
+  planPath: string,
+  sortLabels: readonly string[],
+  options: ConvertOptions,
+): Promise<number> {
+  let rows = 0;
+  const date = day.date;
+  const failure = new AbortController();
+  const signal = options.signal;
+  const stop = signal ? AbortSignal.any([signal, failure.signal]) : failure.signal;
+  const writeShard = async (s: number) => {
+    const shard = shards[s];
+    const writer = new ShardWriter(
+      bucket,
+      labelsFileKey(hash, date, s),
+      chunksFileKey(hash, date, s),
+      shard.names,
+      {
+        rowGroupSize: options.rowGroupSize,
+        // A row group's chunk bytes are buffered until it is cut; with several shards written
+        // at once this cap is what bounds the converter's memory.
+        maxRowGroupBytes: options.maxRowGroupBytes ?? CONVERT_MAX_ROW_GROUP_BYTES,
+        // About what a buffered row holds besides its chunk bytes (a 1M-row group of series
+        // with few samples would otherwise buffer over 500 MB).
+        rowOverheadBytes: 512,
+        sortingLabels: sortLabels,
+        zstdLevel: options.zstdLevel,
+      },
+    );
+    const reader = await SpillReader.open(planPath, shard.offset);
+    const dec = new RecordDecoder();
+    let unreported = 0;
+    let previous: SeriesData | undefined;
+    try {
+      for (let i = 0; i < shard.rows; i++) {
+        if (++unreported === 256) {
+          options.onProgress?.(unreported);
+          unreported = 0;
+        }
+        stop.throwIfAborted();
+        const rec = await reader.next();
+        if (rec === undefined) throw new RangeError(`${planPath}: rows missing`);
+        dec.reset(rec);
+        const refs: { source: number; ref: number | bigint }[] = [];
+        for (let n = dec.uvarint(); n > 0; n--) {
+          refs.push({ source: dec.uvarint(), ref: dec.ref() });
+        }
+        const data = await Promise.all(refs.map((r) => sources[r.source].read(r.ref)));
+        const name = `${sources[refs[0].source].id} series ${refs[0].ref}`;
+        for (const d of data) {
+          if (!labelsEqual(d.labels, data[0].labels)) {
+            throw new SourceChangedError(name, "labels differ from the first read");
+          }
+        }
+        if (previous && compareSeries(previous.labels, data[0].labels, sortLabels) >= 0) {
+          throw new SourceChangedError(name, "labels differ from the first read");
+        }
+        previous = data[0];
+        const columns = dayChunkColumns(data.flatMap((d) => d.chunks), day, {
+          recompress: options.recompress ?? false,
+          source: name,
+        });
+        if (columns) await writer.append({ labels: data[0].labels, chunks: columns });
+      }
+      // Await first: `rows += await ...` would read `rows` before other shards add to it.
+      const written = (await writer.close()).rows;
+      rows += written;
+      if (unreported > 0) options.onProgress?.(unreported);
+    } catch (err) {
+      failure.abort(err);
+      await writer.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      reader.close();
+    }
+  };
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.max(1, Math.min(options.writeConcurrency ?? 1, shards.length)) },
+    async () => {
+      while (next < shards.length && !stop.aborted) await writeShard(next++);
+    },
+  );
+  const settled = await Promise.allSettled(workers);
+  // Report the failure that stopped the others, not the aborts it caused.
+  if (failure.signal.aborted) throw failure.signal.reason;
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
+  return rows;
 }

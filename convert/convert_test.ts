@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareLabels, compareStrings, type Labels, labelsFromRecord } from "../model/labels.ts";
+import { compareLabels, type Labels, labelsFromRecord } from "../model/labels.ts";
 import { STALE_NAN, ValueType } from "../model/series.ts";
 import type { Bucket } from "../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../storage/objstore/filesystem.ts";
@@ -7,11 +7,11 @@ import type { RawChunk } from "../storage/parquet/chunk_column.ts";
 import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { metaFileKey, streamFileKey } from "../storage/parquet/layout.ts";
 import { decodeStreamDescriptor, encodeStreamDescriptor } from "../storage/parquet/meta.ts";
-import { openBlock } from "../storage/parquet/reader.ts";
+import { openBlock, ParquetObject } from "../storage/parquet/reader.ts";
 import { chunkColumnForTime } from "../storage/parquet/schema.ts";
 import { XorChunkEncoder, XorIterator } from "../storage/tsdb/xor.ts";
 import { dayChunkColumns } from "./chunks.ts";
-import { convertDay, NoSeriesError, sortKey, StreamConflictError } from "./convert.ts";
+import { convertDay, NoSeriesError, StreamConflictError } from "./convert.ts";
 import { parseDay } from "../storage/parquet/days.ts";
 import { MemorySource, type SeriesSource } from "./source.ts";
 
@@ -311,32 +311,21 @@ Deno.test("shards are cut before the column limit, each with only its own label 
   });
 });
 
-Deno.test("sort keys order like the sort labels then compareLabels, and only equal labels tie", () => {
-  // Random label sets over an alphabet with the escaped control characters, a separator-like
-  // character, ASCII and characters beyond the BMP.
-  const alphabet = ["\u0000", "\u0001", "\u0002", "a", "b", "_", "\u00e9", "\u{1F600}"];
-  let seed = 7;
-  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
-  const str = () => Array.from({ length: rnd(3) }, () => alphabet[rnd(alphabet.length)]).join("");
-  const sets: Labels[] = [];
-  for (let i = 0; i < 400; i++) {
-    const rec: Record<string, string> = {};
-    for (let k = rnd(4); k > 0; k--) rec[["a", "b", "ab", "_x"][rnd(4)] + str()] = "v" + str();
-    sets.push(labelsFromRecord(rec));
-  }
-  const sortLabels = ["b"];
-  const oracle = (x: Labels, y: Labels) => {
-    const vx = x.find((l) => l.name === "b")?.value ?? "",
-      vy = y.find((l) => l.name === "b")?.value ?? "";
-    return vx !== vy ? compareStrings(vx, vy) : compareLabels(x, y);
-  };
-  for (let i = 0; i < sets.length; i++) {
-    for (let j = 0; j < sets.length; j += 7) {
-      const want = Math.sign(oracle(sets[i], sets[j]));
-      const got = Math.sign(
-        compareStrings(sortKey(sets[i], sortLabels), sortKey(sets[j], sortLabels)),
-      );
-      assert.equal(got, want, `${JSON.stringify(sets[i])} vs ${JSON.stringify(sets[j])}`);
+Deno.test("maxRowGroupBytes cuts row groups before rowGroupSize rows, alike in both files", async () => {
+  await withBucket(async (bucket) => {
+    const series = Array.from({ length: 10 }, (_, i) => ({
+      labels: labelsFromRecord({ __name__: "m", i: String(i) }),
+      chunks: xorChunks(DAY.start, DAY.start + H, 60_000, () => i),
+    }));
+    // Each row buffers its ~100 chunk bytes plus 512 for the rest: two rows reach 1000 bytes.
+    await convertDay(bucket, DAY, {}, [new MemorySource(ULID_A, series)], {
+      rowGroupSize: 100,
+      numRowGroups: 1,
+      maxRowGroupBytes: 1000,
+    });
+    for (const file of ["0.labels.parquet", "0.chunks.parquet"]) {
+      const f = await ParquetObject.open(bucket, `0/${DAY.date}/${file}`);
+      assert.deepEqual(f.rowGroupSizes, [2, 2, 2, 2, 2], file);
     }
-  }
+  });
 });

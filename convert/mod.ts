@@ -27,6 +27,9 @@ export {
 } from "./plan.ts";
 export { MemorySource, type SeriesData, type SeriesSource, type SourceSeries } from "./source.ts";
 export { BlockSource } from "./block_source.ts";
+export { compareSeries, type SortEntry } from "./series_order.ts";
+export { type MergedSeries, mergeSeries, UnsortedStreamError } from "./merge.ts";
+export { DEFAULT_SORT_BUFFER_BYTES, SpillSorter, type SpillSorterOptions } from "./spill_sort.ts";
 export { type ChunkColumnsOptions, dayChunkColumns } from "./chunks.ts";
 export { filterChunk, mergeChunks, SAMPLES_PER_CHUNK } from "./rechunk.ts";
 export {
@@ -35,7 +38,6 @@ export {
   type ConvertResult,
   MAX_COLUMNS,
   NoSeriesError,
-  sortKey,
   SourceChangedError,
   StreamConflictError,
 } from "./convert.ts";

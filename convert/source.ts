@@ -1,8 +1,8 @@
 /**
  * What the converter needs from a source of series (a TSDB block, or anything else): its series
- * with their time ranges, and a series' labels and raw chunks again on demand. Conversion reads
- * labels first (to sort and shard a day, keeping only a compact key per series) and everything
- * else only while writing, shard by shard.
+ * with their time ranges, best in row order, and a series' labels and raw chunks again on
+ * demand. Conversion reads labels first (to merge, sort and shard a day, writing the rows'
+ * references to a temporary file) and everything else only while writing, shard by shard.
  *
  * @module
  */
@@ -35,6 +35,12 @@ export interface SeriesSource {
   readonly id: string;
   /** The series, each once, in any order (the converter sorts them). */
   series(): AsyncIterable<SourceSeries>;
+  /**
+   * The series, each once, in row order for `sortLabels` (see `series_order.ts`), when the
+   * source can list them so without sorting; otherwise `undefined`, and the converter sorts
+   * {@linkcode SeriesSource.series}, spilling to disk beyond its buffer.
+   */
+  sortedSeries?(sortLabels: readonly string[]): Iterable<SourceSeries> | undefined;
   /** The labels and chunks of the series with handle `ref`. */
   read(ref: number | bigint): Promise<SeriesData>;
 }

@@ -386,6 +386,26 @@ Deno.test("row groups are cut early at the chunk-byte limit, identically in both
   });
 });
 
+Deno.test("a per-row overhead cuts row groups of rows without chunk bytes", async () => {
+  await withBucket(async (bucket) => {
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+      rowGroupSize: 100,
+      maxRowGroupBytes: 1000,
+      rowOverheadBytes: 300,
+    });
+    const none = new Uint8Array(0);
+    for (let i = 0; i < 10; i++) {
+      await w.append({
+        labels: [{ name: "__name__", value: `m${i}` }],
+        chunks: [none, none, none],
+      });
+    }
+    assert.deepEqual(await w.close(), { rows: 10, rowGroups: 3 });
+    const chunks = await ParquetObject.open(bucket, "x/0.chunks.parquet");
+    assert.deepEqual(chunks.rowGroupSizes, [4, 4, 2]);
+  });
+});
+
 Deno.test("rejected rows leave the writer aligned; aborting leaves no object", async () => {
   await withBucket(async (bucket) => {
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", [

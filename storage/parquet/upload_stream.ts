@@ -1,15 +1,18 @@
 /**
  * Streams a Parquet file into a bucket upload while it is being written, so a shard file never
- * sits whole in memory: hyparquet-writer writes into a {@linkcode StreamingWriter}, whose `flush`
- * (called after every row group) hands the bytes so far to the upload and waits until the
- * upload has taken them.
+ * sits whole in memory: hyparquet-writer writes into a {@linkcode StreamingWriter}, which hands
+ * each full 1 MiB piece to the upload as it is written; its `flush` (called after every row
+ * group) hands over the rest and waits until the upload has taken all but one piece.
  *
  * @module
  */
 import { ByteWriter } from "hyparquet-writer";
 import type { Bucket } from "../objstore/bucket.ts";
 
-/** A single-producer, single-consumer byte-chunk channel with a one-chunk buffer. */
+/**
+ * A single-producer, single-consumer byte-chunk channel: the producer queues chunks and waits
+ * for the queue to drain to one chunk.
+ */
 class ByteChannel implements AsyncIterable<Uint8Array> {
   #queue: Uint8Array[] = [];
   #ended = false;
@@ -18,11 +21,15 @@ class ByteChannel implements AsyncIterable<Uint8Array> {
   #wakeConsumer: (() => void) | undefined;
   #wakeProducer: (() => void) | undefined;
 
-  /** Queues `chunk`; resolves once at most one chunk is waiting; rejects if the channel failed. */
-  async push(chunk: Uint8Array): Promise<void> {
+  /** Queues `chunk` without waiting; throws if the channel failed. */
+  enqueue(chunk: Uint8Array): void {
     if (this.#failed) throw this.#error;
     this.#queue.push(chunk);
     this.#wakeConsumer?.();
+  }
+
+  /** Resolves once at most one chunk is waiting; rejects if the channel failed. */
+  async drain(): Promise<void> {
     while (this.#queue.length > 1 && !this.#failed) {
       await new Promise<void>((resolve) => this.#wakeProducer = resolve);
     }
@@ -68,20 +75,42 @@ export class StreamingWriter extends ByteWriter {
   readonly #channel = new ByteChannel();
   readonly #upload: Promise<void>;
 
-  /** Starts the upload of `key`. */
-  constructor(bucket: Bucket, readonly key: string, initialSize = 1 << 20) {
-    super(initialSize);
+  readonly #pieceSize: number;
+
+  /** Starts the upload of `key`; bytes are handed over in pieces of about `pieceSize`. */
+  constructor(bucket: Bucket, readonly key: string, pieceSize = 1 << 20) {
+    super(pieceSize);
+    this.#pieceSize = pieceSize;
     this.#upload = bucket.upload(key, this.#channel);
     // An upload that fails early must unblock a producer waiting for it to drain.
     this.#upload.catch((err) => this.#channel.fail(err));
   }
 
-  /** Hands the buffered bytes to the upload and waits until it took them. */
-  flush(): Promise<void> {
-    if (this.index === 0) return Promise.resolve();
-    const chunk = new Uint8Array(this.buffer.slice(0, this.index));
+  /**
+   * Makes room for `size` more bytes: a full piece is handed to the upload as it is (no copy,
+   * no doubling of one buffer as large as a row group) and a new one started. The queue is
+   * drained at the next {@linkcode StreamingWriter.flush}.
+   */
+  override ensure(size: number): void {
+    if (this.index === 0 || this.index + size <= this.buffer.byteLength) {
+      super.ensure(size);
+      return;
+    }
+    this.#channel.enqueue(new Uint8Array(this.buffer, 0, this.index));
+    this.buffer = new ArrayBuffer(Math.max(this.#pieceSize, size));
+    this.view = new DataView(this.buffer);
     this.index = 0;
-    return this.#channel.push(chunk);
+  }
+
+  /** Hands the buffered bytes to the upload and waits until it took all but one piece. */
+  flush(): Promise<void> {
+    if (this.index > 0) {
+      this.#channel.enqueue(new Uint8Array(this.buffer, 0, this.index));
+      this.buffer = new ArrayBuffer(this.#pieceSize);
+      this.view = new DataView(this.buffer);
+      this.index = 0;
+    }
+    return this.#channel.drain();
   }
 
   /** Sends the remaining bytes, ends the stream and waits for the upload to complete. */

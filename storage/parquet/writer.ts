@@ -1,7 +1,7 @@
 /**
  * Writes one shard of a gateway Parquet block: `N.labels.parquet` and `N.chunks.parquet`, rows
  * aligned 1:1 and cut into identical row groups, both streamed into the bucket row group by row
- * group. Memory holds one row group, cut early when its chunk bytes reach a limit (the Go
+ * group. Memory holds one row group, cut early when its buffered bytes reach a limit (the Go
  * converter spills page buffers to disk instead).
  *
  * Settings follow the Go gateway (gateway.md 2.2): ZSTD on every column; DataPage V2; label
@@ -37,10 +37,17 @@ export interface ShardWriterOptions {
   /** Rows per row group (`--convert.rowgroup.size`). */
   readonly rowGroupSize: number;
   /**
-   * Chunk bytes after which a row group is cut early (default 256 MiB), so a writer's memory
-   * stays bounded whatever the row-group size; both files are cut at the same row.
+   * Buffered bytes (chunk bytes plus {@linkcode ShardWriterOptions.rowOverheadBytes} per row)
+   * after which a row group is cut early (default 256 MiB), so a writer's memory stays bounded
+   * whatever the row-group size; both files are cut at the same row.
    */
   readonly maxRowGroupBytes?: number;
+  /**
+   * Bytes counted per buffered row besides its chunk bytes (default 0): an estimate of the
+   * row's other buffers (index, hash, label entries), so that rows with few chunk bytes cannot
+   * hold more than the limit either.
+   */
+  readonly rowOverheadBytes?: number;
   /**
    * Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). Rows
    * must be in ascending byte order of these labels with a missing label (a null) first, as an
@@ -114,6 +121,7 @@ export class ShardWriter {
   readonly #sorting: NonNullable<RowGroup["sorting_columns"]>;
   readonly #rowGroupSize: number;
   readonly #maxRowGroupBytes: number;
+  readonly #rowOverhead: number;
   #bufferedBytes = 0;
   readonly #labelsPageSize: number;
   readonly #chunksPageSize: number;
@@ -148,6 +156,7 @@ export class ShardWriter {
     this.#names.forEach((n, i) => this.#position.set(n, i + 1));
     this.#rowGroupSize = options.rowGroupSize;
     this.#maxRowGroupBytes = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
+    this.#rowOverhead = options.rowOverheadBytes ?? 0;
     this.#labelsPageSize = options.labelsPageSize ?? 256 * 1024;
     this.#chunksPageSize = options.chunksPageSize ?? 2 * 1024 * 1024;
     this.#sorting = [];
@@ -223,6 +232,7 @@ export class ShardWriter {
       this.#chunkValues[c].push(row.chunks[c]);
       this.#bufferedBytes += row.chunks[c].length;
     }
+    this.#bufferedBytes += this.#rowOverhead;
     this.#hashes.push(seriesHash(row.labels));
     this.#rows++;
     if (this.#index.length >= this.#rowGroupSize || this.#bufferedBytes >= this.#maxRowGroupBytes) {

@@ -17,15 +17,21 @@ export function decodeUtf8(
   end: number,
   file: string,
   section: string,
+  base = 0,
 ): string {
   try {
     return UTF8.decode(data.subarray(start, end));
   } catch (err) {
-    throw new TsdbFormatError(file, section, `invalid UTF-8 at offset ${start}`, { cause: err });
+    throw new TsdbFormatError(file, section, `invalid UTF-8 at offset ${base + start}`, {
+      cause: err,
+    });
   }
 }
 
-/** A reading position inside `data[pos, end)`. */
+/**
+ * A reading position inside `data[pos, end)`. `data` may be a piece of the file starting at
+ * file offset `base`: errors then still name file offsets.
+ */
 export class Decbuf {
   /** Position of the next byte. */
   pos: number;
@@ -36,6 +42,7 @@ export class Decbuf {
    * @param end one past the last readable byte
    * @param file names the file in errors
    * @param section names the section in errors
+   * @param base file offset of `data[0]`
    */
   constructor(
     readonly data: Uint8Array,
@@ -43,9 +50,14 @@ export class Decbuf {
     readonly end: number,
     readonly file: string,
     public section: string,
+    readonly base = 0,
   ) {
     if (pos < 0 || end > data.length || pos > end) {
-      throw new TsdbFormatError(file, section, `range [${pos}, ${end}) outside file`);
+      throw new TsdbFormatError(
+        file,
+        section,
+        `range [${base + pos}, ${base + end}) outside file`,
+      );
     }
     this.pos = pos;
   }
@@ -61,7 +73,9 @@ export class Decbuf {
   }
 
   #need(n: number): void {
-    if (this.pos + n > this.end) this.fail(`truncated: need ${n} bytes at offset ${this.pos}`);
+    if (this.pos + n > this.end) {
+      this.fail(`truncated: need ${n} bytes at offset ${this.base + this.pos}`);
+    }
   }
 
   /** Reads one byte. */
@@ -92,7 +106,7 @@ export class Decbuf {
     let x = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail(`truncated varint at offset ${this.pos}`);
+      if (this.pos >= this.end) this.fail(`truncated varint at offset ${this.base + this.pos}`);
       const b = this.data[this.pos++];
       x += (b & 0x7f) * mul;
       if (b < 0x80) {
@@ -101,7 +115,7 @@ export class Decbuf {
       }
       mul *= 128;
     }
-    return this.fail(`varint longer than 10 bytes at offset ${this.pos}`);
+    return this.fail(`varint longer than 10 bytes at offset ${this.base + this.pos}`);
   }
 
   /** Reads an unsigned varint as a bigint (full 64 bits). */
@@ -109,13 +123,13 @@ export class Decbuf {
     let x = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) this.fail(`truncated varint at offset ${this.pos}`);
+      if (this.pos >= this.end) this.fail(`truncated varint at offset ${this.base + this.pos}`);
       const b = this.data[this.pos++];
       x |= BigInt(b & 0x7f) << shift;
       if (b < 0x80) return BigInt.asUintN(64, x);
       shift += 7n;
     }
-    return this.fail(`varint longer than 10 bytes at offset ${this.pos}`);
+    return this.fail(`varint longer than 10 bytes at offset ${this.base + this.pos}`);
   }
 
   /**
@@ -140,7 +154,7 @@ export class Decbuf {
   uvarintStr(): string {
     const n = this.uvarint();
     this.#need(n);
-    const s = decodeUtf8(this.data, this.pos, this.pos + n, this.file, this.section);
+    const s = decodeUtf8(this.data, this.pos, this.pos + n, this.file, this.section, this.base);
     this.pos += n;
     return s;
   }

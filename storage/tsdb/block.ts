@@ -2,8 +2,9 @@
  * A TSDB block opened for reading: `meta.json`, `index`, `chunks/*` and `tombstones`, from a
  * local directory or downloaded from a {@linkcode Bucket} into a temporary directory.
  *
- * The index and the segment files are read into memory when the block is opened; series are
- * decoded on iteration, chunks only when asked for (raw bytes or samples).
+ * The index and the segment files are read into memory when the block is opened, or read on
+ * demand from the files (`lazyIndex`, `lazyChunks`); series are decoded on iteration, chunks
+ * only when asked for (raw bytes or samples).
  *
  * @module
  */
@@ -56,6 +57,11 @@ export interface BlockOpenOptions {
    * open until {@linkcode Block.close}.
    */
   lazyChunks?: boolean;
+  /**
+   * Read the index on demand too (only its symbols and postings offset table are held), for
+   * indexes larger than memory. The file stays open until {@linkcode Block.close}.
+   */
+  lazyIndex?: boolean;
 }
 
 /** Options for {@linkcode Block.fromBucket}. */
@@ -107,33 +113,49 @@ export class Block {
     const metaPath = `${dir}/${META_FILENAME}`;
     const meta = parseBlockMeta(await readText(metaPath), metaPath);
     const indexPath = `${dir}/index`;
-    const index = new IndexReader(await readBytes(indexPath, "index"), indexPath);
+    const files: FileSegment[] = [];
+    let index: IndexReader;
+    if (opts.lazyIndex) {
+      const file = openSegment(indexPath, "index");
+      files.push(file);
+      try {
+        index = new IndexReader(file, indexPath);
+      } catch (err) {
+        file.close();
+        throw err;
+      }
+    } else {
+      index = new IndexReader(await readBytes(indexPath, "index"), indexPath);
+    }
     const chunkDir = `${dir}/chunks`;
     const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(chunkDir)) {
-        if (e.isFile && segmentIndex(e.name) !== undefined) names.push(e.name);
-      }
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      throw new TsdbFormatError(chunkDir, "chunks", "directory missing", { cause: err });
-    }
-    names.sort((a, b) => segmentIndex(a)! - segmentIndex(b)!);
-    names.forEach((n, i) => {
-      if (segmentIndex(n) !== i) {
-        throw new TsdbFormatError(
-          `${chunkDir}/${segmentFileName(i)}`,
-          "chunks",
-          "segment file missing",
-        );
-      }
-    });
-    const files: FileSegment[] = [];
     let chunks: ChunksReader;
     try {
+      try {
+        for await (const e of Deno.readDir(chunkDir)) {
+          if (e.isFile && segmentIndex(e.name) !== undefined) names.push(e.name);
+        }
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        throw new TsdbFormatError(chunkDir, "chunks", "directory missing", { cause: err });
+      }
+      names.sort((a, b) => segmentIndex(a)! - segmentIndex(b)!);
+      names.forEach((n, i) => {
+        if (segmentIndex(n) !== i) {
+          throw new TsdbFormatError(
+            `${chunkDir}/${segmentFileName(i)}`,
+            "chunks",
+            "segment file missing",
+          );
+        }
+      });
       if (opts.lazyChunks) {
-        for (const n of names) files.push(FileSegment.open(`${chunkDir}/${n}`));
-        chunks = new ChunksReader(files, chunkDir);
+        const segments: FileSegment[] = [];
+        for (const n of names) {
+          segments.push(FileSegment.open(`${chunkDir}/${n}`));
+          files.push(segments.at(-1)!);
+        }
+        chunks = new ChunksReader(segments, chunkDir);
       } else {
         const segments = await Promise.all(
           names.map((n) => readBytes(`${chunkDir}/${n}`, "segment")),
@@ -273,6 +295,18 @@ async function downloadBlock(
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
     await body.pipeTo(file.writable, { signal });
   });
+}
+
+/** Opens a block file for on-demand reads; a missing file is a format error of `section`. */
+function openSegment(path: string, section: string): FileSegment {
+  try {
+    return FileSegment.open(path);
+  } catch (err) {
+    if (err instanceof TsdbFormatError && err.cause instanceof Deno.errors.NotFound) {
+      throw new TsdbFormatError(path, section, "file missing", { cause: err.cause });
+    }
+    throw err;
+  }
 }
 
 async function readText(path: string): Promise<string> {

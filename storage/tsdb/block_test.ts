@@ -6,6 +6,7 @@ import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { encodeTombstones } from "./tombstones.ts";
 import { BlockMetaError, TsdbFormatError } from "./errors.ts";
 import { FileSegment } from "./segment_file.ts";
+import { IndexReader } from "./index_reader.ts";
 import { CounterResetHint } from "../../model/histogram.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
 import { ChunksReader, Encoding } from "./chunks_reader.ts";
@@ -215,6 +216,41 @@ Deno.test("a series switching between float and histogram chunks iterates in ord
     assert.equal(meta.stats.numFloatSamples, 6);
   } finally {
     await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("an index read on demand through a small window gives the same series and postings", async () => {
+  for (const u of ULIDS) {
+    const path = `${BLOCKS}${u}/index`;
+    const mem = new IndexReader(await Deno.readFile(path), path);
+    // A 64-byte window forces refills and reads larger than the window.
+    const file = FileSegment.open(path, 64);
+    try {
+      const lazy = new IndexReader(file, path);
+      assert.deepEqual([...lazy.allSeries()], [...mem.allSeries()]);
+      assert.deepEqual(lazy.symbols(), mem.symbols());
+      for (const name of mem.labelNames()) {
+        for (const value of mem.labelValues(name)) {
+          const want = [...mem.postings(name, value)];
+          assert.deepEqual([...lazy.postings(name, value)], want);
+          assert.deepEqual([...lazy.postingsStream(name, value)], want);
+          assert.equal(lazy.postingsCount(name, value), want.length);
+        }
+      }
+    } finally {
+      file.close();
+    }
+  }
+  const want = parseDump(await Deno.readTextFile(`${BLOCKS}../dump.txt`));
+  const blocks = await Promise.all(
+    ULIDS.map((u) => Block.open(`${BLOCKS}${u}`, { lazyIndex: true, lazyChunks: true })),
+  );
+  try {
+    const got = readAll(blocks);
+    assert.equal(got.size, want.size);
+    for (const [key, w] of want) assert.deepEqual(got.get(key)!.ts, w.ts, key);
+  } finally {
+    for (const b of blocks) await b.close();
   }
 });
 

@@ -8,12 +8,17 @@
  * sequence numbers, and series references are byte offsets rather than offset / 16. v3 has the
  * v2 layout (it only promises chunk refs that stay in order across series).
  *
+ * The file is held in memory or read on demand through a {@linkcode SegmentSource} (positional
+ * reads): then only the symbols and the postings offset table stay in memory, and series and
+ * postings are read as they are asked for.
+ *
  * @module
  */
 import { compareStrings, type Label, type Labels } from "../../model/labels.ts";
 import { crc32c } from "./crc32c.ts";
 import { be32At, Decbuf, hex8 } from "./_decbuf.ts";
 import { TsdbFormatError } from "./errors.ts";
+import type { SegmentSource } from "./segment_file.ts";
 
 /** Magic number at the start of an index file. */
 export const INDEX_MAGIC = 0xbaaad700;
@@ -87,7 +92,7 @@ export class IndexReader {
   readonly version: number;
   /** The table of contents. */
   readonly toc: IndexToc;
-  readonly #data: Uint8Array;
+  readonly #src: SegmentSource;
   readonly #file: string;
   /** v2+: symbols by sequence number. */
   #symbols: string[] = [];
@@ -98,20 +103,22 @@ export class IndexReader {
   #labelIndices: Map<string, number> | undefined;
 
   /**
-   * Parses and verifies the TOC, symbol table, postings offset table and label indices of an
-   * index file held in memory. `file` names it in errors.
+   * Parses and verifies the TOC, symbol table and postings offset table of an index file, held
+   * in memory or read on demand from `data`. `file` names it in errors.
    */
-  constructor(data: Uint8Array, file = "index") {
-    this.#data = data;
+  constructor(data: Uint8Array | SegmentSource, file = "index") {
+    this.#src = data instanceof Uint8Array ? memorySource(data) : data;
     this.#file = file;
-    if (data.length < 5 + INDEX_TOC_LEN) {
-      throw new TsdbFormatError(file, "header", `file too short (${data.length} bytes)`);
+    const size = this.#src.size;
+    if (size < 5 + INDEX_TOC_LEN) {
+      throw new TsdbFormatError(file, "header", `file too short (${size} bytes)`);
     }
-    const magic = be32At(data, 0);
+    const head = this.#src.read(0, 5);
+    const magic = be32At(head, 0);
     if (magic !== INDEX_MAGIC) {
       throw new TsdbFormatError(file, "header", `bad magic 0x${hex8(magic)}`);
     }
-    this.version = data[4];
+    this.version = head[4];
     if (this.version < 1 || this.version > 3) {
       throw new TsdbFormatError(file, "header", `unknown index version ${this.version}`);
     }
@@ -120,18 +127,19 @@ export class IndexReader {
     this.#readPostingsTable();
   }
 
-  #buf(pos: number, end: number, section: string): Decbuf {
-    return new Decbuf(this.#data, pos, end, this.#file, section);
+  /** Offset of the TOC: the end of the sections. */
+  get #limit(): number {
+    return this.#src.size - INDEX_TOC_LEN;
   }
 
   #readToc(): IndexToc {
-    const d = this.#data;
-    const start = d.length - INDEX_TOC_LEN;
-    const crc = be32At(d, start + 48);
-    if (crc32c(d, start, start + 48) !== crc) {
+    const start = this.#limit;
+    const d = this.#src.read(start, INDEX_TOC_LEN);
+    const crc = be32At(d, 48);
+    if (crc32c(d, 0, 48) !== crc) {
       throw new TsdbFormatError(this.#file, "TOC", "checksum mismatch");
     }
-    const b = this.#buf(start, start + 48, "TOC");
+    const b = new Decbuf(d, 0, 48, this.#file, "TOC", start);
     const toc: IndexToc = {
       symbols: b.be64(),
       series: b.be64(),
@@ -150,22 +158,21 @@ export class IndexReader {
 
   /**
    * Verifies a section that starts with a 4-byte length at `off` and returns a buffer over the
-   * `len` bytes (excluding the length and the CRC).
+   * `len` bytes (excluding the length and the CRC). The buffer is valid until the next read.
    */
   #section4(off: number, section: string): Decbuf {
-    const d = this.#data;
-    const limit = d.length - INDEX_TOC_LEN;
+    const limit = this.#limit;
     if (off + 4 > limit) throw new TsdbFormatError(this.#file, section, `offset ${off} past end`);
-    const len = be32At(d, off);
-    const start = off + 4;
-    const end = start + len;
+    const len = be32At(this.#src.read(off, 4), 0);
+    const end = off + 4 + len;
     if (end + 4 > limit) {
       throw new TsdbFormatError(this.#file, section, `length ${len} at offset ${off} past end`);
     }
-    if (crc32c(d, start, end) !== be32At(d, end)) {
+    const d = this.#src.read(off, 4 + len + 4);
+    if (crc32c(d, 4, 4 + len) !== be32At(d, 4 + len)) {
       throw new TsdbFormatError(this.#file, section, `checksum mismatch at offset ${off}`);
     }
-    return this.#buf(start, end, section);
+    return new Decbuf(d, 4, 4 + len, this.#file, section, off);
   }
 
   #readSymbols(): void {
@@ -175,7 +182,7 @@ export class IndexReader {
     if (n > b.remaining) b.fail(`${n} symbols cannot fit ${b.remaining} bytes`);
     if (this.version === 1) {
       for (let i = 0; i < n; i++) {
-        const off = b.pos;
+        const off = b.base + b.pos;
         this.#symbolsByOffset.set(off, b.uvarintStr());
       }
     } else {
@@ -282,20 +289,27 @@ export class IndexReader {
 
   /** Reads and verifies the series entry `ref`. */
   series(ref: number): IndexSeries {
-    const d = this.#data;
     const off = this.version === 1 ? ref : ref * SERIES_ALIGN;
     const section = `series ${ref}`;
-    const limit = d.length - INDEX_TOC_LEN;
+    const limit = this.#limit;
     if (off < 5 || off >= limit) {
       throw new TsdbFormatError(this.#file, section, `offset ${off} outside the file`);
     }
-    const h = this.#buf(off, limit, section);
+    const h = new Decbuf(
+      this.#src.read(off, 10),
+      0,
+      Math.min(10, limit - off),
+      this.#file,
+      section,
+      off,
+    );
     const len = h.uvarint();
     const start = h.pos;
     const end = start + len;
-    if (end + 4 > limit) h.fail(`length ${len} at offset ${off} past end`);
+    if (off + end + 4 > limit) h.fail(`length ${len} at offset ${off} past end`);
+    const d = this.#src.read(off, end + 4);
     if (crc32c(d, start, end) !== be32At(d, end)) h.fail(`checksum mismatch at offset ${off}`);
-    const b = this.#buf(start, end, section);
+    const b = new Decbuf(d, start, end, this.#file, section, off);
     const nl = b.uvarint();
     const labels: Label[] = [];
     for (let i = 0; i < nl; i++) {
@@ -322,8 +336,72 @@ export class IndexReader {
     return { ref, labels, chunks };
   }
 
-  /** Iterates all series in label order. */
-  *allSeries(): IterableIterator<IndexSeries> {
-    for (const ref of this.allPostings()) yield this.series(ref);
+  /**
+   * Number of series with label `name`=`value` (0 for an absent pair), from the postings list's
+   * header alone (its checksum is verified when the list is read).
+   */
+  postingsCount(name: string, value: string): number {
+    const off = this.#postings.get(name)?.get(value);
+    if (off === undefined) return 0;
+    if (off + 8 > this.#limit) {
+      throw new TsdbFormatError(
+        this.#file,
+        `postings ${name}=${JSON.stringify(value)}`,
+        `offset ${off} past end`,
+      );
+    }
+    return be32At(this.#src.read(off, 8), 4);
   }
+
+  /**
+   * The postings of `name`=`value` like {@linkcode IndexReader.postings}, read a window at a time
+   * so that a list of millions of series is never held whole.
+   */
+  *postingsStream(name: string, value: string): IterableIterator<number> {
+    const off = this.#postings.get(name)?.get(value);
+    if (off === undefined) return;
+    const section = `postings ${name}=${JSON.stringify(value)}`;
+    const limit = this.#limit;
+    if (off + 8 > limit) throw new TsdbFormatError(this.#file, section, `offset ${off} past end`);
+    const head = this.#src.read(off, 8);
+    const len = be32At(head, 0);
+    const n = be32At(head, 4);
+    if (off + 4 + len + 4 > limit) {
+      throw new TsdbFormatError(this.#file, section, `length ${len} at offset ${off} past end`);
+    }
+    if (n * 4 + 4 !== len) {
+      throw new TsdbFormatError(this.#file, section, `${n} entries do not match length ${len}`);
+    }
+    // Verified in a first pass, so that no reference of a corrupt list is ever used.
+    const step = 16_384;
+    let crc = crc32c(head, 4, 8);
+    for (let i = 0; i < n; i += step) {
+      const k = Math.min(step, n - i);
+      crc = crc32c(this.#src.read(off + 8 + i * 4, k * 4), 0, k * 4, crc);
+    }
+    if (crc !== be32At(this.#src.read(off + 4 + len, 4), 0)) {
+      throw new TsdbFormatError(this.#file, section, `checksum mismatch at offset ${off}`);
+    }
+    for (let i = 0; i < n; i += step) {
+      const k = Math.min(step, n - i);
+      const d = this.#src.read(off + 8 + i * 4, k * 4);
+      // Copied: the caller's reads between two references invalidate `d`.
+      const refs = new Uint32Array(k);
+      for (let j = 0; j < k; j++) refs[j] = be32At(d, j * 4);
+      yield* refs;
+    }
+  }
+
+  /** Iterates all series in label order, reading the list of all series a window at a time. */
+  *allSeries(): IterableIterator<IndexSeries> {
+    for (const ref of this.postingsStream(ALL_POSTINGS_NAME, "")) yield this.series(ref);
+  }
+}
+
+/** A file held in memory as a {@linkcode SegmentSource}. */
+function memorySource(data: Uint8Array): SegmentSource {
+  return {
+    size: data.length,
+    read: (offset, length) => data.subarray(offset, Math.min(offset + length, data.length)),
+  };
 }

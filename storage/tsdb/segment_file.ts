@@ -1,7 +1,7 @@
 /**
- * A chunk segment file read on demand with positional reads through a read-ahead window, so a
- * block's chunks need not fit in memory. Chunks of a series are stored together, which makes
- * the window effective for series-ordered reading.
+ * A block file (chunk segment or index) read on demand with positional reads through a
+ * read-ahead window, so a block need not fit in memory. Chunks of a series are stored together
+ * and series entries in label order, which makes the window effective for label-ordered reading.
  *
  * @module
  */
@@ -24,7 +24,7 @@ const DEFAULT_WINDOW = 1 << 20;
 export class FileSegment implements SegmentSource {
   readonly #file: Deno.FsFile;
   readonly #path: string;
-  #buf: Uint8Array;
+  readonly #buf: Uint8Array;
   #bufStart = 0;
   #bufLen = 0;
   /** The file's size in bytes. */
@@ -60,26 +60,35 @@ export class FileSegment implements SegmentSource {
   read(offset: number, length: number): Uint8Array {
     const end = Math.min(offset + length, this.size);
     if (offset >= end) return new Uint8Array(0);
-    if (offset < this.#bufStart || end > this.#bufStart + this.#bufLen) this.#fill(offset, end);
-    return this.#buf.subarray(offset - this.#bufStart, end - this.#bufStart);
+    if (offset >= this.#bufStart && end <= this.#bufStart + this.#bufLen) {
+      return this.#buf.subarray(offset - this.#bufStart, end - this.#bufStart);
+    }
+    // A record larger than the window is read into an array of its own; the window stays small.
+    if (end - offset > this.#buf.length) {
+      const out = new Uint8Array(end - offset);
+      this.#readInto(out, offset, end);
+      return out;
+    }
+    const n = Math.min(this.#buf.length, this.size - offset);
+    this.#bufLen = 0; // empty while refilling, in case the read fails
+    this.#bufLen = this.#readInto(this.#buf.subarray(0, n), offset, end);
+    this.#bufStart = offset;
+    return this.#buf.subarray(0, end - offset);
   }
 
-  #fill(offset: number, end: number): void {
-    // A record larger than the window gets a window of its own size.
-    if (end - offset > this.#buf.length) this.#buf = new Uint8Array(end - offset);
-    const n = Math.min(this.#buf.length, this.size - offset);
+  /** Fills `into` from `offset` on (fewer bytes at the end of the file); needs up to `end`. */
+  #readInto(into: Uint8Array, offset: number, end: number): number {
     this.#file.seekSync(offset, Deno.SeekMode.Start);
     let got = 0;
-    while (got < n) {
-      const r = this.#file.readSync(this.#buf.subarray(got, n));
+    while (got < into.length) {
+      const r = this.#file.readSync(into.subarray(got));
       if (r === null || r === 0) break;
       got += r;
     }
     if (got < end - offset) {
       throw new TsdbFormatError(this.#path, "segment", `short read at offset ${offset}`);
     }
-    this.#bufStart = offset;
-    this.#bufLen = got;
+    return got;
   }
 
   /** Closes the file. */

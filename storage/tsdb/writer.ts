@@ -1,7 +1,8 @@
 /**
  * Writes TSDB blocks (index v2, or v1 on request; chunk segment files, empty tombstones,
- * `meta.json`) in the layout Prometheus' own writer produces, for fixtures and tests. Series
- * are held in memory.
+ * `meta.json`) in the layout Prometheus' own writer produces. {@linkcode BlockWriter} streams
+ * series (given in label order, with the block's symbols up front) to the files, holding only
+ * the postings in memory; {@linkcode writeBlock} sorts series held in memory and writes them.
  *
  * Index layout written: header, symbol table, 16-byte aligned series, then (as current
  * Prometheus does, without legacy label indices) 4-byte aligned postings starting with the
@@ -17,7 +18,6 @@ import { INDEX_MAGIC, makeChunkRef, SERIES_ALIGN } from "./index_reader.ts";
 import { type BlockMeta, formatBlockMeta, META_FILENAME, type ThanosMeta } from "./meta.ts";
 import { encodeTombstones } from "./tombstones.ts";
 import { XorChunkEncoder } from "./xor.ts";
-import { concatBytes } from "../../internal/bytes.ts";
 
 /** A chunk to write: encoding, bytes (`Chunk.Bytes()`) and the times of its first/last sample. */
 export interface ChunkToWrite {
@@ -39,7 +39,7 @@ export interface SeriesToWrite {
   chunks: ChunkToWrite[];
 }
 
-/** Options of {@linkcode writeBlock}. */
+/** Options of {@linkcode writeBlock} and {@linkcode BlockWriter.create}. */
 export interface BlockWriteOptions {
   /** The block's ULID (default: a new one). */
   ulid?: string;
@@ -74,97 +74,296 @@ export async function writeBlock(
   opts: BlockWriteOptions = {},
 ): Promise<BlockMeta> {
   const sorted = [...series].sort((a, b) => compareLabels(a.labels, b.labels));
-  for (let i = 1; i < sorted.length; i++) {
-    if (compareLabels(sorted[i - 1].labels, sorted[i].labels) === 0) {
-      throw new RangeError("duplicate series in block");
-    }
-  }
-  const ulid = opts.ulid ?? newUlid();
-  const dir = `${parentDir}/${ulid}`;
-  await Deno.mkdir(`${dir}/chunks`, { recursive: true });
-
-  // Chunk segment files; refs assigned in series order so they increase across series.
-  const segSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-  const refs: number[][] = [];
-  const segments: Uint8Array[][] = [];
-  let cur: Uint8Array[] = [];
-  let curSize = 0;
-  const startSegment = () => {
-    cur = [segmentHeader()];
-    curSize = SEGMENT_HEADER_SIZE;
-    segments.push(cur);
-  };
-  let minTime = Infinity;
-  let maxTime = -Infinity;
-  let numFloatSamples = 0;
-  let numHistogramSamples = 0;
-  let numChunks = 0;
+  const symbols = new Set<string>();
   for (const s of sorted) {
-    const r: number[] = [];
+    for (const l of s.labels) symbols.add(l.name).add(l.value);
+  }
+  const w = await BlockWriter.create(parentDir, symbols, opts);
+  try {
+    for (const s of sorted) await w.addSeries(s);
+    return await w.finish();
+  } catch (err) {
+    await w.abort();
+    throw err;
+  }
+}
+
+/**
+ * Streams one block to disk: create it with every symbol (label name and value) its series
+ * use, add the series in strictly increasing label order, then {@linkcode BlockWriter.finish}.
+ * Chunks and series entries go to the files as they come; memory holds the symbols and the
+ * postings (one number per label of each series).
+ */
+export class BlockWriter {
+  readonly #dir: string;
+  readonly #opts: BlockWriteOptions;
+  readonly #ulid: string;
+  readonly #version: 1 | 2;
+  readonly #segSize: number;
+  readonly #index: FileSink;
+  #segment: FileSink | undefined;
+  #segments = 0;
+  readonly #symIndex: Map<string, number>;
+  readonly #tocSymbols: number;
+  readonly #tocSeries: number;
+  readonly #allRefs: number[] = [];
+  readonly #postings = new Map<string, Map<string, number[]>>();
+  #last: Labels | undefined;
+  #minTime = Infinity;
+  #maxTime = -Infinity;
+  #numFloatSamples = 0;
+  #numHistogramSamples = 0;
+  #numChunks = 0;
+
+  private constructor(
+    dir: string,
+    ulid: string,
+    opts: BlockWriteOptions,
+    index: FileSink,
+    symIndex: Map<string, number>,
+    tocSymbols: number,
+  ) {
+    this.#dir = dir;
+    this.#ulid = ulid;
+    this.#opts = opts;
+    this.#version = opts.indexVersion ?? 2;
+    this.#segSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    this.#index = index;
+    this.#symIndex = symIndex;
+    this.#tocSymbols = tocSymbols;
+    this.#tocSeries = index.offset;
+  }
+
+  /**
+   * Creates `parentDir/<ulid>/` and writes the index header and symbol table.
+   *
+   * @param symbols every label name and value of the series to come (any order, repeats allowed)
+   */
+  static async create(
+    parentDir: string,
+    symbols: Iterable<string>,
+    opts: BlockWriteOptions = {},
+  ): Promise<BlockWriter> {
+    const ulid = opts.ulid ?? newUlid();
+    const dir = `${parentDir}/${ulid}`;
+    await Deno.mkdir(`${dir}/chunks`, { recursive: true });
+    const version = opts.indexVersion ?? 2;
+    const sorted = [...new Set(symbols)].sort(compareStrings);
+    // v2 references symbols by sequence number, v1 by file offset (filled in while writing).
+    const symIndex = new Map(sorted.map((s, i) => [s, i]));
+    const index = await FileSink.create(`${dir}/index`);
+    const w = new ByteWriter();
+    w.be32(INDEX_MAGIC);
+    w.byte(version);
+    const tocSymbols = w.length;
+    w.be32(0);
+    const symStart = w.length;
+    w.be32(sorted.length);
+    for (const s of sorted) {
+      if (version === 1) symIndex.set(s, w.length);
+      w.str(s);
+    }
+    w.setBe32(tocSymbols, w.length - symStart);
+    w.be32(crc32c(w.view(), symStart, w.length));
+    await index.write(w.view());
+    return new BlockWriter(dir, ulid, opts, index, symIndex, tocSymbols);
+  }
+
+  /** Appends a series; its labels must sort after the previous series' and use known symbols. */
+  async addSeries(s: SeriesToWrite): Promise<void> {
+    if (this.#last) {
+      const c = compareLabels(this.#last, s.labels);
+      if (c === 0) throw new RangeError("duplicate series in block");
+      if (c > 0) throw new RangeError("series must be added in label order");
+    }
+    this.#last = s.labels;
+    const range = this.#opts.range;
+    const e = new ByteWriter();
+    e.uvarint(s.labels.length);
+    for (const l of s.labels) {
+      const n = this.#symIndex.get(l.name), v = this.#symIndex.get(l.value);
+      if (n === undefined || v === undefined) {
+        throw new RangeError(`label ${l.name}=${JSON.stringify(l.value)} is not a symbol`);
+      }
+      e.uvarint(n);
+      e.uvarint(v);
+    }
+    e.uvarint(s.chunks.length);
     let prevMax = -Infinity;
-    for (const c of s.chunks) {
+    let t0 = 0;
+    let ref0 = 0;
+    for (let i = 0; i < s.chunks.length; i++) {
+      const c = s.chunks[i];
       if (!(c.minTime <= c.maxTime) || !(c.minTime > prevMax)) {
         throw new RangeError("chunks must be in time order and not overlap");
       }
-      prevMax = c.maxTime;
-      const rec = chunkRecord(c);
-      if (
-        segments.length === 0 || (curSize + rec.length > segSize && curSize > SEGMENT_HEADER_SIZE)
-      ) {
-        startSegment();
+      if (range && (c.minTime < range.minTime || c.maxTime >= range.maxTime)) {
+        throw new RangeError(
+          `samples [${c.minTime}, ${c.maxTime}] fall outside the block range ` +
+            `[${range.minTime}, ${range.maxTime})`,
+        );
       }
-      r.push(makeChunkRef(segments.length - 1, curSize));
-      cur.push(rec);
-      curSize += rec.length;
-      minTime = Math.min(minTime, c.minTime);
-      maxTime = Math.max(maxTime, c.maxTime);
-      // Every encoding starts with the uint16 sample count.
-      const n = (c.data[0] << 8) | c.data[1];
-      if (c.encoding === Encoding.XOR) numFloatSamples += n;
-      else numHistogramSamples += n;
-      numChunks++;
+      prevMax = c.maxTime;
+      const cref = await this.#writeChunk(c);
+      if (i === 0) {
+        e.varint(c.minTime);
+        e.uvarint(c.maxTime - c.minTime);
+        e.uvarint(cref);
+      } else {
+        e.uvarint(c.minTime - t0);
+        e.uvarint(c.maxTime - c.minTime);
+        e.varint(cref - ref0);
+      }
+      t0 = c.maxTime;
+      ref0 = cref;
     }
-    refs.push(r);
-  }
-  if (opts.range && (minTime < opts.range.minTime || maxTime >= opts.range.maxTime)) {
-    throw new RangeError(
-      `samples [${minTime}, ${maxTime}] fall outside the block range ` +
-        `[${opts.range.minTime}, ${opts.range.maxTime})`,
-    );
-  }
-  if (segments.length === 0) startSegment();
-  for (let i = 0; i < segments.length; i++) {
-    await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concatBytes(segments[i]));
+    // Series are 16-byte aligned in v2 (the TOC points before the first padding, as Prometheus').
+    if (this.#version !== 1) await this.#index.pad(SERIES_ALIGN);
+    const ref = this.#version === 1 ? this.#index.offset : this.#index.offset / SERIES_ALIGN;
+    const entry = new ByteWriter();
+    entry.uvarint(e.length);
+    const start = entry.length;
+    entry.bytes(e.view());
+    entry.be32(crc32c(entry.view(), start, entry.length));
+    await this.#index.write(entry.view());
+    this.#allRefs.push(ref);
+    for (const l of s.labels) {
+      let m = this.#postings.get(l.name);
+      if (!m) this.#postings.set(l.name, m = new Map());
+      let list = m.get(l.value);
+      if (!list) m.set(l.value, list = []);
+      list.push(ref);
+    }
   }
 
-  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs, opts.indexVersion ?? 2));
-  await Deno.writeFile(`${dir}/tombstones`, encodeTombstones(new Map()));
+  async #writeChunk(c: ChunkToWrite): Promise<number> {
+    const rec = chunkRecord(c);
+    if (
+      !this.#segment ||
+      (this.#segment.offset + rec.length > this.#segSize &&
+        this.#segment.offset > SEGMENT_HEADER_SIZE)
+    ) {
+      await this.#nextSegment();
+    }
+    const seg = this.#segment!;
+    const ref = makeChunkRef(this.#segments - 1, seg.offset);
+    await seg.write(rec);
+    this.#minTime = Math.min(this.#minTime, c.minTime);
+    this.#maxTime = Math.max(this.#maxTime, c.maxTime);
+    // Every encoding starts with the uint16 sample count.
+    const n = (c.data[0] << 8) | c.data[1];
+    if (c.encoding === Encoding.XOR) this.#numFloatSamples += n;
+    else this.#numHistogramSamples += n;
+    this.#numChunks++;
+    return ref;
+  }
 
-  const meta: BlockMeta = {
-    ulid,
-    minTime: opts.range?.minTime ?? (Number.isFinite(minTime) ? minTime : 0),
-    maxTime: opts.range?.maxTime ?? (Number.isFinite(maxTime) ? maxTime + 1 : 0),
-    stats: {
-      numSamples: numFloatSamples + numHistogramSamples,
-      numFloatSamples,
-      numHistogramSamples,
-      numSeries: sorted.length,
-      numChunks,
-      numTombstones: 0,
-    },
-    compaction: {
-      level: opts.level ?? 1,
-      sources: [ulid],
-      parents: [],
-      deletable: false,
-      failed: false,
-      hints: [],
-    },
-    version: 1,
-  };
-  if (opts.thanos) meta.thanos = opts.thanos;
-  await Deno.writeTextFile(`${dir}/${META_FILENAME}`, formatBlockMeta(meta));
-  return meta;
+  async #nextSegment(): Promise<void> {
+    await this.#segment?.close();
+    this.#segment = await FileSink.create(`${this.#dir}/chunks/${segmentFileName(this.#segments)}`);
+    this.#segments++;
+    await this.#segment.write(segmentHeader());
+  }
+
+  /** Writes the postings, the TOC, the tombstones and `meta.json`; returns the meta. */
+  async finish(): Promise<BlockMeta> {
+    if (!this.#segment) await this.#nextSegment();
+    await this.#segment!.close();
+    const ix = this.#index;
+    if (this.#allRefs.length === 0) await ix.pad(SERIES_ALIGN);
+
+    // Postings: all series first, then label pairs in name, value order; 4-byte aligned.
+    const tocPostings = ix.offset;
+    const table = new ByteWriter();
+    let entries = 0;
+    const writePostings = async (name: string, value: string, list: readonly number[]) => {
+      await ix.pad(4);
+      table.byte(2);
+      table.str(name);
+      table.str(value);
+      table.uvarint(ix.offset);
+      entries++;
+      const p = new ByteWriter();
+      p.be32(4 + 4 * list.length);
+      p.be32(list.length);
+      for (const r of list) p.be32(r);
+      p.be32(crc32c(p.view(), 4, p.length));
+      await ix.write(p.view());
+    };
+    await writePostings("", "", this.#allRefs);
+    for (const name of [...this.#postings.keys()].sort(compareStrings)) {
+      const m = this.#postings.get(name)!;
+      for (const value of [...m.keys()].sort(compareStrings)) {
+        await writePostings(name, value, m.get(value)!);
+      }
+    }
+
+    // Postings offset table.
+    const tocPostingsTable = ix.offset;
+    const t = new ByteWriter();
+    t.be32(0);
+    t.be32(entries);
+    t.bytes(table.view());
+    t.setBe32(0, t.length - 4);
+    t.be32(crc32c(t.view(), 4, t.length));
+    await ix.write(t.view());
+
+    // TOC.
+    const toc = new ByteWriter();
+    for (
+      const v of [
+        this.#tocSymbols,
+        this.#tocSeries,
+        tocPostings,
+        tocPostingsTable,
+        tocPostings,
+        tocPostingsTable,
+      ]
+    ) {
+      toc.be32(Math.floor(v / 2 ** 32));
+      toc.be32(v >>> 0);
+    }
+    toc.be32(crc32c(toc.view(), 0, toc.length));
+    await ix.write(toc.view());
+    await ix.close();
+    await Deno.writeFile(`${this.#dir}/tombstones`, encodeTombstones(new Map()));
+
+    const opts = this.#opts;
+    const finite = Number.isFinite(this.#minTime);
+    const numSamples = this.#numFloatSamples + this.#numHistogramSamples;
+    const meta: BlockMeta = {
+      ulid: this.#ulid,
+      minTime: opts.range?.minTime ?? (finite ? this.#minTime : 0),
+      maxTime: opts.range?.maxTime ?? (finite ? this.#maxTime + 1 : 0),
+      stats: {
+        numSamples,
+        numFloatSamples: this.#numFloatSamples,
+        numHistogramSamples: this.#numHistogramSamples,
+        numSeries: this.#allRefs.length,
+        numChunks: this.#numChunks,
+        numTombstones: 0,
+      },
+      compaction: {
+        level: opts.level ?? 1,
+        sources: [this.#ulid],
+        parents: [],
+        deletable: false,
+        failed: false,
+        hints: [],
+      },
+      version: 1,
+    };
+    if (opts.thanos) meta.thanos = opts.thanos;
+    await Deno.writeTextFile(`${this.#dir}/${META_FILENAME}`, formatBlockMeta(meta));
+    return meta;
+  }
+
+  /** Closes the files and removes the partly written block directory. */
+  async abort(): Promise<void> {
+    await this.#segment?.close().catch(() => {});
+    await this.#index.close().catch(() => {});
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
 }
 
 /** Cuts float samples into XOR chunks of at most `perChunk` samples (Prometheus uses 120). */
@@ -198,136 +397,6 @@ function chunkRecord(c: ChunkToWrite): Uint8Array {
   b.bytes(c.data);
   b.be32(crc32c(b.view(), encAt, b.length));
   return b.view().slice();
-}
-
-/** Builds an index file of format `version`. */
-function buildIndex(
-  series: readonly SeriesToWrite[],
-  refs: number[][],
-  version: 1 | 2,
-): Uint8Array {
-  const symSet = new Set<string>();
-  for (const s of series) {
-    for (const l of s.labels) {
-      symSet.add(l.name);
-      symSet.add(l.value);
-    }
-  }
-  const symbols = [...symSet].sort(compareStrings);
-  // v2 references symbols by sequence number, v1 by file offset (filled in while writing).
-  const symIndex = new Map(symbols.map((s, i) => [s, i]));
-
-  const w = new ByteWriter();
-  w.be32(INDEX_MAGIC);
-  w.byte(version);
-
-  // Symbol table.
-  const tocSymbols = w.length;
-  w.be32(0);
-  const symStart = w.length;
-  w.be32(symbols.length);
-  for (const s of symbols) {
-    if (version === 1) symIndex.set(s, w.length);
-    w.str(s);
-  }
-  w.setBe32(tocSymbols, w.length - symStart);
-  w.be32(crc32c(w.view(), symStart, w.length));
-
-  // Series, each 16-byte aligned (the TOC points before the first padding, as Prometheus').
-  const tocSeries = w.length;
-  const seriesRefs: number[] = [];
-  const postings = new Map<string, Map<string, number[]>>();
-  series.forEach((s, si) => {
-    if (version !== 1) w.pad(SERIES_ALIGN);
-    const ref = version === 1 ? w.length : w.length / SERIES_ALIGN;
-    seriesRefs.push(ref);
-    const e = new ByteWriter();
-    e.uvarint(s.labels.length);
-    for (const l of s.labels) {
-      e.uvarint(symIndex.get(l.name)!);
-      e.uvarint(symIndex.get(l.value)!);
-      let m = postings.get(l.name);
-      if (!m) postings.set(l.name, m = new Map());
-      let list = m.get(l.value);
-      if (!list) m.set(l.value, list = []);
-      list.push(ref);
-    }
-    e.uvarint(s.chunks.length);
-    let t0 = 0;
-    let ref0 = 0;
-    s.chunks.forEach((c, i) => {
-      const cref = refs[si][i];
-      if (i === 0) {
-        e.varint(c.minTime);
-        e.uvarint(c.maxTime - c.minTime);
-        e.uvarint(cref);
-      } else {
-        e.uvarint(c.minTime - t0);
-        e.uvarint(c.maxTime - c.minTime);
-        e.varint(cref - ref0);
-      }
-      t0 = c.maxTime;
-      ref0 = cref;
-    });
-    w.uvarint(e.length);
-    const start = w.length;
-    w.bytes(e.view());
-    w.be32(crc32c(w.view(), start, w.length));
-  });
-  if (series.length === 0) w.pad(SERIES_ALIGN);
-
-  // Postings: all series first, then label pairs in name, value order; 4-byte aligned.
-  const tocLabelIndices = w.length;
-  const tocPostings = w.length;
-  const table: [string, string, number][] = [];
-  const writePostings = (name: string, value: string, list: readonly number[]) => {
-    w.pad(4);
-    table.push([name, value, w.length]);
-    w.be32(4 + 4 * list.length);
-    const start = w.length;
-    w.be32(list.length);
-    for (const r of list) w.be32(r);
-    w.be32(crc32c(w.view(), start, w.length));
-  };
-  writePostings("", "", seriesRefs);
-  for (const name of [...postings.keys()].sort(compareStrings)) {
-    const m = postings.get(name)!;
-    for (const value of [...m.keys()].sort(compareStrings)) {
-      writePostings(name, value, m.get(value)!);
-    }
-  }
-
-  // Postings offset table.
-  const tocPostingsTable = w.length;
-  w.be32(0);
-  const tabStart = w.length;
-  w.be32(table.length);
-  for (const [name, value, off] of table) {
-    w.byte(2);
-    w.str(name);
-    w.str(value);
-    w.uvarint(off);
-  }
-  w.setBe32(tocPostingsTable, w.length - tabStart);
-  w.be32(crc32c(w.view(), tabStart, w.length));
-
-  // TOC.
-  const tocStart = w.length;
-  for (
-    const v of [
-      tocSymbols,
-      tocSeries,
-      tocLabelIndices,
-      tocPostingsTable,
-      tocPostings,
-      tocPostingsTable,
-    ]
-  ) {
-    w.be32(Math.floor(v / 2 ** 32));
-    w.be32(v >>> 0);
-  }
-  w.be32(crc32c(w.view(), tocStart, w.length));
-  return w.view().slice();
 }
 
 const ENC = new TextEncoder();
@@ -368,6 +437,14 @@ class ByteWriter {
     b[at + 3] = v & 0xff;
   }
   uvarint(v: number | bigint): void {
+    if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      while (v >= 0x80) {
+        this.byte((v % 0x80) | 0x80);
+        v = Math.floor(v / 0x80);
+      }
+      this.byte(v);
+      return;
+    }
     let x = BigInt.asUintN(64, BigInt(v));
     while (x >= 0x80n) {
       this.byte(Number(x & 0x7fn) | 0x80);
@@ -376,6 +453,10 @@ class ByteWriter {
     this.byte(Number(x));
   }
   varint(v: number): void {
+    if (Math.abs(v) <= 2 ** 51) {
+      this.uvarint(v < 0 ? -2 * v - 1 : 2 * v);
+      return;
+    }
     const x = BigInt(v);
     this.uvarint(BigInt.asUintN(64, (x << 1n) ^ (x >> 63n)));
   }
@@ -387,6 +468,58 @@ class ByteWriter {
   pad(align: number): void {
     while (this.length % align !== 0) this.byte(0);
   }
+}
+
+/** A file written through a buffer, knowing its size so far. */
+class FileSink {
+  readonly #file: Deno.FsFile;
+  readonly #buf = new Uint8Array(1 << 20);
+  #used = 0;
+  /** Bytes written so far, buffered ones included. */
+  offset = 0;
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  static async create(path: string): Promise<FileSink> {
+    return new FileSink(await Deno.open(path, { write: true, create: true, truncate: true }));
+  }
+
+  async write(b: Uint8Array): Promise<void> {
+    this.offset += b.length;
+    if (this.#used + b.length > this.#buf.length) {
+      await this.#flush();
+      if (b.length > this.#buf.length) {
+        await writeAll(this.#file, b);
+        return;
+      }
+    }
+    this.#buf.set(b, this.#used);
+    this.#used += b.length;
+  }
+
+  async pad(align: number): Promise<void> {
+    const n = (align - (this.offset % align)) % align;
+    if (n > 0) await this.write(new Uint8Array(n));
+  }
+
+  async #flush(): Promise<void> {
+    await writeAll(this.#file, this.#buf.subarray(0, this.#used));
+    this.#used = 0;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#flush();
+    } finally {
+      this.#file.close();
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, b: Uint8Array): Promise<void> {
+  for (let off = 0; off < b.length;) off += await file.write(b.subarray(off));
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";

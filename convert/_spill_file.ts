@@ -1,0 +1,248 @@
+/**
+ * Temporary files of length-prefixed binary records, written and read back sequentially through
+ * 1 MiB buffers: the converter's runs of sorted series and its plan of rows. A record is built
+ * with a {@linkcode RecordEncoder} and parsed with a {@linkcode RecordDecoder}.
+ *
+ * @module
+ */
+
+const BUFFER = 1 << 20;
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
+
+/** Builds one record: uvarints, strings and series references. */
+export class RecordEncoder {
+  #buf = new Uint8Array(256);
+  /** Bytes written. */
+  length = 0;
+
+  #grow(n: number): void {
+    if (this.length + n <= this.#buf.length) return;
+    const next = new Uint8Array(Math.max(this.length + n, this.#buf.length * 2));
+    next.set(this.#buf.subarray(0, this.length));
+    this.#buf = next;
+  }
+
+  /** Starts a new record. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** The record so far (a view, valid until the next write). */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+
+  /** Appends an unsigned integer up to 2^53 - 1. */
+  uvarint(v: number): void {
+    this.#grow(8);
+    while (v >= 0x80) {
+      this.#buf[this.length++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.#buf[this.length++] = v;
+  }
+
+  /** Appends a length-prefixed UTF-8 string. */
+  str(s: string): void {
+    // One UTF-16 unit takes at most 3 UTF-8 bytes.
+    this.#grow(8 + s.length * 3);
+    const at = this.length;
+    this.uvarint(s.length * 3);
+    // The prefix is patched after encoding: reserve its widest form, then move the bytes back.
+    const start = this.length;
+    const { written } = UTF8_ENCODER.encodeInto(s, this.#buf.subarray(start));
+    this.length = at;
+    this.uvarint(written);
+    this.#buf.copyWithin(this.length, start, start + written);
+    this.length += written;
+  }
+
+  /** Appends a series reference: a non-negative safe integer or a uint64 bigint. */
+  ref(r: number | bigint): void {
+    if (typeof r === "number") {
+      this.uvarint(0);
+      this.uvarint(r);
+      return;
+    }
+    this.uvarint(1);
+    this.uvarint(Number(r >> 32n));
+    this.uvarint(Number(r & 0xffffffffn));
+  }
+}
+
+/** Parses one record written by a {@linkcode RecordEncoder}. */
+export class RecordDecoder {
+  #buf: Uint8Array = new Uint8Array(0);
+  #pos = 0;
+
+  /** Starts parsing `record`. */
+  reset(record: Uint8Array): this {
+    this.#buf = record;
+    this.#pos = 0;
+    return this;
+  }
+
+  /** Reads an unsigned integer. */
+  uvarint(): number {
+    let x = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.#pos >= this.#buf.length) throw new RangeError("spill record truncated");
+      const b = this.#buf[this.#pos++];
+      x += (b & 0x7f) * mul;
+      if (b < 0x80) return x;
+      mul *= 128;
+    }
+  }
+
+  /** Reads a string. */
+  str(): string {
+    const n = this.uvarint();
+    const s = UTF8_DECODER.decode(this.#buf.subarray(this.#pos, this.#pos + n));
+    this.#pos += n;
+    return s;
+  }
+
+  /** Reads a series reference. */
+  ref(): number | bigint {
+    if (this.uvarint() === 0) return this.uvarint();
+    const hi = BigInt(this.uvarint());
+    return (hi << 32n) | BigInt(this.uvarint());
+  }
+}
+
+/** Appends records to a new file. */
+export class SpillWriter {
+  readonly #file: Deno.FsFile;
+  readonly #buf = new Uint8Array(BUFFER);
+  #used = 0;
+  readonly #prefix = new RecordEncoder();
+  /** Bytes written so far (buffered ones included): the offset of the next record. */
+  offset = 0;
+
+  private constructor(readonly path: string, file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Creates a new file named `prefix...` in `dir` (default: the OS temporary directory). */
+  static async create(dir: string | undefined, prefix: string): Promise<SpillWriter> {
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    const path = await Deno.makeTempFile({ dir, prefix });
+    return new SpillWriter(path, await Deno.open(path, { write: true, truncate: true }));
+  }
+
+  /** Appends `record` (copied). */
+  async write(record: Uint8Array): Promise<void> {
+    const prefix = this.#prefix.reset();
+    prefix.uvarint(record.length);
+    await this.#put(prefix.view());
+    await this.#put(record);
+  }
+
+  async #put(b: Uint8Array): Promise<void> {
+    this.offset += b.length;
+    if (this.#used + b.length > this.#buf.length) {
+      await this.#flush();
+      if (b.length > this.#buf.length) {
+        await writeAll(this.#file, b);
+        return;
+      }
+    }
+    this.#buf.set(b, this.#used);
+    this.#used += b.length;
+  }
+
+  async #flush(): Promise<void> {
+    await writeAll(this.#file, this.#buf.subarray(0, this.#used));
+    this.#used = 0;
+  }
+
+  /** Writes what is buffered and closes the file (which stays for reading). */
+  async close(): Promise<void> {
+    try {
+      await this.#flush();
+    } finally {
+      this.#file.close();
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, b: Uint8Array): Promise<void> {
+  for (let off = 0; off < b.length;) off += await file.write(b.subarray(off));
+}
+
+/** Reads the records of a {@linkcode SpillWriter}'s file in order, from a given offset on. */
+export class SpillReader {
+  readonly #file: Deno.FsFile;
+  #buf = new Uint8Array(BUFFER);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #closed = false;
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Opens `path` at byte `offset` (a record boundary: a writer's `offset` at that time). */
+  static async open(path: string, offset = 0): Promise<SpillReader> {
+    const file = await Deno.open(path, { read: true });
+    try {
+      await file.seek(offset, Deno.SeekMode.Start);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return new SpillReader(file);
+  }
+
+  /** Ensures `n` bytes are buffered from `#start` unless the file ends first. */
+  async #fill(n: number): Promise<void> {
+    while (this.#end - this.#start < n && !this.#eof) {
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (n > this.#buf.length) {
+        const bigger = new Uint8Array(n);
+        bigger.set(this.#buf.subarray(0, this.#end));
+        this.#buf = bigger;
+      }
+      const r = await this.#file.read(this.#buf.subarray(this.#end));
+      if (r === null) this.#eof = true;
+      else this.#end += r;
+    }
+  }
+
+  /** The next record (a view, valid until the next call), or `undefined` at the end. */
+  async next(): Promise<Uint8Array | undefined> {
+    await this.#fill(10);
+    if (this.#end === this.#start) return undefined;
+    let len = 0;
+    let mul = 1;
+    let p = this.#start;
+    for (;;) {
+      if (p >= this.#end) throw new RangeError("spill file truncated");
+      const b = this.#buf[p++];
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    const head = p - this.#start;
+    await this.#fill(head + len);
+    if (this.#end - this.#start < head + len) throw new RangeError("spill file truncated");
+    const at = this.#start + head;
+    this.#start = at + len;
+    return this.#buf.subarray(at, at + len);
+  }
+
+  /** Closes the file (again: nothing). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+}
