@@ -1,7 +1,8 @@
 /**
  * Writes TSDB blocks (index v2, or v1 on request; chunk segment files, empty tombstones,
- * `meta.json`) in the layout Prometheus' own writer produces, for fixtures and tests. Series
- * are held in memory.
+ * `meta.json`) in the layout Prometheus' own writer produces, for fixtures, tests and benchmarks:
+ * {@linkcode writeBlock} from series in memory, {@linkcode BlockWriter} from series streamed in
+ * label order.
  *
  * Index layout written: header, symbol table, 16-byte aligned series, then (as current
  * Prometheus does, without legacy label indices) 4-byte aligned postings starting with the
@@ -63,6 +64,8 @@ export interface BlockWriteOptions {
 }
 
 const DEFAULT_SEGMENT_SIZE = 512 * 1024 * 1024;
+/** Chunk records are collected up to this many bytes before they are written out. */
+const WRITE_BUFFER_SIZE = 1 << 20;
 
 /**
  * Writes a block into `parentDir/<ulid>/` and returns its meta. Series are sorted by labels;
@@ -74,97 +77,196 @@ export async function writeBlock(
   opts: BlockWriteOptions = {},
 ): Promise<BlockMeta> {
   const sorted = [...series].sort((a, b) => compareLabels(a.labels, b.labels));
-  for (let i = 1; i < sorted.length; i++) {
-    if (compareLabels(sorted[i - 1].labels, sorted[i].labels) === 0) {
-      throw new RangeError("duplicate series in block");
-    }
+  const w = await BlockWriter.create(parentDir, opts);
+  try {
+    for (const s of sorted) await w.add(s);
+  } catch (e) {
+    await w.abort();
+    throw e;
   }
-  const ulid = opts.ulid ?? newUlid();
-  const dir = `${parentDir}/${ulid}`;
-  await Deno.mkdir(`${dir}/chunks`, { recursive: true });
+  return await w.close();
+}
 
-  // Chunk segment files; refs assigned in series order so they increase across series.
-  const segSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
-  const refs: number[][] = [];
-  const segments: Uint8Array[][] = [];
-  let cur: Uint8Array[] = [];
-  let curSize = 0;
-  const startSegment = () => {
-    cur = [segmentHeader()];
-    curSize = SEGMENT_HEADER_SIZE;
-    segments.push(cur);
-  };
-  let minTime = Infinity;
-  let maxTime = -Infinity;
-  let numFloatSamples = 0;
-  let numHistogramSamples = 0;
-  let numChunks = 0;
-  for (const s of sorted) {
-    const r: number[] = [];
+/** What the index needs of a series once its chunks are written. */
+interface IndexedSeries {
+  labels: Labels;
+  chunks: { minTime: number; maxTime: number }[];
+}
+
+/**
+ * Writes one block series by series, in label order: chunk bytes go to the segment files as
+ * series are added, and only labels and chunk times are kept until {@linkcode close} writes the
+ * index, so a block with many series needs little more memory than its index.
+ */
+export class BlockWriter {
+  readonly #dir: string;
+  readonly #ulid: string;
+  readonly #opts: BlockWriteOptions;
+  readonly #segmentSize: number;
+  readonly #series: IndexedSeries[] = [];
+  readonly #refs: number[][] = [];
+  #segment?: Deno.FsFile;
+  #segmentIndex = -1;
+  #segmentLength = 0;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #minTime = Infinity;
+  #maxTime = -Infinity;
+  #numFloatSamples = 0;
+  #numHistogramSamples = 0;
+  #numChunks = 0;
+
+  private constructor(dir: string, ulid: string, opts: BlockWriteOptions) {
+    this.#dir = dir;
+    this.#ulid = ulid;
+    this.#opts = opts;
+    this.#segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+  }
+
+  /** Creates `parentDir/<ulid>/chunks/` for a new block. */
+  static async create(parentDir: string, opts: BlockWriteOptions = {}): Promise<BlockWriter> {
+    const ulid = opts.ulid ?? newUlid();
+    const dir = `${parentDir}/${ulid}`;
+    await Deno.mkdir(`${dir}/chunks`, { recursive: true });
+    return new BlockWriter(dir, ulid, opts);
+  }
+
+  /** The block's directory. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /**
+   * Writes the series' chunks; its labels must sort after the previous series' and its chunks
+   * be in time order without overlap.
+   */
+  async add(series: SeriesToWrite): Promise<void> {
+    const prev = this.#series.at(-1);
+    if (prev) {
+      const order = compareLabels(prev.labels, series.labels);
+      if (order === 0) throw new RangeError("duplicate series in block");
+      if (order > 0) throw new RangeError("series must be added in label order");
+    }
+    const refs: number[] = [];
+    const times: IndexedSeries["chunks"] = [];
     let prevMax = -Infinity;
-    for (const c of s.chunks) {
+    for (const c of series.chunks) {
       if (!(c.minTime <= c.maxTime) || !(c.minTime > prevMax)) {
         throw new RangeError("chunks must be in time order and not overlap");
       }
       prevMax = c.maxTime;
       const rec = chunkRecord(c);
       if (
-        segments.length === 0 || (curSize + rec.length > segSize && curSize > SEGMENT_HEADER_SIZE)
+        this.#segmentIndex < 0 ||
+        (this.#segmentLength + rec.length > this.#segmentSize &&
+          this.#segmentLength > SEGMENT_HEADER_SIZE)
       ) {
-        startSegment();
+        await this.#startSegment();
       }
-      r.push(makeChunkRef(segments.length - 1, curSize));
-      cur.push(rec);
-      curSize += rec.length;
-      minTime = Math.min(minTime, c.minTime);
-      maxTime = Math.max(maxTime, c.maxTime);
+      refs.push(makeChunkRef(this.#segmentIndex, this.#segmentLength));
+      await this.#write(rec);
+      times.push({ minTime: c.minTime, maxTime: c.maxTime });
+      this.#minTime = Math.min(this.#minTime, c.minTime);
+      this.#maxTime = Math.max(this.#maxTime, c.maxTime);
       // Every encoding starts with the uint16 sample count.
       const n = (c.data[0] << 8) | c.data[1];
-      if (c.encoding === Encoding.XOR) numFloatSamples += n;
-      else numHistogramSamples += n;
-      numChunks++;
+      if (c.encoding === Encoding.XOR) this.#numFloatSamples += n;
+      else this.#numHistogramSamples += n;
+      this.#numChunks++;
     }
-    refs.push(r);
+    this.#series.push({ labels: series.labels, chunks: times });
+    this.#refs.push(refs);
   }
-  if (opts.range && (minTime < opts.range.minTime || maxTime >= opts.range.maxTime)) {
-    throw new RangeError(
-      `samples [${minTime}, ${maxTime}] fall outside the block range ` +
-        `[${opts.range.minTime}, ${opts.range.maxTime})`,
+
+  /** Writes the index, tombstones and `meta.json`, and returns the meta. */
+  async close(): Promise<BlockMeta> {
+    const { range } = this.#opts;
+    const minTime = this.#minTime, maxTime = this.#maxTime;
+    if (range && (minTime < range.minTime || maxTime >= range.maxTime)) {
+      await this.abort();
+      throw new RangeError(
+        `samples [${minTime}, ${maxTime}] fall outside the block range ` +
+          `[${range.minTime}, ${range.maxTime})`,
+      );
+    }
+    if (this.#segmentIndex < 0) await this.#startSegment();
+    await this.#closeSegment();
+    const dir = this.#dir;
+    await Deno.writeFile(
+      `${dir}/index`,
+      buildIndex(this.#series, this.#refs, this.#opts.indexVersion ?? 2),
     );
-  }
-  if (segments.length === 0) startSegment();
-  for (let i = 0; i < segments.length; i++) {
-    await Deno.writeFile(`${dir}/chunks/${segmentFileName(i)}`, concatBytes(segments[i]));
+    await Deno.writeFile(`${dir}/tombstones`, encodeTombstones(new Map()));
+
+    const ulid = this.#ulid;
+    const meta: BlockMeta = {
+      ulid,
+      minTime: range?.minTime ?? (Number.isFinite(minTime) ? minTime : 0),
+      maxTime: range?.maxTime ?? (Number.isFinite(maxTime) ? maxTime + 1 : 0),
+      stats: {
+        numSamples: this.#numFloatSamples + this.#numHistogramSamples,
+        numFloatSamples: this.#numFloatSamples,
+        numHistogramSamples: this.#numHistogramSamples,
+        numSeries: this.#series.length,
+        numChunks: this.#numChunks,
+        numTombstones: 0,
+      },
+      compaction: {
+        level: this.#opts.level ?? 1,
+        sources: [ulid],
+        parents: [],
+        deletable: false,
+        failed: false,
+        hints: [],
+      },
+      version: 1,
+    };
+    if (this.#opts.thanos) meta.thanos = this.#opts.thanos;
+    await Deno.writeTextFile(`${dir}/${META_FILENAME}`, formatBlockMeta(meta));
+    return meta;
   }
 
-  await Deno.writeFile(`${dir}/index`, buildIndex(sorted, refs, opts.indexVersion ?? 2));
-  await Deno.writeFile(`${dir}/tombstones`, encodeTombstones(new Map()));
+  /** Closes the open segment file and removes the block's directory. */
+  async abort(): Promise<void> {
+    this.#pending = [];
+    this.#segment?.close();
+    this.#segment = undefined;
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
 
-  const meta: BlockMeta = {
-    ulid,
-    minTime: opts.range?.minTime ?? (Number.isFinite(minTime) ? minTime : 0),
-    maxTime: opts.range?.maxTime ?? (Number.isFinite(maxTime) ? maxTime + 1 : 0),
-    stats: {
-      numSamples: numFloatSamples + numHistogramSamples,
-      numFloatSamples,
-      numHistogramSamples,
-      numSeries: sorted.length,
-      numChunks,
-      numTombstones: 0,
-    },
-    compaction: {
-      level: opts.level ?? 1,
-      sources: [ulid],
-      parents: [],
-      deletable: false,
-      failed: false,
-      hints: [],
-    },
-    version: 1,
-  };
-  if (opts.thanos) meta.thanos = opts.thanos;
-  await Deno.writeTextFile(`${dir}/${META_FILENAME}`, formatBlockMeta(meta));
-  return meta;
+  async #startSegment(): Promise<void> {
+    await this.#closeSegment();
+    this.#segmentIndex++;
+    this.#segment = await Deno.open(`${this.#dir}/chunks/${segmentFileName(this.#segmentIndex)}`, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    this.#segmentLength = 0;
+    await this.#write(segmentHeader());
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#segmentLength += bytes.length;
+    if (this.#pendingBytes >= WRITE_BUFFER_SIZE) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    let bytes = concatBytes(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    while (bytes.length > 0) bytes = bytes.subarray(await this.#segment!.write(bytes));
+  }
+
+  async #closeSegment(): Promise<void> {
+    if (!this.#segment) return;
+    await this.#flush();
+    this.#segment.close();
+    this.#segment = undefined;
+  }
 }
 
 /** Cuts float samples into XOR chunks of at most `perChunk` samples (Prometheus uses 120). */
@@ -202,7 +304,7 @@ function chunkRecord(c: ChunkToWrite): Uint8Array {
 
 /** Builds an index file of format `version`. */
 function buildIndex(
-  series: readonly SeriesToWrite[],
+  series: readonly IndexedSeries[],
   refs: number[][],
   version: 1 | 2,
 ): Uint8Array {
