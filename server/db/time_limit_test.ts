@@ -30,7 +30,9 @@ const SERIES = [
 ];
 
 /** Stream eu has days 03-02, 03-03 and (after a gap) 03-05; stream us has 03-02. */
-async function withDays(fn: (days: () => Syncer["days"]) => Promise<void>): Promise<void> {
+async function withDays(
+  fn: (days: () => Syncer["days"]) => void | Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "time-limit-test-" });
   const bucket = new FilesystemBucket(`${dir}/bucket`);
   const syncer = new Syncer({
@@ -121,7 +123,7 @@ Deno.test("ParquetDB with a time limit answers as if asked for the clamped range
 });
 
 Deno.test("ParquetDB.tsdbRanges: per label set, adjacent days merged, clamped to the limit", async () => {
-  await withDays(async (days) => {
+  await withDays((days) => {
     const ranges = (db: ParquetDB) =>
       db.tsdbRanges().map((r) => [labelsToString(r.labels), r.minT - D2, r.maxT - D2]);
     assert.deepEqual(ranges(new ParquetDB({ days })), [

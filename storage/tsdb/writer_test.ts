@@ -4,7 +4,7 @@ import { STALE_NAN, ValueType } from "../../model/series.ts";
 import { Block } from "./block.ts";
 import { dumpKey, parseDump } from "./_dump_testutil.ts";
 import { IndexReader } from "./index_reader.ts";
-import { newUlid, type SeriesToWrite, writeBlock, xorChunks } from "./writer.ts";
+import { BlockWriter, newUlid, type SeriesToWrite, writeBlock, xorChunks } from "./writer.ts";
 
 /** Deterministic test series: irregular times, special values, a unicode label. */
 function fixtureSeries(): SeriesToWrite[] {
@@ -63,6 +63,41 @@ Deno.test("written blocks read back with our reader", async () => {
       for (let i = 0; i < s.chunks.length; i++) {
         assert.deepEqual(s.rawChunk(i).data, want.chunks[i].data);
       }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("BlockWriter streams series in label order and refuses any other order", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const series = fixtureSeries();
+    const symbols = series.flatMap((s) => s.labels.flatMap((l) => [l.name, l.value]));
+    const w = await BlockWriter.create(tmp, symbols, { segmentSize: 4096 });
+    // fixtureSeries() is in label order: metric_a idx 0..2, then métrique_b.
+    for (const s of series) await w.addSeries(s);
+    const meta = await w.finish();
+    const b = await Block.open(`${tmp}/${meta.ulid}`);
+    assert.ok(b.chunks.segmentCount > 1);
+    assert.equal(meta.stats.numSeries, 5);
+    assert.equal(meta.stats.numChunks, series.reduce((n, s) => n + s.chunks.length, 0));
+    const got = [...b.series()];
+    assert.deepEqual(got.map((s) => dumpKey(s.labels)), series.map((s) => dumpKey(s.labels)));
+    for (let k = 0; k < got.length; k++) {
+      for (let i = 0; i < series[k].chunks.length; i++) {
+        assert.deepEqual(got[k].rawChunk(i).data, series[k].chunks[i].data);
+      }
+    }
+    await b.close();
+
+    for (const [order, error] of [[[1, 0], /label order/], [[1, 1], /duplicate/]] as const) {
+      const bad = await BlockWriter.create(tmp, symbols);
+      await bad.addSeries(series[order[0]]);
+      await assert.rejects(bad.addSeries(series[order[1]]), error);
+      await bad.abort();
+      // Only the good block is left.
+      assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), [meta.ulid]);
     }
   } finally {
     await Deno.remove(tmp, { recursive: true });
