@@ -297,8 +297,9 @@ export function createRemoteReadHandler(options: RemoteReadOptions): RoutedHandl
             done();
           }
         } catch (e) {
-          // Too late for a status: the stream ends without its last frames.
-          logger.warn("remote read stream failed", { err: e });
+          // Too late for a status: the stream ends without its last frames. (A client that
+          // went away is no failure: the stream is cancelled, and error() does nothing.)
+          if (!stop.signal.aborted) logger.warn("remote read stream failed", { err: e });
           controller.error(e);
           done();
         }

@@ -309,13 +309,18 @@ Deno.test("bad requests and limits are answered with Prometheus' statuses", asyn
   assert.equal(streamedSeries(chunkedResponses(streamed.body)).length, 2);
 });
 
-/** Many series, whose selections fail after `failAfter` batches of 100 series. */
-class FailingQueryable implements Queryable {
+/**
+ * `series` series of `samples` samples each (values of full precision: about 8 bytes a
+ * sample), read in batches of 100 series; selections fail after `failAfter` batches.
+ */
+class ManySeries implements Queryable {
   readonly #store = new MemoryQueryable({ batchSize: 100 });
-  constructor(readonly failAfter: number) {
-    for (let i = 0; i < 1000; i++) {
-      // Values of full precision: about 8 bytes a sample, 160 a frame.
-      for (let t = 0; t < 20; t++) {
+  /** Batches handed out and selections closed so far. */
+  batches = 0;
+  closed = 0;
+  constructor(series: number, samples: number, readonly failAfter = Infinity) {
+    for (let i = 0; i < series; i++) {
+      for (let t = 0; t < samples; t++) {
         this.#store.append(L({ __name__: "m", i: `${i}` }), t, Math.sin(i + t));
       }
     }
@@ -324,10 +329,15 @@ class FailingQueryable implements Queryable {
     const set = this.#store.select(matchers, hints, signal);
     let batches = 0;
     return {
-      next: () =>
-        ++batches > this.failAfter ? Promise.reject(new Error("disk on fire")) : set.next(),
+      next: () => {
+        this.batches++;
+        return ++batches > this.failAfter ? Promise.reject(new Error("disk on fire")) : set.next();
+      },
       warnings: () => set.warnings(),
-      close: () => set.close(),
+      close: () => {
+        this.closed++;
+        return set.close();
+      },
     };
   }
   labelNames = this.#store.labelNames.bind(this.#store);
@@ -344,14 +354,14 @@ Deno.test("a failure before the answer starts is 500; once streaming, the stream
     acceptedResponseTypes: [STREAMED_XOR_CHUNKS],
   };
   {
-    await using srv = serve(() => new FailingQueryable(0));
+    await using srv = serve(() => new ManySeries(1000, 20, 0));
     const res = await read(srv.url, req);
     assert.equal(res.status, 500);
     assert.equal(new TextDecoder().decode(res.body), "disk on fire\n");
   }
   {
-    // 64 KiB of frames (about 400 series) go out before the sixth batch fails.
-    await using srv = serve(() => new FailingQueryable(5));
+    // 64 KiB of frames (about 400 series of 160 bytes) go out before the sixth batch fails.
+    await using srv = serve(() => new ManySeries(1000, 20, 5));
     const res = await fetch(srv.url, {
       method: "POST",
       body: snappyBlockEncode(
@@ -361,6 +371,36 @@ Deno.test("a failure before the answer starts is 500; once streaming, the stream
     assert.equal(res.status, 200);
     await assert.rejects(res.arrayBuffer());
   }
+});
+
+Deno.test("a client leaving mid-stream closes the selection and frees its place", async () => {
+  // About 4 MB of frames: more than the connection buffers while the client reads nothing.
+  const q = new ManySeries(2000, 250);
+  await using srv = serve(() => q, { concurrencyLimit: 1 });
+  const req = {
+    queries: [{
+      startTimestampMs: 0n,
+      endTimestampMs: 1000n,
+      matchers: [{ type: EQ, name: "__name__", value: "m" }],
+    }],
+    acceptedResponseTypes: [STREAMED_XOR_CHUNKS],
+  };
+  const body = snappyBlockEncode(
+    toBinary(ReadRequestSchema, create(ReadRequestSchema, req)),
+  ) as Uint8Array<ArrayBuffer>;
+  const leaving = new AbortController();
+  const res = await fetch(srv.url, { method: "POST", body, signal: leaving.signal });
+  await res.body!.getReader().read();
+  leaving.abort();
+  // The only place is free again once the stream is cancelled.
+  const next = await read(srv.url, {
+    queries: [{ ...req.queries[0], matchers: [{ type: EQ, name: "i", value: "7" }] }],
+  });
+  assert.equal(next.status, 200);
+  assert.equal(samplesResponse(next.body).results[0].timeseries[0].samples.length, 250);
+  // The stream's selection stopped early: of its 20 batches, not all were read.
+  assert.equal(q.closed, 2);
+  assert.ok(q.batches < 20 + 2, `${q.batches} batches`);
 });
 
 /** `store()` whose selections wait until `open()` is called. */
