@@ -216,7 +216,7 @@ export function createRemoteReadHandler(options: RemoteReadOptions): RoutedHandl
         }
       };
       w.tag(1, WireType.LengthDelimited).fork();
-      // Series only: whatever the store does with the hint, no sample is read.
+      // Series only: whatever the store does with the hint, no sample is sent.
       const onlySeries = q.hints.func === "series";
       const set = queryable.select(q.matchers, q.hints, signal);
       for await (const s of eachSeries(set)) {
