@@ -26,6 +26,7 @@ import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
 import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
 import { createPrometheusApi, MAX_POINTS } from "../server/http/api.ts";
 import { createGatewayApi, type LimitInForce } from "../server/http/gateway_api.ts";
+import { createRemoteReadHandler } from "../server/http/remote_read.ts";
 import { combineHandlers } from "../server/http/routes.ts";
 import { type HttpServerOptions, startHttpServer } from "../server/http/server.ts";
 import { createUiHandler } from "../server/http/ui.ts";
@@ -269,7 +270,7 @@ async function serve(
           logger: logger.with({ component: "prometheus-api" }),
         }),
       };
-      // The same port serves the query UI and the gateway's own endpoints.
+      // The same port serves the query UI, the gateway's own endpoints and remote read.
       httpOptions.handler = combineHandlers(
         createUiHandler(),
         createGatewayApi({
@@ -278,6 +279,16 @@ async function serve(
           keep,
           bucket,
           limits: limitsInForce(config),
+        }),
+        createRemoteReadHandler({
+          queryable: () => db.queryable(),
+          chunkSource: parquetStoreSource,
+          sampleLimit: config.remoteRead.sampleLimit,
+          maxSamples: config.query.maxSamples,
+          concurrencyLimit: config.remoteRead.concurrentLimit,
+          maxBytesInFrame: config.remoteRead.maxBytesInFrame,
+          timeout: config.query.timeout,
+          logger: logger.with({ component: "remote-read" }),
         }),
         httpOptions.handler,
       );
@@ -386,7 +397,7 @@ async function serve(
 /** The limits the status page lists: the flags that bound queries and requests, then fixed ones. */
 function limitsInForce(config: ServeConfig): LimitInForce[] {
   const bounding =
-    /^(query\.(timeout|engine\.timeout|max-samples|limits\.)|http\.prometheus\.max-)/;
+    /^(query\.(timeout|engine\.timeout|max-samples|limits\.)|http\.prometheus\.max-|storage\.)/;
   return [
     ...SERVE_FLAGS.filter((f) => bounding.test(f.name)).map((f) => ({
       name: `--${f.name}`,

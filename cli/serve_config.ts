@@ -261,6 +261,29 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     help: "Decoded Parquet pages kept in memory across queries, most of them in V8's heap " +
       "(not in the Go gateway; 0B disables).",
   },
+  {
+    name: "storage.remote.read-sample-limit",
+    kind: "int",
+    default: "50000000",
+    help: "Most samples one query of a remote read request (POST /api/v1/read) may return in a " +
+      "SAMPLES response, as in Prometheus (0 is unlimited); streamed responses are not bound " +
+      "by it. A SAMPLES response is held in memory whole, so --query.max-samples bounds the " +
+      "samples of all its queries too.",
+  },
+  {
+    name: "storage.remote.read-concurrent-limit",
+    kind: "int",
+    default: "10",
+    help: "Remote read requests served at once; the others wait, up to --query.timeout " +
+      "(0 is unlimited).",
+  },
+  {
+    name: "storage.remote.read-max-bytes-in-frame",
+    kind: "int",
+    default: "1048576",
+    help: "Bytes of labels and chunks after which a frame of a streamed remote read response " +
+      "is closed (a frame may pass it by one chunk), as in Prometheus.",
+  },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
   {
     name: "http.prometheus.max-request-body-bytes",
@@ -364,6 +387,15 @@ export interface ServeConfig {
     /** Bytes of decoded pages cached across queries (0 disables). */
     readonly pageCacheBytes: number;
   };
+  /** Remote read (`/api/v1/read`): Prometheus' `--storage.remote.read-*` flags. */
+  readonly remoteRead: {
+    /** Samples one query of a SAMPLES response may return (0: no limit). */
+    readonly sampleLimit: number;
+    /** Requests served at once (0: no limit). */
+    readonly concurrentLimit: number;
+    /** Bytes after which a frame of a streamed response is closed. */
+    readonly maxBytesInFrame: number;
+  };
   /** Listeners. */
   readonly http: {
     readonly prometheus: ListenerConfig & {
@@ -400,6 +432,8 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       "query.limits.queries.max-concurrent",
       "query.limits.queries.max-queued",
       "query.max-samples",
+      "storage.remote.read-sample-limit",
+      "storage.remote.read-concurrent-limit",
     ]
   ) atLeast(v, name, 0);
   const filterType = str("block.filter.type") as "all-metas" | "thanos-backfill";
@@ -485,6 +519,11 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
+    },
+    remoteRead: {
+      sampleLimit: num("storage.remote.read-sample-limit"),
+      concurrentLimit: num("storage.remote.read-concurrent-limit"),
+      maxBytesInFrame: atLeast(v, "storage.remote.read-max-bytes-in-frame", 1),
     },
     http,
     grpcTls: tls,

@@ -81,6 +81,8 @@ export interface StartOptions {
   lookbackDelta?: string;
   /** Extra flags. */
   flags?: string[];
+  /** The configuration file's content; default: a global section only. */
+  config?: string;
 }
 
 /** Returns a TCP port that was free a moment ago on 127.0.0.1. */
@@ -108,7 +110,10 @@ export async function startPrometheus(opts: StartOptions): Promise<PrometheusSer
   const data = `${dir}/data`;
   await Deno.mkdir(data);
   for (const b of opts.blocks) await copyDir(b, `${data}/${b.split("/").pop()}`);
-  await Deno.writeTextFile(`${dir}/prometheus.yml`, "global:\n  scrape_interval: 1m\n");
+  await Deno.writeTextFile(
+    `${dir}/prometheus.yml`,
+    opts.config ?? "global:\n  scrape_interval: 1m\n",
+  );
   const port = freePort();
   const child = new Deno.Command("prometheus", {
     args: [
