@@ -1,7 +1,7 @@
 /**
  * What running the gateway installs: caches `cli/main.ts` (the program `serve` and `convert` run)
  * into an empty Deno cache with the runtime lockfile, then prints the npm packages that landed
- * there and their bytes, largest first, against the targets of <= 200 packages and <= 100 MB.
+ * there and their bytes, largest first, against the targets of <= 200 packages and <= 100 MiB.
  * The Deno executable itself (tools/node_modules, from npm) is not counted.
  *
  * Run: `deno run -A bench/runtime_footprint.ts [--top N]`.
@@ -98,7 +98,7 @@ if (import.meta.main) {
     const all = await treeSize(denoDir);
 
     console.log(`runtime install of cli/main.ts (deno.lock), Deno ${Deno.version.deno}\n`);
-    console.log("| package | MB | files |");
+    console.log("| package | MiB | files |");
     console.log("|---|---:|---:|");
     for (const p of sized.slice(0, top)) {
       console.log(`| ${p.id} | ${mb(p.size.bytes)} | ${p.size.files} |`);
@@ -115,13 +115,13 @@ if (import.meta.main) {
       } |`,
     );
     console.log(
-      `| npm bytes (file sizes) | ${mb(npm.bytes)} MB | <= ${mb(TARGET_BYTES)} MB | ${
+      `| npm bytes (file sizes) | ${mb(npm.bytes)} MiB | <= ${mb(TARGET_BYTES)} MiB | ${
         verdict(npm.bytes <= TARGET_BYTES)
       } |`,
     );
-    console.log(`| npm bytes on disk (blocks) | ${mb(npm.diskBytes)} MB | | |`);
+    console.log(`| npm bytes on disk (blocks) | ${mb(npm.diskBytes)} MiB | | |`);
     console.log(
-      `| whole Deno cache on disk (with compiled-code caches) | ${mb(all.diskBytes)} MB | | |`,
+      `| whole Deno cache on disk (with compiled-code caches) | ${mb(all.diskBytes)} MiB | | |`,
     );
   } finally {
     await Deno.remove(denoDir, { recursive: true });
