@@ -11,9 +11,8 @@
  * for the same requests, the gateways' streamed chunks (merged per series) must be the same
  * bytes, and their samples the same samples.
  *
- * The slices are made by giving each gateway a bucket holding only its days and streams; with
- * the slice flags (`--min-time`, `--max-time`, `--selector.relabel-config-file`) each gateway
- * would load its slice from the one bucket instead.
+ * The three gateways serve the one bucket; their slice flags (`--max-time`, `--min-time` and the
+ * example's `--selector.relabel-config-file` rules) make each load only its days and streams.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -26,7 +25,6 @@ import {
 } from "../proto/gen/prompb/remote_pb.ts";
 import { LabelMatcher_Type } from "../proto/gen/prompb/types_pb.ts";
 import { snappyBlockDecode, snappyBlockEncode } from "../server/http/remote_read_codec.ts";
-import { externalLabelsHash } from "../storage/parquet/hash.ts";
 import { crc32c } from "../storage/tsdb/crc32c.ts";
 import { compareQueryData, compareSeriesData } from "./oracle/compare.ts";
 import { openMetricsChunks } from "./oracle/datagen.ts";
@@ -48,7 +46,8 @@ const HOUR = 3_600_000;
 const START = Date.UTC(2025, 0, 10);
 const DAYS = ["2025-01-10", "2025-01-11"];
 const CLUSTERS = ["eu-1", "eu-2", "us-1", "us-2"];
-const EXAMPLE = new URL("../examples/prometheus-remote-read/prometheus.yml", import.meta.url);
+const EXAMPLE_DIR = new URL("../examples/prometheus-remote-read", import.meta.url).pathname;
+const EXAMPLE = `${EXAMPLE_DIR}/prometheus.yml`;
 
 /** Prometheus' relabel `hashmod`: the last 8 bytes of the MD5 of the value, big-endian, mod n. */
 function hashmod(value: string, modulus: number): number {
@@ -64,14 +63,6 @@ async function writeStream(path: string, cluster: string, seed: number): Promise
     parts.push(part.replace(/^([a-zA-Z_:][a-zA-Z0-9_:]*)\{/gm, `$1{cluster="${cluster}",`));
   }
   await Deno.writeTextFile(path, parts.join(""));
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
-    else await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-  }
 }
 
 async function get(base: string, path: string, params: [string, string][]): Promise<unknown> {
@@ -169,23 +160,22 @@ Deno.test({
       }
       await convertOnce(root, ["--convert.grace-period=1h"]);
 
-      // The slices: the first day of every stream; the second day by hashmod of the cluster.
+      // The slices, as the example's flags make them over the one bucket: the first day of every
+      // stream; the second day split by hashmod of the cluster.
       const shards = CLUSTERS.map((c) => hashmod(c, 2));
       assert.ok(shards.includes(0) && shards.includes(1), "both shards hold a stream");
-      const slices = ["old", "recent-0", "recent-1"].map((name) => `${root}/${name}`);
-      for (const [i, cluster] of CLUSTERS.entries()) {
-        const hash = externalLabelsHash({ cluster });
-        const from = `${root}/parquet/${hash}`;
-        const recent = slices[1 + shards[i]];
-        for (const slice of [slices[0], recent]) {
-          await Deno.mkdir(`${slice}/parquet/${hash}`, { recursive: true });
-          await Deno.copyFile(`${from}/stream.pb`, `${slice}/parquet/${hash}/stream.pb`);
-        }
-        await copyTree(`${from}/${DAYS[0]}`, `${slices[0]}/parquet/${hash}/${DAYS[0]}`);
-        await copyTree(`${from}/${DAYS[1]}`, `${recent}/parquet/${hash}/${DAYS[1]}`);
-      }
-
-      gateways.push(...await Promise.all(slices.map((s) => startServe(s))));
+      const recent = (shard: number) => [
+        `--min-time=${DAYS[1]}T00:00:00Z`,
+        `--selector.relabel-config-file=${EXAMPLE_DIR}/shard-${shard}-of-2.yaml`,
+      ];
+      const sliceFlags = [[`--max-time=${DAYS[0]}T23:59:59.999Z`], recent(0), recent(1)];
+      gateways.push(
+        ...await Promise.all(
+          sliceFlags.map((flags, i) =>
+            startServe(root, [...flags, `--block.labelfilepath=${root}/labels-${i}`])
+          ),
+        ),
+      );
       let config = await Deno.readTextFile(EXAMPLE);
       for (const [i, port] of ["9000", "9010", "9020"].entries()) {
         const example = `http://localhost:${port}/api/v1/read`;
@@ -202,6 +192,25 @@ Deno.test({
       const hasData = (data: unknown) =>
         Array.isArray((data as { result?: unknown })?.result) &&
         (data as { result: unknown[] }).result.length > 0;
+      await t.step("each gateway loads only its slice", async () => {
+        const noon = (day: string) => String(Date.parse(`${day}T12:00:00Z`) / 1000);
+        const count = async (base: string, day: string) => {
+          const q = [["query", 'count({__name__=~".+"})'], ["time", noon(day)]] as [
+            string,
+            string,
+          ][];
+          return ((await get(base, "/api/v1/query", q)) as { result: unknown[] }).result.length;
+        };
+        for (const [i, g] of gateways.entries()) {
+          const want = i === 0 ? [...CLUSTERS] : CLUSTERS.filter((_, k) => shards[k] === i - 1);
+          const clusters = await get(g.url, "/api/v1/label/cluster/values", []);
+          assert.deepEqual(clusters, [...want].sort(), `gateway ${i}'s streams`);
+          // The old-data gateway has nothing of the second day, the others nothing of the first.
+          assert.equal(await count(g.url, DAYS[0]), i === 0 ? 1 : 0, `gateway ${i}, ${DAYS[0]}`);
+          assert.equal(await count(g.url, DAYS[1]), i === 0 ? 0 : 1, `gateway ${i}, ${DAYS[1]}`);
+        }
+      });
+
       await t.step("PromQL over the slices equals PromQL over the blocks", async () => {
         // 7 s past whole minutes, within the two converted days; the second one just after the
         // time boundary, so that its lookback reads both sides of it.
