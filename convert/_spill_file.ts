@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { FileSink } from "../internal/file_sink.ts";
 
 const BUFFER = 1 << 20;
 const UTF8_ENCODER = new TextEncoder();
@@ -115,15 +116,16 @@ export class RecordDecoder {
 
 /** Appends records to a new file. */
 export class SpillWriter {
-  readonly #file: Deno.FsFile;
-  readonly #buf = new Uint8Array(BUFFER);
-  #used = 0;
+  readonly #sink: FileSink;
   readonly #prefix = new RecordEncoder();
-  /** Bytes written so far (buffered ones included): the offset of the next record. */
-  offset = 0;
 
   private constructor(readonly path: string, file: Deno.FsFile) {
-    this.#file = file;
+    this.#sink = new FileSink(file);
+  }
+
+  /** Bytes written so far (buffered ones included): the offset of the next record. */
+  get offset(): number {
+    return this.#sink.offset;
   }
 
   /** Creates a new file named `prefix...` in `dir` (default: the OS temporary directory). */
@@ -137,40 +139,14 @@ export class SpillWriter {
   async write(record: Uint8Array): Promise<void> {
     const prefix = this.#prefix.reset();
     prefix.uvarint(record.length);
-    await this.#put(prefix.view());
-    await this.#put(record);
-  }
-
-  async #put(b: Uint8Array): Promise<void> {
-    this.offset += b.length;
-    if (this.#used + b.length > this.#buf.length) {
-      await this.#flush();
-      if (b.length > this.#buf.length) {
-        await writeAll(this.#file, b);
-        return;
-      }
-    }
-    this.#buf.set(b, this.#used);
-    this.#used += b.length;
-  }
-
-  async #flush(): Promise<void> {
-    await writeAll(this.#file, this.#buf.subarray(0, this.#used));
-    this.#used = 0;
+    await this.#sink.write(prefix.view());
+    await this.#sink.write(record);
   }
 
   /** Writes what is buffered and closes the file (which stays for reading). */
-  async close(): Promise<void> {
-    try {
-      await this.#flush();
-    } finally {
-      this.#file.close();
-    }
+  close(): Promise<void> {
+    return this.#sink.close();
   }
-}
-
-async function writeAll(file: Deno.FsFile, b: Uint8Array): Promise<void> {
-  for (let off = 0; off < b.length;) off += await file.write(b.subarray(off));
 }
 
 /** Reads the records of a {@linkcode SpillWriter}'s file in order, from a given offset on. */

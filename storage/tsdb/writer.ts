@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { FileSink } from "../../internal/file_sink.ts";
 import { compareLabels, compareStrings, type Labels } from "../../model/labels.ts";
 import { crc32c } from "./crc32c.ts";
 import { CHUNKS_MAGIC, Encoding, SEGMENT_HEADER_SIZE, segmentFileName } from "./chunks_reader.ts";
@@ -468,58 +469,6 @@ class ByteWriter {
   pad(align: number): void {
     while (this.length % align !== 0) this.byte(0);
   }
-}
-
-/** A file written through a buffer, knowing its size so far. */
-class FileSink {
-  readonly #file: Deno.FsFile;
-  readonly #buf = new Uint8Array(1 << 20);
-  #used = 0;
-  /** Bytes written so far, buffered ones included. */
-  offset = 0;
-
-  private constructor(file: Deno.FsFile) {
-    this.#file = file;
-  }
-
-  static async create(path: string): Promise<FileSink> {
-    return new FileSink(await Deno.open(path, { write: true, create: true, truncate: true }));
-  }
-
-  async write(b: Uint8Array): Promise<void> {
-    this.offset += b.length;
-    if (this.#used + b.length > this.#buf.length) {
-      await this.#flush();
-      if (b.length > this.#buf.length) {
-        await writeAll(this.#file, b);
-        return;
-      }
-    }
-    this.#buf.set(b, this.#used);
-    this.#used += b.length;
-  }
-
-  async pad(align: number): Promise<void> {
-    const n = (align - (this.offset % align)) % align;
-    if (n > 0) await this.write(new Uint8Array(n));
-  }
-
-  async #flush(): Promise<void> {
-    await writeAll(this.#file, this.#buf.subarray(0, this.#used));
-    this.#used = 0;
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.#flush();
-    } finally {
-      this.#file.close();
-    }
-  }
-}
-
-async function writeAll(file: Deno.FsFile, b: Uint8Array): Promise<void> {
-  for (let off = 0; off < b.length;) off += await file.write(b.subarray(off));
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
