@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { xxHash64 } from "../storage/parquet/xxhash64.ts";
+import { xxHash64 } from "../model/xxhash64.ts";
 
 /** One of `count` parts of the plan, numbered from 0. */
 export interface PlanShard {

@@ -24,7 +24,7 @@ import {
 } from "./step_vector.ts";
 import { formatGoFloat } from "./format.ts";
 import { goQuote } from "./lexer.ts";
-import { labelsHash, sampleOffset } from "./xxhash.ts";
+import { labelsHash, sampleOffset } from "../model/labels_hash.ts";
 import { histogramToString } from "./histogram_functions.ts";
 
 /** Computes the grouping labels of `labels` for `by (grouping)` / `without (grouping)`. */

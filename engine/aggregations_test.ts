@@ -11,7 +11,7 @@ interface Expectations {
 }
 
 const expected: Expectations = JSON.parse(
-  await Deno.readTextFile(new URL("./testdata/stringlabels_hash.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../model/testdata/stringlabels_hash.json", import.meta.url)),
 );
 
 const storage = new MemoryQueryable();

@@ -10,5 +10,7 @@ export * from "./labels.ts";
 export * from "./matchers.ts";
 export * from "./series.ts";
 export * from "./histogram.ts";
+export * from "./labels_hash.ts";
+export * from "./xxhash64.ts";
 export type * from "./queryable.ts";
 export * from "./series_set.ts";

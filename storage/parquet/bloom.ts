@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { xxHash64 } from "./xxhash64.ts";
+import { xxHash64 } from "../../model/xxhash64.ts";
 
 /** The salts of the eight words of a block. */
 const SALT = Uint32Array.of(

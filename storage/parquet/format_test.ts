@@ -26,7 +26,7 @@ import {
   labelsFileSchema,
   UnsupportedVersionError,
 } from "./schema.ts";
-import { xxHash64 } from "./xxhash64.ts";
+import { xxHash64 } from "../../model/xxhash64.ts";
 
 const H = 3_600_000;
 const enc = new TextEncoder();

@@ -9,7 +9,6 @@ export * from "./schema.ts";
 export * from "./layout.ts";
 export { type Day, DAY_MS, dayOf, daysInRange, parseDay } from "./days.ts";
 export { externalLabelsHash, seriesHash } from "./hash.ts";
-export { xxHash64 } from "./xxhash64.ts";
 export { decodeLabelIndex, encodeLabelIndex, LabelIndexError } from "./label_index.ts";
 export * from "./chunk_column.ts";
 export * from "./meta.ts";

@@ -11,7 +11,7 @@ import { openBlock } from "./reader.ts";
 import { encodeBlockMeta } from "./meta.ts";
 import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { ShardWriter } from "./writer.ts";
-import { xxHash64 } from "./xxhash64.ts";
+import { xxHash64 } from "../../model/xxhash64.ts";
 
 const ROWS = 20_000;
 const names = ["__name__", "container", "instance", "job", "le", "namespace", "pod", "zone"];

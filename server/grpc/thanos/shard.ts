@@ -10,7 +10,7 @@
  */
 import type { Labels } from "../../../model/labels.ts";
 import type { ShardInfo } from "../../../proto/gen/store/storepb/rpc_pb.ts";
-import { xxHash64 } from "../../../storage/parquet/xxhash64.ts";
+import { xxHash64 } from "../../../model/xxhash64.ts";
 
 const SEPARATOR = 0xff;
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 /**
- * xxHash64 (Yann Collet's XXH64), the hash the Go gateway uses for the external-labels directory
- * name and, through Prometheus' `labels.Hash()`, for the series-hash column.
+ * xxHash64 (Yann Collet's XXH64): the hash under Prometheus' `labels.Hash()`, the Go gateway's
+ * external-labels directory names, Parquet bloom filters and Thanos' shard selection.
  *
  * 64-bit arithmetic is done on pairs of unsigned 32-bit halves held in plain numbers, so hashing
  * allocates nothing but the final BigInt.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { labelsHash, sampleOffset, xxhash64 } from "./xxhash.ts";
-import type { Label, Labels } from "../model/labels.ts";
+import { labelsHash, sampleOffset } from "./labels_hash.ts";
+import { xxHash64 as xxhash64 } from "./xxhash64.ts";
+import type { Label, Labels } from "./labels.ts";
 
 const enc = new TextEncoder();
 

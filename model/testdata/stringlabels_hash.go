@@ -1,4 +1,4 @@
-// Command stringlabels_hash prints, as JSON, the values xxhash_test.ts and aggregations_test.ts
+// Command stringlabels_hash prints, as JSON, the values model/labels_hash_test.ts and engine/aggregations_test.ts
 // check our label hash and limit_ratio against: Prometheus' labels.Hash() in its default
 // "stringlabels" build (XXH64 of the label set's flat encoding, where every name and value is
 // preceded by its byte length: one byte below 255, else 255 and three little-endian bytes),
@@ -8,8 +8,8 @@
 //
 // Regenerate (Debian: golang-go, golang-github-cespare-xxhash-dev), from the project root:
 //
-//	GO111MODULE=off GOPATH=/usr/share/gocode go run engine/testdata/stringlabels_hash.go \
-//	  > engine/testdata/stringlabels_hash.json
+//	GO111MODULE=off GOPATH=/usr/share/gocode go run model/testdata/stringlabels_hash.go \
+//	  > model/testdata/stringlabels_hash.json
 package main
 
 import (
