@@ -34,6 +34,18 @@ export class ObjstoreConfigError extends Error {
   }
 }
 
+/**
+ * A provider's fields that validate as YAML but cannot be used (a bad endpoint, conflicting
+ * credentials); {@linkcode createBucket} reports it as an {@linkcode ObjstoreConfigError}.
+ */
+export class ProviderConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProviderConfigError";
+  }
+}
+
 type Spec =
   | { kind: "string"; def: string }
   | { kind: "bool"; def: boolean }

@@ -26,6 +26,7 @@ import {
   listDirectory,
   ObjectNotFoundError,
 } from "./bucket.ts";
+import { ProviderConfigError } from "./config.ts";
 import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
@@ -39,7 +40,7 @@ const PROVIDER = "GCS";
 const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
 
 /** A config field that cannot be used; names the field. */
-export class GcsConfigError extends Error {
+export class GcsConfigError extends ProviderConfigError {
   /** Creates the error. */
   constructor(message: string) {
     super(message);

@@ -14,14 +14,9 @@
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "./bucket.ts";
 import type { BucketConfig } from "./config.ts";
-import { ObjstoreConfigError } from "./config.ts";
+import { ObjstoreConfigError, ProviderConfigError } from "./config.ts";
 import { FilesystemBucket } from "./filesystem.ts";
 import { withPrefix } from "./prefixed.ts";
-import { S3Bucket, S3ConfigError, s3OptionsFromConfig } from "./s3.ts";
-import { AzureBucket, azureOptionsFromConfig } from "./azure.ts";
-import { GcsBucket, GcsConfigError, gcsOptionsFromConfig } from "./gcs.ts";
-import { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
-import { SwiftBucket, swiftOptionsFromConfig } from "./swift.ts";
 import { SwiftAuthError } from "./swift_auth.ts";
 
 export * from "./bucket.ts";
@@ -29,12 +24,13 @@ export * from "./config.ts";
 export { FilesystemBucket } from "./filesystem.ts";
 export { withPrefix } from "./prefixed.ts";
 export { instrumentBucket } from "./instrumented.ts";
-export { S3Bucket, type S3Encryption, type S3Options, s3OptionsFromConfig } from "./s3.ts";
-export { type AzureAuth, AzureBucket, type AzureOptions, azureOptionsFromConfig } from "./azure.ts";
+// The cloud providers' modules pull in their SDKs (about 50 MiB of resident memory together), so
+// only their types are re-exported here and createBucket loads the one a config names.
+export type { S3Encryption, S3Options } from "./s3.ts";
+export type { AzureAuth, AzureOptions } from "./azure.ts";
 export type { AccessToken, TokenCredential } from "./azure_credential.ts";
-export { GcsBucket, type GcsOptions, gcsOptionsFromConfig } from "./gcs.ts";
-export { cosOptionsFromConfig, ossOptionsFromConfig } from "./s3_compatible.ts";
-export { SwiftBucket, type SwiftOptions, swiftOptionsFromConfig } from "./swift.ts";
+export type { GcsOptions } from "./gcs.ts";
+export type { SwiftOptions } from "./swift.ts";
 export type { LogFields, Logger } from "../../internal/log.ts";
 export type { HttpConfig } from "./http_agent.ts";
 export type { SwiftAuthConfig } from "./swift_auth.ts";
@@ -62,29 +58,47 @@ export async function createBucket(
       case "FILESYSTEM":
         bucket = new FilesystemBucket(c.directory as string);
         break;
-      case "S3":
+      case "S3": {
+        const { S3Bucket, s3OptionsFromConfig } = await import("./s3.ts");
         bucket = new S3Bucket(s3OptionsFromConfig(c), options.logger);
         break;
-      case "AZURE":
+      }
+      case "AZURE": {
+        const { AzureBucket, azureOptionsFromConfig } = await import("./azure.ts");
         bucket = await AzureBucket.create(azureOptionsFromConfig(c), options.logger);
         break;
-      case "GCS":
+      }
+      case "GCS": {
+        const { GcsBucket, gcsOptionsFromConfig } = await import("./gcs.ts");
         bucket = new GcsBucket(gcsOptionsFromConfig(c), options.logger);
         break;
-      case "COS":
+      }
+      case "COS": {
+        const [{ S3Bucket }, { cosOptionsFromConfig }] = await Promise.all([
+          import("./s3.ts"),
+          import("./s3_compatible.ts"),
+        ]);
         bucket = new S3Bucket(cosOptionsFromConfig(c), options.logger);
         break;
-      case "OSS":
+      }
+      case "OSS": {
+        const [{ S3Bucket }, { ossOptionsFromConfig }] = await Promise.all([
+          import("./s3.ts"),
+          import("./s3_compatible.ts"),
+        ]);
         bucket = new S3Bucket(ossOptionsFromConfig(c), options.logger);
         break;
-      case "SWIFT":
+      }
+      case "SWIFT": {
+        const { SwiftBucket, swiftOptionsFromConfig } = await import("./swift.ts");
         bucket = await SwiftBucket.create(swiftOptionsFromConfig(c), options.logger);
         break;
+      }
     }
   } catch (e) {
+    // A Swift auth error without an HTTP status is a config the auth step could not use.
     if (
-      e instanceof S3ConfigError || e instanceof GcsConfigError ||
-      (e instanceof SwiftAuthError && e.status === undefined)
+      e instanceof ProviderConfigError || (e instanceof SwiftAuthError && e.status === undefined)
     ) {
       throw new ObjstoreConfigError(config.type, e.message);
     }

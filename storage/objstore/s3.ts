@@ -42,6 +42,7 @@ import {
 } from "./bucket.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { concatBytes } from "../../internal/bytes.ts";
+import { ProviderConfigError } from "./config.ts";
 import { firstParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
@@ -96,7 +97,7 @@ export interface S3Options {
 }
 
 /** A config field that cannot be used; names the field. */
-export class S3ConfigError extends Error {
+export class S3ConfigError extends ProviderConfigError {
   /** Creates the error. */
   constructor(message: string) {
     super(message);
