@@ -168,20 +168,64 @@ function matrixSeriesJson(s: MatrixSeries): string {
 
 /** Encodes a query result as `{"resultType":...,"result":...}` (raw JSON, without stats). */
 export function resultJson(value: Value): string {
+  let out = "";
+  for (const piece of resultJsonChunks(value)) out += piece;
+  return out;
+}
+
+/**
+ * Encodes a query result as {@linkcode resultJson} does, in pieces of about `chunkChars`
+ * characters (a piece holds whole series or samples, so one long series can exceed it): a large
+ * answer goes out while it is encoded instead of as one string, which V8 caps at 2^29 characters.
+ */
+export function* resultJsonChunks(value: Value, chunkChars = 1 << 16): Generator<string> {
   switch (value.type) {
     case "scalar":
-      return `{"resultType":"scalar","result":[${goJsonNumber(value.t / 1000)},${
+      yield `{"resultType":"scalar","result":[${goJsonNumber(value.t / 1000)},${
         JSON.stringify(formatGoFloat(value.v))
       }]}`;
+      return;
     case "string":
-      return `{"resultType":"string","result":[${goJsonNumber(value.t / 1000)},${
+      yield `{"resultType":"string","result":[${goJsonNumber(value.t / 1000)},${
         JSON.stringify(value.v)
       }]}`;
+      return;
     case "vector":
-      return `{"resultType":"vector","result":[${value.samples.map(vectorSampleJson).join(",")}]}`;
+      yield* joinedChunks(
+        '{"resultType":"vector","result":[',
+        value.samples,
+        vectorSampleJson,
+        chunkChars,
+      );
+      return;
     case "matrix":
-      return `{"resultType":"matrix","result":[${value.series.map(matrixSeriesJson).join(",")}]}`;
+      yield* joinedChunks(
+        '{"resultType":"matrix","result":[',
+        value.series,
+        matrixSeriesJson,
+        chunkChars,
+      );
+      return;
   }
+}
+
+/** `head`, the encoded items separated by commas, then `]}`, batched into pieces. */
+function* joinedChunks<T>(
+  head: string,
+  items: readonly T[],
+  encode: (item: T) => string,
+  chunkChars: number,
+): Generator<string> {
+  let piece = head;
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) piece += ",";
+    piece += encode(items[i]);
+    if (piece.length >= chunkChars) {
+      yield piece;
+      piece = "";
+    }
+  }
+  yield piece + "]}";
 }
 
 /** Encodes a label set as a JSON object in label order. */

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { formatGoFloat } from "../../engine/format.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
-import { formatFloat, formatTimestamp, goJsonEscape, histogramJson, resultJson } from "./json.ts";
+import {
+  formatFloat,
+  formatTimestamp,
+  goJsonEscape,
+  histogramJson,
+  resultJson,
+  resultJsonChunks,
+} from "./json.ts";
 import { CounterResetHint } from "../../model/histogram.ts";
 
 Deno.test("floats are formatted like Go's strconv with Prometheus' thresholds", () => {
@@ -119,4 +126,22 @@ Deno.test("goJsonEscape rewrites only what Go escapes differently, inside string
     assert.equal(got, want);
     assert.deepEqual(JSON.parse(got), value);
   }
+});
+
+Deno.test("resultJsonChunks pieces join to resultJson and stay near the chunk size", () => {
+  const series = Array.from({ length: 50 }, (_, i) => ({
+    labels: [{ name: "__name__", value: "m" }, { name: "i", value: String(i) }],
+    floatTimes: [1000, 2000],
+    floatValues: [i, i + 0.5],
+    histograms: [],
+  }));
+  const whole = resultJson({ type: "matrix", series });
+  const pieces = [...resultJsonChunks({ type: "matrix", series }, 200)];
+  assert.equal(pieces.join(""), whole);
+  assert.ok(pieces.length > 10, `${pieces.length} pieces`);
+  // A piece is cut after the item that crosses the size: under the size plus one item.
+  for (const p of pieces) assert.ok(p.length < 200 + 100, `${p.length}`);
+  assert.deepEqual(JSON.parse(whole).result[49].values, [[1, "49"], [2, "49.5"]]);
+  const empty = [...resultJsonChunks({ type: "vector", samples: [] })];
+  assert.deepEqual(empty, ['{"resultType":"vector","result":[]}']);
 });
