@@ -42,7 +42,7 @@ import {
   type TokenCredential,
 } from "./azure_credential.ts";
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
-import { firstParts } from "./parts.ts";
+import { firstParts, sendParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -348,10 +348,11 @@ export class AzureBucket implements Bucket {
   ): Promise<void> {
     const blob = this.#container.getBlockBlobClient(key);
     const size = this.#opts.blockSize;
-    const { first, second, rest } = await firstParts(body, size).catch((e) => {
+    const parts = await firstParts(body, size).catch((e) => {
       throw this.#wrap("upload", key, e);
     });
-    if (second === undefined) {
+    if (parts.second === undefined) {
+      const { first } = parts;
       return await this.#retry("upload", key, signal, async (s) => {
         await blob.upload(first, first.length, { abortSignal: s });
       });
@@ -360,29 +361,19 @@ export class AzureBucket implements Bucket {
     // one key from committing each other's blocks.
     const uploadId = crypto.randomUUID();
     const ids: string[] = [];
-    const stage = (n: number, data: Uint8Array) => {
-      const id = btoa(`${uploadId}-${String(n).padStart(6, "0")}`);
-      ids.push(id);
-      return this.#retry("upload", key, signal, async (s) => {
-        await blob.stageBlock(id, data, data.length, { abortSignal: s });
-      });
-    };
     try {
-      let pending = stage(0, first);
-      let data: Uint8Array | undefined = second;
-      for (let n = 1; data !== undefined; n++) {
-        await pending;
-        pending = stage(n, data);
-        pending.catch(() => {});
-        const r = await rest.next();
-        data = r.done ? undefined : r.value;
-      }
-      await pending;
+      await sendParts(parts, (n, data) => {
+        const id = btoa(`${uploadId}-${String(n).padStart(6, "0")}`);
+        ids.push(id);
+        return this.#retry("upload", key, signal, async (s) => {
+          await blob.stageBlock(id, data, data.length, { abortSignal: s });
+        });
+      });
       await this.#retry("upload", key, signal, async (s) => {
         await blob.commitBlockList(ids, { abortSignal: s });
       });
     } catch (e) {
-      await rest.return(undefined).catch(() => {});
+      await parts.rest.return(undefined).catch(() => {});
       throw this.#wrap("upload", key, e);
     }
   }

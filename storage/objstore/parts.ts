@@ -66,3 +66,26 @@ export async function firstParts(body: UploadBody, partSize: number): Promise<Fi
   const second = first.length < partSize ? undefined : (await rest.next()).value;
   return { first, second: second as Uint8Array | undefined, rest };
 }
+
+/**
+ * Sends the parts of a multi-part upload in order, `send(n, part)` with `n` counting from 0: each
+ * part is sent once the one before it is done, and the next part is read from the body meanwhile,
+ * so at most two parts are held. Rejects with the first error of `send` or of the body; the
+ * caller then closes `parts.rest` and cleans up what was sent.
+ */
+export async function sendParts(
+  parts: FirstParts,
+  send: (n: number, part: Uint8Array) => Promise<void>,
+): Promise<void> {
+  let pending = send(0, parts.first);
+  let data = parts.second;
+  for (let n = 1; data !== undefined; n++) {
+    await pending;
+    pending = send(n, data);
+    // Its failure is awaited below; until then it must not count as unhandled.
+    pending.catch(() => {});
+    const r = await parts.rest.next();
+    data = r.done ? undefined : r.value;
+  }
+  await pending;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { concatBytes } from "../../internal/bytes.ts";
-import { firstParts, fixedSizeParts } from "./parts.ts";
+import { firstParts, fixedSizeParts, sendParts } from "./parts.ts";
 import { patternBytes } from "./conformance.ts";
 
 async function sizes(body: Uint8Array | AsyncIterable<Uint8Array>, size: number) {
@@ -45,4 +45,33 @@ Deno.test("firstParts reads two parts ahead and says when one request suffices",
   const rest: number[] = [];
   for await (const part of many.rest) rest.push(part.length);
   assert.deepEqual(rest, [2]);
+});
+
+Deno.test("sendParts sends in order, one at a time, reading the next part meanwhile", async () => {
+  let read = 0;
+  async function* body() {
+    for (let i = 0; i < 5; i++) {
+      read++;
+      yield new Uint8Array(10).fill(i);
+    }
+  }
+  const sent: number[] = [];
+  let inFlight = 0;
+  await sendParts(await firstParts(body(), 10), async (n, part) => {
+    inFlight++;
+    assert.equal(inFlight, 1);
+    const readBefore = read;
+    await new Promise((r) => setTimeout(r, 5));
+    // The body moved on while this part was being sent (except after the last one).
+    if (n >= 1 && n < 4) assert.ok(read > readBefore, `part ${n}`);
+    assert.equal(part[0], n);
+    sent.push(n);
+    inFlight--;
+  });
+  assert.deepEqual(sent, [0, 1, 2, 3, 4]);
+
+  const failing = sendParts(await firstParts(body(), 10), (n) => {
+    return n === 2 ? Promise.reject(new Error("part 2 refused")) : Promise.resolve();
+  });
+  await assert.rejects(failing, /part 2 refused/);
 });

@@ -43,7 +43,7 @@ import {
 import { agentsFromHttpConfig, type HttpConfig } from "./http_agent.ts";
 import { concatBytes } from "../../internal/bytes.ts";
 import { ProviderConfigError } from "./config.ts";
-import { firstParts } from "./parts.ts";
+import { type FirstParts, firstParts, sendParts } from "./parts.ts";
 import {
   DEFAULT_RETRY_POLICY,
   isRetryableStatus,
@@ -484,11 +484,11 @@ export class S3Bucket implements Bucket {
       else for await (const c of body) chunks.push(c);
       return await this.#put(key, concatBytes(chunks), signal);
     }
-    const { first, second, rest } = await firstParts(body, partSize).catch((e) => {
+    const parts = await firstParts(body, partSize).catch((e) => {
       throw this.#wrap("upload", key, e);
     });
-    if (second === undefined) return await this.#put(key, first, signal);
-    await this.#multipart(key, first, second, rest, signal);
+    if (parts.second === undefined) return await this.#put(key, parts.first, signal);
+    await this.#multipart(key, parts, signal);
   }
 
   #put(key: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
@@ -509,13 +509,7 @@ export class S3Bucket implements Bucket {
     });
   }
 
-  async #multipart(
-    key: string,
-    first: Uint8Array,
-    second: Uint8Array,
-    rest: AsyncGenerator<Uint8Array>,
-    signal?: AbortSignal,
-  ): Promise<void> {
+  async #multipart(key: string, parts: FirstParts, signal?: AbortSignal): Promise<void> {
     const bucket = this.#opts.bucket;
     const uploadId = await this.#retry("upload", key, signal, async (s) => {
       const out = await this.#client.send(
@@ -531,6 +525,7 @@ export class S3Bucket implements Bucket {
       return out.UploadId;
     });
     const etags: string[] = [];
+    // Part numbers count from 1.
     const sendPart = (n: number, data: Uint8Array) => {
       const md5 = this.#md5(data);
       return this.#retry("upload", key, signal, async (s) => {
@@ -551,18 +546,7 @@ export class S3Bucket implements Bucket {
       });
     };
     try {
-      let pending = sendPart(1, first);
-      let data: Uint8Array | undefined = second;
-      for (let n = 2; data !== undefined; n++) {
-        await pending;
-        pending = sendPart(n, data);
-        // Its failure is awaited below; until then it must not count as unhandled.
-        pending.catch(() => {});
-        // Read the next part from the body while this one is sent.
-        const r = await rest.next();
-        data = r.done ? undefined : r.value;
-      }
-      await pending;
+      await sendParts(parts, (n, data) => sendPart(n + 1, data));
       await this.#retry("upload", key, signal, async (s) => {
         await this.#client.send(
           new CompleteMultipartUploadCommand({
@@ -575,7 +559,7 @@ export class S3Bucket implements Bucket {
         );
       });
     } catch (e) {
-      await rest.return(undefined).catch(() => {});
+      await parts.rest.return(undefined).catch(() => {});
       await this.#client.send(
         new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
       ).catch((abortErr) =>

@@ -26,7 +26,7 @@ import {
   listDirectory,
   ObjectNotFoundError,
 } from "./bucket.ts";
-import { firstParts } from "./parts.ts";
+import { firstParts, sendParts } from "./parts.ts";
 import { isRetryableStatus, retrying, type RetryingCall, type RetryPolicy } from "./retry.ts";
 import {
   authenticate,
@@ -331,11 +331,11 @@ export class SwiftBucket implements Bucket {
     signal?: AbortSignal,
   ): Promise<void> {
     const size = this.#opts.segmentSize;
-    const { first, second, rest } = await firstParts(body, size).catch((e) => {
+    const parts = await firstParts(body, size).catch((e) => {
       throw this.#wrap("upload", key, e);
     });
-    if (second === undefined) {
-      await this.#putObject(this.#opts.container, key, first, {}, signal);
+    if (parts.second === undefined) {
+      await this.#putObject(this.#opts.container, key, parts.first, {}, signal);
       return;
     }
     const segContainer = this.#opts.segmentsContainer;
@@ -343,21 +343,12 @@ export class SwiftBucket implements Bucket {
     const written: string[] = [];
     const manifest: { path: string; etag: string; size_bytes: number }[] = [];
     try {
-      let data: Uint8Array | undefined = first;
-      let next: Uint8Array | undefined = second;
-      for (let n = 0; data !== undefined; n++) {
+      await sendParts(parts, async (n, data) => {
         const name = `${segPrefix}${String(n).padStart(8, "0")}`;
         written.push(name);
         const etag = await this.#putObject(segContainer, name, data, {}, signal);
         manifest.push({ path: `/${segContainer}/${name}`, etag, size_bytes: data.length });
-        if (next !== undefined) {
-          data = next;
-          next = undefined;
-        } else {
-          const r = await rest.next();
-          data = r.done ? undefined : r.value;
-        }
-      }
+      });
       if (this.#opts.dynamicLargeObjects) {
         await this.#putObject(this.#opts.container, key, new Uint8Array(0), {
           "X-Object-Manifest": `${encodeURIComponent(segContainer)}/${encodeKey(segPrefix)}`,
@@ -375,7 +366,7 @@ export class SwiftBucket implements Bucket {
         });
       }
     } catch (e) {
-      await rest.return(undefined).catch(() => {});
+      await parts.rest.return(undefined).catch(() => {});
       for (const name of written) {
         await this.#deleteRaw(segContainer, name).catch((err) =>
           this.#logger?.warn("cannot delete segment of a failed upload", {
