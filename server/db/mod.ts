@@ -27,6 +27,7 @@ export { LoadedDay, type LoadedShard } from "./block.ts";
 export { ParquetDB, type ParquetDBOptions } from "./db.ts";
 export type { FilterStats } from "./filter.ts";
 export { type LabelFileStore, localLabelFileName, LocalLabelFileStore } from "./label_files.ts";
+export { type DayFiles, dayFiles, type DayIO, type FileRef, openDay } from "./open_day.ts";
 export {
   type QueryLimits,
   Quota,
@@ -46,8 +47,10 @@ export {
   CorruptLabelsFileError,
   type DayRange,
   DEFAULT_PAGE_CACHE_BYTES,
+  sameMeta,
   Syncer,
   type SyncerOptions,
   SyncError,
 } from "./syncer.ts";
+export { type UnavailableDay, unavailableDayWarning } from "./unavailable.ts";
 export { parquetStoreSource, storedChunks } from "./store_source.ts";

@@ -41,6 +41,7 @@ import {
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
 import type { OperationType, SearchMetrics, SearchRecorder } from "./search_metrics.ts";
 import { ChunkSeries, mergeChunkSeries } from "./series.ts";
+import { type UnavailableDay, unavailableDayWarning } from "./unavailable.ts";
 
 /** Warning when a limit cut the results. */
 export const WARN_TRUNCATED = "results truncated due to limit";
@@ -55,6 +56,8 @@ export interface QueryContext {
   days: () => readonly LoadedDay[];
   /** Query-time block filter (the same as the syncer's). */
   keep: (day: { minT: number; maxT: number }) => boolean;
+  /** Days that should be loaded but are not: a query over one warns (default: none). */
+  unavailable?: () => readonly UnavailableDay[];
   /** External labels replacing every stream's (`--query.external-label`), if any. */
   externalLabels?: Readonly<Record<string, string>>;
   /** Chunk page coalescing. */
@@ -142,17 +145,32 @@ export class ParquetQueryable implements Queryable {
     return out;
   }
 
-  async #withDays<T>(
+  /**
+   * Runs `fn` over the days overlapping `[mint, maxt]`, adding a warning for each unavailable
+   * day there that `matchers` do not exclude by its external labels.
+   */
+  async #withDays<T extends { warnings: string[] }>(
     mint: number,
     maxt: number,
+    matchers: readonly Matcher[],
     fn: (days: LoadedDay[]) => Promise<T>,
   ): Promise<T> {
     const days = this.#acquire(mint, maxt);
+    let result: T;
     try {
-      return await fn(days);
+      result = await fn(days);
     } finally {
       await Promise.all(days.map((d) => d.release()));
     }
+    for (const d of this.#ctx.unavailable?.() ?? []) {
+      if (d.minT > maxt || d.maxT < mint) continue;
+      if (!this.#ctx.keep({ minT: d.minT, maxT: d.maxT })) continue;
+      const ext = this.#ctx.externalLabels ?? d.externalLabels;
+      if (!consumeExternalMatchers(matchers, ext)) continue;
+      const warning = unavailableDayWarning(d);
+      if (!result.warnings.includes(warning)) result.warnings.push(warning);
+    }
+    return result;
   }
 
   #ext(day: LoadedDay): Readonly<Record<string, string>> {
@@ -196,7 +214,7 @@ export class ParquetQueryable implements Queryable {
     const limit = hints.limit ?? 0;
     const onlySeries = hints.func === "series";
     const search = this.#ctx.search?.recorder("select");
-    return this.#withDays(mint, maxt, async (days) => {
+    return this.#withDays(mint, maxt, matchers, async (days) => {
       const warnings = new Set<string>();
       let truncated = false;
       const found: ChunkSeries[] = [];
@@ -286,7 +304,7 @@ export class ParquetQueryable implements Queryable {
     signal?: AbortSignal,
   ): Promise<StringsResult> {
     const search = this.#ctx.search?.recorder("label_names");
-    return this.#withDays(hints.start, hints.end, async (days) => {
+    return this.#withDays(hints.start, hints.end, matchers, async (days) => {
       const names = new Set<string>();
       await Promise.all(days.map(async (day) => {
         const ext = this.#ext(day);
@@ -330,7 +348,7 @@ export class ParquetQueryable implements Queryable {
   ): Promise<StringsResult> {
     if (this.#ctx.replicaLabels?.has(name)) return Promise.resolve({ values: [], warnings: [] });
     const search = this.#ctx.search?.recorder("label_values");
-    return this.#withDays(hints.start, hints.end, async (days) => {
+    return this.#withDays(hints.start, hints.end, matchers, async (days) => {
       const values = new Set<string>();
       const warnings: string[] = [];
       await Promise.all(days.map(async (day) => {
