@@ -133,6 +133,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     help: "Maximum timeout of the query engine.",
   },
   {
+    name: "query.workers",
+    kind: "int",
+    default: "0",
+    help: "Worker threads evaluating queries, apart from the thread serving HTTP, gRPC and " +
+      "health (0 is one per CPU core).",
+  },
+  {
     name: "query.external-label",
     kind: "keyValues",
     help: "External label to add to results, replacing the blocks' external labels.",
@@ -286,6 +293,8 @@ export interface ServeConfig {
     };
     /** Bytes of decoded pages cached across queries (0 disables). */
     readonly pageCacheBytes: number;
+    /** Query worker threads (0: one per CPU core). */
+    readonly workers: number;
   };
   /** Listeners. */
   readonly http: {
@@ -321,6 +330,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       "query.limits.label-values.max-row-count",
       "query.limits.label-names.max-row-count",
       "query.limits.queries.max-concurrent",
+      "query.workers",
     ]
   ) atLeast(v, name, 0);
   const filterType = str("block.filter.type") as "all-metas" | "thanos-backfill";
@@ -402,6 +412,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
+      workers: num("query.workers"),
     },
     http,
     grpcTls: tls,

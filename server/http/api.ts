@@ -5,6 +5,10 @@
  * Grafana expects. Envelopes, error types, status codes and response compression are
  * Prometheus'.
  *
+ * Queries run on a {@linkcode QueryRunner} (in `serve`, the query worker pool) until the earliest
+ * of the request's `timeout`, the default and the maximum timeout, then answer 503 `timeout`; a
+ * client that disconnects cancels its query.
+ *
  * @module
  */
 import { Semaphore } from "../../internal/concurrency.ts";
@@ -16,8 +20,8 @@ import type { Matcher } from "../../model/matchers.ts";
 import { exprType, parseExpr, parseMetricSelector } from "../../engine/parser.ts";
 import { exprToString } from "../../engine/printer.ts";
 import type { Queryable } from "../../model/queryable.ts";
-import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
+import { engineRunner, queryDeadline, type QueryRunner, type QuerySpec } from "../query/runner.ts";
 import { astJson } from "./ast_json.ts";
 import { compressResponse } from "./compression.ts";
 import { goJsonEscape, labelSetJson, resultJson } from "./json.ts";
@@ -48,9 +52,14 @@ export interface PrometheusApiOptions {
   engine: QueryEngine;
   /** Returns the data source for one request (fresh limit quotas per request). */
   queryable: () => Queryable;
-  /** Default timeout when a request has none, ms. */
+  /**
+   * Evaluates instant and range queries (e.g. the query worker pool). Default: `engine` over
+   * `queryable()` on the calling thread.
+   */
+  runner?: QueryRunner;
+  /** `--query.timeout`: bounds every query, ms; a request's `timeout` can only shorten it. */
   defaultTimeout: number;
-  /** Upper bound of any timeout, ms. */
+  /** `--query.engine.timeout`: bounds every query too, ms. */
   maxTimeout: number;
   /** Default lookback delta, ms. */
   lookbackDelta: number;
@@ -166,27 +175,38 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     }
   };
 
-  const timeoutSignal = (form: FormValues): AbortSignal => {
-    const requested = durationParam(form, "timeout") ?? options.defaultTimeout;
-    return AbortSignal.timeout(Math.max(1, Math.min(requested, options.maxTimeout)));
-  };
+  const runner = options.runner ?? engineRunner(options.engine, options.queryable);
 
   const runQuery = async (
     form: FormValues,
-    run: (signal: AbortSignal, lookbackDelta: number) => Promise<QueryResult>,
+    req: Request,
+    spec: Omit<QuerySpec, "lookbackDelta">,
   ): Promise<ApiSuccess> => {
-    const signal = timeoutSignal(form);
+    const deadline = queryDeadline(
+      Date.now(),
+      durationParam(form, "timeout"),
+      options.defaultTimeout,
+      options.maxTimeout,
+    );
     const lookbackDelta = durationParam(form, "lookback_delta") ?? options.lookbackDelta;
+    // Aborts when the client disconnects (and, in Deno's legacy mode, once the answer is sent).
+    const disconnected = req.signal;
     const started = performance.now();
     let release: () => void;
     try {
-      release = await semaphore.acquire(signal);
+      release = await semaphore.acquire(
+        AbortSignal.any([disconnected, AbortSignal.timeout(Math.max(0, deadline - Date.now()))]),
+      );
     } catch {
+      if (disconnected.aborted) throw new QueryError("canceled", "query was canceled");
       throw new ApiError("timeout", 503, "query timed out in queue");
     }
     const queued = (performance.now() - started) / 1000;
     try {
-      const result = await run(signal, lookbackDelta);
+      const result = await runner.run({ ...spec, lookbackDelta }, {
+        deadline,
+        signal: disconnected,
+      });
       const limit = parseLimitParam(form.get("limit"));
       const warnings = [...result.warnings];
       let value = result.value;
@@ -224,21 +244,13 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     }
   };
 
-  const query = (form: FormValues): Promise<ApiSuccess> => {
-    const { text, expr } = parseQueryParam(form);
+  const query = (form: FormValues, req: Request): Promise<ApiSuccess> => {
+    const { text } = parseQueryParam(form);
     const time = timeParam(form, "time", now());
-    return runQuery(
-      form,
-      (signal, lookbackDelta) =>
-        options.engine.instantQuery(options.queryable(), expr, time, {
-          signal,
-          lookbackDelta,
-          queryText: text,
-        }),
-    );
+    return runQuery(form, req, { query: text, start: time, end: time, step: 0 });
   };
 
-  const queryRange = (form: FormValues): Promise<ApiSuccess> => {
+  const queryRange = (form: FormValues, req: Request): Promise<ApiSuccess> => {
     const start = requiredTime(form, "start");
     const end = requiredTime(form, "end");
     if (end < start) {
@@ -271,15 +283,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
         }" for range query, must be Scalar or instant Vector`,
       );
     }
-    return runQuery(
-      form,
-      (signal, lookbackDelta) =>
-        options.engine.rangeQuery(options.queryable(), expr, start, end, step, {
-          signal,
-          lookbackDelta,
-          queryText: text,
-        }),
-    );
+    return runQuery(form, req, { query: text, start, end, step });
   };
 
   const matcherSets = (form: FormValues, required: boolean): Matcher[][] => {
@@ -349,7 +353,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
 
   const routes: Record<
     string,
-    { methods: string[]; handle: (form: FormValues) => Promise<ApiSuccess> }
+    { methods: string[]; handle: (form: FormValues, req: Request) => Promise<ApiSuccess> }
   > = {
     "/api/v1/query": { methods: ["GET", "POST"], handle: query },
     "/api/v1/query_range": { methods: ["GET", "POST"], handle: queryRange },
@@ -451,7 +455,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
       const form = await FormValues.from(req, options.maxRequestBodyBytes);
-      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form))));
+      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form, req))));
     } catch (e) {
       const err = toApiError(e);
       if (err.status >= 500 && err.type === "internal") {
