@@ -44,6 +44,7 @@ Deno.test("serve defaults are the Go gateway's", () => {
     chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
     pageCacheBytes: 256 * MiB,
     workers: 0,
+    workerMaxMemory: 1024 * MiB,
   });
   assert.deepEqual(c.http, {
     prometheus: {

@@ -23,7 +23,7 @@ import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import { dayFiles, LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
-import { QueryPool, unreadableWorkerCode } from "../server/query/pool.ts";
+import { QueryPool, unreadableWorkerCode } from "../server/query/mod.ts";
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
 import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
@@ -221,6 +221,7 @@ async function serve(
           openConcurrency: config.syncer.concurrency,
           pageCacheBytes: Math.floor(config.query.pageCacheBytes / cacheShares),
           dictionaryCacheEntries: Math.floor(DICTIONARY_CACHE_ENTRIES / cacheShares),
+          memoryLimitBytes: config.query.workerMaxMemory,
           engine: engineOptions,
           db: {
             externalLabels: config.query.externalLabels,

@@ -125,7 +125,12 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
       "step; here, as in Prometheus, a range query without step is a 400 error.",
   },
   { name: "query.lookback", kind: "duration", default: "5m", help: "Lookback delta of queries." },
-  { name: "query.timeout", kind: "duration", default: "30s", help: "Default timeout of queries." },
+  {
+    name: "query.timeout",
+    kind: "duration",
+    default: "30s",
+    help: "Timeout of queries; a request's timeout can only shorten it.",
+  },
   {
     name: "query.engine.timeout",
     kind: "duration",
@@ -138,6 +143,13 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     default: "0",
     help: "Worker threads evaluating queries, apart from the thread serving HTTP, gRPC and " +
       "health (0 is one per CPU core).",
+  },
+  {
+    name: "query.workers.max-memory",
+    kind: "bytes",
+    default: "1GiB",
+    help: "Memory (V8 heap and buffers) one query may add to its worker, past which it fails; " +
+      "a worker holding more after a query is replaced (0B is unlimited).",
   },
   {
     name: "query.external-label",
@@ -295,6 +307,8 @@ export interface ServeConfig {
     readonly pageCacheBytes: number;
     /** Query worker threads (0: one per CPU core). */
     readonly workers: number;
+    /** Memory one query may add to its worker, bytes (0: no limit). */
+    readonly workerMaxMemory: number;
   };
   /** Listeners. */
   readonly http: {
@@ -413,6 +427,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
       workers: num("query.workers"),
+      workerMaxMemory: num("query.workers.max-memory"),
     },
     http,
     grpcTls: tls,

@@ -30,6 +30,11 @@ export interface WorkerConfig {
   readonly pageCacheBytes: number;
   /** This worker's share of the label dictionary cache, values. */
   readonly dictionaryCacheEntries: number;
+  /**
+   * Heap and array buffer bytes a query may add to the worker, past which it is stopped; a worker
+   * holding more after a query is replaced (0: no limit).
+   */
+  readonly memoryLimitBytes: number;
   /** Engine settings. */
   readonly engine: {
     readonly lookbackDelta: number;
@@ -86,8 +91,20 @@ export type FromWorker =
     readonly loaded: number;
     readonly failed: readonly UnavailableDay[];
   }
-  | { readonly type: "done"; readonly id: number; readonly result: QueryResult }
-  | { readonly type: "failed"; readonly id: number; readonly error: WireError }
+  | {
+    readonly type: "done";
+    readonly id: number;
+    readonly result: QueryResult;
+    /** The worker holds more than its memory limit: it must be replaced. */
+    readonly retire: boolean;
+  }
+  | {
+    readonly type: "failed";
+    readonly id: number;
+    readonly error: WireError;
+    /** The worker holds more than its memory limit: it must be replaced. */
+    readonly retire: boolean;
+  }
   | { readonly type: "metrics"; readonly metrics: readonly MetricJson[] }
   | {
     readonly type: "log";

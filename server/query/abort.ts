@@ -4,7 +4,8 @@
  * another thread can abort its signal meanwhile; the evaluator only reads `signal.aborted` between
  * steps. {@linkcode queryAbort} makes that read the check: it looks at the clock and at a cell of
  * a `SharedArrayBuffer` that the main thread sets to cancel, and aborts the signal there and then
- * (so that storage reads under the query, which listen for `abort`, stop too).
+ * (so that storage reads under the query, which listen for `abort`, stop too). A guard can stop it
+ * there as well, e.g. when the thread's memory passes a limit.
  *
  * @module
  */
@@ -25,6 +26,9 @@ export interface QueryAbort {
   dispose(): void;
 }
 
+/** How often a guard runs at most, ms: reads of `aborted` come much more often. */
+const GUARD_INTERVAL_MS = 10;
+
 /** The longest delay `setTimeout` takes (a longer one fires at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -35,11 +39,13 @@ const abortedOf = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborte
  * aborts (with its reason) or when `flag` is set. Besides a timer and a listener, which serve
  * while the evaluation awaits I/O, every read of `signal.aborted` compares the clock with the
  * deadline and reads the flag, so a synchronous evaluation that checks `aborted` stops on time.
+ * `guard`, run by those reads at most every 10 ms, aborts with what it returns, if anything.
  */
 export function queryAbort(
   deadline: number,
   parent?: AbortSignal,
   flag?: CancelFlag,
+  guard?: () => unknown,
 ): QueryAbort {
   const controller = new AbortController();
   const signal = controller.signal;
@@ -51,11 +57,18 @@ export function queryAbort(
     stopping = true;
     controller.abort(reason);
   };
+  let guarded = 0;
   Object.defineProperty(signal, "aborted", {
     get() {
       if (!stopping) {
+        const now = Date.now();
         if (flag && Atomics.load(flag.cells, flag.index) !== 0) abort(cancel());
-        else if (Date.now() >= deadline) abort(timeout());
+        else if (now >= deadline) abort(timeout());
+        else if (guard && now - guarded >= GUARD_INTERVAL_MS) {
+          guarded = now;
+          const reason = guard();
+          if (reason !== undefined) abort(reason);
+        }
       }
       return abortedOf.call(signal);
     },

@@ -70,3 +70,23 @@ Deno.test("atDeadline: fires once at the deadline, never for an infinite one, no
   never();
   assert.deepEqual(calls, ["soon"]);
 });
+
+Deno.test("queryAbort: a guard polled by the reads stops the evaluation with its reason", () => {
+  let memory = 10;
+  const limit = new Error("over the memory limit");
+  const abort = queryAbort(
+    Date.now() + 60_000,
+    undefined,
+    undefined,
+    () => memory > 100 ? limit : undefined,
+  );
+  try {
+    assert.equal(abort.signal.aborted, false);
+    memory = 200;
+    spin(15); // the guard runs at most every 10 ms
+    assert.equal(abort.signal.aborted, true);
+    assert.equal(abort.signal.reason, limit);
+  } finally {
+    abort.dispose();
+  }
+});

@@ -15,7 +15,8 @@
  * worker's shared cancel cell, which the running evaluation polls (see `abort.ts`), and posts a
  * `cancel` that aborts its storage reads. A worker still busy `killAfterMs` later is terminated
  * and replaced (`query_pool_worker_restarts_total{reason="unresponsive"}`), as is one that
- * crashes. `query_pool_abort_seconds` is how long stopped queries took to stop.
+ * crashes and one left above its memory limit by a query (`reason="memory"`).
+ * `query_pool_abort_seconds` is how long stopped queries took to stop.
  *
  * @module
  */
@@ -79,8 +80,11 @@ interface Slot {
   metrics: readonly MetricJson[];
 }
 
-/** What stopping a query took, for the metrics. */
+/** Why a query was stopped, for the metrics. */
 type StopReason = "timeout" | "canceled";
+
+/** Why a worker was replaced, for the metrics. */
+type RestartReason = "unresponsive" | "crashed" | "memory";
 
 /** Delay before a worker that failed to start is started again, ms. */
 const RESTART_DELAY_MS = 1000;
@@ -152,7 +156,8 @@ export class QueryPool implements QueryRunner {
     });
     this.#restarts = new Counter({
       name: "query_pool_worker_restarts_total",
-      help: "Query workers replaced: unresponsive (still busy after a stop) or crashed.",
+      help: "Query workers replaced: unresponsive (still busy after a stop), crashed, or left " +
+        "over their memory limit by a query.",
       labelNames: ["reason"],
       registers,
     });
@@ -168,7 +173,7 @@ export class QueryPool implements QueryRunner {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
-    for (const r of ["unresponsive", "crashed"]) this.#restarts.inc({ reason: r }, 0);
+    for (const r of ["unresponsive", "crashed", "memory"]) this.#restarts.inc({ reason: r }, 0);
     for (const r of ["timeout", "canceled"]) this.#stops.inc({ reason: r }, 0);
   }
 
@@ -306,6 +311,7 @@ export class QueryPool implements QueryRunner {
         }
         if (msg.type === "done") this.#settle(job, msg.result);
         else this.#settle(job, undefined, fromWire(msg.error));
+        if (msg.retire) this.#replace(slot, "memory");
         this.#dispatch();
         return;
       }
@@ -328,7 +334,7 @@ export class QueryPool implements QueryRunner {
     this.#replace(slot, "crashed", slot.ready ? 0 : RESTART_DELAY_MS);
   }
 
-  #replace(slot: Slot, reason: "unresponsive" | "crashed", delayMs = 0): void {
+  #replace(slot: Slot, reason: RestartReason, delayMs = 0): void {
     clearTimeout(slot.killTimer);
     slot.killTimer = undefined;
     slot.worker.terminate();

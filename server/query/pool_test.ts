@@ -52,6 +52,7 @@ const HEAVY_ONE_SERIES: QuerySpec = {
 async function withPool(
   fn: (pool: QueryPool, registry: Registry) => Promise<void>,
   opts: Partial<QueryPoolOptions> = {},
+  memoryLimitBytes = 0,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "query-pool-test-" });
   const bucket = new FilesystemBucket(`${dir}/bucket`);
@@ -74,6 +75,7 @@ async function withPool(
       openConcurrency: 1,
       pageCacheBytes: 1 << 20,
       dictionaryCacheEntries: 1000,
+      memoryLimitBytes,
       engine: { lookbackDelta: 5 * 60_000, timeout: 120_000, maxSamples: 50_000_000, features: [] },
       db: {},
     },
@@ -231,4 +233,26 @@ Deno.test("QueryPool: the workers' metrics add to the main registry's; hidden da
     const r = await pool.run(instant("count(m)", DAY + H), { deadline: Date.now() + 30_000 });
     assert.deepEqual(r.value.type === "vector" && r.value.samples, []);
   }, { hidden: () => hidden });
+});
+
+Deno.test("QueryPool: a query over the worker memory limit fails, and its worker is replaced", async () => {
+  await withPool(
+    async (pool, registry) => {
+      // A 1 s subquery over a day for every series: about 100 x 86,400 steps of arrays (250 MB).
+      const big = instant("max_over_time((m * 1)[1d:1s])", DAY + 24 * H);
+      await assert.rejects(pool.run(big, { deadline: Date.now() + 60_000 }), (e: unknown) => {
+        assert.ok(e instanceof QueryError && e.kind === "too_many_samples", String(e));
+        assert.match(e.message, /more memory than a query may \(67108864 bytes\)/);
+        return true;
+      });
+      const text = await pool.metrics(registry);
+      assert.equal(metric(text, 'query_pool_worker_restarts_total{reason="memory"}'), 1);
+      const small = await pool.run(instant("count(m)", DAY + H), { deadline: Date.now() + 30_000 });
+      assert.deepEqual(small.value.type === "vector" && small.value.samples.map((s) => s.f), [
+        SERIES,
+      ]);
+    },
+    {},
+    64 * 2 ** 20,
+  );
 });

@@ -5,7 +5,11 @@
  * CPU-bound evaluation never holds up the main thread's HTTP, gRPC and health endpoints.
  *
  * A query stops at its deadline or when the pool sets the shared cancel cell, both noticed while
- * the evaluation runs (see `abort.ts`), or on a `cancel` message while it awaits I/O.
+ * the evaluation runs (see `abort.ts`), or on a `cancel` message while it awaits I/O. It also
+ * stops when it has added more than its limit to the worker's memory (V8 heap and array
+ * buffers). A worker that holds more than that limit (besides its page cache) after a query asks
+ * to be replaced, since V8 may keep the garbage for a while: each query starts within the limit
+ * and adds at most the limit.
  *
  * Metrics go to a registry of its own, posted to the pool every second (and once the query
  * that changed them ends), which adds them to the main thread's.
@@ -20,6 +24,7 @@ import { ParquetDB } from "../db/db.ts";
 import { DaySet } from "../db/day_set.ts";
 import { LocalLabelFileStore } from "../db/label_files.ts";
 import type { DayRange } from "../db/syncer.ts";
+import { QueryError } from "../../engine/errors.ts";
 import { queryAbort } from "./abort.ts";
 import { type FromWorker, toWire, type ToWorker, type WorkerConfig } from "./_protocol.ts";
 import { evaluate } from "./runner.ts";
@@ -104,6 +109,12 @@ async function init(config: WorkerConfig): Promise<State> {
   return { config, engine, db, days, registry, cancelCells: new Int32Array(config.cancel) };
 }
 
+/** This worker's heap and array buffer bytes (the samples of a query live in the latter). */
+function memoryInUse(): number {
+  const m = Deno.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
 async function postMetrics(registry: Registry): Promise<void> {
   metricsChanged = false;
   post({ type: "metrics", metrics: await registry.getMetricsAsJSON() as never });
@@ -115,12 +126,28 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
   hidden = msg.hidden;
   const cancel = new AbortController();
   running = { id: msg.id, cancel };
-  const abort = queryAbort(msg.deadline, cancel.signal, { cells: s.cancelCells, index: 0 });
+  // What the query adds: the heap may still hold garbage of earlier queries, which V8 collects
+  // as this one allocates.
+  const limit = s.config.memoryLimitBytes;
+  const before = memoryInUse();
+  const overMemory = new QueryError(
+    "too_many_samples",
+    `query processing would use more memory than a query may (${limit} bytes)`,
+  );
+  const guard = limit > 0
+    ? () => memoryInUse() - before > limit ? overMemory : undefined
+    : undefined;
+  const abort = queryAbort(msg.deadline, cancel.signal, { cells: s.cancelCells, index: 0 }, guard);
+  // A worker left holding more than the limit (besides its page cache, which it keeps on
+  // purpose) is replaced rather than collected some time: the next query then starts within it.
+  const retire = () => limit > 0 && memoryInUse() > limit + s.config.pageCacheBytes;
   try {
     const result = await evaluate(s.engine, s.db.queryable(), msg.spec, abort.signal);
-    post({ type: "done", id: msg.id, result });
+    post({ type: "done", id: msg.id, result, retire: retire() });
   } catch (err) {
-    post({ type: "failed", id: msg.id, error: toWire(err) });
+    // The evaluator reports any abort that is not a timeout as a cancel: say why.
+    const error = toWire(abort.signal.reason === overMemory ? overMemory : err);
+    post({ type: "failed", id: msg.id, error, retire: retire() });
   } finally {
     abort.dispose();
     running = undefined;
