@@ -250,6 +250,7 @@ async function serve(
             ? sync.days.filter((d) => !keep({ minT: d.mint, maxT: d.maxt }))
               .map((d) => ({ minT: d.mint, maxT: d.maxt }))
             : [],
+        timeLimit: () => slice.range(),
         logger: logger.with({ component: "query-pool" }),
         registry,
       });

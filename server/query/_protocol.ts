@@ -5,13 +5,19 @@
  *
  * @module
  */
-import { QueryError, type QueryErrorKind } from "../../engine/errors.ts";
+import {
+  ParseError,
+  type ParseErrorDetail,
+  QueryError,
+  type QueryErrorKind,
+} from "../../engine/errors.ts";
 import type { QueryResult } from "../../engine/value.ts";
 import type { LogFields, LogLevel } from "../../internal/log.ts";
 import type { BucketConfig } from "../../storage/objstore/config.ts";
 import type { DayFiles } from "../db/open_day.ts";
 import type { ChunkPartitionOptions } from "../db/chunk_reader.ts";
-import type { QueryLimits } from "../db/limits.ts";
+import { type QueryLimits, QuotaExceededError, type QuotaResource } from "../db/limits.ts";
+import { RegexpError } from "../../model/matchers.ts";
 import type { DayRange } from "../db/syncer.ts";
 import type { UnavailableDay } from "../db/unavailable.ts";
 import type { QuerySpec } from "./runner.ts";
@@ -67,18 +73,30 @@ export type ToWorker =
     readonly deadline: number;
     /** Loaded days the block filter hides right now. */
     readonly hidden: readonly DayRange[];
+    /**
+     * The time range served as of the dispatch (the slice's `--min-time`, `--max-time`, whose
+     * relative times move with the clock); default: all time.
+     */
+    readonly timeLimit?: DayRange;
   }
   | { readonly type: "cancel"; readonly id: number };
 
-/** An error as it crosses threads. */
-export interface WireError {
-  /** The error's class name. */
-  readonly name: string;
-  /** Its message. */
-  readonly message: string;
-  /** A `QueryError`'s kind. */
-  readonly kind?: QueryErrorKind;
-}
+/**
+ * An error as it crosses threads: its class (one of those the HTTP and gRPC layers map to a
+ * status, or a plain `Error`) with the fields that class is built from.
+ */
+export type WireError =
+  | { readonly type: "parse"; readonly details: readonly ParseErrorDetail[] }
+  | { readonly type: "regexp"; readonly pattern: string; readonly message: string }
+  | {
+    readonly type: "quota";
+    readonly resource: QuotaResource;
+    readonly limit: number;
+    readonly requested: number;
+  }
+  | { readonly type: "query"; readonly kind: QueryErrorKind; readonly message: string }
+  | { readonly type: "dom"; readonly name: string; readonly message: string }
+  | { readonly type: "error"; readonly name: string; readonly message: string };
 
 /** A metric as `Registry.getMetricsAsJSON()` returns it. */
 export type MetricJson = Record<string, unknown>;
@@ -115,15 +133,36 @@ export type FromWorker =
 
 /** Flattens an error for posting. */
 export function toWire(err: unknown): WireError {
-  if (err instanceof QueryError) return { name: err.name, message: err.message, kind: err.kind };
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { name: "Error", message: String(err) };
+  if (err instanceof ParseError) return { type: "parse", details: err.details };
+  if (err instanceof RegexpError) {
+    return { type: "regexp", pattern: err.pattern, message: err.message };
+  }
+  if (err instanceof QuotaExceededError) {
+    return { type: "quota", resource: err.resource, limit: err.limit, requested: err.requested };
+  }
+  if (err instanceof QueryError) return { type: "query", kind: err.kind, message: err.message };
+  if (err instanceof DOMException) return { type: "dom", name: err.name, message: err.message };
+  if (err instanceof Error) return { type: "error", name: err.name, message: err.message };
+  return { type: "error", name: "Error", message: String(err) };
 }
 
-/** Rebuilds a posted error: a `QueryError` (its subclass is not kept) or an `Error`. */
+/** Rebuilds a posted error as the class it was thrown as. */
 export function fromWire(wire: WireError): Error {
-  if (wire.kind !== undefined) return new QueryError(wire.kind, wire.message);
-  const err = new Error(wire.message);
-  err.name = wire.name;
-  return err;
+  switch (wire.type) {
+    case "parse":
+      return new ParseError([...wire.details]);
+    case "regexp":
+      return new RegexpError(wire.pattern, wire.message);
+    case "quota":
+      return new QuotaExceededError(wire.resource, wire.limit, wire.requested);
+    case "query":
+      return new QueryError(wire.kind, wire.message);
+    case "dom":
+      return new DOMException(wire.message, wire.name);
+    case "error": {
+      const err = new Error(wire.message);
+      err.name = wire.name;
+      return err;
+    }
+  }
 }

@@ -45,6 +45,11 @@ export interface QueryPoolOptions {
   config: Omit<WorkerConfig, "id" | "cancel">;
   /** Loaded days the block filter hides right now (default: none). */
   hidden?: () => readonly DayRange[];
+  /**
+   * The time range served right now (the slice's `--min-time`, `--max-time`), read at each
+   * dispatch: queries are clamped to it as on the main thread (default: unlimited).
+   */
+  timeLimit?: () => DayRange;
   /** How long a stopped query may keep its worker busy before it is replaced, ms (default 100). */
   killAfterMs?: number;
   /** Logs worker events and the workers' own lines. */
@@ -365,6 +370,7 @@ export class QueryPool implements QueryRunner {
         spec: job.spec,
         deadline: job.deadline,
         hidden: this.#opts.hidden?.() ?? [],
+        timeLimit: this.#opts.timeLimit?.(),
       });
     }
   }

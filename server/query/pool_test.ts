@@ -6,9 +6,11 @@ import type { MatrixValue } from "../../engine/value.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { L, type TestSeries, writeDay } from "../db/_fixture_testutil.ts";
-import { dayFiles, LocalLabelFileStore, Syncer } from "../db/mod.ts";
+import { dayFiles, LocalLabelFileStore, ParquetDB, type QueryLimits, Syncer } from "../db/mod.ts";
+import { UNLIMITED } from "../db/limits.ts";
+import { Engine } from "../../engine/engine.ts";
 import { QueryPool, type QueryPoolOptions } from "./pool.ts";
-import type { QuerySpec } from "./runner.ts";
+import { engineRunner, type QueryRunner, type QuerySpec } from "./runner.ts";
 
 const DAY = Date.UTC(2025, 3, 1);
 const H = 3_600_000;
@@ -49,11 +51,25 @@ const HEAVY_ONE_SERIES: QuerySpec = {
   query: "quantile_over_time(0.5, vector(time() % 97)[1d:1s])",
 };
 
+/** Worker settings of {@linkcode withPool}. */
+interface PoolFixtureConfig {
+  memoryLimitBytes: number;
+  maxSamples: number;
+  limits: QueryLimits;
+}
+
+const DEFAULT_FIXTURE: PoolFixtureConfig = {
+  memoryLimitBytes: 0,
+  maxSamples: 50_000_000,
+  limits: UNLIMITED,
+};
+
 async function withPool(
-  fn: (pool: QueryPool, registry: Registry) => Promise<void>,
+  fn: (pool: QueryPool, registry: Registry, syncer: Syncer) => Promise<void>,
   opts: Partial<QueryPoolOptions> = {},
-  memoryLimitBytes = 0,
+  fixture: Partial<PoolFixtureConfig> = {},
 ): Promise<void> {
+  const { memoryLimitBytes, maxSamples, limits } = { ...DEFAULT_FIXTURE, ...fixture };
   const dir = await Deno.makeTempDir({ prefix: "query-pool-test-" });
   const bucket = new FilesystemBucket(`${dir}/bucket`);
   await writeDay(bucket, { ext: {}, date: "2025-04-01", shards: [series()] });
@@ -76,8 +92,8 @@ async function withPool(
       pageCacheBytes: 1 << 20,
       dictionaryCacheEntries: 1000,
       memoryLimitBytes,
-      engine: { lookbackDelta: 5 * 60_000, timeout: 120_000, maxSamples: 50_000_000, features: [] },
-      db: {},
+      engine: { lookbackDelta: 5 * 60_000, timeout: 120_000, maxSamples, features: [] },
+      db: { limits },
     },
     logger: NOP_LOGGER,
     registry,
@@ -87,7 +103,7 @@ async function withPool(
     pool.start();
     pool.update(syncer.days.map(dayFiles), syncer.unavailable);
     await pool.whenReady();
-    await fn(pool, registry);
+    await fn(pool, registry, syncer);
   } finally {
     pool.close();
     await syncer.close();
@@ -242,7 +258,11 @@ Deno.test("QueryPool: a query over the worker memory limit fails, and its worker
       const big = instant("max_over_time((m * 1)[1d:1s])", DAY + 24 * H);
       await assert.rejects(pool.run(big, { deadline: Date.now() + 60_000 }), (e: unknown) => {
         assert.ok(e instanceof QueryError && e.kind === "too_many_samples", String(e));
-        assert.match(e.message, /more memory than a query may \(67108864 bytes\)/);
+        assert.equal(
+          e.message,
+          "query processing would use more memory than --query.workers.max-memory allows " +
+            "(67108864 bytes); narrow the query or raise the limit",
+        );
         return true;
       });
       const text = await pool.metrics(registry);
@@ -253,6 +273,78 @@ Deno.test("QueryPool: a query over the worker memory limit fails, and its worker
       ]);
     },
     {},
-    64 * 2 ** 20,
+    { memoryLimitBytes: 64 * 2 ** 20 },
+  );
+});
+
+/** What `runner` answers for `spec`: the result's value and warnings, or the error's class and text. */
+async function outcome(runner: QueryRunner, spec: QuerySpec): Promise<unknown> {
+  try {
+    const r = await runner.run(spec, { deadline: Date.now() + 60_000 });
+    return { value: r.value, warnings: r.warnings };
+  } catch (e) {
+    return {
+      error: (e as Error).constructor.name,
+      kind: (e as QueryError).kind,
+      message: String(e),
+    };
+  }
+}
+
+/** A range query over the hours 2 to 3 of the fixture's day at its step. */
+const RANGE_2H_3H: QuerySpec = {
+  query: "",
+  start: DAY + 2 * H,
+  end: DAY + 3 * H,
+  step: STEP,
+  lookbackDelta: 0,
+};
+
+Deno.test("QueryPool: max-samples, row limits and the slice's time range hold in workers as on the main thread", async () => {
+  const limits: QueryLimits = { ...UNLIMITED, maxSelectRows: 50 };
+  const maxSamples = 5_000;
+  let range = { minT: DAY + 2 * H, maxT: DAY + 3 * H };
+  await withPool(
+    async (pool, _registry, syncer) => {
+      const db = new ParquetDB({ days: () => syncer.days, limits, timeLimit: () => range });
+      const engine = new Engine({
+        lookbackDelta: 5 * 60_000,
+        timeout: 120_000,
+        maxSamples,
+        features: [],
+      });
+      const main = engineRunner(engine, () => db.queryable());
+      const specs: [QuerySpec, string][] = [
+        // 100 series over the 50-row limit.
+        [instant("count(m)", DAY + 2 * H + 60_000), "QuotaExceededError"],
+        // 44 series of 121 points: 5,324 samples over max-samples.
+        [{ ...RANGE_2H_3H, query: 'm{i=~"[1-4].?"}' }, "QueryError"],
+        // Within the limits, inside and outside the time range served.
+        [instant('m{i="3"}', DAY + 2 * H + 60_000), ""],
+        [instant('m{i="3"}', DAY + 5 * H), ""],
+        [{
+          query: 'm{i="4"}',
+          start: DAY + H,
+          end: DAY + 4 * H,
+          step: 15 * 60_000,
+          lookbackDelta: 0,
+        }, ""],
+      ];
+      for (const [spec, errorClass] of specs) {
+        const want = await outcome(main, spec);
+        assert.deepEqual(await outcome(pool, spec), want, spec.query);
+        assert.equal((want as { error?: string }).error ?? "", errorClass, spec.query);
+      }
+      // The range moves (a relative --min-time): each query gets it as of its dispatch.
+      range = { minT: DAY + 4 * H, maxT: DAY + 5 * H };
+      const spec = instant('m{i="3"}', DAY + 5 * H);
+      const got = await outcome(pool, spec);
+      assert.deepEqual(got, await outcome(main, spec));
+      assert.equal((got as { value: { samples: unknown[] } }).value.samples.length, 1);
+    },
+    {
+      timeLimit: () => range,
+    },
+    { maxSamples, limits },
   );
 });

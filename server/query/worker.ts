@@ -76,6 +76,10 @@ let state: Promise<State> | undefined;
 let daysLoaded: Promise<unknown> = Promise.resolve();
 /** Loaded days the block filter hides, as of the running query. */
 let hidden: readonly DayRange[] = [];
+/** All time: the range served when the pool sets none. */
+const ALL_TIME: DayRange = { minT: -Infinity, maxT: Infinity };
+/** The time range served (the slice's `--min-time`, `--max-time`), as of the running query. */
+let timeLimit = ALL_TIME;
 /** The running query: its id and what cancels it. */
 let running: { id: number; cancel: AbortController } | undefined;
 let metricsChanged = false;
@@ -103,6 +107,7 @@ async function init(config: WorkerConfig): Promise<State> {
     days: () => days.days,
     unavailable: () => days.unavailable,
     keep: (d) => !hidden.some((h) => h.minT === d.minT && h.maxT === d.maxT),
+    timeLimit: () => timeLimit,
     registry,
   });
   const engine = new Engine({ ...config.engine, features: config.engine.features });
@@ -124,6 +129,7 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
   const s = await state!;
   await daysLoaded;
   hidden = msg.hidden;
+  timeLimit = msg.timeLimit ?? ALL_TIME;
   const cancel = new AbortController();
   running = { id: msg.id, cancel };
   // What the query adds: the heap may still hold garbage of earlier queries, which V8 collects
@@ -132,7 +138,8 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
   const before = memoryInUse();
   const overMemory = new QueryError(
     "too_many_samples",
-    `query processing would use more memory than a query may (${limit} bytes)`,
+    `query processing would use more memory than --query.workers.max-memory allows ` +
+      `(${limit} bytes); narrow the query or raise the limit`,
   );
   const guard = limit > 0
     ? () => memoryInUse() - before > limit ? overMemory : undefined
