@@ -155,12 +155,14 @@ async function serve(
     : undefined;
   const registry = createRegistry();
   const unreadableCode = unreadableWorkerCode();
-  const workers = unreadableCode ? 0 : config.query.workers || navigator.hardwareConcurrency;
-  if (unreadableCode) {
+  const workers = unreadableCode.length > 0
+    ? 0
+    : config.query.workers || navigator.hardwareConcurrency;
+  if (unreadableCode.length > 0) {
     logger.warn(
       "query workers cannot load their code, so queries are evaluated on the serving thread " +
         "(a long query delays every other request); grant read access to the gateway's code",
-      { grant: `--allow-read=${unreadableCode}` },
+      { grant: `--allow-read=${unreadableCode.join(",")}` },
     );
   }
   // The caches are shared out equally between the main thread (series, labels and the Store

@@ -21,8 +21,9 @@
  * @module
  */
 export { type CancelFlag, type QueryAbort, queryAbort } from "./abort.ts";
-export { QueryPool, type QueryPoolOptions, unreadableWorkerCode } from "./pool.ts";
+export { QueryPool, type QueryPoolOptions } from "./pool.ts";
 export type { WorkerConfig } from "./_protocol.ts";
+export { unreadableWorkerCode, WORKER_CODE_DIRS, workerCodePaths } from "./worker_code.ts";
 export {
   engineRunner,
   evaluate,

@@ -96,21 +96,6 @@ const RESTART_DELAY_MS = 1000;
 
 /** The module a worker runs. */
 const WORKER_URL = new URL("./worker.ts", import.meta.url);
-/** The directory of the gateway's modules, all of which a worker may load. */
-const CODE_URL = new URL("../../", import.meta.url);
-
-/**
- * The directory whose read permission workers lack to load their code, or `undefined` when they
- * can start. Deno checks a worker's modules like dynamic imports: under `deno run` with scoped
- * `--allow-read`, the gateway's own directory must be granted (a compiled binary's code is in the
- * binary, which its `--allow-read` covers).
- */
-export function unreadableWorkerCode(): string | undefined {
-  if (CODE_URL.protocol !== "file:") return undefined;
-  const path = decodeURIComponent(CODE_URL.pathname).replace(/\/$/, "");
-  return Deno.permissions.querySync({ name: "read", path }).state === "granted" ? undefined : path;
-}
-
 /** Evaluates queries on a pool of Deno workers; see the module documentation. */
 export class QueryPool implements QueryRunner {
   readonly #opts: QueryPoolOptions;
