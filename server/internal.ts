@@ -79,7 +79,7 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
               { status: 400 },
             );
           }
-          // Not req.signal: Deno 2.9 warns when it is used (it also fires on every response).
+          // Not req.signal: in Deno's legacy mode it also fires on every response.
           // So a client that leaves does not end the profile early; shutting down does.
           const profile = await profiler.cpuProfile(seconds * 1000, stopping.signal);
           logger.info("CPU profile taken", { seconds, samples: profile.samples.length });

@@ -213,7 +213,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
       options.maxTimeout,
     );
     const lookbackDelta = durationParam(form, "lookback_delta") ?? options.lookbackDelta;
-    // Aborts when the client disconnects (and, in Deno's legacy mode, once the answer is sent).
+    // Aborts when the client disconnects (deno.json opts out of the legacy abort after answers).
     const disconnected = req.signal;
     const started = performance.now();
     const release = await admit(
