@@ -5,6 +5,8 @@
  *    the gRPC health check answer at once; it stops at the smallest of `--query.timeout`, the
  *    request's `timeout` and the gRPC deadline with Prometheus' 503 `timeout` error or
  *    DEADLINE_EXCEEDED; a client that disconnects stops it (seen in the pool's metrics).
+ *    A query over the worker memory limit fails with 422 `execution` naming the flag, and the
+ *    process lives on.
  * 5. Readiness reflects loaded data, and a query over a day that failed to load, whose files
  *    vanished or are corrupt answers with a warning or an error naming the day, never a silent
  *    empty result.
@@ -320,6 +322,43 @@ Deno.test("finding 5: a day whose chunks file vanished under its live meta.pb fa
       assert.equal(kept.body.data.result[0].value[1], String(SERIES));
     } finally {
       await stop(gw);
+    }
+  });
+});
+
+Deno.test("finding 1: a query over the worker memory limit is a 422 naming the flag; by default max-samples stops it first; serve lives on", async () => {
+  await withBucket(async (dir, bucket) => {
+    await writeDay(bucket, { ext: {}, date: "2025-04-01", shards: [series(DAY1)] });
+    // A 250 ms subquery over a day for every series, as the result: 100 x 345,600 points held at
+    // once (over 500 MB).
+    const big = `/api/v1/query?query=${encodeURIComponent("(m * 1)[1d:250ms]")}` +
+      `&time=${DAY2 / 1000}`;
+    for (
+      const [flags, error] of [
+        [
+          ["--query.workers.max-memory=64MiB", "--query.max-samples=1000000000"],
+          "query processing would use more memory than --query.workers.max-memory allows " +
+          "(67108864 bytes); narrow the query or raise the limit",
+        ],
+        // The defaults: max-samples (10000000, about 300 MB of heap) stops it before the worker
+        // memory limit (1GiB) would.
+        [
+          [],
+          "query processing would load too many samples into memory in query execution",
+        ],
+      ] as const
+    ) {
+      const gw = await startGateway(serveArgs(dir, ...flags));
+      try {
+        const answer = await getJson(gw.url + big);
+        assert.equal(answer.status, 422, JSON.stringify(answer.body).slice(0, 300));
+        assert.equal(answer.body.errorType, "execution");
+        assert.equal(answer.body.error, error);
+        const cheap = await getJson(gw.url + cheapPath(DAY1 + 12 * H));
+        assert.equal(cheap.body.data.result[0].value[1], String(SERIES));
+      } finally {
+        await stop(gw);
+      }
     }
   });
 });

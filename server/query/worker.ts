@@ -136,13 +136,13 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
   // as this one allocates.
   const limit = s.config.memoryLimitBytes;
   const before = memoryInUse();
-  const overMemory = new QueryError(
+  const overLimit = new QueryError(
     "too_many_samples",
     `query processing would use more memory than --query.workers.max-memory allows ` +
       `(${limit} bytes); narrow the query or raise the limit`,
   );
   const guard = limit > 0
-    ? () => memoryInUse() - before > limit ? overMemory : undefined
+    ? () => memoryInUse() - before > limit ? overLimit : undefined
     : undefined;
   const abort = queryAbort(msg.deadline, cancel.signal, { cells: s.cancelCells, index: 0 }, guard);
   // A worker left holding more than the limit (besides its page cache, which it keeps on
@@ -150,10 +150,13 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
   const retire = () => limit > 0 && memoryInUse() > limit + s.config.pageCacheBytes;
   try {
     const result = await evaluate(s.engine, s.db.queryable(), msg.spec, abort.signal);
+    // The result is built after the evaluation's last check: check once more before posting.
+    const over = guard?.();
+    if (over) throw over;
     post({ type: "done", id: msg.id, result, retire: retire() });
   } catch (err) {
     // The evaluator reports any abort that is not a timeout as a cancel: say why.
-    const error = toWire(abort.signal.reason === overMemory ? overMemory : err);
+    const error = toWire(err === overLimit || abort.signal.reason === overLimit ? overLimit : err);
     post({ type: "failed", id: msg.id, error, retire: retire() });
   } finally {
     abort.dispose();
