@@ -362,3 +362,48 @@ Deno.test("finding 1: a query over the worker memory limit is a 422 naming the f
     }
   });
 });
+
+Deno.test("finding 5: a day whose chunks file is corrupt fails its queries by name, live or at load", async () => {
+  await withBucket(async (dir, bucket) => {
+    const hash = externalLabelsHash({});
+    await writeDay(bucket, { ext: {}, date: "2025-04-01", shards: [series(DAY1)] });
+    await writeDay(bucket, { ext: {}, date: "2025-04-02", shards: [series(DAY2)] });
+    const key = chunksFileKey(hash, "2025-04-02", 0);
+    const size = (await bucket.attributes(key)).size;
+    // Same size and footer, so that the day's file still looks in place; its pages are garbage.
+    const tail = await bucket.getRange(key, size - 8, 8);
+    const footerSize = new DataView(tail.buffer, tail.byteOffset).getUint32(0, true) + 8;
+    const garbage = new Uint8Array(size).fill(0x5a);
+    garbage.set(await bucket.getRange(key, size - footerSize, footerSize), size - footerSize);
+    const live = await startGateway(serveArgs(dir));
+    try {
+      await bucket.upload(key, garbage);
+      const lost = await getJson(live.url + cheapPath(DAY2 + 12 * H));
+      assert.equal(lost.body.status, "error", JSON.stringify(lost.body).slice(0, 300));
+      assert.match(lost.body.error, /2025-04-02\/0\.chunks\.parquet/);
+      const kept = await getJson(live.url + cheapPath(DAY1 + 12 * H));
+      assert.equal(kept.body.data.result[0].value[1], String(SERIES));
+    } finally {
+      await stop(live);
+    }
+    // Started over a file whose footer is garbage too: the day does not load, and queries over
+    // it say so.
+    await bucket.upload(key, new Uint8Array(size).fill(0x5a));
+    const restarted = await startGateway(serveArgs(dir));
+    try {
+      const answer = await getJson(restarted.url + cheapPath(DAY2 + 12 * H));
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body.data.result, []);
+      assert.equal(answer.body.warnings?.length, 1, JSON.stringify(answer.body).slice(0, 300));
+      assert.match(
+        answer.body.warnings[0],
+        /^day 2025-04-02 is not loaded, its data is missing from this result: .*2025-04-02\/0\.chunks\.parquet/,
+      );
+      const kept = await getJson(restarted.url + cheapPath(DAY1 + 12 * H));
+      assert.equal(kept.body.data.result[0].value[1], String(SERIES));
+      assert.equal(kept.body.warnings, undefined);
+    } finally {
+      await stop(restarted);
+    }
+  });
+});
