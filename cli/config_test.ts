@@ -54,6 +54,8 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     },
     chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
     pageCacheBytes: 128 * MiB,
+    workers: 0,
+    workerMaxMemory: 1024 * MiB,
   });
   assert.deepEqual(c.http, {
     prometheus: {

@@ -7,6 +7,12 @@
  * opens (so the first answer already sees the data), then `/-/ready` turns 200 and discovery and
  * sync repeat on their intervals. A failing later pass keeps the previous state.
  *
+ * Queries are evaluated by a pool of worker threads (`--query.workers`), which open the days
+ * each sync pass leaves loaded; `/-/ready` waits for them too. It stays 503 while days are
+ * discovered but none of them loads, since the server would only answer with empty results.
+ * Without read access to its own code (scoped `--allow-read` under `deno run`) no worker can
+ * start: queries are then evaluated on the serving thread, which start-up says in a warning.
+ *
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
@@ -20,7 +26,8 @@ import { permissionDenial } from "../internal/permission.ts";
 import { createRegistry } from "../internal/metrics.ts";
 import { ThanosBackfillFilter } from "../server/backfill_filter.ts";
 import type { GatewaySlice } from "../server/slice.ts";
-import { LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
+import { dayFiles, LocalLabelFileStore, ParquetDB, Syncer, SyncError } from "../server/db/mod.ts";
+import { QueryPool, unreadableWorkerCode } from "../server/query/mod.ts";
 import { parquetStoreSource } from "../server/db/store_source.ts";
 import { grpcMetricsObserver } from "../server/grpc/metrics.ts";
 import { startThanosGrpcServer, type ThanosGrpcOptions } from "../server/grpc/thanos/serve.ts";
@@ -66,6 +73,9 @@ const SERVE_CONFIG_HEADER =
 
 /** gRPC connection and handler errors are logged at most once per this interval, ms. */
 const GRPC_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** Decoded label dictionary values cached in all, shared out like the page cache. */
+const DICTIONARY_CACHE_ENTRIES = 1_000_000;
 
 /**
  * Runs `serve` until `signal` aborts; resolves to the process exit code. Rejects with a
@@ -144,9 +154,25 @@ async function serve(
     }
     : undefined;
   const registry = createRegistry();
+  const unreadableCode = unreadableWorkerCode();
+  const workers = unreadableCode.length > 0
+    ? 0
+    : config.query.workers || navigator.hardwareConcurrency;
+  if (unreadableCode.length > 0) {
+    logger.warn(
+      "query workers cannot load their code, so queries are evaluated on the serving thread " +
+        "(a long query delays every other request); grant read access to the gateway's code",
+      { grant: `--allow-read=${unreadableCode.join(",")}` },
+    );
+  }
+  // The caches are shared out equally between the main thread (series, labels and the Store
+  // API) and each query worker, so that together they stay within the configured size.
+  const cacheShares = workers + 1;
+  let pool: QueryPool | undefined;
   const internalOptions = {
     port: config.http.internal.port,
     registry,
+    metrics: () => pool?.metrics(registry) ?? registry.metrics(),
     logger: logger.with({ component: "internal" }),
   };
   const internal = await listenOn(
@@ -184,11 +210,70 @@ async function serve(
         streams: () => discoverer.streams,
         labelFiles: new LocalLabelFileStore(bucket, config.syncer.labelFilePath),
         concurrency: config.syncer.concurrency,
-        pageCacheBytes: config.query.pageCacheBytes,
+        pageCacheBytes: Math.floor(config.query.pageCacheBytes / cacheShares),
+        dictionaryCacheEntries: Math.floor(DICTIONARY_CACHE_ENTRIES / cacheShares),
         keep,
         logger: logger.with({ component: "syncer" }),
         registry,
       });
+      const limits = {
+        maxShards: config.query.limits.maxShardCount,
+        maxSelectRows: config.query.limits.selectMaxRowCount,
+        maxChunkBytes: config.query.limits.selectMaxChunkBytes,
+        maxLabelNamesRows: config.query.limits.labelNamesMaxRowCount,
+        maxLabelValuesRows: config.query.limits.labelValuesMaxRowCount,
+      };
+      // Prometheus' defaults: experimental PromQL features and delayed name removal off.
+      const engineOptions = {
+        lookbackDelta: config.query.lookback,
+        timeout: config.query.engineTimeout,
+        maxSamples: config.query.maxSamples,
+        features: [],
+      };
+      // Started before the first sync, so that the workers load their code meanwhile.
+      const queryPool = pool = workers === 0 ? undefined : new QueryPool({
+        workers,
+        config: {
+          bucket: bucketConfig,
+          labelFileDir: config.syncer.labelFilePath,
+          openConcurrency: config.syncer.concurrency,
+          pageCacheBytes: Math.floor(config.query.pageCacheBytes / cacheShares),
+          dictionaryCacheEntries: Math.floor(DICTIONARY_CACHE_ENTRIES / cacheShares),
+          memoryLimitBytes: config.query.workerMaxMemory,
+          engine: engineOptions,
+          db: {
+            externalLabels: config.query.externalLabels,
+            limits,
+            chunkPartition: config.query.chunkPartition,
+          },
+        },
+        hidden: () =>
+          keep
+            ? sync.days.filter((d) => !keep({ minT: d.mint, maxT: d.maxt }))
+              .map((d) => ({ minT: d.mint, maxT: d.maxt }))
+            : [],
+        timeLimit: () => slice.range(),
+        logger: logger.with({ component: "query-pool" }),
+        registry,
+      });
+      queryPool?.start();
+      let serving = false;
+      // After every sync pass: the workers get the days (and retry any they could not open),
+      // and readiness follows what loaded.
+      const publish = () => {
+        queryPool?.update(sync.days.map(dayFiles), sync.unavailable);
+        if (!serving) return;
+        const failed = sync.unavailable;
+        if (sync.days.length === 0 && failed.length > 0) {
+          internal.setReady(
+            false,
+            `none of the ${failed.length} day(s) found loaded; ${failed[0].key}: ` +
+              failed[0].reason,
+          );
+        } else {
+          internal.setReady(true);
+        }
+      };
       await discoverer.discover(signal);
       try {
         await sync.sync(signal);
@@ -198,7 +283,11 @@ async function serve(
         if (!(err instanceof SyncError) || permissionDenial(err)) throw err;
         logger.warn("some days failed to load", { err });
       }
-      logger.info("initial sync done", { days: sync.days.length });
+      logger.info("initial sync done", {
+        days: sync.days.length,
+        failed: sync.unavailable.length,
+      });
+      publish();
       loops.push(
         repeat(
           config.discovery.interval,
@@ -213,7 +302,7 @@ async function serve(
           stopLoops.signal,
           logger,
           "sync",
-          () => sync.sync(stopLoops.signal),
+          () => sync.sync(stopLoops.signal).finally(publish),
           false,
         ),
       );
@@ -226,25 +315,15 @@ async function serve(
       const db = new ParquetDB({
         days: () => sync.days,
         externalLabels: config.query.externalLabels,
-        limits: {
-          maxShards: config.query.limits.maxShardCount,
-          maxSelectRows: config.query.limits.selectMaxRowCount,
-          maxChunkBytes: config.query.limits.selectMaxChunkBytes,
-          maxLabelNamesRows: config.query.limits.labelNamesMaxRowCount,
-          maxLabelValuesRows: config.query.limits.labelValuesMaxRowCount,
-        },
+        unavailable: () => sync.unavailable,
+        limits,
         chunkPartition: config.query.chunkPartition,
         keep,
         timeLimit: () => slice.range(),
         registry,
       });
-      // Prometheus' defaults: experimental PromQL features and delayed name removal off.
-      const engine = new Engine({
-        lookbackDelta: config.query.lookback,
-        timeout: config.query.engineTimeout,
-        maxSamples: config.query.maxSamples,
-        features: [],
-      });
+      // Parses queries on this thread; the workers, if any, evaluate them.
+      const engine = new Engine(engineOptions);
       const httpOptions: HttpServerOptions = {
         port: config.http.prometheus.port,
         registry,
@@ -253,6 +332,7 @@ async function serve(
         handler: createPrometheusApi({
           engine,
           queryable: () => db.queryable(),
+          runner: queryPool,
           defaultTimeout: config.query.timeout,
           maxTimeout: config.query.engineTimeout,
           lookbackDelta: config.query.lookback,
@@ -337,7 +417,10 @@ async function serve(
         query: {
           engine,
           queryable: () => db.queryable(),
+          runner: queryPool,
           lookbackDelta: config.query.lookback,
+          timeout: config.query.timeout,
+          engineTimeout: config.query.engineTimeout,
         },
         // As the Go gateway, the gRPC API admits its own share of concurrent requests.
         admission: {
@@ -364,12 +447,15 @@ async function serve(
         throw err;
       }
 
-      internal.setReady(true);
+      if (queryPool) await Promise.race([queryPool.whenReady(), abortPromise(signal)]);
+      serving = true;
+      publish();
       logger.info("serve started", {
         bucket: bucket.provider,
         prometheus_port: http.port,
         grpc_port: grpc.addr.port,
         tls: tls !== undefined,
+        query_workers: workers,
       });
       try {
         await Promise.race([abortPromise(signal), loopsEnded]);
@@ -382,6 +468,7 @@ async function serve(
         ]);
       }
     } finally {
+      pool?.close();
       stopLoops.abort();
       await Promise.allSettled(loops);
       await syncer?.close();

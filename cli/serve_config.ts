@@ -163,7 +163,12 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
       "step; here, as in Prometheus, a range query without step is a 400 error.",
   },
   { name: "query.lookback", kind: "duration", default: "5m", help: "Lookback delta of queries." },
-  { name: "query.timeout", kind: "duration", default: "30s", help: "Default timeout of queries." },
+  {
+    name: "query.timeout",
+    kind: "duration",
+    default: "30s",
+    help: "Timeout of queries; a request's timeout can only shorten it.",
+  },
   {
     name: "query.engine.timeout",
     kind: "duration",
@@ -178,6 +183,20 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
       "needs more fails with 422 execution, so this also bounds the samples it returns. A " +
       "sample takes about 29 B of V8 heap here: Prometheus' default, 50000000, would need " +
       "1.5 GB; 10000000 (300 MB) leaves room on a 4 GB machine for the response and the rest.",
+  },
+  {
+    name: "query.workers",
+    kind: "int",
+    default: "0",
+    help: "Worker threads evaluating queries, apart from the thread serving HTTP, gRPC and " +
+      "health (0 is one per CPU core).",
+  },
+  {
+    name: "query.workers.max-memory",
+    kind: "bytes",
+    default: "1GiB",
+    help: "Memory (V8 heap and buffers) one query may add to its worker, past which it fails; " +
+      "a worker holding more after a query is replaced (0B is unlimited).",
   },
   {
     name: "query.external-label",
@@ -386,6 +405,10 @@ export interface ServeConfig {
     };
     /** Bytes of decoded pages cached across queries (0 disables). */
     readonly pageCacheBytes: number;
+    /** Query worker threads (0: one per CPU core). */
+    readonly workers: number;
+    /** Memory one query may add to its worker, bytes (0: no limit). */
+    readonly workerMaxMemory: number;
   };
   /** Remote read (`/api/v1/read`): Prometheus' `--storage.remote.read-*` flags. */
   readonly remoteRead: {
@@ -434,6 +457,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
       "query.max-samples",
       "storage.remote.read-sample-limit",
       "storage.remote.read-concurrent-limit",
+      "query.workers",
     ]
   ) atLeast(v, name, 0);
   const filterType = str("block.filter.type") as "all-metas" | "thanos-backfill";
@@ -519,6 +543,8 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
+      workers: num("query.workers"),
+      workerMaxMemory: num("query.workers.max-memory"),
     },
     remoteRead: {
       sampleLimit: num("storage.remote.read-sample-limit"),

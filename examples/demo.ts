@@ -4,6 +4,8 @@
  * counters, gauges and classic histograms of 60 targets, about 1,800 series in all), converts
  * them into `./data/parquet` with `convert --convert.once`, and then runs `serve` on both buckets'
  * defaults, printing example queries. Blocks already present are kept; a second run only serves.
+ * Arguments go to `serve` (e.g. `--http.prometheus.port=9090`, whose grant moves with it), and
+ * `--http.internal.port` to `convert` as well.
  *
  * Data covers the two UTC days before yesterday, which the default grace period (48 h) lets
  * `convert` take, plus two hours of yesterday so that the newer of them counts as complete
@@ -95,7 +97,13 @@ if (import.meta.main) {
     await Deno.mkdir(TSDB_DIR, { recursive: true });
     await writeDemoBlocks(TSDB_DIR);
   }
-  const converted = await main(["convert", "--convert.once", "--convert.max-plan-days=4"]);
+  const internalPort = Deno.args.filter((a) => a.startsWith("--http.internal.port="));
+  const converted = await main([
+    "convert",
+    "--convert.once",
+    "--convert.max-plan-days=4",
+    ...internalPort,
+  ]);
   if (converted !== 0) Deno.exit(converted);
   const t = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
   const at = t / 1000;
@@ -110,5 +118,5 @@ and the next day; the queries below look at the midnight between them):
   curl -s 'localhost:6060/metrics' | grep objstore_bucket
 Stop with Ctrl-C.
 `);
-  Deno.exit(await main(["serve"]));
+  Deno.exit(await main(["serve", ...Deno.args]));
 }

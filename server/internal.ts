@@ -23,6 +23,11 @@ export interface InternalServerOptions {
   hostname?: string;
   /** The registry `/metrics` exposes. */
   registry: Registry;
+  /**
+   * Renders `/metrics` instead of `registry` alone (e.g. with the query workers' metrics
+   * added), in `registry`'s content type. Default: `registry.metrics()`.
+   */
+  metrics?: () => Promise<string>;
   /** Logger for start-up and errors. */
   logger: Logger;
 }
@@ -56,7 +61,7 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
     const url = new URL(req.url);
     switch (url.pathname) {
       case "/metrics":
-        return new Response(await registry.metrics(), {
+        return new Response(await (options.metrics?.() ?? registry.metrics()), {
           headers: { "content-type": registry.contentType },
         });
       case "/-/healthy":
@@ -74,7 +79,7 @@ export function startInternalServer(options: InternalServerOptions): InternalSer
               { status: 400 },
             );
           }
-          // Not req.signal: Deno 2.9 warns when it is used (it also fires on every response).
+          // Not req.signal: in Deno's legacy mode it also fires on every response.
           // So a client that leaves does not end the profile early; shutting down does.
           const profile = await profiler.cpuProfile(seconds * 1000, stopping.signal);
           logger.info("CPU profile taken", { seconds, samples: profile.samples.length });

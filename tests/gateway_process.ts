@@ -33,6 +33,11 @@ export interface RunOptions {
   cwd?: string;
   /** A command line that runs Deno, e.g. `["strace", "-f", "-o", file]`. */
   wrapper?: string[];
+  /**
+   * Whether {@linkcode startGateway} waits for `/-/ready` to answer 200 (default) or only for
+   * the internal server to answer at all.
+   */
+  waitReady?: boolean;
 }
 
 function command(args: string[], opts: RunOptions, piped: boolean): Deno.Command {
@@ -89,8 +94,8 @@ async function gatewayPid(pid: number, wrapped: boolean): Promise<number> {
 
 /**
  * Starts `cli/main.ts <args>` with free ports appended (later flags win) and resolves once its
- * internal server's `/-/ready` answers 200; throws with its log if it exits or is not ready in
- * 60 s.
+ * internal server's `/-/ready` answers 200 (or anything, without `waitReady`); throws with its
+ * log if it exits or is not ready in 60 s.
  */
 export async function startGateway(
   args: string[],
@@ -127,7 +132,7 @@ export async function startGateway(
     try {
       const res = await fetch(`${internalUrl}/-/ready`);
       await res.body?.cancel();
-      if (res.ok) {
+      if (res.ok || opts.waitReady === false) {
         return {
           url: `http://127.0.0.1:${port}`,
           internalUrl,

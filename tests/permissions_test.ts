@@ -5,13 +5,18 @@
  * outside `/tmp`, which the lines grant for label files and downloads, so that the grants of the
  * bucket directories are what lets the commands at them. Checks that the lines convert and serve
  * data, that each of their grants is needed, and that a path flag moved outside them stops the
- * command with the one line that names the grant to add, before `serve` is ever ready.
+ * command with the one line that names the grant to add, before `serve` is ever ready. The code
+ * directories the query workers load are granted relative to the checkout, where the lines run;
+ * the test makes them absolute. The quick start's demo line runs too, its workers included.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { README_URL } from "./readme.ts";
+import { WORKER_CODE_DIRS } from "../server/query/worker_code.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const MAIN = `${ROOT}cli/main.ts`;
+const DEMO = `${ROOT}examples/demo.ts`;
 const FIXTURE = fileURLToPath(new URL("../storage/tsdb/testdata/blocks/", import.meta.url));
 // The fixture's only complete day, with its 4 series (tests/convert_cli_test.ts).
 const DAY = "2023-11-14";
@@ -43,8 +48,42 @@ async function readmeLine(command: Command): Promise<ReadmeLine> {
   // The lines quote nothing, so words are arguments.
   const words = lines[0].split(/\s+/);
   const main = words.indexOf("cli/main.ts");
-  return { permissions: words.slice(2, main), args: words.slice(main + 1) };
+  return { permissions: words.slice(2, main).map(codeGrantsAbsolute), args: words.slice(main + 1) };
 }
+
+/** The quick start's demo line (after `npm ci ... &&`): its permissions. */
+async function demoLine(): Promise<ReadmeLine> {
+  const readme = await Deno.readTextFile(README_URL);
+  const lines = readme.split("\n").filter((l) => l.includes(" examples/demo.ts"));
+  assert.equal(lines.length, 1, "one line running examples/demo.ts");
+  const words = lines[0].slice(lines[0].indexOf("deno run ")).split(/\s+/);
+  const demo = words.indexOf("examples/demo.ts");
+  assert.equal(demo, words.length - 1, "the demo takes no arguments");
+  return { permissions: words.slice(2, demo).map(codeGrantsAbsolute), args: [] };
+}
+
+/** The code directories of the workers as absolute paths (the lines run from the checkout). */
+function codeGrantsAbsolute(flag: string): string {
+  const m = /^--allow-read=(.+)$/.exec(flag);
+  if (!m) return flag;
+  const items = m[1].split(",").map((i) => WORKER_CODE_DIRS.includes(i) ? ROOT + i : i);
+  return `--allow-read=${items.join(",")}`;
+}
+
+/** Whether `item` of an `--allow-read` grant is a code directory of the workers. */
+function isCodeGrant(item: string): boolean {
+  return WORKER_CODE_DIRS.some((d) => item === ROOT + d);
+}
+
+/** The gateway's `/metrics` value of `name` (no labels), or undefined. */
+async function metric(port: number, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+/** The warning `serve` logs when its workers cannot load their code. */
+const NO_WORKERS = /query workers cannot load their code/;
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
@@ -70,9 +109,14 @@ function withFreePorts(line: ReadmeLine, command: Command): [ReadmeLine, Map<num
   return [{ permissions, args }, moved];
 }
 
-function spawn(cwd: string, line: ReadmeLine, extra: string[] = []): Deno.ChildProcess {
+function spawn(
+  cwd: string,
+  line: ReadmeLine,
+  extra: string[] = [],
+  script = MAIN,
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...line.permissions, MAIN, ...line.args, ...extra],
+    args: ["run", ...line.permissions, script, ...line.args, ...extra],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -162,6 +206,8 @@ Deno.test("README: convert and serve work under exactly the permissions of their
     const child = spawn(cwd, serve);
     try {
       await waitReady(ports.get(6060)!, child);
+      // Queries run on the workers: the scoped grants let them load their code.
+      assert.ok((await metric(ports.get(6060)!, "query_pool_workers") ?? 0) >= 1);
       const query = encodeURIComponent('count(count_over_time({__name__=~".+"}[3h]))');
       const res = await fetch(
         `http://127.0.0.1:${ports.get(9000)}/api/v1/query?query=${query}&time=${END_OF_DAY}`,
@@ -173,6 +219,8 @@ Deno.test("README: convert and serve work under exactly the permissions of their
       child.kill("SIGTERM");
       const stopped = await finish(child);
       assert.equal(stopped.code, 0, stopped.stderr);
+      assert.doesNotMatch(stopped.stderr, NO_WORKERS);
+      assert.match(stopped.stderr, /msg="serve started" .*query_workers=[1-9]/);
     }
   } finally {
     if (!hadLabelsCopy) await Deno.remove(LABELS_COPY).catch(() => {});
@@ -180,11 +228,35 @@ Deno.test("README: convert and serve work under exactly the permissions of their
   }
 });
 
+/**
+ * `serve` without the read grant of the code directory `dir` still serves, on its own thread,
+ * and says so with the grant to add.
+ */
+async function assertFallsBack(
+  cwd: string,
+  line: ReadmeLine,
+  internalPort: number,
+  dir: string,
+): Promise<void> {
+  await Deno.mkdir(`${cwd}/data/parquet`, { recursive: true });
+  const child = spawn(cwd, line);
+  const r = await (async () => {
+    await waitReady(internalPort, child);
+    assert.equal(await metric(internalPort, "query_pool_workers"), undefined);
+    child.kill("SIGTERM");
+    return await finish(child);
+  })();
+  assert.equal(r.code, 0, r.stderr);
+  const warning = r.stderr.split("\n").filter((l) => NO_WORKERS.test(l));
+  assert.equal(warning.length, 1, `serve without ${dir}: the fallback warning\n${r.stderr}`);
+  assert.ok(warning[0].endsWith(` grant="--allow-read=${dir}"`), warning[0]);
+}
+
 Deno.test("README: each grant of the convert and serve lines is needed", async () => {
   const cwd = await workDir();
   try {
     for (const command of ["convert", "serve"] as const) {
-      const [line] = withFreePorts(await readmeLine(command), command);
+      const [line, ports] = withFreePorts(await readmeLine(command), command);
       // Scoped file and network grants, no environment, nothing else (sys, run, ffi, -A).
       for (const flag of line.permissions) {
         assert.match(flag, /^(--allow-(read|write|net)=.+|--ignore-env)$/, `${command}: ${flag}`);
@@ -199,6 +271,10 @@ Deno.test("README: each grant of the convert and serve lines is needed", async (
           const permissions = [...line.permissions];
           if (rest.length > 0) permissions[i] = `--allow-${permission}=${rest.join(",")}`;
           else permissions.splice(i, 1);
+          if (isCodeGrant(item)) {
+            await assertFallsBack(cwd, { permissions, args: line.args }, ports.get(6060)!, item);
+            continue;
+          }
           const r = await finish(spawn(cwd, { permissions, args: line.args }));
           const resolved = permission === "net" || item.startsWith("/") ? item : `${cwd}/${item}`;
           const lines = errorLines(r.stderr);
@@ -260,6 +336,50 @@ Deno.test("README: a path outside the grants stops the command with one line, se
       `temporary directory of --convert.tempdir); run with --allow-read=${cwd}/downloads`,
     ]);
     assert.equal(await exists(`${cwd}/data/parquet`), false);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("README: the quick start's demo runs under its line's permissions, with query workers", async () => {
+  const cwd = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "permissions-demo-" });
+  try {
+    const line = await demoLine();
+    const ports = new Map([9000, 9001, 6060].map((p) => [p, freePort()]));
+    const permissions = line.permissions.map((p) =>
+      p.replace(/0\.0\.0\.0:(\d+)/g, (all, port) => {
+        const to = ports.get(Number(port));
+        assert.ok(to, `${all}: a port the test does not know`);
+        return `0.0.0.0:${to}`;
+      })
+    );
+    const args = [
+      `--http.prometheus.port=${ports.get(9000)}`,
+      `--http.thanos.port=${ports.get(9001)}`,
+      `--http.internal.port=${ports.get(6060)}`,
+    ];
+    const child = spawn(cwd, { permissions, args }, [], DEMO);
+    try {
+      // convert answers on the internal port first: serve is there once its pool's metrics are.
+      let workers: number | undefined;
+      for (let i = 0; i < 600 && workers === undefined; i++) {
+        await waitReady(ports.get(6060)!, child);
+        workers = await metric(ports.get(6060)!, "query_pool_workers");
+        if (workers === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok((workers ?? 0) >= 1, `query_pool_workers ${workers}`);
+      const res = await fetch(
+        `http://127.0.0.1:${ports.get(9000)}/api/v1/query?query=count(up)`,
+      );
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const r = await finish(child);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, NO_WORKERS);
+    assert.match(r.stderr, /msg="serve started" .*query_workers=[1-9]/);
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }

@@ -17,11 +17,17 @@ import { type ChunkPartitionOptions, DEFAULT_CHUNK_PARTITION } from "./chunk_rea
 import { SearchMetrics } from "./search_metrics.ts";
 import type { DayRange } from "./syncer.ts";
 import { clampRange, limitQueryableTime } from "./time_limit.ts";
+import type { UnavailableDay } from "./unavailable.ts";
 
 /** Options of {@linkcode ParquetDB}. */
 export interface ParquetDBOptions {
   /** The loaded days, sorted by start time (e.g. `() => syncer.days`). */
   days: () => readonly LoadedDay[];
+  /**
+   * Days that should be loaded but are not (e.g. `() => syncer.unavailable`): queries over them
+   * warn. Default: none.
+   */
+  unavailable?: () => readonly UnavailableDay[];
   /** `--query.external-label` pairs replacing every stream's external labels, if given. */
   externalLabels?: Readonly<Record<string, string>>;
   /** `--query.limits.*` (default: unlimited). */
@@ -100,6 +106,7 @@ export class ParquetDB {
     const queryable = new ParquetQueryable({
       days: o.days,
       keep: o.keep ?? (() => true),
+      unavailable: o.unavailable,
       externalLabels: o.externalLabels,
       chunkPartition: o.chunkPartition ?? DEFAULT_CHUNK_PARTITION,
       selectBatchSize: o.selectBatchSize,

@@ -17,6 +17,11 @@ export interface LabelFileStore {
    * dropped with {@linkcode remove} so that the next `open` fetches the object again.
    */
   open(key: string, size: number, signal?: AbortSignal): Promise<ByteSource>;
+  /**
+   * Puts back a copy of `key` (`size` bytes) that has gone (e.g. a cleaned directory), for the
+   * readers that open it later; a copy in place is left alone.
+   */
+  restore(key: string, size: number, signal?: AbortSignal): Promise<void>;
   /** Forgets `key` (deletes a local copy); missing copies are ignored. */
   remove(key: string): Promise<void>;
 }
@@ -48,6 +53,12 @@ export class LocalLabelFileStore implements LabelFileStore {
 
   /** Opens the local copy of `key`, downloading it first when missing or of the wrong size. */
   async open(key: string, size: number, signal?: AbortSignal): Promise<ByteSource> {
+    await this.restore(key, size, signal);
+    return await LocalFileSource.open(this.pathOf(key));
+  }
+
+  /** Downloads `key` when its copy is missing or of the wrong size. */
+  async restore(key: string, size: number, signal?: AbortSignal): Promise<void> {
     const path = this.pathOf(key);
     let local: Deno.FileInfo | undefined;
     try {
@@ -56,7 +67,19 @@ export class LocalLabelFileStore implements LabelFileStore {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
     if (!local || local.size !== size) await this.#download(key, path, signal);
-    return await LocalFileSource.open(path);
+  }
+
+  /**
+   * Opens the local copy of `key` without downloading: for readers (the query workers) of copies
+   * this store's owner keeps in place. Rejects when the copy is missing or not `size` bytes.
+   */
+  async openCopy(key: string, size: number): Promise<ByteSource> {
+    const source = await LocalFileSource.open(this.pathOf(key));
+    if (source.size !== size) {
+      await source.close();
+      throw new Error(`${this.pathOf(key)}: ${source.size} bytes, the object has ${size}`);
+    }
+    return source;
   }
 
   async #download(key: string, path: string, signal?: AbortSignal): Promise<void> {

@@ -28,6 +28,7 @@ export { ParquetDB, type ParquetDBOptions, type TsdbRange } from "./db.ts";
 export { countSamples, type SampleCounts, type ShardStats, shardStats } from "./day_stats.ts";
 export type { FilterStats } from "./filter.ts";
 export { type LabelFileStore, localLabelFileName, LocalLabelFileStore } from "./label_files.ts";
+export { type DayFiles, dayFiles, type DayIO, type FileRef, openDay } from "./open_day.ts";
 export {
   type QueryLimits,
   Quota,
@@ -48,9 +49,11 @@ export {
   type DayLoadFailure,
   type DayRange,
   DEFAULT_PAGE_CACHE_BYTES,
+  sameMeta,
   Syncer,
   type SyncerOptions,
   SyncError,
 } from "./syncer.ts";
+export { type UnavailableDay, unavailableDayWarning } from "./unavailable.ts";
 export { parquetStoreSource, storedChunks } from "./store_source.ts";
 export { clampHints, clampRange, limitQueryableTime } from "./time_limit.ts";

@@ -43,6 +43,7 @@ import {
   type SelectionPlan,
   type SeriesPart,
 } from "./series_set.ts";
+import { type UnavailableDay, unavailableDayWarning } from "./unavailable.ts";
 
 /** Warning when a limit cut the results. */
 export const WARN_TRUNCATED = "results truncated due to limit";
@@ -60,6 +61,8 @@ export interface QueryContext {
   days: () => readonly LoadedDay[];
   /** Query-time block filter (the same as the syncer's). */
   keep: (day: { minT: number; maxT: number }) => boolean;
+  /** Days that should be loaded but are not: a query over one warns (default: none). */
+  unavailable?: () => readonly UnavailableDay[];
   /** External labels replacing every stream's (`--query.external-label`), if any. */
   externalLabels?: Readonly<Record<string, string>>;
   /** Chunk page coalescing. */
@@ -152,17 +155,42 @@ export class ParquetQueryable implements Queryable {
     return out;
   }
 
-  async #withDays<T>(
+  /**
+   * Runs `fn` over the days overlapping `[mint, maxt]`, adding a warning for each unavailable
+   * day there that `matchers` do not exclude by its external labels.
+   */
+  async #withDays<T extends { warnings: string[] }>(
     mint: number,
     maxt: number,
+    matchers: readonly Matcher[],
     fn: (days: LoadedDay[]) => Promise<T>,
   ): Promise<T> {
     const days = this.#acquire(mint, maxt);
+    let result: T;
     try {
-      return await fn(days);
+      result = await fn(days);
     } finally {
       await Promise.all(days.map((d) => d.release()));
     }
+    for (const warning of this.#unavailableWarnings(mint, maxt, matchers)) {
+      if (!result.warnings.includes(warning)) result.warnings.push(warning);
+    }
+    return result;
+  }
+
+  /**
+   * A warning for each unavailable day overlapping `[mint, maxt]` that the block filter keeps
+   * and `matchers` do not exclude by its external labels.
+   */
+  #unavailableWarnings(mint: number, maxt: number, matchers: readonly Matcher[]): string[] {
+    const out: string[] = [];
+    for (const d of this.#ctx.unavailable?.() ?? []) {
+      if (d.minT > maxt || d.maxT < mint) continue;
+      if (!this.#ctx.keep({ minT: d.minT, maxT: d.maxT })) continue;
+      const ext = this.#ctx.externalLabels ?? d.externalLabels;
+      if (consumeExternalMatchers(matchers, ext)) out.push(unavailableDayWarning(d));
+    }
+    return out;
   }
 
   #ext(day: LoadedDay): Readonly<Record<string, string>> {
@@ -243,7 +271,7 @@ export class ParquetQueryable implements Queryable {
     const days = this.#acquire(mint, maxt);
     let released: Promise<void> | undefined;
     const release = () => released ??= Promise.all(days.map((d) => d.release())).then(() => {});
-    const warnings = new Set<string>();
+    const warnings = new Set<string>(this.#unavailableWarnings(mint, maxt, matchers));
     let truncated = false;
     try {
       // Per day, per shard: the shard's series in row order.
@@ -334,7 +362,7 @@ export class ParquetQueryable implements Queryable {
     signal?: AbortSignal,
   ): Promise<StringsResult> {
     const search = this.#ctx.search?.recorder("label_names");
-    return this.#withDays(hints.start, hints.end, async (days) => {
+    return this.#withDays(hints.start, hints.end, matchers, async (days) => {
       const names = new Set<string>();
       await Promise.all(days.map(async (day) => {
         const ext = this.#ext(day);
@@ -380,7 +408,7 @@ export class ParquetQueryable implements Queryable {
   ): Promise<StringsResult> {
     if (this.#ctx.replicaLabels?.has(name)) return Promise.resolve({ values: [], warnings: [] });
     const search = this.#ctx.search?.recorder("label_values");
-    return this.#withDays(hints.start, hints.end, async (days) => {
+    return this.#withDays(hints.start, hints.end, matchers, async (days) => {
       const values = new Set<string>();
       const warnings: string[] = [];
       await Promise.all(days.map(async (day) => {

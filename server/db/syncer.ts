@@ -13,9 +13,14 @@
  * is reloaded. The files of all days share a byte-bounded LRU cache of decoded data pages (not in
  * upstream, see `pageCacheBytes`); a day's pages leave it when the day is closed.
  *
+ * Days that fail to load are {@linkcode Syncer.unavailable} until a pass loads them: queries
+ * over them warn instead of answering as if they had no data. Each pass also puts back the
+ * local labels copies of loaded days that went missing, which other threads (the query workers)
+ * open again.
+ *
  * @module
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import { forEachConcurrently } from "../../internal/concurrency.ts";
 import { type LocateMetrics, locateMetrics } from "../../internal/locate_metrics.ts";
 import type { Logger } from "../../internal/log.ts";
@@ -23,22 +28,14 @@ import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
-import {
-  BucketSource,
-  type ByteSource,
-  LruDictionaryCache,
-  LruPageCache,
-  PageFile,
-} from "../../storage/parquet/pages.ts";
-import {
-  CHUNK_COLUMNS,
-  LABEL_HASH_COLUMN,
-  LABEL_INDEX_COLUMN,
-  V0,
-  V2,
-} from "../../storage/parquet/schema.ts";
-import { LoadedDay, type LoadedShard } from "./block.ts";
+import { LruDictionaryCache, LruPageCache } from "../../storage/parquet/pages.ts";
+import type { LoadedDay } from "./block.ts";
+import { registerPageCacheMetrics } from "./cache_metrics.ts";
 import type { LabelFileStore } from "./label_files.ts";
+import { CorruptLabelsFileError, type DayFiles, openDay } from "./open_day.ts";
+import { type UnavailableDay, unavailableDay } from "./unavailable.ts";
+
+export { CorruptLabelsFileError } from "./open_day.ts";
 
 /** The time range of a day, for block filters. */
 export interface DayRange {
@@ -80,21 +77,6 @@ export interface SyncerOptions {
 /** The default of {@linkcode SyncerOptions.pageCacheBytes}. */
 export const DEFAULT_PAGE_CACHE_BYTES = 256 * 1024 * 1024;
 
-/** A labels file is unreadable or does not belong with its chunks file. */
-export class CorruptLabelsFileError extends Error {
-  /** The error's name, for logs. */
-  override readonly name = "CorruptLabelsFileError";
-  /**
-   * Creates the error for the labels file `key`.
-   *
-   * @param key the labels-file object key
-   * @param detail what is wrong
-   */
-  constructor(readonly key: string, readonly detail: string, options?: ErrorOptions) {
-    super(`${key}: corrupted labels file: ${detail}`, options);
-  }
-}
-
 /**
  * One or more days failed to load for reasons other than a corrupted labels file. Its `errors`
  * are the days' errors, so that what caused them (e.g. a refused permission) can be found.
@@ -126,7 +108,8 @@ export interface DayLoadFailure {
   readonly at: number;
 }
 
-function sameMeta(a: BlockMeta, b: BlockMeta): boolean {
+/** Whether two `meta.pb` describe the same files (a day whose meta changed is reloaded). */
+export function sameMeta(a: BlockMeta, b: BlockMeta): boolean {
   return a.version === b.version && a.mint === b.mint && a.maxt === b.maxt &&
     a.shards === b.shards &&
     a.convertedFromBLIDs.join(",") === b.convertedFromBLIDs.join(",");
@@ -144,6 +127,7 @@ export class Syncer {
   #corrupted = 0;
   #failures: ReadonlyMap<string, DayLoadFailure> = new Map();
   #lastSync = 0;
+  #unavailable: readonly UnavailableDay[] = [];
   readonly #loadedGauge: Gauge;
 
   /** Creates a syncer; call {@linkcode sync} to load days. */
@@ -181,6 +165,14 @@ export class Syncer {
     return this.#lastSync;
   }
 
+  /**
+   * Days discovery reports and the filter keeps that the last pass could not load, with why:
+   * queries over them warn that their data is missing.
+   */
+  get unavailable(): readonly UnavailableDay[] {
+    return this.#unavailable;
+  }
+
   /** Corrupted labels files this syncer has seen so far. */
   get corruptedLabelFiles(): number {
     return this.#corrupted;
@@ -216,15 +208,28 @@ export class Syncer {
         await this.#unload(day);
       }
     }
+    // Days that stay get copies of their labels files back if they went: this thread keeps
+    // its files open, but the query workers open them again.
+    for (const day of next.values()) {
+      for (const s of day.shards) {
+        await this.#opts.labelFiles.restore(s.labels.name, s.labels.source.size, signal).catch(
+          (err) => this.#opts.logger.warn("could not restore a labels file", { day: day.key, err }),
+        );
+      }
+    }
     const toLoad = [...wanted].filter(([key]) => !next.has(key));
     const failures = new Map<string, unknown>();
     const failed = new Map<string, DayLoadFailure>();
+    const unavailable: UnavailableDay[] = [];
     await forEachConcurrently(toLoad, this.#opts.concurrency ?? 1, async ([key, w]) => {
       try {
         next.set(key, await this.#load(w.stream, w.date, w.meta, signal));
       } catch (err) {
         const corruptedLabelsFile = err instanceof CorruptLabelsFileError;
         failed.set(key, { reason: errorMessage(err), corruptedLabelsFile, at: Date.now() });
+        unavailable.push(
+          unavailableDay(w.stream.hash, w.date, w.stream.externalLabels, w.meta, err),
+        );
         if (corruptedLabelsFile) {
           this.#corrupted++;
           this.#locate.corruptedLabelFiles.inc();
@@ -234,6 +239,7 @@ export class Syncer {
         }
       }
     });
+    this.#unavailable = unavailable.sort((a, b) => a.minT - b.minT || compareKeys(a.key, b.key));
     this.#days = next;
     this.#failures = failed;
     this.#lastSync = Date.now();
@@ -280,73 +286,36 @@ export class Syncer {
     meta: BlockMeta,
     signal?: AbortSignal,
   ): Promise<LoadedDay> {
-    const sources: ByteSource[] = [];
-    try {
-      const shards: LoadedShard[] = [];
-      for (let i = 0; i < meta.shards; i++) {
-        shards.push(await this.#openShard(stream.hash, date, i, meta, sources, signal));
-      }
-      return new LoadedDay(stream.hash, date, stream.externalLabels, meta, shards, async () => {
-        for (const s of shards) {
-          s.labels.dropCachedPages();
-          s.chunks.dropCachedPages();
-        }
-        await Promise.all(sources.map((s) => s.close()));
-      });
-    } catch (err) {
-      await Promise.all(sources.map((s) => s.close().catch(() => {})));
-      throw err;
-    }
-  }
-
-  async #openShard(
-    hash: bigint,
-    date: string,
-    index: number,
-    meta: BlockMeta,
-    sources: ByteSource[],
-    signal?: AbortSignal,
-  ): Promise<LoadedShard> {
     const bucket = this.#opts.bucket;
-    const chunksKey = chunksFileKey(hash, date, index);
-    const labelsKey = labelsFileKey(hash, date, index);
-    const chunksSize = (await bucket.attributes(chunksKey, signal)).size;
-    const chunks = await PageFile.open(
-      chunksKey,
-      new BucketSource(bucket, chunksKey, chunksSize, () => this.#locate.bucketRequests.inc()),
-      [...CHUNK_COLUMNS, LABEL_HASH_COLUMN],
-      signal,
-      undefined,
-      this.#pages,
-    );
-    for (const c of CHUNK_COLUMNS) {
-      if (chunks.columnPosition(c) === undefined) {
-        throw new Error(`${chunksKey}: no column ${c}`);
-      }
+    const shards = [];
+    for (let i = 0; i < meta.shards; i++) {
+      const chunks = chunksFileKey(stream.hash, date, i);
+      const labels = labelsFileKey(stream.hash, date, i);
+      shards.push({
+        chunks: { key: chunks, size: (await bucket.attributes(chunks, signal)).size },
+        labels: { key: labels, size: (await bucket.attributes(labels, signal)).size },
+      });
     }
-    if (meta.version >= V2 && chunks.columnPosition(LABEL_HASH_COLUMN) === undefined) {
-      throw new Error(`${chunksKey}: version ${meta.version} file lacks ${LABEL_HASH_COLUMN}`);
-    }
-    const labelsSize = (await bucket.attributes(labelsKey, signal)).size;
+    const files: DayFiles = {
+      hash: stream.hash,
+      date,
+      externalLabels: stream.externalLabels,
+      meta,
+      shards,
+    };
     const store = this.#opts.labelFiles;
-    const source = await store.open(labelsKey, labelsSize, signal);
-    sources.push(source);
     try {
-      // The labels file is local: every page index is read up front for the filters.
-      const labels = await PageFile.open(
-        labelsKey,
-        source,
-        "all",
-        signal,
-        this.#dictionaries,
-        this.#pages,
-      );
-      checkLabelsFile(labelsKey, labels, chunks, meta);
-      return { index, labels, chunks };
+      return await openDay(files, {
+        bucket,
+        openLabels: (ref, signal) => store.open(ref.key, ref.size, signal),
+        dictionaries: this.#dictionaries,
+        pages: this.#pages,
+        onChunkRequest: () => this.#locate.bucketRequests.inc(),
+      }, signal);
     } catch (err) {
-      await store.remove(labelsKey).catch(() => {});
-      if (err instanceof CorruptLabelsFileError) throw err;
-      throw new CorruptLabelsFileError(labelsKey, (err as Error).message, { cause: err });
+      // A bad copy goes, so that the next pass downloads it again.
+      if (err instanceof CorruptLabelsFileError) await store.remove(err.key).catch(() => {});
+      throw err;
     }
   }
 }
@@ -355,52 +324,6 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Exposes the page cache's counters, read at scrape time. */
-function registerPageCacheMetrics(cache: LruPageCache, registers: Registry[]): void {
-  const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  counter(
-    "parquet_page_cache_hits_total",
-    "Data page lookups served from memory.",
-    () => cache.stats.hits,
-  );
-  counter(
-    "parquet_page_cache_misses_total",
-    "Data page lookups that had to fetch.",
-    () => cache.stats.misses,
-  );
-  counter(
-    "parquet_page_cache_evictions_total",
-    "Data pages dropped from the cache to make room.",
-    () => cache.stats.evictions,
-  );
-  new Gauge({
-    name: "parquet_page_cache_bytes",
-    help: "Estimated memory of the cached data pages.",
-    registers,
-    collect() {
-      this.set(cache.bytes);
-    },
-  });
-}
-
-function checkLabelsFile(key: string, labels: PageFile, chunks: PageFile, meta: BlockMeta): void {
-  const a = labels.rowGroupRows.join(","), b = chunks.rowGroupRows.join(",");
-  if (a !== b) {
-    throw new CorruptLabelsFileError(key, `row groups [${a}] differ from ${chunks.name} [${b}]`);
-  }
-  if (meta.version > V0 && labels.columnPosition(LABEL_INDEX_COLUMN) !== 0) {
-    throw new CorruptLabelsFileError(
-      key,
-      `version ${meta.version} file lacks ${LABEL_INDEX_COLUMN}`,
-    );
-  }
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

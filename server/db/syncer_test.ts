@@ -146,6 +146,74 @@ Deno.test("Syncer: a day with a missing shard file fails the pass, the others st
   });
 });
 
+Deno.test("Syncer + ParquetDB: a day that failed to load is named in a warning, never omitted silently", async () => {
+  await withDir(async (dir, bucket) => {
+    const all = series();
+    const next = all.map((s) => ({ ...s, ts: s.ts.map((t) => t + 86_400_000) }));
+    const hash = await writeDay(bucket, { ext: { a: "1" }, date: "2025-02-01", shards: [all] });
+    await writeDay(bucket, { ext: { a: "1" }, date: "2025-02-02", shards: [next] });
+    await writeDay(bucket, { ext: { a: "2" }, date: "2025-02-02", shards: [next] });
+    // A labels file that is not Parquet (corrupt) and a chunks file that vanished.
+    await bucket.upload(labelsFileKey(hash, "2025-02-01", 0), new Uint8Array(64).fill(7));
+    const other = (await load(dir, bucket)).discoverer;
+    const a2 = [...other.streams.values()].find((s) => s.externalLabels.a === "2")!;
+    await bucket.delete(chunksFileKey(a2.hash, "2025-02-02", 0));
+    const { syncer } = await load(dir, bucket);
+    await assert.rejects(syncer.sync(), SyncError);
+    assert.deepEqual(syncer.days.map((d) => d.key), [`${hash}/2025-02-02`]);
+    assert.deepEqual(syncer.unavailable.map((d) => d.key), [
+      `${hash}/2025-02-01`,
+      `${a2.hash}/2025-02-02`,
+    ]);
+    const db = new ParquetDB({ days: () => syncer.days, unavailable: () => syncer.unavailable });
+    const up = [new Matcher(MatchType.Equal, "__name__", "up")];
+    // Day ends are inclusive (meta maxt is the next midnight): start after day one.
+    const D2 = DAY + 86_400_000 + 1;
+    const dayOne = await collectSeries(
+      db.queryable().select(up, { start: DAY, end: DAY + 3_600_000 }),
+    );
+    assert.deepEqual(dayOne.series, []);
+    assert.equal(dayOne.warnings.length, 1);
+    assert.match(
+      dayOne.warnings[0],
+      /^day 2025-02-01 of stream \{a="1"\} is not loaded, its data is missing from this result: .*labels\.parquet: corrupted labels file/,
+    );
+    // Over the second day: the loaded stream answers, the other one is named.
+    const dayTwo = await collectSeries(
+      db.queryable().select(up, { start: D2, end: D2 + 21 * 3_600_000 }),
+    );
+    assert.equal(dayTwo.series.length, 4);
+    assert.equal(dayTwo.warnings.length, 1);
+    assert.match(
+      dayTwo.warnings[0],
+      /^day 2025-02-02 of stream \{a="2"\} is not loaded, .*chunks\.parquet/,
+    );
+    // A matcher on the external labels excludes the failed stream: nothing is missing.
+    const onlyA1 = await collectSeries(
+      db.queryable().select([...up, new Matcher(MatchType.Equal, "a", "1")], {
+        start: D2,
+        end: D2 + 3_600_000,
+      }),
+    );
+    assert.deepEqual(onlyA1.warnings, []);
+    const names = await db.queryable().labelNames([], { start: DAY, end: D2 + 1 });
+    assert.equal(names.warnings.length, 2);
+
+    // Once the files are back, the next pass loads both days and the warnings go.
+    await writeDay(bucket, { ext: { a: "1" }, date: "2025-02-01", shards: [all] });
+    await writeDay(bucket, { ext: { a: "2" }, date: "2025-02-02", shards: [next] });
+    await syncer.sync();
+    assert.deepEqual(syncer.unavailable, []);
+    const again = await collectSeries(
+      db.queryable().select(up, { start: DAY, end: D2 + 3_600_000 }),
+    );
+    assert.deepEqual(again.warnings, []);
+    // `up` of both streams; stream a="1" on both days merges into one series each.
+    assert.equal(again.series.length, 8);
+    await syncer.close();
+  });
+});
+
 Deno.test("locate_* metrics: discoverer and syncer ranges, last successes and bucket requests", async () => {
   await withDir(async (dir, fs) => {
     const hash = await writeDay(fs, { ext: { a: "1" }, date: "2025-02-01", shards: [series()] });

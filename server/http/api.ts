@@ -5,6 +5,10 @@
  * Grafana expects. Envelopes, error types, status codes and response compression are
  * Prometheus'.
  *
+ * Queries run on a {@linkcode QueryRunner} (in `serve`, the query worker pool) until the earliest
+ * of the request's `timeout`, the default and the maximum timeout, then answer 503 `timeout`; a
+ * client that disconnects cancels its query.
+ *
  * @module
  */
 import { QueueFullError, Semaphore } from "../../internal/concurrency.ts";
@@ -17,8 +21,8 @@ import { exprType, parseExpr, parseMetricSelector } from "../../engine/parser.ts
 import { exprToString } from "../../engine/printer.ts";
 import type { Queryable } from "../../model/queryable.ts";
 import { eachSeries } from "../../model/series_set.ts";
-import type { QueryResult } from "../../engine/value.ts";
 import type { Logger } from "../../internal/log.ts";
+import { engineRunner, queryDeadline, type QueryRunner, type QuerySpec } from "../query/runner.ts";
 import { astJson } from "./ast_json.ts";
 import { compressResponse } from "./compression.ts";
 import { goJsonEscape, labelSetJson, resultJson } from "./json.ts";
@@ -40,9 +44,14 @@ export interface PrometheusApiOptions {
   engine: QueryEngine;
   /** Returns the data source for one request (fresh limit quotas per request). */
   queryable: () => Queryable;
-  /** Default timeout when a request has none, ms. */
+  /**
+   * Evaluates instant and range queries (e.g. the query worker pool). Default: `engine` over
+   * `queryable()` on the calling thread.
+   */
+  runner?: QueryRunner;
+  /** `--query.timeout`: bounds every query, ms; a request's `timeout` can only shorten it. */
   defaultTimeout: number;
-  /** Upper bound of any timeout, ms. */
+  /** `--query.engine.timeout`: bounds every query too, ms. */
   maxTimeout: number;
   /** Default lookback delta, ms. */
   lookbackDelta: number;
@@ -165,10 +174,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     }
   };
 
-  const timeoutSignal = (form: FormValues): AbortSignal => {
-    const requested = durationParam(form, "timeout") ?? options.defaultTimeout;
-    return AbortSignal.timeout(Math.max(1, Math.min(requested, options.maxTimeout)));
-  };
+  const runner = options.runner ?? engineRunner(options.engine, options.queryable);
 
   /** Waits for a place among the requests reading data, as long as `signal` allows. */
   const admit = async (signal: AbortSignal): Promise<() => void> => {
@@ -197,15 +203,28 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
 
   const runQuery = async (
     form: FormValues,
-    run: (signal: AbortSignal, lookbackDelta: number) => Promise<QueryResult>,
+    req: Request,
+    spec: Omit<QuerySpec, "lookbackDelta">,
   ): Promise<ApiSuccess> => {
-    const signal = timeoutSignal(form);
+    const deadline = queryDeadline(
+      Date.now(),
+      durationParam(form, "timeout"),
+      options.defaultTimeout,
+      options.maxTimeout,
+    );
     const lookbackDelta = durationParam(form, "lookback_delta") ?? options.lookbackDelta;
+    // Aborts when the client disconnects (deno.json opts out of the legacy abort after answers).
+    const disconnected = req.signal;
     const started = performance.now();
-    const release = await admit(signal);
+    const release = await admit(
+      AbortSignal.any([disconnected, AbortSignal.timeout(Math.max(0, deadline - Date.now()))]),
+    );
     const queued = (performance.now() - started) / 1000;
     try {
-      const result = await run(signal, lookbackDelta);
+      const result = await runner.run({ ...spec, lookbackDelta }, {
+        deadline,
+        signal: disconnected,
+      });
       const limit = parseLimitParam(form.get("limit"));
       const warnings = [...result.warnings];
       let value = result.value;
@@ -243,21 +262,13 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     }
   };
 
-  const query = (form: FormValues): Promise<ApiSuccess> => {
-    const { text, expr } = parseQueryParam(form);
+  const query = (form: FormValues, req: Request): Promise<ApiSuccess> => {
+    const { text } = parseQueryParam(form);
     const time = timeParam(form, "time", now());
-    return runQuery(
-      form,
-      (signal, lookbackDelta) =>
-        options.engine.instantQuery(options.queryable(), expr, time, {
-          signal,
-          lookbackDelta,
-          queryText: text,
-        }),
-    );
+    return runQuery(form, req, { query: text, start: time, end: time, step: 0 });
   };
 
-  const queryRange = (form: FormValues): Promise<ApiSuccess> => {
+  const queryRange = (form: FormValues, req: Request): Promise<ApiSuccess> => {
     const start = requiredTime(form, "start");
     const end = requiredTime(form, "end");
     if (end < start) {
@@ -290,15 +301,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
         }" for range query, must be Scalar or instant Vector`,
       );
     }
-    return runQuery(
-      form,
-      (signal, lookbackDelta) =>
-        options.engine.rangeQuery(options.queryable(), expr, start, end, step, {
-          signal,
-          lookbackDelta,
-          queryText: text,
-        }),
-    );
+    return runQuery(form, req, { query: text, start, end, step });
   };
 
   const matcherSets = (form: FormValues, required: boolean): Matcher[][] => {
@@ -374,7 +377,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
 
   const routes: Record<
     string,
-    { methods: string[]; handle: (form: FormValues) => Promise<ApiSuccess> }
+    { methods: string[]; handle: (form: FormValues, req: Request) => Promise<ApiSuccess> }
   > = {
     "/api/v1/query": { methods: ["GET", "POST"], handle: query },
     "/api/v1/query_range": { methods: ["GET", "POST"], handle: queryRange },
@@ -469,7 +472,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
       const form = await FormValues.from(req, options.maxRequestBodyBytes);
-      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form))));
+      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form, req))));
     } catch (e) {
       const err = toApiError(e);
       if (err.status >= 500 && err.type === "internal") {

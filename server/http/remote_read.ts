@@ -317,7 +317,7 @@ export function createRemoteReadHandler(options: RemoteReadOptions): RoutedHandl
     if (req.method !== "POST") return textResponse(405, "Method Not Allowed");
     const timeout = AbortSignal.timeout(options.timeout);
     const stop = new AbortController();
-    // req.signal: the client went away (Deno also aborts it once the answer is complete).
+    // req.signal: the client went away (deno.json opts out of the legacy abort after answers).
     const signal = AbortSignal.any([req.signal, timeout, stop.signal]);
     let release: (() => void) | undefined;
     try {

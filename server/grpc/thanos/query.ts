@@ -4,6 +4,10 @@
  * the sample statistics. Times in requests are seconds. The JSON query plan is ignored and
  * `query` is parsed instead, as thanos-parquet-gateway does.
  *
+ * A query ends at the earliest of the call's deadline (`grpc-timeout`), the request's
+ * `timeout_seconds` and the server's timeouts, with DEADLINE_EXCEEDED, and with CANCELLED when
+ * the client cancels; evaluation stops then too (see `server/query/runner.ts`).
+ *
  * @module
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -24,6 +28,7 @@ import type {
   TimeSeriesSchema,
 } from "../../../proto/gen/store/storepb/prompb/types_pb.ts";
 import type { QueryEngine } from "../../../engine/engine.ts";
+import { engineRunner, queryDeadline, type QueryRunner } from "../../query/runner.ts";
 import type { CallContext, GrpcServer } from "../server.ts";
 import { type Admission, admit, UNLIMITED_ADMISSION } from "./admission.ts";
 import { fromMs, toGrpcError, toPbLabels } from "./convert.ts";
@@ -41,6 +46,15 @@ export interface QueryServiceOptions {
   lookbackDelta: number;
   /** Admission of Query and QueryRange calls (default: all at once). */
   admission?: Admission;
+  /**
+   * Evaluates the queries (e.g. the query worker pool). Default: `engine` over `queryable()`
+   * on the calling thread.
+   */
+  runner?: QueryRunner;
+  /** `--query.timeout`: bounds every query, ms (default: none). */
+  timeout?: number;
+  /** `--query.engine.timeout`: bounds every query, ms (default: none). */
+  engineTimeout?: number;
 }
 
 type TimeSeriesInit = MessageInitShape<typeof TimeSeriesSchema>;
@@ -114,55 +128,61 @@ function* responses(result: QueryResult, drop: ReadonlySet<string>, batchSize: n
   } as ResponseInit;
 }
 
-function callSignal(ctx: CallContext, timeoutSeconds: bigint): AbortSignal {
-  return timeoutSeconds > 0n
-    ? AbortSignal.any([ctx.signal, AbortSignal.timeout(Number(timeoutSeconds) * 1000)])
-    : ctx.signal;
-}
-
 /** Registers `thanos.Query` on `server`. */
 export function registerQueryService(server: GrpcServer, opts: QueryServiceOptions): void {
   const lookback = (s: bigint) => s > 0n ? Number(s) * 1000 : opts.lookbackDelta;
+  const runner = opts.runner ?? engineRunner(opts.engine, opts.queryable);
 
   const admission = opts.admission ?? UNLIMITED_ADMISSION;
 
-  async function* query(req: QueryRequest, ctx: CallContext) {
-    const signal = callSignal(ctx, req.timeoutSeconds);
-    let result: QueryResult;
+  const run = async (
+    text: string,
+    start: number,
+    end: number,
+    step: number,
+    req: { timeoutSeconds: bigint; lookbackDeltaSeconds: bigint },
+    ctx: CallContext,
+  ): Promise<QueryResult> => {
+    const now = Date.now();
     const release = await admit(admission, ctx);
     try {
-      result = await opts.engine.instantQuery(
-        opts.queryable(),
-        req.query,
-        Number(req.timeSeconds) * 1000,
-        { lookbackDelta: lookback(req.lookbackDeltaSeconds), signal },
+      // Parse errors are the client's (InvalidArgument), before any worker is involved.
+      opts.engine.parse?.(text);
+      return await runner.run(
+        { query: text, start, end, step, lookbackDelta: lookback(req.lookbackDeltaSeconds) },
+        {
+          signal: ctx.signal,
+          deadline: queryDeadline(
+            now,
+            req.timeoutSeconds > 0n ? Number(req.timeoutSeconds) * 1000 : undefined,
+            ctx.deadline === undefined ? undefined : ctx.deadline - now,
+            opts.timeout,
+            opts.engineTimeout,
+          ),
+        },
       );
     } catch (e) {
       throw toGrpcError(e, ctx.signal);
     } finally {
       release();
     }
+  };
+
+  async function* query(req: QueryRequest, ctx: CallContext) {
+    const time = Number(req.timeSeconds) * 1000;
+    const result = await run(req.query, time, time, 0, req, ctx);
     yield* responses(result, new Set(req.replicaLabels), Number(req.responseBatchSize));
   }
 
   async function* queryRange(req: QueryRangeRequest, ctx: CallContext) {
-    const signal = callSignal(ctx, req.timeoutSeconds);
-    let result: QueryResult;
-    const release = await admit(admission, ctx);
-    try {
-      result = await opts.engine.rangeQuery(
-        opts.queryable(),
-        req.query,
-        Number(req.startTimeSeconds) * 1000,
-        Number(req.endTimeSeconds) * 1000,
-        Number(req.intervalSeconds) * 1000,
-        { lookbackDelta: lookback(req.lookbackDeltaSeconds), signal },
-      );
-    } catch (e) {
-      throw toGrpcError(e, ctx.signal);
-    } finally {
-      release();
-    }
+    const result = await run(
+      req.query,
+      Number(req.startTimeSeconds) * 1000,
+      Number(req.endTimeSeconds) * 1000,
+      Number(req.intervalSeconds) * 1000,
+      req,
+      ctx,
+    );
     // The range response is the same message under another name; the objects here are plain
     // init objects without a type name, so they build either message.
     for (const r of responses(result, new Set(req.replicaLabels), Number(req.responseBatchSize))) {
