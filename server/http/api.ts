@@ -25,7 +25,7 @@ import type { Logger } from "../../internal/log.ts";
 import { engineRunner, queryDeadline, type QueryRunner, type QuerySpec } from "../query/runner.ts";
 import { astJson } from "./ast_json.ts";
 import { compressResponse } from "./compression.ts";
-import { goJsonEscape, labelSetJson, resultJson } from "./json.ts";
+import { goJsonEscape, labelSetJson, resultJsonChunks } from "./json.ts";
 import {
   BadDataError,
   durationParam,
@@ -101,7 +101,8 @@ export const MAX_POINTS = 11_000;
 const MAX_ANNOTATIONS = 10;
 
 interface ApiSuccess {
-  data: string;
+  /** Raw JSON of `data`, whole or in pieces that are encoded as the answer is sent. */
+  data: string | Iterable<string>;
   warnings?: string[];
   infos?: string[];
 }
@@ -127,13 +128,40 @@ function annotations(list: string[] | undefined, kind: string): string[] {
   ];
 }
 
-function successBody(s: ApiSuccess): string {
-  let body = `{"status":"success","data":${s.data}`;
+function successResponse(s: ApiSuccess): Response {
+  let tail = "";
   const warnings = annotations(s.warnings, "warning");
   const infos = annotations(s.infos, "info");
-  if (warnings.length > 0) body += `,"warnings":${JSON.stringify(warnings)}`;
-  if (infos.length > 0) body += `,"infos":${JSON.stringify(infos)}`;
-  return body + "}";
+  if (warnings.length > 0) tail += `,"warnings":${JSON.stringify(warnings)}`;
+  if (infos.length > 0) tail += `,"infos":${JSON.stringify(infos)}`;
+  if (typeof s.data === "string") {
+    return jsonResponse(200, `{"status":"success","data":${s.data}${tail}}`);
+  }
+  // A query result is encoded a piece per pull: the serving thread answers other requests in
+  // between, and memory holds the result plus one piece instead of the whole text.
+  const pieces = s.data[Symbol.iterator]();
+  let state: "head" | "data" | "done" = "head";
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state === "head") {
+        state = "data";
+        controller.enqueue(utf8.encode('{"status":"success","data":'));
+        return;
+      }
+      const next = pieces.next();
+      if (next.done) {
+        state = "done";
+        controller.enqueue(utf8.encode(goJsonEscape(`${tail}}`)));
+        controller.close();
+        return;
+      }
+      controller.enqueue(utf8.encode(goJsonEscape(next.value)));
+    },
+    cancel() {
+      pieces.return?.();
+    },
+  }, new CountQueuingStrategy({ highWaterMark: 1 }));
+  return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
 }
 
 function errorResponse(err: ApiError): Response {
@@ -235,11 +263,11 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
         value = { type: "matrix", series: value.series.slice(0, limit) };
         warnings.push("results truncated due to limit");
       }
-      let data = resultJson(value);
+      let tail = "";
       const stats = form.get("stats");
       if (stats) {
         const total = (performance.now() - started) / 1000;
-        data = data.slice(0, -1) + `,"stats":${
+        tail = `,"stats":${
           JSON.stringify({
             timings: {
               evalTotalTime: total - queued,
@@ -254,9 +282,9 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
               peakSamples: result.stats.peakSamples,
             },
           })
-        }}`;
+        }`;
       }
-      return { data, warnings, infos: result.infos };
+      return { data: resultJsonChunks(value, { tail }), warnings, infos: result.infos };
     } finally {
       release();
     }
@@ -472,7 +500,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
     try {
       if (valuesMatch && labelName === undefined) throw new BadDataError("invalid label name");
       const form = await FormValues.from(req, options.maxRequestBodyBytes);
-      return compressResponse(req, jsonResponse(200, successBody(await route.handle(form, req))));
+      return compressResponse(req, successResponse(await route.handle(form, req)));
     } catch (e) {
       const err = toApiError(e);
       if (err.status >= 500 && err.type === "internal") {

@@ -173,28 +173,40 @@ export function resultJson(value: Value): string {
   return out;
 }
 
+/** Options of {@linkcode resultJsonChunks}. */
+export interface ResultJsonOptions {
+  /** Raw JSON members added to the object after `result`, e.g. `,"stats":{...}`. */
+  tail?: string;
+  /** The size pieces are cut at, in characters. */
+  chunkChars?: number;
+}
+
 /**
  * Encodes a query result as {@linkcode resultJson} does, in pieces of about `chunkChars`
  * characters (a piece holds whole series or samples, so one long series can exceed it): a large
  * answer goes out while it is encoded instead of as one string, which V8 caps at 2^29 characters.
  */
-export function* resultJsonChunks(value: Value, chunkChars = 1 << 16): Generator<string> {
+export function* resultJsonChunks(
+  value: Value,
+  { tail = "", chunkChars = 1 << 16 }: ResultJsonOptions = {},
+): Generator<string> {
   switch (value.type) {
     case "scalar":
       yield `{"resultType":"scalar","result":[${goJsonNumber(value.t / 1000)},${
         JSON.stringify(formatGoFloat(value.v))
-      }]}`;
+      }]${tail}}`;
       return;
     case "string":
       yield `{"resultType":"string","result":[${goJsonNumber(value.t / 1000)},${
         JSON.stringify(value.v)
-      }]}`;
+      }]${tail}}`;
       return;
     case "vector":
       yield* joinedChunks(
         '{"resultType":"vector","result":[',
         value.samples,
         vectorSampleJson,
+        `]${tail}}`,
         chunkChars,
       );
       return;
@@ -203,17 +215,19 @@ export function* resultJsonChunks(value: Value, chunkChars = 1 << 16): Generator
         '{"resultType":"matrix","result":[',
         value.series,
         matrixSeriesJson,
+        `]${tail}}`,
         chunkChars,
       );
       return;
   }
 }
 
-/** `head`, the encoded items separated by commas, then `]}`, batched into pieces. */
+/** `head`, the encoded items separated by commas, then `end`, batched into pieces. */
 function* joinedChunks<T>(
   head: string,
   items: readonly T[],
   encode: (item: T) => string,
+  end: string,
   chunkChars: number,
 ): Generator<string> {
   let piece = head;
@@ -225,7 +239,7 @@ function* joinedChunks<T>(
       piece = "";
     }
   }
-  yield piece + "]}";
+  yield piece + end;
 }
 
 /** Encodes a label set as a JSON object in label order. */

@@ -136,12 +136,12 @@ Deno.test("resultJsonChunks pieces join to resultJson and stay near the chunk si
     histograms: [],
   }));
   const whole = resultJson({ type: "matrix", series });
-  const pieces = [...resultJsonChunks({ type: "matrix", series }, 200)];
+  const pieces = [...resultJsonChunks({ type: "matrix", series }, { chunkChars: 200 })];
   assert.equal(pieces.join(""), whole);
   assert.ok(pieces.length > 10, `${pieces.length} pieces`);
   // A piece is cut after the item that crosses the size: under the size plus one item.
   for (const p of pieces) assert.ok(p.length < 200 + 100, `${p.length}`);
   assert.deepEqual(JSON.parse(whole).result[49].values, [[1, "49"], [2, "49.5"]]);
-  const empty = [...resultJsonChunks({ type: "vector", samples: [] })];
-  assert.deepEqual(empty, ['{"resultType":"vector","result":[]}']);
+  const empty = [...resultJsonChunks({ type: "vector", samples: [] }, { tail: ',"x":1' })];
+  assert.deepEqual(empty, ['{"resultType":"vector","result":[],"x":1}']);
 });
