@@ -394,6 +394,8 @@ async function serve(
       const grpcOptions: ThanosGrpcOptions = {
         port: config.http.thanos.port,
         tls,
+        maxReceiveMessageSize: config.grpcMessages.maxReceiveBytes,
+        maxSendMessageSize: config.grpcMessages.maxSendBytes,
         // Series already carry their stream's external labels (ParquetQueryable adds them).
         externalLabels: [],
         externalLabelsInSource: true,

@@ -338,6 +338,20 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     placeholder: "FILE",
     help: "CA to verify gRPC client certificates with (enables mTLS).",
   },
+  {
+    name: "grpc-server-max-recv-msg-size",
+    kind: "bytes",
+    default: "64MiB",
+    help: "Largest gRPC request message accepted, after decompression; larger ones fail with " +
+      "RESOURCE_EXHAUSTED (Thanos allows 2GiB, which one request could hold in memory).",
+  },
+  {
+    name: "grpc-server-max-send-msg-size",
+    kind: "bytes",
+    default: "2147483647B",
+    help: "Largest gRPC response message sent (Thanos' default); a larger one fails its call " +
+      "with RESOURCE_EXHAUSTED.",
+  },
   ...GLOBAL_FLAGS,
 ];
 
@@ -432,6 +446,8 @@ export interface ServeConfig {
   };
   /** gRPC TLS files; all undefined for plaintext. */
   readonly grpcTls: { readonly cert?: string; readonly key?: string; readonly clientCa?: string };
+  /** gRPC message size limits, bytes. */
+  readonly grpcMessages: { readonly maxReceiveBytes: number; readonly maxSendBytes: number };
   /** Logging. */
   readonly log: LogConfig;
   /** Every flag with its effective value as text (secrets masked), for `/api/v1/status/flags`. */
@@ -553,6 +569,10 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
     },
     http,
     grpcTls: tls,
+    grpcMessages: {
+      maxReceiveBytes: atLeast(v, "grpc-server-max-recv-msg-size", 1),
+      maxSendBytes: atLeast(v, "grpc-server-max-send-msg-size", 1),
+    },
     log: logConfig(v),
     flags: flagStrings(SERVE_FLAGS, v),
     memlimitRatio: memlimitRatio(v),

@@ -65,13 +65,29 @@ const BYTE_UNITS: Record<string, number> = {
 
 /**
  * Parses a byte size such as `64MiB`, `2MiB`, `0B`, `512KB` or `1048576` (base 2: `KB` = 1024,
- * as Thanos' flags do). Throws a `RangeError` naming the input when it is not a size.
+ * as Thanos' flags do), or a sum of them as {@linkcode formatBytes} and Go's `units.Base2Bytes`
+ * write it (`1GiB512MiB`). Throws a `RangeError` naming the input when it is not a size.
  */
 export function parseBytes(input: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(input);
-  const unit = m ? (m[2] === "" ? 1 : BYTE_UNITS[m[2].toUpperCase()]) : undefined;
-  if (!m || unit === undefined) throw new RangeError(`invalid byte size ${JSON.stringify(input)}`);
-  const value = Number(m[1]) * unit;
+  const text = input.trim();
+  const bad = () => new RangeError(`invalid byte size ${JSON.stringify(input)}`);
+  if (/^\d+(?:\.\d+)?$/.test(text)) return checkedBytes(Number(text), input);
+  const part = /(\d+(?:\.\d+)?)\s*([A-Za-z]+)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    part.lastIndex = pos;
+    const m = part.exec(text);
+    const unit = m ? BYTE_UNITS[m[2].toUpperCase()] : undefined;
+    if (!m || unit === undefined) throw bad();
+    total += Number(m[1]) * unit;
+    pos = part.lastIndex;
+  }
+  if (text === "") throw bad();
+  return checkedBytes(total, input);
+}
+
+function checkedBytes(value: number, input: string): number {
   if (!Number.isSafeInteger(Math.floor(value))) {
     throw new RangeError(`byte size ${JSON.stringify(input)} is too large`);
   }

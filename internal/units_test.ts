@@ -30,7 +30,10 @@ Deno.test("parseBytes is base 2 and strict", () => {
   assert.equal(parseBytes("512KB"), 512 * 1024);
   assert.equal(parseBytes("1048576"), 1048576);
   assert.equal(parseBytes("1GiB"), 2 ** 30);
-  for (const bad of ["", "MiB", "1XB", "-1MiB", "1 Mi B"]) {
+  // Sums, as formatBytes and Go's units.Base2Bytes print sizes.
+  assert.equal(parseBytes("1GiB1023MiB1023KiB1023B"), 2 ** 31 - 1);
+  assert.equal(parseBytes(formatBytes(2 ** 31 - 1)), 2 ** 31 - 1);
+  for (const bad of ["", "MiB", "1XB", "-1MiB", "1 Mi B", "1MiB 2KiB", "1MiB2"]) {
     assert.throws(() => parseBytes(bad), /invalid byte size/, bad);
   }
 });

@@ -230,6 +230,35 @@ Deno.test({
           }),
         );
       });
+
+      await t.step("gRPC message sizes: the serve flags bound requests and responses", async () => {
+        c.close();
+        await gw!.stop();
+        gw = await startServe(root, [
+          "--grpc-server-max-recv-msg-size=1KiB",
+          "--grpc-server-max-send-msg-size=200B",
+        ]);
+        client = new TestClient(`127.0.0.1:${gw.grpcPort}`);
+        const grpcRange = { start: BigInt(day), end: BigInt(day + DAY - 1) };
+        const labelValues = (label: string, group: string, pad = "") =>
+          client!.unary(
+            "/thanos.Store/LabelValues",
+            LabelValuesRequestSchema,
+            LabelValuesResponseSchema,
+            { ...grpcRange, label, matchers: [{ name: "group", value: group + pad }] },
+          );
+        assert.deepEqual((await labelValues("group", "b")).values, ["b"]);
+        // 50 values of 3 or 4 bytes, each with a tag and a length byte: over 200 bytes.
+        const tooBig = await callError(labelValues("i", "b"));
+        assert.equal(tooBig.code, Code.ResourceExhausted);
+        assert.match(
+          tooBig.details,
+          /^grpc: trying to send message larger than max \(\d+ vs\. 200\)$/,
+        );
+        const huge = await callError(labelValues("group", "b", "x".repeat(2000)));
+        assert.equal(huge.code, Code.ResourceExhausted);
+        assert.match(huge.details, /^grpc: received message larger than max \(\d+ vs\. 1024\)$/);
+      });
     } finally {
       client?.close();
       await gw?.stop();

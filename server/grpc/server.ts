@@ -76,8 +76,10 @@ export type ServiceImpl<S extends GenServiceMethods> = {
 
 /** Options of {@linkcode GrpcServer}. */
 export interface GrpcServerOptions {
-  /** Largest request message accepted (after decompression), bytes. */
+  /** Largest request message accepted (after decompression), bytes. Default 64 MiB. */
   maxReceiveMessageSize?: number;
+  /** Largest response message sent (as framed, compressed or not), bytes. Default 2^31 - 1. */
+  maxSendMessageSize?: number;
   /** Compress responses with gzip when the client accepts it, even if its request was not. */
   compressResponses?: boolean;
   /** Called with errors that are not {@linkcode GrpcError}s (answered as Unknown). */
@@ -116,6 +118,8 @@ const CALL_KINDS: Record<MethodKind, CallKind> = {
 };
 
 const DEFAULT_MAX_RECEIVE = 64 << 20;
+// grpc-go's and Thanos' (math.MaxInt32).
+const DEFAULT_MAX_SEND = 2 ** 31 - 1;
 /** How long trailers may wait for flow control after a deadline before the stream is reset. */
 const DEADLINE_GRACE_MS = 1000;
 const ACCEPT_ENCODING = "identity,gzip,snappy";
@@ -125,6 +129,7 @@ export class GrpcServer {
   readonly #routes = new Map<string, Route>();
   readonly #services = new Map<string, DescService>();
   readonly #maxReceive: number;
+  readonly #maxSend: number;
   readonly #compress: boolean;
   readonly #onError?: (err: unknown, method: string) => void;
   readonly #observer?: CallObserver;
@@ -132,6 +137,7 @@ export class GrpcServer {
   /** Creates a server with no services. */
   constructor(options: GrpcServerOptions = {}) {
     this.#maxReceive = options.maxReceiveMessageSize ?? DEFAULT_MAX_RECEIVE;
+    this.#maxSend = options.maxSendMessageSize ?? DEFAULT_MAX_SEND;
     this.#compress = options.compressResponses ?? false;
     this.#onError = options.onError;
     this.#observer = options.observer;
@@ -183,7 +189,7 @@ export class GrpcServer {
       await stream.respond([[":status", "415"], ["content-type", "text/plain"]], true);
       return;
     }
-    const call = new Call(stream);
+    const call = new Call(stream, this.#maxSend);
     const route = this.#routes.get(stream.path);
     if (!route) {
       const msg = stream.path.lastIndexOf("/") > 0
@@ -417,9 +423,11 @@ class Call {
   #finished = false;
   #headersQueued = false;
   readonly #stream: ServerStream;
+  readonly #maxSend: number;
 
-  constructor(stream: ServerStream) {
+  constructor(stream: ServerStream, maxSend: number) {
     this.#stream = stream;
+    this.#maxSend = maxSend;
   }
 
   #headers(): HeaderField[] {
@@ -436,6 +444,13 @@ class Call {
     if (this.#finished) throw new StreamClosedError("call already finished");
     const msg = isMessage(init, schema) ? init : create(schema, init);
     const frame = frameMessage(toBinary(schema, msg), this.encoding);
+    if (frame.length - 5 > this.#maxSend) {
+      // grpc-go's check and text: the payload as it would go on the wire.
+      throw new GrpcError(
+        Code.ResourceExhausted,
+        `grpc: trying to send message larger than max (${frame.length - 5} vs. ${this.#maxSend})`,
+      );
+    }
     if (!this.#headersQueued) {
       this.#headersQueued = true;
       await this.#stream.respond(this.#headers());

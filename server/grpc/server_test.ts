@@ -539,6 +539,27 @@ Deno.test("grpc: bidirectional streams answer each request as it arrives, then e
   }
 });
 
+Deno.test("grpc: a response message over maxSendMessageSize fails its call with grpc-go's ResourceExhausted", async () => {
+  const { server, target } = await startEchoServer({}, { maxSendMessageSize: 100 });
+  const client = new TestClient(target);
+  try {
+    const call = client.openBidi(CHAT, TextSchema, TextSchema);
+    const r = duplexReader(call);
+    call.write({ text: "x".repeat(90) });
+    // "echo " + 90 bytes is a 97-byte message (tag and length): under the limit.
+    assert.equal((await r.next()).text, `echo ${"x".repeat(90)}`);
+    // "echo " + 94 bytes: 101.
+    call.write({ text: "x".repeat(94) });
+    assert.deepEqual(await r.status, {
+      code: Code.ResourceExhausted,
+      details: "grpc: trying to send message larger than max (101 vs. 100)",
+    });
+  } finally {
+    client.close();
+    await server.shutdown(1000);
+  }
+});
+
 Deno.test("grpc: bidirectional stream errors: handler status, early end, malformed and oversized requests", async () => {
   const { server, target } = await startEchoServer({}, { maxReceiveMessageSize: 1000 });
   const client = new TestClient(target);

@@ -51,6 +51,10 @@ export interface ThanosGrpcOptions {
   onError?: (err: unknown) => void;
   /** Concurrent streams per connection (default 1000). */
   maxConcurrentStreams?: number;
+  /** Largest request message accepted, bytes (default 64 MiB). */
+  maxReceiveMessageSize?: number;
+  /** Largest response message sent, bytes (default 2^31 - 1, as Thanos). */
+  maxSendMessageSize?: number;
 }
 
 /** A running Thanos gRPC endpoint. */
@@ -66,6 +70,8 @@ export interface ThanosGrpcServer {
 /** Starts the endpoint. */
 export async function startThanosGrpcServer(opts: ThanosGrpcOptions): Promise<ThanosGrpcServer> {
   const grpc = new GrpcServer({
+    maxReceiveMessageSize: opts.maxReceiveMessageSize,
+    maxSendMessageSize: opts.maxSendMessageSize,
     observer: opts.observer,
     onError: opts.onError && ((e) => opts.onError!(e)),
   });
