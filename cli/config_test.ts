@@ -93,6 +93,9 @@ Deno.test("convert defaults are the Go gateway's", () => {
     rowGroupMaxBytes: 64 * 2 ** 20,
     sortingLabels: ["__name__"],
     sortBufferSize: 64 * 2 ** 20,
+    // Go's library default for labels; 8 KiB chunk pages instead of Go's 2 MiB (writer.ts).
+    labelPageBytes: 256 * 1024,
+    chunkPageBytes: 8 * 1024,
     downloadConcurrency: 4,
     blockDownloadConcurrency: 1,
     encodingConcurrency: 4,

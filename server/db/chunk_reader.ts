@@ -180,9 +180,9 @@ export class ChunkReader {
   ): Promise<(Uint8Array | undefined)[]> {
     const name = CHUNK_COLUMNS[c];
     const col = file.columnPosition(name)!;
-    const spans = (await file.pages(rg, col, signal)).filter((s) =>
-      overlapsRows(ranges, s.firstRow, s.endRow)
-    );
+    const spans = ranges.length === 0 ? [] : (
+      await file.pagesOverlapping(rg, col, ranges[0], ranges[ranges.length - 1], signal)
+    ).filter((s) => overlapsRows(ranges, s.firstRow, s.endRow));
     const kept = state.kept;
     const missing = spans.filter((s) => s.page !== kept?.span.page);
     let bytes = 0;
