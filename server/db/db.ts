@@ -77,6 +77,7 @@ export class ParquetDB {
   readonly filterStats: FilterStats = {
     pagesRead: 0,
     pagesPrunedByBounds: 0,
+    pagesMatchedByBounds: 0,
     rowGroupsPrunedByBloom: 0,
   };
 
