@@ -52,7 +52,13 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
       maxConcurrentQueries: 100,
       maxQueuedQueries: 1000,
     },
-    chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
+    chunkPartition: {
+      maxRangeBytes: 64 * MiB,
+      maxGapBytes: 64 * MiB,
+      maxConcurrency: 2,
+      // Not in the Go gateway, which has no cap per query.
+      maxQueryConcurrency: 16,
+    },
     pageCacheBytes: 128 * MiB,
   });
   assert.deepEqual(c.http, {

@@ -22,6 +22,7 @@ import type { ColumnChunk, ColumnIndex } from "hyparquet";
 import type { PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
+import type { ReadLimiter } from "./read_limiter.ts";
 import { scanKind, type SearchRecorder } from "./search_metrics.ts";
 
 const encoder = new TextEncoder();
@@ -233,7 +234,8 @@ export interface FilterStats {
 
 /**
  * The rows of row group `rg` matching every matcher (all rows for none), as row-group-relative
- * ranges. Scanned pages are reported to `search` (`search_pages_scanned_total`).
+ * ranges. Scanned pages are reported to `search` (`search_pages_scanned_total`); page reads wait
+ * for a place under `reads`, the request's cap.
  */
 export async function filterRowGroup(
   file: PageFile,
@@ -242,11 +244,12 @@ export async function filterRowGroup(
   stats?: FilterStats,
   signal?: AbortSignal,
   search?: SearchRecorder,
+  reads?: ReadLimiter,
 ): Promise<RowRanges> {
   let ranges = allRows(file.rowGroupRows[rg]);
   for (const m of orderMatchers(matchers, sortingLabels(file, rg))) {
     if (ranges.length === 0) break;
-    ranges = await applyMatcher(file, rg, m, ranges, stats, signal, search);
+    ranges = await applyMatcher(file, rg, m, ranges, stats, signal, search, reads);
   }
   return ranges;
 }
@@ -259,6 +262,7 @@ async function applyMatcher(
   stats?: FilterStats,
   signal?: AbortSignal,
   search?: SearchRecorder,
+  reads?: ReadLimiter,
 ): Promise<RowRanges> {
   const nullMatch = m.matches("");
   const column = labelColumn(m.name);
@@ -345,7 +349,8 @@ async function applyMatcher(
         continue;
       }
     }
-    const page = await file.readPage(col, span, signal);
+    const read = () => file.readPage(col, span, signal);
+    const page = await (reads ? reads.run(read, signal) : read());
     if (stats) stats.pagesRead++;
     search?.pageScanned(column, scanKind(m));
     const { defined, values } = page;
