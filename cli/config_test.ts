@@ -99,9 +99,9 @@ Deno.test("convert defaults are the Go gateway's", () => {
     rowGroupMaxBytes: 64 * 2 ** 20,
     sortingLabels: ["__name__"],
     sortBufferSize: 64 * 2 ** 20,
-    // Go's library default for labels; 8 KiB chunk pages instead of Go's 2 MiB (writer.ts).
+    // Go's library default for labels; 16 KiB chunk pages instead of Go's 2 MiB (writer.ts).
     labelPageBytes: 256 * 1024,
-    chunkPageBytes: 8 * 1024,
+    chunkPageBytes: 16 * 1024,
     downloadConcurrency: 4,
     blockDownloadConcurrency: 1,
     encodingConcurrency: 4,

@@ -160,7 +160,7 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
   {
     name: "convert.chunk-page-buffer-size",
     kind: "bytes",
-    default: "8KiB",
+    default: "16KiB",
     help: "Target size of a chunks-file page before compression: smaller pages let a query " +
       "for few series fetch fewer bytes, at the cost of a larger page index.",
   },

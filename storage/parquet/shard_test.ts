@@ -511,7 +511,7 @@ Deno.test("a failing upload rejects the writer instead of hanging it", async () 
 
 Deno.test("default chunk pages hold a few rows, so one series' row is read from about its bytes", async () => {
   await withBucket(async (bucket) => {
-    // 200 series with 3 KiB of chunk bytes per 8h column, as a day of 15 s scrapes takes.
+    // 200 series with 6 KiB of chunk bytes per 8h column, as a day of 15 s scrapes may take.
     const rows = 200;
     const w = new ShardWriter(
       bucket,
@@ -522,7 +522,7 @@ Deno.test("default chunk pages hold a few rows, so one series' row is read from 
     );
     for (let i = 0; i < rows; i++) {
       const chunks = [0, 1, 2].map((c) => {
-        const data = new Uint8Array(3000);
+        const data = new Uint8Array(6000);
         // Incompressible bytes, as XOR chunks mostly are.
         for (let k = 0; k < data.length; k++) {
           data[k] = (Math.imul(i * 3 + c, 2654435761) >>> k % 24) & 0xff ^ k;
@@ -547,7 +547,7 @@ Deno.test("default chunk pages hold a few rows, so one series' row is read from 
     );
     const col = file.columnPosition("___cf_meta_chunk_1")!;
     const spans = await file.pages(0, col);
-    // 8 KiB pages of 3 KiB values: two rows each (a page is cut once it reaches the target).
+    // 16 KiB pages of 6 KiB values: two rows each (a page is cut once it reaches the target).
     assert.equal(spans.length, rows / 2);
     assert.ok(spans.every((s) => s.endRow - s.firstRow === 2));
     // The pages of one row: one, of about two rows' bytes, found without a scan.
@@ -555,7 +555,7 @@ Deno.test("default chunk pages hold a few rows, so one series' row is read from 
       const [span, ...more] = await file.pagesOverlapping(0, col, r, r + 1);
       assert.deepEqual(more, []);
       assert.ok(span.firstRow <= r && r < span.endRow);
-      assert.ok(span.length < 2 * 3050, `page of ${span.length} bytes`);
+      assert.ok(span.length < 2 * 6050, `page of ${span.length} bytes`);
     }
     // Overlapping pages of a row span are exactly the pages a linear filter finds.
     for (const [from, to] of [[0, 200], [3, 4], [5, 40], [198, 200], [150, 151]]) {
