@@ -55,7 +55,8 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     chunkPartition: {
       maxRangeBytes: 64 * MiB,
       maxGapBytes: 64 * MiB,
-      maxConcurrency: 2,
+      // Go: 2, for its 2 MiB chunk pages (chunk_reader.ts).
+      maxConcurrency: 8,
       // Not in the Go gateway, which has no cap per query.
       maxQueryConcurrency: 16,
     },

@@ -251,8 +251,9 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.storage.select.chunk-partition.max-concurrency",
     kind: "int",
-    default: "2",
-    help: "Concurrent object storage reads per partition.",
+    default: "8",
+    help: "Concurrent object storage reads per partition (the Go gateway's default is 2, for its " +
+      "larger chunk pages).",
   },
   {
     name: "query.storage.select.max-concurrency",

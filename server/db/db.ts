@@ -26,7 +26,7 @@ export interface ParquetDBOptions {
   externalLabels?: Readonly<Record<string, string>>;
   /** `--query.limits.*` (default: unlimited). */
   limits?: QueryLimits;
-  /** `--query.storage.select.chunk-partition.*` (default: 64 MiB, 64 MiB, 2). */
+  /** `--query.storage.select.chunk-partition.*` (default `DEFAULT_CHUNK_PARTITION`). */
   chunkPartition?: ChunkPartitionOptions;
   /** Series whose chunks a selection reads together (default `DEFAULT_SELECT_BATCH_SIZE`). */
   selectBatchSize?: number;
