@@ -48,8 +48,9 @@ Deno.test("ReadLimiter: a waiting read is dropped when its signal aborts; 0 is u
   const first = limiter.run(() => new Promise<void>((r) => release = r));
   const abort = new AbortController();
   let ran = false;
-  const waiting = limiter.run(async () => {
+  const waiting = limiter.run(() => {
     ran = true;
+    return Promise.resolve();
   }, abort.signal);
   abort.abort(new Error("gone"));
   await assert.rejects(waiting, /gone/);
