@@ -52,7 +52,14 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
       maxConcurrentQueries: 100,
       maxQueuedQueries: 1000,
     },
-    chunkPartition: { maxRangeBytes: 64 * MiB, maxGapBytes: 64 * MiB, maxConcurrency: 2 },
+    chunkPartition: {
+      maxRangeBytes: 64 * MiB,
+      maxGapBytes: 64 * MiB,
+      // Go: 2, for its 2 MiB chunk pages (chunk_reader.ts).
+      maxConcurrency: 8,
+      // Not in the Go gateway, which has no cap per query.
+      maxQueryConcurrency: 16,
+    },
     pageCacheBytes: 128 * MiB,
     workers: 0,
     workerMaxMemory: 1024 * MiB,
@@ -95,6 +102,9 @@ Deno.test("convert defaults are the Go gateway's", () => {
     rowGroupMaxBytes: 64 * 2 ** 20,
     sortingLabels: ["__name__"],
     sortBufferSize: 64 * 2 ** 20,
+    // Go's library default for labels; 16 KiB chunk pages instead of Go's 2 MiB (writer.ts).
+    labelPageBytes: 256 * 1024,
+    chunkPageBytes: 16 * 1024,
     downloadConcurrency: 4,
     blockDownloadConcurrency: 1,
     encodingConcurrency: 4,

@@ -149,6 +149,8 @@ async function convert(
                 maxRowGroupBytes: c.rowGroupMaxBytes,
                 sortLabels: c.sortingLabels,
                 sortBufferBytes: c.sortBufferSize,
+                labelPageBytes: c.labelPageBytes,
+                chunkPageBytes: c.chunkPageBytes,
                 tempDir: c.tempDir || undefined,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,

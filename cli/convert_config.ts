@@ -152,6 +152,19 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     help: "Label to sort rows by; the first use replaces the default.",
   },
   {
+    name: "convert.label-page-buffer-size",
+    kind: "bytes",
+    default: "256KiB",
+    help: "Target size of a labels-file page before compression.",
+  },
+  {
+    name: "convert.chunk-page-buffer-size",
+    kind: "bytes",
+    default: "16KiB",
+    help: "Target size of a chunks-file page before compression: smaller pages let a query " +
+      "for few series fetch fewer bytes, at the cost of a larger page index.",
+  },
+  {
     name: "convert.sort.buffer-size",
     kind: "bytes",
     default: "64MiB",
@@ -234,6 +247,10 @@ export interface ConvertConfig {
     readonly rowGroupMaxBytes: number;
     readonly sortingLabels: readonly string[];
     readonly sortBufferSize: number;
+    /** Target labels-file page size, bytes (`--convert.label-page-buffer-size`). */
+    readonly labelPageBytes: number;
+    /** Target chunks-file page size, bytes (`--convert.chunk-page-buffer-size`). */
+    readonly chunkPageBytes: number;
     readonly downloadConcurrency: number;
     readonly blockDownloadConcurrency: number;
     readonly encodingConcurrency: number;
@@ -303,6 +320,8 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       rowGroupMaxBytes: atLeast(v, "convert.rowgroup.max-bytes", 1),
       sortingLabels: v["convert.sorting.label"] as string[],
       sortBufferSize: atLeast(v, "convert.sort.buffer-size", 1),
+      labelPageBytes: atLeast(v, "convert.label-page-buffer-size", 1),
+      chunkPageBytes: atLeast(v, "convert.chunk-page-buffer-size", 1),
       downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),
       blockDownloadConcurrency: atLeast(v, "convert.download.block-concurrency", 1),
       encodingConcurrency: atLeast(v, "convert.encoding.concurrency", 1),

@@ -270,8 +270,16 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.storage.select.chunk-partition.max-concurrency",
     kind: "int",
-    default: "2",
-    help: "Concurrent object storage reads per partition.",
+    default: "8",
+    help: "Concurrent object storage reads per partition (the Go gateway's default is 2, for its " +
+      "larger chunk pages).",
+  },
+  {
+    name: "query.storage.select.max-concurrency",
+    kind: "int",
+    default: "16",
+    help: "Object storage reads in flight per query, over all its selects: chunk ranges and " +
+      "label pages (0 is unlimited; not in the Go gateway).",
   },
   {
     name: "query.storage.page-cache-size",
@@ -416,6 +424,7 @@ export interface ServeConfig {
       readonly maxRangeBytes: number;
       readonly maxGapBytes: number;
       readonly maxConcurrency: number;
+      readonly maxQueryConcurrency: number;
     };
     /** Bytes of decoded pages cached across queries (0 disables). */
     readonly pageCacheBytes: number;
@@ -557,6 +566,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
         maxRangeBytes: num("query.storage.select.chunk-partition.max-range-bytes"),
         maxGapBytes: num("query.storage.select.chunk-partition.max-gap-bytes"),
         maxConcurrency: atLeast(v, "query.storage.select.chunk-partition.max-concurrency", 1),
+        maxQueryConcurrency: atLeast(v, "query.storage.select.max-concurrency", 0),
       },
       pageCacheBytes: num("query.storage.page-cache-size"),
       workers: num("query.workers"),

@@ -91,6 +91,16 @@ export interface ConvertOptions {
   readonly sortBufferBytes?: number;
   /** zstd level of the shard files. */
   readonly zstdLevel?: number;
+  /**
+   * Target uncompressed page size of the labels files, bytes (`--convert.label-page-buffer-size`,
+   * default {@linkcode DEFAULT_LABEL_PAGE_BYTES}).
+   */
+  readonly labelPageBytes?: number;
+  /**
+   * Target uncompressed page size of the chunks files, bytes (`--convert.chunk-page-buffer-size`,
+   * default {@linkcode DEFAULT_CHUNK_PAGE_BYTES}).
+   */
+  readonly chunkPageBytes?: number;
   /** Aborts the conversion. */
   readonly signal?: AbortSignal;
 }
@@ -378,6 +388,8 @@ async function writeShards(
         rowOverheadBytes: 512,
         sortingLabels: sortLabels,
         zstdLevel: options.zstdLevel,
+        labelsPageSize: options.labelPageBytes,
+        chunksPageSize: options.chunkPageBytes,
       },
     );
     const reader = await SpillReader.open(planPath, shard.offset);

@@ -178,7 +178,8 @@ export const L = labelsFromRecord;
 
 /**
  * From the file itself (hyparquet, not the gateway's reader): per row group holding any of
- * `rows` (file-absolute), the pages of `column` overlapping them and their bytes.
+ * `rows` (file-absolute), the pages of `column` overlapping them, their bytes, and how many of
+ * them also hold other rows (`rows` must be unique).
  */
 export async function pagesOverlapping(
   bucket: Bucket,
@@ -190,7 +191,7 @@ export async function pagesOverlapping(
   const md = parquetMetadata(file.slice().buffer);
   const c = md.schema.slice(1).findIndex((e) => e.name === column);
   if (c < 0) throw new Error(`no column ${column}`);
-  let rowGroups = 0, pages = 0, bytes = 0, start = 0;
+  let rowGroups = 0, pages = 0, bytes = 0, straddling = 0, start = 0;
   for (const rg of md.row_groups) {
     const end = start + Number(rg.num_rows);
     const inGroup = rows.filter((r) => r >= start && r < end);
@@ -204,15 +205,17 @@ export async function pagesOverlapping(
       locs.forEach((p, i) => {
         const from = start + Number(p.first_row_index);
         const to = i + 1 < locs.length ? start + Number(locs[i + 1].first_row_index) : end;
-        if (inGroup.some((r) => r >= from && r < to)) {
+        const held = inGroup.filter((r) => r >= from && r < to).length;
+        if (held > 0) {
           pages++;
           bytes += p.compressed_page_size;
+          if (held < to - from) straddling++;
         }
       });
     }
     start = end;
   }
-  return { rowGroups, pages, bytes };
+  return { rowGroups, pages, bytes, straddling };
 }
 
 /** The sum of the series of metric `name` whose labels include `labels`. */

@@ -32,7 +32,7 @@ export interface ParquetDBOptions {
   externalLabels?: Readonly<Record<string, string>>;
   /** `--query.limits.*` (default: unlimited). */
   limits?: QueryLimits;
-  /** `--query.storage.select.chunk-partition.*` (default: 64 MiB, 64 MiB, 2). */
+  /** `--query.storage.select.chunk-partition.*` (default `DEFAULT_CHUNK_PARTITION`). */
   chunkPartition?: ChunkPartitionOptions;
   /** Series whose chunks a selection reads together (default `DEFAULT_SELECT_BATCH_SIZE`). */
   selectBatchSize?: number;
@@ -83,6 +83,7 @@ export class ParquetDB {
   readonly filterStats: FilterStats = {
     pagesRead: 0,
     pagesPrunedByBounds: 0,
+    pagesMatchedByBounds: 0,
     rowGroupsPrunedByBloom: 0,
   };
 

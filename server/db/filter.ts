@@ -3,19 +3,26 @@
  *
  * Each matcher narrows the current ranges. An equality or literal alternation first asks the
  * column chunk's bloom filter, where the file has one (`__name__`): values it rules out end the
- * search. Per column chunk the matcher is evaluated once per dictionary entry; then, per page overlapping the ranges: all-null pages match iff the matcher
- * accepts `""`; when every dictionary value and `""` match, the page is kept without reading it;
- * for equality and literal alternations (`a|b|c`) that reject `""`, a page is skipped when no
- * wanted value lies within its column-index bounds (sound for any number of alternatives, unlike
- * upstream's first/last check); other pages are decoded and scanned by dictionary index.
- * A column missing from the file is a label no series has: it matches iff the matcher accepts `""`.
+ * search. Per column chunk the matcher is evaluated once per dictionary entry. Then the pages
+ * overlapping the ranges are visited; for an equality or literal alternation (`a|b|c`) that
+ * rejects `""` on a column whose page bounds ascend (the first sorting column), only the pages
+ * whose column-index bounds hold a wanted value, found by binary search; on other columns every
+ * page, skipped when no wanted value lies within its bounds (sound for any number of
+ * alternatives, unlike upstream's first/last check). All-null pages match iff the matcher
+ * accepts `""`. A page is taken whole, unread, when every dictionary value and `""` match, when
+ * its bounds are both one wanted value, or when every dictionary entry within its bounds matches
+ * (and it has no nulls, or `""` matches); it is skipped when none does. Other pages are decoded
+ * and scanned by dictionary index. A column missing from the file is a label no series has: it
+ * matches iff the matcher accepts `""`.
  *
  * @module
  */
 import { type Matcher, MatchType } from "../../model/matchers.ts";
-import type { PageFile } from "../../storage/parquet/pages.ts";
+import type { ColumnChunk, ColumnIndex } from "hyparquet";
+import type { PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
+import type { ReadLimiter } from "./read_limiter.ts";
 import { scanKind, type SearchRecorder } from "./search_metrics.ts";
 
 const encoder = new TextEncoder();
@@ -66,19 +73,169 @@ export function sortingLabels(file: PageFile, rg: number): string[] {
   return out;
 }
 
+/**
+ * Non-null pages of a column index, in page order, or `undefined` when some lack bounds (a
+ * writer skipped them); cached per column index, as labels files live long.
+ */
+const nonNullPageCache = new WeakMap<ColumnIndex, Int32Array | undefined>();
+
+function nonNullPages(ci: ColumnIndex): Int32Array | undefined {
+  if (nonNullPageCache.has(ci)) return nonNullPageCache.get(ci);
+  const out: number[] = [];
+  let bounded = true;
+  ci.null_pages.forEach((isNull, p) => {
+    if (isNull) return;
+    out.push(p);
+    if ((ci.max_values[p] as Uint8Array | undefined)?.length === 0) bounded = false;
+  });
+  const pages = bounded ? Int32Array.from(out) : undefined;
+  nonNullPageCache.set(ci, pages);
+  return pages;
+}
+
+/**
+ * The pages (ascending page numbers) whose bounds hold any of `values`, for a column index
+ * whose bounds ascend across its non-null pages (`boundary_order` ASCENDING): per value, a binary
+ * search for the first page whose max is at least the value and one for the first whose min
+ * exceeds it. Truncated bounds (a prefix as min, an incremented prefix as max) only widen a
+ * page's range, so no page holding a value is missed. All-null pages hold no wanted value.
+ * `undefined` when some non-null page has no bounds.
+ */
+export function pagesWithin(
+  ci: ColumnIndex,
+  values: readonly Uint8Array[],
+): number[] | undefined {
+  const pages = nonNullPages(ci);
+  if (pages === undefined) return undefined;
+  const first = (past: (p: number) => boolean) => {
+    let lo = 0, hi = pages.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (past(pages[mid])) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const spans: [number, number][] = [];
+  for (const v of values) {
+    const from = first((p) => compareBytes(ci.max_values[p] as Uint8Array, v) >= 0);
+    const to = first((p) => compareBytes(ci.min_values[p] as Uint8Array, v) > 0);
+    if (from < to) spans.push([from, to]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  let next = 0;
+  for (const [from, to] of spans) {
+    for (let k = Math.max(from, next); k < to; k++) out.push(pages[k]);
+    next = Math.max(next, to);
+  }
+  return out;
+}
+
+/**
+ * Reports whether a page with these bounds holds only values of `values`: its min and max are
+ * the same wanted value. A truncated max is an incremented prefix, never equal to a truncated
+ * min, except for a prefix of 0xFF bytes, which no UTF-8 label value has.
+ */
+function holdsOnly(min: Uint8Array, max: Uint8Array, values: readonly Uint8Array[]): boolean {
+  if (compareBytes(min, max) !== 0) return false;
+  if (max.length > 0 && max.every((b) => b === 0xff)) return false;
+  return values.some((v) => compareBytes(v, min) === 0);
+}
+
+/**
+ * Reports whether every data page of a column chunk is dictionary-encoded, as its encoding
+ * stats tell (a writer may fall back to plain pages when a dictionary grows too large). Without
+ * encoding stats nothing is known.
+ */
+function dictionaryPagesOnly(chunk: ColumnChunk): boolean {
+  const stats = chunk.meta_data?.encoding_stats;
+  if (!stats || stats.length === 0) return false;
+  return stats.every((s) =>
+    s.page_type === "DICTIONARY_PAGE" || s.encoding === "RLE_DICTIONARY" ||
+    s.encoding === "PLAIN_DICTIONARY"
+  );
+}
+
+/** A dictionary's entries as bytes in ascending order, with their dictionary indexes. */
+interface SortedDictionary {
+  readonly bytes: Uint8Array[];
+  readonly index: Int32Array;
+}
+
+const sortedDictionaries = new WeakMap<readonly string[], SortedDictionary>();
+
+function sortedDictionary(dict: readonly string[]): SortedDictionary {
+  let sorted = sortedDictionaries.get(dict);
+  if (sorted === undefined) {
+    const entries = dict.map((v, i) => [encoder.encode(v), i] as const);
+    entries.sort((a, b) => compareBytes(a[0], b[0]));
+    sorted = { bytes: entries.map((e) => e[0]), index: Int32Array.from(entries, (e) => e[1]) };
+    sortedDictionaries.set(dict, sorted);
+  }
+  return sorted;
+}
+
+/**
+ * For a matcher's verdict per dictionary entry, a function counting the entries within byte
+ * bounds `[min, max]` that it accepts and that it rejects.
+ */
+function dictionaryInBounds(
+  dict: readonly string[],
+  accepted: Uint8Array,
+): (min: Uint8Array, max: Uint8Array) => { matching: number; other: number } {
+  const { bytes, index } = sortedDictionary(dict);
+  // rejectedBefore[k]: rejected entries among the first k in byte order.
+  const rejectedBefore = new Int32Array(bytes.length + 1);
+  for (let k = 0; k < bytes.length; k++) {
+    rejectedBefore[k + 1] = rejectedBefore[k] + (accepted[index[k]] ? 0 : 1);
+  }
+  const firstAbove = (bound: Uint8Array, inclusive: boolean) => {
+    let lo = 0, hi = bytes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareBytes(bytes[mid], bound);
+      if (c > 0 || (c === 0 && !inclusive)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  return (min, max) => {
+    const from = firstAbove(min, false), to = firstAbove(max, true);
+    if (to <= from) return { matching: 0, other: 0 };
+    const other = rejectedBefore[to] - rejectedBefore[from];
+    return { matching: to - from - other, other };
+  };
+}
+
+/** Pages overlapping `ranges` that are not among `candidates` (sorted page numbers). */
+function skippedPages(
+  spans: readonly PageSpan[],
+  ranges: RowRanges,
+  candidates: readonly number[],
+): number {
+  const taken = new Set(candidates);
+  let n = 0;
+  for (const s of spans) if (!taken.has(s.page) && overlapsRows(ranges, s.firstRow, s.endRow)) n++;
+  return n;
+}
+
 /** Counters of the filter's work, for tests and metrics. */
 export interface FilterStats {
   /** Data pages decoded. */
   pagesRead: number;
   /** Pages skipped thanks to column-index bounds. */
   pagesPrunedByBounds: number;
+  /** Pages taken whole without reading them: their bounds are both one wanted value. */
+  pagesMatchedByBounds: number;
   /** Row groups a column chunk's bloom filter ruled out (for an equality or alternation). */
   rowGroupsPrunedByBloom: number;
 }
 
 /**
  * The rows of row group `rg` matching every matcher (all rows for none), as row-group-relative
- * ranges. Scanned pages are reported to `search` (`search_pages_scanned_total`).
+ * ranges. Scanned pages are reported to `search` (`search_pages_scanned_total`); page reads wait
+ * for a place under `reads`, the request's cap.
  */
 export async function filterRowGroup(
   file: PageFile,
@@ -87,11 +244,12 @@ export async function filterRowGroup(
   stats?: FilterStats,
   signal?: AbortSignal,
   search?: SearchRecorder,
+  reads?: ReadLimiter,
 ): Promise<RowRanges> {
   let ranges = allRows(file.rowGroupRows[rg]);
   for (const m of orderMatchers(matchers, sortingLabels(file, rg))) {
     if (ranges.length === 0) break;
-    ranges = await applyMatcher(file, rg, m, ranges, stats, signal, search);
+    ranges = await applyMatcher(file, rg, m, ranges, stats, signal, search, reads);
   }
   return ranges;
 }
@@ -104,6 +262,7 @@ async function applyMatcher(
   stats?: FilterStats,
   signal?: AbortSignal,
   search?: SearchRecorder,
+  reads?: ReadLimiter,
 ): Promise<RowRanges> {
   const nullMatch = m.matches("");
   const column = labelColumn(m.name);
@@ -131,9 +290,24 @@ async function applyMatcher(
   }
   if (!anyMatch && !nullMatch) return [];
   const ci = await file.columnIndex(rg, col, signal);
+  const spans = await file.pages(rg, col, signal);
+  // On a column whose page bounds ascend (the first sorting column), the pages that may hold a
+  // wanted value are found by binary search; others are checked against their bounds one by one.
+  const candidates = literals !== undefined && ci?.boundary_order === "ASCENDING"
+    ? pagesWithin(ci, literals)
+    : undefined;
+  if (stats && candidates) stats.pagesPrunedByBounds += skippedPages(spans, ranges, candidates);
+  // Every value of a page lies within its bounds; when all its values are dictionary entries,
+  // the entries within the bounds tell whether the matcher takes none of the page or all of it
+  // (e.g. a long metric name, whose truncated bounds differ, alone on its pages).
+  const inBounds = dict && dictMatch && dictionaryPagesOnly(file.chunk(rg, col))
+    ? dictionaryInBounds(dict, dictMatch)
+    : undefined;
   const out: RowRanges = [];
   const textDecoder = new TextDecoder();
-  for (const span of await file.pages(rg, col, signal)) {
+  const count = candidates?.length ?? spans.length;
+  for (let i = 0; i < count; i++) {
+    const span = spans[candidates ? candidates[i] : i];
     if (!overlapsRows(ranges, span.firstRow, span.endRow)) continue;
     if (ci?.null_pages[span.page]) {
       if (nullMatch) pushRange(out, span.firstRow, span.endRow);
@@ -147,14 +321,36 @@ async function applyMatcher(
       const min = ci.min_values[span.page] as Uint8Array | undefined;
       const max = ci.max_values[span.page] as Uint8Array | undefined;
       if (
-        min && max && min.length + max.length > 0 &&
+        !candidates && min && max && min.length + max.length > 0 &&
         !literals.some((v) => compareBytes(v, min) >= 0 && compareBytes(v, max) <= 0)
       ) {
         if (stats) stats.pagesPrunedByBounds++;
         continue;
       }
+      if (min && max && ci.null_counts?.[span.page] === 0n && holdsOnly(min, max, literals)) {
+        // Every value of the page is a wanted one: no need to read it.
+        if (stats) stats.pagesMatchedByBounds++;
+        pushRange(out, span.firstRow, span.endRow);
+        continue;
+      }
     }
-    const page = await file.readPage(col, span, signal);
+    if (inBounds && ci) {
+      const min = ci.min_values[span.page] as Uint8Array | undefined;
+      const max = ci.max_values[span.page] as Uint8Array | undefined;
+      const nulls = ci.null_counts?.[span.page];
+      const counts = min?.length && max?.length ? inBounds(min, max) : undefined;
+      if (counts && counts.matching === 0 && (!nullMatch || nulls === 0n)) {
+        if (stats) stats.pagesPrunedByBounds++;
+        continue;
+      }
+      if (counts && counts.other === 0 && (nullMatch || nulls === 0n)) {
+        if (stats) stats.pagesMatchedByBounds++;
+        pushRange(out, span.firstRow, span.endRow);
+        continue;
+      }
+    }
+    const read = () => file.readPage(col, span, signal);
+    const page = await (reads ? reads.run(read, signal) : read());
     if (stats) stats.pagesRead++;
     search?.pageScanned(column, scanKind(m));
     const { defined, values } = page;

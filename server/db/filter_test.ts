@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import type { ColumnIndex } from "hyparquet";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { compareLabels } from "../../model/labels.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { labelsFileKey } from "../../storage/parquet/layout.ts";
 import { BucketSource, PageFile } from "../../storage/parquet/pages.ts";
 import { L, type TestSeries, writeDay } from "./_fixture_testutil.ts";
-import { filterRowGroup, type FilterStats, literalValues } from "./filter.ts";
+import { filterRowGroup, type FilterStats, literalValues, pagesWithin } from "./filter.ts";
 import { countRows, type RowRanges } from "./row_ranges.ts";
 
 const DAY = Date.UTC(2025, 0, 1);
@@ -66,6 +67,7 @@ Deno.test("filterRowGroup: page bounds prune soundly for any number of alternati
       const stats: FilterStats = {
         pagesRead: 0,
         pagesPrunedByBounds: 0,
+        pagesMatchedByBounds: 0,
         rowGroupsPrunedByBloom: 0,
       };
       const got = await filterRowGroup(file, 0, ms, stats);
@@ -108,6 +110,7 @@ Deno.test("filterRowGroup: the __name__ bloom filter rules out absent names", as
       const stats: FilterStats = {
         pagesRead: 0,
         pagesPrunedByBounds: 0,
+        pagesMatchedByBounds: 0,
         rowGroupsPrunedByBloom: 0,
       };
       return { rows: countRows(await filterRowGroup(file, 0, [m], stats)), stats };
@@ -140,4 +143,170 @@ Deno.test("literalValues: only finite literal sets that reject the empty string"
   assert.deepEqual(literalValues(new Matcher(MatchType.Regexp, "a", "x|y|z")), ["x", "y", "z"]);
   assert.equal(literalValues(new Matcher(MatchType.Regexp, "a", "x|y.*")), undefined);
   assert.equal(literalValues(new Matcher(MatchType.NotEqual, "a", "x")), undefined);
+});
+
+/** A deterministic pseudo-random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("filterRowGroup: equality on the sorted column finds its pages by binary search", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-filter-" });
+  const bucket = new FilesystemBucket(dir);
+  try {
+    // Metrics with runs of 1 to 400 series, some names longer than the 16-byte bound truncation
+    // (one in ten sharing its first 16 bytes with the next: pages of those must be read).
+    const rand = random(7);
+    const series: TestSeries[] = [];
+    const names: string[] = [];
+    for (let m = 0; m < 60; m++) {
+      const name = m % 10 === 0
+        ? `shared_16_prefix_${m}`
+        : m % 5 === 0
+        ? `m_${m}_with_a_long_name_total`
+        : `m_${m}`;
+      names.push(name);
+      const run = 1 + Math.floor(rand() ** 3 * 400);
+      for (let i = 0; i < run; i++) {
+        series.push({ labels: L({ __name__: name, i: String(i) }), ts: [DAY], vs: [i] });
+      }
+    }
+    const hash = await writeDay(bucket, {
+      ext: {},
+      date: "2025-01-01",
+      shards: [series],
+      rowGroupSize: series.length,
+      // 4-byte dictionary indexes: 16 rows a page.
+      labelsPageSize: 64,
+    });
+    const key = labelsFileKey(hash, "2025-01-01", 0);
+    const file = await PageFile.open(
+      key,
+      new BucketSource(bucket, key, (await bucket.attributes(key)).size),
+      "all",
+    );
+    const col = file.columnPosition("___cf_meta_label___name__")!;
+    assert.equal((await file.columnIndex(0, col))!.boundary_order, "ASCENDING");
+    const pages = (await file.pages(0, col)).length;
+    assert.ok(pages > 200, `${pages} pages`);
+    const sorted = [...series].sort((a, b) => compareLabels(a.labels, b.labels));
+    // The reference: a linear scan of the generated rows.
+    const want = (m: Matcher) => sorted.flatMap((s, i) => m.matchesLabels(s.labels) ? [i] : []);
+    const absent = [
+      "a",
+      "m_1a",
+      "m_59_",
+      "zzz",
+      "m_15_with_a_long_name_totam",
+      "shared_16_prefix_",
+    ];
+    for (const value of [...names, ...absent]) {
+      const m = new Matcher(MatchType.Equal, "__name__", value);
+      const stats: FilterStats = {
+        pagesRead: 0,
+        pagesPrunedByBounds: 0,
+        pagesMatchedByBounds: 0,
+        rowGroupsPrunedByBloom: 0,
+      };
+      const rows = want(m);
+      assert.deepEqual(rowsOf(await filterRowGroup(file, 0, [m], stats)), rows, value);
+      if (value.startsWith("shared")) {
+        // Truncated bounds cannot tell these names apart: the pages of all of them are read.
+        const shared = series.filter((s) => s.labels[0].value.startsWith("shared")).length;
+        assert.ok(stats.pagesRead <= Math.ceil(shared / 16) + 2, value);
+      } else {
+        // Only the pages where the run starts and ends are read; those between are taken whole.
+        assert.ok(stats.pagesRead <= 2, `${value}: read ${stats.pagesRead} pages`);
+        assert.ok(
+          stats.pagesMatchedByBounds >= Math.floor(rows.length / 16) - 2,
+          `${value}: ${rows.length} rows, ${stats.pagesMatchedByBounds} pages taken whole`,
+        );
+      }
+      const touched = stats.pagesRead + stats.pagesMatchedByBounds;
+      // A value in no dictionary entry (or ruled out by the bloom filter) looks at no page.
+      assert.equal(stats.pagesPrunedByBounds, rows.length ? pages - touched : 0, value);
+      if (rows.length === 0) assert.equal(touched, 0, value);
+    }
+    // Alternations, and equalities combined with a matcher on another column.
+    const cases: Matcher[][] = [
+      [
+        new Matcher(
+          MatchType.Regexp,
+          "__name__",
+          "m_1|m_3|shared_16_prefix_20|m_25_with_a_long_name_total|zz",
+        ),
+      ],
+      [new Matcher(MatchType.Equal, "__name__", "m_7"), new Matcher(MatchType.Equal, "i", "3")],
+      [
+        new Matcher(MatchType.Equal, "i", "3"),
+        new Matcher(MatchType.Regexp, "__name__", "m_2|m_4"),
+      ],
+    ];
+    for (const ms of cases) {
+      const rows = sorted.flatMap((s, i) => ms.every((m) => m.matchesLabels(s.labels)) ? [i] : []);
+      assert.deepEqual(rowsOf(await filterRowGroup(file, 0, ms)), rows, ms.join(","));
+    }
+  } finally {
+    await bucket.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pagesWithin: the pages whose bounds hold a value, as a linear scan finds them", () => {
+  const enc = new TextEncoder();
+  const rand = random(11);
+  for (let trial = 0; trial < 200; trial++) {
+    // Ascending bounds over random pages, some all-null, some sharing values with neighbours.
+    const ci: ColumnIndex = {
+      null_pages: [],
+      min_values: [],
+      max_values: [],
+      boundary_order: "ASCENDING",
+    };
+    let v = 0;
+    const pages = 1 + Math.floor(rand() * 40);
+    for (let p = 0; p < pages; p++) {
+      if (rand() < 0.15) {
+        ci.null_pages.push(true);
+        ci.min_values.push(new Uint8Array(0));
+        ci.max_values.push(new Uint8Array(0));
+        continue;
+      }
+      const min = v;
+      v += Math.floor(rand() * 3);
+      ci.null_pages.push(false);
+      ci.min_values.push(enc.encode(String(min).padStart(3, "0")));
+      ci.max_values.push(enc.encode(String(v).padStart(3, "0")));
+    }
+    const values = Array.from(
+      { length: 1 + Math.floor(rand() * 3) },
+      () => enc.encode(String(Math.floor(rand() * (v + 2))).padStart(3, "0")),
+    );
+    const linear = ci.null_pages.flatMap((isNull, p) => {
+      if (isNull) return [];
+      const lo = new TextDecoder().decode(ci.min_values[p] as Uint8Array);
+      const hi = new TextDecoder().decode(ci.max_values[p] as Uint8Array);
+      const held = values.some((x) => {
+        const s = new TextDecoder().decode(x);
+        return lo <= s && s <= hi;
+      });
+      return held ? [p] : [];
+    });
+    assert.deepEqual(pagesWithin(ci, values), linear, `trial ${trial}`);
+  }
+  // A page without bounds (a writer skipped them) makes the search unusable.
+  assert.equal(
+    pagesWithin({
+      null_pages: [false],
+      min_values: [new Uint8Array(0)],
+      max_values: [new Uint8Array(0)],
+      boundary_order: "ASCENDING",
+    }, [enc.encode("a")]),
+    undefined,
+  );
 });

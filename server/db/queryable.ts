@@ -35,6 +35,7 @@ import { type ChunkPartitionOptions, ChunkReader, type ChunkSource } from "./chu
 import { filterRowGroup, type FilterStats } from "./filter.ts";
 import type { RequestQuotas } from "./limits.ts";
 import { distinctValues, readColumnValues, readLabelNamesOfRows, readLabels } from "./read.ts";
+import { DEFAULT_MAX_QUERY_READS, ReadLimiter } from "./read_limiter.ts";
 import { countRows, limitRows, type RowRanges } from "./row_ranges.ts";
 import type { OperationType, SearchMetrics, SearchRecorder } from "./search_metrics.ts";
 import {
@@ -129,11 +130,15 @@ interface ShardRows {
 export class ParquetQueryable implements Queryable {
   readonly #ctx: QueryContext;
   readonly #quotas: RequestQuotas;
+  readonly #reads: ReadLimiter;
 
   /** Creates the view with the request's quotas. */
   constructor(ctx: QueryContext, quotas: RequestQuotas) {
     this.#ctx = ctx;
     this.#quotas = quotas;
+    this.#reads = new ReadLimiter(
+      ctx.chunkPartition.maxQueryConcurrency ?? DEFAULT_MAX_QUERY_READS,
+    );
   }
 
   /** Acquires the days overlapping `[mint, maxt]` and charges their shards. */
@@ -218,7 +223,15 @@ export class ParquetQueryable implements Queryable {
     const stats = this.#ctx.filterStats;
     return await Promise.all(
       file.rowGroupRows.map(async (_, rg) => {
-        const ranges = await filterRowGroup(file, rg, matchers, stats, signal, search);
+        const ranges = await filterRowGroup(
+          file,
+          rg,
+          matchers,
+          stats,
+          signal,
+          search,
+          this.#reads,
+        );
         return { rg, ranges, count: countRows(ranges) };
       }),
     );
@@ -245,6 +258,7 @@ export class ParquetQueryable implements Queryable {
         mint,
         maxt,
         search,
+        this.#reads,
       ),
       mint,
       maxt,
@@ -299,7 +313,7 @@ export class ParquetQueryable implements Queryable {
                 truncated = true;
               }
               this.#quotas.selectRows.reserve(count);
-              const ref = { file: shard.labels, rg, search };
+              const ref = { file: shard.labels, rg, search, reads: this.#reads };
               const labels = await readLabels(ref, day.meta, ranges, count, signal);
               const source: ChunkSource = { file: shard.chunks, rg, columns };
               const rows: number[] = [];

@@ -17,6 +17,7 @@ import type { BlockMeta } from "../../storage/parquet/meta.ts";
 import type { DecodedPage, PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { LABEL_INDEX_COLUMN, labelColumn, labelNameOf, V0 } from "../../storage/parquet/schema.ts";
 import { overlapsRows, type RowRanges } from "./row_ranges.ts";
+import type { ReadLimiter } from "./read_limiter.ts";
 import type { SearchRecorder } from "./search_metrics.ts";
 
 /** A row group of one of a shard's files, with what the readers need. */
@@ -25,6 +26,8 @@ export interface RowGroupRef {
   readonly rg: number;
   /** Where materialised columns and page reads are reported (`search_*` metrics). */
   readonly search?: SearchRecorder;
+  /** The request's cap on reads in flight, if any. */
+  readonly reads?: ReadLimiter;
 }
 
 /** The name of column `column` of `file`. */
@@ -37,18 +40,15 @@ function columnName(file: PageFile, column: number): string {
  * read from the file.
  */
 function readPage(
-  { file, search }: RowGroupRef,
+  { file, search, reads }: RowGroupRef,
   column: number,
   name: string,
   span: PageSpan,
   signal?: AbortSignal,
 ): Promise<DecodedPage> {
-  return file.readPage(
-    column,
-    span,
-    signal,
-    search && ((bytes) => search.pagesRead(name, 1, bytes)),
-  );
+  const read = () =>
+    file.readPage(column, span, signal, search && ((bytes) => search.pagesRead(name, 1, bytes)));
+  return reads ? reads.run(read, signal) : read();
 }
 
 /** Calls `fn` for every selected row of a decoded page with the index of its value (-1 = null). */

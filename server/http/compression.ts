@@ -7,6 +7,7 @@
  *
  * @module
  */
+import zlib from "node:zlib";
 
 /** A content coding this API can produce. */
 export type ContentEncoding = "gzip" | "deflate";
@@ -21,21 +22,42 @@ export function negotiateEncoding(acceptEncoding: string | null): ContentEncodin
 }
 
 /**
+ * Bodies of one chunk up to this size are compressed with one synchronous zlib call; larger
+ * ones, or bodies that arrive in several chunks, through a `CompressionStream`. Most answers
+ * are small, and a compression stream costs about 0.1 ms a response to set up and drive
+ * (half the time of a label-names answer); 4 MiB compress in a few milliseconds.
+ */
+export const WHOLE_BODY_BYTES = 4 << 20;
+
+/**
  * Returns `res` compressed as `req` asks. Bodyless responses (204 to `OPTIONS`) stay as they are
  * but for `Vary`: a `Content-Encoding` on no content would only confuse clients.
  */
-export function compressResponse(req: Request, res: Response): Response {
+export async function compressResponse(req: Request, res: Response): Promise<Response> {
   const headers = new Headers(res.headers);
   headers.append("vary", "Accept-Encoding");
   const encoding = negotiateEncoding(req.headers.get("accept-encoding"));
-  if (encoding === undefined || res.body === null) {
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-  }
+  const init = { status: res.status, statusText: res.statusText, headers };
+  if (encoding === undefined || res.body === null) return new Response(res.body, init);
   headers.set("content-encoding", encoding);
   headers.delete("content-length");
-  return new Response(res.body.pipeThrough(new CompressionStream(encoding)), {
-    status: res.status,
-    statusText: res.statusText,
-    headers,
+  // A body made from a string or bytes comes as one chunk.
+  const reader = res.body.getReader();
+  const first = await reader.read();
+  const second = first.done ? first : await reader.read();
+  if (second.done && (first.value?.length ?? 0) <= WHOLE_BODY_BYTES) {
+    const whole = first.value ?? new Uint8Array(0);
+    const compressed = encoding === "gzip" ? zlib.gzipSync(whole) : zlib.deflateSync(whole);
+    return new Response(compressed as Uint8Array<ArrayBuffer>, init);
+  }
+  const head = [first.value!, second.value!];
+  const body = new ReadableStream<BufferSource>({
+    async pull(controller) {
+      const next = head.shift() ?? (await reader.read()).value;
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+    cancel: (reason) => reader.cancel(reason),
   });
+  return new Response(body.pipeThrough(new CompressionStream(encoding)), init);
 }

@@ -92,7 +92,7 @@ class GatewayApiError extends Error {
   }
 }
 
-function envelope(req: Request, status: number, body: unknown): Response {
+function envelope(req: Request, status: number, body: unknown): Promise<Response> {
   return compressResponse(
     req,
     new Response(goJsonEscape(JSON.stringify(body)), {

@@ -384,6 +384,7 @@ export class PageFile {
   readonly #columnIndexes = new Map<string, ColumnIndex>();
   readonly #blooms = new Map<string, Promise<BloomFilter | undefined>>();
   readonly #scannedPages = new Map<string, Promise<PageSpan[]>>();
+  readonly #spans = new Map<string, readonly PageSpan[]>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
@@ -660,21 +661,50 @@ export class PageFile {
 
   /**
    * The data pages of `column` in row group `rg`, from its offset index (or, when the file has
-   * none for it, from the page headers).
+   * none for it, from the page headers). Built once per column chunk, then shared: do not modify.
    */
-  async pages(rg: number, column: number, signal?: AbortSignal): Promise<PageSpan[]> {
+  async pages(rg: number, column: number, signal?: AbortSignal): Promise<readonly PageSpan[]> {
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined) return await this.#scanPages(rg, column, signal);
+    const key = `${rg}/${column}`;
+    const cached = this.#spans.get(key);
+    if (cached) return cached;
     const oi = await this.offsetIndex(rg, column, signal);
     const rows = this.#rowGroupRows[rg];
     const locs = oi.page_locations;
-    return locs.map((l, i) => ({
+    const spans = locs.map((l, i) => ({
       page: i,
       firstRow: Number(l.first_row_index),
       endRow: i + 1 < locs.length ? Number(locs[i + 1].first_row_index) : rows,
       offset: Number(l.offset),
       length: l.compressed_page_size,
     }));
+    this.#spans.set(key, spans);
+    return spans;
+  }
+
+  /**
+   * The data pages of `column` in row group `rg` holding any row of `[from, to)`, found by
+   * binary search: with small pages a column chunk has thousands, and a batch of a selection
+   * touches few of them.
+   */
+  async pagesOverlapping(
+    rg: number,
+    column: number,
+    from: number,
+    to: number,
+    signal?: AbortSignal,
+  ): Promise<readonly PageSpan[]> {
+    const spans = await this.pages(rg, column, signal);
+    let lo = 0, hi = spans.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (spans[mid].endRow <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < spans.length && spans[end].firstRow < to) end++;
+    return spans.slice(lo, end);
   }
 
   /**

@@ -9,6 +9,7 @@ import { decodeLabelIndex } from "./label_index.ts";
 import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { encodeBlockMeta } from "./meta.ts";
 import { openBlock, ParquetObject, ShardFormatError } from "./reader.ts";
+import { BucketSource, PageFile } from "./pages.ts";
 import { ShardRowError, ShardWriter } from "./writer.ts";
 import { BloomFilter } from "./bloom.ts";
 import { PageType, readPageHeader } from "./page_decode.ts";
@@ -505,5 +506,64 @@ Deno.test("a failing upload rejects the writer instead of hanging it", async () 
     await assert.rejects(run(), /network gone/);
     await w.abort(new Error("cleanup"));
     assert.equal(await inner.exists("x/0.labels.parquet"), false);
+  });
+});
+
+Deno.test("default chunk pages hold a few rows, so one series' row is read from about its bytes", async () => {
+  await withBucket(async (bucket) => {
+    // 200 series with 6 KiB of chunk bytes per 8h column, as a day of 15 s scrapes may take.
+    const rows = 200;
+    const w = new ShardWriter(
+      bucket,
+      labelsFileKey(HASH, DATE, 0),
+      chunksFileKey(HASH, DATE, 0),
+      ["__name__", "instance"],
+      { rowGroupSize: rows },
+    );
+    for (let i = 0; i < rows; i++) {
+      const chunks = [0, 1, 2].map((c) => {
+        const data = new Uint8Array(6000);
+        // Incompressible bytes, as XOR chunks mostly are.
+        for (let k = 0; k < data.length; k++) {
+          data[k] = (Math.imul(i * 3 + c, 2654435761) >>> k % 24) & 0xff ^ k;
+        }
+        const minT = DAY + c * 8 * 3_600_000;
+        return encodeChunkColumn([{ encoding: 1, minT, maxT: minT + 60_000, data }]);
+      });
+      await w.append({
+        labels: [{ name: "__name__", value: "up" }, {
+          name: "instance",
+          value: `host-${String(i).padStart(3, "0")}`,
+        }],
+        chunks,
+      });
+    }
+    await w.close();
+    const key = chunksFileKey(HASH, DATE, 0);
+    const file = await PageFile.open(
+      key,
+      new BucketSource(bucket, key, (await bucket.attributes(key)).size),
+      "all",
+    );
+    const col = file.columnPosition("___cf_meta_chunk_1")!;
+    const spans = await file.pages(0, col);
+    // 16 KiB pages of 6 KiB values: two rows each (a page is cut once it reaches the target).
+    assert.equal(spans.length, rows / 2);
+    assert.ok(spans.every((s) => s.endRow - s.firstRow === 2));
+    // The pages of one row: one, of about two rows' bytes, found without a scan.
+    for (const r of [0, 1, 117, 199]) {
+      const [span, ...more] = await file.pagesOverlapping(0, col, r, r + 1);
+      assert.deepEqual(more, []);
+      assert.ok(span.firstRow <= r && r < span.endRow);
+      assert.ok(span.length < 2 * 6050, `page of ${span.length} bytes`);
+    }
+    // Overlapping pages of a row span are exactly the pages a linear filter finds.
+    for (const [from, to] of [[0, 200], [3, 4], [5, 40], [198, 200], [150, 151]]) {
+      assert.deepEqual(
+        await file.pagesOverlapping(0, col, from, to),
+        spans.filter((s) => s.endRow > from && s.firstRow < to),
+        `[${from}, ${to})`,
+      );
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   type FloatHistogram,
   type IntHistogram,
 } from "../../model/histogram.ts";
+import { HI, LO } from "./_float_bits.ts";
 import { ChunkEncodeError } from "./errors.ts";
 import {
   COUNTER_RESET_MASK,
@@ -18,6 +19,9 @@ import {
   type HistogramLayout,
   sameLayout,
 } from "./histogram_meta.ts";
+
+/** The high and low 32 bits of Prometheus' StaleNaN. */
+const STALE_HI = 0x7ff00000, STALE_LO = 2;
 
 /** The layout of a chunk that starts with a stale marker (no buckets). */
 export const EMPTY_LAYOUT: HistogramLayout = {
@@ -39,15 +43,29 @@ export function copyLayout(l: HistogramLayout): HistogramLayout {
   };
 }
 
-/** A stale marker sample: no buckets, `sum` as given (the caller keeps its NaN bits). */
-export function staleHistogram(sum: number): IntHistogram & FloatHistogram {
+/**
+ * A new stale marker sample: no buckets, `sum` Prometheus' StaleNaN (0x7ff0000000000002).
+ * The sum is an accessor over a one-float typed array: V8 canonicalizes a NaN stored in an
+ * object's double field (the marker would read back as 0x7ff8000000000000, an ordinary NaN),
+ * while a typed array keeps its bits. It stays writable, like any histogram's.
+ */
+export function staleHistogram(): IntHistogram & FloatHistogram {
+  const slot = new Float64Array(1);
+  const halves = new Uint32Array(slot.buffer);
+  halves[HI] = STALE_HI;
+  halves[LO] = STALE_LO;
   return {
     counterResetHint: Hint.Unknown,
     schema: 0,
     zeroThreshold: 0,
     zeroCount: 0,
     count: 0,
-    sum,
+    get sum(): number {
+      return slot[0];
+    },
+    set sum(v: number) {
+      slot[0] = v;
+    },
     positiveSpans: [],
     negativeSpans: [],
     positiveBuckets: new Float64Array(0),

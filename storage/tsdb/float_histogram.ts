@@ -8,7 +8,7 @@
  * @module
  */
 import type { FloatHistogram } from "../../model/histogram.ts";
-import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../model/series.ts";
+import { isStaleNaN, type SampleIterator, ValueType } from "../../model/series.ts";
 import { BitWriter } from "./bstream.ts";
 import { ChunkEncodeError } from "./errors.ts";
 import {
@@ -100,8 +100,8 @@ export class FloatHistogramIterator extends HistogramChunkIterator implements Sa
   atFloatHistogram(): FloatHistogram {
     const hi = this.#hi;
     const lo = this.#lo;
+    if (this.stale()) return staleHistogram();
     const sum = slotFloat(hi, lo, SUM);
-    if (this.stale()) return staleHistogram(sum);
     const l = this.layout;
     const np = this.numPos;
     const nn = hi.length - FIRST_BUCKET - np;
@@ -262,4 +262,4 @@ export class FloatHistogramChunkEncoder {
   }
 }
 
-const STALE_FLOAT: FloatHistogram = staleHistogram(STALE_NAN);
+const STALE_FLOAT: FloatHistogram = staleHistogram();

@@ -8,7 +8,7 @@
  * @module
  */
 import type { FloatHistogram, IntHistogram } from "../../model/histogram.ts";
-import { isStaleNaN, type SampleIterator, STALE_NAN, ValueType } from "../../model/series.ts";
+import { isStaleNaN, type SampleIterator, ValueType } from "../../model/series.ts";
 import { BitWriter } from "./bstream.ts";
 import { ChunkEncodeError } from "./errors.ts";
 import {
@@ -103,8 +103,8 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
 
   /** The current sample with delta-encoded integer buckets, as stored. */
   atHistogram(): IntHistogram {
+    if (this.stale()) return staleHistogram();
     const sum = slotFloat(this.#sumHi, this.#sumLo, 0);
-    if (this.stale()) return staleHistogram(sum);
     const l = this.layout;
     return {
       counterResetHint: hintForSample(this.counterResetHeader, this.read),
@@ -123,8 +123,8 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
 
   /** The current sample as a float histogram with absolute bucket counts. */
   atFloatHistogram(): FloatHistogram {
+    if (this.stale()) return staleHistogram();
     const sum = slotFloat(this.#sumHi, this.#sumLo, 0);
-    if (this.stale()) return staleHistogram(sum);
     const l = this.layout;
     const b = this.#buckets;
     const np = this.numPos;
@@ -150,7 +150,7 @@ export class HistogramIterator extends HistogramChunkIterator implements SampleI
   }
 }
 
-const STALE_INT: IntHistogram = staleHistogram(STALE_NAN);
+const STALE_INT: IntHistogram = staleHistogram();
 
 /** Options of a histogram chunk encoder. */
 export interface HistogramEncoderOptions {
