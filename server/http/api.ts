@@ -138,24 +138,26 @@ function successResponse(s: ApiSuccess): Response {
     return jsonResponse(200, `{"status":"success","data":${s.data}${tail}}`);
   }
   // A query result is encoded a piece per pull: the serving thread answers other requests in
-  // between, and memory holds the result plus one piece instead of the whole text.
+  // between, and memory holds the result plus one piece instead of the whole text. A result of
+  // one piece, the usual case, goes out as one string.
   const pieces = s.data[Symbol.iterator]();
-  let state: "head" | "data" | "done" = "head";
+  const first = pieces.next();
+  const second = first.done ? first : pieces.next();
+  if (second.done) {
+    return jsonResponse(200, `{"status":"success","data":${first.value ?? ""}${tail}}`);
+  }
+  const queued = [`{"status":"success","data":${first.value}`, second.value];
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (state === "head") {
-        state = "data";
-        controller.enqueue(utf8.encode('{"status":"success","data":'));
-        return;
-      }
-      const next = pieces.next();
-      if (next.done) {
-        state = "done";
+      const next = queued.shift() ?? pieces.next();
+      if (typeof next === "string") {
+        controller.enqueue(utf8.encode(goJsonEscape(next)));
+      } else if (next.done) {
         controller.enqueue(utf8.encode(goJsonEscape(`${tail}}`)));
         controller.close();
-        return;
+      } else {
+        controller.enqueue(utf8.encode(goJsonEscape(next.value)));
       }
-      controller.enqueue(utf8.encode(goJsonEscape(next.value)));
     },
     cancel() {
       pieces.return?.();

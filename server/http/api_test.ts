@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Engine } from "../../engine/engine.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
+import { concatBytes } from "../../internal/bytes.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { createPrometheusApi, type PrometheusApiOptions } from "./api.ts";
 
@@ -165,4 +166,29 @@ Deno.test("a query longer than the limit is 400 bad_data", async () => {
     new Request(`http://x/api/v1/query?${new URLSearchParams({ query: `"${"é".repeat(49)}"` })}`),
   );
   assert.equal(ok.status, 200);
+});
+
+Deno.test("a large answer streams in pieces, equal to the whole, escaped as Go escapes", async () => {
+  const store = new MemoryQueryable();
+  for (let i = 0; i < 3000; i++) {
+    store.append(labelsFromRecord({ __name__: "m", i: String(i), tag: "<&>" }), 0, i);
+  }
+  const res = await api({ queryable: () => store })(
+    new Request(`http://x/api/v1/query?${new URLSearchParams({ query: "m", time: "100" })}`),
+  );
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+  // About 200 KB in pieces of about 64 KiB.
+  assert.ok(chunks.length >= 4, `${chunks.length} chunks`);
+  const text = new TextDecoder().decode(concatBytes(chunks));
+  assert.ok(!/[<>&]/.test(text));
+  const body = JSON.parse(text);
+  assert.equal(body.status, "success");
+  assert.equal(body.data.result.length, 3000);
+  assert.deepEqual(body.data.result[2999], {
+    metric: { __name__: "m", i: "999", tag: "<&>" },
+    value: [100, "999"],
+  });
 });
