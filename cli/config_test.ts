@@ -45,7 +45,7 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     maxSamples: 10_000_000,
     limits: {
       maxShardCount: 0,
-      selectMaxChunkBytes: 256 * MiB,
+      selectMaxChunkBytes: 0,
       selectMaxRowCount: 100_000,
       labelValuesMaxRowCount: 0,
       labelNamesMaxRowCount: 0,

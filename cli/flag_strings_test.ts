@@ -9,7 +9,8 @@ Deno.test("flagStrings lists every flag, defaults in the form Prometheus prints 
   assert.equal(strings["query.lookback"], "5m");
   assert.equal(strings["block.filter.thanos-backfill.overlap"], "1d");
   assert.equal(strings["block.syncer.read-buffer-size"], "2MiB");
-  assert.equal(strings["query.limits.select.max-chunk-bytes"], "256MiB");
+  assert.equal(strings["query.limits.select.max-chunk-bytes"], "0B");
+  assert.equal(strings["query.storage.page-cache-size"], "128MiB");
   assert.equal(strings["query.max-samples"], "10000000");
   assert.equal(strings["query.limits.queries.max-concurrent"], "100");
   assert.equal(strings["tracing.sampling.param"], "0.1");

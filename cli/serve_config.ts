@@ -212,9 +212,10 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.limits.select.max-chunk-bytes",
     kind: "bytes",
-    default: "256MiB",
-    help: "Compressed chunk bytes one query may fetch in Select (0B is unlimited, the Go " +
-      "gateway's default). They are held outside V8's heap until decoded.",
+    default: "0B",
+    help: "Compressed chunk bytes one query may fetch in Select, in all (0B is unlimited, the " +
+      "Go gateway's default). Chunks are read a batch of series at a time, so memory does not " +
+      "grow with this total.",
   },
   {
     name: "query.limits.select.max-row-count",

@@ -11,8 +11,8 @@
  * to be replaced, since V8 may keep the garbage for a while: each query starts within the limit
  * and adds at most the limit.
  *
- * Metrics go to a registry of its own, posted to the pool every second (and once the query
- * that changed them ends), which adds them to the main thread's.
+ * Metrics go to a registry of its own, posted to the pool before each query's answer and after
+ * each update of the days, which adds them to the main thread's.
  *
  * @module
  */
@@ -28,9 +28,6 @@ import { QueryError } from "../../engine/errors.ts";
 import { queryAbort } from "./abort.ts";
 import { type FromWorker, toWire, type ToWorker, type WorkerConfig } from "./_protocol.ts";
 import { evaluate } from "./runner.ts";
-
-/** How often changed metrics are posted, ms. */
-const METRICS_INTERVAL_MS = 1000;
 
 interface WorkerScope {
   postMessage(message: FromWorker): void;
@@ -82,7 +79,6 @@ const ALL_TIME: DayRange = { minT: -Infinity, maxT: Infinity };
 let timeLimit = ALL_TIME;
 /** The running query: its id and what cancels it. */
 let running: { id: number; cancel: AbortController } | undefined;
-let metricsChanged = false;
 
 async function init(config: WorkerConfig): Promise<State> {
   const logger = workerLogger({ worker: config.id });
@@ -121,7 +117,6 @@ function memoryInUse(): number {
 }
 
 async function postMetrics(registry: Registry): Promise<void> {
-  metricsChanged = false;
   post({ type: "metrics", metrics: await registry.getMetricsAsJSON() as never });
 }
 
@@ -153,15 +148,17 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
     // The result is built after the evaluation's last check: check once more before posting.
     const over = guard?.();
     if (over) throw over;
+    // The query's metrics go first, so that /metrics shows them once its answer is out.
+    await postMetrics(s.registry);
     post({ type: "done", id: msg.id, result, retire: retire() });
   } catch (err) {
     // The evaluator reports any abort that is not a timeout as a cancel: say why.
     const error = toWire(err === overLimit || abort.signal.reason === overLimit ? overLimit : err);
+    await postMetrics(s.registry);
     post({ type: "failed", id: msg.id, error, retire: retire() });
   } finally {
     abort.dispose();
     running = undefined;
-    metricsChanged = true;
   }
 }
 
@@ -169,10 +166,7 @@ async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case "init": {
       state = init(msg.config);
-      const s = await state;
-      setInterval(() => {
-        if (metricsChanged) postMetrics(s.registry).catch(() => {});
-      }, METRICS_INTERVAL_MS);
+      await state;
       post({ type: "ready" });
       return;
     }
