@@ -79,7 +79,9 @@ export type ToWorker =
      */
     readonly timeLimit?: DayRange;
   }
-  | { readonly type: "cancel"; readonly id: number };
+  | { readonly type: "cancel"; readonly id: number }
+  /** Asks for the worker's metrics now (answered with a `metrics` message). */
+  | { readonly type: "metrics" };
 
 /**
  * An error as it crosses threads: its class (one of those the HTTP and gRPC layers map to a

@@ -83,6 +83,8 @@ interface Slot {
   killTimer?: ReturnType<typeof setTimeout>;
   restartTimer?: ReturnType<typeof setTimeout>;
   metrics: readonly MetricJson[];
+  /** Waiting for the worker's next metrics. */
+  metricsWaiters: (() => void)[];
 }
 
 /** Why a query was stopped, for the metrics. */
@@ -90,6 +92,9 @@ type StopReason = "timeout" | "canceled";
 
 /** Why a worker was replaced, for the metrics. */
 type RestartReason = "unresponsive" | "crashed" | "memory";
+
+/** How long a scrape waits for an idle worker's metrics, ms. */
+const METRICS_ASK_MS = 200;
 
 /** Delay before a worker that failed to start is started again, ms. */
 const RESTART_DELAY_MS = 1000;
@@ -225,6 +230,8 @@ export class QueryPool implements QueryRunner {
    * summed, gauges too: e.g. the page cache bytes of all workers), in the text format.
    */
   async metrics(registry: Registry): Promise<string> {
+    // Idle workers are asked for theirs now; a busy one's are as of its last post.
+    await Promise.all(this.#slots.filter((s) => s.ready && !s.job).map((s) => this.#askMetrics(s)));
     const all = [await registry.getMetricsAsJSON(), this.#retired];
     for (const s of this.#slots) all.push(s.metrics);
     return await AggregatorRegistry.aggregate(all).metrics();
@@ -252,6 +259,8 @@ export class QueryPool implements QueryRunner {
     slot.ready = false;
     slot.job = undefined;
     slot.metrics = [];
+    for (const wake of slot.metricsWaiters?.splice(0) ?? []) wake();
+    slot.metricsWaiters = [];
     worker.onmessage = (e: MessageEvent<FromWorker>) => {
       if (slot.worker === worker) this.#onMessage(slot, e.data);
     };
@@ -264,6 +273,18 @@ export class QueryPool implements QueryRunner {
     };
     this.#post(slot, { type: "init", config: { ...this.#opts.config, id: slot.id, cancel } });
     if (this.#days) this.#post(slot, { type: "days", ...this.#days });
+  }
+
+  /** Asks `slot` for its metrics; resolves when they arrive or after a short wait. */
+  #askMetrics(slot: Slot): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, METRICS_ASK_MS);
+      slot.metricsWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#post(slot, { type: "metrics" });
+    });
   }
 
   #post(slot: Slot, message: ToWorker): void {
@@ -307,6 +328,7 @@ export class QueryPool implements QueryRunner {
       }
       case "metrics":
         slot.metrics = msg.metrics;
+        for (const wake of slot.metricsWaiters.splice(0)) wake();
         return;
       case "log":
         this.#opts.logger[msg.level](msg.msg, msg.fields);

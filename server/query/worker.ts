@@ -11,8 +11,9 @@
  * to be replaced, since V8 may keep the garbage for a while: each query starts within the limit
  * and adds at most the limit.
  *
- * Metrics go to a registry of its own, posted to the pool before each query's answer and after
- * each update of the days, which adds them to the main thread's.
+ * Metrics go to a registry of its own, which the pool adds to the main thread's: an idle worker
+ * posts them when the pool asks (on a scrape), a busy one after a query at most every second,
+ * and every worker after each update of the days.
  *
  * @module
  */
@@ -77,6 +78,10 @@ let hidden: readonly DayRange[] = [];
 const ALL_TIME: DayRange = { minT: -Infinity, maxT: Infinity };
 /** The time range served (the slice's `--min-time`, `--max-time`), as of the running query. */
 let timeLimit = ALL_TIME;
+/** How often a busy worker posts its metrics, at most, ms. */
+const METRICS_INTERVAL_MS = 1000;
+let metricsPostedAt = 0;
+
 /** The running query: its id and what cancels it. */
 let running: { id: number; cancel: AbortController } | undefined;
 
@@ -117,6 +122,7 @@ function memoryInUse(): number {
 }
 
 async function postMetrics(registry: Registry): Promise<void> {
+  metricsPostedAt = performance.now();
   post({ type: "metrics", metrics: await registry.getMetricsAsJSON() as never });
 }
 
@@ -148,18 +154,17 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
     // The result is built after the evaluation's last check: check once more before posting.
     const over = guard?.();
     if (over) throw over;
-    // The query's metrics go first, so that /metrics shows them once its answer is out.
-    await postMetrics(s.registry);
     post({ type: "done", id: msg.id, result, retire: retire() });
   } catch (err) {
     // The evaluator reports any abort that is not a timeout as a cancel: say why.
     const error = toWire(err === overLimit || abort.signal.reason === overLimit ? overLimit : err);
-    await postMetrics(s.registry);
     post({ type: "failed", id: msg.id, error, retire: retire() });
   } finally {
     abort.dispose();
     running = undefined;
   }
+  // For scrapes while the next query runs; idle, the worker answers the pool's asks instead.
+  if (performance.now() - metricsPostedAt > METRICS_INTERVAL_MS) await postMetrics(s.registry);
 }
 
 async function handle(msg: ToWorker): Promise<void> {
@@ -180,6 +185,8 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case "query":
       return await runQuery(msg);
+    case "metrics":
+      return await postMetrics((await state!).registry);
     case "cancel":
       if (running?.id === msg.id) running.cancel.abort();
       return;
