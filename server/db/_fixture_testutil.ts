@@ -24,6 +24,10 @@ import { encodeBlockMeta, encodeStreamDescriptor } from "../../storage/parquet/m
 import { chunkColumnForTime } from "../../storage/parquet/schema.ts";
 import { ShardWriter } from "../../storage/parquet/writer.ts";
 import { XorChunkEncoder } from "../../storage/tsdb/xor.ts";
+import { NOP_LOGGER } from "../../internal/log.ts";
+import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
+import { LocalLabelFileStore } from "./label_files.ts";
+import { Syncer, type SyncerOptions } from "./syncer.ts";
 
 /** A test series: labels and float samples in time order. */
 export interface TestSeries {
@@ -232,4 +236,27 @@ export async function metric(
     if (Object.entries(labels).every(([k, want]) => l[k] === want)) sum += v.value;
   }
   return sum;
+}
+
+/**
+ * Discovers the streams of `bucket` and syncs their days into a {@linkcode Syncer} keeping its
+ * label files under `labelDir`, as serve does at start; `options` add to the syncer's or
+ * override them.
+ */
+export async function syncBucket(
+  bucket: Bucket,
+  labelDir: string,
+  options: Partial<SyncerOptions> = {},
+): Promise<Syncer> {
+  const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
+  await discoverer.discover();
+  const syncer = new Syncer({
+    bucket,
+    streams: () => discoverer.streams,
+    labelFiles: new LocalLabelFileStore(bucket, labelDir),
+    logger: NOP_LOGGER,
+    ...options,
+  });
+  await syncer.sync();
+  return syncer;
 }

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
-import { L, type TestSeries, toChunks, writeDay } from "./_fixture_testutil.ts";
+import { L, syncBucket, type TestSeries, toChunks, writeDay } from "./_fixture_testutil.ts";
 import { countSamples, shardStats } from "./day_stats.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 4, 6);
 
@@ -32,15 +28,7 @@ Deno.test("shardStats and countSamples describe a loaded day", async () => {
       shards,
       rowGroupSize: 2,
     });
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
-    });
-    await syncer.sync();
+    const syncer = await syncBucket(bucket, `${dir}/labels`);
     const [day] = syncer.days;
     const size = async (key: string) => (await Deno.stat(`${dir}/bucket/${key}`)).size;
     assert.deepEqual(shardStats(day), [

@@ -4,18 +4,14 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { collectSeries } from "../../model/series_set.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { encodeChunkColumn } from "../../storage/parquet/chunk_column.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { encodeLabelIndex } from "../../storage/parquet/label_index.ts";
 import { chunksFileKey, labelsFileKey, metaFileKey } from "../../storage/parquet/layout.ts";
 import { encodeBlockMeta } from "../../storage/parquet/meta.ts";
 import { XorChunkEncoder } from "../../storage/tsdb/xor.ts";
-import { samplesOf } from "./_fixture_testutil.ts";
+import { samplesOf, syncBucket } from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
-import { Syncer } from "./syncer.ts";
 
 const DATE = "2025-03-02";
 const DAY = Date.parse(`${DATE}T00:00:00Z`);
@@ -94,15 +90,7 @@ Deno.test("serve reads V1 files another writer made: one page per chunk, diction
         convertedFromBLIDs: [],
       }),
     );
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
-    });
-    await syncer.sync();
+    const syncer = await syncBucket(bucket, `${dir}/labels`);
     try {
       const db = new ParquetDB({ days: () => syncer.days });
       const got = await collectSeries(

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import type { QueryEngine } from "../../engine/engine.ts";
 import { createPrometheusApi } from "../http/api.ts";
-import { L, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import { L, syncBucket, type TestSeries, writeDay } from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 3, 1);
 
@@ -30,15 +27,7 @@ Deno.test("HTTP metadata endpoints over ParquetDB: results, and quota errors as 
       });
     }
     await writeDay(bucket, { ext: { site: "x" }, date: "2025-04-01", shards: [series] });
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
-    });
-    await syncer.sync();
+    const syncer = await syncBucket(bucket, `${dir}/labels`);
     const api = (maxSelectRows: number) =>
       createPrometheusApi({
         engine: noEngine,

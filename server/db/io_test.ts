@@ -4,7 +4,6 @@ import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { compareLabels, labelsToString } from "../../model/labels.ts";
 import { Registry } from "prom-client";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import type {
   Bucket,
   ListOptions,
@@ -12,12 +11,16 @@ import type {
   UploadOptions,
 } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey } from "../../storage/parquet/layout.ts";
-import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import {
+  expectedSelect,
+  L,
+  samplesOf,
+  syncBucket,
+  type TestSeries,
+  writeDay,
+} from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 5, 1);
 const DATE = "2025-06-01";
@@ -123,17 +126,10 @@ Deno.test("selective select fetches about the chunk pages of the matching rows",
       chunksPageSize: 64 * 1024,
     });
     const bucket = new CountingBucket(fs);
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
+    const syncer = await syncBucket(bucket, `${dir}/labels`, {
       // Without the page cache, so that every query shows what its partitioning fetches.
       pageCacheBytes: 0,
     });
-    await syncer.sync();
     const sorted = [...all].sort((a, b) => compareLabels(a.labels, b.labels));
     const key = chunksFileKey(hash, DATE, 0);
     const chunksSize = (await fs.attributes(key)).size;
@@ -245,17 +241,8 @@ Deno.test("a repeated select is served from the page cache, counted in metrics",
       chunksPageSize: 64 * 1024,
     });
     const bucket = new CountingBucket(fs);
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
     const registry = new Registry();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
-      registry,
-    });
-    await syncer.sync();
+    const syncer = await syncBucket(bucket, `${dir}/labels`, { registry });
     const db = new ParquetDB({ days: () => syncer.days });
     const matchers = [new Matcher(MatchType.Regexp, "__name__", "metric_[13]")];
     const hints = { start: DAY + 3_600_000, end: DAY + 20 * 3_600_000 };

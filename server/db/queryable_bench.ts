@@ -6,13 +6,9 @@
 import { collectSeries } from "../../model/series_set.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { ValueType } from "../../model/series.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
-import { L, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import { L, syncBucket, type TestSeries, writeDay } from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 5, 1);
 const dir = await Deno.makeTempDir({ prefix: "serve-db-bench-" });
@@ -33,15 +29,7 @@ for (let m = 0; m < 10; m++) {
   }
 }
 await writeDay(bucket, { ext: {}, date: "2025-06-01", shards: [series], rowGroupSize: 500 });
-const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-await discoverer.discover();
-const syncer = new Syncer({
-  bucket,
-  streams: () => discoverer.streams,
-  labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-  logger: NOP_LOGGER,
-});
-await syncer.sync();
+const syncer = await syncBucket(bucket, `${dir}/labels`);
 const db = new ParquetDB({ days: () => syncer.days });
 const hints = { start: DAY, end: DAY + 86_400_000 - 1 };
 

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { collectSeries } from "../../model/series_set.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { labelsToString } from "../../model/labels.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import type {
   Bucket,
   ListOptions,
@@ -10,12 +9,16 @@ import type {
   UploadOptions,
 } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
-import { expectedSelect, L, samplesOf, type TestSeries, writeDay } from "./_fixture_testutil.ts";
+import {
+  expectedSelect,
+  L,
+  samplesOf,
+  syncBucket,
+  type TestSeries,
+  writeDay,
+} from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
 import { ReadLimiter } from "./read_limiter.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 5, 1);
 const DATE = "2025-06-01";
@@ -137,16 +140,9 @@ Deno.test("a wide select overlaps its chunk reads up to --query.storage.select.m
     }
     await writeDay(fs, { ext: {}, date: DATE, shards, rowGroupSize: 10 });
     const bucket = new SlowBucket(fs, 15);
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
+    const syncer = await syncBucket(bucket, `${dir}/labels`, {
       pageCacheBytes: 0,
     });
-    await syncer.sync();
     const matchers = [new Matcher(MatchType.Regexp, "__name__", "m_.*")];
     const hints = { start: DAY, end: DAY + 86_400_000 - 1 };
     const want = expectedSelect(shards.flat(), matchers, hints.start, hints.end)

@@ -3,10 +3,8 @@ import assert from "node:assert/strict";
 import { Registry } from "prom-client";
 import { compareLabels, labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import {
   expectedSelect,
@@ -14,13 +12,12 @@ import {
   metric,
   pagesOverlapping,
   samplesOf,
+  syncBucket,
   type TestSeries,
   writeDay,
 } from "./_fixture_testutil.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
 import { scanKind } from "./search_metrics.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 6, 1);
 const DATE = "2025-07-01";
@@ -70,17 +67,10 @@ async function withServe(
     });
     const registry = new Registry();
     const bucket = instrumentBucket(fs, registry, "parquet");
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
+    const syncer = await syncBucket(bucket, `${dir}/labels`, {
       registry,
       pageCacheBytes,
     });
-    await syncer.sync();
     const db = new ParquetDB({ days: () => syncer.days, registry });
     // Rows are written sorted by labels.
     const sorted = [...all].sort((a, b) => compareLabels(a.labels, b.labels));

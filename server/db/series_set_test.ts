@@ -6,11 +6,9 @@ import { labelsToString } from "../../model/labels.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import type { Series } from "../../model/series.ts";
 import { collectSeries } from "../../model/series_set.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
 import { instrumentBucket } from "../../storage/objstore/instrumented.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey } from "../../storage/parquet/layout.ts";
 import {
   expectedSelect,
@@ -18,14 +16,13 @@ import {
   metric,
   pagesOverlapping,
   samplesOf,
+  syncBucket,
   type TestSeries,
   writeDay,
 } from "./_fixture_testutil.ts";
 import { LoadedDay } from "./block.ts";
 import { ParquetDB } from "./db.ts";
-import { LocalLabelFileStore } from "./label_files.ts";
 import { WARN_TRUNCATED } from "./queryable.ts";
-import { Syncer } from "./syncer.ts";
 
 const DAY = Date.UTC(2025, 7, 1);
 const DATE = "2025-08-01";
@@ -88,17 +85,10 @@ async function withDay(fn: (env: Env) => Promise<void>) {
       },
     }) as Bucket;
     const bucket = instrumentBucket(faulty, registry, "parquet");
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
+    const syncer = await syncBucket(bucket, `${dir}/labels`, {
       // Without the page cache, so that every page a query needs is fetched by it.
       pageCacheBytes: 0,
     });
-    await syncer.sync();
     let closed = 0;
     const days = syncer.days.map((d) =>
       new LoadedDay(d.hash, d.date, d.externalLabels, d.meta, d.shards, () => {

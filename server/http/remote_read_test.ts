@@ -17,14 +17,11 @@ import {
 } from "../../proto/gen/prompb/remote_pb.ts";
 import { LabelMatcher_Type } from "../../proto/gen/prompb/types_pb.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
 import { chunkIterator } from "../../storage/tsdb/chunk.ts";
 import { crc32c } from "../../storage/tsdb/crc32c.ts";
-import { L, type TestSeries, toChunks, writeDay } from "../db/_fixture_testutil.ts";
+import { L, syncBucket, type TestSeries, toChunks, writeDay } from "../db/_fixture_testutil.ts";
 import { ParquetDB } from "../db/db.ts";
-import { LocalLabelFileStore } from "../db/label_files.ts";
 import { parquetStoreSource } from "../db/store_source.ts";
-import { Syncer } from "../db/syncer.ts";
 import { queryableSource } from "../grpc/thanos/source.ts";
 import { createRemoteReadHandler, type RemoteReadOptions } from "./remote_read.ts";
 import { snappyBlockDecode, snappyBlockEncode } from "./remote_read_codec.ts";
@@ -462,15 +459,7 @@ Deno.test("over Parquet: stored chunks go out byte for byte; quotas are 400", as
       vs: Array.from({ length: 600 }, (_, i) => i),
     }));
     await writeDay(bucket, { ext: { site: "x" }, date: "2025-04-01", shards: [series] });
-    const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-    await discoverer.discover();
-    const syncer = new Syncer({
-      bucket,
-      streams: () => discoverer.streams,
-      labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-      logger: NOP_LOGGER,
-    });
-    await syncer.sync();
+    const syncer = await syncBucket(bucket, `${dir}/labels`);
     try {
       const db = (maxSelectRows: number) =>
         new ParquetDB({

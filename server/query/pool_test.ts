@@ -4,9 +4,8 @@ import { QueryError } from "../../engine/errors.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import type { MatrixValue } from "../../engine/value.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
-import { ParquetDiscoverer } from "../../storage/parquet/discovery.ts";
-import { L, type TestSeries, writeDay } from "../db/_fixture_testutil.ts";
-import { dayFiles, LocalLabelFileStore, ParquetDB, type QueryLimits, Syncer } from "../db/mod.ts";
+import { L, syncBucket, type TestSeries, writeDay } from "../db/_fixture_testutil.ts";
+import { dayFiles, ParquetDB, type QueryLimits, type Syncer } from "../db/mod.ts";
 import { UNLIMITED } from "../db/limits.ts";
 import { Engine } from "../../engine/engine.ts";
 import { QueryPool, type QueryPoolOptions } from "./pool.ts";
@@ -73,15 +72,7 @@ async function withPool(
   const dir = await Deno.makeTempDir({ prefix: "query-pool-test-" });
   const bucket = new FilesystemBucket(`${dir}/bucket`);
   await writeDay(bucket, { ext: {}, date: "2025-04-01", shards: [series()] });
-  const discoverer = new ParquetDiscoverer(bucket, { concurrency: 1, logger: NOP_LOGGER });
-  await discoverer.discover();
-  const syncer = new Syncer({
-    bucket,
-    streams: () => discoverer.streams,
-    labelFiles: new LocalLabelFileStore(bucket, `${dir}/labels`),
-    logger: NOP_LOGGER,
-  });
-  await syncer.sync();
+  const syncer = await syncBucket(bucket, `${dir}/labels`);
   const registry = new Registry();
   const pool = new QueryPool({
     workers: 2,
