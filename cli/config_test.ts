@@ -68,6 +68,7 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     prometheus: {
       port: 9000,
       shutdownTimeout: 10_000,
+      maxHeaderBytes: 64 * 1024,
       maxRequestBodyBytes: 10 * MiB,
       maxQueryBytes: MiB,
     },

@@ -326,6 +326,7 @@ async function serve(
       const engine = new Engine(engineOptions);
       const httpOptions: HttpServerOptions = {
         port: config.http.prometheus.port,
+        maxHeaderBytes: config.http.prometheus.maxHeaderBytes,
         registry,
         logger: logger.with({ component: "prometheus-api" }),
         name: "prometheus",

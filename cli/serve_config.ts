@@ -314,6 +314,14 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   },
   ...listenerFlags("prometheus", 9000, "the Prometheus HTTP API"),
   {
+    name: "http.prometheus.max-header-bytes",
+    kind: "bytes",
+    default: "64KiB",
+    help: "Largest request line and headers the Prometheus HTTP API accepts; larger ones are " +
+      "answered 431 (Go's limit is 1MiB; Deno's HTTP server refuses more than 64KiB with 400 " +
+      "before the gateway sees them).",
+  },
+  {
     name: "http.prometheus.max-request-body-bytes",
     kind: "bytes",
     default: "10MiB",
@@ -446,6 +454,8 @@ export interface ServeConfig {
   /** Listeners. */
   readonly http: {
     readonly prometheus: ListenerConfig & {
+      /** Largest request line plus headers, bytes (0: Deno's own limit only). */
+      readonly maxHeaderBytes: number;
       /** Largest url-encoded request body read, bytes (0: no limit). */
       readonly maxRequestBodyBytes: number;
       /** Longest query accepted, UTF-8 bytes (0: no limit). */
@@ -514,6 +524,7 @@ export function parseServeConfig(args: readonly string[]): ServeConfig {
   const http = {
     prometheus: {
       ...listenerConfig(v, "prometheus"),
+      maxHeaderBytes: num("http.prometheus.max-header-bytes"),
       maxRequestBodyBytes: num("http.prometheus.max-request-body-bytes"),
       maxQueryBytes: num("http.prometheus.max-query-bytes"),
     },

@@ -35,6 +35,22 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Name for logs, e.g. `prometheus`. */
   name: string;
+  /**
+   * Largest request line plus headers, bytes, answered 431 as Go's net/http does (0: no limit of
+   * ours; Deno itself answers 400 above 64 KiB).
+   */
+  maxHeaderBytes?: number;
+}
+
+/**
+ * The size of `req`'s request line and headers as sent (`name: value` and CRLF each), which
+ * Go's net/http compares with `MaxHeaderBytes`.
+ */
+export function headerBytes(req: Request): number {
+  const url = new URL(req.url);
+  let n = req.method.length + url.pathname.length + url.search.length + "  HTTP/1.1\r\n".length;
+  for (const [name, value] of req.headers) n += name.length + value.length + 4;
+  return n;
 }
 
 /** A running listener. */
@@ -78,7 +94,13 @@ export function startHttpServer(options: HttpServerOptions): HttpServer {
     },
   }, async (req) => {
     const started = performance.now();
-    const res = await options.handler(req);
+    const maxHeaderBytes = options.maxHeaderBytes ?? 0;
+    const res = maxHeaderBytes > 0 && headerBytes(req) > maxHeaderBytes
+      ? new Response("431 Request Header Fields Too Large", {
+        status: 431,
+        headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
+      })
+      : await options.handler(req);
     const labels = {
       code: String(res.status),
       method: req.method,

@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { Engine } from "../../engine/engine.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
+import { concatBytes } from "../../internal/bytes.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { createPrometheusApi } from "./api.ts";
 import { startHttpServer } from "./server.ts";
@@ -91,6 +92,53 @@ Deno.test("a 100 MB form POST through the listener is answered 400", async () =>
       (await res.json()).error,
       "error parsing form values: http: POST too large (more than 10485760 bytes)",
     );
+  } finally {
+    await server.shutdown(1000);
+  }
+});
+
+Deno.test("a request line and headers over maxHeaderBytes are answered 431 as Go does", async () => {
+  const handler = Object.assign(() => Promise.resolve(new Response("ok")), { route: () => "/" });
+  const server = startHttpServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    registry: new Registry(),
+    logger: NOP_LOGGER,
+    name: "test",
+    handler,
+    maxHeaderBytes: 1024,
+  });
+  /** The status line and body of a raw request with an `X-Pad` header of `pad` bytes. */
+  async function send(pad: number): Promise<[string, string]> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      const request =
+        `GET /api/v1/query?query=1 HTTP/1.1\r\nHost: x\r\nX-Pad: ${"p".repeat(pad)}\r\n` +
+        "Connection: close\r\n\r\n";
+      await conn.write(new TextEncoder().encode(request));
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(65536);
+      try {
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+          chunks.push(buf.slice(0, n));
+        }
+      } catch (e) {
+        // A server refusing a request it has not read whole may reset after its answer.
+        if (chunks.length === 0) throw e;
+      }
+      const text = new TextDecoder().decode(concatBytes(chunks));
+      return [text.split("\r\n")[0], text.slice(text.indexOf("\r\n\r\n") + 4)];
+    } finally {
+      conn.close();
+    }
+  }
+  try {
+    assert.deepEqual(await send(800), ["HTTP/1.1 200 OK", "ok"]);
+    const [status, body] = await send(1100);
+    assert.equal(status, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert.equal(body, "431 Request Header Fields Too Large");
+    // Beyond Deno's own limit the server answers 400 before the gateway sees the request.
+    assert.equal((await send(70_000))[0], "HTTP/1.1 400 Bad Request");
   } finally {
     await server.shutdown(1000);
   }
