@@ -375,16 +375,44 @@ function checkMetadata(name: string, md: FileMetaData, size: number): void {
   }
 }
 
+/**
+ * A column chunk's offset index held compactly: a day of a million series has over a million
+ * chunk pages, which as hyparquet's objects (two BigInts each) took about 300 MB of heap.
+ */
+interface PageLocations {
+  /** First row of each page (row-group relative). */
+  readonly firstRow: Float64Array;
+  /** File offset of each page's header. */
+  readonly offset: Float64Array;
+  /** Bytes of header plus compressed data of each page. */
+  readonly length: Int32Array;
+}
+
+function compactLocations(oi: OffsetIndex): PageLocations {
+  const n = oi.page_locations.length;
+  const locs: PageLocations = {
+    firstRow: new Float64Array(n),
+    offset: new Float64Array(n),
+    length: new Int32Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const l = oi.page_locations[i];
+    locs.firstRow[i] = Number(l.first_row_index);
+    locs.offset[i] = Number(l.offset);
+    locs.length[i] = l.compressed_page_size;
+  }
+  return locs;
+}
+
 /** A Parquet file opened for page-level reads. */
 export class PageFile {
   readonly #columns: Map<string, number>;
   readonly #rowGroupRows: number[];
   readonly #decoders = new Map<number, PageColumn>();
-  readonly #offsetIndexes = new Map<string, OffsetIndex>();
+  readonly #locations = new Map<string, PageLocations>();
   readonly #columnIndexes = new Map<string, ColumnIndex>();
   readonly #blooms = new Map<string, Promise<BloomFilter | undefined>>();
   readonly #scannedPages = new Map<string, Promise<PageSpan[]>>();
-  readonly #spans = new Map<string, readonly PageSpan[]>();
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
@@ -405,8 +433,10 @@ export class PageFile {
 
   /**
    * Opens a file: one read of its tail (a second one if the footer is larger), checking both
-   * magic numbers. With `pageIndexColumns` (`"all"` for every column), also reads the page index
-   * of those columns in every row group (one read covering their page-index region). Decoded
+   * magic numbers. With `pageIndexColumns`, also reads the page index of those columns in every
+   * row group (one read covering their page-index region): for `"all"` columns their offset and
+   * column indexes (page bounds, for filters), for a list of columns only their offset indexes
+   * (where their pages are; e.g. chunk columns, whose bounds no filter uses). Decoded
    * dictionaries go to `dictionaryCache` and decoded data pages to `pageCache` when given.
    */
   static async open(
@@ -450,8 +480,9 @@ export class PageFile {
     file.#dictionaries = dictionaryCache;
     file.#pages = pageCache;
     if (pageIndexColumns) {
-      const cols = pageIndexColumns === "all" ? file.columnNames : pageIndexColumns;
-      await file.#loadPageIndexes(cols, tail, tailStart, signal);
+      const all = pageIndexColumns === "all";
+      const cols = all ? file.columnNames : pageIndexColumns;
+      await file.#loadPageIndexes(cols, all, tail, tailStart, signal);
     }
     return file;
   }
@@ -492,6 +523,7 @@ export class PageFile {
 
   async #loadPageIndexes(
     columns: readonly string[],
+    withColumnIndexes: boolean,
     tail: Uint8Array,
     tailStart: number,
     signal?: AbortSignal,
@@ -503,7 +535,7 @@ export class PageFile {
         const ch = this.chunk(rg, c);
         for (
           const [off, len] of [
-            [ch.column_index_offset, ch.column_index_length],
+            withColumnIndexes ? [ch.column_index_offset, ch.column_index_length] : [],
             [ch.offset_index_offset, ch.offset_index_length],
           ]
         ) {
@@ -525,12 +557,10 @@ export class PageFile {
         const key = `${rg}/${c}`;
         try {
           if (ch.offset_index_offset !== undefined) {
-            this.#offsetIndexes.set(
-              key,
-              readOffsetIndex({ view, offset: Number(ch.offset_index_offset) - lo }),
-            );
+            const oi = readOffsetIndex({ view, offset: Number(ch.offset_index_offset) - lo });
+            this.#locations.set(key, compactLocations(oi));
           }
-          if (ch.column_index_offset !== undefined) {
+          if (withColumnIndexes && ch.column_index_offset !== undefined) {
             this.#columnIndexes.set(
               key,
               this.#parseColumnIndex(view, Number(ch.column_index_offset) - lo, c),
@@ -558,8 +588,20 @@ export class PageFile {
 
   /** The offset index of `column` in row group `rg` (read on first use if not preloaded). */
   async offsetIndex(rg: number, column: number, signal?: AbortSignal): Promise<OffsetIndex> {
+    const locs = await this.#pageLocations(rg, column, signal);
+    return {
+      page_locations: Array.from(locs.firstRow, (firstRow, i) => ({
+        offset: BigInt(locs.offset[i]),
+        compressed_page_size: locs.length[i],
+        first_row_index: BigInt(firstRow),
+      })),
+    };
+  }
+
+  /** The page locations of `column` in row group `rg`, from its offset index. */
+  async #pageLocations(rg: number, column: number, signal?: AbortSignal): Promise<PageLocations> {
     const key = `${rg}/${column}`;
-    const cached = this.#offsetIndexes.get(key);
+    const cached = this.#locations.get(key);
     if (cached) return cached;
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined || ch.offset_index_length === undefined) {
@@ -573,12 +615,12 @@ export class PageFile {
       ch.offset_index_length,
       signal,
     );
-    const oi = readOffsetIndex({
+    const locs = compactLocations(readOffsetIndex({
       view: new DataView(b.buffer, b.byteOffset, b.byteLength),
       offset: 0,
-    });
-    this.#offsetIndexes.set(key, oi);
-    return oi;
+    }));
+    this.#locations.set(key, locs);
+    return locs;
   }
 
   /**
@@ -661,26 +703,14 @@ export class PageFile {
 
   /**
    * The data pages of `column` in row group `rg`, from its offset index (or, when the file has
-   * none for it, from the page headers). Built once per column chunk, then shared: do not modify.
+   * none for it, from the page headers). Made for each call: prefer
+   * {@linkcode pagesOverlapping} for columns of many pages.
    */
   async pages(rg: number, column: number, signal?: AbortSignal): Promise<readonly PageSpan[]> {
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined) return await this.#scanPages(rg, column, signal);
-    const key = `${rg}/${column}`;
-    const cached = this.#spans.get(key);
-    if (cached) return cached;
-    const oi = await this.offsetIndex(rg, column, signal);
-    const rows = this.#rowGroupRows[rg];
-    const locs = oi.page_locations;
-    const spans = locs.map((l, i) => ({
-      page: i,
-      firstRow: Number(l.first_row_index),
-      endRow: i + 1 < locs.length ? Number(locs[i + 1].first_row_index) : rows,
-      offset: Number(l.offset),
-      length: l.compressed_page_size,
-    }));
-    this.#spans.set(key, spans);
-    return spans;
+    const locs = await this.#pageLocations(rg, column, signal);
+    return this.#spansOf(rg, locs, 0, locs.firstRow.length);
   }
 
   /**
@@ -695,16 +725,46 @@ export class PageFile {
     to: number,
     signal?: AbortSignal,
   ): Promise<readonly PageSpan[]> {
-    const spans = await this.pages(rg, column, signal);
-    let lo = 0, hi = spans.length;
+    const ch = this.chunk(rg, column);
+    if (ch.offset_index_offset === undefined) {
+      const spans = await this.#scanPages(rg, column, signal);
+      return spans.filter((s) => s.endRow > from && s.firstRow < to);
+    }
+    const locs = await this.#pageLocations(rg, column, signal);
+    const firstRow = locs.firstRow;
+    const n = firstRow.length;
+    // The last page starting at or before `from` holds it (pages start in row order).
+    let lo = 0, hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (spans[mid].endRow <= from) lo = mid + 1;
+      if (firstRow[mid] <= from) lo = mid + 1;
       else hi = mid;
     }
-    let end = lo;
-    while (end < spans.length && spans[end].firstRow < to) end++;
-    return spans.slice(lo, end);
+    let start = Math.max(0, lo - 1);
+    // Past the last row, the last page holds nothing of the range.
+    if (start < n && (start + 1 < n ? firstRow[start + 1] : this.#rowGroupRows[rg]) <= from) {
+      start++;
+    }
+    let end = start;
+    while (end < n && firstRow[end] < to) end++;
+    return this.#spansOf(rg, locs, start, end);
+  }
+
+  /** Page spans `start..end` of a column chunk. */
+  #spansOf(rg: number, locs: PageLocations, start: number, end: number): PageSpan[] {
+    const rows = this.#rowGroupRows[rg];
+    const n = locs.firstRow.length;
+    const spans: PageSpan[] = [];
+    for (let i = start; i < end; i++) {
+      spans.push({
+        page: i,
+        firstRow: locs.firstRow[i],
+        endRow: i + 1 < n ? locs.firstRow[i + 1] : rows,
+        offset: locs.offset[i],
+        length: locs.length[i],
+      });
+    }
+    return spans;
   }
 
   /**

@@ -231,3 +231,33 @@ Deno.test("PageFile: concurrent reads of a page share one fetch; a failed one is
     assert.equal(source.stats.requests - requests, 1);
   });
 });
+
+Deno.test("PageFile: pagesOverlapping is the pages holding a row of the range, with or without the offset index preloaded", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const size = (await bucket.attributes(key)).size;
+    for (const preload of ["all", ["___cf_meta_label_pod"], undefined] as const) {
+      const file = await PageFile.open(key, new BucketSource(bucket, key, size), preload);
+      const col = file.columnPosition("___cf_meta_label_pod")!;
+      for (let rg = 0; rg < file.rowGroups; rg++) {
+        const all = await file.pages(rg, col);
+        const rows = file.rowGroupRows[rg];
+        for (let from = 0; from <= rows + 1; from += 3) {
+          for (const to of [from, from + 1, from + 17, rows + 5]) {
+            const want = all.filter((s) => s.endRow > from && s.firstRow < to);
+            assert.deepEqual(await file.pagesOverlapping(rg, col, from, to), want, `${from}-${to}`);
+          }
+        }
+      }
+      // The offset index as hyparquet describes it, from the compact locations.
+      const oi = await file.offsetIndex(0, col);
+      const spans = await file.pages(0, col);
+      assert.deepEqual(
+        oi.page_locations.map((l) => [Number(l.offset), l.compressed_page_size]),
+        spans.map((s) => [s.offset, s.length]),
+      );
+      // Only "all" loads page bounds up front; the others read them on first use.
+      assert.ok((await file.columnIndex(0, col)) !== undefined);
+    }
+  });
+});
