@@ -46,7 +46,7 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
     limits: {
       maxShardCount: 0,
       selectMaxChunkBytes: 0,
-      selectMaxRowCount: 100_000,
+      selectMaxRowCount: 1_000_000,
       labelValuesMaxRowCount: 0,
       labelNamesMaxRowCount: 0,
       maxConcurrentQueries: 100,

@@ -220,10 +220,10 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   {
     name: "query.limits.select.max-row-count",
     kind: "int",
-    default: "100000",
+    default: "1000000",
     help: "Rows (series of one day and shard) one query may fetch in Select (0 is unlimited, " +
-      "the Go gateway's default). A row takes about 3 KB of heap before its samples are " +
-      "decoded: 100000 rows about 300 MB.",
+      "the Go gateway's default). A selection holds the label sets of its rows, 200-400 B of " +
+      "heap each, while its chunks stream: 1000000 rows about 400 MB.",
   },
   {
     name: "query.limits.label-values.max-row-count",
