@@ -6,11 +6,9 @@
  *
  * @module
  */
-import type { Matcher } from "../../model/matchers.ts";
-import type { Queryable, SelectHints } from "../../model/queryable.ts";
+import type { Queryable } from "../../model/queryable.ts";
 import type { Series } from "../../model/series.ts";
-import { eachSeries } from "../../model/series_set.ts";
-import type { ChunkSeries as StoreSeries, RawChunk, StoreSource } from "../grpc/thanos/source.ts";
+import { chunkSource, type RawChunk, type StoreSource } from "../grpc/thanos/source.ts";
 import { ChunkSeries, MergedSeries } from "./series.ts";
 
 function collectChunks(s: Series, out: RawChunk[]): void {
@@ -45,31 +43,5 @@ export function storedChunks(s: Series, start: number, end: number): RawChunk[] 
 
 /** A Store API source over a Parquet-backed {@linkcode Queryable} (one per request). */
 export function parquetStoreSource(queryable: Queryable): StoreSource {
-  return {
-    selectChunks(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) {
-      const set = queryable.select(matchers, hints, signal);
-      const skip = hints.func === "series";
-      const warnings: string[] = [];
-      async function* series(): AsyncGenerator<StoreSeries> {
-        try {
-          for await (const s of eachSeries(set)) {
-            signal?.throwIfAborted();
-            if (skip) {
-              yield { labels: s.labels, chunks: [] };
-              continue;
-            }
-            const chunks = storedChunks(s, hints.start, hints.end);
-            if (chunks.length > 0) yield { labels: s.labels, chunks };
-          }
-        } finally {
-          // Complete once the set ended or was closed (a consumer may stop early).
-          warnings.push(...set.warnings());
-        }
-      }
-      return Promise.resolve({ series: series(), warnings });
-    },
-    labelNames: (matchers, hints, signal) => queryable.labelNames(matchers, hints, signal),
-    labelValues: (name, matchers, hints, signal) =>
-      queryable.labelValues(name, matchers, hints, signal),
-  };
+  return chunkSource(queryable, storedChunks);
 }

@@ -9,7 +9,7 @@
 import type { Labels } from "../../../model/labels.ts";
 import type { Matcher } from "../../../model/matchers.ts";
 import type { Queryable, SelectHints } from "../../../model/queryable.ts";
-import { type SampleIterator, ValueType } from "../../../model/series.ts";
+import { type SampleIterator, type Series, ValueType } from "../../../model/series.ts";
 import { eachSeries } from "../../../model/series_set.ts";
 import { ChunkEncodeError } from "../../../storage/tsdb/errors.ts";
 import { FloatHistogramChunkEncoder } from "../../../storage/tsdb/float_histogram.ts";
@@ -129,6 +129,18 @@ export function encodeChunks(it: SampleIterator, start: number, end: number): Ra
  * ({@linkcode encodeChunks}) lazily while the series are streamed.
  */
 export function queryableSource(queryable: Queryable): StoreSource {
+  return chunkSource(queryable, (s, start, end) => encodeChunks(s.iterator(), start, end));
+}
+
+/**
+ * A {@linkcode StoreSource} over `queryable` whose series get their chunks in `[start, end]`
+ * from `chunksOf` as they are streamed; series without any are left out, and a `series` hint
+ * (`skip_chunks`) gives every series with no chunks.
+ */
+export function chunkSource(
+  queryable: Queryable,
+  chunksOf: (s: Series, start: number, end: number) => RawChunk[],
+): StoreSource {
   return {
     selectChunks(matchers, hints, signal) {
       const set = queryable.select(matchers, hints, signal);
@@ -142,7 +154,7 @@ export function queryableSource(queryable: Queryable): StoreSource {
               yield { labels: s.labels, chunks: [] };
               continue;
             }
-            const chunks = encodeChunks(s.iterator(), hints.start, hints.end);
+            const chunks = chunksOf(s, hints.start, hints.end);
             if (chunks.length > 0) yield { labels: s.labels, chunks };
           }
         } finally {
