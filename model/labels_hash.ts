@@ -56,6 +56,19 @@ export function labelsHash(labels: Labels): bigint {
 }
 
 /**
+ * XXH64 (seed 0) of the UTF-8 bytes of `strings`, one after another with nothing between (the
+ * Go gateway's external-labels hash is of this form).
+ */
+export function concatenatedHash(strings: Iterable<string>): bigint {
+  let pos = 0;
+  for (const s of strings) {
+    reserve(pos + 3 * s.length);
+    pos += encoder.encodeInto(s, scratch.subarray(pos)).written;
+  }
+  return xxHash64(scratch.subarray(0, pos));
+}
+
+/**
  * `limit_ratio`'s sampling offset of a label hash, in [0, 1]: `float64(hash) /
  * float64(math.MaxUint64)` as Prometheus computes it. `Number()` rounds to nearest, ties to
  * even, as Go's conversion does, and `float64(math.MaxUint64)` is 2^64, so the division is exact.

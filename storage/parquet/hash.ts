@@ -7,24 +7,7 @@
  * @module
  */
 import { compareStrings, type Labels } from "../../model/labels.ts";
-import { labelsHash } from "../../model/labels_hash.ts";
-import { xxHash64 } from "../../model/xxhash64.ts";
-
-const encoder = new TextEncoder();
-let scratch = new Uint8Array(4096);
-
-function ensure(n: number): void {
-  if (scratch.length >= n) return;
-  const grown = new Uint8Array(Math.max(n, scratch.length * 2));
-  grown.set(scratch);
-  scratch = grown;
-}
-
-/** Appends the UTF-8 bytes of `s` at `pos`, growing the scratch buffer; returns the new end. */
-function put(pos: number, s: string): number {
-  ensure(pos + s.length * 3);
-  return pos + encoder.encodeInto(s, scratch.subarray(pos)).written;
-}
+import { concatenatedHash, labelsHash } from "../../model/labels_hash.ts";
 
 /**
  * The external-labels hash: 0 for no labels, else xxHash64 (seed 0) over each label's name bytes
@@ -34,12 +17,7 @@ function put(pos: number, s: string): number {
 export function externalLabelsHash(labels: Readonly<Record<string, string>>): bigint {
   const names = Object.keys(labels).sort(compareStrings);
   if (names.length === 0) return 0n;
-  let pos = 0;
-  for (const name of names) {
-    pos = put(pos, name);
-    pos = put(pos, labels[name]);
-  }
-  return xxHash64(scratch.subarray(0, pos));
+  return concatenatedHash(names.flatMap((name) => [name, labels[name]]));
 }
 
 /**
