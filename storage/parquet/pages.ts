@@ -258,7 +258,11 @@ export interface PageCacheStats {
  * holds (a page larger than the bound is not cached).
  */
 export class LruPageCache implements PageCache {
-  readonly #map = new Map<string, { page: DecodedPage; bytes: number }>();
+  // A map for lookups and a doubly linked list for recency (least recent first): evicting by
+  // iterating the map from its start walks over the holes that deletions leave at the front of
+  // V8's ordered hash table, which made a scan through a full cache quadratic.
+  readonly #map = new Map<string, CacheEntry>();
+  readonly #list: CacheEntry = newListHead();
   #bytes = 0;
   /** Hits, misses and evictions so far. */
   readonly stats: PageCacheStats = { hits: 0, misses: 0, evictions: 0 };
@@ -284,8 +288,8 @@ export class LruPageCache implements PageCache {
       return undefined;
     }
     this.stats.hits++;
-    this.#map.delete(key);
-    this.#map.set(key, e);
+    unlink(e);
+    append(this.#list, e);
     return e.page;
   }
 
@@ -293,28 +297,55 @@ export class LruPageCache implements PageCache {
   set(key: string, page: DecodedPage, bytes: number): void {
     if (bytes > this.maxBytes) return;
     const old = this.#map.get(key);
-    if (old) {
-      this.#map.delete(key);
-      this.#bytes -= old.bytes;
-    }
-    for (const [k, e] of this.#map) {
-      if (this.#bytes + bytes <= this.maxBytes) break;
-      this.#map.delete(k);
-      this.#bytes -= e.bytes;
+    if (old) this.#remove(old);
+    while (this.#bytes + bytes > this.maxBytes && this.#list.next !== this.#list) {
+      this.#remove(this.#list.next);
       this.stats.evictions++;
     }
-    this.#map.set(key, { page, bytes });
+    const e: CacheEntry = { key, page, bytes, prev: this.#list, next: this.#list };
+    this.#map.set(key, e);
+    append(this.#list, e);
     this.#bytes += bytes;
   }
 
   /** Drops every page whose key starts with `prefix`. */
   deletePrefix(prefix: string): void {
-    for (const [k, e] of this.#map) {
-      if (!k.startsWith(prefix)) continue;
-      this.#map.delete(k);
-      this.#bytes -= e.bytes;
-    }
+    for (const [k, e] of this.#map) if (k.startsWith(prefix)) this.#remove(e);
   }
+
+  #remove(e: CacheEntry): void {
+    unlink(e);
+    this.#map.delete(e.key);
+    this.#bytes -= e.bytes;
+  }
+}
+
+/** A page in an {@linkcode LruPageCache}, linked in recency order. */
+interface CacheEntry {
+  readonly key: string;
+  readonly page: DecodedPage;
+  readonly bytes: number;
+  prev: CacheEntry;
+  next: CacheEntry;
+}
+
+function newListHead(): CacheEntry {
+  const head = { key: "", bytes: 0 } as CacheEntry;
+  head.prev = head.next = head;
+  return head;
+}
+
+function unlink(e: CacheEntry): void {
+  e.prev.next = e.next;
+  e.next.prev = e.prev;
+}
+
+/** Links `e` last, as the most recently used entry. */
+function append(head: CacheEntry, e: CacheEntry): void {
+  e.prev = head.prev;
+  e.next = head;
+  head.prev.next = e;
+  head.prev = e;
 }
 
 /**
