@@ -174,6 +174,9 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
     assert.deepEqual(chunks.rowGroupSizes, [300, 300, 300, 100]);
     assert.deepEqual(lm.key_value_metadata ?? [], []);
 
+    // Offset indexes of several pages in every row group of both files: the writer holds them
+    // compactly between row groups (PageLocationStore), and they must come back intact.
+    let multiPage = 0;
     for (const [obj, md] of [[labels, lm], [chunks, cm]] as const) {
       for (let rg = 0; rg < md.row_groups.length; rg++) {
         for (const c of md.row_groups[rg].columns) {
@@ -185,6 +188,7 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
           assert.equal(ci.null_pages.length, oi.page_locations.length, name);
           assert.equal(oi.page_locations[0].offset, c.meta_data!.data_page_offset, name);
           assert.equal(oi.page_locations[0].first_row_index, 0n);
+          if (oi.page_locations.length > 1) multiPage++;
           const last = oi.page_locations.at(-1)!;
           assert.equal(
             last.offset + BigInt(last.compressed_page_size),
@@ -231,6 +235,7 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
         }
       }
     }
+    assert.ok(multiPage >= 8, `${multiPage} multi-page column chunks`);
 
     // Label pages: a page is cut where its 4-byte dictionary indexes reach 512 bytes, so each
     // holds 127 rows.

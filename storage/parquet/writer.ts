@@ -20,7 +20,7 @@ import { compareStrings, type Labels, METRIC_NAME } from "../../model/labels.ts"
 import type { Bucket } from "../objstore/bucket.ts";
 import { seriesHash } from "./hash.ts";
 import { encodeLabelIndex } from "./label_index.ts";
-import { writePageIndexes } from "./page_index.ts";
+import { PageLocationStore, writePageIndexes } from "./page_index.ts";
 import {
   CHUNK_COLUMNS,
   CHUNK_COLUMNS_PER_DAY,
@@ -134,6 +134,8 @@ export class ShardWriter {
   readonly #chunksOut: StreamingWriter;
   readonly #labelsPw: ParquetWriter;
   readonly #chunksPw: ParquetWriter;
+  readonly #labelsLocations = new PageLocationStore();
+  readonly #chunksLocations = new PageLocationStore();
   readonly #labelsLeaves: SchemaElement[];
   readonly #chunksLeaves: SchemaElement[];
   readonly #position = new Map<string, number>();
@@ -315,6 +317,8 @@ export class ShardWriter {
       pageSize: this.#chunksPageSize,
     });
     await Promise.all([labelsDone, chunksDone]);
+    this.#labelsLocations.take(this.#labelsPw);
+    this.#chunksLocations.take(this.#chunksPw);
     this.#rowGroups++;
   }
 
@@ -323,11 +327,17 @@ export class ShardWriter {
     if (this.#closed) throw new ShardRowError(this.#key, "closed twice");
     this.#closed = true;
     await this.#flushRowGroup();
-    writePageIndexes(this.#labelsPw, this.#labelsLeaves, new Set([LABEL_INDEX_COLUMN]));
+    writePageIndexes(
+      this.#labelsPw,
+      this.#labelsLeaves,
+      new Set([LABEL_INDEX_COLUMN]),
+      this.#labelsLocations,
+    );
     writePageIndexes(
       this.#chunksPw,
       this.#chunksLeaves,
       new Set([...CHUNK_COLUMNS, LABEL_HASH_COLUMN]),
+      this.#chunksLocations,
     );
     await Promise.all([this.#labelsPw.finish(), this.#chunksPw.finish()]);
     return { rows: this.#rows, rowGroups: this.#rowGroups };
