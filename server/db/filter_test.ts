@@ -51,6 +51,8 @@ Deno.test("filterRowGroup: page bounds prune soundly for any number of alternati
       [new Matcher(MatchType.Regexp, "v", "0001|0250|0301|0302|0777|0999")],
       [new Matcher(MatchType.Equal, "v", "0420")],
       [new Matcher(MatchType.Equal, "v", "9999")],
+      [new Matcher(MatchType.Regexp, "v", "0200|0200|9999|0300")],
+      [new Matcher(MatchType.NotEqual, "v", "9999")],
       [new Matcher(MatchType.NotEqual, "v", "0420"), new Matcher(MatchType.Equal, "zz_odd", "yes")],
       [new Matcher(MatchType.Equal, "zz_odd", "")],
       [new Matcher(MatchType.Regexp, "zz_odd", "yes|")],
