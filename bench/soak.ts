@@ -25,6 +25,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { parseDuration } from "../internal/units.ts";
+import { freePort } from "../tests/oracle/prometheus.ts";
 import { labelsFromRecord } from "../model/labels.ts";
 import { type SeriesToWrite, writeBlock, xorChunks } from "../storage/tsdb/writer.ts";
 
@@ -35,21 +36,6 @@ const BUCKETS = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"];
 const HEAVY_QUERY = "sum(quantile_over_time(0.5,{__name__=~" +
   '"demo_api_request_duration_seconds_bucket|demo_cpu_usage_seconds_total|' +
   'demo_items_shipped_total"}[24h]))';
-
-const takenPorts = new Set<number>();
-
-/** A free port, not one handed out before. */
-function freePort(): number {
-  for (;;) {
-    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (l.addr as Deno.NetAddr).port;
-    l.close();
-    if (!takenPorts.has(port)) {
-      takenPorts.add(port);
-      return port;
-    }
-  }
-}
 
 /** Writes the day as one TSDB block: 10 series per instance. */
 async function writeDay(dir: string, series: number, intervalMs: number): Promise<number> {

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./oracle/prometheus.ts";
 import { README_URL } from "./readme.ts";
 import { WORKER_CODE_DIRS } from "../server/query/worker_code.ts";
 
@@ -85,16 +86,11 @@ async function metric(port: number, name: string): Promise<number | undefined> {
 /** The warning `serve` logs when its workers cannot load their code. */
 const NO_WORKERS = /query workers cannot load their code/;
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Moves the line's ports to free ones; returns the port each default port became. */
 function withFreePorts(line: ReadmeLine, command: Command): [ReadmeLine, Map<number, number>] {
-  const moved = new Map(Object.keys(PORT_FLAGS[command]).map((p) => [Number(p), freePort()]));
+  const moved = new Map(
+    Object.keys(PORT_FLAGS[command]).map((p) => [Number(p), freePort("0.0.0.0")]),
+  );
   const permissions = line.permissions.map((p) =>
     p.replace(/0\.0\.0\.0:(\d+)/g, (all, port) => {
       const to = moved.get(Number(port));
@@ -358,7 +354,7 @@ Deno.test("README: the quick start's demo runs under its line's permissions, wit
   const cwd = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "permissions-demo-" });
   try {
     const line = await demoLine();
-    const ports = new Map([9000, 9001, 6060].map((p) => [p, freePort()]));
+    const ports = new Map([9000, 9001, 6060].map((p) => [p, freePort("0.0.0.0")]));
     const permissions = line.permissions.map((p) =>
       p.replace(/0\.0\.0\.0:(\d+)/g, (all, port) => {
         const to = ports.get(Number(port));

@@ -85,12 +85,24 @@ export interface StartOptions {
   config?: string;
 }
 
-/** Returns a TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** Ports {@linkcode freePort} handed out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * Returns a TCP port that was free a moment ago on `hostname` and that this process was not given
+ * before: the kernel may hand the same free port to two binds in a row, and a gateway given it
+ * for two of its listeners refused to start.
+ */
+export function freePort(hostname = "127.0.0.1"): number {
+  for (;;) {
+    const l = Deno.listen({ hostname, port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 async function copyDir(from: string, to: string): Promise<void> {
