@@ -16,6 +16,7 @@ import { compressors } from "hyparquet-compressors";
 import { open as openFile } from "node:fs/promises";
 import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
+import { WeightedLru } from "./_lru.ts";
 import { BloomFilter, parseBloomHeader } from "./bloom.ts";
 import {
   decodeDataPage,
@@ -191,42 +192,26 @@ export interface DictionaryCache {
  * entries it holds (a dictionary larger than the bound is not cached).
  */
 export class LruDictionaryCache implements DictionaryCache {
-  readonly #map = new Map<string, readonly string[]>();
-  #entries = 0;
+  readonly #lru: WeightedLru<readonly string[]>;
 
   /** Holds at most `maxEntries` dictionary values in total. */
-  constructor(readonly maxEntries: number) {}
+  constructor(readonly maxEntries: number) {
+    this.#lru = new WeightedLru(maxEntries);
+  }
 
   /** Total values held. */
   get entries(): number {
-    return this.#entries;
+    return this.#lru.weight;
   }
 
   /** Returns and refreshes a dictionary. */
   get(key: string): readonly string[] | undefined {
-    const d = this.#map.get(key);
-    if (d) {
-      this.#map.delete(key);
-      this.#map.set(key, d);
-    }
-    return d;
+    return this.#lru.get(key);
   }
 
   /** Stores a dictionary, evicting the least recently used ones to make room. */
   set(key: string, dictionary: readonly string[]): void {
-    if (dictionary.length > this.maxEntries) return;
-    const old = this.#map.get(key);
-    if (old) {
-      this.#map.delete(key);
-      this.#entries -= old.length;
-    }
-    for (const [k, d] of this.#map) {
-      if (this.#entries + dictionary.length <= this.maxEntries) break;
-      this.#map.delete(k);
-      this.#entries -= d.length;
-    }
-    this.#map.set(key, dictionary);
-    this.#entries += dictionary.length;
+    this.#lru.set(key, dictionary, dictionary.length);
   }
 }
 
@@ -258,94 +243,46 @@ export interface PageCacheStats {
  * holds (a page larger than the bound is not cached).
  */
 export class LruPageCache implements PageCache {
-  // A map for lookups and a doubly linked list for recency (least recent first): evicting by
-  // iterating the map from its start walks over the holes that deletions leave at the front of
-  // V8's ordered hash table, which made a scan through a full cache quadratic.
-  readonly #map = new Map<string, CacheEntry>();
-  readonly #list: CacheEntry = newListHead();
-  #bytes = 0;
-  /** Hits, misses and evictions so far. */
-  readonly stats: PageCacheStats = { hits: 0, misses: 0, evictions: 0 };
+  readonly #lru: WeightedLru<DecodedPage>;
+  readonly #stats = { hits: 0, misses: 0 };
 
   /** Holds at most about `maxBytes` of decoded pages. */
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number) {
+    this.#lru = new WeightedLru(maxBytes);
+  }
+
+  /** Hits, misses and evictions so far. */
+  get stats(): PageCacheStats {
+    return { ...this.#stats, evictions: this.#lru.evictions };
+  }
 
   /** Estimated bytes held. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#lru.weight;
   }
 
   /** Pages held. */
   get size(): number {
-    return this.#map.size;
+    return this.#lru.size;
   }
 
   /** Returns and refreshes a page. */
   get(key: string): DecodedPage | undefined {
-    const e = this.#map.get(key);
-    if (!e) {
-      this.stats.misses++;
-      return undefined;
-    }
-    this.stats.hits++;
-    unlink(e);
-    append(this.#list, e);
-    return e.page;
+    const page = this.#lru.get(key);
+    if (page === undefined) this.#stats.misses++;
+    else this.#stats.hits++;
+    return page;
   }
 
   /** Stores a page, evicting the least recently used ones to make room. */
   set(key: string, page: DecodedPage, bytes: number): void {
-    if (bytes > this.maxBytes) return;
-    const old = this.#map.get(key);
-    if (old) this.#remove(old);
-    while (this.#bytes + bytes > this.maxBytes && this.#list.next !== this.#list) {
-      this.#remove(this.#list.next);
-      this.stats.evictions++;
-    }
-    const e: CacheEntry = { key, page, bytes, prev: this.#list, next: this.#list };
-    this.#map.set(key, e);
-    append(this.#list, e);
-    this.#bytes += bytes;
+    this.#lru.set(key, page, bytes);
   }
 
   /** Drops every page whose key starts with `prefix`. */
   deletePrefix(prefix: string): void {
-    for (const [k, e] of this.#map) if (k.startsWith(prefix)) this.#remove(e);
+    this.#lru.deletePrefix(prefix);
   }
-
-  #remove(e: CacheEntry): void {
-    unlink(e);
-    this.#map.delete(e.key);
-    this.#bytes -= e.bytes;
-  }
-}
-
-/** A page in an {@linkcode LruPageCache}, linked in recency order. */
-interface CacheEntry {
-  readonly key: string;
-  readonly page: DecodedPage;
-  readonly bytes: number;
-  prev: CacheEntry;
-  next: CacheEntry;
-}
-
-function newListHead(): CacheEntry {
-  const head = { key: "", bytes: 0 } as CacheEntry;
-  head.prev = head.next = head;
-  return head;
-}
-
-function unlink(e: CacheEntry): void {
-  e.prev.next = e.next;
-  e.next.prev = e.prev;
-}
-
-/** Links `e` last, as the most recently used entry. */
-function append(head: CacheEntry, e: CacheEntry): void {
-  e.prev = head.prev;
-  e.next = head;
-  head.prev.next = e;
-  head.prev = e;
 }
 
 /**
