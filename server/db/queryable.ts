@@ -29,6 +29,7 @@ import type {
   SeriesSet,
   StringsResult,
 } from "../../model/queryable.ts";
+import type { PageFile } from "../../storage/parquet/pages.ts";
 import { chunkColumnForQueryTime, labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import type { LoadedDay, LoadedShard } from "./block.ts";
 import { type ChunkPartitionOptions, ChunkReader, type ChunkSource } from "./chunk_reader.ts";
@@ -439,19 +440,11 @@ export class ParquetQueryable implements Queryable {
               if (col === undefined) return;
               // Mostly read from dictionaries, but the call covers every row of the shard.
               this.#quotas.labelValuesRows.reserve(shardRows(shard));
-              for (let rg = 0; rg < file.rowGroups; rg++) {
-                const dict = await file.dictionary(rg, col, signal);
-                const vals = dict ?? distinctValues(
-                  await readColumnValues(
-                    { file, rg, search },
-                    col,
-                    [0, file.rowGroupRows[rg]],
-                    file.rowGroupRows[rg],
-                    signal,
-                  ),
-                );
-                for (const v of vals) if (v) dayValues.add(v);
-              }
+              const all = await file.columnStrings(
+                col,
+                () => columnDistinctValues(file, col, search, signal),
+              );
+              for (const v of all) dayValues.add(v);
               return;
             }
             const rowGroups = await this.#filterShard(shard, rest, search, signal);
@@ -478,6 +471,24 @@ export class ParquetQueryable implements Queryable {
       return limitStrings(values, hints.limit ?? 0, warnings);
     });
   }
+}
+
+/** The distinct non-empty values of a label column over all row groups of a labels file. */
+async function columnDistinctValues(
+  file: PageFile,
+  col: number,
+  search?: SearchRecorder,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const values = new Set<string>();
+  for (let rg = 0; rg < file.rowGroups; rg++) {
+    const dict = await file.dictionary(rg, col, signal);
+    const rows = file.rowGroupRows[rg];
+    const vals = dict ??
+      distinctValues(await readColumnValues({ file, rg, search }, col, [0, rows], rows, signal));
+    for (const v of vals) if (v) values.add(v);
+  }
+  return [...values];
 }
 
 function shardRows(shard: LoadedShard): number {

@@ -825,6 +825,23 @@ export class PageFile {
   }
 
   /**
+   * Strings derived from the whole of `column` (such as its distinct values), computed by
+   * `compute` once and then kept in the dictionary cache beside the dictionaries: label calls
+   * without matchers ask for them again and again, and a file never changes.
+   */
+  async columnStrings(
+    column: number,
+    compute: () => Promise<readonly string[]>,
+  ): Promise<readonly string[]> {
+    const key = `${this.#id}/all/${column}`;
+    const cached = this.#dictionaries?.get(key);
+    if (cached) return cached;
+    const strings = await compute();
+    this.#dictionaries?.set(key, strings);
+    return strings;
+  }
+
+  /**
    * The dictionary of `column` in row group `rg` as stored (byte arrays as `Uint8Array`), or
    * `undefined` when the column chunk has no dictionary page. Not cached.
    */

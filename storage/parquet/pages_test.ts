@@ -163,37 +163,6 @@ Deno.test("LruPageCache: bounded by bytes, least recently used evicted first", (
   assert.deepEqual(c.stats, { hits: 3, misses: 2, evictions: 1 });
 });
 
-Deno.test("LruPageCache: a long mix of gets, sets and prefix drops matches a list-based LRU", () => {
-  const page: DecodedPage = { firstRow: 0, rows: 1, dictionaryEncoded: false, values: [] };
-  const c = new LruPageCache(1000);
-  // The reference: keys least recent first, evicted from the front while over the bound.
-  let model: { key: string; bytes: number }[] = [];
-  const total = () => model.reduce((n, e) => n + e.bytes, 0);
-  let seed = 7;
-  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
-  for (let step = 0; step < 20_000; step++) {
-    const key = `f${rand(3)}/${rand(60)}`;
-    const op = rand(10);
-    if (op < 5) {
-      const bytes = 1 + rand(120);
-      c.set(key, page, bytes);
-      model = model.filter((e) => e.key !== key);
-      while (total() + bytes > 1000 && model.length > 0) model.shift();
-      model.push({ key, bytes });
-    } else if (op < 9) {
-      const i = model.findIndex((e) => e.key === key);
-      assert.equal(c.get(key) !== undefined, i >= 0, `step ${step}: get ${key}`);
-      if (i >= 0) model.push(...model.splice(i, 1));
-    } else {
-      const prefix = key.slice(0, 3);
-      c.deletePrefix(prefix);
-      model = model.filter((e) => !e.key.startsWith(prefix));
-    }
-    assert.equal(c.bytes, total(), `step ${step}`);
-    assert.equal(c.size, model.length, `step ${step}`);
-  }
-});
-
 Deno.test("PageFile: data pages come from the page cache on the second read", async () => {
   await withShard(async (bucket, _dir, rows) => {
     const key = labelsFileKey(1n, "2025-01-01", 0);
@@ -290,5 +259,36 @@ Deno.test("PageFile: pagesOverlapping is the pages holding a row of the range, w
       // Only "all" loads page bounds up front; the others read them on first use.
       assert.ok((await file.columnIndex(0, col)) !== undefined);
     }
+  });
+});
+
+Deno.test("PageFile.columnStrings: computed once per file and column with a dictionary cache, every time without", async () => {
+  await withShard(async (bucket) => {
+    const key = labelsFileKey(1n, "2025-01-01", 0);
+    const size = (await bucket.attributes(key)).size;
+    const cache = new LruDictionaryCache(1000);
+    const cached = await PageFile.open(
+      key,
+      new BucketSource(bucket, key, size),
+      "all",
+      undefined,
+      cache,
+    );
+    const uncached = await PageFile.open(key, new BucketSource(bucket, key, size), "all");
+    const pod = cached.columnPosition("___cf_meta_label_pod")!;
+    const name = cached.columnPosition("___cf_meta_label___name__")!;
+    let calls = 0;
+    const compute = (v: string) => () => {
+      calls++;
+      return Promise.resolve([v]);
+    };
+    assert.deepEqual(await cached.columnStrings(pod, compute("a")), ["a"]);
+    assert.deepEqual(await cached.columnStrings(pod, compute("b")), ["a"]);
+    assert.deepEqual(await cached.columnStrings(name, compute("c")), ["c"]);
+    assert.equal(calls, 2);
+    // Another opening of the same object has its own entries.
+    assert.deepEqual(await uncached.columnStrings(pod, compute("d")), ["d"]);
+    assert.deepEqual(await uncached.columnStrings(pod, compute("e")), ["e"]);
+    assert.equal(calls, 4);
   });
 });
