@@ -11,12 +11,13 @@
  * @module
  */
 import type { ColumnChunk, ColumnIndex, FileMetaData, OffsetIndex } from "hyparquet";
-import { parquetMetadata, readColumnIndex, readOffsetIndex } from "hyparquet";
+import { parquetMetadata, readColumnIndex } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { open as openFile } from "node:fs/promises";
 import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
 import { WeightedLru } from "./_lru.ts";
+import { type PageLocations, readPageLocations } from "./_offset_index.ts";
 import { BloomFilter, parseBloomHeader } from "./bloom.ts";
 import {
   decodeDataPage,
@@ -343,35 +344,6 @@ function checkMetadata(name: string, md: FileMetaData, size: number): void {
   }
 }
 
-/**
- * A column chunk's offset index held compactly: a day of a million series has over a million
- * chunk pages, which as hyparquet's objects (two BigInts each) took about 300 MB of heap.
- */
-interface PageLocations {
-  /** First row of each page (row-group relative). */
-  readonly firstRow: Float64Array;
-  /** File offset of each page's header. */
-  readonly offset: Float64Array;
-  /** Bytes of header plus compressed data of each page. */
-  readonly length: Int32Array;
-}
-
-function compactLocations(oi: OffsetIndex): PageLocations {
-  const n = oi.page_locations.length;
-  const locs: PageLocations = {
-    firstRow: new Float64Array(n),
-    offset: new Float64Array(n),
-    length: new Int32Array(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const l = oi.page_locations[i];
-    locs.firstRow[i] = Number(l.first_row_index);
-    locs.offset[i] = Number(l.offset);
-    locs.length[i] = l.compressed_page_size;
-  }
-  return locs;
-}
-
 /** A Parquet file opened for page-level reads. */
 export class PageFile {
   readonly #columns: Map<string, number>;
@@ -525,8 +497,10 @@ export class PageFile {
         const key = `${rg}/${c}`;
         try {
           if (ch.offset_index_offset !== undefined) {
-            const oi = readOffsetIndex({ view, offset: Number(ch.offset_index_offset) - lo });
-            this.#locations.set(key, compactLocations(oi));
+            this.#locations.set(
+              key,
+              readPageLocations(region, Number(ch.offset_index_offset) - lo),
+            );
           }
           if (withColumnIndexes && ch.column_index_offset !== undefined) {
             this.#columnIndexes.set(
@@ -583,10 +557,16 @@ export class PageFile {
       ch.offset_index_length,
       signal,
     );
-    const locs = compactLocations(readOffsetIndex({
-      view: new DataView(b.buffer, b.byteOffset, b.byteLength),
-      offset: 0,
-    }));
+    let locs: PageLocations;
+    try {
+      locs = readPageLocations(b);
+    } catch (err) {
+      throw new ParquetPageError(
+        this.name,
+        `invalid offset index of column ${column} in row group ${rg}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     this.#locations.set(key, locs);
     return locs;
   }
