@@ -352,8 +352,10 @@ async function applyMatcher(
   if (stats && candidates) stats.pagesPrunedByBounds += skippedPages(spans, ranges, candidates);
   // Every value of a page lies within its bounds; when all its values are dictionary entries,
   // the entries within the bounds tell whether the matcher takes none of the page or all of it
-  // (e.g. a long metric name, whose truncated bounds differ, alone on its pages).
-  const inBounds = dict && dictMatch && dictionaryPagesOnly(file.chunk(rg, col))
+  // (e.g. a long metric name, whose truncated bounds differ, alone on its pages). A chunk of one
+  // page is read instead: sorting its dictionary costs more than scanning the page.
+  const inBounds = dict && dictMatch && spans.length > 1 &&
+      dictionaryPagesOnly(file.chunk(rg, col))
     ? dictionaryInBounds(dict, dictMatch)
     : undefined;
   const out: RowRanges = [];
