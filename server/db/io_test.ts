@@ -4,13 +4,9 @@ import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { compareLabels, labelsToString } from "../../model/labels.ts";
 import { Registry } from "prom-client";
-import type {
-  Bucket,
-  ListOptions,
-  UploadBody,
-  UploadOptions,
-} from "../../storage/objstore/bucket.ts";
+import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
+import { ForwardingBucket } from "../../storage/objstore/testing/forwarding.ts";
 import { chunksFileKey } from "../../storage/parquet/layout.ts";
 import {
   expectedSelect,
@@ -26,42 +22,14 @@ const DAY = Date.UTC(2025, 5, 1);
 const DATE = "2025-06-01";
 
 /** Counts the bytes of ranged reads passing through to a real bucket. */
-class CountingBucket implements Bucket {
+class CountingBucket extends ForwardingBucket {
   rangeBytes = 0;
   rangeRequests = 0;
-  readonly provider: string;
-  constructor(readonly inner: Bucket) {
-    this.provider = inner.provider;
-  }
-  async getRange(key: string, offset: number, length: number, signal?: AbortSignal) {
+  override async getRange(key: string, offset: number, length: number, signal?: AbortSignal) {
     const out = await this.inner.getRange(key, offset, length, signal);
     this.rangeBytes += out.length;
     this.rangeRequests++;
     return out;
-  }
-  get(key: string, signal?: AbortSignal) {
-    return this.inner.get(key, signal);
-  }
-  getStream(key: string, signal?: AbortSignal) {
-    return this.inner.getStream(key, signal);
-  }
-  exists(key: string, signal?: AbortSignal) {
-    return this.inner.exists(key, signal);
-  }
-  attributes(key: string, signal?: AbortSignal) {
-    return this.inner.attributes(key, signal);
-  }
-  list(prefix: string, options?: ListOptions, signal?: AbortSignal) {
-    return this.inner.list(prefix, options, signal);
-  }
-  upload(key: string, body: UploadBody, options?: UploadOptions, signal?: AbortSignal) {
-    return this.inner.upload(key, body, options, signal);
-  }
-  delete(key: string, signal?: AbortSignal) {
-    return this.inner.delete(key, signal);
-  }
-  close() {
-    return this.inner.close();
   }
 }
 

@@ -2,13 +2,9 @@ import assert from "node:assert/strict";
 import { collectSeries } from "../../model/series_set.ts";
 import { Matcher, MatchType } from "../../model/matchers.ts";
 import { labelsToString } from "../../model/labels.ts";
-import type {
-  Bucket,
-  ListOptions,
-  UploadBody,
-  UploadOptions,
-} from "../../storage/objstore/bucket.ts";
+import type { Bucket } from "../../storage/objstore/bucket.ts";
 import { FilesystemBucket } from "../../storage/objstore/filesystem.ts";
+import { ForwardingBucket } from "../../storage/objstore/testing/forwarding.ts";
 import {
   expectedSelect,
   L,
@@ -76,15 +72,14 @@ Deno.test("ReadLimiter: a waiting read is dropped when its signal aborts; 0 is u
 });
 
 /** A real bucket whose ranged reads take a while, counting how many are in flight at once. */
-class SlowBucket implements Bucket {
+class SlowBucket extends ForwardingBucket {
   inFlight = 0;
   mostInFlight = 0;
   rangeRequests = 0;
-  readonly provider: string;
-  constructor(readonly inner: Bucket, readonly delayMs: number) {
-    this.provider = inner.provider;
+  constructor(inner: Bucket, readonly delayMs: number) {
+    super(inner);
   }
-  async getRange(key: string, offset: number, length: number, signal?: AbortSignal) {
+  override async getRange(key: string, offset: number, length: number, signal?: AbortSignal) {
     this.rangeRequests++;
     this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
     try {
@@ -93,30 +88,6 @@ class SlowBucket implements Bucket {
     } finally {
       this.inFlight--;
     }
-  }
-  get(key: string, signal?: AbortSignal) {
-    return this.inner.get(key, signal);
-  }
-  getStream(key: string, signal?: AbortSignal) {
-    return this.inner.getStream(key, signal);
-  }
-  exists(key: string, signal?: AbortSignal) {
-    return this.inner.exists(key, signal);
-  }
-  attributes(key: string, signal?: AbortSignal) {
-    return this.inner.attributes(key, signal);
-  }
-  list(prefix: string, options?: ListOptions, signal?: AbortSignal) {
-    return this.inner.list(prefix, options, signal);
-  }
-  upload(key: string, body: UploadBody, options?: UploadOptions, signal?: AbortSignal) {
-    return this.inner.upload(key, body, options, signal);
-  }
-  delete(key: string, signal?: AbortSignal) {
-    return this.inner.delete(key, signal);
-  }
-  close() {
-    return this.inner.close();
   }
 }
 
