@@ -13,7 +13,13 @@ import { MemoryQueryable } from "../../engine/memory_queryable.ts";
 import { concatBytes } from "../../internal/bytes.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { createPrometheusApi, type PrometheusApiOptions } from "./api.ts";
-import { startHttpServer } from "./server.ts";
+import type { Queryable } from "../../model/queryable.ts";
+import {
+  type HttpServer,
+  type HttpServerOptions,
+  type RoutedHandler,
+  startHttpServer,
+} from "./server.ts";
 
 /** A running test API. */
 export interface TestApi {
@@ -24,30 +30,53 @@ export interface TestApi {
 }
 
 /**
+ * Serves `handler` on a free port of 127.0.0.1 with a fresh registry and no logging; `options`
+ * add to or override those settings.
+ */
+export function listenForTest(
+  handler: RoutedHandler,
+  options: Partial<HttpServerOptions> = {},
+): HttpServer {
+  return startHttpServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    registry: new Registry(),
+    logger: NOP_LOGGER,
+    name: "test",
+    handler,
+    ...options,
+  });
+}
+
+/**
+ * The Prometheus API over the real engine and `queryable` with Prometheus' defaults; `options`
+ * override any setting.
+ */
+export function testPrometheusApi(
+  queryable: () => Queryable,
+  options: Partial<PrometheusApiOptions> = {},
+): RoutedHandler {
+  return createPrometheusApi({
+    engine: new Engine({ features: [] }),
+    queryable,
+    defaultTimeout: 30_000,
+    maxTimeout: 60_000,
+    lookbackDelta: 300_000,
+    maxConcurrentQueries: 10,
+    version: "9.8.7",
+    logger: NOP_LOGGER,
+    ...options,
+  });
+}
+
+/**
  * Serves the API over `up{job="api"} 1` at t=0 with Prometheus' defaults; `options` override
  * any setting.
  */
 export function startTestApi(options: Partial<PrometheusApiOptions> = {}): TestApi {
   const store = new MemoryQueryable();
   store.append(labelsFromRecord({ __name__: "up", job: "api" }), 0, 1);
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry: new Registry(),
-    logger: NOP_LOGGER,
-    name: "test",
-    handler: createPrometheusApi({
-      engine: new Engine({ features: [] }),
-      queryable: () => store,
-      defaultTimeout: 30_000,
-      maxTimeout: 60_000,
-      lookbackDelta: 300_000,
-      maxConcurrentQueries: 10,
-      version: "9.8.7",
-      logger: NOP_LOGGER,
-      ...options,
-    }),
-  });
+  const server = listenForTest(testPrometheusApi(() => store, options));
   return { url: `http://127.0.0.1:${server.port}`, close: () => server.shutdown(1000) };
 }
 

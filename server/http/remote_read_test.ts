@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { Registry } from "prom-client";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
 import { NOP_LOGGER } from "../../internal/log.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
@@ -25,7 +24,7 @@ import { parquetStoreSource } from "../db/store_source.ts";
 import { queryableSource } from "../grpc/thanos/source.ts";
 import { createRemoteReadHandler, type RemoteReadOptions } from "./remote_read.ts";
 import { snappyBlockDecode, snappyBlockEncode } from "./remote_read_codec.ts";
-import { startHttpServer } from "./server.ts";
+import { listenForTest } from "./_api_testutil.ts";
 
 const { SAMPLES, STREAMED_XOR_CHUNKS } = ReadRequest_ResponseType;
 /** A response type this server does not know. */
@@ -34,24 +33,17 @@ const { EQ, RE } = LabelMatcher_Type;
 
 /** Serves remote read over `queryable` on 127.0.0.1; `options` override the defaults. */
 function serve(queryable: () => Queryable, options: Partial<RemoteReadOptions> = {}) {
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry: new Registry(),
+  const server = listenForTest(createRemoteReadHandler({
+    queryable,
+    chunkSource: queryableSource,
+    sampleLimit: 0,
+    maxSamples: 0,
+    concurrencyLimit: 10,
+    maxBytesInFrame: 1 << 20,
+    timeout: 30_000,
     logger: NOP_LOGGER,
-    name: "test",
-    handler: createRemoteReadHandler({
-      queryable,
-      chunkSource: queryableSource,
-      sampleLimit: 0,
-      maxSamples: 0,
-      concurrencyLimit: 10,
-      maxBytesInFrame: 1 << 20,
-      timeout: 30_000,
-      logger: NOP_LOGGER,
-      ...options,
-    }),
-  });
+    ...options,
+  }));
   return {
     url: `http://127.0.0.1:${server.port}/api/v1/read`,
     [Symbol.asyncDispose]: () => server.shutdown(1000),

@@ -1,34 +1,15 @@
 import assert from "node:assert/strict";
 import { Registry } from "prom-client";
-import { Engine } from "../../engine/engine.ts";
 import { labelsFromRecord } from "../../model/labels.ts";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
 import { concatBytes } from "../../internal/bytes.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
-import { createPrometheusApi } from "./api.ts";
-import { startHttpServer } from "./server.ts";
+import { listenForTest, testPrometheusApi } from "./_api_testutil.ts";
 
 Deno.test("request metrics: one route label value per route, one for every unknown path", async () => {
   const store = new MemoryQueryable();
   store.append(labelsFromRecord({ __name__: "up", job: "api" }), 0, 1);
   const registry = new Registry();
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry,
-    logger: NOP_LOGGER,
-    name: "test",
-    handler: createPrometheusApi({
-      engine: new Engine({ features: [] }),
-      queryable: () => store,
-      defaultTimeout: 30_000,
-      maxTimeout: 60_000,
-      lookbackDelta: 300_000,
-      maxConcurrentQueries: 10,
-      version: "test",
-      logger: NOP_LOGGER,
-    }),
-  });
+  const server = listenForTest(testPrometheusApi(() => store), { registry });
   const base = `http://127.0.0.1:${server.port}`;
   try {
     const paths = [
@@ -62,23 +43,7 @@ Deno.test("request metrics: one route label value per route, one for every unkno
 });
 
 Deno.test("a 100 MB form POST through the listener is answered 400", async () => {
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry: new Registry(),
-    logger: NOP_LOGGER,
-    name: "test",
-    handler: createPrometheusApi({
-      engine: new Engine({ features: [] }),
-      queryable: () => new MemoryQueryable(),
-      defaultTimeout: 30_000,
-      maxTimeout: 60_000,
-      lookbackDelta: 300_000,
-      maxConcurrentQueries: 10,
-      version: "test",
-      logger: NOP_LOGGER,
-    }),
-  });
+  const server = listenForTest(testPrometheusApi(() => new MemoryQueryable()));
   try {
     const body = new Uint8Array(100_000_000).fill(0x61);
     body.set(new TextEncoder().encode("query=1&pad="));
@@ -99,15 +64,7 @@ Deno.test("a 100 MB form POST through the listener is answered 400", async () =>
 
 Deno.test("a request line and headers over maxHeaderBytes are answered 431 as Go does", async () => {
   const handler = Object.assign(() => Promise.resolve(new Response("ok")), { route: () => "/" });
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry: new Registry(),
-    logger: NOP_LOGGER,
-    name: "test",
-    handler,
-    maxHeaderBytes: 1024,
-  });
+  const server = listenForTest(handler, { maxHeaderBytes: 1024 });
   /** The status line and body of a raw request with an `X-Pad` header of `pad` bytes. */
   async function send(pad: number): Promise<[string, string]> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });

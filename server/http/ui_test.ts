@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Registry } from "prom-client";
-import { Engine } from "../../engine/engine.ts";
 import { MemoryQueryable } from "../../engine/memory_queryable.ts";
-import { NOP_LOGGER } from "../../internal/log.ts";
 import { UI_ASSETS, UI_SOURCE_DIGEST } from "../../ui/dist/assets.ts";
-import { decompress, rawRequest } from "./_api_testutil.ts";
-import { createPrometheusApi } from "./api.ts";
+import { decompress, listenForTest, rawRequest, testPrometheusApi } from "./_api_testutil.ts";
 import { combineHandlers } from "./routes.ts";
-import { startHttpServer } from "./server.ts";
 import { createUiHandler, UI_PAGES } from "./ui.ts";
 
 const UI_DIR = fileURLToPath(new URL("../../ui/", import.meta.url));
@@ -16,26 +12,13 @@ const UI_DIR = fileURLToPath(new URL("../../ui/", import.meta.url));
 /** The UI and the Prometheus API on one listener, as `serve` combines them. */
 async function withServer(fn: (url: string, registry: Registry) => Promise<void>) {
   const registry = new Registry();
-  const server = startHttpServer({
-    port: 0,
-    hostname: "127.0.0.1",
-    registry,
-    logger: NOP_LOGGER,
-    name: "test",
-    handler: combineHandlers(
+  const server = listenForTest(
+    combineHandlers(
       createUiHandler(),
-      createPrometheusApi({
-        engine: new Engine({ features: [] }),
-        queryable: () => new MemoryQueryable(),
-        defaultTimeout: 30_000,
-        maxTimeout: 60_000,
-        lookbackDelta: 300_000,
-        maxConcurrentQueries: 10,
-        version: "1.2.3",
-        logger: NOP_LOGGER,
-      }),
+      testPrometheusApi(() => new MemoryQueryable(), { version: "1.2.3" }),
     ),
-  });
+    { registry },
+  );
   try {
     await fn(`http://127.0.0.1:${server.port}`, registry);
   } finally {
