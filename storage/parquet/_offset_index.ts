@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { OffsetIndex } from "hyparquet";
 
 /** Page locations of one column chunk as typed arrays. */
 export interface PageLocations {
@@ -18,6 +19,34 @@ export interface PageLocations {
   readonly offset: Float64Array;
   /** Bytes of header plus compressed data of each page. */
   readonly length: Int32Array;
+}
+
+/** `oi`'s page locations as typed arrays (file offsets and rows stay far below 2^53). */
+export function compactPageLocations(oi: OffsetIndex): PageLocations {
+  const n = oi.page_locations.length;
+  const locs: PageLocations = {
+    firstRow: new Float64Array(n),
+    offset: new Float64Array(n),
+    length: new Int32Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const l = oi.page_locations[i];
+    locs.firstRow[i] = Number(l.first_row_index);
+    locs.offset[i] = Number(l.offset);
+    locs.length[i] = l.compressed_page_size;
+  }
+  return locs;
+}
+
+/** `locs` as hyparquet's OffsetIndex, for the API that hands one out. */
+export function offsetIndexOf(locs: PageLocations): OffsetIndex {
+  return {
+    page_locations: Array.from(locs.firstRow, (firstRow, i) => ({
+      offset: BigInt(locs.offset[i]),
+      compressed_page_size: locs.length[i],
+      first_row_index: BigInt(firstRow),
+    })),
+  };
 }
 
 // Compact protocol type ids.

@@ -15,18 +15,12 @@ import type { ColumnIndex, OffsetIndex, SchemaElement } from "hyparquet";
 import type { ParquetWriter } from "hyparquet-writer";
 import { serializeTCompactProtocol } from "hyparquet-writer/src/thrift.js";
 import { unconvertMinMax } from "hyparquet-writer/src/unconvert.js";
+import { compactPageLocations, offsetIndexOf, type PageLocations } from "./_offset_index.ts";
 
 /** Byte-array column-index bounds are truncated to this many bytes (parquet-go's default). */
 export const COLUMN_INDEX_TRUNCATE_LENGTH = 16;
 
 const BOUNDARY_ORDERS = ["UNORDERED", "ASCENDING", "DESCENDING"] as const;
-
-/** One column chunk's page locations as typed arrays (file offsets stay far below 2^53). */
-interface PageLocationArrays {
-  readonly offsets: Float64Array;
-  readonly sizes: Int32Array;
-  readonly firstRows: Float64Array;
-}
 
 type PendingIndex = ParquetWriter["pendingIndexes"][number];
 
@@ -36,47 +30,26 @@ type PendingIndex = ParquetWriter["pendingIndexes"][number];
  * {@linkcode writePageIndexes}.
  */
 export class PageLocationStore {
-  readonly #locations = new Map<PendingIndex, PageLocationArrays>();
+  readonly #locations = new Map<PendingIndex, PageLocations>();
 
   /** Moves the offset indexes of `pw`'s pending column chunks into typed arrays. */
   take(pw: ParquetWriter): void {
     for (const entry of pw.pendingIndexes) {
-      const locations = entry.offsetIndex?.page_locations;
-      if (!locations) continue;
-      const n = locations.length;
-      const arrays = {
-        offsets: new Float64Array(n),
-        sizes: new Int32Array(n),
-        firstRows: new Float64Array(n),
-      };
-      for (let i = 0; i < n; i++) {
-        arrays.offsets[i] = Number(locations[i].offset);
-        arrays.sizes[i] = locations[i].compressed_page_size;
-        arrays.firstRows[i] = Number(locations[i].first_row_index);
-      }
-      this.#locations.set(entry, arrays);
+      if (!entry.offsetIndex) continue;
+      this.#locations.set(entry, compactPageLocations(entry.offsetIndex));
       entry.offsetIndex = undefined;
     }
   }
 
   /** The number of pages of `entry`'s column chunk, if its offset index was taken. */
   pageCount(entry: PendingIndex): number | undefined {
-    return this.#locations.get(entry)?.offsets.length;
+    return this.#locations.get(entry)?.offset.length;
   }
 
   /** The offset index taken from `entry`, as hyparquet's objects again (one chunk at a time). */
   offsetIndex(entry: PendingIndex): OffsetIndex | undefined {
-    const arrays = this.#locations.get(entry);
-    if (!arrays) return undefined;
-    const page_locations: OffsetIndex["page_locations"] = [];
-    for (let i = 0; i < arrays.offsets.length; i++) {
-      page_locations.push({
-        offset: BigInt(arrays.offsets[i]),
-        compressed_page_size: arrays.sizes[i],
-        first_row_index: BigInt(arrays.firstRows[i]),
-      });
-    }
-    return { page_locations };
+    const locations = this.#locations.get(entry);
+    return locations && offsetIndexOf(locations);
   }
 }
 

@@ -17,7 +17,7 @@ import { open as openFile } from "node:fs/promises";
 import zlib from "node:zlib";
 import type { Bucket } from "../objstore/bucket.ts";
 import { WeightedLru } from "./_lru.ts";
-import { type PageLocations, readPageLocations } from "./_offset_index.ts";
+import { offsetIndexOf, type PageLocations, readPageLocations } from "./_offset_index.ts";
 import { BloomFilter, parseBloomHeader } from "./bloom.ts";
 import {
   decodeDataPage,
@@ -530,14 +530,7 @@ export class PageFile {
 
   /** The offset index of `column` in row group `rg` (read on first use if not preloaded). */
   async offsetIndex(rg: number, column: number, signal?: AbortSignal): Promise<OffsetIndex> {
-    const locs = await this.#pageLocations(rg, column, signal);
-    return {
-      page_locations: Array.from(locs.firstRow, (firstRow, i) => ({
-        offset: BigInt(locs.offset[i]),
-        compressed_page_size: locs.length[i],
-        first_row_index: BigInt(firstRow),
-      })),
-    };
+    return offsetIndexOf(await this.#pageLocations(rg, column, signal));
   }
 
   /** The page locations of `column` in row group `rg`, from its offset index. */
