@@ -3,17 +3,19 @@
  *
  * Each matcher narrows the current ranges. An equality or literal alternation first asks the
  * column chunk's bloom filter, where the file has one (`__name__`): values it rules out end the
- * search. Per column chunk the matcher is evaluated once per dictionary entry. Then the pages
- * overlapping the ranges are visited; for an equality or literal alternation (`a|b|c`) that
- * rejects `""` on a column whose page bounds ascend (the first sorting column), only the pages
- * whose column-index bounds hold a wanted value, found by binary search; on other columns every
- * page, skipped when no wanted value lies within its bounds (sound for any number of
- * alternatives, unlike upstream's first/last check). All-null pages match iff the matcher
- * accepts `""`. A page is taken whole, unread, when every dictionary value and `""` match, when
- * its bounds are both one wanted value, or when every dictionary entry within its bounds matches
- * (and it has no nulls, or `""` matches); it is skipped when none does. Other pages are decoded
- * and scanned by dictionary index. A column missing from the file is a label no series has: it
- * matches iff the matcher accepts `""`.
+ * search. Per column chunk the matcher gets a verdict per dictionary entry: equalities, literal
+ * alternations and inequalities by looking their values up in an index of the dictionary, other
+ * matchers by testing every entry. Then the pages overlapping the ranges are visited; for an
+ * equality or literal alternation (`a|b|c`) that rejects `""` on a column whose page bounds
+ * ascend (the first sorting column), only the pages whose column-index bounds hold a wanted
+ * value, found by binary search; on other columns every page, skipped when no wanted value lies
+ * within its bounds (sound for any number of alternatives, unlike upstream's first/last check).
+ * All-null pages match iff the matcher accepts `""`. A page is taken whole, unread, when every
+ * dictionary value and `""` match, when its bounds are both one wanted value, or (in a chunk of
+ * several pages) when every dictionary entry within its bounds matches and it has no nulls or
+ * `""` matches; it is skipped when none does. Other pages are decoded and scanned by dictionary
+ * index. A column missing from the file is a label no series has: it matches iff the matcher
+ * accepts `""`.
  *
  * @module
  */
@@ -307,6 +309,37 @@ export async function filterRowGroup(
   return ranges;
 }
 
+/** What {@linkcode applyMatcher} derives from a matcher alone, whatever the row group. */
+interface MatcherPlan {
+  /** Whether the matcher accepts `""`, the value of a row without the label. */
+  readonly nullMatch: boolean;
+  /** The label column's name. */
+  readonly column: string;
+  /** The exact values it accepts, when finite and `""` is not among them. */
+  readonly literalTexts?: readonly string[];
+  /** `literalTexts` as UTF-8. */
+  readonly literals?: readonly Uint8Array[];
+}
+
+// Per matcher, as a query applies each of its matchers to every row group of every shard.
+const matcherPlans = new WeakMap<Matcher, MatcherPlan>();
+
+function matcherPlan(m: Matcher): MatcherPlan {
+  let plan = matcherPlans.get(m);
+  if (plan === undefined) {
+    const nullMatch = m.matches("");
+    const literalTexts = nullMatch ? undefined : literalValues(m);
+    plan = {
+      nullMatch,
+      column: labelColumn(m.name),
+      literalTexts,
+      literals: literalTexts?.map((v) => encoder.encode(v)),
+    };
+    matcherPlans.set(m, plan);
+  }
+  return plan;
+}
+
 async function applyMatcher(
   file: PageFile,
   rg: number,
@@ -317,12 +350,9 @@ async function applyMatcher(
   search?: SearchRecorder,
   reads?: ReadLimiter,
 ): Promise<RowRanges> {
-  const nullMatch = m.matches("");
-  const column = labelColumn(m.name);
+  const { nullMatch, column, literalTexts, literals } = matcherPlan(m);
   const col = file.columnPosition(column);
   if (col === undefined) return nullMatch ? ranges : [];
-  const literalTexts = nullMatch ? undefined : literalValues(m);
-  const literals = literalTexts?.map((v) => encoder.encode(v));
   if (literals) {
     // Where the file has a bloom filter (on __name__), it rules out absent values without
     // reading the dictionary.
