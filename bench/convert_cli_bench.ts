@@ -14,6 +14,7 @@
 import { fileURLToPath } from "node:url";
 import { labelsFromRecord } from "../model/labels.ts";
 import { type SeriesToWrite, writeBlock, xorChunks } from "../storage/tsdb/writer.ts";
+import { gatewayV8Flags } from "../tests/gateway_process.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DAY = 86_400_000;
@@ -57,6 +58,7 @@ async function run(seriesCount: number): Promise<string[]> {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        ...gatewayV8Flags(),
         "-A",
         MAIN,
         "convert",

@@ -21,6 +21,7 @@ import { compareStrings, type Label, type Labels } from "../model/labels.ts";
 import { BlockWriter, type ChunkToWrite } from "../storage/tsdb/writer.ts";
 import { Encoding } from "../storage/tsdb/chunks_reader.ts";
 import { XorChunkEncoder } from "../storage/tsdb/xor.ts";
+import { gatewayV8Flags } from "../tests/gateway_process.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const H = 3_600_000;
@@ -302,6 +303,7 @@ async function run(
         "-v",
         Deno.execPath(),
         "run",
+        ...gatewayV8Flags(),
         "-A",
         MAIN,
         "convert",

@@ -53,6 +53,7 @@ import {
   s3Source,
   selectedRowBytes,
 } from "./scale_rows.ts";
+import { gatewayV8Flags } from "../tests/gateway_process.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = `${ROOT}cli/main.ts`;
@@ -406,6 +407,7 @@ async function convert(tsdbDir: string, parquetConfig: string, tempDir: string) 
       "-v",
       Deno.execPath(),
       "run",
+      ...gatewayV8Flags(),
       "-A",
       MAIN,
       "convert",
@@ -463,6 +465,7 @@ async function startServe(objstoreConfig: string, labelsDir: string) {
   const port = freePort(), internal = freePort();
   const server = spawnPinned("serve", Deno.execPath(), [
     "run",
+    ...gatewayV8Flags(),
     "-A",
     MAIN,
     "serve",

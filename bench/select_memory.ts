@@ -28,6 +28,7 @@ import { chunkColumnForTime } from "../storage/parquet/schema.ts";
 import { ShardWriter } from "../storage/parquet/writer.ts";
 import { XorChunkEncoder } from "../storage/tsdb/xor.ts";
 import { freePort } from "../tests/oracle/prometheus.ts";
+import { gatewayV8Flags } from "../tests/gateway_process.ts";
 
 const DATE = "2025-01-10";
 const DAY_START = Date.parse(`${DATE}T00:00:00Z`);
@@ -126,6 +127,7 @@ async function measure(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...gatewayV8Flags(),
       "-A",
       join(gateway, "cli/main.ts"),
       "serve",

@@ -28,6 +28,7 @@ import { parseDuration } from "../internal/units.ts";
 import { freePort } from "../tests/oracle/prometheus.ts";
 import { labelsFromRecord } from "../model/labels.ts";
 import { type SeriesToWrite, writeBlock, xorChunks } from "../storage/tsdb/writer.ts";
+import { gatewayV8Flags } from "../tests/gateway_process.ts";
 
 const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const DAY_MS = 86_400_000;
@@ -159,6 +160,7 @@ if (import.meta.main) {
     t = performance.now();
     await run([
       "run",
+      ...gatewayV8Flags(),
       "-A",
       MAIN,
       "convert",
@@ -185,7 +187,7 @@ if (import.meta.main) {
       ...serveFlags,
     ];
     child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "serve", ...flags],
+      args: ["run", ...gatewayV8Flags(), "-A", MAIN, "serve", ...flags],
       stdout: "null",
       stderr: "inherit",
     }).spawn();

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { gatewayV8Flags } from "./gateway_process.ts";
 import { freePort } from "./oracle/prometheus.ts";
 import { README_URL } from "./readme.ts";
 import { WORKER_CODE_DIRS } from "../server/query/worker_code.ts";
@@ -32,8 +33,9 @@ const PORT_FLAGS: Record<Command, Record<number, string>> = {
   serve: { 9000: "http.prometheus.port", 9001: "http.thanos.port", 6060: "http.internal.port" },
 };
 
-/** A README line split into its permission flags and the gateway's arguments. */
+/** A README line split into its V8 flags, permission flags and the gateway's arguments. */
 interface ReadmeLine {
+  readonly v8Flags?: string[];
   readonly permissions: string[];
   readonly args: string[];
 }
@@ -49,7 +51,13 @@ async function readmeLine(command: Command): Promise<ReadmeLine> {
   // The lines quote nothing, so words are arguments.
   const words = lines[0].split(/\s+/);
   const main = words.indexOf("cli/main.ts");
-  return { permissions: words.slice(2, main).map(codeGrantsAbsolute), args: words.slice(main + 1) };
+  const flags = words.slice(2, main);
+  const v8 = (f: string) => f.startsWith("--v8-flags=");
+  return {
+    v8Flags: flags.filter(v8),
+    permissions: flags.filter((f) => !v8(f)).map(codeGrantsAbsolute),
+    args: words.slice(main + 1),
+  };
 }
 
 /** The quick start's demo line (after `npm ci ... &&`): its permissions. */
@@ -102,7 +110,7 @@ function withFreePorts(line: ReadmeLine, command: Command): [ReadmeLine, Map<num
     ...line.args,
     ...[...moved].map(([from, to]) => `--${PORT_FLAGS[command][from]}=${to}`),
   ];
-  return [{ permissions, args }, moved];
+  return [{ v8Flags: line.v8Flags, permissions, args }, moved];
 }
 
 function spawn(
@@ -112,7 +120,7 @@ function spawn(
   script = MAIN,
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...line.permissions, script, ...line.args, ...extra],
+    args: ["run", ...line.v8Flags ?? [], ...line.permissions, script, ...line.args, ...extra],
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -266,6 +274,7 @@ Deno.test("README: each grant of the convert and serve lines is needed", async (
   try {
     for (const command of ["convert", "serve"] as const) {
       const [line, ports] = withFreePorts(await readmeLine(command), command);
+      assert.deepEqual(line.v8Flags, gatewayV8Flags(), `${command}: the compile task's V8 flags`);
       // Scoped file and network grants, no environment, nothing else (sys, run, ffi, -A).
       for (const flag of line.permissions) {
         assert.match(flag, /^(--allow-(read|write|net)=.+|--ignore-env)$/, `${command}: ${flag}`);
@@ -281,10 +290,10 @@ Deno.test("README: each grant of the convert and serve lines is needed", async (
           if (rest.length > 0) permissions[i] = `--allow-${permission}=${rest.join(",")}`;
           else permissions.splice(i, 1);
           if (isCodeGrant(item)) {
-            await assertFallsBack(cwd, { permissions, args: line.args }, ports.get(6060)!, item);
+            await assertFallsBack(cwd, { ...line, permissions }, ports.get(6060)!, item);
             continue;
           }
-          const r = await finish(spawn(cwd, { permissions, args: line.args }));
+          const r = await finish(spawn(cwd, { ...line, permissions }));
           const resolved = permission === "net" || item.startsWith("/") ? item : `${cwd}/${item}`;
           const lines = errorLines(r.stderr);
           const what = `${command} without ${item} in --allow-${permission}`;
@@ -300,7 +309,7 @@ Deno.test("README: each grant of the convert and serve lines is needed", async (
       // Without --ignore-env the SDKs' probes of optional variables are refused at start-up.
       const envProbes = line.permissions.filter((p) => p !== "--ignore-env");
       assert.equal(envProbes.length, line.permissions.length - 1, "--ignore-env in the line");
-      const r = await finish(spawn(cwd, { permissions: envProbes, args: line.args }));
+      const r = await finish(spawn(cwd, { ...line, permissions: envProbes }));
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /Requires env access to/);
     }

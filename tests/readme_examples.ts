@@ -58,11 +58,13 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-/** A `deno run [permissions] cli/main.ts [args]` line. */
+/** A `deno run [v8 flags] [permissions] cli/main.ts [args]` line. */
 export interface GatewayLine {
   /** The line as printed. */
   line: string;
-  /** The flags between `run` and `cli/main.ts`. */
+  /** The `--v8-flags=...` between `run` and `cli/main.ts`. */
+  v8Flags: string[];
+  /** The other flags between `run` and `cli/main.ts`. */
   permissions: string[];
   /** What follows `cli/main.ts`, with paths of the checkout's files made absolute. */
   args: string[];
@@ -76,5 +78,7 @@ export function gatewayLine(line: string): GatewayLine | undefined {
   const args = words.slice(main + 1).map((a) =>
     a.replace(/^(--[\w.-]+=)?(examples\/)/, (_, flag = "", dir) => `${flag}${ROOT}/${dir}`)
   );
-  return { line, permissions: words.slice(2, main), args };
+  const flags = words.slice(2, main);
+  const v8 = (f: string) => f.startsWith("--v8-flags=");
+  return { line, v8Flags: flags.filter(v8), permissions: flags.filter((f) => !v8(f)), args };
 }

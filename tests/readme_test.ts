@@ -8,7 +8,12 @@ import { existsSync } from "node:fs";
 import { parseConvertConfig } from "../cli/convert_config.ts";
 import { parseServeConfig } from "../cli/serve_config.ts";
 import { writeDemoBlocks } from "../examples/demo.ts";
-import { type GatewayProcess, runGateway, startGateway } from "./gateway_process.ts";
+import {
+  type GatewayProcess,
+  gatewayV8Flags,
+  runGateway,
+  startGateway,
+} from "./gateway_process.ts";
 import { README_URL, renderReadme } from "./readme.ts";
 import { allShellBlocks, gatewayLine, readReadme, shellBlocks } from "./readme_examples.ts";
 
@@ -67,6 +72,8 @@ Deno.test({
       for (const line of commands) {
         const gateway = gatewayLine(line);
         assert.ok(gateway, line);
+        // startGateway adds the binary's V8 flags; the line must carry the same.
+        assert.deepEqual(gateway.v8Flags, gatewayV8Flags(), `${line}: the compile task's V8 flags`);
         // Its listen grants name the default ports; the test listens on free ones (the grants of
         // each port are tested in permissions_test.ts).
         const permissions = gateway.permissions.map((p) =>
