@@ -28,9 +28,11 @@
  *    in flight at once.
  *
  * Run: `deno run -A bench/scale_bench.ts --series=10000 [--s3-latency=50ms] [--keep-data=DIR]
- * [--queries=REGEXP] [--runs=3]`. `--series` is rounded up to whole hosts of 100 series;
- * `--queries` selects queries by id. Needs `prometheus` (Debian's 2.42), `taskset` and
- * `/usr/bin/time` on PATH. Prints progress on standard error, the tables on standard output.
+ * [--queries=REGEXP] [--runs=3] [--steady-warmup=0]`. `--series` is rounded up to whole hosts of
+ * 100 series; `--queries` selects queries by id; `--steady-warmup=N` adds steady-state columns: N
+ * more untimed runs on both, then `--runs` timed ones (a JIT-compiled serve optimises a cheap
+ * query's path over tens of runs; Prometheus is compiled ahead of time). Needs `prometheus`
+ * (Debian's 2.42), `taskset` and `/usr/bin/time` on PATH. Prints progress on standard error, the tables on standard output.
  *
  * @module
  */
@@ -62,6 +64,8 @@ const HOUR = 3_600_000;
 const DAY = Date.UTC(2025, 0, 10);
 /** Bumped when `scale_data.ts` changes what it writes, so cached blocks are regenerated. */
 const DATA_VERSION = 1;
+/** Longest time spent on the untimed runs before a query's steady-state runs, ms. */
+const STEADY_WARMUP_BUDGET_MS = 20_000;
 /** The core both servers are pinned to. */
 const SERVER_CORE = "0";
 
@@ -72,16 +76,19 @@ interface Options {
   keepData?: string;
   queries?: RegExp;
   runs: number;
+  /** Untimed runs before the steady-state runs; 0: no steady-state runs. */
+  steadyWarmup: number;
 }
 
 function parseOptions(args: string[]): Options {
-  const opts: Options = { series: 10_000, runs: 3 };
+  const opts: Options = { series: 10_000, runs: 3, steadyWarmup: 0 };
   for (const arg of args) {
     const m = /^--([a-z0-9-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`unknown argument ${arg}`);
     const [, name, value] = m;
     if (name === "series") opts.series = Number(value.replaceAll("_", ""));
     else if (name === "runs") opts.runs = Number(value);
+    else if (name === "steady-warmup") opts.steadyWarmup = Number(value);
     else if (name === "keep-data") opts.keepData = value;
     else if (name === "queries") opts.queries = new RegExp(value);
     else if (name === "s3-latency") {
@@ -91,6 +98,7 @@ function parseOptions(args: string[]): Options {
     } else throw new Error(`unknown flag --${name}`);
   }
   if (!(opts.series > 0) || !(opts.runs >= 1)) throw new Error("--series and --runs must be > 0");
+  if (!(opts.steadyWarmup >= 0)) throw new Error("--steady-warmup must be >= 0");
   return opts;
 }
 
@@ -540,6 +548,9 @@ interface QueryResult {
   oursColdMs: number;
   oursMs?: number;
   promMs?: number;
+  /** Median of the steady-state runs (`--steady-warmup`). */
+  oursSteadyMs?: number;
+  promSteadyMs?: number;
   oursHwm: number;
   promHwm: number;
   bytes: number;
@@ -560,6 +571,7 @@ async function measure(
   internalUrl: string,
   prom: Server,
   runs: number,
+  steadyWarmup: number,
   proxy: LatencyProxy | undefined,
 ): Promise<QueryResult> {
   const before = await bucketCounters(internalUrl);
@@ -581,11 +593,28 @@ async function measure(
     if (cold.ok) ours.push((await ask(serve.url, spec.path)).ms);
     if (promFirst.ok) theirs.push((await ask(prom.url, spec.path)).ms);
   }
+  // Steady state: a JIT-compiled server reaches it only after many runs of the same code. The
+  // untimed runs stop after STEADY_WARMUP_BUDGET_MS too (a slow query is warm after one run).
+  const oursSteady: number[] = [], theirsSteady: number[] = [];
+  if (steadyWarmup > 0 && cold.ok && promFirst.ok) {
+    const start = performance.now();
+    for (let r = 0; r < steadyWarmup; r++) {
+      if (performance.now() - start > STEADY_WARMUP_BUDGET_MS) break;
+      await ask(serve.url, spec.path);
+      await ask(prom.url, spec.path);
+    }
+    for (let r = 0; r < runs; r++) {
+      oursSteady.push((await ask(serve.url, spec.path)).ms);
+      theirsSteady.push((await ask(prom.url, spec.path)).ms);
+    }
+  }
   return {
     spec,
     oursColdMs: cold.ms,
     oursMs: ours.length ? median(ours) : undefined,
     promMs: theirs.length ? median(theirs) : undefined,
+    oursSteadyMs: oursSteady.length ? median(oursSteady) : undefined,
+    promSteadyMs: theirsSteady.length ? median(theirsSteady) : undefined,
     oursHwm: (await memory(serve.pid)).hwm,
     promHwm: (await memory(prom.pid)).hwm,
     bytes: after.bytes - before.bytes,
@@ -604,6 +633,8 @@ async function measure(
 const MiB = 2 ** 20;
 const fmtMs = (ms?: number) => ms === undefined ? "-" : ms < 10 ? ms.toFixed(2) : ms.toFixed(0);
 const fmtMiB = (b: number) => (b / MiB).toFixed(0);
+const fmtRatio = (ours?: number, prom?: number) =>
+  ours !== undefined && prom !== undefined ? (ours / prom).toFixed(2) : "-";
 
 function fmtBytes(b: number): string {
   if (b < 10_000) return `${b} B`;
@@ -611,13 +642,14 @@ function fmtBytes(b: number): string {
   return `${(b / MiB).toFixed(0)} MiB`;
 }
 
-function table(results: QueryResult[], s3: boolean): string[] {
+function table(results: QueryResult[], s3: boolean, steady: boolean): string[] {
   const header = [
     "query",
     "ours cold ms",
     "ours ms",
     "Prom ms",
     "ratio",
+    ...(steady ? ["ours steady ms", "Prom steady ms", "steady ratio"] : []),
     "ours HWM MiB",
     "Prom HWM MiB",
     "bucket bytes",
@@ -631,9 +663,7 @@ function table(results: QueryResult[], s3: boolean): string[] {
     `|${header.map((_, i) => i ? "---:" : "---").join("|")}|`,
   ];
   for (const r of results) {
-    const ratio = r.oursMs !== undefined && r.promMs !== undefined
-      ? (r.oursMs / r.promMs).toFixed(2)
-      : "-";
+    const ratio = fmtRatio(r.oursMs, r.promMs);
     const rows = r.rowPages
       ? `${r.rowPages.rows} rows: pages ${fmtBytes(r.rowPages.pageBytes)} (${
         (r.bytes / r.rowPages.pageBytes).toFixed(2)
@@ -649,6 +679,13 @@ function table(results: QueryResult[], s3: boolean): string[] {
           fmtMs(r.oursMs),
           fmtMs(r.promMs),
           ratio,
+          ...(steady
+            ? [
+              fmtMs(r.oursSteadyMs),
+              fmtMs(r.promSteadyMs),
+              fmtRatio(r.oursSteadyMs, r.promSteadyMs),
+            ]
+            : []),
           fmtMiB(r.oursHwm),
           fmtMiB(r.promHwm),
           fmtBytes(r.bytes),
@@ -681,6 +718,19 @@ function summary(
     `median latency ratio ${med.toFixed(2)} (target <= 0.8: ${mark(med <= 0.8)}); ` +
     `worst ${worst.toFixed(2)} (target <= 1.5: ${mark(worst <= 1.5)})`,
   ];
+  const steady = results.filter((r) => r.oursSteadyMs !== undefined && r.promSteadyMs !== undefined)
+    .map((r) => ({ id: r.spec.id, ratio: r.oursSteadyMs! / r.promSteadyMs! }));
+  if (steady.length > 0) {
+    const sMed = median(steady.map((r) => r.ratio));
+    const sWorst = steady.reduce((a, b) => b.ratio > a.ratio ? b : a);
+    out.push(
+      `steady state: median latency ratio ${sMed.toFixed(2)} (target <= 0.8: ${
+        mark(sMed <= 0.8)
+      }); worst ${sWorst.ratio.toFixed(2)}, ${sWorst.id} (target <= 1.5: ${
+        mark(sWorst.ratio <= 1.5)
+      })`,
+    );
+  }
   if (last) {
     out.push(
       `peak RSS serve ${fmtMiB(last.oursHwm)} MiB, Prometheus ${fmtMiB(last.promHwm)} MiB ` +
@@ -785,7 +835,7 @@ async function main(): Promise<void> {
     const results: QueryResult[] = [];
     for (const spec of queries) {
       log(`query ${spec.id}`);
-      const r = await measure(spec, serve, internalUrl, prom, opts.runs, proxy);
+      const r = await measure(spec, serve, internalUrl, prom, opts.runs, opts.steadyWarmup, proxy);
       if (spec.rows) r.rowPages = await selectedRowBytes(source, spec.rows);
       results.push(r);
     }
@@ -813,9 +863,16 @@ async function main(): Promise<void> {
     );
     console.log(
       `latency: HTTP, median of ${opts.runs} runs after a compared warm-up run; bucket bytes, ` +
-        "ops" + (proxy ? ", requests, round trips" : "") + " of the warm-up run; HWM cumulative\n",
+        "ops" + (proxy ? ", requests, round trips" : "") + " of the warm-up run; HWM cumulative" +
+        (opts.steadyWarmup > 0
+          ? `; steady: median of ${opts.runs} more runs after up to ${opts.steadyWarmup} ` +
+            `untimed ones (at most ${STEADY_WARMUP_BUDGET_MS / 1000} s of them)`
+          : "") +
+        "\n",
     );
-    for (const line of table(results, proxy !== undefined)) console.log(line);
+    for (const line of table(results, proxy !== undefined, opts.steadyWarmup > 0)) {
+      console.log(line);
+    }
     console.log("");
     for (const q of results) console.log(`- ${q.spec.id}: \`${q.spec.text}\``);
     console.log("");
