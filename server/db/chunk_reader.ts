@@ -13,6 +13,12 @@
  * (`SyncerOptions.pageCacheBytes`), and concurrent queries share the fetch of a page. The quota
  * is charged as if every page were read, so limits do not depend on what happens to be cached.
  *
+ * A selection puts the pages it fetches into the cache only until their fetched bytes add up to a
+ * quarter of the cache ({@linkcode SCAN_CACHE_SHARE}), as databases keep a sequential scan out of their
+ * buffer pool: the pages of a scan larger than the cache would each be evicted before a repeat of
+ * the scan reached them again, and on the way they would evict the pages of the selective queries
+ * that do repeat (and turn into old-generation garbage V8 collects later).
+ *
  * @module
  */
 import { decodeChunkColumn, type RawChunk } from "../../storage/parquet/chunk_column.ts";
@@ -109,6 +115,9 @@ async function withConcurrency<T>(
   );
 }
 
+/** Share of the page cache one selection fills with the chunk pages it fetches. */
+export const SCAN_CACHE_SHARE = 0.25;
+
 /** A row group of a shard's chunks file that a selection reads chunks from. */
 export interface ChunkSource {
   /** The chunks file. */
@@ -130,6 +139,8 @@ interface ColumnState {
 /** Reads the chunks of one selection's rows, batch after batch (see the module doc). */
 export class ChunkReader {
   readonly #columns = new Map<ChunkSource, Map<number, ColumnState>>();
+  /** Compressed bytes of the pages this selection put into the page cache. */
+  #cachedBytes = 0;
 
   /**
    * Creates the reader of one selection.
@@ -221,10 +232,13 @@ export class ChunkReader {
         const bytes = await (this.reads ? this.reads.run(read, signal) : read());
         this.search?.pagesRead(name, group.length, bytes.length);
         for (const s of group) {
+          const cache = this.#cachedBytes + s.length <= file.pageCacheBytes * SCAN_CACHE_SHARE;
+          if (cache) this.#cachedBytes += s.length;
           decoded[index.get(s)!] = file.decodePage(
             col,
             s,
             bytes.subarray(s.offset - start, s.offset - start + s.length),
+            cache,
           );
         }
       });

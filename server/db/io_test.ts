@@ -243,3 +243,44 @@ Deno.test("a repeated select is served from the page cache, counted in metrics",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a select larger than the page cache fills only a quarter of it, so a selective select stays cached", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "serve-db-io-" });
+  const fs = new FilesystemBucket(`${dir}/bucket`);
+  try {
+    const all = makeSeries();
+    await writeDay(fs, { ext: {}, date: DATE, shards: [all], rowGroupSize: 500 });
+    const bucket = new CountingBucket(fs);
+    const pageCacheBytes = 1024 * 1024;
+    const registry = new Registry();
+    const syncer = await syncBucket(bucket, `${dir}/labels`, { registry, pageCacheBytes });
+    const db = new ParquetDB({ days: () => syncer.days });
+    const metric = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values[0].value;
+    const day = { start: DAY, end: DAY + 86_400_000 - 1 };
+    const hours = { start: DAY + 3_600_000, end: DAY + 3 * 3_600_000 };
+    const one = [new Matcher(MatchType.Equal, "instance", "host-7")];
+    const everything = [new Matcher(MatchType.Regexp, "__name__", ".+")];
+
+    const first = await collectSeries(db.queryable().select(one, hours));
+    const selective = await metric("parquet_page_cache_bytes");
+    bucket.rangeBytes = 0;
+    const wide = await collectSeries(db.queryable().select(everything, day));
+    // The scan fetched several times the cache, yet left at most a quarter of it behind.
+    assert.ok(bucket.rangeBytes > 4 * pageCacheBytes, `scan fetched ${bucket.rangeBytes}`);
+    assert.equal(wide.series.length, all.length);
+    assert.ok(await metric("parquet_page_cache_bytes") - selective <= pageCacheBytes / 3);
+    assert.equal(await metric("parquet_page_cache_evictions_total"), 0);
+    // So the selective query's pages are still there.
+    bucket.rangeBytes = 0;
+    const again = await collectSeries(db.queryable().select(one, hours));
+    assert.equal(bucket.rangeBytes, 0);
+    const view = (r: typeof first) => r.series.map((s) => [labelsToString(s.labels), samplesOf(s)]);
+    assert.equal(first.series.length, 10);
+    assert.deepEqual(view(again), view(first));
+    await syncer.close();
+  } finally {
+    await fs.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

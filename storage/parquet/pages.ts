@@ -221,6 +221,8 @@ export class LruDictionaryCache implements DictionaryCache {
  * fetch nor decompress them again. Keys are unique per opened file, column and page.
  */
 export interface PageCache {
+  /** About how many bytes of pages it holds at most. */
+  readonly maxBytes: number;
   /** The cached page, if any. */
   get(key: string): DecodedPage | undefined;
   /** Stores a page that costs about `bytes` of memory. */
@@ -912,17 +914,24 @@ export class PageFile {
     return out;
   }
 
+  /** Bytes of pages the file's page cache holds at most (0 without one). */
+  get pageCacheBytes(): number {
+    return this.#pages?.maxBytes ?? 0;
+  }
+
   /**
-   * Decodes the data page `span` of `column` from `bytes` (exactly the span's bytes) and keeps
-   * it in the page cache.
+   * Decodes the data page `span` of `column` from `bytes` (exactly the span's bytes) and, unless
+   * `cache` is false, keeps it in the page cache.
    */
-  decodePage(column: number, span: PageSpan, bytes: Uint8Array): DecodedPage {
+  decodePage(column: number, span: PageSpan, bytes: Uint8Array, cache = true): DecodedPage {
     const { page, bytes: decoded } = this.#decodePage(column, span, bytes);
-    this.#pages?.set(
-      `${this.#id}/${column}/${span.offset}`,
-      page,
-      decoded + page.rows + VALUE_OVERHEAD * page.values.length,
-    );
+    if (cache) {
+      this.#pages?.set(
+        `${this.#id}/${column}/${span.offset}`,
+        page,
+        decoded + page.rows + VALUE_OVERHEAD * page.values.length,
+      );
+    }
     return page;
   }
 
