@@ -189,9 +189,7 @@ export class ChunkReader {
       for (let i = 0; i < rows.length; i++) {
         const v = values[ci][i];
         if (!v || v.length === 0) continue;
-        for (const chunk of decodeChunkColumn(v, where)) {
-          if (chunk.maxT >= this.mint && chunk.minT <= this.maxt) out[i].push(chunk);
-        }
+        out[i].push(...decodeChunkColumn(v, where, undefined, this.mint, this.maxt));
       }
     }
     return out;

@@ -160,6 +160,14 @@ Deno.test("chunk column values carry 24-byte big-endian headers with zig-zag tim
   ]);
   assert.deepEqual([back[1].encoding, back[1].minT, back[1].maxT], [2, 2 ** 40, 2 ** 40 + 5]);
   assert.deepEqual(decodeChunkColumn(new Uint8Array(0)), []);
+  // Only chunks intersecting [mint, maxt] (bounds inclusive) are returned.
+  const minTs = (mint: number, maxt: number) =>
+    decodeChunkColumn(v, "x", undefined, mint, maxt).map((c) => c.minT);
+  assert.deepEqual(minTs(2 ** 40 + 5, Infinity), [2 ** 40]);
+  assert.deepEqual(minTs(-1, 2 ** 40), [1000, 2 ** 40]);
+  assert.deepEqual(minTs(0, 2 ** 40), [2 ** 40]);
+  assert.deepEqual(minTs(-Infinity, 2 ** 40 - 1), [1000]);
+  assert.deepEqual(minTs(2 ** 40 + 6, Infinity), []);
   let truncatedAt = -1;
   assert.equal(decodeChunkColumn(v.subarray(0, 30), "x", (p) => truncatedAt = p).length, 1);
   assert.equal(truncatedAt, 26);
