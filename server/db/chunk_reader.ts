@@ -26,7 +26,7 @@ import type { DecodedPage, PageFile, PageSpan } from "../../storage/parquet/page
 import { CHUNK_COLUMNS } from "../../storage/parquet/schema.ts";
 import type { Quota } from "./limits.ts";
 import { forSelectedRows } from "./read.ts";
-import { overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
+import { pushRange, type RowRanges } from "./row_ranges.ts";
 import { DEFAULT_MAX_QUERY_READS, type ReadLimiter } from "./read_limiter.ts";
 import type { SearchRecorder } from "./search_metrics.ts";
 
@@ -206,9 +206,7 @@ export class ChunkReader {
   ): Promise<(Uint8Array | undefined)[]> {
     const name = CHUNK_COLUMNS[c];
     const col = file.columnPosition(name)!;
-    const spans = ranges.length === 0 ? [] : (
-      await file.pagesOverlapping(rg, col, ranges[0], ranges[ranges.length - 1], signal)
-    ).filter((s) => overlapsRows(ranges, s.firstRow, s.endRow));
+    const spans = ranges.length === 0 ? [] : await file.pagesOverlapping(rg, col, ranges, signal);
     const kept = state.kept;
     const missing = spans.filter((s) => s.page !== kept?.span.page);
     let bytes = 0;

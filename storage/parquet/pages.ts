@@ -294,6 +294,38 @@ export class LruPageCache implements PageCache {
  */
 const VALUE_OVERHEAD = 64;
 
+/**
+ * Calls `emit` with each page (ascending, once) holding a row of `rows` (flat `[from, to)` pairs,
+ * ascending and disjoint), given where each page starts (`firstRow`, ascending) and the row group's
+ * row count.
+ */
+function pagesHoldingRows(
+  firstRow: ArrayLike<number>,
+  rowGroupRows: number,
+  rows: readonly number[],
+  emit: (page: number) => void,
+): void {
+  const n = firstRow.length;
+  let next = 0; // pages before it were emitted or hold no wanted row
+  for (let k = 0; k + 1 < rows.length && next < n; k += 2) {
+    const from = rows[k], to = rows[k + 1];
+    if (from >= to) continue;
+    // The last page starting at or before `from` holds it (pages start in row order).
+    let lo = next, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (firstRow[mid] <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    // A page before `next` holding `from` was emitted already.
+    let p = Math.max(next, lo - 1);
+    // Past the last row, the last page holds nothing of the range.
+    if (p < n && (p + 1 < n ? firstRow[p + 1] : rowGroupRows) <= from) p++;
+    for (; p < n && firstRow[p] < to; p++) emit(p);
+    next = p;
+  }
+}
+
 let nextFileId = 0;
 
 /** Bytes fetched from the end of a file to find the footer in one read (most footers fit). */
@@ -657,57 +689,50 @@ export class PageFile {
   }
 
   /**
-   * The data pages of `column` in row group `rg` holding any row of `[from, to)`, found by
-   * binary search: with small pages a column chunk has thousands, and a batch of a selection
-   * touches few of them.
+   * The data pages of `column` in row group `rg` holding any of `rows`: flat `[from, to)` pairs,
+   * ascending and disjoint. Each range is found by binary search: with small pages a column chunk
+   * has thousands, and a batch of a selective query touches few of them however far apart.
    */
   async pagesOverlapping(
     rg: number,
     column: number,
-    from: number,
-    to: number,
+    rows: readonly number[],
     signal?: AbortSignal,
   ): Promise<readonly PageSpan[]> {
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined) {
       const spans = await this.#scanPages(rg, column, signal);
-      return spans.filter((s) => s.endRow > from && s.firstRow < to);
+      const out: PageSpan[] = [];
+      pagesHoldingRows(spans.map((s) => s.firstRow), this.#rowGroupRows[rg], rows, (i) => {
+        out.push(spans[i]);
+      });
+      return out;
     }
     const locs = await this.#pageLocations(rg, column, signal);
-    const firstRow = locs.firstRow;
-    const n = firstRow.length;
-    // The last page starting at or before `from` holds it (pages start in row order).
-    let lo = 0, hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (firstRow[mid] <= from) lo = mid + 1;
-      else hi = mid;
-    }
-    let start = Math.max(0, lo - 1);
-    // Past the last row, the last page holds nothing of the range.
-    if (start < n && (start + 1 < n ? firstRow[start + 1] : this.#rowGroupRows[rg]) <= from) {
-      start++;
-    }
-    let end = start;
-    while (end < n && firstRow[end] < to) end++;
-    return this.#spansOf(rg, locs, start, end);
+    const out: PageSpan[] = [];
+    pagesHoldingRows(locs.firstRow, this.#rowGroupRows[rg], rows, (i) => {
+      out.push(this.#spanOf(rg, locs, i));
+    });
+    return out;
   }
 
   /** Page spans `start..end` of a column chunk. */
   #spansOf(rg: number, locs: PageLocations, start: number, end: number): PageSpan[] {
-    const rows = this.#rowGroupRows[rg];
-    const n = locs.firstRow.length;
     const spans: PageSpan[] = [];
-    for (let i = start; i < end; i++) {
-      spans.push({
-        page: i,
-        firstRow: locs.firstRow[i],
-        endRow: i + 1 < n ? locs.firstRow[i + 1] : rows,
-        offset: locs.offset[i],
-        length: locs.length[i],
-      });
-    }
+    for (let i = start; i < end; i++) spans.push(this.#spanOf(rg, locs, i));
     return spans;
+  }
+
+  /** Page span `i` of a column chunk. */
+  #spanOf(rg: number, locs: PageLocations, i: number): PageSpan {
+    const n = locs.firstRow.length;
+    return {
+      page: i,
+      firstRow: locs.firstRow[i],
+      endRow: i + 1 < n ? locs.firstRow[i + 1] : this.#rowGroupRows[rg],
+      offset: locs.offset[i],
+      length: locs.length[i],
+    };
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   LruDictionaryCache,
   LruPageCache,
   PageFile,
+  type PageSpan,
   ParquetPageError,
 } from "./pages.ts";
 import { ShardWriter } from "./writer.ts";
@@ -232,7 +233,7 @@ Deno.test("PageFile: concurrent reads of a page share one fetch; a failed one is
   });
 });
 
-Deno.test("PageFile: pagesOverlapping is the pages holding a row of the range, with or without the offset index preloaded", async () => {
+Deno.test("PageFile: pagesOverlapping is the pages holding a row of the ranges, with or without the offset index preloaded", async () => {
   await withShard(async (bucket) => {
     const key = labelsFileKey(1n, "2025-01-01", 0);
     const size = (await bucket.attributes(key)).size;
@@ -242,11 +243,33 @@ Deno.test("PageFile: pagesOverlapping is the pages holding a row of the range, w
       for (let rg = 0; rg < file.rowGroups; rg++) {
         const all = await file.pages(rg, col);
         const rows = file.rowGroupRows[rg];
+        const holds = (ranges: number[], s: PageSpan) => {
+          for (let k = 0; k < ranges.length; k += 2) {
+            const [from, to] = [ranges[k], ranges[k + 1]];
+            if (from < to && s.endRow > from && s.firstRow < to) return true;
+          }
+          return false;
+        };
         for (let from = 0; from <= rows + 1; from += 3) {
           for (const to of [from, from + 1, from + 17, rows + 5]) {
-            const want = all.filter((s) => s.endRow > from && s.firstRow < to);
-            assert.deepEqual(await file.pagesOverlapping(rg, col, from, to), want, `${from}-${to}`);
+            const want = all.filter((s) => holds([from, to], s));
+            const got = await file.pagesOverlapping(rg, col, [from, to]);
+            assert.deepEqual(got, want, `${from}-${to}`);
           }
+        }
+        // Several ranges: each page once, in order, whether ranges share a page or not.
+        let seed = rg + 1;
+        const rnd = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+        for (let trial = 0; trial < 200; trial++) {
+          const ranges: number[] = [];
+          for (let at = rnd(40); at < rows + 3; at += 1 + rnd(trial % 2 ? 5 : 400)) {
+            const to = at + 1 + rnd(trial % 3 ? 3 : 60);
+            ranges.push(at, to);
+            at = to;
+          }
+          const want = all.filter((s) => holds(ranges, s));
+          const got = await file.pagesOverlapping(rg, col, ranges);
+          assert.deepEqual(got, want, JSON.stringify(ranges));
         }
       }
       // The offset index as hyparquet describes it, from the compact locations.

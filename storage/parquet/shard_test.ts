@@ -557,7 +557,7 @@ Deno.test("default chunk pages hold a few rows, so one series' row is read from 
     assert.ok(spans.every((s) => s.endRow - s.firstRow === 2));
     // The pages of one row: one, of about two rows' bytes, found without a scan.
     for (const r of [0, 1, 117, 199]) {
-      const [span, ...more] = await file.pagesOverlapping(0, col, r, r + 1);
+      const [span, ...more] = await file.pagesOverlapping(0, col, [r, r + 1]);
       assert.deepEqual(more, []);
       assert.ok(span.firstRow <= r && r < span.endRow);
       assert.ok(span.length < 2 * 6050, `page of ${span.length} bytes`);
@@ -565,7 +565,7 @@ Deno.test("default chunk pages hold a few rows, so one series' row is read from 
     // Overlapping pages of a row span are exactly the pages a linear filter finds.
     for (const [from, to] of [[0, 200], [3, 4], [5, 40], [198, 200], [150, 151]]) {
       assert.deepEqual(
-        await file.pagesOverlapping(0, col, from, to),
+        await file.pagesOverlapping(0, col, [from, to]),
         spans.filter((s) => s.endRow > from && s.firstRow < to),
         `[${from}, ${to})`,
       );
