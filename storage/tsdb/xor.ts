@@ -181,18 +181,43 @@ function decodeXorBits(
   if (pos > bitLength) throw truncated(source, n);
 }
 
+/** Arrays a chunk's samples are decoded into, and the iterator whose samples they hold. */
+interface SampleArrays {
+  ts: Float64Array;
+  values: Float64Array;
+  /** `values` as 32-bit halves. */
+  bits: Int32Array;
+  owner: XorIterator | undefined;
+}
+
+function sampleArrays(capacity: number): SampleArrays {
+  const values = new Float64Array(capacity);
+  return {
+    ts: new Float64Array(capacity),
+    values,
+    bits: new Int32Array(values.buffer),
+    owner: undefined,
+  };
+}
+
+/** The arrays iterators decode into until another iterator takes them over (see below). */
+let shared = sampleArrays(0);
+
 /**
  * Iterates the samples of an XOR chunk. The chunk is decoded in one pass on the first `next`
- * or `seek` into arrays the iterator keeps and reuses across {@linkcode XorIterator.reset}, so
- * iterating allocates nothing per sample, and nothing per chunk once the arrays are big enough.
+ * or `seek`, so iterating allocates nothing per sample.
+ *
+ * The samples go into arrays shared by the thread's iterators: a query reads series one after
+ * another, and two arrays per series (each an ArrayBuffer outside V8's heap) were most of the
+ * garbage of a query over many series. An iterator still in use after another one decoded into
+ * the shared arrays decodes its chunk again into arrays of its own, which it keeps (across
+ * {@linkcode XorIterator.reset} too), so interleaved iterators pay one extra decode each.
  * Malformed data throws {@linkcode TsdbFormatError} naming `source` from that first call.
  */
 export class XorIterator implements SampleIterator {
   #data: Uint8Array;
   #source: string;
-  #ts = new Float64Array(0);
-  #values = new Float64Array(0);
-  #bits = new Int32Array(0);
+  #arrays: SampleArrays = shared;
   /** Samples decoded, or -1 before decoding. */
   #n = -1;
   /** Index of the current sample. */
@@ -230,14 +255,29 @@ export class XorIterator implements SampleIterator {
     // An error leaves the iterator exhausted rather than half decoded.
     this.#n = 0;
     if (n === 0) return;
-    if (this.#ts.length < n) {
-      const size = Math.max(n, 2 * this.#ts.length);
-      this.#ts = new Float64Array(size);
-      this.#values = new Float64Array(size);
-      this.#bits = new Int32Array(this.#values.buffer);
-    }
-    decodeXorBits(data, n, this.#ts, this.#bits, this.#source);
+    this.#fill(n);
     this.#n = n;
+  }
+
+  /** Decodes the chunk's `n` samples into this iterator's arrays (grown if too small). */
+  #fill(n: number): void {
+    let a = this.#arrays;
+    if (a.ts.length < n) {
+      const grown = sampleArrays(Math.max(n, 2 * a.ts.length));
+      if (a === shared) shared = grown;
+      a = this.#arrays = grown;
+    }
+    a.owner = undefined;
+    decodeXorBits(this.#data, n, a.ts, a.bits, this.#source);
+    a.owner = this;
+  }
+
+  /** The decoded samples (`#n > 0`): decoded again if another iterator overwrote them. */
+  #samples(): SampleArrays {
+    if (this.#arrays.owner === this) return this.#arrays;
+    this.#arrays = sampleArrays(this.#n);
+    this.#fill(this.#n);
+    return this.#arrays;
   }
 
   /** Advances to the next sample. */
@@ -257,7 +297,12 @@ export class XorIterator implements SampleIterator {
   seek(t: number): ValueType {
     if (this.#n < 0) this.#decode();
     if (this.#done) return ValueType.None;
-    const ts = this.#ts;
+    if (this.#n === 0) {
+      this.#i = -1;
+      this.#done = true;
+      return ValueType.None;
+    }
+    const ts = this.#samples().ts;
     let lo = Math.max(this.#i, 0);
     let hi = this.#n;
     if (lo < hi && ts[lo] >= t) {
@@ -281,12 +326,12 @@ export class XorIterator implements SampleIterator {
 
   /** Timestamp of the current sample. */
   atT(): number {
-    return this.#ts[this.#i];
+    return this.#samples().ts[this.#i];
   }
 
   /** Value of the current sample (NaN payloads such as the stale marker preserved). */
   atFloat(): number {
-    return this.#values[this.#i];
+    return this.#samples().values[this.#i];
   }
 
   /** Always throws: XOR chunks hold floats. */

@@ -62,6 +62,37 @@ Deno.test("XOR iterator reset reuses one iterator across chunks", () => {
   assert.equal(it.atFloat(), Math.sin(100) * 1e3);
 });
 
+Deno.test("XOR iterators used in turn keep their own samples, however they interleave", () => {
+  // Chunks of different lengths, so that a later decode also grows the shared arrays.
+  const chunks = [50, 300, 7, 1000].map((n, c) => {
+    const e = new XorChunkEncoder();
+    for (let i = 0; i < n; i++) e.append(c * 1e6 + i * 1000 + (i % 3), c * 100 + i / 4);
+    return { n, c, bytes: e.bytes() };
+  });
+  const want = (c: number, i: number) => [c * 1e6 + i * 1000 + (i % 3), c * 100 + i / 4];
+  const its = chunks.map(({ bytes }) => new XorIterator(bytes));
+  const seen = chunks.map(() => 0);
+  // Round robin, then in a pseudo-random order.
+  let seed = 11;
+  for (let step = 0; step < 4000; step++) {
+    const k = step < 400 ? step % its.length : (seed = (seed * 48271) % 2147483647) % its.length;
+    const { n, c } = chunks[k];
+    if (seen[k] >= n) continue;
+    // Every fifth step seeks to the next sample's time instead of stepping to it.
+    const vt = step % 5 === 4 ? its[k].seek(want(c, seen[k])[0]) : its[k].next();
+    assert.equal(vt, ValueType.Float, `chunk ${c} sample ${seen[k]}`);
+    assert.deepEqual([its[k].atT(), its[k].atFloat()], want(c, seen[k]), `chunk ${c}`);
+    seen[k]++;
+  }
+  assert.deepEqual(seen, chunks.map((c) => c.n));
+  // One iterator after another finished (the query path): the samples are still right.
+  const a = new XorIterator(chunks[1].bytes), b = new XorIterator(chunks[3].bytes);
+  assert.equal(a.seek(1e6 + 250 * 1000), ValueType.Float);
+  assert.equal(b.seek(3e6 + 999 * 1000), ValueType.Float);
+  assert.deepEqual([a.atT(), a.atFloat()], want(1, 250));
+  assert.deepEqual([b.atT(), b.atFloat()], want(3, 999));
+});
+
 Deno.test("XOR stale markers keep their bits; large timestamp jumps use the 64-bit bucket", () => {
   const e = new XorChunkEncoder();
   e.append(0, 1);
