@@ -85,11 +85,13 @@ function decodeXorBits(
   // Samples 0 and 1 through the general bit reader (a reused one: no allocation per chunk).
   const r = headReader.reset(data);
   r.pos = 16;
-  let t = r.readVarint();
+  ts[0] = r.readVarint();
+  // Read back from the Float64Array, the time is a raw double to the optimising compiler, so
+  // the loop below keeps it unboxed (from the call, each `t += tDelta` allocated a HeapNumber).
+  let t = ts[0];
   let hi = r.readBits(32) | 0;
   let lo = r.readBits(32) | 0;
   if (r.overrun) throw truncated(source, n);
-  ts[0] = t;
   bits[HI] = hi;
   bits[LO] = lo;
   if (n === 1) return;
