@@ -14,10 +14,10 @@
  * is charged as if every page were read, so limits do not depend on what happens to be cached.
  *
  * A selection puts the pages it fetches into the cache only until their fetched bytes add up to a
- * quarter of the cache ({@linkcode SCAN_CACHE_SHARE}), as databases keep a sequential scan out of their
- * buffer pool: the pages of a scan larger than the cache would each be evicted before a repeat of
- * the scan reached them again, and on the way they would evict the pages of the selective queries
- * that do repeat (and turn into old-generation garbage V8 collects later).
+ * quarter of the cache ({@linkcode SCAN_CACHE_SHARE}), as databases keep a sequential scan out of
+ * their buffer pool: the pages of a scan larger than the cache would each be evicted before a
+ * repeat of the scan reached them again, and on the way they would evict the pages of the
+ * selective queries that do repeat (and turn into old-generation garbage V8 collects later).
  *
  * @module
  */
@@ -116,7 +116,7 @@ async function withConcurrency<T>(
 }
 
 /** Share of the page cache one selection fills with the chunk pages it fetches. */
-export const SCAN_CACHE_SHARE = 0.25;
+const SCAN_CACHE_SHARE = 0.25;
 
 /** A row group of a shard's chunks file that a selection reads chunks from. */
 export interface ChunkSource {
