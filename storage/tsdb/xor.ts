@@ -219,7 +219,10 @@ let shared = sampleArrays(0);
 export class XorIterator implements SampleIterator {
   #data: Uint8Array;
   #source: string;
+  /** The arrays its samples were last decoded into. */
   #arrays: SampleArrays = shared;
+  /** Whether it decodes into arrays of its own (after another iterator overwrote its samples). */
+  #private = false;
   /** Samples decoded, or -1 before decoding. */
   #n = -1;
   /** Index of the current sample. */
@@ -261,14 +264,14 @@ export class XorIterator implements SampleIterator {
     this.#n = n;
   }
 
-  /** Decodes the chunk's `n` samples into this iterator's arrays (grown if too small). */
+  /** Decodes the chunk's `n` samples into the shared arrays or its own (grown if too small). */
   #fill(n: number): void {
-    let a = this.#arrays;
+    let a = this.#private ? this.#arrays : shared;
     if (a.ts.length < n) {
-      const grown = sampleArrays(Math.max(n, 2 * a.ts.length));
-      if (a === shared) shared = grown;
-      a = this.#arrays = grown;
+      a = sampleArrays(Math.max(n, 2 * a.ts.length));
+      if (!this.#private) shared = a;
     }
+    this.#arrays = a;
     a.owner = undefined;
     decodeXorBits(this.#data, n, a.ts, a.bits, this.#source);
     a.owner = this;
@@ -277,6 +280,7 @@ export class XorIterator implements SampleIterator {
   /** The decoded samples (`#n > 0`): decoded again if another iterator overwrote them. */
   #samples(): SampleArrays {
     if (this.#arrays.owner === this) return this.#arrays;
+    this.#private = true;
     this.#arrays = sampleArrays(this.#n);
     this.#fill(this.#n);
     return this.#arrays;
