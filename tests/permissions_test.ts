@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { gatewayV8Flags } from "./gateway_process.ts";
 import { freePort } from "./oracle/prometheus.ts";
 import { README_URL } from "./readme.ts";
+import { gatewayLine } from "./readme_examples.ts";
 import { WORKER_CODE_DIRS } from "../server/query/worker_code.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -48,16 +49,8 @@ async function readmeLine(command: Command): Promise<ReadmeLine> {
     l.startsWith("deno run ") && l.includes(` cli/main.ts ${command}`)
   );
   assert.equal(lines.length, 1, `one "deno run ... cli/main.ts ${command}" line in Using it`);
-  // The lines quote nothing, so words are arguments.
-  const words = lines[0].split(/\s+/);
-  const main = words.indexOf("cli/main.ts");
-  const flags = words.slice(2, main);
-  const v8 = (f: string) => f.startsWith("--v8-flags=");
-  return {
-    v8Flags: flags.filter(v8),
-    permissions: flags.filter((f) => !v8(f)).map(codeGrantsAbsolute),
-    args: words.slice(main + 1),
-  };
+  const { v8Flags, permissions, args } = gatewayLine(lines[0])!;
+  return { v8Flags, permissions: permissions.map(codeGrantsAbsolute), args };
 }
 
 /** The quick start's demo line (after `npm ci ... &&`): its permissions. */
