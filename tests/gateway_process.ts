@@ -16,9 +16,14 @@ export const ROOT: string = fileURLToPath(new URL("..", import.meta.url)).replac
 export const MAIN: string = `${ROOT}/cli/main.ts`;
 const CONFIG = `${ROOT}/deno.json`;
 
+/** The words of the `compile` task that start with `prefix`. */
+function compileFlags(prefix: string): string[] {
+  return denoJson.tasks.compile.split(/\s+/).filter((a) => a.startsWith(prefix));
+}
+
 /** The `--allow-*` flags of the `compile` task: the permissions of the compiled binary. */
 export function binaryPermissions(): string[] {
-  const flags = denoJson.tasks.compile.split(/\s+/).filter((a) => a.startsWith("--allow-"));
+  const flags = compileFlags("--allow-");
   if (flags.length === 0) throw new Error("deno.json's compile task grants no permissions");
   return flags;
 }
@@ -29,7 +34,7 @@ export function binaryPermissions(): string[] {
  * slower, measured on the scale benchmark).
  */
 export function gatewayV8Flags(): string[] {
-  return denoJson.tasks.compile.split(/\s+/).filter((a) => a.startsWith("--v8-flags="));
+  return compileFlags("--v8-flags=");
 }
 
 /** How to run the gateway. */
