@@ -32,7 +32,8 @@
  * 100 series; `--queries` selects queries by id; `--steady-warmup=N` adds steady-state columns: N
  * more untimed runs on both, then `--runs` timed ones (a JIT-compiled serve optimises a cheap
  * query's path over tens of runs; Prometheus is compiled ahead of time). Needs `prometheus`
- * (Debian's 2.42), `taskset` and `/usr/bin/time` on PATH. Prints progress on standard error, the tables on standard output.
+ * (Debian's 2.42), `taskset` and `/usr/bin/time` on PATH. Prints progress on standard error, the
+ * tables on standard output.
  *
  * @module
  */
@@ -588,14 +589,22 @@ async function measure(
     outcome = `both failed: ours ${cold.error}; Prometheus ${promFirst.error}`;
   } else if (!cold.ok) outcome = `ours failed: ${cold.error}`;
   else outcome = `Prometheus failed: ${promFirst.error}`;
-  const ours: number[] = [], theirs: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    if (cold.ok) ours.push((await ask(serve.url, spec.path)).ms);
-    if (promFirst.ok) theirs.push((await ask(prom.url, spec.path)).ms);
-  }
+  // `runs` runs on each server that answered, alternating: their median latencies.
+  const timedRuns = async () => {
+    const ours: number[] = [], theirs: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      if (cold.ok) ours.push((await ask(serve.url, spec.path)).ms);
+      if (promFirst.ok) theirs.push((await ask(prom.url, spec.path)).ms);
+    }
+    return {
+      ours: ours.length ? median(ours) : undefined,
+      prom: theirs.length ? median(theirs) : undefined,
+    };
+  };
+  const first = await timedRuns();
   // Steady state: a JIT-compiled server reaches it only after many runs of the same code. The
   // untimed runs stop after STEADY_WARMUP_BUDGET_MS too (a slow query is warm after one run).
-  const oursSteady: number[] = [], theirsSteady: number[] = [];
+  let steady: { ours?: number; prom?: number } = {};
   if (steadyWarmup > 0 && cold.ok && promFirst.ok) {
     const start = performance.now();
     for (let r = 0; r < steadyWarmup; r++) {
@@ -603,18 +612,15 @@ async function measure(
       await ask(serve.url, spec.path);
       await ask(prom.url, spec.path);
     }
-    for (let r = 0; r < runs; r++) {
-      oursSteady.push((await ask(serve.url, spec.path)).ms);
-      theirsSteady.push((await ask(prom.url, spec.path)).ms);
-    }
+    steady = await timedRuns();
   }
   return {
     spec,
     oursColdMs: cold.ms,
-    oursMs: ours.length ? median(ours) : undefined,
-    promMs: theirs.length ? median(theirs) : undefined,
-    oursSteadyMs: oursSteady.length ? median(oursSteady) : undefined,
-    promSteadyMs: theirsSteady.length ? median(theirsSteady) : undefined,
+    oursMs: first.ours,
+    promMs: first.prom,
+    oursSteadyMs: steady.ours,
+    promSteadyMs: steady.prom,
     oursHwm: (await memory(serve.pid)).hwm,
     promHwm: (await memory(prom.pid)).hwm,
     bytes: after.bytes - before.bytes,
