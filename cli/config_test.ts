@@ -106,6 +106,8 @@ Deno.test("convert defaults are the Go gateway's", () => {
     // Go's library default for labels; 16 KiB chunk pages instead of Go's 2 MiB (writer.ts).
     labelPageBytes: 256 * 1024,
     chunkPageBytes: 16 * 1024,
+    // Go compresses chunks with zstd; they are compressed already (writer.ts).
+    chunksCodec: "UNCOMPRESSED",
     downloadConcurrency: 4,
     blockDownloadConcurrency: 1,
     encodingConcurrency: 4,
@@ -177,6 +179,7 @@ Deno.test("convert flags are parsed into the config", () => {
     "--convert.once",
     "--convert.rowgroup.size=250",
     "--convert.shard=2/3",
+    "--convert.chunk-compression=zstd",
     '--tsdb.discovery.select-external-labels={cluster="a"}',
   ]);
   assert.equal(c.tsdbObjstore.inline, "type: FILESYSTEM");
@@ -186,6 +189,7 @@ Deno.test("convert flags are parsed into the config", () => {
   assert.equal(c.convert.once, true);
   assert.equal(c.convert.rowGroupSize, 250);
   assert.deepEqual(c.convert.shard, { index: 2, count: 3 });
+  assert.equal(c.convert.chunksCodec, "ZSTD");
   assert.deepEqual(c.tsdbDiscovery.selectExternalLabels, ['{cluster="a"}']);
 });
 
@@ -284,6 +288,7 @@ Deno.test("cross-flag validation names the flags", () => {
     [() => parseConvertConfig(["--convert.rowgroup.count=0"]), /--convert\.rowgroup\.count/],
     [() => parseConvertConfig(["--convert.shard=3/3"]), /^--convert\.shard: shard 3 of 3 does/],
     [() => parseConvertConfig(["--convert.shard=1"]), /^--convert\.shard: "1" is not of the/],
+    [() => parseConvertConfig(["--convert.chunk-compression=gzip"]), /chunk-compression/],
     [
       () => parseConvertConfig(["--tsdb.discovery.select-external-labels=cluster"]),
       /not a selector/,

@@ -151,6 +151,7 @@ async function convert(
                 sortBufferBytes: c.sortBufferSize,
                 labelPageBytes: c.labelPageBytes,
                 chunkPageBytes: c.chunkPageBytes,
+                chunksCodec: c.chunksCodec,
                 tempDir: c.tempDir || undefined,
                 recompress: c.recompress,
                 writeConcurrency: c.writeConcurrency,

@@ -23,6 +23,7 @@ import {
 import { type FlagDef, parseFlagsSpelled, UsageError } from "./flags.ts";
 import { objstoreFlags, type ObjstoreSource, objstoreSource } from "./objstore.ts";
 import { parsePlanShard, type PlanShard } from "../convert/shard.ts";
+import type { ChunksCodec } from "../storage/parquet/mod.ts";
 
 /** Every flag of `convert`. */
 export const CONVERT_FLAGS: readonly FlagDef[] = [
@@ -165,6 +166,14 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
       "for few series fetch fewer bytes, at the cost of a larger page index.",
   },
   {
+    name: "convert.chunk-compression",
+    kind: "enum",
+    values: ["none", "zstd"],
+    default: "none",
+    help: "Compression of the chunks files. TSDB chunks are compressed already: zstd makes the " +
+      "files about 16% smaller but queries that read many series' chunks up to twice as slow.",
+  },
+  {
     name: "convert.sort.buffer-size",
     kind: "bytes",
     default: "64MiB",
@@ -251,6 +260,8 @@ export interface ConvertConfig {
     readonly labelPageBytes: number;
     /** Target chunks-file page size, bytes (`--convert.chunk-page-buffer-size`). */
     readonly chunkPageBytes: number;
+    /** Codec of the chunks files (`--convert.chunk-compression`). */
+    readonly chunksCodec: ChunksCodec;
     readonly downloadConcurrency: number;
     readonly blockDownloadConcurrency: number;
     readonly encodingConcurrency: number;
@@ -322,6 +333,7 @@ export function parseConvertConfig(args: readonly string[]): ConvertConfig {
       sortBufferSize: atLeast(v, "convert.sort.buffer-size", 1),
       labelPageBytes: atLeast(v, "convert.label-page-buffer-size", 1),
       chunkPageBytes: atLeast(v, "convert.chunk-page-buffer-size", 1),
+      chunksCodec: v["convert.chunk-compression"] === "zstd" ? "ZSTD" : "UNCOMPRESSED",
       downloadConcurrency: atLeast(v, "convert.download.concurrency", 1),
       blockDownloadConcurrency: atLeast(v, "convert.download.block-concurrency", 1),
       encodingConcurrency: atLeast(v, "convert.encoding.concurrency", 1),

@@ -31,7 +31,7 @@ import {
   encodeStreamDescriptor,
 } from "../storage/parquet/meta.ts";
 import { WRITE_VERSION } from "../storage/parquet/schema.ts";
-import { ShardWriter } from "../storage/parquet/writer.ts";
+import { type ChunksCodec, ShardWriter } from "../storage/parquet/writer.ts";
 import { dayChunkColumns } from "./chunks.ts";
 import type { Day } from "../storage/parquet/days.ts";
 import type { SeriesData, SeriesSource, SourceSeries } from "./source.ts";
@@ -101,6 +101,8 @@ export interface ConvertOptions {
    * default {@linkcode DEFAULT_CHUNK_PAGE_BYTES}).
    */
   readonly chunkPageBytes?: number;
+  /** Codec of the chunks files (`--convert.chunk-compression`, default uncompressed). */
+  readonly chunksCodec?: ChunksCodec;
   /** Aborts the conversion. */
   readonly signal?: AbortSignal;
 }
@@ -390,6 +392,7 @@ async function writeShards(
         zstdLevel: options.zstdLevel,
         labelsPageSize: options.labelPageBytes,
         chunksPageSize: options.chunkPageBytes,
+        chunksCodec: options.chunksCodec,
       },
     );
     const reader = await SpillReader.open(planPath, shard.offset);

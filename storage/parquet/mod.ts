@@ -13,6 +13,7 @@ export { decodeLabelIndex, encodeLabelIndex, LabelIndexError } from "./label_ind
 export * from "./chunk_column.ts";
 export * from "./meta.ts";
 export {
+  type ChunksCodec,
   type ShardRow,
   ShardRowError,
   type ShardSummary,

@@ -346,6 +346,9 @@ const decompressors = {
   },
 };
 
+/** The "decompressor" of uncompressed pages. */
+const UNCOMPRESSED = (body: Uint8Array): Uint8Array => body;
+
 /**
  * Rejects footers that parse but cannot describe this file (a damaged footer can decode as
  * thrift without error): a flat schema, row counts that add up, and column chunks inside the file.
@@ -798,7 +801,7 @@ export class PageFile {
       d = {
         type: element.type ?? "",
         optional: element.repetition_type === "OPTIONAL",
-        decompress: decompress ?? ((body) => body),
+        decompress: decompress ?? UNCOMPRESSED,
       };
       this.#decoders.set(column, d);
     }
@@ -949,6 +952,15 @@ export class PageFile {
    * `cache` is false, keeps it in the page cache.
    */
   decodePage(column: number, span: PageSpan, bytes: Uint8Array, cache = true): DecodedPage {
+    cache &&= this.#pages !== undefined;
+    // The values of an uncompressed page are views of `bytes`: a page to cache gets a copy of
+    // its own, so that it does not keep a whole coalesced read alive.
+    if (
+      cache && this.#decoder(column).decompress === UNCOMPRESSED &&
+      bytes.byteLength !== bytes.buffer.byteLength
+    ) {
+      bytes = bytes.slice();
+    }
     const { page, bytes: decoded } = this.#decodePage(column, span, bytes);
     if (cache) {
       this.#pages?.set(

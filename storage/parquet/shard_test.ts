@@ -10,7 +10,7 @@ import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { encodeBlockMeta } from "./meta.ts";
 import { openBlock, ParquetObject, ShardFormatError } from "./reader.ts";
 import { BucketSource, PageFile } from "./pages.ts";
-import { ShardRowError, ShardWriter } from "./writer.ts";
+import { type ChunksCodec, ShardRowError, ShardWriter } from "./writer.ts";
 import { BloomFilter } from "./bloom.ts";
 import { PageType, readPageHeader } from "./page_decode.ts";
 
@@ -69,6 +69,7 @@ async function writeShard(
   bucket: Bucket,
   series: ReturnType<typeof makeSeries>,
   rowGroupSize: number,
+  chunksCodec?: ChunksCodec,
 ) {
   const names = new Set(series.flatMap((s) => s.labels.map((l) => l.name)));
   const w = new ShardWriter(
@@ -80,6 +81,7 @@ async function writeShard(
       rowGroupSize,
       labelsPageSize: 512, // force several pages per label column chunk
       chunksPageSize: 4096,
+      chunksCodec,
     },
   );
   for (const s of series) {
@@ -106,43 +108,49 @@ function col(md: FileMetaData, rg: number, name: string): ColumnChunk {
   return c;
 }
 
-Deno.test("shard writer output reads back row for row, in the upstream layout", async () => {
-  await withBucket(async (bucket) => {
-    const series = makeSeries(1000);
-    const summary = await writeShard(bucket, series, 300);
-    assert.deepEqual(summary, { rows: 1000, rowGroups: 4 });
+for (const codec of ["UNCOMPRESSED", "ZSTD"] as const) {
+  Deno.test(`shard writer output reads back row for row, in the upstream layout (chunks ${codec})`, async () => {
+    await withBucket(async (bucket) => {
+      const series = makeSeries(1000);
+      const summary = await writeShard(bucket, series, 300, codec);
+      const chunksFile = await ParquetObject.open(bucket, chunksFileKey(HASH, DATE, 0));
+      for (const rg of chunksFile.metadata.row_groups) {
+        for (const c of rg.columns) assert.equal(c.meta_data!.codec, codec);
+      }
+      assert.deepEqual(summary, { rows: 1000, rowGroups: 4 });
 
-    const block = await openBlock(bucket, HASH, DATE);
-    assert.equal(block.meta.version, 2);
-    assert.equal(block.shards.length, 1);
-    const shard = block.shards[0];
-    assert.equal(shard.numRows, 1000);
-    assert.deepEqual(shard.labelNames, ["__name__", "instance", "job", "zone"]);
+      const block = await openBlock(bucket, HASH, DATE);
+      assert.equal(block.meta.version, 2);
+      assert.equal(block.shards.length, 1);
+      const shard = block.shards[0];
+      assert.equal(shard.numRows, 1000);
+      assert.deepEqual(shard.labelNames, ["__name__", "instance", "job", "zone"]);
 
-    // Every row: labels, chunks and hash, read across row-group boundaries.
-    const labels = await shard.readLabels(0, 1000);
-    assert.deepEqual(labels, series.map((s) => s.labels));
-    const chunks = await shard.readChunks(250, 700);
-    assert.equal(chunks.length, 450);
-    for (let r = 0; r < 450; r++) {
-      const want = series[250 + r].chunks.flat();
-      assert.deepEqual(
-        chunks[r].map((c) => [c.encoding, c.minT, c.maxT, [...c.data]]),
-        want.map((c) => [c.encoding, c.minT, c.maxT, [...c.data]]),
-        `row ${250 + r}`,
-      );
-    }
-    const only2 = await shard.readChunks(10, 12, [2]);
-    assert.deepEqual(only2.map((r) => r.length), [
-      series[10].chunks[2].length,
-      series[11].chunks[2].length,
-    ]);
-    const hashes = await shard.readHashes(0, 1000);
-    assert.deepEqual(hashes, series.map((s) => seriesHash(s.labels)));
+      // Every row: labels, chunks and hash, read across row-group boundaries.
+      const labels = await shard.readLabels(0, 1000);
+      assert.deepEqual(labels, series.map((s) => s.labels));
+      const chunks = await shard.readChunks(250, 700);
+      assert.equal(chunks.length, 450);
+      for (let r = 0; r < 450; r++) {
+        const want = series[250 + r].chunks.flat();
+        assert.deepEqual(
+          chunks[r].map((c) => [c.encoding, c.minT, c.maxT, [...c.data]]),
+          want.map((c) => [c.encoding, c.minT, c.maxT, [...c.data]]),
+          `row ${250 + r}`,
+        );
+      }
+      const only2 = await shard.readChunks(10, 12, [2]);
+      assert.deepEqual(only2.map((r) => r.length), [
+        series[10].chunks[2].length,
+        series[11].chunks[2].length,
+      ]);
+      const hashes = await shard.readHashes(0, 1000);
+      assert.deepEqual(hashes, series.map((s) => seriesHash(s.labels)));
+    });
   });
-});
+}
 
-Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes and bloom filter", async () => {
+Deno.test("shard files carry upstream schema, encodings, codecs, V2 pages, indexes and bloom filter", async () => {
   await withBucket(async (bucket) => {
     const series = makeSeries(1000);
     await writeShard(bucket, series, 300);
@@ -181,7 +189,8 @@ Deno.test("shard files carry upstream schema, encodings, zstd, V2 pages, indexes
       for (let rg = 0; rg < md.row_groups.length; rg++) {
         for (const c of md.row_groups[rg].columns) {
           const name = c.meta_data!.path_in_schema[0];
-          assert.equal(c.meta_data!.codec, "ZSTD", name);
+          // zstd as in Go's files, except the chunks file: uncompressed by default (writer.ts).
+          assert.equal(c.meta_data!.codec, obj === labels ? "ZSTD" : "UNCOMPRESSED", name);
           // Every column chunk has an offset index whose pages tile the chunk, and a column index.
           const oi = await obj.offsetIndex(rg, name);
           const ci = await obj.columnIndex(rg, name);

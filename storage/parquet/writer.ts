@@ -4,12 +4,14 @@
  * group. Memory holds one row group, cut early when its buffered bytes reach a limit (the Go
  * converter spills page buffers to disk instead).
  *
- * Settings follow the Go gateway (gateway.md 2.2): ZSTD on every column; DataPage V2; label
- * columns dictionary-encoded (RLE_DICTIONARY, PLAIN dictionary page) with statistics and a column
- * index; `___cf_meta_index` and the chunk columns DELTA_LENGTH_BYTE_ARRAY, the hash PLAIN, all
- * four with empty column-index bounds; an offset index for every column chunk; sorting-columns
- * metadata for the sort labels; a split-block bloom filter on `___cf_meta_label___name__`;
- * pages of about 256 KiB (labels, as Go) and 16 KiB (chunks; Go writes 2 MiB) before compression.
+ * Settings follow the Go gateway (gateway.md 2.2), except that the chunks file is stored
+ * uncompressed by default ({@linkcode ShardWriterOptions.chunksCodec}): ZSTD on the labels
+ * file's columns; DataPage V2; label columns dictionary-encoded (RLE_DICTIONARY, PLAIN dictionary
+ * page) with statistics and a column index; `___cf_meta_index` and the chunk columns
+ * DELTA_LENGTH_BYTE_ARRAY, the hash PLAIN, all four with empty column-index bounds; an offset
+ * index for every column chunk; sorting-columns metadata for the sort labels; a split-block bloom
+ * filter on `___cf_meta_label___name__`; pages of about 256 KiB (labels, as Go) and 16 KiB
+ * (chunks; Go writes 2 MiB) before compression.
  *
  * @module
  */
@@ -56,6 +58,13 @@ export interface ShardWriterOptions {
   readonly sortingLabels?: readonly string[];
   /** zstd level (default 6, close to parquet-go's `SpeedBetterCompression`). */
   readonly zstdLevel?: number;
+  /**
+   * Compression of the chunks file's columns (default `UNCOMPRESSED`; the Go gateway writes
+   * `ZSTD`). TSDB chunks are compressed already: zstd saves about 16% of a chunks file on the
+   * scale benchmark's data, while decompressing its pages took about half of the CPU time of a
+   * query that reads every series' chunks.
+   */
+  readonly chunksCodec?: ChunksCodec;
   /** Target uncompressed page size of the labels file (default {@linkcode LABELS_PAGE_BYTES}). */
   readonly labelsPageSize?: number;
   /** Target uncompressed page size of the chunks file (default {@linkcode CHUNKS_PAGE_BYTES}). */
@@ -63,6 +72,9 @@ export interface ShardWriterOptions {
   /** `created_by` of both files. */
   readonly createdBy?: string;
 }
+
+/** Compressions a chunks file can be written with. */
+export type ChunksCodec = "UNCOMPRESSED" | "ZSTD";
 
 /** One row: a series with its chunk column values (empty arrays for empty 8h windows). */
 export interface ShardRow {
@@ -113,11 +125,9 @@ export const LABELS_PAGE_BYTES = 256 * 1024;
  * 2 MiB (`ChunkPageBufferSize`): about a thousand rows of a day's chunks, so a query for a few
  * series scattered over the file fetches megabytes per series. At 16 KiB a page holds a few rows
  * (a row's 8h of chunks is typically 1-5 KiB), so such a query fetches at most about twice its
- * rows' bytes. The price: zstd compresses each page alone (chunks files about 20% larger on the
- * scale benchmark's data), about 10 bytes of offset index per page, and a fixed cost per page
- * decoded (about 20 us, mostly creating the zstd context), which a query reading every page pays
- * per page: 8 KiB pages made such a query 60% slower on that benchmark, 16 KiB pages about half
- * as many.
+ * rows' bytes. The price: about 10 bytes of offset index per page and, in a zstd-compressed
+ * chunks file ({@linkcode ShardWriterOptions.chunksCodec}), worse compression (each page alone)
+ * and a fixed cost per page decoded (about 20 us, mostly creating the zstd context).
  */
 export const CHUNKS_PAGE_BYTES = 16 * 1024;
 
@@ -207,7 +217,7 @@ export class ShardWriter {
     this.#chunksPw = new ParquetWriter({
       writer: this.#chunksOut,
       schema: chunksSchema,
-      codec: "ZSTD",
+      codec: options.chunksCodec ?? "UNCOMPRESSED",
       compressors,
       createdBy,
     });
