@@ -315,3 +315,32 @@ Deno.test("PageFile.columnStrings: computed once per file and column with a dict
     assert.equal(calls, 4);
   });
 });
+
+Deno.test("PageFile: a cached page of an uncompressed column does not hold on to its coalesced read", async () => {
+  await withShard(async (bucket) => {
+    const key = chunksFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const file = await PageFile.open(
+      key,
+      source,
+      "all",
+      undefined,
+      undefined,
+      new LruPageCache(1 << 20),
+    );
+    const col = file.columnPosition("___cf_meta_chunk_0")!;
+    assert.equal(file.metadata.row_groups[0].columns[col].meta_data!.codec, "UNCOMPRESSED");
+    const [span] = await file.pages(0, col);
+    // One read holding the page amid other bytes, as a coalesced range does.
+    const read = await source.read(0, span.offset + span.length + 100);
+    const view = read.subarray(span.offset, span.offset + span.length);
+    const cached = file.decodePage(col, span, view);
+    const passing = file.decodePage(col, span, view, false);
+    const value = (page: DecodedPage) => (page.values as ArrayLike<Uint8Array>)[0];
+    assert.deepEqual(value(cached), value(passing));
+    assert.equal(file.cachedPage(col, span), cached);
+    // The uncached page may view the read; the cached one has bytes of its own.
+    assert.equal(value(passing).buffer, read.buffer);
+    assert.ok(value(cached).buffer.byteLength <= span.length);
+  });
+});
