@@ -213,7 +213,8 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
     name: "query.limits.select.max-chunk-bytes",
     kind: "bytes",
     default: "0B",
-    help: "Compressed chunk bytes one query may fetch in Select, in all (0B is unlimited, the " +
+    help:
+      "Chunk page bytes (as stored) one query may fetch in Select, in all (0B is unlimited, the " +
       "Go gateway's default). Chunks are read a batch of series at a time, so memory does not " +
       "grow with this total.",
   },
