@@ -7,7 +7,9 @@
  * fetched with at most `maxConcurrency` requests in flight per column (and the request's
  * {@linkcode ReadLimiter} over all of them). The page holding a
  * batch's last row of each column is kept for the next batch: rows of a shard usually come in
- * row order, so the next batch starts in it and no page is fetched twice.
+ * row order, so the next batch starts in it and no page is fetched twice. A kept page gets its
+ * values copied out of the read it came from (the values of an uncompressed page are views of
+ * it): a selection over many row groups keeps a page per row group and column until it ends.
  *
  * Decoded pages are also taken from the file's page cache when the syncer gave it one
  * (`SyncerOptions.pageCacheBytes`), and concurrent queries share the fetch of a page. The quota
@@ -249,9 +251,31 @@ export class ChunkReader {
       forSelectedRows(page, ranges, (_, k) => {
         out[slot++] = k < 0 ? undefined : page.values[k] as Uint8Array;
       });
-      state.kept = { span, page };
     }
-    if (spans.length === 0) state.kept = undefined;
+    const last = spans.at(-1);
+    if (last === undefined) state.kept = undefined;
+    else if (last.page !== kept?.span.page) {
+      state.kept = { span: last, page: ownedPage(loaded[next - 1]) };
+    }
     return out;
   }
+}
+
+/**
+ * `page`, or when its byte-array values are views of a buffer over twice their size (a
+ * coalesced read), a copy whose values share one buffer of their own.
+ */
+export function ownedPage(page: DecodedPage): DecodedPage {
+  const values = page.values as ArrayLike<Uint8Array>;
+  let bytes = 0;
+  for (let i = 0; i < values.length; i++) bytes += values[i].length;
+  if (values.length === 0 || values[0].buffer.byteLength <= 2 * bytes + 1024) return page;
+  const buffer = new Uint8Array(bytes);
+  const copies = new Array<Uint8Array>(values.length);
+  let at = 0;
+  for (let i = 0; i < values.length; i++) {
+    buffer.set(values[i], at);
+    copies[i] = buffer.subarray(at, at += values[i].length);
+  }
+  return { ...page, values: copies };
 }

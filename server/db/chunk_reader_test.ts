@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { PageSpan } from "../../storage/parquet/pages.ts";
-import { partitionPages } from "./chunk_reader.ts";
+import type { DecodedPage, PageSpan } from "../../storage/parquet/pages.ts";
+import { ownedPage, partitionPages } from "./chunk_reader.ts";
 
 const span = (offset: number, length: number): PageSpan => ({
   page: 0,
@@ -53,4 +53,21 @@ Deno.test("partitionPages: gaps merge up to max-gap and never beyond the wanted 
     const wanted = spans.reduce((a, s) => a + s.length, 0);
     assert.ok(fetched <= 2 * wanted, `${fetched} > 2 * ${wanted}`);
   }
+});
+
+Deno.test("ownedPage copies values that view a larger read into a buffer of their own", () => {
+  const read = new Uint8Array(64 * 1024).map((_, i) => i % 251);
+  const views = [read.subarray(100, 130), read.subarray(130, 130), read.subarray(500, 600)];
+  const page: DecodedPage = { firstRow: 7, rows: 3, dictionaryEncoded: false, values: views };
+  const owned = ownedPage(page);
+  assert.equal(owned.firstRow, 7);
+  assert.equal(owned.rows, 3);
+  const values = owned.values as Uint8Array[];
+  assert.deepEqual(values.map((v) => [...v]), views.map((v) => [...v]));
+  for (const v of values) assert.equal(v.buffer.byteLength, 130);
+  // Values that already (about) fill their buffer, as decompressed or cached pages do, stay.
+  assert.equal(ownedPage(owned), owned);
+  const decompressed = new Uint8Array(140);
+  const own: DecodedPage = { ...page, values: [decompressed.subarray(10, 140)] };
+  assert.equal(ownedPage(own), own);
 });
