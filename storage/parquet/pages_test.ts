@@ -55,6 +55,13 @@ async function withShard(
   }
 }
 
+/** `key` of `bucket` opened with a page cache of its own. */
+async function openCached(bucket: FilesystemBucket, key: string) {
+  const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+  const cache = new LruPageCache(1 << 20);
+  return { source, file: await PageFile.open(key, source, "all", undefined, undefined, cache) };
+}
+
 Deno.test("PageFile: pages decode back to the written values, via bucket and local file", async () => {
   await withShard(async (bucket, dir, rows) => {
     const key = labelsFileKey(1n, "2025-01-01", 0);
@@ -197,15 +204,7 @@ Deno.test("PageFile: data pages come from the page cache on the second read", as
 Deno.test("PageFile: concurrent reads of a page share one fetch; a failed one is retried", async () => {
   await withShard(async (bucket) => {
     const key = labelsFileKey(1n, "2025-01-01", 0);
-    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
-    const file = await PageFile.open(
-      key,
-      source,
-      "all",
-      undefined,
-      undefined,
-      new LruPageCache(1 << 20),
-    );
+    const { source, file } = await openCached(bucket, key);
     const col = file.columnPosition("___cf_meta_label_pod")!;
     const [s0, s1] = await file.pages(0, col);
     let requests = source.stats.requests;
@@ -319,15 +318,7 @@ Deno.test("PageFile.columnStrings: computed once per file and column with a dict
 Deno.test("PageFile: a cached page of an uncompressed column does not hold on to its coalesced read", async () => {
   await withShard(async (bucket) => {
     const key = chunksFileKey(1n, "2025-01-01", 0);
-    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
-    const file = await PageFile.open(
-      key,
-      source,
-      "all",
-      undefined,
-      undefined,
-      new LruPageCache(1 << 20),
-    );
+    const { source, file } = await openCached(bucket, key);
     const col = file.columnPosition("___cf_meta_chunk_0")!;
     assert.equal(file.metadata.row_groups[0].columns[col].meta_data!.codec, "UNCOMPRESSED");
     const [span] = await file.pages(0, col);
