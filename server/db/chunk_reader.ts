@@ -267,9 +267,11 @@ export class ChunkReader {
  */
 export function ownedPage(page: DecodedPage): DecodedPage {
   const values = page.values as ArrayLike<Uint8Array>;
+  // Dictionary indexes (a foreign writer's) hold no view.
+  if (page.dictionaryEncoded || !(values[0] instanceof Uint8Array)) return page;
   let bytes = 0;
   for (let i = 0; i < values.length; i++) bytes += values[i].length;
-  if (values.length === 0 || values[0].buffer.byteLength <= 2 * bytes + 1024) return page;
+  if (values[0].buffer.byteLength <= 2 * bytes + 1024) return page;
   const buffer = new Uint8Array(bytes);
   const copies = new Array<Uint8Array>(values.length);
   let at = 0;

@@ -70,4 +70,9 @@ Deno.test("ownedPage copies values that view a larger read into a buffer of thei
   const decompressed = new Uint8Array(140);
   const own: DecodedPage = { ...page, values: [decompressed.subarray(10, 140)] };
   assert.equal(ownedPage(own), own);
+  // Dictionary indexes and pages without values are taken as they are.
+  const indexes: DecodedPage = { ...page, dictionaryEncoded: true, values: Int32Array.of(0, 0, 1) };
+  assert.equal(ownedPage(indexes), indexes);
+  const none: DecodedPage = { ...page, rows: 0, values: [] };
+  assert.equal(ownedPage(none), none);
 });
