@@ -263,6 +263,34 @@ function dictionaryVerdicts(
   return { verdicts, matching };
 }
 
+/**
+ * Appends to `out` the runs of rows of a dictionary-encoded page (`rows` from `firstRow`) whose
+ * entry `verdicts` accepts, nulls (rows `defined` flags 0) when `nullMatch`. A selective query
+ * scans a page per row group a value is in: a loop on typed arrays alone.
+ */
+function pushDictionaryMatches(
+  out: RowRanges,
+  firstRow: number,
+  rows: number,
+  indexes: Int32Array,
+  defined: Uint8Array | undefined,
+  verdicts: Uint8Array,
+  nullMatch: boolean,
+): void {
+  let k = 0;
+  let runStart = -1;
+  for (let i = 0; i < rows; i++) {
+    const ok = defined !== undefined && defined[i] === 0 ? nullMatch : verdicts[indexes[k++]] === 1;
+    if (ok) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      pushRange(out, firstRow + runStart, firstRow + i);
+      runStart = -1;
+    }
+  }
+  if (runStart >= 0) pushRange(out, firstRow + runStart, firstRow + rows);
+}
+
 /** Pages overlapping `ranges` that are not among `candidates` (sorted page numbers). */
 function skippedPages(
   spans: readonly PageSpan[],
@@ -439,15 +467,25 @@ async function applyMatcher(
     if (stats) stats.pagesRead++;
     search?.pageScanned(column, scanKind(m));
     const { defined, values } = page;
+    if (page.dictionaryEncoded) {
+      pushDictionaryMatches(
+        out,
+        span.firstRow,
+        page.rows,
+        values as Int32Array,
+        defined,
+        dictMatch!,
+        nullMatch,
+      );
+      continue;
+    }
     let k = 0;
     let runStart = -1;
     for (let i = 0; i < page.rows; i++) {
       let ok: boolean;
       if (defined && !defined[i]) ok = nullMatch;
       else {
-        const v = values[k++];
-        if (page.dictionaryEncoded) ok = dictMatch![v as number] === 1;
-        else ok = m.matches(textDecoder.decode(v as Uint8Array));
+        ok = m.matches(textDecoder.decode(values[k++] as Uint8Array));
       }
       if (ok && runStart < 0) runStart = i;
       else if (!ok && runStart >= 0) {
