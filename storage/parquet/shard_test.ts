@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { ColumnChunk, FileMetaData } from "hyparquet";
+import { type ColumnChunk, type FileMetaData, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 import type { Labels } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
@@ -117,6 +118,20 @@ for (const codec of ["UNCOMPRESSED", "ZSTD"] as const) {
       for (const rg of chunksFile.metadata.row_groups) {
         for (const c of rg.columns) assert.equal(c.meta_data!.codec, codec);
       }
+      // An independent reader (hyparquet) gets the written chunk column values back.
+      const bytes = await bucket.get(chunksFileKey(HASH, DATE, 0));
+      const read = await parquetReadObjects({
+        file: bytes.slice().buffer,
+        columns: ["___cf_meta_chunk_2"],
+        rowStart: 290,
+        rowEnd: 310,
+        compressors,
+        utf8: false,
+      });
+      assert.deepEqual(
+        read.map((r) => [...r.___cf_meta_chunk_2]),
+        series.slice(290, 310).map((s) => [...encodeChunkColumn(s.chunks[2])]),
+      );
       assert.deepEqual(summary, { rows: 1000, rowGroups: 4 });
 
       const block = await openBlock(bucket, HASH, DATE);
