@@ -264,11 +264,12 @@ function dictionaryVerdicts(
 }
 
 /**
- * Appends to `out` the runs of rows of a dictionary-encoded page (`rows` from `firstRow`) whose
- * entry `verdicts` accepts, nulls (rows `defined` flags 0) when `nullMatch`. A selective query
- * scans a page per row group a value is in: a loop on typed arrays alone.
+ * Appends to `out` the runs of rows of a page (`rows` from `firstRow`) whose value's verdict
+ * (`verdicts[indexes[k]]` for the `k`-th non-null value) is 1, and nulls (rows whose `defined`
+ * flag is 0) when `nullMatch`. A selective query scans a page per row group its value is in: a
+ * loop on typed arrays alone.
  */
-function pushDictionaryMatches(
+function pushMatchingRuns(
   out: RowRanges,
   firstRow: number,
   rows: number,
@@ -467,33 +468,20 @@ async function applyMatcher(
     if (stats) stats.pagesRead++;
     search?.pageScanned(column, scanKind(m));
     const { defined, values } = page;
+    let indexes: Int32Array, verdicts: Uint8Array;
     if (page.dictionaryEncoded) {
-      pushDictionaryMatches(
-        out,
-        span.firstRow,
-        page.rows,
-        values as Int32Array,
-        defined,
-        dictMatch!,
-        nullMatch,
-      );
-      continue;
-    }
-    let k = 0;
-    let runStart = -1;
-    for (let i = 0; i < page.rows; i++) {
-      let ok: boolean;
-      if (defined && !defined[i]) ok = nullMatch;
-      else {
-        ok = m.matches(textDecoder.decode(values[k++] as Uint8Array));
-      }
-      if (ok && runStart < 0) runStart = i;
-      else if (!ok && runStart >= 0) {
-        pushRange(out, span.firstRow + runStart, span.firstRow + i);
-        runStart = -1;
+      indexes = values as Int32Array;
+      verdicts = dictMatch!;
+    } else {
+      // A plain page's values (a foreign writer's) get a verdict each, read in value order.
+      indexes = new Int32Array(values.length);
+      verdicts = new Uint8Array(values.length);
+      for (let k = 0; k < values.length; k++) {
+        indexes[k] = k;
+        verdicts[k] = m.matches(textDecoder.decode(values[k] as Uint8Array)) ? 1 : 0;
       }
     }
-    if (runStart >= 0) pushRange(out, span.firstRow + runStart, span.endRow);
+    pushMatchingRuns(out, span.firstRow, page.rows, indexes, defined, verdicts, nullMatch);
   }
   return intersectRows(out, ranges);
 }
