@@ -688,7 +688,7 @@ export class PageFile {
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined) return await this.#scanPages(rg, column, signal);
     const locs = await this.#pageLocations(rg, column, signal);
-    return this.#spansOf(rg, locs, 0, locs.firstRow.length);
+    return Array.from(locs.firstRow, (_, i) => this.#spanOf(rg, locs, i));
   }
 
   /**
@@ -717,13 +717,6 @@ export class PageFile {
       out.push(this.#spanOf(rg, locs, i));
     });
     return out;
-  }
-
-  /** Page spans `start..end` of a column chunk. */
-  #spansOf(rg: number, locs: PageLocations, start: number, end: number): PageSpan[] {
-    const spans: PageSpan[] = [];
-    for (let i = start; i < end; i++) spans.push(this.#spanOf(rg, locs, i));
-    return spans;
   }
 
   /** Page span `i` of a column chunk. */
