@@ -104,7 +104,8 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     kind: "string",
     placeholder: "DIR",
     defaultHelp: "the OS temporary directory",
-    help: "Directory for downloaded blocks and write buffers.",
+    help: "Directory for downloaded blocks, sort runs and the chunk pages of the row groups " +
+      "being written (up to a row group's chunks per shard written at once).",
   },
   {
     name: "convert.recompress",
@@ -143,7 +144,8 @@ export const CONVERT_FLAGS: readonly FlagDef[] = [
     name: "convert.rowgroup.max-bytes",
     kind: "bytes",
     default: "64MiB",
-    help: "Cut a row group early once a shard buffers this many bytes (bounds memory).",
+    help: "Cut a row group early once a shard buffers this many bytes of labels, counted as " +
+      "512 a row (bounds memory; chunk pages spill to the tempdir).",
   },
   {
     name: "convert.sorting.label",

@@ -71,8 +71,8 @@ export interface ConvertOptions {
   /** Told, every few hundred series and at the end of each shard, how many more were processed. */
   readonly onProgress?: (series: number) => void;
   /**
-   * Buffered bytes of a shard (chunk bytes plus about 512 per row) after which a row group is
-   * cut before `rowGroupSize` rows (`--convert.rowgroup.max-bytes`, default
+   * Buffered bytes of a shard (its rows' labels, counted as `ROW_BUFFER_BYTES` a row; chunk
+   * pages spill to `tempDir`) after which a row group is cut before `rowGroupSize` rows (`--convert.rowgroup.max-bytes`, default
    * {@linkcode CONVERT_MAX_ROW_GROUP_BYTES}): with `writeConcurrency`, what bounds the writers'
    * memory.
    */
@@ -80,8 +80,8 @@ export interface ConvertOptions {
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
   /**
-   * Directory of the temporary files: the rows' source references and sort runs
-   * (`--convert.tempdir`; default the OS temporary directory).
+   * Directory of the temporary files: the rows' source references, sort runs and the chunk
+   * pages of the row groups being written (`--convert.tempdir`; default the OS temporary directory).
    */
   readonly tempDir?: string;
   /**
@@ -382,12 +382,11 @@ async function writeShards(
       shard.names,
       {
         rowGroupSize: options.rowGroupSize,
-        // A row group's chunk bytes are buffered until it is cut; with several shards written
-        // at once this cap is what bounds the converter's memory.
+        // A row group's labels are buffered until it is cut (its chunk pages spill to the
+        // tempdir); with several shards written at once this cap is what bounds the writers'
+        // memory.
         maxRowGroupBytes: options.maxRowGroupBytes ?? CONVERT_MAX_ROW_GROUP_BYTES,
-        // About what a buffered row holds besides its chunk bytes (a 1M-row group of series
-        // with few samples would otherwise buffer over 500 MB).
-        rowOverheadBytes: 512,
+        spillDir: options.tempDir,
         sortingLabels: sortLabels,
         zstdLevel: options.zstdLevel,
         labelsPageSize: options.labelPageBytes,

@@ -317,7 +317,7 @@ Deno.test("maxRowGroupBytes cuts row groups before rowGroupSize rows, alike in b
       labels: labelsFromRecord({ __name__: "m", i: String(i) }),
       chunks: xorChunks(DAY.start, DAY.start + H, 60_000, () => i),
     }));
-    // Each row buffers its ~100 chunk bytes plus 512 for the rest: two rows reach 1000 bytes.
+    // Each buffered row counts 512 bytes (its chunk bytes spill to disk): two reach 1000 bytes.
     await convertDay(bucket, DAY, {}, [new MemorySource(ULID_A, series)], {
       rowGroupSize: 100,
       numRowGroups: 1,

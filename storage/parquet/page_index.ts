@@ -41,6 +41,11 @@ export class PageLocationStore {
     }
   }
 
+  /** Holds `locations` as the offset index of `entry`'s column chunk. */
+  set(entry: PendingIndex, locations: PageLocations): void {
+    this.#locations.set(entry, locations);
+  }
+
   /** The number of pages of `entry`'s column chunk, if its offset index was taken. */
   pageCount(entry: PendingIndex): number | undefined {
     return this.#locations.get(entry)?.offset.length;

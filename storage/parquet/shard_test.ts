@@ -396,25 +396,90 @@ Deno.test("a shard with a label name per series (wide, sparse schema) reads back
   });
 });
 
-Deno.test("row groups are cut early at the chunk-byte limit, identically in both files", async () => {
-  await withBucket(async (bucket) => {
+Deno.test("chunk bytes spill to disk: they do not cut row groups, and no spill file is left", async () => {
+  await withBucket(async (bucket, dir) => {
+    const spillDir = `${dir}/spill`;
+    await Deno.mkdir(spillDir);
     const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
       rowGroupSize: 100,
       maxRowGroupBytes: 1000,
+      rowOverheadBytes: 300,
+      spillDir,
     });
-    const big = new Uint8Array(300).fill(7), none = new Uint8Array(0);
+    // 100 KiB of chunk bytes a row, far above the limit: only the 300 bytes per row count.
+    const big = new Uint8Array(100_000).fill(7), none = new Uint8Array(0);
     for (let i = 0; i < 10; i++) {
-      await w.append({ labels: [{ name: "__name__", value: `m${i}` }], chunks: [big, none, none] });
+      await w.append({ labels: [{ name: "__name__", value: `m${i}` }], chunks: [big, none, big] });
     }
+    assert.equal([...Deno.readDirSync(spillDir)].length, 1);
     assert.deepEqual(await w.close(), { rows: 10, rowGroups: 3 });
+    assert.deepEqual([...Deno.readDirSync(spillDir)], []);
     const labels = await ParquetObject.open(bucket, "x/0.labels.parquet");
     const chunks = await ParquetObject.open(bucket, "x/0.chunks.parquet");
     assert.deepEqual(labels.rowGroupSizes, [4, 4, 2]);
     assert.deepEqual(chunks.rowGroupSizes, [4, 4, 2]);
     const [names] = await labels.read(["___cf_meta_label___name__"], 0, 10);
     assert.deepEqual(names, Array.from({ length: 10 }, (_, i) => `m${i}`));
+    const [chunk0, chunk1] = await chunks.read(["___cf_meta_chunk_0", "___cf_meta_chunk_1"], 3, 6);
+    assert.deepEqual(chunk0, [big, big, big]);
+    assert.deepEqual(chunk1, [none, none, none]);
   });
 });
+
+for (const codec of ["UNCOMPRESSED", "ZSTD"] as const) {
+  Deno.test(`chunk pages of many values of any length read back in hyparquet and ours (${codec})`, async () => {
+    await withBucket(async (bucket) => {
+      // Lengths from 0 to 100k in a seeded mix, so a page holds up to hundreds of values (several
+      // 128-value blocks, partial miniblocks) with deltas of every sign and width.
+      let seed = 42;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const rows = Array.from({ length: 700 }, (_, i) => {
+        const scale = [0, 1, 16, 300, 5000, 100_000][Math.floor(random() * 6)];
+        // Column 1 of the first 300 rows alternates lengths 0 and 1: deltas whose range is
+        // exactly a power of two.
+        const length = (c: number) => c === 1 && i < 300 ? i % 2 : Math.floor(random() * scale);
+        return Array.from(
+          { length: 3 },
+          (_, c) => Uint8Array.from({ length: length(c) }, (_, k) => (i + c + k) & 0xff),
+        );
+      });
+      const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+        rowGroupSize: 500,
+        chunksPageSize: 256 * 1024,
+        chunksCodec: codec,
+      });
+      const hashes: bigint[] = [];
+      for (let i = 0; i < rows.length; i++) {
+        const labels = [{ name: "__name__", value: `m${String(i).padStart(4, "0")}` }];
+        hashes.push(seriesHash(labels));
+        await w.append({ labels, chunks: rows[i] });
+      }
+      assert.deepEqual(await w.close(), { rows: 700, rowGroups: 2 });
+      const bytes = await bucket.get("x/0.chunks.parquet");
+      const read = await parquetReadObjects({
+        file: bytes.slice().buffer,
+        compressors,
+        utf8: false,
+      });
+      assert.equal(read.length, 700);
+      for (let i = 0; i < 700; i++) {
+        const r = read[i];
+        assert.deepEqual(
+          [r.___cf_meta_chunk_0, r.___cf_meta_chunk_1, r.___cf_meta_chunk_2, r.___cf_meta_hash],
+          [...rows[i], BigInt.asIntN(64, hashes[i])],
+          `row ${i}`,
+        );
+      }
+      const ours = await ParquetObject.open(bucket, "x/0.chunks.parquet");
+      const cols = await ours.read(
+        ["___cf_meta_chunk_0", "___cf_meta_chunk_1", "___cf_meta_chunk_2"],
+        0,
+        700,
+      );
+      for (let c = 0; c < 3; c++) assert.deepEqual(cols[c], rows.map((r) => r[c]), `column ${c}`);
+    });
+  });
+}
 
 Deno.test("a per-row overhead cuts row groups of rows without chunk bytes", async () => {
   await withBucket(async (bucket) => {

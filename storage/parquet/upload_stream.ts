@@ -113,6 +113,17 @@ export class StreamingWriter extends ByteWriter {
     return this.#channel.drain();
   }
 
+  /**
+   * Appends `bytes` as a piece of its own, without copying (the caller must not reuse them),
+   * and waits until the upload has taken all but one piece.
+   */
+  async appendOwned(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    this.offset += bytes.length;
+    this.#channel.enqueue(bytes);
+    await this.#channel.drain();
+  }
+
   /** Sends the remaining bytes, ends the stream and waits for the upload to complete. */
   override async finish(): Promise<void> {
     await this.flush();

@@ -1,8 +1,9 @@
 /**
  * Writes one shard of a gateway Parquet block: `N.labels.parquet` and `N.chunks.parquet`, rows
  * aligned 1:1 and cut into identical row groups, both streamed into the bucket row group by row
- * group. Memory holds one row group, cut early when its buffered bytes reach a limit (the Go
- * converter spills page buffers to disk instead).
+ * group. The chunks file's pages are encoded as rows arrive and spilled to temporary files until
+ * their row group is complete (as the Go converter spills its page buffers), so memory holds a
+ * row group's labels only; a row group is cut early when those reach a limit.
  *
  * Settings follow the Go gateway (gateway.md 2.2), except that the chunks file is stored
  * uncompressed by default ({@linkcode ShardWriterOptions.chunksCodec}): ZSTD on the labels
@@ -20,6 +21,8 @@ import type { RowGroup, SchemaElement } from "hyparquet";
 import { type ColumnSource, ParquetWriter } from "hyparquet-writer";
 import { compareStrings, type Labels, METRIC_NAME } from "../../model/labels.ts";
 import type { Bucket } from "../objstore/bucket.ts";
+import { SpilledColumn } from "./_column_spill.ts";
+import { ByteArrayPageBuilder, Int64PageBuilder } from "./_data_page.ts";
 import { seriesHash } from "./hash.ts";
 import { encodeLabelIndex } from "./label_index.ts";
 import { PageLocationStore, writePageIndexes } from "./page_index.ts";
@@ -39,17 +42,22 @@ export interface ShardWriterOptions {
   /** Rows per row group (`--convert.rowgroup.size`). */
   readonly rowGroupSize: number;
   /**
-   * Buffered bytes (chunk bytes plus {@linkcode ShardWriterOptions.rowOverheadBytes} per row)
-   * after which a row group is cut early (default 256 MiB), so a writer's memory stays bounded
-   * whatever the row-group size; both files are cut at the same row.
+   * Buffered bytes ({@linkcode ShardWriterOptions.rowOverheadBytes} per row) after which a row
+   * group is cut early (default 64 MiB), so a writer's memory stays bounded whatever the
+   * row-group size; both files are cut at the same row. Chunk bytes do not count: they are
+   * spilled to {@linkcode ShardWriterOptions.spillDir}.
    */
   readonly maxRowGroupBytes?: number;
   /**
-   * Bytes counted per buffered row besides its chunk bytes (default 0): an estimate of the
-   * row's other buffers (index, hash, label entries), so that rows with few chunk bytes cannot
-   * hold more than the limit either.
+   * Bytes counted per buffered row (default {@linkcode ROW_BUFFER_BYTES}): an estimate of what
+   * the row's labels, index and hash hold until the row group is written.
    */
   readonly rowOverheadBytes?: number;
+  /**
+   * Directory under which the writer creates a directory of its own for the chunk pages of the
+   * row group being written (default the OS temporary directory); removed on close and abort.
+   */
+  readonly spillDir?: string;
   /**
    * Labels the rows are sorted by, recorded as sorting columns (default `["__name__"]`). Rows
    * must be in ascending byte order of these labels with a missing label (a null) first, as an
@@ -99,6 +107,13 @@ export class ShardRowError extends Error {
   }
 }
 
+/** The spilled columns of a chunks file's row group in progress, in file column order. */
+interface ChunkSpill {
+  readonly dir: string;
+  readonly chunks: readonly SpilledColumn<Uint8Array>[];
+  readonly hash: SpilledColumn<bigint>;
+}
+
 /** What a finished shard holds. */
 export interface ShardSummary {
   /** Rows written to each file. */
@@ -131,6 +146,12 @@ export const LABELS_PAGE_BYTES = 256 * 1024;
  */
 export const CHUNKS_PAGE_BYTES = 16 * 1024;
 
+/**
+ * Default bytes counted per buffered row: measured on the scale benchmark's series (a dozen
+ * labels), a 131k-row group of labels costs a writer about this much per row until written.
+ */
+export const ROW_BUFFER_BYTES = 512;
+
 /** False-positive rate giving parquet-go's 10 bits per distinct value in a split-block filter. */
 const BLOOM_FPP = 0.0085;
 
@@ -162,8 +183,10 @@ export class ShardWriter {
   // label names of which each row uses few.
   #index: Uint8Array[] = [];
   #labelValues = new Map<number, { rows: number[]; values: string[] }>();
-  #chunkValues: Uint8Array[][] = [[], [], []];
-  #hashes: bigint[] = [];
+  readonly #spillDir: string | undefined;
+  readonly #chunksCodec: ChunksCodec;
+  readonly #compressZstd: (input: Uint8Array) => Uint8Array;
+  #spill: ChunkSpill | undefined;
   #rows = 0;
   #rowGroups = 0;
   #closed = false;
@@ -187,8 +210,10 @@ export class ShardWriter {
     this.#names = [...new Set(labelNames)].sort(compareStrings);
     this.#names.forEach((n, i) => this.#position.set(n, i + 1));
     this.#rowGroupSize = options.rowGroupSize;
-    this.#maxRowGroupBytes = options.maxRowGroupBytes ?? 256 * 1024 * 1024;
-    this.#rowOverhead = options.rowOverheadBytes ?? 0;
+    this.#maxRowGroupBytes = options.maxRowGroupBytes ?? 64 * 1024 * 1024;
+    this.#rowOverhead = options.rowOverheadBytes ?? ROW_BUFFER_BYTES;
+    this.#spillDir = options.spillDir;
+    this.#chunksCodec = options.chunksCodec ?? "UNCOMPRESSED";
     this.#labelsPageSize = options.labelsPageSize ?? LABELS_PAGE_BYTES;
     this.#chunksPageSize = options.chunksPageSize ?? CHUNKS_PAGE_BYTES;
     this.#sorting = [];
@@ -199,7 +224,8 @@ export class ShardWriter {
         this.#sorting.push({ column_idx: pos, descending: false, nulls_first: true });
       }
     }
-    const compressors = { ZSTD: zstdCompressor(options.zstdLevel ?? 6) };
+    this.#compressZstd = zstdCompressor(options.zstdLevel ?? 6);
+    const compressors = { ZSTD: this.#compressZstd };
     const createdBy = options.createdBy ?? "parquet-gateway";
     const labelsSchema = labelsFileSchema(this.#names);
     const chunksSchema = chunksFileSchema();
@@ -217,7 +243,7 @@ export class ShardWriter {
     this.#chunksPw = new ParquetWriter({
       writer: this.#chunksOut,
       schema: chunksSchema,
-      codec: options.chunksCodec ?? "UNCOMPRESSED",
+      codec: this.#chunksCodec,
       compressors,
       createdBy,
     });
@@ -260,16 +286,59 @@ export class ShardWriter {
       col.values.push(value);
     });
     this.#index.push(encodeLabelIndex(positions));
-    for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) {
-      this.#chunkValues[c].push(row.chunks[c]);
-      this.#bufferedBytes += row.chunks[c].length;
-    }
+    const spill = this.#spill ??= await this.#openSpill();
+    for (let c = 0; c < CHUNK_COLUMNS_PER_DAY; c++) await spill.chunks[c].add(row.chunks[c]);
+    await spill.hash.add(seriesHash(row.labels));
     this.#bufferedBytes += this.#rowOverhead;
-    this.#hashes.push(seriesHash(row.labels));
     this.#rows++;
     if (this.#index.length >= this.#rowGroupSize || this.#bufferedBytes >= this.#maxRowGroupBytes) {
       await this.#flushRowGroup();
     }
+  }
+
+  async #openSpill(): Promise<ChunkSpill> {
+    const dir = await Deno.makeTempDir({ dir: this.#spillDir, prefix: "shard-" });
+    const compress = this.#chunksCodec === "ZSTD" ? this.#compressZstd : undefined;
+    const codec = this.#chunksCodec;
+    return {
+      dir,
+      chunks: CHUNK_COLUMNS.map((path, c) =>
+        new SpilledColumn(
+          `${dir}/${c}`,
+          new ByteArrayPageBuilder(this.#chunksPageSize, compress),
+          { type: "BYTE_ARRAY", encoding: "DELTA_LENGTH_BYTE_ARRAY", codec, path },
+        )
+      ),
+      hash: new SpilledColumn(
+        `${dir}/hash`,
+        new Int64PageBuilder(this.#chunksPageSize, compress),
+        { type: "INT64", encoding: "PLAIN", codec, path: LABEL_HASH_COLUMN },
+      ),
+    };
+  }
+
+  /** Copies the spilled chunk pages of the row group of `n` rows into the chunks file. */
+  async #writeChunksRowGroup(spill: ChunkSpill, n: number): Promise<void> {
+    const start = this.#chunksOut.offset;
+    const columns = [];
+    for (const column of [...spill.chunks, spill.hash]) {
+      columns.push(await column.copyTo(this.#chunksOut));
+    }
+    const pw = this.#chunksPw;
+    let uncompressed = 0n;
+    for (const { chunk, locations } of columns) {
+      uncompressed += chunk.meta_data!.total_uncompressed_size;
+      const entry = { chunk };
+      pw.pendingIndexes.push(entry);
+      this.#chunksLocations.set(entry, locations);
+    }
+    pw.row_groups.push({
+      columns: columns.map((c) => c.chunk),
+      total_byte_size: uncompressed,
+      num_rows: BigInt(n),
+      total_compressed_size: BigInt(this.#chunksOut.offset - start),
+    });
+    pw.num_rows += BigInt(n);
   }
 
   async #flushRowGroup(): Promise<void> {
@@ -298,22 +367,8 @@ export class ShardWriter {
         bloomFilter: name === METRIC_NAME ? { fpp: BLOOM_FPP } : undefined,
       });
     });
-    const chunkColumns: ColumnSource[] = CHUNK_COLUMNS.map((name, c) => ({
-      name,
-      data: this.#chunkValues[c],
-      encoding: "DELTA_LENGTH_BYTE_ARRAY",
-      statistics: false,
-    }));
-    chunkColumns.push({
-      name: LABEL_HASH_COLUMN,
-      data: BigInt64Array.from(this.#hashes),
-      encoding: "PLAIN",
-      statistics: false,
-    });
     this.#index = [];
     this.#labelValues = new Map();
-    this.#chunkValues = [[], [], []];
-    this.#hashes = [];
     this.#bufferedBytes = 0;
     const labelsDone = this.#labelsPw.write({
       columnData: labelColumns,
@@ -321,14 +376,8 @@ export class ShardWriter {
       pageSize: this.#labelsPageSize,
     });
     if (this.#sorting.length > 0) this.#labelsPw.row_groups.at(-1)!.sorting_columns = this.#sorting;
-    const chunksDone = this.#chunksPw.write({
-      columnData: chunkColumns,
-      rowGroupSize: n,
-      pageSize: this.#chunksPageSize,
-    });
-    await Promise.all([labelsDone, chunksDone]);
+    await Promise.all([labelsDone, this.#writeChunksRowGroup(this.#spill!, n)]);
     this.#labelsLocations.take(this.#labelsPw);
-    this.#chunksLocations.take(this.#chunksPw);
     this.#rowGroups++;
   }
 
@@ -350,12 +399,22 @@ export class ShardWriter {
       this.#chunksLocations,
     );
     await Promise.all([this.#labelsPw.finish(), this.#chunksPw.finish()]);
+    await this.#removeSpill();
     return { rows: this.#rows, rowGroups: this.#rowGroups };
   }
 
-  /** Cancels both uploads; neither object is created. */
+  /** Cancels both uploads; neither object is created. Removes the spilled pages. */
   async abort(reason: Error): Promise<void> {
     this.#closed = true;
     await Promise.all([this.#labelsOut.abort(reason), this.#chunksOut.abort(reason)]);
+    await this.#removeSpill();
+  }
+
+  async #removeSpill(): Promise<void> {
+    const spill = this.#spill;
+    if (!spill) return;
+    this.#spill = undefined;
+    for (const column of [...spill.chunks, spill.hash]) await column.close().catch(() => {});
+    await Deno.remove(spill.dir, { recursive: true });
   }
 }
