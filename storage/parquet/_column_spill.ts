@@ -57,15 +57,27 @@ export class SpilledColumn<T> {
   async #spillPage(): Promise<void> {
     const firstRow = this.#rows - this.#builder.count;
     const page = this.#builder.encode();
-    this.#sink ??= await FileSink.create(this.#file);
+    const sink = this.#sink ??= await this.#io(() => FileSink.create(this.#file));
     if (this.#pages === this.#offset.length) this.#grow();
     this.#firstRow[this.#pages] = firstRow;
-    this.#offset[this.#pages] = this.#sink.offset;
+    this.#offset[this.#pages] = sink.offset;
     this.#length[this.#pages] = page.header.length + page.data.length;
     this.#pages++;
     this.#uncompressed += page.uncompressedSize;
-    await this.#sink.write(page.header);
-    await this.#sink.write(page.data);
+    await this.#io(async () => {
+      await sink.write(page.header);
+      await sink.write(page.data);
+    });
+  }
+
+  /** Runs a file operation, naming the spill file in its error (a full or failing tempdir). */
+  async #io<R>(op: () => Promise<R>): Promise<R> {
+    try {
+      return await op();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`spill file ${this.#file}: ${message}`, { cause: err });
+    }
   }
 
   #grow(): void {
@@ -86,14 +98,14 @@ export class SpilledColumn<T> {
     const sink = this.#sink;
     if (!sink) throw new RangeError(`column ${this.#meta.path}: a row group without rows`);
     this.#sink = undefined;
-    await sink.close();
+    await this.#io(() => sink.close());
     const start = out.offset;
-    const file = await Deno.open(this.#file, { read: true });
+    const file = await this.#io(() => Deno.open(this.#file, { read: true }));
     let copied = 0;
     try {
       while (true) {
         const piece = new Uint8Array(COPY_PIECE);
-        const n = await file.read(piece);
+        const n = await this.#io(() => file.read(piece));
         if (n === null) break;
         copied += n;
         await out.appendOwned(piece.subarray(0, n));

@@ -426,6 +426,31 @@ Deno.test("chunk bytes spill to disk: they do not cut row groups, and no spill f
   });
 });
 
+Deno.test("a failing spill file rejects the append, naming the file; abort still cleans up", async () => {
+  await withBucket(async (bucket, dir) => {
+    const spillDir = `${dir}/spill`;
+    await Deno.mkdir(spillDir);
+    const w = new ShardWriter(bucket, "x/0.labels.parquet", "x/0.chunks.parquet", ["__name__"], {
+      rowGroupSize: 100,
+      chunksPageSize: 10,
+      spillDir,
+    });
+    const chunk = new Uint8Array(100);
+    await w.append({ labels: [{ name: "__name__", value: "a" }], chunks: [chunk, chunk, chunk] });
+    // The tempdir goes away under the writer (a cleaner, a full or failing disk).
+    for (const e of Deno.readDirSync(spillDir)) {
+      Deno.removeSync(`${spillDir}/${e.name}`, { recursive: true });
+    }
+    await assert.rejects(
+      w.append({ labels: [{ name: "__name__", value: "b" }], chunks: [chunk, chunk, chunk] }),
+      (err: Error) => /^spill file .*\/shard-[^/]+\/0: .*No such file/.test(err.message),
+    );
+    await w.abort(new Error("test"));
+    assert.equal(await bucket.exists("x/0.labels.parquet"), false);
+    assert.equal(await bucket.exists("x/0.chunks.parquet"), false);
+  });
+});
+
 for (const codec of ["UNCOMPRESSED", "ZSTD"] as const) {
   Deno.test(`chunk pages of many values of any length read back in hyparquet and ours (${codec})`, async () => {
     await withBucket(async (bucket) => {

@@ -415,6 +415,8 @@ export class ShardWriter {
     if (!spill) return;
     this.#spill = undefined;
     for (const column of [...spill.chunks, spill.hash]) await column.close().catch(() => {});
-    await Deno.remove(spill.dir, { recursive: true });
+    await Deno.remove(spill.dir, { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
   }
 }
