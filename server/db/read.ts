@@ -51,6 +51,24 @@ function readPage(
   return reads ? reads.run(read, signal) : read();
 }
 
+/**
+ * Per decoded page with nulls, the index of each row's value (-1 for a null), built on first
+ * use and kept while the page lives (the page cache counts it): without it, finding the values
+ * of a few rows meant counting the null flags from the page's start, tens of thousands of rows
+ * per label column and row group for a selective query.
+ */
+const valueIndexes = new WeakMap<DecodedPage, Int32Array>();
+
+function valueIndexOf(page: DecodedPage, defined: Uint8Array): Int32Array {
+  let index = valueIndexes.get(page);
+  if (index) return index;
+  index = new Int32Array(defined.length);
+  let k = 0;
+  for (let i = 0; i < defined.length; i++) index[i] = defined[i] ? k++ : -1;
+  valueIndexes.set(page, index);
+  return index;
+}
+
 /** Calls `fn` for every selected row of a decoded page with the index of its value (-1 = null). */
 export function forSelectedRows(
   page: DecodedPage,
@@ -59,16 +77,14 @@ export function forSelectedRows(
 ): void {
   const { defined, firstRow, rows } = page;
   const end = firstRow + rows;
-  // Walk the ranges that overlap the page, counting non-null values to find value indexes.
-  let k = 0, r = firstRow;
+  const index = defined && valueIndexOf(page, defined);
   for (let i = 0; i < ranges.length; i += 2) {
     const from = Math.max(ranges[i], firstRow), to = Math.min(ranges[i + 1], end);
     if (to <= from) continue;
-    if (defined) {
-      for (; r < from; r++) k += defined[r - firstRow];
-      for (; r < to; r++) fn(r, defined[r - firstRow] ? k++ : -1);
+    if (index) {
+      for (let r = from; r < to; r++) fn(r, index[r - firstRow]);
     } else {
-      for (r = from; r < to; r++) fn(r, r - firstRow);
+      for (let r = from; r < to; r++) fn(r, r - firstRow);
     }
   }
 }

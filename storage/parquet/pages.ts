@@ -288,11 +288,20 @@ export class LruPageCache implements PageCache {
   }
 }
 
-/**
- * Memory of a decoded page beyond its decompressed bytes: a view object per byte-array value
- * (or a slot per number), plus the null flags.
- */
+/** Memory of a view object, per byte-array value of a decoded page. */
 const VALUE_OVERHEAD = 64;
+
+/**
+ * About the memory a decoded page holds: typed-array values (dictionary indexes, numbers) own
+ * their bytes and nothing else; byte-array values are views of the decompressed body, which
+ * they keep alive. Both plus, for a page with nulls, a flag and a value index per row (the
+ * readers build the index on first use).
+ */
+function decodedPageBytes(page: DecodedPage, decompressed: number): number {
+  const flags = 5 * (page.defined?.length ?? 0);
+  if (ArrayBuffer.isView(page.values)) return page.values.byteLength + flags;
+  return decompressed + VALUE_OVERHEAD * page.values.length + flags;
+}
 
 /**
  * Calls `emit` with each page (ascending, once) holding a row of `rows` (flat `[from, to)` pairs,
@@ -959,7 +968,7 @@ export class PageFile {
       this.#pages?.set(
         `${this.#id}/${column}/${span.offset}`,
         page,
-        decoded + page.rows + VALUE_OVERHEAD * page.values.length,
+        decodedPageBytes(page, decoded),
       );
     }
     return page;
