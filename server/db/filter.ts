@@ -23,6 +23,7 @@ import { type Matcher, MatchType } from "../../model/matchers.ts";
 import type { ColumnChunk, ColumnIndex } from "hyparquet";
 import type { PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
+import { pagePostings, pushPostingRuns } from "./_page_postings.ts";
 import { allRows, intersectRows, overlapsRows, pushRange, type RowRanges } from "./row_ranges.ts";
 import type { ReadLimiter } from "./read_limiter.ts";
 import { scanKind, type SearchRecorder } from "./search_metrics.ts";
@@ -224,29 +225,32 @@ function dictionaryIndex(dict: readonly string[]): Map<string, number> | null {
 }
 
 /**
- * The matcher's verdict per dictionary entry (1 accepts) and how many it accepts. Equalities,
- * literal alternations and inequalities look their values up in the dictionary's index, cached
- * with it; a million-series file's `instance` dictionary has 20k entries, and testing each one
- * took a millisecond of every query on it. Other matchers test every entry.
+ * The matcher's verdict per dictionary entry (1 accepts) and how many it accepts; for
+ * equalities and literal alternations also the accepted entries. Equalities, literal
+ * alternations and inequalities look their values up in the dictionary's index, cached with it;
+ * a million-series file's `instance` dictionary has 20k entries, and testing each one took a
+ * millisecond of every query on it. Other matchers test every entry.
  */
 function dictionaryVerdicts(
   dict: readonly string[],
   m: Matcher,
   literals: readonly string[] | undefined,
-): { verdicts: Uint8Array; matching: number } {
+): { verdicts: Uint8Array; matching: number; accepted?: number[] } {
   const verdicts = new Uint8Array(dict.length);
   const index = literals !== undefined || m.type === MatchType.NotEqual
     ? dictionaryIndex(dict)
     : null;
   let matching = 0;
   if (index && literals !== undefined) {
+    const accepted: number[] = [];
     for (const v of literals) {
       const i = index.get(v);
       if (i !== undefined && verdicts[i] === 0) {
         verdicts[i] = 1;
-        matching++;
+        accepted.push(i);
       }
     }
+    return { verdicts, matching: accepted.length, accepted };
   } else if (index && m.type === MatchType.NotEqual) {
     verdicts.fill(1);
     matching = dict.length;
@@ -291,6 +295,12 @@ function pushMatchingRuns(
   }
   if (runStart >= 0) pushRange(out, firstRow + runStart, firstRow + rows);
 }
+
+/**
+ * Most accepted dictionary entries (an alternation's values) whose rows are taken from page
+ * postings rather than by scanning the page.
+ */
+const MAX_POSTINGS_ENTRIES = 64;
 
 /** Pages overlapping `ranges` that are not among `candidates` (sorted page numbers). */
 function skippedPages(
@@ -393,10 +403,15 @@ async function applyMatcher(
   }
   const dict = await file.dictionary(rg, col, signal);
   let dictMatch: Uint8Array | undefined;
+  let accepted: number[] | undefined;
   let anyMatch = true, allMatch = false;
   if (dict) {
-    const { verdicts, matching } = dictionaryVerdicts(dict, m, literalTexts);
+    const { verdicts, matching, accepted: entries } = dictionaryVerdicts(dict, m, literalTexts);
     dictMatch = verdicts;
+    // Few wanted entries: their rows come from the postings of cached pages.
+    if (entries && entries.length <= MAX_POSTINGS_ENTRIES && file.pageCacheBytes > 0) {
+      accepted = entries;
+    }
     anyMatch = matching > 0;
     allMatch = matching === dict.length;
   }
@@ -471,6 +486,12 @@ async function applyMatcher(
     let indexes: Int32Array, verdicts: Uint8Array;
     if (page.dictionaryEncoded) {
       indexes = values as Int32Array;
+      const postings = accepted && !nullMatch &&
+        pagePostings(indexes, defined, page.rows, dict!.length);
+      if (postings) {
+        pushPostingRuns(out, span.firstRow, postings, accepted!);
+        continue;
+      }
       verdicts = dictMatch!;
     } else {
       // A plain page's values (a foreign writer's) get a verdict each, read in value order.

@@ -299,7 +299,10 @@ const VALUE_OVERHEAD = 64;
  */
 function decodedPageBytes(page: DecodedPage, decompressed: number): number {
   const flags = 5 * (page.defined?.length ?? 0);
-  if (ArrayBuffer.isView(page.values)) return page.values.byteLength + flags;
+  // The label filter keeps postings beside a page of dictionary indexes (as many bytes again).
+  if (ArrayBuffer.isView(page.values)) {
+    return page.values.byteLength * (page.dictionaryEncoded ? 2 : 1) + flags;
+  }
   return decompressed + VALUE_OVERHEAD * page.values.length + flags;
 }
 
