@@ -61,6 +61,7 @@ Deno.test("serve defaults are the Go gateway's, but for the memory bounds", () =
       maxQueryConcurrency: 16,
     },
     pageCacheBytes: 128 * MiB,
+    offsetIndexCacheBytes: 192 * MiB,
     workers: 0,
     workerMaxMemory: 1024 * MiB,
   });

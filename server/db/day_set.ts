@@ -15,7 +15,12 @@ import { forEachConcurrently } from "../../internal/concurrency.ts";
 import { locateMetrics } from "../../internal/locate_metrics.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
-import { type ByteSource, LruDictionaryCache, LruPageCache } from "../../storage/parquet/pages.ts";
+import {
+  type ByteSource,
+  LruDictionaryCache,
+  LruPageCache,
+  PageLocationCache,
+} from "../../storage/parquet/pages.ts";
 import type { LoadedDay } from "./block.ts";
 import { registerPageCacheMetrics } from "./cache_metrics.ts";
 import { type DayFiles, type FileRef, openDay } from "./open_day.ts";
@@ -34,6 +39,11 @@ export interface DaySetOptions {
   pageCacheBytes: number;
   /** Decoded label dictionaries kept in memory, values (0: no cache). */
   dictionaryCacheEntries: number;
+  /**
+   * Page locations of the chunks files kept in memory, bytes; those evicted are read again
+   * when needed (default: each open file keeps all of its own).
+   */
+  locationCacheBytes?: number;
   /** Registry for the page cache metrics and `locate_bucket_requests_total`, if any. */
   registry?: Registry;
   /** Logs days that fail to open. */
@@ -52,6 +62,7 @@ export interface DaySetUpdate {
 export class DaySet {
   readonly #opts: DaySetOptions;
   readonly #pages: LruPageCache | undefined;
+  readonly #locations: PageLocationCache | undefined;
   readonly #dictionaries: LruDictionaryCache | undefined;
   readonly #onChunkRequest: () => void;
   #days = new Map<string, LoadedDay>();
@@ -66,6 +77,9 @@ export class DaySet {
     const registers = opts.registry ? [opts.registry] : [];
     this.#pages = opts.pageCacheBytes > 0 ? new LruPageCache(opts.pageCacheBytes) : undefined;
     if (this.#pages) registerPageCacheMetrics(this.#pages, registers);
+    if (opts.locationCacheBytes !== undefined) {
+      this.#locations = new PageLocationCache(opts.locationCacheBytes);
+    }
     this.#dictionaries = opts.dictionaryCacheEntries > 0
       ? new LruDictionaryCache(opts.dictionaryCacheEntries)
       : undefined;
@@ -119,6 +133,7 @@ export class DaySet {
             bucket: this.#opts.bucket,
             openLabels: this.#opts.openLabels,
             pages: this.#pages,
+            locations: this.#locations,
             dictionaries: this.#dictionaries,
             onChunkRequest: this.#onChunkRequest,
           }),

@@ -15,6 +15,7 @@ import {
   type DictionaryCache,
   type PageCache,
   PageFile,
+  type PageLocationCache,
 } from "../../storage/parquet/pages.ts";
 import {
   CHUNK_COLUMNS,
@@ -72,6 +73,8 @@ export interface DayIO {
   readonly dictionaries?: DictionaryCache;
   /** Decoded data pages shared by all days. */
   readonly pages?: PageCache;
+  /** Page locations of the chunks files shared by all days (else each file keeps its own). */
+  readonly locations?: PageLocationCache;
   /** Called as each ranged read of a chunks file is sent. */
   readonly onChunkRequest?: () => void;
 }
@@ -144,6 +147,7 @@ async function openShard(
     signal,
     undefined,
     io.pages,
+    io.locations,
   );
   for (const c of CHUNK_COLUMNS) {
     if (chunks.columnPosition(c) === undefined) {

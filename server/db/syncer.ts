@@ -28,7 +28,11 @@ import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
-import { LruDictionaryCache, LruPageCache } from "../../storage/parquet/pages.ts";
+import {
+  LruDictionaryCache,
+  LruPageCache,
+  PageLocationCache,
+} from "../../storage/parquet/pages.ts";
 import type { LoadedDay } from "./block.ts";
 import { registerPageCacheMetrics } from "./cache_metrics.ts";
 import type { LabelFileStore } from "./label_files.ts";
@@ -72,6 +76,11 @@ export interface SyncerOptions {
    * `parquet_page_cache_{hits,misses,evictions}_total` and `parquet_page_cache_bytes`.
    */
   pageCacheBytes?: number;
+  /**
+   * Page locations of the chunks files kept in memory, bytes; those evicted are read again
+   * when needed (default: each open file keeps all of its own).
+   */
+  locationCacheBytes?: number;
 }
 
 /** The default of {@linkcode SyncerOptions.pageCacheBytes}. */
@@ -123,6 +132,7 @@ export class Syncer {
   #running: Promise<void> = Promise.resolve();
   readonly #dictionaries: LruDictionaryCache | undefined;
   readonly #pages: LruPageCache | undefined;
+  readonly #locations: PageLocationCache | undefined;
   readonly #locate: LocateMetrics;
   #corrupted = 0;
   #failures: ReadonlyMap<string, DayLoadFailure> = new Map();
@@ -139,6 +149,9 @@ export class Syncer {
     const pageBytes = opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES;
     const pages = this.#pages = pageBytes > 0 ? new LruPageCache(pageBytes) : undefined;
     if (pages) registerPageCacheMetrics(pages, registers);
+    if (opts.locationCacheBytes !== undefined) {
+      this.#locations = new PageLocationCache(opts.locationCacheBytes);
+    }
     this.#locate = locateMetrics(opts.registry);
     this.#loadedGauge = new Gauge({
       name: "locate_sync_loaded_days",
@@ -310,6 +323,7 @@ export class Syncer {
         openLabels: (ref, signal) => store.open(ref.key, ref.size, signal),
         dictionaries: this.#dictionaries,
         pages: this.#pages,
+        locations: this.#locations,
         onChunkRequest: () => this.#locate.bucketRequests.inc(),
       }, signal);
     } catch (err) {

@@ -34,6 +34,8 @@ export interface WorkerConfig {
   readonly openConcurrency: number;
   /** This worker's share of the page cache, bytes. */
   readonly pageCacheBytes: number;
+  /** This worker's share of the offset-index cache, bytes. */
+  readonly locationCacheBytes: number;
   /** This worker's share of the label dictionary cache, values. */
   readonly dictionaryCacheEntries: number;
   /**

@@ -81,6 +81,7 @@ async function withPool(
       labelFileDir: `${dir}/labels`,
       openConcurrency: 1,
       pageCacheBytes: 1 << 20,
+      locationCacheBytes: 1 << 20,
       dictionaryCacheEntries: 1000,
       memoryLimitBytes,
       engine: { lookbackDelta: 5 * 60_000, timeout: 120_000, maxSamples, features: [] },

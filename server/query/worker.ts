@@ -100,6 +100,7 @@ async function init(config: WorkerConfig): Promise<State> {
     openLabels: (ref) => store.openCopy(ref.key, ref.size),
     concurrency: config.openConcurrency,
     pageCacheBytes: config.pageCacheBytes,
+    locationCacheBytes: config.locationCacheBytes,
     dictionaryCacheEntries: config.dictionaryCacheEntries,
     registry,
     logger,
@@ -152,9 +153,11 @@ async function runQuery(msg: Extract<ToWorker, { type: "query" }>): Promise<void
       )
     : undefined;
   const abort = queryAbort(msg.deadline, cancel.signal, { cells: s.cancelCells, index: 0 }, guard);
-  // A worker left holding more than the limit (besides its page cache, which it keeps on
-  // purpose) is replaced rather than collected some time: the next query then starts within it.
-  const retire = () => limit > 0 && memoryInUse() > limit + s.config.pageCacheBytes;
+  // A worker left holding more than the limit (besides its caches, which it keeps on purpose)
+  // is replaced rather than collected some time: the next query then starts within it.
+  const retire = () =>
+    limit > 0 &&
+    memoryInUse() > limit + s.config.pageCacheBytes + s.config.locationCacheBytes;
   try {
     const result = await evaluate(s.engine, s.db.queryable(), msg.spec, abort.signal);
     // The result is built after the evaluation's last check: check once more before posting.

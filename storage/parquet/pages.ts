@@ -217,6 +217,53 @@ export class LruDictionaryCache implements DictionaryCache {
 }
 
 /**
+ * Page locations (offset indexes) of column chunks, shared by files and bounded by their bytes:
+ * a chunks file of a million-series day has over a million pages, about 25 MiB of locations, so
+ * a process serving months of such days cannot keep them all. A file opened with this cache
+ * keeps its locations there instead of for its whole life; evicted ones are read again from the
+ * file when next needed. Keys are unique per opened file, row group and column.
+ */
+export class PageLocationCache {
+  readonly #lru: WeightedLru<PageLocations>;
+  readonly #stats = { hits: 0, misses: 0 };
+
+  /** Holds at most about `maxBytes` of page locations. */
+  constructor(readonly maxBytes: number) {
+    this.#lru = new WeightedLru(maxBytes);
+  }
+
+  /** Hits, misses and evictions so far. */
+  get stats(): PageCacheStats {
+    return { ...this.#stats, evictions: this.#lru.evictions };
+  }
+
+  /** Estimated bytes held. */
+  get bytes(): number {
+    return this.#lru.weight;
+  }
+
+  /** Returns and refreshes a column chunk's locations. */
+  get(key: string): PageLocations | undefined {
+    const locations = this.#lru.get(key);
+    if (locations === undefined) this.#stats.misses++;
+    else this.#stats.hits++;
+    return locations;
+  }
+
+  /** Stores a column chunk's locations, evicting the least recently used ones to make room. */
+  set(key: string, locations: PageLocations): void {
+    const bytes = locations.firstRow.byteLength + locations.offset.byteLength +
+      locations.length.byteLength;
+    this.#lru.set(key, locations, bytes);
+  }
+
+  /** Drops every entry whose key starts with `prefix` (the locations of a closed file). */
+  deletePrefix(prefix: string): void {
+    this.#lru.deletePrefix(prefix);
+  }
+}
+
+/**
  * A cache of decoded data pages shared by files, so that queries touching the same pages neither
  * fetch nor decompress them again. Keys are unique per opened file, column and page.
  */
@@ -405,6 +452,9 @@ export class PageFile {
   readonly #id = nextFileId++;
   #dictionaries: DictionaryCache | undefined;
   #pages: PageCache | undefined;
+  #locationCache: PageLocationCache | undefined;
+  /** Offset indexes being read, so that concurrent readers share one read. */
+  readonly #pendingLocations = new Map<string, Promise<PageLocations>>();
   /** Pages being fetched and decoded, so that concurrent readers share one fetch. */
   readonly #pending = new Map<string, Promise<DecodedPage>>();
 
@@ -426,7 +476,8 @@ export class PageFile {
    * row group (one read covering their page-index region): for `"all"` columns their offset and
    * column indexes (page bounds, for filters), for a list of columns only their offset indexes
    * (where their pages are; e.g. chunk columns, whose bounds no filter uses). Decoded
-   * dictionaries go to `dictionaryCache` and decoded data pages to `pageCache` when given.
+   * dictionaries go to `dictionaryCache`, decoded data pages to `pageCache` and the offset
+   * indexes to `locationCache` when given (otherwise the file keeps them).
    */
   static async open(
     name: string,
@@ -435,6 +486,7 @@ export class PageFile {
     signal?: AbortSignal,
     dictionaryCache?: DictionaryCache,
     pageCache?: PageCache,
+    locationCache?: PageLocationCache,
   ): Promise<PageFile> {
     const size = source.size;
     if (size < 12) throw new ParquetPageError(name, `file of ${size} bytes is too short`);
@@ -468,6 +520,7 @@ export class PageFile {
     const file = new PageFile(name, source, metadata);
     file.#dictionaries = dictionaryCache;
     file.#pages = pageCache;
+    file.#locationCache = locationCache;
     if (pageIndexColumns) {
       const all = pageIndexColumns === "all";
       const cols = all ? file.columnNames : pageIndexColumns;
@@ -546,7 +599,7 @@ export class PageFile {
         const key = `${rg}/${c}`;
         try {
           if (ch.offset_index_offset !== undefined) {
-            this.#locations.set(
+            this.#keepLocations(
               key,
               readPageLocations(region, Number(ch.offset_index_offset) - lo),
             );
@@ -582,11 +635,29 @@ export class PageFile {
     return offsetIndexOf(await this.#pageLocations(rg, column, signal));
   }
 
+  #keepLocations(key: string, locations: PageLocations): void {
+    if (this.#locationCache) this.#locationCache.set(`${this.#id}/${key}`, locations);
+    else this.#locations.set(key, locations);
+  }
+
   /** The page locations of `column` in row group `rg`, from its offset index. */
-  async #pageLocations(rg: number, column: number, signal?: AbortSignal): Promise<PageLocations> {
+  #pageLocations(rg: number, column: number, signal?: AbortSignal): Promise<PageLocations> {
     const key = `${rg}/${column}`;
-    const cached = this.#locations.get(key);
-    if (cached) return cached;
+    const cached = this.#locationCache
+      ? this.#locationCache.get(`${this.#id}/${key}`)
+      : this.#locations.get(key);
+    if (cached) return Promise.resolve(cached);
+    const pending = this.#pendingLocations.get(key);
+    // A read this call waits for may fail with its caller's cancellation: then read again.
+    if (pending) return pending.catch(() => this.#readLocations(rg, column, signal));
+    const read = this.#readLocations(rg, column, signal);
+    this.#pendingLocations.set(key, read);
+    const forget = () => this.#pendingLocations.delete(key);
+    read.then(forget, forget);
+    return read;
+  }
+
+  async #readLocations(rg: number, column: number, signal?: AbortSignal): Promise<PageLocations> {
     const ch = this.chunk(rg, column);
     if (ch.offset_index_offset === undefined || ch.offset_index_length === undefined) {
       throw new ParquetPageError(
@@ -609,7 +680,7 @@ export class PageFile {
         { cause: err },
       );
     }
-    this.#locations.set(key, locs);
+    this.#keepLocations(`${rg}/${column}`, locs);
     return locs;
   }
 
@@ -885,9 +956,10 @@ export class PageFile {
     return this.#pages?.get(this.#pageKey(column, span));
   }
 
-  /** Drops this file's pages from the page cache (once the file is no longer read). */
+  /** Drops this file's pages and page locations from the caches (once it is no longer read). */
   dropCachedPages(): void {
     this.#pages?.deletePrefix(`${this.#id}/`);
+    this.#locationCache?.deletePrefix(`${this.#id}/`);
   }
 
   #pageKey(column: number, span: PageSpan): string {

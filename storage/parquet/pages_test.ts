@@ -10,6 +10,7 @@ import {
   LruDictionaryCache,
   LruPageCache,
   PageFile,
+  PageLocationCache,
   type PageSpan,
   ParquetPageError,
 } from "./pages.ts";
@@ -198,6 +199,60 @@ Deno.test("PageFile: data pages come from the page cache on the second read", as
     assert.equal(file.cachedPage(col, spans[0]), undefined);
     assert.ok(other.cachedPage(col, spans[0]));
     assert.equal(cache.bytes, bytes / 2);
+  });
+});
+
+Deno.test("PageLocationCache: offset indexes kept up to its bytes, read again once evicted", async () => {
+  await withShard(async (bucket) => {
+    const key = chunksFileKey(1n, "2025-01-01", 0);
+    const source = new BucketSource(bucket, key, (await bucket.attributes(key)).size);
+    const chunkColumns = ["___cf_meta_chunk_0", "___cf_meta_hash"];
+    const plain = await PageFile.open(key, source, chunkColumns);
+    const col = plain.columnPosition("___cf_meta_chunk_0")!;
+    const want = await Promise.all([0, 1, 2].map((rg) => plain.pages(rg, col)));
+
+    // Large enough: the locations read at open are kept there, and no page lookup reads.
+    const cache = new PageLocationCache(1 << 20);
+    const kept = await PageFile.open(
+      key,
+      source,
+      chunkColumns,
+      undefined,
+      undefined,
+      undefined,
+      cache,
+    );
+    const held = cache.bytes;
+    assert.ok(held > 0);
+    let requests = source.stats.requests;
+    assert.deepEqual(await Promise.all([0, 1, 2].map((rg) => kept.pages(rg, col))), want);
+    assert.equal(source.stats.requests, requests);
+
+    // Too small to keep any: every lookup reads the offset index again, concurrent ones once.
+    const none = new PageLocationCache(0);
+    const evicting = await PageFile.open(
+      key,
+      source,
+      chunkColumns,
+      undefined,
+      undefined,
+      undefined,
+      none,
+    );
+    requests = source.stats.requests;
+    assert.deepEqual(await Promise.all([evicting.pages(1, col), evicting.pages(1, col)]), [
+      want[1],
+      want[1],
+    ]);
+    assert.equal(source.stats.requests - requests, 1);
+    assert.deepEqual(await evicting.pages(1, col), want[1]);
+    assert.equal(source.stats.requests - requests, 2);
+    assert.equal(none.bytes, 0);
+
+    // A closed file's locations leave the cache.
+    kept.dropCachedPages();
+    assert.equal(cache.bytes, 0);
+    assert.equal(cache.stats.misses, 0);
   });
 });
 
