@@ -4,8 +4,11 @@
  * labels across shards, days and streams into one list in label order; no chunk is read yet.
  * Then each batch reads the chunks of its series' rows together ({@linkcode ChunkReader}:
  * coalesced ranged reads, decoded only when a series is iterated); the first batch is read as
- * soon as the label phase ends, and each next one while the consumer works on the current one. Memory follows the label sets and one or two
- * batches of chunks, not the selection's samples.
+ * soon as the label phase ends, and the next ones while the consumer works on the current one:
+ * as many as fit {@linkcode READ_AHEAD_BYTES} at the size of the last batch (at least one, at
+ * most {@linkcode MAX_READ_AHEAD}), so that a consumer faster than the bucket (an instant
+ * aggregation over many series) waits for one round trip per several batches, not per batch.
+ * Memory follows the label sets and a few batches of chunks, not the selection's samples.
  *
  * @module
  */
@@ -64,6 +67,11 @@ export interface ParquetSeriesSetOptions {
   truncatedWarning: string;
 }
 
+/** Chunk bytes of batches read ahead, at the size of the last batch read. */
+export const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+/** Most batches read ahead. */
+export const MAX_READ_AHEAD = 8;
+
 /** A Parquet selection handed out in batches (see the module doc). */
 export class ParquetSeriesSet implements SeriesSet {
   readonly #opts: ParquetSeriesSetOptions;
@@ -73,8 +81,12 @@ export class ParquetSeriesSet implements SeriesSet {
   /** Index of the next planned series to read. */
   #next = 0;
   #emitted = 0;
-  /** The batch being read ahead. */
-  #ahead: Promise<Series[] | null> | undefined;
+  /** The batches being read ahead, in order (a batch may hold no series with chunks). */
+  readonly #ahead: Promise<Series[]>[] = [];
+  /** Resolves once the first batch's read is queued (or the label phase failed). */
+  readonly #started: Promise<void>;
+  /** Chunk bytes of the last batch read. */
+  #lastBatchBytes = 0;
   #done = false;
   #released: Promise<void> | undefined;
   #warnings: readonly string[] = [];
@@ -88,10 +100,10 @@ export class ParquetSeriesSet implements SeriesSet {
     this.#plan = opts.plan(this.#signal);
     // The first batch is read as soon as the plan is ready, so that sets opened together (a
     // query's selectors) read concurrently.
-    this.#ahead = this.#plan.then((plan) => this.#read(plan));
+    this.#started = this.#plan.then((plan) => this.#readAhead(plan, 1));
     // Failures surface from next(); an unread set must not leave an unhandled rejection.
     this.#plan.catch(() => {});
-    this.#ahead.catch(() => {});
+    this.#started.catch(() => {});
   }
 
   /** The next batch of series with chunks (all series when only series are wanted). */
@@ -99,11 +111,18 @@ export class ParquetSeriesSet implements SeriesSet {
     if (this.#done) return null;
     try {
       const plan = await this.#plan;
-      const ahead = this.#ahead;
-      this.#ahead = undefined;
-      let batch = await (ahead ?? this.#read(plan));
+      await this.#started;
+      let batch: Series[] | null = null;
+      while (batch === null) {
+        this.#readAhead(plan, 1);
+        const read = this.#ahead.shift();
+        if (read === undefined) break; // the plan is exhausted
+        const series = await read;
+        this.#readAhead(plan, this.#depth());
+        if (series.length > 0) batch = series;
+      }
       const limit = this.#opts.limit;
-      let last = this.#next >= plan.series.length;
+      let last = this.#ahead.length === 0 && this.#next >= plan.series.length;
       if (batch !== null && limit > 0) {
         if (this.#emitted >= limit) {
           // A series beyond the limit exists.
@@ -121,10 +140,6 @@ export class ParquetSeriesSet implements SeriesSet {
       }
       this.#emitted += batch.length;
       if (last) await this.#finish();
-      else {
-        this.#ahead = this.#read(plan);
-        this.#ahead.catch(() => {});
-      }
       return batch;
     } catch (err) {
       await this.#finish();
@@ -143,16 +158,21 @@ export class ParquetSeriesSet implements SeriesSet {
     await this.#finish();
   }
 
-  /** Reads batches until one has a series (or the plan is exhausted: `null`). */
-  async #read(plan: SelectionPlan): Promise<Series[] | null> {
-    while (this.#next < plan.series.length) {
-      this.#signal.throwIfAborted();
+  /** Starts reads of the next batches until `depth` are under way or read (none past the plan). */
+  #readAhead(plan: SelectionPlan, depth: number): void {
+    while (this.#ahead.length < depth && this.#next < plan.series.length && !this.#done) {
       const from = this.#next;
       this.#next = Math.min(from + this.#opts.batchSize, plan.series.length);
-      const out = await this.#materialize(plan.series.slice(from, this.#next));
-      if (out.length > 0) return out;
+      const read = this.#materialize(plan.series.slice(from, this.#next));
+      read.catch(() => {});
+      this.#ahead.push(read);
     }
-    return null;
+  }
+
+  /** Batches to keep read ahead: as many as fit the budget at the last batch's size. */
+  #depth(): number {
+    const fit = Math.floor(READ_AHEAD_BYTES / Math.max(1, this.#lastBatchBytes));
+    return Math.min(MAX_READ_AHEAD, Math.max(1, fit));
   }
 
   /** The series of `planned` with their chunks (those without chunks are left out). */
@@ -168,12 +188,16 @@ export class ParquetSeriesSet implements SeriesSet {
         else rowsOf.set(source, [row]);
       }
     }
+    this.#signal.throwIfAborted();
     const chunksOf = new Map<ChunkSource, Map<number, readonly RawChunk[]>>();
+    let bytes = 0;
     await Promise.all([...rowsOf].map(async ([source, rows]) => {
       rows.sort((a, b) => a - b);
       const chunks = await reader.read(source, rows, this.#signal);
+      for (const row of chunks) for (const c of row) bytes += c.data.length;
       chunksOf.set(source, new Map(rows.map((r, i) => [r, chunks[i]])));
     }));
+    this.#lastBatchBytes = bytes;
     const out: Series[] = [];
     for (const p of planned) {
       const parts: ChunkSeries[] = [];
@@ -190,8 +214,11 @@ export class ParquetSeriesSet implements SeriesSet {
   #finish(): Promise<void> {
     this.#done = true;
     return this.#released ??= (async () => {
-      await this.#ahead?.catch(() => {});
-      this.#ahead = undefined;
+      // Batches read ahead past a limit are not needed: their reads stop.
+      if (this.#ahead.length > 0) {
+        this.#abort.abort(new DOMException("series set done", "AbortError"));
+      }
+      await Promise.all(this.#ahead.splice(0).map((read) => read.catch(() => {})));
       const plan = await this.#plan.catch(() => undefined);
       if (plan === undefined) return;
       if (plan.truncated) plan.warnings.add(this.#opts.truncatedWarning);

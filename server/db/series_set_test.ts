@@ -145,7 +145,7 @@ Deno.test("a selection reads chunks a batch at a time, each chunk page once", as
     const set = db.queryable().select(TWO_METRICS, WHOLE_DAY);
     const first = await set.next();
     assert.ok(first !== null && first.length === 8);
-    // The first batch and the one read ahead: a small part of the selection's pages.
+    // The first batch and those read ahead: a small part of the selection's pages.
     const afterFirst = await fetchedBytes(registry) - before;
     assert.ok(afterFirst > 0 && afterFirst < pageBytes / 3, `${afterFirst} of ${pageBytes}`);
     const got: Series[] = [...first];
