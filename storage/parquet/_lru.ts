@@ -25,6 +25,10 @@ export class WeightedLru<V> {
   #weight = 0;
   /** Entries evicted so far to make room. */
   evictions = 0;
+  /** Lookups that found their entry. */
+  hits = 0;
+  /** Lookups that did not. */
+  misses = 0;
 
   /** Holds at most `maxWeight` in total. */
   constructor(readonly maxWeight: number) {
@@ -44,7 +48,11 @@ export class WeightedLru<V> {
   /** Returns a value and makes it the most recently used. */
   get(key: string): V | undefined {
     const e = this.#map.get(key);
-    if (e === undefined) return undefined;
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     this.#unlink(e);
     this.#append(e);
     return e.value;

@@ -217,53 +217,6 @@ export class LruDictionaryCache implements DictionaryCache {
 }
 
 /**
- * Page locations (offset indexes) of column chunks, shared by files and bounded by their bytes:
- * a chunks file of a million-series day has over a million pages, about 25 MiB of locations, so
- * a process serving months of such days cannot keep them all. A file opened with this cache
- * keeps its locations there instead of for its whole life; evicted ones are read again from the
- * file when next needed. Keys are unique per opened file, row group and column.
- */
-export class PageLocationCache {
-  readonly #lru: WeightedLru<PageLocations>;
-  readonly #stats = { hits: 0, misses: 0 };
-
-  /** Holds at most about `maxBytes` of page locations. */
-  constructor(readonly maxBytes: number) {
-    this.#lru = new WeightedLru(maxBytes);
-  }
-
-  /** Hits, misses and evictions so far. */
-  get stats(): PageCacheStats {
-    return { ...this.#stats, evictions: this.#lru.evictions };
-  }
-
-  /** Estimated bytes held. */
-  get bytes(): number {
-    return this.#lru.weight;
-  }
-
-  /** Returns and refreshes a column chunk's locations. */
-  get(key: string): PageLocations | undefined {
-    const locations = this.#lru.get(key);
-    if (locations === undefined) this.#stats.misses++;
-    else this.#stats.hits++;
-    return locations;
-  }
-
-  /** Stores a column chunk's locations, evicting the least recently used ones to make room. */
-  set(key: string, locations: PageLocations): void {
-    const bytes = locations.firstRow.byteLength + locations.offset.byteLength +
-      locations.length.byteLength;
-    this.#lru.set(key, locations, bytes);
-  }
-
-  /** Drops every entry whose key starts with `prefix` (the locations of a closed file). */
-  deletePrefix(prefix: string): void {
-    this.#lru.deletePrefix(prefix);
-  }
-}
-
-/**
  * A cache of decoded data pages shared by files, so that queries touching the same pages neither
  * fetch nor decompress them again. Keys are unique per opened file, column and page.
  */
@@ -278,32 +231,32 @@ export interface PageCache {
   deletePrefix(prefix: string): void;
 }
 
-/** Counters of a {@linkcode LruPageCache}. */
+/** Counters of a {@linkcode ByteBoundedCache}. */
 export interface PageCacheStats {
-  /** Lookups that found the page. */
+  /** Lookups that found their entry. */
   hits: number;
   /** Lookups that did not. */
   misses: number;
-  /** Pages dropped to make room. */
+  /** Entries dropped to make room. */
   evictions: number;
 }
 
 /**
- * A least-recently-used {@linkcode PageCache} bounded by the estimated memory of the pages it
- * holds (a page larger than the bound is not cached).
+ * A least-recently-used cache bounded by the estimated memory of its values (a value larger
+ * than the bound is not kept), counting its hits, misses and evictions.
  */
-export class LruPageCache implements PageCache {
-  readonly #lru: WeightedLru<DecodedPage>;
-  readonly #stats = { hits: 0, misses: 0 };
+export class ByteBoundedCache<V> {
+  readonly #lru: WeightedLru<V>;
 
-  /** Holds at most about `maxBytes` of decoded pages. */
+  /** Holds at most about `maxBytes`. */
   constructor(readonly maxBytes: number) {
     this.#lru = new WeightedLru(maxBytes);
   }
 
   /** Hits, misses and evictions so far. */
   get stats(): PageCacheStats {
-    return { ...this.#stats, evictions: this.#lru.evictions };
+    const lru = this.#lru;
+    return { hits: lru.hits, misses: lru.misses, evictions: lru.evictions };
   }
 
   /** Estimated bytes held. */
@@ -311,28 +264,41 @@ export class LruPageCache implements PageCache {
     return this.#lru.weight;
   }
 
-  /** Pages held. */
+  /** Entries held. */
   get size(): number {
     return this.#lru.size;
   }
 
-  /** Returns and refreshes a page. */
-  get(key: string): DecodedPage | undefined {
-    const page = this.#lru.get(key);
-    if (page === undefined) this.#stats.misses++;
-    else this.#stats.hits++;
-    return page;
+  /** Returns and refreshes an entry. */
+  get(key: string): V | undefined {
+    return this.#lru.get(key);
   }
 
-  /** Stores a page, evicting the least recently used ones to make room. */
-  set(key: string, page: DecodedPage, bytes: number): void {
-    this.#lru.set(key, page, bytes);
+  /** Stores an entry costing about `bytes`, evicting the least recently used to make room. */
+  set(key: string, value: V, bytes: number): void {
+    this.#lru.set(key, value, bytes);
   }
 
-  /** Drops every page whose key starts with `prefix`. */
+  /** Drops every entry whose key starts with `prefix` (those of a closed file). */
   deletePrefix(prefix: string): void {
     this.#lru.deletePrefix(prefix);
   }
+}
+
+/** A least-recently-used {@linkcode PageCache} bounded by the estimated memory of its pages. */
+export class LruPageCache extends ByteBoundedCache<DecodedPage> implements PageCache {}
+
+/**
+ * Page locations (offset indexes) of column chunks, shared by files and bounded by their bytes:
+ * a chunks file of a million-series day has over a million pages, about 25 MiB of locations, so
+ * a process serving months of such days cannot keep them all. A file opened with this cache
+ * keeps its locations there instead of for its whole life; evicted ones are read again from the
+ * file when next needed. Keys are unique per opened file, row group and column.
+ */
+export class PageLocationCache extends ByteBoundedCache<PageLocations> {}
+
+function locationBytes(l: PageLocations): number {
+  return l.firstRow.byteLength + l.offset.byteLength + l.length.byteLength;
 }
 
 /** Memory of a view object, per byte-array value of a decoded page. */
@@ -636,7 +602,8 @@ export class PageFile {
   }
 
   #keepLocations(key: string, locations: PageLocations): void {
-    if (this.#locationCache) this.#locationCache.set(`${this.#id}/${key}`, locations);
+    const cache = this.#locationCache;
+    if (cache) cache.set(`${this.#id}/${key}`, locations, locationBytes(locations));
     else this.#locations.set(key, locations);
   }
 
