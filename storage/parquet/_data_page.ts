@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ByteBuffer } from "../../internal/byte_buffer.ts";
 
 /** Parquet `Encoding` values written here. */
 const PLAIN = 0, DELTA_LENGTH_BYTE_ARRAY = 6;
@@ -15,59 +16,6 @@ const DATA_PAGE_V2 = 3;
 const BLOCK = 128, MINIBLOCKS = 4, MINIBLOCK = BLOCK / MINIBLOCKS;
 /** A value's length must stay below this, so deltas of lengths fit 32 bits. */
 const MAX_VALUE_BYTES = 2 ** 31;
-
-/** A growable byte buffer with the varints Parquet's encodings and Thrift's compact protocol use. */
-export class ByteBuffer {
-  /** The bytes; valid up to {@linkcode ByteBuffer.length}. */
-  bytes: Uint8Array;
-  /** Bytes written. */
-  length = 0;
-
-  constructor(capacity = 1024) {
-    this.bytes = new Uint8Array(capacity);
-  }
-
-  /** Makes room for `n` more bytes. */
-  ensure(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    const next = new Uint8Array(Math.max(this.length + n, this.bytes.length * 2));
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-  }
-
-  /** Appends one byte. */
-  byte(b: number): void {
-    this.ensure(1);
-    this.bytes[this.length++] = b;
-  }
-
-  /** Appends an unsigned varint (exact up to 2^53). */
-  uvarint(v: number): void {
-    this.ensure(8);
-    while (v >= 0x80) {
-      this.bytes[this.length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.bytes[this.length++] = v;
-  }
-
-  /** Appends a zig-zag varint (a signed integer of up to 52 bits). */
-  zigzag(v: number): void {
-    this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
-  }
-
-  /** Appends `b`. */
-  append(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.bytes.set(b, this.length);
-    this.length += b.length;
-  }
-
-  /** The bytes written (a view, valid until the next write). */
-  view(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
-  }
-}
 
 /** An encoded page: its header and its (possibly compressed) data, written one after the other. */
 export interface EncodedPage {
@@ -103,8 +51,8 @@ export class ByteArrayPageBuilder implements PageBuilder<Uint8Array> {
   #values: Uint8Array[] = [];
   #bytes = 0;
   readonly #lengths = new Float64Array(BLOCK + 1);
-  readonly #data = new ByteBuffer(1 << 16);
-  readonly #header = new ByteBuffer(64);
+  readonly #data = new ByteBuffer();
+  readonly #header = new ByteBuffer();
 
   /** Pages of about `pageSize` bytes of values, compressed with `compress`. */
   constructor(pageSize: number, compress: PageCompressor) {
@@ -133,7 +81,7 @@ export class ByteArrayPageBuilder implements PageBuilder<Uint8Array> {
     const out = this.#data;
     out.length = 0;
     deltaBinaryPackedLengths(out, values, this.#lengths);
-    for (const v of values) out.append(v);
+    for (const v of values) out.bytes(v);
     const page = finishPage(
       this.#header,
       out.view(),
@@ -153,7 +101,7 @@ export class Int64PageBuilder implements PageBuilder<bigint> {
   readonly #values: BigInt64Array;
   readonly #view: DataView;
   #count = 0;
-  readonly #header = new ByteBuffer(64);
+  readonly #header = new ByteBuffer();
 
   /** Pages of about `pageSize` bytes, compressed with `compress`. */
   constructor(pageSize: number, compress: PageCompressor) {
@@ -198,7 +146,7 @@ function deltaBinaryPackedLengths(
   out.uvarint(BLOCK);
   out.uvarint(MINIBLOCKS);
   out.uvarint(count);
-  out.zigzag(count > 0 ? values[0].length : 0);
+  out.varint(count > 0 ? values[0].length : 0);
   for (let i = 1; i < count; i += BLOCK) {
     const n = Math.min(BLOCK, count - i);
     let min = Infinity;
@@ -207,10 +155,9 @@ function deltaBinaryPackedLengths(
       deltas[k] = d;
       if (d < min) min = d;
     }
-    out.zigzag(min);
+    out.varint(min);
     const widths = out.length;
-    out.ensure(MINIBLOCKS);
-    out.length += MINIBLOCKS;
+    for (let m = 0; m < MINIBLOCKS; m++) out.byte(0);
     for (let m = 0; m < MINIBLOCKS; m++) {
       const from = m * MINIBLOCK;
       const to = Math.min(from + MINIBLOCK, n);
@@ -218,18 +165,17 @@ function deltaBinaryPackedLengths(
       for (let k = from; k < to; k++) if (deltas[k] - min > max) max = deltas[k] - min;
       let width = 0;
       while (width < 32 && 2 ** width <= max) width++;
-      out.bytes[widths + m] = width;
+      out.setByte(widths + m, width);
       if (from >= n || width === 0) continue;
       // 32 values of `width` bits end on a byte boundary; values past `n` pad with zeros. The
       // accumulator stays below 2^40, exact in a double.
-      out.ensure(4 * width);
       let acc = 0, bits = 0;
       for (let k = from; k < from + MINIBLOCK; k++) {
         acc += (k < to ? deltas[k] - min : 0) * 2 ** bits;
         bits += width;
         while (bits >= 8) {
           const b = acc % 256;
-          out.bytes[out.length++] = b;
+          out.byte(b);
           acc = (acc - b) / 256;
           bits -= 8;
         }
@@ -254,15 +200,15 @@ function finishPage(
   header.length = 0;
   // Each field header is (id delta << 4) | type: 5 = i32, 12 = struct, 1/2 = bool true/false.
   header.byte(0x15);
-  header.zigzag(DATA_PAGE_V2);
+  header.varint(DATA_PAGE_V2);
   header.byte(0x15);
-  header.zigzag(data.length);
+  header.varint(data.length);
   header.byte(0x15);
-  header.zigzag(stored.length);
+  header.varint(stored.length);
   header.byte(0x5c); // field 8, data_page_header_v2
   for (const v of [count, 0, count, encoding, 0, 0]) {
     header.byte(0x15);
-    header.zigzag(v);
+    header.varint(v);
   }
   header.byte(compress ? 0x11 : 0x12);
   header.byte(0); // end of data_page_header_v2

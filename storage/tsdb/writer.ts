@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { ByteBuffer } from "../../internal/byte_buffer.ts";
 import { FileSink } from "../../internal/file_sink.ts";
 import { compareLabels, compareStrings, type Labels } from "../../model/labels.ts";
 import { crc32c } from "./crc32c.ts";
@@ -153,7 +154,7 @@ export class BlockWriter {
     // v2 references symbols by sequence number, v1 by file offset (filled in while writing).
     const symIndex = new Map(sorted.map((s, i) => [s, i]));
     const index = await FileSink.create(`${dir}/index`);
-    const w = new ByteWriter();
+    const w = new ByteBuffer();
     w.be32(INDEX_MAGIC);
     w.byte(version);
     const tocSymbols = w.length;
@@ -179,7 +180,7 @@ export class BlockWriter {
     }
     this.#last = s.labels;
     const range = this.#opts.range;
-    const e = new ByteWriter();
+    const e = new ByteBuffer();
     e.uvarint(s.labels.length);
     for (const l of s.labels) {
       const n = this.#symIndex.get(l.name), v = this.#symIndex.get(l.value);
@@ -221,7 +222,7 @@ export class BlockWriter {
     // Series are 16-byte aligned in v2 (the TOC points before the first padding, as Prometheus').
     if (this.#version !== 1) await this.#index.pad(SERIES_ALIGN);
     const ref = this.#version === 1 ? this.#index.offset : this.#index.offset / SERIES_ALIGN;
-    const entry = new ByteWriter();
+    const entry = new ByteBuffer();
     entry.uvarint(e.length);
     const start = entry.length;
     entry.bytes(e.view());
@@ -275,7 +276,7 @@ export class BlockWriter {
 
     // Postings: all series first, then label pairs in name, value order; 4-byte aligned.
     const tocPostings = ix.offset;
-    const table = new ByteWriter();
+    const table = new ByteBuffer();
     let entries = 0;
     const writePostings = async (name: string, value: string, list: readonly number[]) => {
       await ix.pad(4);
@@ -284,7 +285,7 @@ export class BlockWriter {
       table.str(value);
       table.uvarint(ix.offset);
       entries++;
-      const p = new ByteWriter();
+      const p = new ByteBuffer();
       p.be32(4 + 4 * list.length);
       p.be32(list.length);
       for (const r of list) p.be32(r);
@@ -301,7 +302,7 @@ export class BlockWriter {
 
     // Postings offset table.
     const tocPostingsTable = ix.offset;
-    const t = new ByteWriter();
+    const t = new ByteBuffer();
     t.be32(0);
     t.be32(entries);
     t.bytes(table.view());
@@ -310,7 +311,7 @@ export class BlockWriter {
     await ix.write(t.view());
 
     // TOC.
-    const toc = new ByteWriter();
+    const toc = new ByteBuffer();
     for (
       const v of [
         this.#tocSymbols,
@@ -391,84 +392,13 @@ function segmentHeader(): Uint8Array {
 }
 
 function chunkRecord(c: ChunkToWrite): Uint8Array {
-  const b = new ByteWriter();
+  const b = new ByteBuffer();
   b.uvarint(c.data.length);
   const encAt = b.length;
   b.byte(c.encoding);
   b.bytes(c.data);
   b.be32(crc32c(b.view(), encAt, b.length));
   return b.view().slice();
-}
-
-const ENC = new TextEncoder();
-
-/** A growable big-endian byte buffer. */
-class ByteWriter {
-  #buf = new Uint8Array(256);
-  length = 0;
-
-  #grow(n: number): void {
-    if (this.length + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.length + n, this.#buf.length * 2));
-    next.set(this.#buf.subarray(0, this.length));
-    this.#buf = next;
-  }
-  view(): Uint8Array {
-    return this.#buf.subarray(0, this.length);
-  }
-  byte(b: number): void {
-    this.#grow(1);
-    this.#buf[this.length++] = b;
-  }
-  bytes(b: Uint8Array): void {
-    this.#grow(b.length);
-    this.#buf.set(b, this.length);
-    this.length += b.length;
-  }
-  be32(v: number): void {
-    this.#grow(4);
-    this.setBe32(this.length, v);
-    this.length += 4;
-  }
-  setBe32(at: number, v: number): void {
-    const b = this.#buf;
-    b[at] = v >>> 24;
-    b[at + 1] = (v >>> 16) & 0xff;
-    b[at + 2] = (v >>> 8) & 0xff;
-    b[at + 3] = v & 0xff;
-  }
-  uvarint(v: number | bigint): void {
-    if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
-      while (v >= 0x80) {
-        this.byte((v % 0x80) | 0x80);
-        v = Math.floor(v / 0x80);
-      }
-      this.byte(v);
-      return;
-    }
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) {
-      this.byte(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.byte(Number(x));
-  }
-  varint(v: number): void {
-    if (Math.abs(v) <= 2 ** 51) {
-      this.uvarint(v < 0 ? -2 * v - 1 : 2 * v);
-      return;
-    }
-    const x = BigInt(v);
-    this.uvarint(BigInt.asUintN(64, (x << 1n) ^ (x >> 63n)));
-  }
-  str(s: string): void {
-    const b = ENC.encode(s);
-    this.uvarint(b.length);
-    this.bytes(b);
-  }
-  pad(align: number): void {
-    while (this.length % align !== 0) this.byte(0);
-  }
 }
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
