@@ -75,11 +75,6 @@ export function pushPostingRuns(
     }
     taken.sort();
   }
-  let i = 0;
-  while (i < taken.length) {
-    let j = i + 1;
-    while (j < taken.length && taken[j] === taken[j - 1] + 1) j++;
-    pushRange(out, firstRow + taken[i], firstRow + taken[j - 1] + 1);
-    i = j;
-  }
+  // Rows ascend; pushRange joins neighbours into runs.
+  for (const row of taken) pushRange(out, firstRow + row, firstRow + row + 1);
 }
