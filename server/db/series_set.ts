@@ -83,8 +83,6 @@ export class ParquetSeriesSet implements SeriesSet {
   #emitted = 0;
   /** The batches being read ahead, in order (a batch may hold no series with chunks). */
   readonly #ahead: Promise<Series[]>[] = [];
-  /** Resolves once the first batch's read is queued (or the label phase failed). */
-  readonly #started: Promise<void>;
   /** Chunk bytes of the last batch read. */
   #lastBatchBytes = 0;
   #done = false;
@@ -99,11 +97,9 @@ export class ParquetSeriesSet implements SeriesSet {
       : this.#abort.signal;
     this.#plan = opts.plan(this.#signal);
     // The first batch is read as soon as the plan is ready, so that sets opened together (a
-    // query's selectors) read concurrently.
-    this.#started = this.#plan.then((plan) => this.#readAhead(plan, 1));
-    // Failures surface from next(); an unread set must not leave an unhandled rejection.
-    this.#plan.catch(() => {});
-    this.#started.catch(() => {});
+    // query's selectors) read concurrently. Failures surface from next(); an unread set must
+    // not leave an unhandled rejection.
+    this.#plan.then((plan) => this.#readAhead(plan, 1)).catch(() => {});
   }
 
   /** The next batch of series with chunks (all series when only series are wanted). */
@@ -111,7 +107,6 @@ export class ParquetSeriesSet implements SeriesSet {
     if (this.#done) return null;
     try {
       const plan = await this.#plan;
-      await this.#started;
       let batch: Series[] | null = null;
       while (batch === null) {
         this.#readAhead(plan, 1);
