@@ -72,16 +72,17 @@ export interface ConvertOptions {
   readonly onProgress?: (series: number) => void;
   /**
    * Buffered bytes of a shard (its rows' labels, counted as `ROW_BUFFER_BYTES` a row; chunk
-   * pages spill to `tempDir`) after which a row group is cut before `rowGroupSize` rows (`--convert.rowgroup.max-bytes`, default
-   * {@linkcode CONVERT_MAX_ROW_GROUP_BYTES}): with `writeConcurrency`, what bounds the writers'
-   * memory.
+   * pages spill to `tempDir`) after which a row group is cut before `rowGroupSize` rows
+   * (`--convert.rowgroup.max-bytes`, default {@linkcode CONVERT_MAX_ROW_GROUP_BYTES}): with
+   * `writeConcurrency`, what bounds the writers' memory.
    */
   readonly maxRowGroupBytes?: number;
   /** Shards written at once (`--convert.write.concurrency`, default 1). */
   readonly writeConcurrency?: number;
   /**
    * Directory of the temporary files: the rows' source references, sort runs and the chunk
-   * pages of the row groups being written (`--convert.tempdir`; default the OS temporary directory).
+   * pages of the row groups being written (`--convert.tempdir`; default the OS temporary
+   * directory).
    */
   readonly tempDir?: string;
   /**
