@@ -103,6 +103,8 @@ export async function runBucketConformance(
       await bucket.upload("dir-only/child", new Uint8Array([1]));
       assert.equal(await bucket.exists("dir-only"), false);
       await rejectsNotFound(bucket.get("dir-only"), "get of a directory");
+      await rejectsNotFound(bucket.getRange("dir-only", 0, 10), "getRange of a directory");
+      await rejectsNotFound(bucket.getRange("dir-only", 0, 4 << 20), "large getRange of a directory");
     });
 
     await step("exists and attributes", async () => {
@@ -179,6 +181,10 @@ export async function runBucketConformance(
       assert.ok(got.every((b, i) => b === data[i]), "large object content differs");
       const mid = Math.floor(size / 2) - 5;
       assert.deepEqual(await bucket.getRange("large/obj", mid, 100), data.subarray(mid, mid + 100));
+      // A range of megabytes running past the end: the rest of the object.
+      const rest = await bucket.getRange("large/obj", 7, size);
+      assert.equal(rest.length, size - 7);
+      assert.ok(rest.every((b, i) => b === data[i + 7]), "large range content differs");
       const stream = await bucket.getStream("large/obj");
       let total = 0;
       for await (const chunk of stream) total += chunk.length;
