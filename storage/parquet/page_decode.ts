@@ -216,35 +216,73 @@ export function readPageHeader(bytes: Uint8Array): PageHeader {
   return header;
 }
 
-/** Decodes `n` values of the RLE/bit-packed hybrid encoding from `c` into `out`. */
+/**
+ * Decodes `n` values of the RLE/bit-packed hybrid encoding from `c` into `out`. The loops over
+ * values live in functions of their own: V8 compiles a hot inner loop of a long function alone
+ * (OSR) and deoptimizes each time the loop exits, hundreds of times on a cold query's pages.
+ */
 function readHybrid(c: Cursor, bitWidth: number, n: number, out: Int32Array): void {
   if (bitWidth > 32) throw new PageDecodeError(`bit width ${bitWidth}`);
   const valueBytes = (bitWidth + 7) >> 3;
-  const range = 2 ** bitWidth;
   let i = 0;
   while (i < n) {
     const header = c.uvarint();
+    const runs = Math.floor(header / 2);
     if (header % 2 === 0) {
-      let count = header / 2;
       let v = 0;
       for (let b = 0; b < valueBytes; b++) v += c.byte() * 2 ** (8 * b);
-      while (count-- > 0 && i < n) out[i++] = v;
+      const end = Math.min(n, i + runs);
+      out.fill(v, i, end);
+      i = end;
       continue;
     }
-    // Bit-packed: groups of 8 values, least significant bit first.
-    const count = Math.floor(header / 2) * 8;
-    const bytes = c.take(Math.min(Math.floor(header / 2) * bitWidth, c.bytes.length - c.pos));
-    let acc = 0, bits = 0, p = 0;
-    for (let k = 0; k < count && i < n; k++) {
-      while (bits < bitWidth) {
-        acc += (p < bytes.length ? bytes[p] : 0) * 2 ** bits;
-        p++;
-        bits += 8;
-      }
-      out[i++] = acc % range;
-      acc = Math.floor(acc / range);
-      bits -= bitWidth;
+    // Bit-packed: groups of 8 values.
+    const bytes = c.take(Math.min(runs * bitWidth, c.bytes.length - c.pos));
+    const end = Math.min(n, i + runs * 8);
+    if (bitWidth <= 24) unpackNarrow(bytes, bitWidth, out, i, end);
+    else unpackWide(bytes, bitWidth, out, i, end);
+    i = end;
+  }
+}
+
+/**
+ * Unpacks values of `bitWidth` <= 24 bits, least significant bit first, from `bytes` into
+ * `out[i..end)` (missing bytes read as 0): the bits pending stay below 2^32, so int arithmetic.
+ */
+function unpackNarrow(
+  bytes: Uint8Array,
+  bitWidth: number,
+  out: Int32Array,
+  i: number,
+  end: number,
+) {
+  const mask = (1 << bitWidth) - 1;
+  let acc = 0, bits = 0, p = 0;
+  while (i < end) {
+    while (bits < bitWidth) {
+      acc |= (p < bytes.length ? bytes[p] : 0) << bits;
+      p++;
+      bits += 8;
     }
+    out[i++] = acc & mask;
+    acc >>>= bitWidth;
+    bits -= bitWidth;
+  }
+}
+
+/** {@linkcode unpackNarrow} for 25 to 32 bits, whose pending bits exceed 32: float arithmetic. */
+function unpackWide(bytes: Uint8Array, bitWidth: number, out: Int32Array, i: number, end: number) {
+  const range = 2 ** bitWidth;
+  let acc = 0, bits = 0, p = 0;
+  while (i < end) {
+    while (bits < bitWidth) {
+      acc += (p < bytes.length ? bytes[p] : 0) * 2 ** bits;
+      p++;
+      bits += 8;
+    }
+    out[i++] = acc % range;
+    acc = Math.floor(acc / range);
+    bits -= bitWidth;
   }
 }
 

@@ -177,3 +177,76 @@ Deno.test("a V1 data page with definition levels and unknown header fields decod
     /encoding 9 of INT32 is not supported/,
   );
 });
+
+/** Unsigned LEB128, as the hybrid encoding's run headers are written. */
+function uvarint(v: number): number[] {
+  const out: number[] = [];
+  for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v % 128) | 0x80);
+  out.push(v);
+  return out;
+}
+
+/**
+ * The RLE/bit-packed hybrid encoding of `values` per the Parquet spec, written independently of
+ * the decoder (BigInt bit accumulator): a repeated run of 8 or more values as an RLE run, the
+ * rest as bit-packed groups of 8 (the last group padded with zeros).
+ */
+function hybrid(values: number[], bitWidth: number): Uint8Array {
+  const out: number[] = [];
+  const valueBytes = Math.ceil(bitWidth / 8);
+  let i = 0;
+  while (i < values.length) {
+    let run = 1;
+    while (i + run < values.length && values[i + run] === values[i]) run++;
+    if (run >= 8) {
+      out.push(...uvarint(run * 2));
+      for (let b = 0; b < valueBytes; b++) out.push(Math.floor(values[i] / 2 ** (8 * b)) % 256);
+      i += run;
+      continue;
+    }
+    const group = values.slice(i, i + 8);
+    while (group.length < 8) group.push(0);
+    out.push(...uvarint(1 * 2 + 1));
+    let acc = 0n;
+    group.forEach((v, k) => acc |= BigInt(v) << BigInt(k * bitWidth));
+    for (let b = 0; b < bitWidth; b++) out.push(Number((acc >> BigInt(8 * b)) & 0xffn));
+    i += 8;
+  }
+  return Uint8Array.from(out);
+}
+
+Deno.test("dictionary indexes of every bit width decode, as RLE runs and bit-packed groups", () => {
+  for (let bitWidth = 1; bitWidth <= 32; bitWidth++) {
+    const values: number[] = [];
+    for (let k = 0; values.length < 500; k++) {
+      const v = Math.floor(rnd() * 2 ** bitWidth);
+      // Runs of one value (RLE) between scattered values (bit-packed), the largest value too.
+      const repeat = k % 7 === 0 ? 9 + (k % 13) : 1;
+      for (let r = 0; r < repeat; r++) values.push(k % 11 === 0 ? 2 ** bitWidth - 1 : v);
+    }
+    const body = Uint8Array.of(bitWidth, ...hybrid(values, bitWidth));
+    const page = decodeDataPage(
+      {
+        type: PageType.DATA_PAGE_V2,
+        uncompressedSize: body.length,
+        compressedSize: body.length,
+        numValues: values.length,
+        encoding: Encoding.RLE_DICTIONARY,
+        definitionLevelsLength: 0,
+        repetitionLevelsLength: 0,
+        isCompressed: false,
+        definitionLevelEncoding: Encoding.RLE,
+        headerLength: 0,
+      },
+      body,
+      { type: "INT32", optional: false, decompress: (b) => b },
+    );
+    assert.equal(page.dictionaryEncoded, true);
+    // Indexes are held as int32: 32-bit ones above 2^31 wrap as the writer's int32 did.
+    assert.deepEqual(
+      Array.from(page.values as Int32Array),
+      values.map((v) => v | 0),
+      `width ${bitWidth}`,
+    );
+  }
+});
