@@ -104,7 +104,10 @@ export async function runBucketConformance(
       assert.equal(await bucket.exists("dir-only"), false);
       await rejectsNotFound(bucket.get("dir-only"), "get of a directory");
       await rejectsNotFound(bucket.getRange("dir-only", 0, 10), "getRange of a directory");
-      await rejectsNotFound(bucket.getRange("dir-only", 0, 4 << 20), "large getRange of a directory");
+      await rejectsNotFound(
+        bucket.getRange("dir-only", 0, 4 << 20),
+        "large getRange of a directory",
+      );
     });
 
     await step("exists and attributes", async () => {
