@@ -21,6 +21,7 @@
  */
 import { type Matcher, MatchType } from "../../model/matchers.ts";
 import type { ColumnChunk, ColumnIndex } from "hyparquet";
+import type { Dictionary } from "../../storage/parquet/dictionary.ts";
 import type { PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
 import { pagePostings, pushPostingRuns } from "./_page_postings.ts";
@@ -160,108 +161,92 @@ function dictionaryPagesOnly(chunk: ColumnChunk): boolean {
   );
 }
 
-/** A dictionary's entries as bytes in ascending order, with their dictionary indexes. */
-interface SortedDictionary {
-  readonly bytes: Uint8Array[];
-  readonly index: Int32Array;
-}
-
-const sortedDictionaries = new WeakMap<readonly string[], SortedDictionary>();
-
-function sortedDictionary(dict: readonly string[]): SortedDictionary {
-  let sorted = sortedDictionaries.get(dict);
-  if (sorted === undefined) {
-    const entries = dict.map((v, i) => [encoder.encode(v), i] as const);
-    entries.sort((a, b) => compareBytes(a[0], b[0]));
-    sorted = { bytes: entries.map((e) => e[0]), index: Int32Array.from(entries, (e) => e[1]) };
-    sortedDictionaries.set(dict, sorted);
-  }
-  return sorted;
-}
-
 /**
  * For a matcher's verdict per dictionary entry, a function counting the entries within byte
- * bounds `[min, max]` that it accepts and that it rejects.
+ * bounds `[min, max]` that it accepts and that it rejects. `literals`, the accepted entries of
+ * an equality or alternation, spare a pass over the whole dictionary per row group and query.
  */
 function dictionaryInBounds(
-  dict: readonly string[],
-  accepted: Uint8Array,
+  dict: Dictionary,
+  verdicts: Uint8Array,
+  literals: readonly number[] | undefined,
 ): (min: Uint8Array, max: Uint8Array) => { matching: number; other: number } {
-  const { bytes, index } = sortedDictionary(dict);
-  // rejectedBefore[k]: rejected entries among the first k in byte order.
-  const rejectedBefore = new Int32Array(bytes.length + 1);
-  for (let k = 0; k < bytes.length; k++) {
-    rejectedBefore[k + 1] = rejectedBefore[k] + (accepted[index[k]] ? 0 : 1);
-  }
+  const order = dict.sortedOrder();
   const firstAbove = (bound: Uint8Array, inclusive: boolean) => {
-    let lo = 0, hi = bytes.length;
+    let lo = 0, hi = order.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareBytes(bytes[mid], bound);
+      const c = dict.compare(order[mid], bound);
       if (c > 0 || (c === 0 && !inclusive)) hi = mid;
       else lo = mid + 1;
     }
     return lo;
   };
+  let acceptedIn: (from: number, to: number) => number;
+  if (literals !== undefined) {
+    const ranks = dict.sortedRanks();
+    const positions = literals.map((e) => ranks[e]);
+    acceptedIn = (from, to) => {
+      let n = 0;
+      for (const p of positions) if (p >= from && p < to) n++;
+      return n;
+    };
+  } else {
+    // acceptedBefore[k]: accepted entries among the first k in byte order.
+    const acceptedBefore = new Int32Array(order.length + 1);
+    for (let k = 0; k < order.length; k++) {
+      acceptedBefore[k + 1] = acceptedBefore[k] + verdicts[order[k]];
+    }
+    acceptedIn = (from, to) => acceptedBefore[to] - acceptedBefore[from];
+  }
   return (min, max) => {
     const from = firstAbove(min, false), to = firstAbove(max, true);
     if (to <= from) return { matching: 0, other: 0 };
-    const other = rejectedBefore[to] - rejectedBefore[from];
-    return { matching: to - from - other, other };
+    const matching = acceptedIn(from, to);
+    return { matching, other: to - from - matching };
   };
-}
-
-/** Each value's entry in a dictionary, or `null` when a value repeats (a foreign writer's). */
-const dictionaryIndexes = new WeakMap<readonly string[], Map<string, number> | null>();
-
-function dictionaryIndex(dict: readonly string[]): Map<string, number> | null {
-  let index = dictionaryIndexes.get(dict);
-  if (index === undefined) {
-    index = new Map(dict.map((v, i) => [v, i]));
-    if (index.size !== dict.length) index = null;
-    dictionaryIndexes.set(dict, index);
-  }
-  return index;
 }
 
 /**
  * The matcher's verdict per dictionary entry (1 accepts) and how many it accepts; for
  * equalities and literal alternations also the accepted entries. Equalities, literal
- * alternations and inequalities look their values up in the dictionary's index, cached with it;
- * a million-series file's `instance` dictionary has 20k entries, and testing each one took a
- * millisecond of every query on it. Other matchers test every entry.
+ * alternations and inequalities look their bytes up in the dictionary's hash table, built once
+ * with it; a million-series file's `instance` dictionary has 20k entries, and testing each one
+ * took a millisecond of every query on it (decoding each to a string, more). Other matchers
+ * test every entry. A dictionary that repeats an entry (a foreign writer's) is tested entry by
+ * entry too, as its rows may refer to any of the copies.
  */
 function dictionaryVerdicts(
-  dict: readonly string[],
+  dict: Dictionary,
   m: Matcher,
-  literals: readonly string[] | undefined,
+  plan: MatcherPlan,
 ): { verdicts: Uint8Array; matching: number; accepted?: number[] } {
-  const verdicts = new Uint8Array(dict.length);
-  const index = literals !== undefined || m.type === MatchType.NotEqual
-    ? dictionaryIndex(dict)
-    : null;
+  const verdicts = new Uint8Array(dict.size);
+  const literals = plan.literals;
+  const unique = (literals !== undefined || m.type === MatchType.NotEqual) && dict.unique;
   let matching = 0;
-  if (index && literals !== undefined) {
+  if (unique && literals !== undefined) {
     const accepted: number[] = [];
     for (const v of literals) {
-      const i = index.get(v);
-      if (i !== undefined && verdicts[i] === 0) {
+      const i = dict.indexOf(v);
+      if (i >= 0 && verdicts[i] === 0) {
         verdicts[i] = 1;
         accepted.push(i);
       }
     }
     return { verdicts, matching: accepted.length, accepted };
-  } else if (index && m.type === MatchType.NotEqual) {
+  } else if (unique && m.type === MatchType.NotEqual) {
     verdicts.fill(1);
-    matching = dict.length;
-    const i = index.get(m.value);
-    if (i !== undefined) {
+    matching = dict.size;
+    const i = dict.indexOf(plan.valueBytes);
+    if (i >= 0) {
       verdicts[i] = 0;
       matching--;
     }
   } else {
-    for (let i = 0; i < dict.length; i++) {
-      if ((verdicts[i] = m.matches(dict[i]) ? 1 : 0)) matching++;
+    const strings = dict.strings();
+    for (let i = 0; i < strings.length; i++) {
+      if ((verdicts[i] = m.matches(strings[i]) ? 1 : 0)) matching++;
     }
   }
   return { verdicts, matching };
@@ -354,10 +339,10 @@ interface MatcherPlan {
   readonly nullMatch: boolean;
   /** The label column's name. */
   readonly column: string;
-  /** The exact values it accepts, when finite and `""` is not among them. */
-  readonly literalTexts?: readonly string[];
-  /** `literalTexts` as UTF-8. */
+  /** The exact values it accepts as UTF-8, when finite and `""` is not among them. */
   readonly literals?: readonly Uint8Array[];
+  /** The matcher's value as UTF-8. */
+  readonly valueBytes: Uint8Array;
 }
 
 // Per matcher, as a query applies each of its matchers to every row group of every shard.
@@ -367,12 +352,11 @@ function matcherPlan(m: Matcher): MatcherPlan {
   let plan = matcherPlans.get(m);
   if (plan === undefined) {
     const nullMatch = m.matches("");
-    const literalTexts = nullMatch ? undefined : literalValues(m);
     plan = {
       nullMatch,
       column: labelColumn(m.name),
-      literalTexts,
-      literals: literalTexts?.map((v) => encoder.encode(v)),
+      literals: nullMatch ? undefined : literalValues(m)?.map((v) => encoder.encode(v)),
+      valueBytes: encoder.encode(m.value),
     };
     matcherPlans.set(m, plan);
   }
@@ -389,7 +373,8 @@ async function applyMatcher(
   search?: SearchRecorder,
   reads?: ReadLimiter,
 ): Promise<RowRanges> {
-  const { nullMatch, column, literalTexts, literals } = matcherPlan(m);
+  const plan = matcherPlan(m);
+  const { nullMatch, column, literals } = plan;
   const col = file.columnPosition(column);
   if (col === undefined) return nullMatch ? ranges : [];
   if (literals) {
@@ -404,16 +389,18 @@ async function applyMatcher(
   const dict = await file.dictionary(rg, col, signal);
   let dictMatch: Uint8Array | undefined;
   let accepted: number[] | undefined;
+  let literalEntries: number[] | undefined;
   let anyMatch = true, allMatch = false;
   if (dict) {
-    const { verdicts, matching, accepted: entries } = dictionaryVerdicts(dict, m, literalTexts);
+    const { verdicts, matching, accepted: entries } = dictionaryVerdicts(dict, m, plan);
     dictMatch = verdicts;
+    literalEntries = entries;
     // Few wanted entries: their rows come from the postings of cached pages.
     if (entries && entries.length <= MAX_POSTINGS_ENTRIES && file.pageCacheBytes > 0) {
       accepted = entries;
     }
     anyMatch = matching > 0;
-    allMatch = matching === dict.length;
+    allMatch = matching === dict.size;
   }
   if (!anyMatch && !nullMatch) return [];
   const ci = await file.columnIndex(rg, col, signal);
@@ -430,7 +417,7 @@ async function applyMatcher(
   // page is read instead: sorting its dictionary costs more than scanning the page.
   const inBounds = dict && dictMatch && spans.length > 1 &&
       dictionaryPagesOnly(file.chunk(rg, col))
-    ? dictionaryInBounds(dict, dictMatch)
+    ? dictionaryInBounds(dict, dictMatch, literalEntries)
     : undefined;
   const out: RowRanges = [];
   const textDecoder = new TextDecoder();
@@ -487,7 +474,7 @@ async function applyMatcher(
     if (page.dictionaryEncoded) {
       indexes = values as Int32Array;
       const postings = accepted && !nullMatch &&
-        pagePostings(indexes, defined, page.rows, dict!.length);
+        pagePostings(indexes, defined, page.rows, dict!.size);
       if (postings) {
         pushPostingRuns(out, span.firstRow, postings, accepted!);
         continue;

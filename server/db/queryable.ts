@@ -484,7 +484,7 @@ async function columnDistinctValues(
   for (let rg = 0; rg < file.rowGroups; rg++) {
     const dict = await file.dictionary(rg, col, signal);
     const rows = file.rowGroupRows[rg];
-    const vals = dict ??
+    const vals = dict?.strings() ??
       distinctValues(await readColumnValues({ file, rg, search }, col, [0, rows], rows, signal));
     for (const v of vals) if (v) values.add(v);
   }

@@ -106,15 +106,17 @@ function makeSlotter(ranges: RowRanges): (row: number) => number {
 }
 
 /**
- * The values of a STRING column for selected rows: per row, an index into `values`. Indexes
- * below the dictionary's length are dictionary entries; values of pages that are not
- * dictionary-encoded are appended after them.
+ * The values of a STRING column for selected rows: per row, an index of a value. Indexes below
+ * the dictionary's size are dictionary entries; values of pages that are not dictionary-encoded
+ * are numbered after them.
  */
 export interface ColumnValues {
-  /** Per selected row (in row order), the index of its value in `values`; -1 when null. */
+  /** Per selected row (in row order), the index of its value; -1 when null. */
   readonly index: Int32Array;
-  /** The column chunk's dictionary, then the values of plain-encoded pages. */
-  readonly values: readonly string[];
+  /** How many values the indexes refer to: the dictionary's entries, then plain values. */
+  readonly size: number;
+  /** The value of index `k` (decoded on first use when a dictionary entry). */
+  value(k: number): string;
 }
 
 /** Reads a STRING column for the selected rows (see {@linkcode ColumnValues}). */
@@ -129,9 +131,9 @@ export async function readColumnValues(
   const name = columnName(file, column);
   ref.search?.columnMaterialized(name, total);
   const index = new Int32Array(total).fill(-1);
-  const dict = await file.dictionary(rg, column, signal) ?? [];
-  let values: readonly string[] = dict;
-  let plain: string[] | undefined;
+  const dict = await file.dictionary(rg, column, signal);
+  const dictSize = dict?.size ?? 0;
+  const plain: string[] = [];
   const slot = makeSlotter(ranges);
   const decoder = new TextDecoder();
   for (const span of await file.pages(rg, column, signal)) {
@@ -139,29 +141,34 @@ export async function readColumnValues(
     const page = await readPage(ref, column, name, span, signal);
     const pageValues = page.values;
     if (page.dictionaryEncoded) {
+      if (dict === undefined) throw new Error(`${file.name}: ${name} has no dictionary`);
       forSelectedRows(page, ranges, (row, k) => {
         if (k >= 0) index[slot(row)] = pageValues[k] as number;
       });
       continue;
     }
-    if (plain === undefined) values = plain = [...dict];
     forSelectedRows(page, ranges, (row, k) => {
       if (k < 0) return;
-      index[slot(row)] = plain!.length;
-      plain!.push(decoder.decode(pageValues[k] as Uint8Array));
+      index[slot(row)] = dictSize + plain.length;
+      plain.push(decoder.decode(pageValues[k] as Uint8Array));
     });
   }
-  return { index, values };
+  return {
+    index,
+    size: dictSize + plain.length,
+    value: (k) => k < dictSize ? dict!.entry(k) : plain[k - dictSize],
+  };
 }
 
 /** The distinct non-empty values of `c`'s selected rows. */
 export function distinctValues(c: ColumnValues): string[] {
-  const seen = new Uint8Array(c.values.length);
+  const seen = new Uint8Array(c.size);
   const out: string[] = [];
   for (const k of c.index) {
     if (k < 0 || seen[k]) continue;
     seen[k] = 1;
-    if (c.values[k] !== "") out.push(c.values[k]);
+    const v = c.value(k);
+    if (v !== "") out.push(v);
   }
   return out;
 }
@@ -215,7 +222,7 @@ export async function readRowColumns(
     const names = await readColumnValues(ref, nameCol, ranges, total, signal);
     const cache = new Map<string, number[]>();
     return Array.from(names.index, (k) => {
-      const name = k < 0 ? "" : names.values[k];
+      const name = k < 0 ? "" : names.value(k);
       let cols = cache.get(name);
       if (!cols) {
         const set = new Set([nameCol]);
@@ -272,7 +279,7 @@ export async function readLabels(
   await Promise.all(
     [...wanted].map(async (c) => {
       columns[c] = await readColumnValues(ref, c, ranges, total, signal);
-      labels[c] = new Array(columns[c].values.length);
+      labels[c] = new Array(columns[c].size);
     }),
   );
   return perRow.map((cols, r) => {
@@ -283,7 +290,7 @@ export async function readLabels(
       if (k < 0) continue;
       let label = labels[c][k];
       if (label === undefined) {
-        const value = columns[c].values[k];
+        const value = columns[c].value(k);
         if (value === "") continue;
         label = labels[c][k] = { name: labelNameOf(names[c])!, value };
       }

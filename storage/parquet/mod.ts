@@ -30,6 +30,7 @@ export {
 export {
   BucketSource,
   type ByteSource,
+  type CachedStrings,
   type DecodedPage,
   type DictionaryCache,
   type FetchStats,
@@ -39,6 +40,7 @@ export {
   type PageSpan,
   ParquetPageError,
 } from "./pages.ts";
+export { Dictionary } from "./dictionary.ts";
 export {
   type DiscoveredDay,
   type DiscoveredStream,

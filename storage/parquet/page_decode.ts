@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { Dictionary } from "./dictionary.ts";
 
 /** Page types (`PageType`). */
 export const PageType = {
@@ -460,18 +461,53 @@ export function decodeDataPage(h: PageHeader, body: Uint8Array, column: PageColu
   return { rows, dictionaryEncoded, defined, values };
 }
 
-/** Decodes a dictionary page (PLAIN values) whose header is `h`. */
-export function decodeDictionaryPage(
+/**
+ * Decodes the dictionary page of a byte-array column whose header is `h` into a
+ * {@linkcode Dictionary}: the entries stay in the (decompressed) body, located by offsets.
+ */
+export function decodeByteArrayDictionary(
   h: PageHeader,
   body: Uint8Array,
   column: PageColumn,
-): ArrayLike<unknown> {
+): Dictionary {
+  checkDictionaryPage(h);
+  if (column.type !== "BYTE_ARRAY") {
+    throw new PageDecodeError(`a dictionary of ${column.type} values is not one of strings`);
+  }
+  const bytes = column.decompress(body, h.uncompressedSize);
+  const n = h.numValues;
+  // Each entry takes at least its 4-byte length: a bound on `n` before allocating for it.
+  if (n > bytes.length / 4) throw new PageDecodeError(`${n} entries in ${bytes.length} bytes`);
+  const starts = new Int32Array(n), ends = new Int32Array(n);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > bytes.length) throw new PageDecodeError(`entry ${i} beyond the page`);
+    const len = (bytes[pos] | bytes[pos + 1] << 8 | bytes[pos + 2] << 16 | bytes[pos + 3] << 24) >>>
+      0;
+    pos += 4;
+    if (len > bytes.length - pos) throw new PageDecodeError(`entry ${i} beyond the page`);
+    starts[i] = pos;
+    ends[i] = pos += len;
+  }
+  return new Dictionary(bytes, starts, ends);
+}
+
+function checkDictionaryPage(h: PageHeader): void {
   if (h.type !== PageType.DICTIONARY_PAGE) {
     throw new PageDecodeError(`expected a dictionary page, got type ${h.type}`);
   }
   if (h.encoding !== Encoding.PLAIN && h.encoding !== Encoding.PLAIN_DICTIONARY) {
     throw new PageDecodeError(`dictionary encoding ${h.encoding} is not supported`);
   }
+}
+
+/** Decodes a dictionary page (PLAIN values) whose header is `h`. */
+export function decodeDictionaryPage(
+  h: PageHeader,
+  body: Uint8Array,
+  column: PageColumn,
+): ArrayLike<unknown> {
+  checkDictionaryPage(h);
   return plainValues(
     new Cursor(column.decompress(body, h.uncompressedSize)),
     column.type,

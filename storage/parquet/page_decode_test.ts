@@ -41,7 +41,7 @@ async function readColumn(bytes: Uint8Array, name: string): Promise<unknown[]> {
           continue;
         }
         const v = page.values[k++];
-        if (page.dictionaryEncoded) out.push(dict![v as number]);
+        if (page.dictionaryEncoded) out.push(dict!.entry(v as number));
         else if (v instanceof Uint8Array) out.push(decoder.decode(v));
         else out.push(v);
       }

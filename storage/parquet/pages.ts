@@ -19,10 +19,13 @@ import type { Bucket } from "../objstore/bucket.ts";
 import { WeightedLru } from "./_lru.ts";
 import { offsetIndexOf, type PageLocations, readPageLocations } from "./_offset_index.ts";
 import { BloomFilter, parseBloomHeader } from "./bloom.ts";
+import { Dictionary } from "./dictionary.ts";
 import {
+  decodeByteArrayDictionary,
   decodeDataPage,
   decodeDictionaryPage,
   type PageColumn,
+  type PageHeader,
   PageType,
   readPageHeader,
 } from "./page_decode.ts";
@@ -178,14 +181,20 @@ export interface DecodedPage {
 }
 
 /**
+ * What the dictionary cache holds: a column chunk's dictionary, or strings derived from a whole
+ * column (see {@linkcode PageFile.columnStrings}).
+ */
+export type CachedStrings = Dictionary | readonly string[];
+
+/**
  * A cache of decoded dictionaries shared by files (the filters of every query read them). Keys
  * are unique per opened file, row group and column.
  */
 export interface DictionaryCache {
   /** The cached dictionary, if any. */
-  get(key: string): readonly string[] | undefined;
+  get(key: string): CachedStrings | undefined;
   /** Stores a dictionary. */
-  set(key: string, dictionary: readonly string[]): void;
+  set(key: string, dictionary: CachedStrings): void;
 }
 
 /**
@@ -193,7 +202,7 @@ export interface DictionaryCache {
  * entries it holds (a dictionary larger than the bound is not cached).
  */
 export class LruDictionaryCache implements DictionaryCache {
-  readonly #lru: WeightedLru<readonly string[]>;
+  readonly #lru: WeightedLru<CachedStrings>;
 
   /** Holds at most `maxEntries` dictionary values in total. */
   constructor(readonly maxEntries: number) {
@@ -206,13 +215,17 @@ export class LruDictionaryCache implements DictionaryCache {
   }
 
   /** Returns and refreshes a dictionary. */
-  get(key: string): readonly string[] | undefined {
+  get(key: string): CachedStrings | undefined {
     return this.#lru.get(key);
   }
 
   /** Stores a dictionary, evicting the least recently used ones to make room. */
-  set(key: string, dictionary: readonly string[]): void {
-    this.#lru.set(key, dictionary, dictionary.length);
+  set(key: string, dictionary: CachedStrings): void {
+    this.#lru.set(
+      key,
+      dictionary,
+      dictionary instanceof Dictionary ? dictionary.size : dictionary.length,
+    );
   }
 }
 
@@ -356,8 +369,6 @@ let nextFileId = 0;
 /** Bytes fetched from the end of a file to find the footer in one read (most footers fit). */
 const FOOTER_PROBE = 64 * 1024;
 const MAGIC = 0x31524150; // "PAR1" little-endian
-
-const textDecoder = new TextDecoder();
 
 /**
  * Page decompressors: hyparquet-compressors' set with ZSTD (what gateway files use) replaced by
@@ -852,20 +863,25 @@ export class PageFile {
   }
 
   /**
-   * The dictionary of `column` in row group `rg` decoded as UTF-8 strings, or `undefined` when
-   * the column chunk has no dictionary page.
+   * The dictionary of byte-array `column` in row group `rg` (entries decoded as UTF-8 on use),
+   * or `undefined` when the column chunk has no dictionary page.
    */
   async dictionary(
     rg: number,
     column: number,
     signal?: AbortSignal,
-  ): Promise<readonly string[] | undefined> {
-    if (this.chunk(rg, column).meta_data!.dictionary_page_offset === undefined) return undefined;
+  ): Promise<Dictionary | undefined> {
+    const meta = this.chunk(rg, column).meta_data!;
+    if (meta.dictionary_page_offset === undefined) return undefined;
     const key = `${this.#id}/${rg}/${column}`;
     const cached = this.#dictionaries?.get(key);
-    if (cached) return cached;
-    const values = await this.dictionaryValues(rg, column, signal);
-    const dict = Array.from(values! as ArrayLike<Uint8Array>, (b) => textDecoder.decode(b));
+    if (cached instanceof Dictionary) return cached;
+    const dict = await this.#readDictionaryPage(
+      rg,
+      column,
+      signal,
+      (header, body) => decodeByteArrayDictionary(header, body, this.#decoder(column)),
+    );
     this.#dictionaries?.set(key, dict);
     return dict;
   }
@@ -881,7 +897,7 @@ export class PageFile {
   ): Promise<readonly string[]> {
     const key = `${this.#id}/all/${column}`;
     const cached = this.#dictionaries?.get(key);
-    if (cached) return cached;
+    if (cached && !(cached instanceof Dictionary)) return cached;
     const strings = await compute();
     this.#dictionaries?.set(key, strings);
     return strings;
@@ -896,8 +912,23 @@ export class PageFile {
     column: number,
     signal?: AbortSignal,
   ): Promise<ArrayLike<unknown> | undefined> {
+    if (this.chunk(rg, column).meta_data!.dictionary_page_offset === undefined) return undefined;
+    return await this.#readDictionaryPage(
+      rg,
+      column,
+      signal,
+      (header, body) => decodeDictionaryPage(header, body, this.#decoder(column)),
+    );
+  }
+
+  /** Reads the dictionary page of a column chunk that has one and decodes it with `decode`. */
+  async #readDictionaryPage<T>(
+    rg: number,
+    column: number,
+    signal: AbortSignal | undefined,
+    decode: (header: PageHeader, body: Uint8Array) => T,
+  ): Promise<T> {
     const meta = this.chunk(rg, column).meta_data!;
-    if (meta.dictionary_page_offset === undefined) return undefined;
     const start = Number(meta.dictionary_page_offset);
     const end = Number(meta.data_page_offset);
     if (end <= start) {
@@ -908,7 +939,7 @@ export class PageFile {
       const header = readPageHeader(bytes);
       const body = bytes.subarray(header.headerLength, header.headerLength + header.compressedSize);
       if (body.length !== header.compressedSize) throw new Error("truncated dictionary page");
-      return decodeDictionaryPage(header, body, this.#decoder(column));
+      return decode(header, body);
     } catch (err) {
       throw new ParquetPageError(
         this.name,

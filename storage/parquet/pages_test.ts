@@ -81,7 +81,9 @@ Deno.test("PageFile: pages decode back to the written values, via bucket and loc
           const page = await file.readPage(col, span);
           let k = 0;
           for (let i = 0; i < page.rows; i++) {
-            got.push(page.defined && !page.defined[i] ? null : dict![page.values[k++] as number]);
+            got.push(
+              page.defined && !page.defined[i] ? null : dict!.entry(page.values[k++] as number),
+            );
           }
         }
       }
@@ -146,7 +148,7 @@ Deno.test("PageFile: dictionaries come from the cache on the second read", async
     const requests = source.stats.requests;
     assert.equal(await file.dictionary(0, col), first);
     assert.equal(source.stats.requests, requests);
-    assert.equal(cache.entries, first!.length);
+    assert.equal(cache.entries, first!.size);
   });
 });
 
@@ -187,7 +189,7 @@ Deno.test("PageFile: data pages come from the page cache on the second read", as
     assert.equal(await file.readPage(col, spans[0]), first);
     assert.equal(source.stats.requests, requests);
     // The cached page still decodes to the written values.
-    const names = Array.from(first.values as ArrayLike<number>, (i) => dict[i]);
+    const names = Array.from(first.values as ArrayLike<number>, (i) => dict.entry(i));
     assert.deepEqual(names, rows.slice(0, names.length).map((l) => l[0].value));
     // Another file's page with the same column and offset is not mistaken for it.
     const other = await PageFile.open(key, source, "all", undefined, undefined, cache);
