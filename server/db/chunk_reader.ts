@@ -24,6 +24,7 @@
  * @module
  */
 import { decodeChunkColumn, type RawChunk } from "../../storage/parquet/chunk_column.ts";
+import { ByteArrays, byteArraysOf } from "../../storage/parquet/byte_arrays.ts";
 import type { DecodedPage, PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { CHUNK_COLUMNS } from "../../storage/parquet/schema.ts";
 import type { Quota } from "./limits.ts";
@@ -116,6 +117,9 @@ async function withConcurrency<T>(
     }),
   );
 }
+
+/** The values of a page that holds none. */
+const EMPTY = new ByteArrays(new Uint8Array(0), new Int32Array(0), new Int32Array(0));
 
 /** Share of the page cache one selection fills with the chunk pages it fetches. */
 const SCAN_CACHE_SHARE = 0.25;
@@ -246,10 +250,21 @@ export class ChunkReader {
     let slot = 0;
     let next = 0;
     // Pages are in row order and rows ascend, so slots are assigned in order.
+    const where = `${file.name} ${name}`;
+    let dict: ByteArrays | undefined;
     for (const span of spans) {
       const page = span.page === kept?.span.page ? kept.page : loaded[next++];
+      // A foreign writer may dictionary-encode the column (or write a page of nulls so).
+      let values: ByteArrays;
+      let indexes: Int32Array | undefined;
+      if (page.dictionaryEncoded) {
+        indexes = page.values as Int32Array;
+        values = indexes.length === 0
+          ? EMPTY
+          : dict ??= byteArraysOf(await file.dictionaryValues(rg, col, signal), where);
+      } else values = byteArraysOf(page.values, where);
       forSelectedRows(page, ranges, (_, k) => {
-        out[slot++] = k < 0 ? undefined : page.values[k] as Uint8Array;
+        out[slot++] = k < 0 ? undefined : values.at(indexes ? indexes[k] : k);
       });
     }
     const last = spans.at(-1);
@@ -263,21 +278,11 @@ export class ChunkReader {
 
 /**
  * `page`, or when its byte-array values are views of a buffer over twice their size (a
- * coalesced read), a copy whose values share one buffer of their own.
+ * coalesced read), a copy whose values have a buffer of their own.
  */
 export function ownedPage(page: DecodedPage): DecodedPage {
-  const values = page.values as ArrayLike<Uint8Array>;
   // Dictionary indexes (a foreign writer's) hold no view.
-  if (page.dictionaryEncoded || !(values[0] instanceof Uint8Array)) return page;
-  let bytes = 0;
-  for (let i = 0; i < values.length; i++) bytes += values[i].length;
-  if (values[0].buffer.byteLength <= 2 * bytes + 1024) return page;
-  const buffer = new Uint8Array(bytes);
-  const copies = new Array<Uint8Array>(values.length);
-  let at = 0;
-  for (let i = 0; i < values.length; i++) {
-    buffer.set(values[i], at);
-    copies[i] = buffer.subarray(at, at += values[i].length);
-  }
-  return { ...page, values: copies };
+  if (!(page.values instanceof ByteArrays)) return page;
+  const values = page.values.compact();
+  return values === page.values ? page : { ...page, values };
 }

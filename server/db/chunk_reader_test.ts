@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { DecodedPage, PageSpan } from "../../storage/parquet/pages.ts";
+import { ByteArrays } from "../../storage/parquet/byte_arrays.ts";
 import { ownedPage, partitionPages } from "./chunk_reader.ts";
 
 const span = (offset: number, length: number): PageSpan => ({
@@ -57,22 +58,34 @@ Deno.test("partitionPages: gaps merge up to max-gap and never beyond the wanted 
 
 Deno.test("ownedPage copies values that view a larger read into a buffer of their own", () => {
   const read = new Uint8Array(64 * 1024).map((_, i) => i % 251);
-  const views = [read.subarray(100, 130), read.subarray(130, 130), read.subarray(500, 600)];
-  const page: DecodedPage = { firstRow: 7, rows: 3, dictionaryEncoded: false, values: views };
+  const spans = [[100, 130], [130, 130], [500, 600]];
+  const expected = spans.map(([from, to]) => [...read.subarray(from, to)]);
+  const values = new ByteArrays(
+    read,
+    Int32Array.from(spans, (s) => s[0]),
+    Int32Array.from(spans, (s) => s[1]),
+  );
+  const page: DecodedPage = { firstRow: 7, rows: 3, dictionaryEncoded: false, values };
   const owned = ownedPage(page);
   assert.equal(owned.firstRow, 7);
   assert.equal(owned.rows, 3);
-  const values = owned.values as Uint8Array[];
-  assert.deepEqual(values.map((v) => [...v]), views.map((v) => [...v]));
-  for (const v of values) assert.equal(v.buffer.byteLength, 130);
+  const copy = owned.values as ByteArrays;
+  assert.deepEqual([0, 1, 2].map((k) => [...copy.at(k)]), expected);
+  // The copy spans the values, from the first one's start to the last one's end.
+  assert.equal(copy.bytes.buffer.byteLength, 500);
   // Values that already (about) fill their buffer, as decompressed or cached pages do, stay.
   assert.equal(ownedPage(owned), owned);
   const decompressed = new Uint8Array(140);
-  const own: DecodedPage = { ...page, values: [decompressed.subarray(10, 140)] };
+  const own: DecodedPage = {
+    ...page,
+    rows: 1,
+    values: new ByteArrays(decompressed, Int32Array.of(10), Int32Array.of(140)),
+  };
   assert.equal(ownedPage(own), own);
   // Dictionary indexes and pages without values are taken as they are.
   const indexes: DecodedPage = { ...page, dictionaryEncoded: true, values: Int32Array.of(0, 0, 1) };
   assert.equal(ownedPage(indexes), indexes);
-  const none: DecodedPage = { ...page, rows: 0, values: [] };
+  const empty = new ByteArrays(read, new Int32Array(0), new Int32Array(0));
+  const none: DecodedPage = { ...page, rows: 0, values: empty };
   assert.equal(ownedPage(none), none);
 });

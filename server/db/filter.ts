@@ -21,6 +21,7 @@
  */
 import { type Matcher, MatchType } from "../../model/matchers.ts";
 import type { ColumnChunk, ColumnIndex } from "hyparquet";
+import { byteArraysOf } from "../../storage/parquet/byte_arrays.ts";
 import type { Dictionary } from "../../storage/parquet/dictionary.ts";
 import type { PageFile, PageSpan } from "../../storage/parquet/pages.ts";
 import { labelColumn, labelNameOf } from "../../storage/parquet/schema.ts";
@@ -482,11 +483,12 @@ async function applyMatcher(
       verdicts = dictMatch!;
     } else {
       // A plain page's values (a foreign writer's) get a verdict each, read in value order.
-      indexes = new Int32Array(values.length);
-      verdicts = new Uint8Array(values.length);
-      for (let k = 0; k < values.length; k++) {
+      const strings = byteArraysOf(values, `${file.name} ${column}`);
+      indexes = new Int32Array(strings.length);
+      verdicts = new Uint8Array(strings.length);
+      for (let k = 0; k < strings.length; k++) {
         indexes[k] = k;
-        verdicts[k] = m.matches(textDecoder.decode(values[k] as Uint8Array)) ? 1 : 0;
+        verdicts[k] = m.matches(textDecoder.decode(strings.at(k))) ? 1 : 0;
       }
     }
     pushMatchingRuns(out, span.firstRow, page.rows, indexes, defined, verdicts, nullMatch);

@@ -12,6 +12,7 @@
  */
 import type { Label, Labels } from "../../model/labels.ts";
 import { METRIC_NAME } from "../../model/labels.ts";
+import { type ByteArrays, byteArraysOf } from "../../storage/parquet/byte_arrays.ts";
 import { decodeLabelIndex } from "../../storage/parquet/label_index.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
 import type { DecodedPage, PageFile, PageSpan } from "../../storage/parquet/pages.ts";
@@ -142,15 +143,17 @@ export async function readColumnValues(
     const pageValues = page.values;
     if (page.dictionaryEncoded) {
       if (dict === undefined) throw new Error(`${file.name}: ${name} has no dictionary`);
+      const indexes = pageValues as Int32Array;
       forSelectedRows(page, ranges, (row, k) => {
-        if (k >= 0) index[slot(row)] = pageValues[k] as number;
+        if (k >= 0) index[slot(row)] = indexes[k];
       });
       continue;
     }
+    const strings = byteArraysOf(pageValues, `${file.name} ${name}`);
     forSelectedRows(page, ranges, (row, k) => {
       if (k < 0) return;
       index[slot(row)] = dictSize + plain.length;
-      plain.push(decoder.decode(pageValues[k] as Uint8Array));
+      plain.push(decoder.decode(strings.at(k)));
     });
   }
   return {
@@ -186,18 +189,23 @@ async function readBytesColumn(
   ref.search?.columnMaterialized(name, total);
   const out = new Array<Uint8Array>(total);
   const slot = makeSlotter(ranges);
-  let dict: ArrayLike<unknown> | undefined;
+  const where = `${file.name} ${name}`;
+  let dict: ByteArrays | undefined;
   for (const span of await file.pages(rg, column, signal)) {
     if (!overlapsRows(ranges, span.firstRow, span.endRow)) continue;
     const page = await readPage(ref, column, name, span, signal);
     // Writers may dictionary-encode a byte-array column too.
-    if (page.dictionaryEncoded) dict ??= await file.dictionaryValues(rg, column, signal);
+    if (page.dictionaryEncoded) {
+      dict ??= byteArraysOf(await file.dictionaryValues(rg, column, signal), where);
+      const indexes = page.values as Int32Array;
+      forSelectedRows(page, ranges, (row, k) => {
+        out[slot(row)] = k < 0 ? new Uint8Array(0) : dict!.at(indexes[k]);
+      });
+      continue;
+    }
+    const values = byteArraysOf(page.values, where);
     forSelectedRows(page, ranges, (row, k) => {
-      if (k < 0) out[slot(row)] = new Uint8Array(0);
-      else {
-        const v = page.values[k];
-        out[slot(row)] = (page.dictionaryEncoded ? dict![v as number] : v) as Uint8Array;
-      }
+      out[slot(row)] = k < 0 ? new Uint8Array(0) : values.at(k);
     });
   }
   return out;

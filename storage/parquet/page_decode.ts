@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ByteArrays } from "./byte_arrays.ts";
 import { Dictionary } from "./dictionary.ts";
 
 /** Page types (`PageType`). */
@@ -341,6 +342,9 @@ export interface PageColumn {
   readonly decompress: (body: Uint8Array, size: number) => Uint8Array;
 }
 
+/** The values of a decoded page: dictionary indexes, INT32, INT64 or byte arrays. */
+export type PageValueArray = Int32Array | BigInt64Array | ByteArrays;
+
 /** A decoded data page before it is placed in its row group. */
 export interface PageValues {
   /** Rows (values, nulls included). */
@@ -349,45 +353,86 @@ export interface PageValues {
   readonly dictionaryEncoded: boolean;
   /** Per-row non-null flags, when the page has nulls. */
   readonly defined?: Uint8Array;
-  /** One value per non-null row: indexes, byte arrays, or numbers/bigints. */
-  readonly values: ArrayLike<unknown>;
+  /** One value per non-null row. */
+  readonly values: PageValueArray;
 }
 
-function plainValues(c: Cursor, type: string, n: number): ArrayLike<unknown> {
-  if (type === "BYTE_ARRAY") {
-    const out = new Array<Uint8Array>(n);
-    for (let i = 0; i < n; i++) {
-      const b = c.take(4);
-      out[i] = c.take(b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24);
-    }
-    return out;
+/** Value `k` of a page: a dictionary index or INT32, an INT64, or a view of a byte array. */
+export function pageValueAt(values: PageValueArray, k: number): number | bigint | Uint8Array {
+  return values instanceof ByteArrays ? values.at(k) : values[k];
+}
+
+/** `n` PLAIN byte arrays (each a 4-byte little-endian length, then the bytes), in place. */
+function plainByteArrays(c: Cursor, n: number): ByteArrays {
+  // Each value takes at least its length: a bound on `n` before allocating for it.
+  if (n > (c.bytes.length - c.pos) / 4) {
+    throw new PageDecodeError(`${n} byte arrays in ${c.bytes.length - c.pos} bytes`);
   }
+  const starts = new Int32Array(n), ends = new Int32Array(n);
+  const bytes = c.bytes;
+  let pos = c.pos;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > bytes.length) throw new PageDecodeError(`value ${i} beyond the page`);
+    const len = (bytes[pos] | bytes[pos + 1] << 8 | bytes[pos + 2] << 16 | bytes[pos + 3] << 24) >>>
+      0;
+    pos += 4;
+    if (len > bytes.length - pos) throw new PageDecodeError(`value ${i} beyond the page`);
+    starts[i] = pos;
+    ends[i] = pos += len;
+  }
+  c.pos = pos;
+  return new ByteArrays(bytes, starts, ends);
+}
+
+function plainValues(c: Cursor, type: string, n: number): PageValueArray {
+  if (type === "BYTE_ARRAY") return plainByteArrays(c, n);
   const size = type === "INT64" ? 8 : type === "INT32" ? 4 : 0;
   if (size === 0) throw new PageDecodeError(`PLAIN ${type} is not supported`);
   const raw = c.take(n * size).slice();
   return size === 8 ? new BigInt64Array(raw.buffer) : new Int32Array(raw.buffer);
 }
 
-function byteArrayValues(c: Cursor, encoding: number, n: number): Uint8Array[] {
-  if (encoding === Encoding.DELTA_LENGTH_BYTE_ARRAY) {
-    const lengths = readDeltaBinaryPacked(c, n);
-    const out = new Array<Uint8Array>(n);
-    for (let i = 0; i < n; i++) out[i] = c.take(lengths[i]);
-    return out;
-  }
-  // DELTA_BYTE_ARRAY: a prefix of the previous value, then a suffix.
-  const prefixes = readDeltaBinaryPacked(c, n);
-  const suffixes = byteArrayValues(c, Encoding.DELTA_LENGTH_BYTE_ARRAY, n);
-  const out = new Array<Uint8Array>(n);
-  let prev = new Uint8Array(0);
+/** `n` DELTA_LENGTH_BYTE_ARRAY values: their lengths, then their bytes back to back, in place. */
+function deltaLengthByteArrays(c: Cursor, n: number): ByteArrays {
+  const lengths = readDeltaBinaryPacked(c, n);
+  const starts = new Int32Array(n), ends = new Int32Array(n);
+  let pos = c.pos;
   for (let i = 0; i < n; i++) {
-    if (prefixes[i] > prev.length) throw new PageDecodeError("delta prefix beyond previous value");
-    const v = new Uint8Array(prefixes[i] + suffixes[i].length);
-    v.set(prev.subarray(0, prefixes[i]));
-    v.set(suffixes[i], prefixes[i]);
-    out[i] = prev = v;
+    if (lengths[i] < 0 || lengths[i] > c.bytes.length - pos) {
+      throw new PageDecodeError(`value ${i} of ${lengths[i]} bytes beyond the page`);
+    }
+    starts[i] = pos;
+    ends[i] = pos += lengths[i];
   }
-  return out;
+  c.pos = pos;
+  return new ByteArrays(c.bytes, starts, ends);
+}
+
+function byteArrayValues(c: Cursor, encoding: number, n: number): ByteArrays {
+  if (encoding === Encoding.DELTA_LENGTH_BYTE_ARRAY) return deltaLengthByteArrays(c, n);
+  // DELTA_BYTE_ARRAY: a prefix of the previous value, then a suffix; rebuilt in a new buffer.
+  const prefixes = readDeltaBinaryPacked(c, n);
+  const suffixes = deltaLengthByteArrays(c, n);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += prefixes[i] + suffixes.ends[i] - suffixes.starts[i];
+  const bytes = new Uint8Array(total);
+  const starts = new Int32Array(n), ends = new Int32Array(n);
+  let pos = 0, prevStart = 0, prevLength = 0;
+  for (let i = 0; i < n; i++) {
+    const prefix = prefixes[i];
+    if (prefix < 0 || prefix > prevLength) {
+      throw new PageDecodeError("delta prefix beyond previous value");
+    }
+    starts[i] = pos;
+    bytes.copyWithin(pos, prevStart, prevStart + prefix);
+    pos += prefix;
+    bytes.set(suffixes.at(i), pos);
+    pos += suffixes.ends[i] - suffixes.starts[i];
+    ends[i] = pos;
+    prevStart = starts[i];
+    prevLength = pos - prevStart;
+  }
+  return new ByteArrays(bytes, starts, ends);
 }
 
 /** Decodes the values of a page body (levels removed) in `encoding`. */
@@ -396,7 +441,7 @@ function pageValues(
   column: PageColumn,
   encoding: number,
   n: number,
-): { dictionaryEncoded: boolean; values: ArrayLike<unknown> } {
+): { dictionaryEncoded: boolean; values: PageValueArray } {
   switch (encoding) {
     case Encoding.PLAIN:
       return { dictionaryEncoded: false, values: plainValues(c, column.type, n) };
@@ -474,22 +519,11 @@ export function decodeByteArrayDictionary(
   if (column.type !== "BYTE_ARRAY") {
     throw new PageDecodeError(`a dictionary of ${column.type} values is not one of strings`);
   }
-  const bytes = column.decompress(body, h.uncompressedSize);
-  const n = h.numValues;
-  // Each entry takes at least its 4-byte length: a bound on `n` before allocating for it.
-  if (n > bytes.length / 4) throw new PageDecodeError(`${n} entries in ${bytes.length} bytes`);
-  const starts = new Int32Array(n), ends = new Int32Array(n);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    if (pos + 4 > bytes.length) throw new PageDecodeError(`entry ${i} beyond the page`);
-    const len = (bytes[pos] | bytes[pos + 1] << 8 | bytes[pos + 2] << 16 | bytes[pos + 3] << 24) >>>
-      0;
-    pos += 4;
-    if (len > bytes.length - pos) throw new PageDecodeError(`entry ${i} beyond the page`);
-    starts[i] = pos;
-    ends[i] = pos += len;
-  }
-  return new Dictionary(bytes, starts, ends);
+  const values = plainByteArrays(
+    new Cursor(column.decompress(body, h.uncompressedSize)),
+    h.numValues,
+  );
+  return new Dictionary(values.bytes, values.starts, values.ends);
 }
 
 function checkDictionaryPage(h: PageHeader): void {
@@ -506,7 +540,7 @@ export function decodeDictionaryPage(
   h: PageHeader,
   body: Uint8Array,
   column: PageColumn,
-): ArrayLike<unknown> {
+): PageValueArray {
   checkDictionaryPage(h);
   return plainValues(
     new Cursor(column.decompress(body, h.uncompressedSize)),

@@ -6,6 +6,7 @@ import {
   Encoding,
   PageDecodeError,
   PageType,
+  pageValueAt,
   readPageHeader,
 } from "./page_decode.ts";
 import { type ByteSource, PageFile } from "./pages.ts";
@@ -40,7 +41,7 @@ async function readColumn(bytes: Uint8Array, name: string): Promise<unknown[]> {
           out.push(null);
           continue;
         }
-        const v = page.values[k++];
+        const v = pageValueAt(page.values, k++);
         if (page.dictionaryEncoded) out.push(dict!.entry(v as number));
         else if (v instanceof Uint8Array) out.push(decoder.decode(v));
         else out.push(v);

@@ -19,6 +19,7 @@ import type { Bucket } from "../objstore/bucket.ts";
 import { WeightedLru } from "./_lru.ts";
 import { offsetIndexOf, type PageLocations, readPageLocations } from "./_offset_index.ts";
 import { BloomFilter, parseBloomHeader } from "./bloom.ts";
+import { ByteArrays } from "./byte_arrays.ts";
 import { Dictionary } from "./dictionary.ts";
 import {
   decodeByteArrayDictionary,
@@ -27,6 +28,7 @@ import {
   type PageColumn,
   type PageHeader,
   PageType,
+  type PageValueArray,
   readPageHeader,
 } from "./page_decode.ts";
 
@@ -177,7 +179,7 @@ export interface DecodedPage {
   /** Per-row non-null flags, when the page has nulls. */
   readonly defined?: Uint8Array;
   /** One value per non-null row. */
-  readonly values: ArrayLike<unknown>;
+  readonly values: PageValueArray;
 }
 
 /**
@@ -314,22 +316,17 @@ function locationBytes(l: PageLocations): number {
   return l.firstRow.byteLength + l.offset.byteLength + l.length.byteLength;
 }
 
-/** Memory of a view object, per byte-array value of a decoded page. */
-const VALUE_OVERHEAD = 64;
-
 /**
  * About the memory a decoded page holds: typed-array values (dictionary indexes, numbers) own
- * their bytes and nothing else; byte-array values are views of the decompressed body, which
- * they keep alive. Both plus, for a page with nulls, a flag and a value index per row (the
- * readers build the index on first use).
+ * their bytes and nothing else; byte-array values hold their offsets and keep the decompressed
+ * body alive. Both plus, for a page with nulls, a flag and a value index per row (the readers
+ * build the index on first use).
  */
 function decodedPageBytes(page: DecodedPage, decompressed: number): number {
   const flags = 5 * (page.defined?.length ?? 0);
   // The label filter keeps postings beside a page of dictionary indexes (as many bytes again).
-  if (ArrayBuffer.isView(page.values)) {
-    return page.values.byteLength * (page.dictionaryEncoded ? 2 : 1) + flags;
-  }
-  return decompressed + VALUE_OVERHEAD * page.values.length + flags;
+  if (page.values instanceof ByteArrays) return decompressed + 8 * page.values.length + flags;
+  return page.values.byteLength * (page.dictionaryEncoded ? 2 : 1) + flags;
 }
 
 /**
@@ -911,7 +908,7 @@ export class PageFile {
     rg: number,
     column: number,
     signal?: AbortSignal,
-  ): Promise<ArrayLike<unknown> | undefined> {
+  ): Promise<PageValueArray | undefined> {
     if (this.chunk(rg, column).meta_data!.dictionary_page_offset === undefined) return undefined;
     return await this.#readDictionaryPage(
       rg,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Labels } from "../../model/labels.ts";
 import { FilesystemBucket } from "../objstore/filesystem.ts";
+import type { ByteArrays } from "./byte_arrays.ts";
 import { encodeChunkColumn } from "./chunk_column.ts";
 import { chunksFileKey, labelsFileKey } from "./layout.ts";
 import {
@@ -82,7 +83,9 @@ Deno.test("PageFile: pages decode back to the written values, via bucket and loc
           let k = 0;
           for (let i = 0; i < page.rows; i++) {
             got.push(
-              page.defined && !page.defined[i] ? null : dict!.entry(page.values[k++] as number),
+              page.defined && !page.defined[i]
+                ? null
+                : dict!.entry((page.values as Int32Array)[k++]),
             );
           }
         }
@@ -157,7 +160,7 @@ Deno.test("LruPageCache: bounded by bytes, least recently used evicted first", (
     firstRow: 0,
     rows,
     dictionaryEncoded: false,
-    values: [],
+    values: new Int32Array(0),
   });
   const c = new LruPageCache(100);
   const a = page(1), b = page(2), d = page(3);
@@ -384,7 +387,7 @@ Deno.test("PageFile: a cached page of an uncompressed column does not hold on to
     const view = read.subarray(span.offset, span.offset + span.length);
     const cached = file.decodePage(col, span, view);
     const passing = file.decodePage(col, span, view, false);
-    const value = (page: DecodedPage) => (page.values as ArrayLike<Uint8Array>)[0];
+    const value = (page: DecodedPage) => (page.values as ByteArrays).at(0);
     assert.deepEqual(value(cached), value(passing));
     assert.equal(file.cachedPage(col, span), cached);
     // The uncached page may view the read; the cached one has bytes of its own.

@@ -13,6 +13,7 @@ import { decodeChunkColumn, type RawChunk } from "./chunk_column.ts";
 import { decodeLabelIndex } from "./label_index.ts";
 import { chunksFileKey, labelsFileKey, metaFileKey } from "./layout.ts";
 import { type BlockMeta, decodeBlockMeta } from "./meta.ts";
+import { type PageValueArray, pageValueAt } from "./page_decode.ts";
 import { BucketSource, PageFile, ParquetPageError } from "./pages.ts";
 import {
   CHUNK_COLUMNS,
@@ -145,7 +146,7 @@ export class ParquetObject {
   ): Promise<void> {
     const element = this.file.metadata.schema[col + 1];
     const isString = element.converted_type === "UTF8" || element.logical_type?.type === "STRING";
-    let dict: ArrayLike<unknown> | undefined;
+    let dict: PageValueArray | undefined;
     for (const span of await this.file.pages(rg, col)) {
       if (span.endRow <= from || span.firstRow >= to) continue;
       const page = await this.file.readPage(col, span);
@@ -153,10 +154,10 @@ export class ParquetObject {
       let k = 0;
       for (let i = 0; i < page.rows; i++) {
         if (page.defined && !page.defined[i]) continue;
-        let v = page.values[k++];
+        let v = pageValueAt(page.values, k++);
         const row = span.firstRow + i;
         if (row < from || row >= to) continue;
-        if (page.dictionaryEncoded) v = dict![v as number];
+        if (page.dictionaryEncoded) v = pageValueAt(dict!, v as number);
         out[row + shift] = v instanceof Uint8Array && isString ? textDecoder.decode(v) : v;
       }
     }
