@@ -251,3 +251,28 @@ Deno.test("dictionary indexes of every bit width decode, as RLE runs and bit-pac
     );
   }
 });
+
+Deno.test("byte-array pages cut short are decode errors, whatever their encoding", async () => {
+  const encodings = ["PLAIN", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY"] as const;
+  const bytes = write(
+    "UNCOMPRESSED",
+    encodings.map((encoding) => ({ name: encoding, data: strings, type: "STRING", encoding })),
+  );
+  const file = await PageFile.open("cut.parquet", new BufferSource(bytes), "all");
+  for (const encoding of encodings) {
+    const col = file.columnPosition(encoding)!;
+    const [span] = await file.pages(0, col);
+    const raw = bytes.subarray(span.offset, span.offset + span.length);
+    const h = readPageHeader(raw);
+    const body = raw.subarray(h.headerLength);
+    const column = { type: "BYTE_ARRAY", optional: false, decompress: (b: Uint8Array) => b };
+    assert.equal(decodeDataPage(h, body, column).values.length, h.numValues, encoding);
+    for (const cut of [1, 7, Math.floor(body.length / 2)]) {
+      assert.throws(
+        () => decodeDataPage(h, body.subarray(0, body.length - cut), column),
+        PageDecodeError,
+        `${encoding} cut by ${cut}`,
+      );
+    }
+  }
+});
