@@ -24,8 +24,14 @@ export class ByteArrays {
     return this.starts.length;
   }
 
-  /** Value `k`, a view of the buffer. */
+  /**
+   * Value `k`, a view of the buffer. Throws `RangeError` for an index it does not have (a
+   * corrupt dictionary index), which would otherwise view the whole buffer.
+   */
   at(k: number): Uint8Array {
+    if (!(k >= 0 && k < this.starts.length)) {
+      throw new RangeError(`value ${k} of ${this.starts.length}`);
+    }
     return this.bytes.subarray(this.starts[k], this.ends[k]);
   }
 
