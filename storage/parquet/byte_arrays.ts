@@ -10,8 +10,8 @@
 /** Byte-array values held in one buffer, located by offsets. */
 export class ByteArrays {
   /**
-   * Values `bytes[starts[k]..ends[k])`. Callers check that the offsets lie within `bytes` and
-   * that `starts` and `ends` have the same length.
+   * Values `bytes[starts[k]..ends[k])`, in buffer order (as pages store them). Callers check
+   * that the offsets lie within `bytes` and that `starts` and `ends` have the same length.
    */
   constructor(
     readonly bytes: Uint8Array,
@@ -35,15 +35,10 @@ export class ByteArrays {
     return this.bytes.subarray(this.starts[k], this.ends[k]);
   }
 
-  /** Bytes of the values and their offsets (what the values hold without the rest of `bytes`). */
-  get byteLength(): number {
-    const n = this.length;
-    return (n === 0 ? 0 : this.ends[n - 1] - this.starts[0]) + 8 * n;
-  }
-
   /**
-   * The values in a buffer of their own when `bytes` is over twice their size (a view of a
-   * larger read, which they would otherwise keep alive); otherwise `this`.
+   * The values in a buffer of their own (the span from the first one's start to the last one's
+   * end) when `bytes` is over twice that span (a view of a larger read, which they would
+   * otherwise keep alive); otherwise `this`.
    */
   compact(): ByteArrays {
     const n = this.length;

@@ -9,8 +9,6 @@ Deno.test("ByteArrays: values are views of their span; an index beyond them is a
   assert.deepEqual([0, 1, 2].map((k) => decoder.decode(values.at(k))), ["alpha", "beta", ""]);
   assert.equal(values.at(1).buffer, bytes.buffer);
   for (const k of [3, -1, 2 ** 31]) assert.throws(() => values.at(k), RangeError, `${k}`);
-  // 13 bytes from the first value's start to the last one's end, and 8 a value of offsets.
-  assert.equal(values.byteLength, 13 + 3 * 8);
   assert.equal(byteArraysOf(values, "x"), values);
   assert.throws(() => byteArraysOf(Int32Array.of(1), "file column"), /file column/);
 });
