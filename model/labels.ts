@@ -87,6 +87,21 @@ export function compareStrings(a: string, b: string): number {
   return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
 }
 
+// Code units whose UTF-16 order differs from UTF-8 byte order: surrogates (characters above
+// U+FFFF), which sort before U+E000..U+FFFF as code units and after them as UTF-8.
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Sorts `values` in place by UTF-8 byte order, as {@linkcode compareStrings} compares, and
+ * returns them. Strings without surrogates are in that order by code unit, so the engine's own
+ * comparison sorts them, several times faster than a comparator function (label values: tens of
+ * thousands per call).
+ */
+export function sortStrings(values: string[]): string[] {
+  for (const v of values) if (SURROGATE.test(v)) return values.sort(compareStrings);
+  return values.sort();
+}
+
 // Maps a UTF-16 code unit so that unit order equals code point (and so UTF-8 byte) order:
 // surrogates, which encode code points above U+FFFF, must sort after U+E000..U+FFFF.
 function fixupCodeUnit(unit: number): number {

@@ -15,11 +15,11 @@
  */
 import {
   compareLabels,
-  compareStrings,
   dropLabels,
   type Labels,
   labelsKey,
   setLabel,
+  sortStrings,
 } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matchers.ts";
 import type {
@@ -498,7 +498,7 @@ function shardRows(shard: LoadedShard): number {
 }
 
 function limitStrings(set: Set<string>, limit: number, warnings: string[]): StringsResult {
-  const values = [...set].sort(compareStrings);
+  const values = sortStrings([...set]);
   if (limit > 0 && values.length > limit) {
     values.length = limit;
     warnings.push(WARN_TRUNCATED);

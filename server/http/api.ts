@@ -15,7 +15,7 @@ import { QueueFullError, Semaphore } from "../../internal/concurrency.ts";
 import type { Expr } from "../../engine/ast.ts";
 import type { QueryEngine } from "../../engine/engine.ts";
 import { ParseError, QueryError } from "../../engine/errors.ts";
-import { compareLabels, type Labels, labelsKey } from "../../model/labels.ts";
+import { compareLabels, type Labels, labelsKey, sortStrings } from "../../model/labels.ts";
 import type { Matcher } from "../../model/matchers.ts";
 import { exprType, parseExpr, parseMetricSelector } from "../../engine/parser.ts";
 import { exprToString } from "../../engine/printer.ts";
@@ -397,7 +397,7 @@ export function createPrometheusApi(options: PrometheusApiOptions): RoutedHandle
         for (const v of r.values) values.add(v);
       }
     });
-    let sorted = [...values].sort(compareUtf8);
+    let sorted = sortStrings([...values]);
     if (limit > 0 && sorted.length > limit) {
       sorted = sorted.slice(0, limit);
       warnings.push("results truncated due to limit");
@@ -561,10 +561,6 @@ function decodeLabelName(raw: string): string | undefined {
 function isWellFormed(s: string): boolean {
   // Lone surrogates are not valid UTF-8.
   return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
-}
-
-function compareUtf8(a: string, b: string): number {
-  return compareLabels([{ name: a, value: "" }], [{ name: b, value: "" }]);
 }
 
 function unique(list: string[]): string[] {

@@ -8,7 +8,7 @@
  * @module
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { compareLabels, compareStrings, type Labels, labelsKey } from "../../../model/labels.ts";
+import { compareLabels, type Labels, labelsKey, sortStrings } from "../../../model/labels.ts";
 import type { SelectHints } from "../../../model/queryable.ts";
 import {
   type LabelNamesRequest,
@@ -231,7 +231,7 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
     // External labels exist on every series, so they belong to any non-empty answer.
     if (names.size > 0) { for (const n of externalNames) names.add(n); }
     for (const n of drop) names.delete(n);
-    let out = [...names].sort(compareStrings);
+    let out = sortStrings([...names]);
     if (limit > 0) out = out.slice(0, limit);
     return { names: out, warnings: res.warnings };
   }
@@ -263,7 +263,7 @@ export function registerStoreService(server: GrpcServer, opts: StoreServiceOptio
         return { values: names.values.length > 0 ? [extValue] : [], warnings: names.warnings };
       }
       const res = await opts.source().labelValues(req.label, rest, hints, ctx.signal);
-      let values = [...res.values].sort(compareStrings);
+      let values = sortStrings([...res.values]);
       if (limit > 0) values = values.slice(0, limit);
       return { values, warnings: res.warnings };
     } catch (e) {
