@@ -5,61 +5,17 @@
  *
  * @module
  */
+import { ByteBuffer } from "../internal/byte_buffer.ts";
 import { FileSink } from "../internal/file_sink.ts";
 
 const BUFFER = 1 << 20;
-const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
 
-/** Builds one record: uvarints, strings and series references. */
-export class RecordEncoder {
-  #buf = new Uint8Array(256);
-  /** Bytes written. */
-  length = 0;
-
-  #grow(n: number): void {
-    if (this.length + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.length + n, this.#buf.length * 2));
-    next.set(this.#buf.subarray(0, this.length));
-    this.#buf = next;
-  }
-
-  /** Starts a new record. */
-  reset(): this {
-    this.length = 0;
-    return this;
-  }
-
-  /** The record so far (a view, valid until the next write). */
-  view(): Uint8Array {
-    return this.#buf.subarray(0, this.length);
-  }
-
-  /** Appends an unsigned integer up to 2^53 - 1. */
-  uvarint(v: number): void {
-    this.#grow(8);
-    while (v >= 0x80) {
-      this.#buf[this.length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.#buf[this.length++] = v;
-  }
-
-  /** Appends a length-prefixed UTF-8 string. */
-  str(s: string): void {
-    // One UTF-16 unit takes at most 3 UTF-8 bytes.
-    this.#grow(8 + s.length * 3);
-    const at = this.length;
-    this.uvarint(s.length * 3);
-    // The prefix is patched after encoding: reserve its widest form, then move the bytes back.
-    const start = this.length;
-    const { written } = UTF8_ENCODER.encodeInto(s, this.#buf.subarray(start));
-    this.length = at;
-    this.uvarint(written);
-    this.#buf.copyWithin(this.length, start, start + written);
-    this.length += written;
-  }
-
+/**
+ * Builds one record: uvarints and strings ({@linkcode ByteBuffer}'s encodings) and series
+ * references. `reset()` starts the next record.
+ */
+export class RecordEncoder extends ByteBuffer {
   /** Appends a series reference: a non-negative safe integer or a uint64 bigint. */
   ref(r: number | bigint): void {
     if (typeof r === "number") {

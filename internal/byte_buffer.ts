@@ -1,6 +1,6 @@
 /**
  * A growable byte buffer, shared by the writers of the on-disk formats (TSDB index and chunks,
- * Parquet data pages).
+ * Parquet data pages) and of the converter's spill records.
  *
  * @module
  */
@@ -22,6 +22,11 @@ export class ByteBuffer {
     const next = new Uint8Array(Math.max(this.length + n, this.#buf.length * 2));
     next.set(this.#buf.subarray(0, this.length));
     this.#buf = next;
+  }
+  /** Empties the buffer (keeping its memory) for the next value. */
+  reset(): this {
+    this.length = 0;
+    return this;
   }
   /** The bytes written (a view, valid until the next write). */
   view(): Uint8Array {
@@ -59,11 +64,14 @@ export class ByteBuffer {
   /** Appends an unsigned varint (a number up to 2^53, or a bigint of up to 64 bits). */
   uvarint(v: number | bigint): void {
     if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      // 53 bits take at most 8 bytes: one check for room, not one per byte.
+      this.#grow(8);
+      const b = this.#buf;
       while (v >= 0x80) {
-        this.byte((v % 0x80) | 0x80);
+        b[this.length++] = (v % 0x80) | 0x80;
         v = Math.floor(v / 0x80);
       }
-      this.byte(v);
+      b[this.length++] = v;
       return;
     }
     let x = BigInt.asUintN(64, BigInt(v));
@@ -84,9 +92,18 @@ export class ByteBuffer {
   }
   /** Appends a string as its UTF-8 length (uvarint) and bytes. */
   str(s: string): void {
-    const b = ENC.encode(s);
-    this.uvarint(b.length);
-    this.bytes(b);
+    // Encoded in place, without a copy: room for the widest prefix and bytes (one UTF-16 unit
+    // takes at most 3 UTF-8 bytes), then the prefix is written for the actual length and the
+    // bytes moved back behind it.
+    this.#grow(8 + s.length * 3);
+    const at = this.length;
+    this.uvarint(s.length * 3);
+    const start = this.length;
+    const { written } = ENC.encodeInto(s, this.#buf.subarray(start));
+    this.length = at;
+    this.uvarint(written);
+    this.#buf.copyWithin(this.length, start, start + written);
+    this.length += written;
   }
   /** Appends zero bytes up to the next multiple of `align`. */
   pad(align: number): void {
