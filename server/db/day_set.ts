@@ -15,15 +15,9 @@ import { forEachConcurrently } from "../../internal/concurrency.ts";
 import { locateMetrics } from "../../internal/locate_metrics.ts";
 import type { Logger } from "../../internal/log.ts";
 import type { Bucket } from "../../storage/objstore/bucket.ts";
-import {
-  type ByteSource,
-  LruDictionaryCache,
-  LruPageCache,
-  PageLocationCache,
-} from "../../storage/parquet/pages.ts";
+import type { ByteSource } from "../../storage/parquet/pages.ts";
 import type { LoadedDay } from "./block.ts";
-import { registerPageCacheMetrics } from "./cache_metrics.ts";
-import { type DayFiles, type FileRef, openDay } from "./open_day.ts";
+import { dayCaches, type DayFiles, type DayIO, type FileRef, openDay } from "./open_day.ts";
 import { sameMeta } from "./syncer.ts";
 import { type UnavailableDay, unavailableDay } from "./unavailable.ts";
 
@@ -61,9 +55,7 @@ export interface DaySetUpdate {
 /** Days opened from another thread's {@linkcode DayFiles}. */
 export class DaySet {
   readonly #opts: DaySetOptions;
-  readonly #pages: LruPageCache | undefined;
-  readonly #locations: PageLocationCache | undefined;
-  readonly #dictionaries: LruDictionaryCache | undefined;
+  readonly #caches: Pick<DayIO, "pages" | "locations" | "dictionaries">;
   readonly #onChunkRequest: () => void;
   #days = new Map<string, LoadedDay>();
   #sorted: readonly LoadedDay[] = [];
@@ -74,15 +66,7 @@ export class DaySet {
   /** Creates an empty set. */
   constructor(opts: DaySetOptions) {
     this.#opts = opts;
-    const registers = opts.registry ? [opts.registry] : [];
-    this.#pages = opts.pageCacheBytes > 0 ? new LruPageCache(opts.pageCacheBytes) : undefined;
-    if (this.#pages) registerPageCacheMetrics(this.#pages, registers);
-    if (opts.locationCacheBytes !== undefined) {
-      this.#locations = new PageLocationCache(opts.locationCacheBytes);
-    }
-    this.#dictionaries = opts.dictionaryCacheEntries > 0
-      ? new LruDictionaryCache(opts.dictionaryCacheEntries)
-      : undefined;
+    this.#caches = dayCaches(opts, opts.registry);
     const requests = locateMetrics(opts.registry).bucketRequests;
     this.#onChunkRequest = () => requests.inc();
   }
@@ -132,9 +116,7 @@ export class DaySet {
           await openDay(f, {
             bucket: this.#opts.bucket,
             openLabels: this.#opts.openLabels,
-            pages: this.#pages,
-            locations: this.#locations,
-            dictionaries: this.#dictionaries,
+            ...this.#caches,
             onChunkRequest: this.#onChunkRequest,
           }),
         );

@@ -9,13 +9,16 @@
  */
 import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
+import type { Registry } from "prom-client";
 import {
   BucketSource,
   type ByteSource,
   type DictionaryCache,
+  LruDictionaryCache,
+  LruPageCache,
   type PageCache,
   PageFile,
-  type PageLocationCache,
+  PageLocationCache,
 } from "../../storage/parquet/pages.ts";
 import {
   CHUNK_COLUMNS,
@@ -25,6 +28,7 @@ import {
   V2,
 } from "../../storage/parquet/schema.ts";
 import { LoadedDay, type LoadedShard } from "./block.ts";
+import { registerPageCacheMetrics } from "./cache_metrics.ts";
 
 /** An object of a day: its key and size in bytes. */
 export interface FileRef {
@@ -77,6 +81,37 @@ export interface DayIO {
   readonly locations?: PageLocationCache;
   /** Called as each ranged read of a chunks file is sent. */
   readonly onChunkRequest?: () => void;
+}
+
+/** Sizes of the caches the days of one thread share (see {@linkcode dayCaches}). */
+export interface DayCacheSizes {
+  /** Decoded data pages, bytes (0: no cache). */
+  readonly pageCacheBytes: number;
+  /** Page locations of the chunks files, bytes (`undefined`: each file keeps its own). */
+  readonly locationCacheBytes?: number;
+  /** Decoded label dictionaries, entries (0: no cache). */
+  readonly dictionaryCacheEntries: number;
+}
+
+/**
+ * The caches for {@linkcode DayIO} (the syncer's and each query worker's), the page cache's
+ * metrics registered in `registry`.
+ */
+export function dayCaches(
+  sizes: DayCacheSizes,
+  registry?: Registry,
+): Pick<DayIO, "pages" | "locations" | "dictionaries"> {
+  const pages = sizes.pageCacheBytes > 0 ? new LruPageCache(sizes.pageCacheBytes) : undefined;
+  if (pages) registerPageCacheMetrics(pages, registry ? [registry] : []);
+  return {
+    pages,
+    locations: sizes.locationCacheBytes === undefined
+      ? undefined
+      : new PageLocationCache(sizes.locationCacheBytes),
+    dictionaries: sizes.dictionaryCacheEntries > 0
+      ? new LruDictionaryCache(sizes.dictionaryCacheEntries)
+      : undefined,
+  };
 }
 
 /** The {@linkcode DayFiles} of a loaded day. */

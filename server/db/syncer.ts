@@ -28,15 +28,15 @@ import type { Bucket } from "../../storage/objstore/bucket.ts";
 import type { DiscoveredStream } from "../../storage/parquet/discovery.ts";
 import { chunksFileKey, labelsFileKey } from "../../storage/parquet/layout.ts";
 import type { BlockMeta } from "../../storage/parquet/meta.ts";
-import {
-  LruDictionaryCache,
-  LruPageCache,
-  PageLocationCache,
-} from "../../storage/parquet/pages.ts";
 import type { LoadedDay } from "./block.ts";
-import { registerPageCacheMetrics } from "./cache_metrics.ts";
 import type { LabelFileStore } from "./label_files.ts";
-import { CorruptLabelsFileError, type DayFiles, openDay } from "./open_day.ts";
+import {
+  CorruptLabelsFileError,
+  dayCaches,
+  type DayFiles,
+  type DayIO,
+  openDay,
+} from "./open_day.ts";
 import { type UnavailableDay, unavailableDay } from "./unavailable.ts";
 
 export { CorruptLabelsFileError } from "./open_day.ts";
@@ -130,9 +130,7 @@ export class Syncer {
   #days = new Map<string, LoadedDay>();
   #sorted: readonly LoadedDay[] = [];
   #running: Promise<void> = Promise.resolve();
-  readonly #dictionaries: LruDictionaryCache | undefined;
-  readonly #pages: LruPageCache | undefined;
-  readonly #locations: PageLocationCache | undefined;
+  readonly #caches: Pick<DayIO, "pages" | "locations" | "dictionaries">;
   readonly #locate: LocateMetrics;
   #corrupted = 0;
   #failures: ReadonlyMap<string, DayLoadFailure> = new Map();
@@ -143,20 +141,16 @@ export class Syncer {
   /** Creates a syncer; call {@linkcode sync} to load days. */
   constructor(opts: SyncerOptions) {
     this.#opts = opts;
-    const cacheEntries = opts.dictionaryCacheEntries ?? 1_000_000;
-    this.#dictionaries = cacheEntries > 0 ? new LruDictionaryCache(cacheEntries) : undefined;
-    const registers = opts.registry ? [opts.registry] : [];
-    const pageBytes = opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES;
-    const pages = this.#pages = pageBytes > 0 ? new LruPageCache(pageBytes) : undefined;
-    if (pages) registerPageCacheMetrics(pages, registers);
-    if (opts.locationCacheBytes !== undefined) {
-      this.#locations = new PageLocationCache(opts.locationCacheBytes);
-    }
+    this.#caches = dayCaches({
+      pageCacheBytes: opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES,
+      locationCacheBytes: opts.locationCacheBytes,
+      dictionaryCacheEntries: opts.dictionaryCacheEntries ?? 1_000_000,
+    }, opts.registry);
     this.#locate = locateMetrics(opts.registry);
     this.#loadedGauge = new Gauge({
       name: "locate_sync_loaded_days",
       help: "Days currently loaded by the syncer.",
-      registers,
+      registers: opts.registry ? [opts.registry] : [],
     });
   }
 
@@ -321,9 +315,7 @@ export class Syncer {
       return await openDay(files, {
         bucket,
         openLabels: (ref, signal) => store.open(ref.key, ref.size, signal),
-        dictionaries: this.#dictionaries,
-        pages: this.#pages,
-        locations: this.#locations,
+        ...this.#caches,
         onChunkRequest: () => this.#locate.bucketRequests.inc(),
       }, signal);
     } catch (err) {
