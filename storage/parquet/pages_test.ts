@@ -216,17 +216,12 @@ Deno.test("PageLocationCache: offset indexes kept up to its bytes, read again on
     const col = plain.columnPosition("___cf_meta_chunk_0")!;
     const want = await Promise.all([0, 1, 2].map((rg) => plain.pages(rg, col)));
 
+    const openWith = (locations: PageLocationCache) =>
+      PageFile.open(key, source, chunkColumns, undefined, undefined, undefined, locations);
+
     // Large enough: the locations read at open are kept there, and no page lookup reads.
     const cache = new PageLocationCache(1 << 20);
-    const kept = await PageFile.open(
-      key,
-      source,
-      chunkColumns,
-      undefined,
-      undefined,
-      undefined,
-      cache,
-    );
+    const kept = await openWith(cache);
     const held = cache.bytes;
     assert.ok(held > 0);
     let requests = source.stats.requests;
@@ -235,15 +230,7 @@ Deno.test("PageLocationCache: offset indexes kept up to its bytes, read again on
 
     // Too small to keep any: every lookup reads the offset index again, concurrent ones once.
     const none = new PageLocationCache(0);
-    const evicting = await PageFile.open(
-      key,
-      source,
-      chunkColumns,
-      undefined,
-      undefined,
-      undefined,
-      none,
-    );
+    const evicting = await openWith(none);
     requests = source.stats.requests;
     assert.deepEqual(await Promise.all([evicting.pages(1, col), evicting.pages(1, col)]), [
       want[1],
